@@ -1,0 +1,1 @@
+"""Results store, relation analyses and the static HTML leaderboard."""

@@ -1,0 +1,1 @@
+"""Vision models: cards (data), factories (code), layer policies and layer-RDM extraction."""

@@ -1,0 +1,48 @@
+"""Representational similarity analysis on arrays: exact, vectorised, no I/O.
+
+>>> import numpy as np
+>>> from brainalign import rsa
+>>> features = np.random.default_rng(0).normal(size=(10, 50))
+>>> model = rsa.rdm(features, "cosine")            # condensed, length 45
+>>> rsa.compare(model, model, "spearman")[0, 0]
+1.0
+"""
+
+from .ceiling import NoiseCeiling, algonauts2019_noise_ceiling, noise_ceiling
+from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
+from .inference import (
+    bootstrap_stimuli,
+    bootstrap_subjects,
+    fdr_bh,
+    percentile_interval,
+    permutation_test,
+)
+from .rdm import DISTANCES, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
+from .rdms import LayerRDMs, RDMs, TargetRDMs
+
+__all__ = [
+    "DISTANCES",
+    "METHODS",
+    "NoiseCeiling",
+    "LayerRDMs",
+    "RDMs",
+    "TargetRDMs",
+    "algonauts2019_noise_ceiling",
+    "bootstrap_stimuli",
+    "bootstrap_subjects",
+    "compare",
+    "compare_units",
+    "condense",
+    "fdr_bh",
+    "gram",
+    "kendall_tau_a",
+    "noise_ceiling",
+    "percentile_interval",
+    "permutation_test",
+    "rank_rows",
+    "rdm",
+    "rdm_from_gram",
+    "to_square",
+    "unit_vectors",
+    "upper_triangle",
+]

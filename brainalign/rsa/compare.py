@@ -1,0 +1,145 @@
+"""Compare stacks of condensed RDMs: many-vs-many as one matrix product.
+
+Spearman, Pearson and cosine are all inner products of per-RDM unit vectors (standardised ranks,
+centred values, raw values). :func:`unit_vectors` computes those once per RDM, so a benchmark can
+rank its targets once and reuse them for every model layer; :func:`compare` is then a single
+``A @ Bᵀ``. Kendall's τ_a uses scipy's O(P log P) algorithm per pair.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy.stats import kendalltau, rankdata
+
+from ..errors import BrainAlignError
+from .rdm import as_array
+
+METHODS: tuple[str, ...] = ("spearman", "pearson", "kendall_tau_a", "cosine")
+
+
+def as_rdm_stack(rdms: Any, name: str = "rdms") -> np.ndarray:
+    """A float64 ``(k, n_pairs)`` stack from one condensed RDM, a stack, or an ``RDMs`` object."""
+    data = getattr(rdms, "data", rdms)
+    stack = as_array(data, np.float64)
+    if stack.ndim == 1:
+        stack = stack[None, :]
+    if stack.ndim != 2:
+        raise BrainAlignError(
+            f"{name} must be condensed RDMs of shape (n_pairs,) or (n_rdms, n_pairs), got "
+            f"{stack.shape}; convert square RDMs with brainalign.rsa.condense"
+        )
+    return stack
+
+
+def rank_rows(stack: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share the mean rank) of each row; rows holding NaN become all-NaN."""
+    return rankdata(stack, axis=1, method="average", nan_policy="propagate").astype(np.float64)
+
+
+def unit_vectors(rdms: Any, method: str = "spearman") -> np.ndarray:
+    """Per-RDM unit vectors whose inner products are the ``method`` similarities.
+
+    Rows that are constant or hold NaN have no defined similarity: they come back as NaN (with
+    a warning naming them), so only their pairs are NaN and the rest of a batch is unaffected.
+    """
+    _check_method(method, allow_kendall=False)
+    stack = as_rdm_stack(rdms)
+    undefined = _undefined_rows(stack)
+    if method == "spearman":
+        stack = rank_rows(np.where(undefined[:, None], 0.0, stack))
+    if method in ("spearman", "pearson"):
+        stack = stack - stack.mean(axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", stack, stack))
+    undefined |= norms == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        units = stack / norms[:, None]
+    units[undefined] = np.nan
+    return units
+
+
+def compare(a: Any, b: Any, method: str = "spearman") -> np.ndarray:
+    """Similarity of every RDM in ``a`` with every RDM in ``b``, shape ``(len(a), len(b))``.
+
+    ``method``: ``spearman`` (average ranks for ties), ``pearson``, ``kendall_tau_a`` or
+    ``cosine`` (uncentred). 1-D input is one RDM. Pairs involving a constant or NaN-holding RDM
+    are NaN, with a warning.
+    """
+    _check_method(method, allow_kendall=True)
+    stack_a, stack_b = as_rdm_stack(a, "a"), as_rdm_stack(b, "b")
+    if stack_a.shape[1] != stack_b.shape[1]:
+        raise BrainAlignError(
+            f"RDMs to compare have different lengths ({stack_a.shape[1]} vs {stack_b.shape[1]} "
+            "pairs): they describe different numbers of stimuli; match them by stimulus id first"
+        )
+    if method == "kendall_tau_a":
+        return _kendall_tau_a(stack_a, stack_b)
+    return compare_units(unit_vectors(stack_a, method), unit_vectors(stack_b, method))
+
+
+def compare_units(units_a: np.ndarray, units_b: np.ndarray) -> np.ndarray:
+    """Inner products of precomputed :func:`unit_vectors`, clipped to [-1, 1]."""
+    with np.errstate(invalid="ignore"):
+        return np.clip(units_a @ units_b.T, -1.0, 1.0)
+
+
+def kendall_tau_a(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's τ_a of two vectors: (concordant − discordant) / (n(n−1)/2), ties count 0.
+
+    scipy's O(n log n) τ_b gives ``C − D`` once multiplied back by its tie-corrected
+    denominator; dividing by the number of pairs instead yields τ_a.
+    """
+    n = x.shape[0]
+    n0 = n * (n - 1) / 2
+    ties_x, ties_y = _tied_pairs(x), _tied_pairs(y)
+    if ties_x == n0 or ties_y == n0:
+        return float("nan")
+    tau_b = kendalltau(x, y, variant="b").statistic
+    return float(tau_b * np.sqrt((n0 - ties_x) * (n0 - ties_y)) / n0)
+
+
+def _kendall_tau_a(stack_a: np.ndarray, stack_b: np.ndarray) -> np.ndarray:
+    bad_a, bad_b = _undefined_rows(stack_a), _undefined_rows(stack_b)
+    out = np.full((stack_a.shape[0], stack_b.shape[0]), np.nan)
+    for i in np.flatnonzero(~bad_a):
+        for j in np.flatnonzero(~bad_b):
+            out[i, j] = kendall_tau_a(stack_a[i], stack_b[j])
+    return out
+
+
+def _tied_pairs(values: np.ndarray) -> float:
+    _, counts = np.unique(values, return_counts=True)
+    return float(np.sum(counts * (counts - 1) / 2))
+
+
+def _undefined_rows(stack: np.ndarray) -> np.ndarray:
+    """Rows with NaN or no variation: their similarity to anything is undefined."""
+    has_nan = np.isnan(stack).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        constant = np.nanmax(stack, axis=1, initial=-np.inf) == np.nanmin(
+            stack, axis=1, initial=np.inf
+        )
+    constant |= np.isnan(stack).all(axis=1)
+    undefined = has_nan | constant
+    if undefined.any():
+        rows = np.flatnonzero(undefined)
+        reasons = "hold NaN" if has_nan.any() and not constant.any() else (
+            "are constant" if not has_nan.any() else "hold NaN or are constant"
+        )
+        warnings.warn(
+            f"{rows.size} RDM(s) {reasons} (rows {rows[:5].tolist()}"
+            f"{'…' if rows.size > 5 else ''}); their comparisons are NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return undefined
+
+
+def _check_method(method: str, *, allow_kendall: bool) -> None:
+    allowed = METHODS if allow_kendall else tuple(m for m in METHODS if m != "kendall_tau_a")
+    if method not in allowed:
+        raise BrainAlignError(
+            f"unknown comparison {method!r}; choose one of {', '.join(allowed)}"
+        )
