@@ -1,0 +1,33 @@
+"""Shared fixtures. Real human data comes from the folder named by BRAINALIGN_DATA (CI points it
+at ../shared/data). Tests that need it skip when it is absent, except where
+BRAINALIGN_REQUIRE_DATA=1 (CI), where its absence is a failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _required(flag: str) -> bool:
+    return os.environ.get(flag, "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real-data folder (holding algonauts2019_92/ and kriegeskorte2008_92/)."""
+    folder = os.environ.get("BRAINALIGN_DATA")
+    if folder and Path(folder, "algonauts2019_92").is_dir():
+        return Path(folder)
+    message = "real human data not found: set BRAINALIGN_DATA to a folder like ../shared/data"
+    if _required("BRAINALIGN_REQUIRE_DATA"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test session gets its own brainalign cache unless a test sets one itself."""
+    if "BRAINALIGN_CACHE" not in os.environ:
+        monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
