@@ -17,7 +17,7 @@ from .inference import (
     percentile_interval,
     permutation_test,
 )
-from .rdm import DISTANCES, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
+from .dissimilarity import DISTANCES, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [

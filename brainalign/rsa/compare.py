@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import kendalltau, rankdata
 
 from ..errors import BrainAlignError
-from .rdm import as_array
+from .dissimilarity import as_array
 
 METHODS: tuple[str, ...] = ("spearman", "pearson", "kendall_tau_a", "cosine")
 

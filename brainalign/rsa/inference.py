@@ -13,7 +13,7 @@ from scipy.stats import false_discovery_control
 
 from ..errors import BrainAlignError
 from .compare import as_rdm_stack, compare, compare_units, unit_vectors
-from .rdm import n_stimuli_from_pairs
+from .dissimilarity import n_stimuli_from_pairs
 
 
 def bootstrap_stimuli(

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import BrainAlignError
 from .ceiling import NoiseCeiling, noise_ceiling
 from .compare import as_rdm_stack
-from .rdm import n_pairs, to_square, upper_triangle
+from .dissimilarity import n_pairs, to_square, upper_triangle
 
 if TYPE_CHECKING:  # rsatoolbox is imported only by the conversion methods
     import rsatoolbox
@@ -50,7 +50,7 @@ class RDMs:
     def from_square(
         cls, squares: Any, names: Sequence[str], stimulus_ids: Sequence[str], distance: str = "unknown"
     ) -> RDMs:
-        from .rdm import condense
+        from .dissimilarity import condense
 
         return cls(condense(squares), tuple(names), tuple(stimulus_ids), distance)
 

@@ -1,0 +1,127 @@
+"""RDM comparisons agree with scipy, a brute-force τ_a and rsatoolbox."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import rsatoolbox
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.stats import kendalltau, pearsonr, spearmanr
+
+from brainalign import BrainAlignError
+from brainalign.rsa import compare, kendall_tau_a, unit_vectors, compare_units
+
+
+def brute_force_tau_a(x: np.ndarray, y: np.ndarray) -> float:
+    n = len(x)
+    total = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            total += np.sign(x[i] - x[j]) * np.sign(y[i] - y[j])
+    return total / (n * (n - 1) / 2)
+
+
+@pytest.fixture
+def stacks() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 190))
+    b = np.vstack([a[0] + rng.normal(size=190), rng.normal(size=(2, 190))])
+    b[2] = np.round(b[2])  # ties
+    return a, b
+
+
+def test_spearman_matches_scipy_with_ties(stacks: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = stacks
+    ours = compare(a, b, "spearman")
+    assert ours.shape == (4, 3)
+    for i in range(4):
+        for j in range(3):
+            assert abs(ours[i, j] - spearmanr(a[i], b[j]).statistic) <= 1e-10
+
+
+def test_pearson_matches_scipy(stacks: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = stacks
+    ours = compare(a, b, "pearson")
+    reference = [[pearsonr(x, y).statistic for y in b] for x in a]
+    np.testing.assert_allclose(ours, reference, atol=1e-10)
+
+
+def test_cosine_is_uncentred(stacks: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = stacks
+    reference = [[x @ y / np.linalg.norm(x) / np.linalg.norm(y) for y in b] for x in a]
+    np.testing.assert_allclose(compare(a, b, "cosine"), reference, atol=1e-10)
+
+
+def test_kendall_tau_a_matches_brute_force_with_ties() -> None:
+    rng = np.random.default_rng(1)
+    x, y = np.round(rng.normal(size=60)), np.round(rng.normal(size=60) * 2)
+    assert abs(kendall_tau_a(x, y) - brute_force_tau_a(x, y)) <= 1e-10
+    assert abs(compare(x, y, "kendall_tau_a")[0, 0] - brute_force_tau_a(x, y)) <= 1e-10
+
+
+def test_kendall_tau_a_equals_scipy_tau_b_without_ties() -> None:
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=500), rng.normal(size=500)
+    assert abs(kendall_tau_a(x, y) - kendalltau(x, y).statistic) <= 1e-10
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [("spearman", "spearman"), ("pearson", "corr"), ("cosine", "cosine"), ("kendall_tau_a", "tau-a")],
+)
+def test_matches_rsatoolbox(stacks: tuple[np.ndarray, np.ndarray], ours: str, theirs: str) -> None:
+    a, b = stacks
+    reference = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(a), rsatoolbox.rdm.RDMs(b), method=theirs)
+    np.testing.assert_allclose(compare(a, b, ours), reference, atol=1e-10)
+
+
+def test_undefined_rdms_give_nan_for_their_pairs_only() -> None:
+    rng = np.random.default_rng(3)
+    good = rng.normal(size=45)
+    with_nan = good.copy()
+    with_nan[3] = np.nan
+    constant = np.ones(45)
+    for method in ("spearman", "pearson", "cosine", "kendall_tau_a"):
+        with pytest.warns(RuntimeWarning, match="comparisons are NaN"):
+            result = compare(np.vstack([good, with_nan, constant]), good, method)
+        assert np.isfinite(result[0, 0]) and np.isnan(result[1:, 0]).all(), method
+
+
+def test_unit_vectors_reuse_equals_direct_compare(stacks: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = stacks
+    reused = compare_units(unit_vectors(a, "spearman"), unit_vectors(b, "spearman"))
+    np.testing.assert_array_equal(reused, compare(a, b, "spearman"))
+
+
+def test_mismatched_lengths_and_unknown_methods_are_named() -> None:
+    with pytest.raises(BrainAlignError, match="different lengths"):
+        compare(np.ones(10), np.ones(15))
+    with pytest.raises(BrainAlignError, match="unknown comparison 'tau'"):
+        compare(np.arange(3.0), np.arange(3.0), "tau")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pair=st.integers(3, 30).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, n, elements=st.integers(-3, 3).map(float)),
+            arrays(np.float64, n, elements=st.integers(-3, 3).map(float)),
+        )
+    ),
+)
+def test_property_heavy_ties_match_references(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    x, y = pair
+    constant = x.min() == x.max() or y.min() == y.max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = {m: compare(x, y, m)[0, 0] for m in ("spearman", "pearson", "kendall_tau_a")}
+    if constant:
+        assert all(np.isnan(v) for v in ours.values())
+        return
+    assert abs(ours["spearman"] - spearmanr(x, y).statistic) <= 1e-10
+    assert abs(ours["pearson"] - pearsonr(x, y).statistic) <= 1e-10
+    assert abs(ours["kendall_tau_a"] - brute_force_tau_a(x, y)) <= 1e-10

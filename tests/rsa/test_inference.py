@@ -1,0 +1,108 @@
+"""Bootstrap, permutation and FDR: brute-force references, determinism, planted effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import spearmanr
+
+from brainalign.rsa import (
+    bootstrap_stimuli,
+    bootstrap_subjects,
+    compare,
+    fdr_bh,
+    percentile_interval,
+    permutation_test,
+    rdm,
+)
+from brainalign.rsa.inference import resampled_pairs
+
+
+@pytest.fixture
+def related() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 8))
+    return rdm(x, "euclidean"), rdm(x + rng.normal(size=x.shape), "euclidean")
+
+
+def test_resampled_pairs_match_a_brute_force_resample() -> None:
+    n = 7
+    square = squareform(np.arange(1.0, n * (n - 1) // 2 + 1))
+    sample = np.array([3, 3, 0, 6, 1, 1, 1])
+    expected = [square[sample[p], sample[q]] for p in range(n) for q in range(p + 1, n)
+                if sample[p] != sample[q]]
+    condensed = squareform(square)
+    np.testing.assert_array_equal(condensed[resampled_pairs(sample, n)], expected)
+
+
+def test_bootstrap_stimuli_reproduces_one_sample_by_hand(related: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = related
+    boot = bootstrap_stimuli(a, b, n_boot=3, seed=11)
+    rng = np.random.default_rng(11)
+    sample = rng.integers(0, 30, size=30)
+    sa, sb = squareform(a), squareform(b)
+    pairs = [(sample[p], sample[q]) for p in range(30) for q in range(p + 1, 30) if sample[p] != sample[q]]
+    x = [sa[i, j] for i, j in pairs]
+    y = [sb[i, j] for i, j in pairs]
+    assert boot.shape == (3, 1, 1)
+    assert abs(boot[0, 0, 0] - spearmanr(x, y).statistic) < 1e-12
+
+
+def test_bootstrap_is_deterministic_and_covers_the_estimate(related: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = related
+    first = bootstrap_stimuli(a, b, n_boot=200, seed=5)
+    np.testing.assert_array_equal(first, bootstrap_stimuli(a, b, n_boot=200, seed=5))
+    assert not np.array_equal(first, bootstrap_stimuli(a, b, n_boot=200, seed=6))
+    low, high = percentile_interval(first[:, 0, 0])
+    assert low < compare(a, b)[0, 0] < high
+
+
+def test_bootstrap_subjects_resamples_the_subject_axis() -> None:
+    scores = np.array([[0.1, 0.2, 0.3, 0.4], [1.0, 1.0, 1.0, 1.0]])
+    boot = bootstrap_subjects(scores, n_boot=500, seed=0)
+    assert boot.shape == (500, 2)
+    np.testing.assert_allclose(boot[:, 1], 1.0)  # no spread without between-subject variation
+    rng = np.random.default_rng(0)
+    first = scores[..., rng.integers(0, 4, size=4)].mean(-1)
+    np.testing.assert_array_equal(boot[0], first)
+    assert boot[:, 0].min() >= 0.1 and boot[:, 0].max() <= 0.4
+
+
+@pytest.mark.parametrize("method", ["spearman", "kendall_tau_a"])
+def test_permutation_detects_a_planted_relation_and_not_a_null(method: str) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20, 5))
+    a = pdist(x)
+    related_rdm = pdist(x + 0.3 * rng.normal(size=x.shape))
+    unrelated = pdist(rng.normal(size=(20, 5)))
+    n_perm = 199 if method == "spearman" else 49
+    p, null = permutation_test(a, np.vstack([related_rdm, unrelated]), method=method, n_perm=n_perm, seed=0)
+    assert p.shape == (1, 2) and null.shape == (n_perm, 1, 2)
+    assert p[0, 0] == pytest.approx(1 / (n_perm + 1))
+    assert p[0, 1] > 0.05
+
+
+def test_permutation_null_equals_brute_force_relabelling() -> None:
+    rng = np.random.default_rng(2)
+    a, b = pdist(rng.normal(size=(9, 3))), pdist(rng.normal(size=(9, 3)))
+    _, null = permutation_test(a, b, n_perm=5, seed=3)
+    perms = np.random.default_rng(3)
+    square = squareform(a)
+    for k in range(5):
+        perm = perms.permutation(9)
+        relabelled = squareform(square[np.ix_(perm, perm)])
+        assert abs(null[k, 0, 0] - spearmanr(relabelled, b).statistic) < 1e-12
+
+
+def test_fdr_bh_matches_the_step_up_procedure() -> None:
+    p = np.array([0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216])
+    m = len(p)
+    order = np.argsort(p)
+    passed = [k for k in range(m) if p[order[k]] <= (k + 1) / m * 0.05]
+    expected = np.zeros(m, bool)
+    if passed:
+        expected[order[: max(passed) + 1]] = True
+    reject, q = fdr_bh(p, 0.05)
+    np.testing.assert_array_equal(reject, expected)
+    assert reject.sum() == 2 and np.all(q >= p)
