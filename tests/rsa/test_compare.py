@@ -84,11 +84,18 @@ def test_undefined_rdms_give_nan_for_their_pairs_only() -> None:
     good = rng.normal(size=45)
     with_nan = good.copy()
     with_nan[3] = np.nan
-    constant = np.ones(45)
     for method in ("spearman", "pearson", "cosine", "kendall_tau_a"):
+        degenerate = np.zeros(45) if method == "cosine" else np.full(45, 0.1)
         with pytest.warns(RuntimeWarning, match="comparisons are NaN"):
-            result = compare(np.vstack([good, with_nan, constant]), good, method)
+            result = compare(np.vstack([good, with_nan, degenerate]), good, method)
         assert np.isfinite(result[0, 0]) and np.isnan(result[1:, 0]).all(), method
+
+
+def test_a_constant_rdm_has_a_defined_cosine() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = compare(np.ones(6), np.arange(1.0, 7.0), "cosine")[0, 0]
+    assert value == pytest.approx(21 / np.sqrt(6 * 91))
 
 
 def test_unit_vectors_reuse_equals_direct_compare(stacks: tuple[np.ndarray, np.ndarray]) -> None:
@@ -125,3 +132,14 @@ def test_property_heavy_ties_match_references(pair: tuple[np.ndarray, np.ndarray
     assert abs(ours["spearman"] - spearmanr(x, y).statistic) <= 1e-10
     assert abs(ours["pearson"] - pearsonr(x, y).statistic) <= 1e-10
     assert abs(ours["kendall_tau_a"] - brute_force_tau_a(x, y)) <= 1e-10
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 40)),
+              elements=st.integers(-4, 4).map(float)))
+def test_rank_rows_equals_scipy_rankdata(stack: np.ndarray) -> None:
+    from scipy.stats import rankdata
+
+    from brainalign.rsa import rank_rows
+
+    np.testing.assert_array_equal(rank_rows(stack), rankdata(stack, axis=1))

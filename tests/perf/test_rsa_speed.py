@@ -1,0 +1,105 @@
+"""RSA engine speed at the study's scale: 872 stimuli (NSD shared set), 20 layers × 20,000
+features, 224 target RDMs (7 subjects × 32 ROIs). Pipelines on the same inputs:
+
+(a) the study's loop: sklearn ``pairwise_distances(metric="cosine")`` per layer, then
+    ``scipy.stats.spearmanr`` per layer × target pair (4,480 calls; a fixed sample is timed and
+    extrapolated);
+(b) rsatoolbox: ``calc_rdm`` per layer + ``compare(method="spearman")``. rsatoolbox has no
+    cosine RDM, so this comparison uses the correlation distance, for both tools;
+(c) brainalign: ``rsa.rdm`` per layer + one ``rsa.compare``.
+
+Each test also checks that its numbers equal brainalign's (≤ 1e-6).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import rsatoolbox
+from scipy.stats import spearmanr
+from sklearn.metrics import pairwise_distances
+
+from brainalign import rsa
+
+N_STIMULI, N_LAYERS, N_FEATURES, N_TARGETS = 872, 20, 20_000, 224
+SAMPLED_PAIRS = 64
+
+
+def group(distance: str) -> str:
+    return f"rsa 872 stim/20×20k/224 targets/{distance}"
+
+
+@pytest.fixture(scope="module")
+def features() -> list[np.ndarray]:
+    """Deterministic ReLU-like float64 activations with shared structure across layers."""
+    rng = np.random.default_rng(1000)
+    latent = rng.normal(size=(N_STIMULI, 50))
+    return [
+        np.abs(latent @ rng.normal(size=(50, N_FEATURES)) + rng.normal(size=(N_STIMULI, N_FEATURES)))
+        for _ in range(N_LAYERS)
+    ]
+
+
+@pytest.fixture(scope="module")
+def targets(features: list[np.ndarray]) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    reference = rsa.rdm(features[0][:, :2000], "cosine")
+    return reference[None, :] + rng.normal(scale=reference.std() * 3, size=(N_TARGETS, reference.size))
+
+
+@pytest.fixture(scope="module")
+def ours() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {}
+
+
+@pytest.mark.parametrize("distance", ["cosine", "correlation"])
+def test_brainalign(benchmark, features, targets, ours, perf_record, distance: str) -> None:
+    benchmark.group = group(distance)
+
+    def pipeline():
+        layer_rdms = np.stack([rsa.rdm(x, distance) for x in features])
+        return layer_rdms, rsa.compare(layer_rdms, targets, "spearman")
+
+    layer_rdms, scores = benchmark.pedantic(pipeline, rounds=1, iterations=1)
+    ours[distance] = (layer_rdms, scores)
+    perf_record(group(distance), "brainalign", benchmark.stats.stats.total)
+    assert scores.shape == (N_LAYERS, N_TARGETS) and np.isfinite(scores).all()
+
+
+def test_study_loop_sklearn_scipy(benchmark, features, targets, ours, perf_record) -> None:
+    """The study's loop; spearmanr on SAMPLED_PAIRS of the 4,480 pairs, extrapolated."""
+    benchmark.group = group("cosine")
+    pairs = np.random.default_rng(0).choice(N_LAYERS * N_TARGETS, SAMPLED_PAIRS, replace=False)
+
+    def loop():
+        start = time.perf_counter()
+        rdms = [rsa.upper_triangle(pairwise_distances(x, metric="cosine")) for x in features]
+        middle = time.perf_counter()
+        values = [spearmanr(rdms[p // N_TARGETS], targets[p % N_TARGETS]).statistic for p in pairs]
+        return rdms, values, middle - start, time.perf_counter() - middle
+
+    rdms, values, rdm_seconds, compare_seconds = benchmark.pedantic(loop, rounds=1, iterations=1)
+    total = rdm_seconds + compare_seconds * (N_LAYERS * N_TARGETS) / SAMPLED_PAIRS
+    perf_record(group("cosine"), "study loop (sklearn + scipy)", total,
+                f"{SAMPLED_PAIRS} of {N_LAYERS * N_TARGETS} spearmanr calls timed, extrapolated")
+    layer_rdms, scores = ours["cosine"]
+    np.testing.assert_allclose(np.stack(rdms), layer_rdms, atol=1e-6)
+    np.testing.assert_allclose(values, scores.ravel()[pairs], atol=1e-6)
+
+
+def test_rsatoolbox(benchmark, features, targets, ours, perf_record) -> None:
+    benchmark.group = group("correlation")
+
+    def toolbox():
+        stacked = rsatoolbox.rdm.concat([
+            rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(x), method="correlation") for x in features
+        ])
+        return stacked, rsatoolbox.rdm.compare(stacked, rsatoolbox.rdm.RDMs(targets), method="spearman")
+
+    stacked, scores = benchmark.pedantic(toolbox, rounds=1, iterations=1)
+    perf_record(group("correlation"), "rsatoolbox", benchmark.stats.stats.total)
+    layer_rdms, our_scores = ours["correlation"]
+    np.testing.assert_allclose(stacked.get_vectors(), layer_rdms, atol=1e-6)
+    np.testing.assert_allclose(scores, our_scores, atol=1e-6)
