@@ -1,0 +1,48 @@
+"""Fixtures: a results folder filled with synthetic results (see leaderboard_synthetic.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from leaderboard_synthetic import fill_store, make_result
+
+from brainalign.leaderboard.store import Result, ResultsStore
+
+
+@pytest.fixture
+def synthetic_store(tmp_path: Path) -> ResultsStore:
+    """A results folder: four models × (probe + three human benchmarks)."""
+    return fill_store(tmp_path / "results")
+
+
+@pytest.fixture
+def result_factory() -> Callable[..., Result]:
+    return make_result
+
+
+HOSTILE_MODEL = "<script>alert(1)</script>"
+
+
+def hostile_result() -> Result:
+    """A result whose every user-given string tries to break out of the HTML."""
+    result = make_result(
+        HOSTILE_MODEL, "algonauts2019.92images.IT@1",
+        family="</script><script>alert(2)</script>", training_data="<img src=x onerror=alert(3)>",
+        citation="</pre><script>alert(4)</script>",
+    )
+    result.provenance["benchmark"]["bibtex"] = "@misc{x, note={</pre><script>alert(5)</script>}}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def built_leaderboard(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ResultsStore]:
+    """The synthetic results plus a hostile one, built into one HTML page (once per session)."""
+    from brainalign.leaderboard.render import build
+
+    store = fill_store(tmp_path_factory.mktemp("leaderboard") / "results")
+    store.save(hostile_result())
+    out = store.folder.parent / "leaderboard.html"
+    build(store.folder, out)
+    return out, store

@@ -1,0 +1,137 @@
+"""Synthetic results (imported by the tests of this folder) in exactly the shapes the probe and the human benchmarks produce, with a
+planted relation: a layer's brain ρ is 0.05 + 0.6 × its semantic ρ plus small noise, so the pooled
+layer relation is known to be strong, and saliency ρ falls with depth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from brainalign.benchmarks.base import LAYERWISE_COLUMNS, BenchmarkScore
+from brainalign.leaderboard.store import Result, ResultsStore
+
+PROBE = "probe.saliency_semantic@1"
+HUMAN = {  # identifier → (target, number of subjects, noise ceiling lower, upper)
+    "algonauts2019.92images.IT@1": ("IT", 15, 0.28, 0.35),
+    "kriegeskorte2008.hIT@1": ("hIT", 4, 0.15, 0.22),
+    "mur2013.judgements@1": ("judgements", 16, 0.32, 0.38),
+}
+CONDITIONS = ("Baseline", "Control", "Salient", "Semantic", "Semantic_Salient")
+
+CARDS = {
+    "efficientnet_lite0": dict(family="CNN", objective="supervised", training_data="ImageNet-1k",
+                               n_parameters=4_652_008, strength=1.0, layers=9),
+    "efficientnet_lite0:untrained": dict(family="CNN", objective="untrained", training_data="none",
+                                         n_parameters=4_652_008, strength=0.25, layers=9),
+    "vit_b_16:untrained": dict(family="ViT", objective="untrained", training_data="none",
+                               n_parameters=86_567_656, strength=0.15, layers=12),
+    "clip_rn50": dict(family="CNN", objective="CLIP", training_data="WIT-400M",
+                      n_parameters=38_316_896, strength=1.3, layers=6),
+}
+
+
+def card(model_id: str, **overrides) -> dict:
+    spec = CARDS.get(model_id, CARDS["efficientnet_lite0"])
+    base = {
+        "id": model_id, "source": "synthetic", "family": spec["family"], "objective": spec["objective"],
+        "training_data": spec["training_data"], "n_parameters": spec["n_parameters"],
+        "weights_id": f"{model_id}-weights", "weights_sha256": "ab" * 32,
+        "preprocessing": "resize 256, centre crop 224, ImageNet normalisation",
+        "layer_policy": "blocks", "citation": f"@misc{{{model_id.replace(':', '_')}, title={{x}}}}",
+    }
+    base.update(overrides)
+    return base
+
+
+def benchmark_info(identifier: str) -> dict:
+    bench_id, _, version = identifier.partition("@")
+    return {
+        "id": bench_id, "version": int(version), "title": f"Title of {bench_id}",
+        "description": f"What {bench_id} measures.", "metric": "Spearman ρ, best layer chosen on half the subjects",
+        "bibtex": f"@article{{{bench_id.split('.')[0]}, title={{{bench_id}}}, year={{2008}}}}",
+        "datasets": [bench_id.split(".")[0]],
+    }
+
+
+def _profile(model_id: str, seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Layer names, depths, semantic ρ and saliency ρ of a synthetic model."""
+    spec = CARDS.get(model_id, CARDS["efficientnet_lite0"])
+    n = spec["layers"]
+    rng = np.random.default_rng(seed)
+    depth = np.linspace(0, 1, n)
+    semantic = spec["strength"] * 0.45 * depth ** 1.5 + rng.normal(0, 0.01, n)
+    saliency = 0.5 * (1 - depth) ** 2 * (1.2 - 0.4 * spec["strength"]) + rng.normal(0, 0.01, n)
+    return [f"blocks.{i}" for i in range(n)], depth, semantic, saliency
+
+
+def _rows(layers, depth, target, subject, condition, values, ci=None) -> pd.DataFrame:
+    low, high = (values - ci, values + ci) if ci is not None else (np.nan, np.nan)
+    return pd.DataFrame({
+        "layer": layers, "layer_index": np.arange(len(layers)), "depth": depth, "target": target,
+        "subject": subject, "condition": condition, "value": values, "ci_low": low, "ci_high": high,
+    })[list(LAYERWISE_COLUMNS)]
+
+
+def probe_score(model_id: str, seed: int = 0) -> BenchmarkScore:
+    layers, depth, semantic, saliency = _profile(model_id, seed)
+    parts = []
+    for k, condition in enumerate(CONDITIONS):
+        shift = 0.0 if condition == "Baseline" else -0.02 * k
+        parts.append(_rows(layers, depth, "semantic", "", condition, semantic + shift, ci=0.03))
+        parts.append(_rows(layers, depth, "saliency", "", condition, saliency - shift, ci=0.03))
+    best = int(np.argmax(semantic))
+    third = depth <= 1 / 3
+    summary = {
+        "semantic_encoding": {"value": float(semantic[best]), "ci_low": float(semantic[best] - 0.04),
+                              "ci_high": float(semantic[best] + 0.04), "layer": layers[best]},
+        "saliency_suppression": {"value": float(-saliency[third].mean()),
+                                 "ci_low": float(-saliency[third].mean() - 0.03),
+                                 "ci_high": float(-saliency[third].mean() + 0.03)},
+    }
+    for condition in CONDITIONS[1:]:
+        for target in ("semantic", "saliency"):
+            summary[f"sensitivity.{condition}.{target}"] = {"value": -0.01, "ci_low": -0.03, "ci_high": 0.01}
+    return BenchmarkScore(PROBE, pd.concat(parts, ignore_index=True), summary)
+
+
+def human_score(model_id: str, identifier: str, seed: int = 0) -> BenchmarkScore:
+    target, n_subjects, lower, upper = HUMAN[identifier]
+    layers, depth, semantic, _ = _profile(model_id, seed)
+    rng = np.random.default_rng([seed, len(identifier)])
+    brain = 0.05 + 0.6 * semantic + rng.normal(0, 0.005, len(layers))
+    parts = [
+        _rows(layers, depth, target, f"sub-{s + 1:02d}", "", brain + rng.normal(0, 0.02, len(layers)))
+        for s in range(n_subjects)
+    ]
+    table = pd.concat(parts, ignore_index=True)
+    per_layer = table.groupby("layer_index")["value"].mean().to_numpy()
+    best = int(np.argmax(per_layer))
+    value = float(per_layer[best] - 0.01)
+    summary = {
+        "brain_similarity": {"value": value, "ci_low": value - 0.03, "ci_high": value + 0.03,
+                             "normalised": value / upper, "normalised_ci_low": (value - 0.03) / upper,
+                             "normalised_ci_high": (value + 0.03) / upper},
+        "brain_similarity_max": {"value": float(per_layer[best]), "layer": layers[best],
+                                 "normalised": float(per_layer[best]) / upper},
+        "noise_ceiling": {"lower": lower, "upper": upper},
+    }
+    return BenchmarkScore(identifier, table, summary)
+
+
+def make_result(model_id: str, identifier: str, seed: int = 0, **card_overrides) -> Result:
+    score = probe_score(model_id, seed) if identifier == PROBE else human_score(model_id, identifier, seed)
+    return Result.from_score(
+        score, model_card=card(model_id, **card_overrides), benchmark=benchmark_info(identifier), seed=seed,
+        stimuli_sha256={"stimuli": "cd" * 32}, data_checksums={"fmri_IT_RDMs.npz": "ef" * 32},
+        preprocessing="imagenet", layer_policy="blocks", device="cpu", timings={"extract_s": 1.5, "score_s": 0.25},
+    )
+
+
+def fill_store(folder: Path, models=tuple(CARDS), benchmarks=(PROBE, *HUMAN)) -> ResultsStore:
+    store = ResultsStore(folder)
+    for model_id in models:
+        for identifier in benchmarks:
+            store.save(make_result(model_id, identifier))
+    return store
