@@ -1,0 +1,215 @@
+"""How semantic encoding and saliency go with brain similarity: the study's headline analysis.
+
+Two levels. Across layers: every scored layer of every model is one point (a layer's ρ with the
+probe's semantic or saliency RDM on the Baseline images against its ρ with a brain target, averaged
+over subjects), pooled over models and per model. Across models: each model's semantic encoding and
+saliency suppression against its brain similarity. Each relation reports Pearson r and the
+correlation of a quadratic fit, because the study found the saliency relation to be nonlinear.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import BrainAlignError
+from .store import Result
+
+#: The probe's layerwise targets, and the condition whose rows describe a layer.
+PROBE_MEASURES: tuple[str, ...] = ("semantic", "saliency")
+PROBE_BASELINE = "Baseline"
+#: The across-model measures taken from the probe's summary.
+PROBE_SUMMARIES: tuple[str, ...] = ("semantic_encoding", "saliency_suppression")
+
+
+def relation(layers: pd.DataFrame, x: str, y: str) -> dict[str, Any]:
+    """Pearson and quadratic relation between columns ``x`` and ``y`` of ``layers``.
+
+    Rows where either is missing are dropped. Returns ``n``; ``r`` and its two-sided ``p``
+    (scipy.stats.pearsonr) with a 95% interval ``ci_low``/``ci_high`` (Fisher z); the linear fit's
+    ``slope``, ``intercept`` and ``r2_linear``; ``r2_quadratic`` of a degree-2 least-squares fit,
+    ``r_quadratic`` = √R² (≥ |r|), and ``p_quadratic``, the F-test of the squared term (is the
+    curve better than the line?). Undefined numbers (fewer than 3 points, a constant column) are NaN.
+    """
+    for column in (x, y):
+        if column not in layers.columns:
+            raise BrainAlignError(f"relation: no column {column!r}; columns are {list(layers.columns)}")
+    data = layers[[x, y]].apply(pd.to_numeric, errors="coerce").dropna()
+    xs, ys = data[x].to_numpy(np.float64), data[y].to_numpy(np.float64)
+    nan = float("nan")
+    out: dict[str, Any] = {
+        "x": x, "y": y, "n": int(len(xs)), "r": nan, "p": nan, "ci_low": nan, "ci_high": nan,
+        "slope": nan, "intercept": nan, "r2_linear": nan, "r2_quadratic": nan, "r_quadratic": nan,
+        "p_quadratic": nan,
+    }
+    if len(xs) < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
+        return out
+    pearson = stats.pearsonr(xs, ys)
+    interval = pearson.confidence_interval(0.95)
+    fit = stats.linregress(xs, ys)
+    rss_linear = _rss(xs, ys, degree=1)
+    rss_quadratic = _rss(xs, ys, degree=2)
+    total = float(np.sum((ys - ys.mean()) ** 2))
+    r2_quadratic = max(0.0, 1.0 - rss_quadratic / total)
+    out.update(
+        r=float(pearson.statistic), p=float(pearson.pvalue),
+        ci_low=float(interval.low), ci_high=float(interval.high),
+        slope=float(fit.slope), intercept=float(fit.intercept),
+        r2_linear=float(pearson.statistic) ** 2, r2_quadratic=r2_quadratic,
+        r_quadratic=math.sqrt(r2_quadratic),
+        p_quadratic=_squared_term_p(rss_linear, rss_quadratic, len(xs)),
+    )
+    return out
+
+
+def _rss(xs: np.ndarray, ys: np.ndarray, degree: int) -> float:
+    """Residual sum of squares of a least-squares polynomial fit (x standardised for conditioning)."""
+    z = (xs - xs.mean()) / xs.std()
+    design = np.vander(z, degree + 1)
+    coefficients, *_ = np.linalg.lstsq(design, ys, rcond=None)
+    return float(np.sum((ys - design @ coefficients) ** 2))
+
+
+def _squared_term_p(rss_linear: float, rss_quadratic: float, n: int) -> float:
+    if n <= 3:
+        return float("nan")
+    if rss_quadratic <= 0:
+        return 0.0 if rss_linear > 0 else float("nan")
+    f_value = (rss_linear - rss_quadratic) / (rss_quadratic / (n - 3))
+    return float(stats.f.sf(max(f_value, 0.0), 1, n - 3))
+
+
+# --- which results are what ---------------------------------------------------------------------
+
+
+def is_probe(result: Result) -> bool:
+    """A saliency/semantic probe result (it reports semantic encoding)."""
+    return "semantic_encoding" in result.summary
+
+
+def is_brain(result: Result) -> bool:
+    """A human (brain or behaviour) benchmark result (it reports brain similarity)."""
+    return "brain_similarity" in result.summary
+
+
+def choose_probe(results: Iterable[Result], probe: str | None = None) -> str | None:
+    """The probe benchmark whose numbers describe models: ``probe`` if given (``id`` or
+    ``id@version``), else the one most models were scored on (newest version, then name)."""
+    counts: dict[str, int] = {}
+    for result in results:
+        if is_probe(result) and (probe is None or probe in (result.benchmark, result.benchmark_id)):
+            counts[result.benchmark] = counts.get(result.benchmark, 0) + 1
+    if not counts:
+        return None
+    return max(counts, key=lambda b: (counts[b], int(b.partition("@")[2]), b))
+
+
+def brain_column(result: Result, target: str, n_targets: int) -> str:
+    """The layer-table column of a brain target: the benchmark identifier, plus ``:target`` when
+    the benchmark has several targets."""
+    return result.benchmark if n_targets == 1 else f"{result.benchmark}:{target}"
+
+
+# --- across layers ----------------------------------------------------------------------------------
+
+
+def layer_table(results: Sequence[Result], probe: str | None = None) -> pd.DataFrame:
+    """One row per (model, layer): ``model``, ``layer``, ``layer_index``, ``depth``, the probe's
+    Baseline ``semantic`` and ``saliency`` ρ, and one column per brain target (named by
+    :func:`brain_column`) holding the layer's ρ averaged over subjects. Layers are matched by model
+    and layer name; a layer a benchmark did not score is NaN there."""
+    chosen = choose_probe(results, probe)
+    parts = []
+    for result in results:
+        table = result.layerwise
+        if is_probe(result) and result.benchmark == chosen:
+            table = table[(table["condition"] == PROBE_BASELINE) & table["target"].isin(PROBE_MEASURES)]
+            column = table["target"]
+        elif is_brain(result):
+            if (table["subject"] != "").any():
+                table = table[table["subject"] != ""]
+            n_targets = table["target"].nunique()
+            column = table["target"].map(lambda t, r=result, k=n_targets: brain_column(r, t, k))
+        else:
+            continue
+        parts.append(pd.DataFrame({
+            "model": result.model_id, "layer": table["layer"], "layer_index": table["layer_index"],
+            "depth": table["depth"], "column": column, "value": table["value"],
+        }))
+    if not parts:
+        return pd.DataFrame(columns=["model", "layer", "layer_index", "depth", *PROBE_MEASURES])
+    long = pd.concat(parts, ignore_index=True)
+    wide = long.pivot_table(index=["model", "layer"], columns="column", values="value", aggfunc="mean")
+    position = long.groupby(["model", "layer"])[["layer_index", "depth"]].first()
+    table = position.join(wide).reset_index()
+    for measure in PROBE_MEASURES:
+        if measure not in table.columns:
+            table[measure] = np.nan
+    brains = sorted(c for c in wide.columns if c not in PROBE_MEASURES)
+    table = table[["model", "layer", "layer_index", "depth", *PROBE_MEASURES, *brains]]
+    table.columns.name = None
+    return table.sort_values(["model", "layer_index", "layer"], ignore_index=True)
+
+
+def brain_columns(table: pd.DataFrame) -> list[str]:
+    """The brain-target columns of a :func:`layer_table` (or :func:`model_table`)."""
+    fixed = {"model", "layer", "layer_index", "depth", *PROBE_MEASURES, *PROBE_SUMMARIES}
+    return [c for c in table.columns if c not in fixed]
+
+
+def layer_relations(table: pd.DataFrame) -> pd.DataFrame:
+    """For each brain target and probe measure: the relation pooled over models (``model`` "")
+    and per model, over the layers of :func:`layer_table`."""
+    rows = []
+    for target in brain_columns(table):
+        for measure in PROBE_MEASURES:
+            rows.append({"brain": target, "measure": measure, "model": "", **relation(table, measure, target)})
+            for model, group in table.groupby("model", sort=True):
+                rows.append({"brain": target, "measure": measure, "model": model,
+                             **relation(group, measure, target)})
+    return _frame(rows)
+
+
+# --- across models ------------------------------------------------------------------------------
+
+
+def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataFrame:
+    """One row per model: the chosen probe's ``semantic_encoding`` and ``saliency_suppression``,
+    and each brain benchmark's ``brain_similarity`` (raw) in a column named by its identifier."""
+    chosen = choose_probe(results, probe)
+    rows: dict[str, dict[str, float]] = {}
+    for result in results:
+        row = rows.setdefault(result.model_id, {})
+        if is_probe(result) and result.benchmark == chosen:
+            for name in PROBE_SUMMARIES:
+                row[name] = result.value(name)
+        elif is_brain(result):
+            row[result.benchmark] = result.value("brain_similarity")
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
+    for name in PROBE_SUMMARIES:
+        if name not in table.columns:
+            table[name] = np.nan
+    brains = sorted(c for c in table.columns if c not in ("model", *PROBE_SUMMARIES))
+    return table[["model", *PROBE_SUMMARIES, *brains]].sort_values("model", ignore_index=True)
+
+
+def model_relations(table: pd.DataFrame) -> pd.DataFrame:
+    """Across models: each probe summary against each benchmark's brain similarity."""
+    rows = [
+        {"brain": target, "measure": measure, **relation(table, measure, target)}
+        for target in brain_columns(table)
+        for measure in PROBE_SUMMARIES
+    ]
+    return _frame(rows)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    columns = ["brain", "measure", "model", "x", "y", "n", "r", "p", "ci_low", "ci_high", "slope",
+               "intercept", "r2_linear", "r2_quadratic", "r_quadratic", "p_quadratic"]
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[c for c in columns if c in frame.columns or not rows])
