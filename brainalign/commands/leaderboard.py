@@ -1,0 +1,134 @@
+"""``brainalign leaderboard build`` and ``brainalign compare``: publish and compare results."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from ..errors import BrainAlignError
+from ..leaderboard.compare import compare_results, format_interval
+from ..leaderboard.store import Result, ResultsStore
+
+#: Where results live unless ``--results`` says otherwise.
+DEFAULT_RESULTS = "results"
+
+
+def results_option(function):
+    return click.option(
+        "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+        default=lambda: os.environ.get("BRAINALIGN_RESULTS", DEFAULT_RESULTS), show_default="results",
+        help="Results folder (default: $BRAINALIGN_RESULTS, else ./results).",
+    )(function)
+
+
+@click.group()
+def leaderboard() -> None:
+    """Publish results as a static HTML leaderboard."""
+
+
+@leaderboard.command("build")
+@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("leaderboard.html"),
+              show_default=True, help="The HTML file to write.")
+@click.option("--strict", is_flag=True, help="Fail on the first invalid result file instead of skipping it.")
+@click.option("--probe", default=None, help="Probe benchmark (id or id@version) whose numbers describe models, "
+              "when several were scored.")
+@click.option("--title", default="brainalign leaderboard", show_default=True, help="Page title.")
+def build_command(results_dir: Path, out: Path, strict: bool, probe: str | None, title: str) -> None:
+    """Write one self-contained HTML leaderboard from every result under RESULTS_DIR.
+
+    The page needs no network (inline CSS, JS and SVG) and opens from file://. It holds a
+    sortable, filterable table, the untrained-twin comparison, the relations of semantic and
+    saliency ρ to brain ρ across layers and models, layer profiles, the study's claims, a card
+    per benchmark and the provenance of every entry. Invalid result files are skipped and
+    listed (on stderr and in the page), or stop the build with --strict.
+
+    \b
+    Examples:
+      brainalign leaderboard build results --out leaderboard.html
+      brainalign leaderboard build results --out site/index.html --strict
+    """
+    from ..leaderboard.render import build
+
+    report = build(results_dir, out, strict=strict, probe=probe, title=title)
+    for problem in report.problems:
+        click.echo(f"skipped: {problem.message}", err=True)
+    click.echo(f"wrote {report.path}: {report.n_models} model(s), {report.n_results} result(s)"
+               + (f", {len(report.problems)} file(s) skipped" if report.problems else ""))
+
+
+def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:
+    """A result file, or every result of a model id in the store."""
+    path = Path(spec)
+    if path.suffix == ".json" and path.is_file():
+        result = Result.read(path)
+        return result.model_id, [result]
+    if not store.folder.is_dir():
+        raise BrainAlignError(f"{spec!r} is not a result file, and the results folder {store.folder} does not exist "
+                              f"(give --results DIR)")
+    stored = [s for s in store.list() if s.model_id == spec]
+    if not stored:
+        known = ", ".join(store.model_ids()[:12]) or "none"
+        raise BrainAlignError(f"{spec!r} is neither a result file nor a model id in {store.folder} (models there: {known})")
+    return spec, [store.load(s.model_id, s.benchmark) for s in stored]
+
+
+@click.command("compare")
+@click.argument("result_a")
+@click.argument("result_b")
+@results_option
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON records.")
+def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bool) -> None:
+    """Differences between two models, benchmark by benchmark, with 95% intervals.
+
+    RESULT_A and RESULT_B are result files (.json) or model ids in the results folder (then all
+    their results are compared on the benchmarks both have). Each row gives A − B and an
+    approximate 95% interval built from the two recorded intervals (MOVER, Zou & Donner 2008). It
+    assumes independent estimates; both models saw the same stimuli and subjects, so it is
+    usually conservative: an interval excluding 0 is evidence of a difference, one including 0 is
+    not evidence of equality.
+
+    \b
+    Examples:
+      brainalign compare efficientnet_lite0 efficientnet_lite0:untrained --results results
+      brainalign compare results/a/kriegeskorte2008.hIT@1.json results/b/kriegeskorte2008.hIT@1.json
+    """
+    store = ResultsStore(results_dir)
+    label_a, side_a = _load_side(result_a, store)
+    label_b, side_b = _load_side(result_b, store)
+    table = compare_results(side_a, side_b, label_a="A", label_b="B")
+    if table.empty:
+        raise BrainAlignError(
+            f"{label_a!r} and {label_b!r} share no benchmark with comparable numbers "
+            f"(A has {sorted(r.benchmark for r in side_a)}, B has {sorted(r.benchmark for r in side_b)})"
+        )
+    if as_json:
+        click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
+        return
+    readable = pd.DataFrame({
+        "benchmark": table["benchmark"],
+        "number": table["metric"],
+        "A": [format_interval(*v) for v in table[["a", "a_ci_low", "a_ci_high"]].itertuples(index=False)],
+        "B": [format_interval(*v) for v in table[["b", "b_ci_low", "b_ci_high"]].itertuples(index=False)],
+        "A − B [95%]": [format_interval(*v) for v in table[["difference", "ci_low", "ci_high"]].itertuples(index=False)],
+        "verdict": table["verdict"],
+    })
+    click.echo(f"A = {label_a}\nB = {label_b}\n")
+    click.echo(_aligned(readable))
+    click.echo("\nIntervals of A − B: MOVER from the recorded 95% intervals, assuming independence "
+               "(conservative for models scored on the same data).")
+
+
+def _aligned(frame: pd.DataFrame) -> str:
+    """A left-aligned text table with a rule under the header."""
+    cells = [[str(c) for c in frame.columns]] + frame.astype(str).values.tolist()
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+commands = [leaderboard, compare_command]

@@ -1,0 +1,176 @@
+"""From a pile of results to what the leaderboard shows: one entry per model, one card per
+benchmark, the layer and model tables, the relation analyses and the untrained-twin comparison.
+
+Everything here is plain data (no HTML), so it can be tested and reused without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .compare import compare_results
+from .relation import (
+    choose_probe,
+    is_brain,
+    is_probe,
+    layer_relations,
+    layer_table,
+    model_relations,
+    model_table,
+)
+from .store import Problem, Result, as_float
+
+#: The id suffix of a model's untrained twin (``resnet50:untrained``).
+UNTRAINED_SUFFIX = ":untrained"
+#: Summary numbers the twin comparison reports.
+TWIN_METRICS: tuple[str, ...] = ("brain_similarity", "semantic_encoding", "saliency_suppression")
+
+
+@dataclass(frozen=True)
+class BenchmarkCard:
+    """What a result recorded about its benchmark, plus its noise ceiling (human benchmarks)."""
+
+    identifier: str
+    id: str
+    version: int
+    kind: str  # "probe", "human" or "other"
+    title: str
+    description: str
+    metric: str
+    bibtex: str
+    datasets: tuple[str, ...]
+    ceiling_lower: float
+    ceiling_upper: float
+    n_models: int
+
+
+@dataclass
+class Entry:
+    """One model: its card (from its results' provenance) and its results by benchmark identifier."""
+
+    model_id: str
+    card: dict[str, Any]
+    results: dict[str, Result]
+
+    @property
+    def versions(self) -> list[str]:
+        """The brainalign versions its results were computed with."""
+        return sorted({str(r.provenance.get("brainalign_version", "")) for r in self.results.values()})
+
+    def number(self, benchmark: str | None, name: str, key: str = "value") -> float:
+        result = self.results.get(benchmark) if benchmark else None
+        return result.value(name, key) if result is not None else math.nan
+
+
+@dataclass
+class Leaderboard:
+    entries: list[Entry]
+    benchmarks: list[BenchmarkCard]
+    probe: str | None
+    layers: pd.DataFrame
+    models: pd.DataFrame
+    layer_relations: pd.DataFrame
+    model_relations: pd.DataFrame
+    twins: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def human_benchmarks(self) -> list[BenchmarkCard]:
+        return [b for b in self.benchmarks if b.kind == "human"]
+
+    def entry(self, model_id: str) -> Entry:
+        return next(e for e in self.entries if e.model_id == model_id)
+
+
+def build_leaderboard(
+    results: Sequence[Result], problems: Sequence[Problem] = (), *, probe: str | None = None
+) -> Leaderboard:
+    """Aggregate ``results`` (any number of models × benchmarks). ``probe`` picks the probe
+    benchmark whose numbers describe models when several were scored (default: the most common)."""
+    notes: list[str] = []
+    entries = _entries(results, notes)
+    layers = layer_table(results, probe)
+    models = model_table(results, probe)
+    return Leaderboard(
+        entries=entries,
+        benchmarks=_benchmark_cards(results, notes),
+        probe=choose_probe(results, probe),
+        layers=layers,
+        models=models,
+        layer_relations=layer_relations(layers),
+        model_relations=model_relations(models),
+        twins=twin_comparison(entries),
+        problems=list(problems),
+        notes=notes,
+    )
+
+
+def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:
+    by_model: dict[str, dict[str, Result]] = {}
+    for result in results:
+        by_model.setdefault(result.model_id, {})[result.benchmark] = result
+    entries = []
+    for model_id in sorted(by_model):
+        own = by_model[model_id]
+        cards = {json.dumps(r.model_card, sort_keys=True): r.benchmark for r in own.values()}
+        if len(cards) > 1:
+            notes.append(f"model {model_id}: its model card differs between results "
+                         f"({', '.join(sorted(cards.values()))}); the card of the first is shown")
+        first = own[sorted(own)[0]]
+        entries.append(Entry(model_id, dict(first.model_card), dict(sorted(own.items()))))
+    return entries
+
+
+def _kind(result: Result) -> str:
+    return "probe" if is_probe(result) else "human" if is_brain(result) else "other"
+
+
+def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[BenchmarkCard]:
+    grouped: dict[str, list[Result]] = {}
+    for result in sorted(results, key=lambda r: r.model_id):
+        grouped.setdefault(result.benchmark, []).append(result)
+    cards = []
+    for identifier, group in grouped.items():
+        first = group[0]
+        info = first.benchmark_info
+        ceilings = {(as_float(r.summary.get("noise_ceiling", {}).get("lower")),
+                     as_float(r.summary.get("noise_ceiling", {}).get("upper"))) for r in group}
+        if len({json.dumps(c) for c in ceilings}) > 1:
+            notes.append(f"benchmark {identifier}: results record different noise ceilings; "
+                         f"the one of {first.model_id} is shown")
+        lower, upper = (as_float(first.summary.get("noise_ceiling", {}).get(k)) for k in ("lower", "upper"))
+        cards.append(BenchmarkCard(
+            identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=_kind(first),
+            title=str(info.get("title") or identifier), description=str(info.get("description", "")),
+            metric=str(info.get("metric", "")), bibtex=str(info.get("bibtex", "")),
+            datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
+            n_models=len(group),
+        ))
+    order = {"probe": 0, "human": 1, "other": 2}
+    return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
+
+
+def twin_comparison(entries: Sequence[Entry]) -> pd.DataFrame:
+    """Each model beside its untrained twin (``<id>:untrained``): pretrained − untrained for
+    brain similarity, semantic encoding and saliency suppression, with MOVER intervals."""
+    by_id = {e.model_id: e for e in entries}
+    frames = []
+    for entry in entries:
+        twin = by_id.get(entry.model_id + UNTRAINED_SUFFIX)
+        if twin is None:
+            continue
+        diff = compare_results(list(entry.results.values()), list(twin.results.values()),
+                               label_a="pretrained", label_b="untrained")
+        diff = diff[diff["metric"].isin(TWIN_METRICS)]
+        frames.append(diff.assign(model=entry.model_id, twin=twin.model_id))
+    if not frames:
+        return pd.DataFrame(columns=["model", "twin", *compare_results([], []).columns])
+    table = pd.concat(frames, ignore_index=True)
+    return table[["model", "twin", *[c for c in table.columns if c not in ("model", "twin")]]]

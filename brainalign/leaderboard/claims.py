@@ -1,0 +1,132 @@
+"""The claims panel: the study's claims tested on whatever models were scored.
+
+Each claim comes back with a status, its evidence, and, where it cannot be tested, the entries
+that would make it testable. Statuses: ``supported`` (the interval excludes the null in the
+claimed direction), ``contradicted`` (it excludes it in the other direction), ``inconclusive``,
+``consistent`` (a "no relation" claim whose interval includes 0: not contradicted, which is not
+proof of absence), ``not testable``.
+
+Group comparisons (CLIP vs supervised, CNN vs ViT) use trained models only. A group's mean gets
+the interval [mean of lows, mean of highs], which is at least as wide as the interval of a mean
+of independent estimates (conservative); the difference of two group means gets the MOVER
+interval of :mod:`brainalign.leaderboard.compare`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .aggregate import Entry, Leaderboard
+from .compare import difference_interval, format_interval
+
+_UNTRAINED = "untrained"
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim: str
+    status: str
+    evidence: list[str] = field(default_factory=list)
+    needs: str = ""
+
+
+def evaluate_claims(board: Leaderboard) -> list[Claim]:
+    return [
+        _layer_claim(board, "semantic", "Across layers, semantic encoding goes with brain similarity "
+                     "(a layer's semantic ρ correlates positively with its brain ρ)", expect="positive"),
+        _layer_claim(board, "saliency", "Across layers, saliency relates to brain similarity more weakly "
+                     "than semantics does (|r| of saliency below r of semantics)", expect="weaker"),
+        _group_claim(board, "CLIP raises semantic encoding (CLIP models above supervised ones)",
+                     "semantic_encoding", "objective", "CLIP", "supervised",
+                     needs="score at least one CLIP and one supervised model on the probe, e.g. "
+                           "open_clip:RN50 and resnet50 (their weights must be available locally)"),
+        _group_claim(board, "Early-layer saliency suppression is stronger with CLIP than with supervised training",
+                     "saliency_suppression", "objective", "CLIP", "supervised",
+                     needs="score at least one CLIP and one supervised model on the probe"),
+        _group_claim(board, "ResNets (CNNs) are more sensitive to a salient distractor than ViTs "
+                     "(ΔRSA of the Salient condition against the saliency RDM)",
+                     "sensitivity.Salient.saliency", "family", "CNN", "ViT",
+                     needs="score at least one trained CNN and one trained ViT on the probe"),
+        _no_relation_claim(board),
+    ]
+
+
+def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Claim:
+    relations = board.layer_relations
+    if not len(relations):
+        return Claim(text, "not testable", needs="score models on the probe and on a human benchmark")
+    pooled = relations[(relations["model"] == "") & (relations["n"] >= 4)]
+    mine = pooled[pooled["measure"] == measure]
+    if mine.empty or mine["r"].isna().all():
+        return Claim(text, "not testable", needs="score at least 4 layers (all models together) on the "
+                     "probe and on a human benchmark")
+    evidence, verdicts = [], []
+    for row in mine.itertuples():
+        line = f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)}, n = {row.n} layers"
+        if expect == "positive":
+            verdicts.append("supported" if row.ci_low > 0 else "contradicted" if row.ci_high < 0 else "inconclusive")
+        else:
+            semantic = pooled[(pooled["measure"] == "semantic") & (pooled["brain"] == row.brain)]["r"]
+            r_semantic = float(semantic.iloc[0]) if len(semantic) else math.nan
+            line += f"; semantic r = {r_semantic:.2f}"
+            verdicts.append("inconclusive" if math.isnan(r_semantic) or math.isnan(row.r)
+                            else "supported" if abs(row.r) < r_semantic else "contradicted")
+        evidence.append(line)
+    return Claim(text, _overall(verdicts), evidence)
+
+
+def _group_claim(board: Leaderboard, text: str, metric: str, attribute: str, higher: str, lower: str,
+                 needs: str) -> Claim:
+    groups = {name: _group(board, metric, attribute, name) for name in (higher, lower)}
+    if any(not members for members in groups.values()):
+        return Claim(text, "not testable", needs=needs)
+    stats = {name: _group_mean(members) for name, members in groups.items()}
+    (a, a_low, a_high), (b, b_low, b_high) = stats[higher], stats[lower]
+    low, high = difference_interval(a, a_low, a_high, b, b_low, b_high)
+    evidence = [
+        f"{name} ({len(groups[name])}: {', '.join(e.model_id for e, _ in groups[name])}): mean "
+        f"{format_interval(*stats[name])}" for name in (higher, lower)
+    ]
+    evidence.append(f"difference {higher} − {lower}: {format_interval(a - b, low, high)}")
+    status = ("inconclusive" if math.isnan(low) else "supported" if low > 0
+              else "contradicted" if high < 0 else "inconclusive")
+    return Claim(text, status, evidence)
+
+
+def _group(board: Leaderboard, metric: str, attribute: str, name: str) -> list[tuple[Entry, tuple[float, ...]]]:
+    members = []
+    for entry in board.entries:
+        if str(entry.card.get(attribute) or "") != name or entry.card.get("objective") == _UNTRAINED:
+            continue
+        triple = tuple(entry.number(board.probe, metric, key) for key in ("value", "ci_low", "ci_high"))
+        if not math.isnan(triple[0]):
+            members.append((entry, triple))
+    return members
+
+
+def _group_mean(members: list[tuple[Entry, tuple[float, ...]]]) -> tuple[float, float, float]:
+    values = np.array([triple for _, triple in members], dtype=np.float64)
+    return float(values[:, 0].mean()), float(values[:, 1].mean()), float(values[:, 2].mean())
+
+
+def _no_relation_claim(board: Leaderboard) -> Claim:
+    text = "Across models, saliency suppression does not go with brain similarity"
+    relations = board.model_relations
+    usable = relations[(relations["measure"] == "saliency_suppression") & (relations["n"] >= 4)] \
+        if len(relations) else relations
+    if not len(usable) or usable["r"].isna().all():
+        return Claim(text, "not testable", needs="score at least 4 models on the probe and on a human benchmark")
+    evidence, verdicts = [], []
+    for row in usable.itertuples():
+        evidence.append(f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)}, n = {row.n} models")
+        verdicts.append("contradicted" if row.ci_low > 0 or row.ci_high < 0 else "consistent")
+    return Claim(text, _overall(verdicts), evidence)
+
+
+def _overall(verdicts: list[str]) -> str:
+    """One status for several benchmarks: unanimous, or ``inconclusive`` when they disagree."""
+    distinct = set(verdicts)
+    return distinct.pop() if len(distinct) == 1 else "inconclusive"

@@ -1,0 +1,132 @@
+"""`brainalign leaderboard build` without a browser: content, self-containment, escaping,
+determinism, skipped files, claims."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import HOSTILE_MODEL
+from leaderboard_synthetic import CARDS, HUMAN, PROBE, fill_store
+
+from brainalign.cli import main
+from brainalign.leaderboard.aggregate import build_leaderboard
+from brainalign.leaderboard.claims import evaluate_claims
+from brainalign.leaderboard.render import build
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Elements()
+    parser.feed(html)
+    return parser.tags
+
+
+def _data_block(html: str) -> str:
+    return re.search(r'<script type="application/json" id="leaderboard-data">(.*?)</script>', html, re.S).group(1)
+
+
+def test_page_is_self_contained(built_leaderboard) -> None:
+    html = built_leaderboard[0].read_text()
+    tags = _elements(html)
+    assert not [t for t, a in tags if "src" in a], "nothing may be loaded from elsewhere"
+    assert not [t for t, _ in tags if t in ("link", "iframe", "img", "object", "embed")]
+    assert all(a["href"].startswith("#") for t, a in tags if "href" in a)
+    assert [a.get("type") for t, a in tags if t == "script"] == ["application/json", None]
+    assert html.count("<svg") == len(CARDS) + 1 + 2 * 2 * len(HUMAN)  # profiles + layer and model scatters
+
+
+def test_every_entry_benchmark_and_provenance_is_shown(built_leaderboard) -> None:
+    html = built_leaderboard[0].read_text()
+    for model in CARDS:
+        assert f'<td class="model">{model}</td>' in html
+    for identifier in (PROBE, *HUMAN):
+        assert f"<code>{identifier}</code>" in html
+    assert "@article{kriegeskorte2008, title={kriegeskorte2008.hIT}, year={2008}}" in html
+    assert "lower 0.150, upper 0.220" in html  # the hIT noise ceiling
+    assert '&#34;weights_sha256&#34;: &#34;' + "ab" * 32 in html
+    assert '&#34;extract_s&#34;: 1.5' in html
+    assert "pretrained higher" in html
+
+
+def test_id_attributes_are_unique_across_inline_svgs(built_leaderboard) -> None:
+    ids = Counter(a["id"] for _, a in _elements(built_leaderboard[0].read_text()) if "id" in a)
+    assert [i for i, count in ids.items() if count > 1] == []
+
+
+def test_user_text_is_escaped_everywhere(built_leaderboard) -> None:
+    html = built_leaderboard[0].read_text()
+    for attack in ("<script>alert(", "<img src=x", "</pre><script>"):
+        assert attack not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    scripts = [t for t, _ in _elements(html) if t == "script"]
+    assert len(scripts) == 2
+    block = _data_block(html)
+    assert "</" not in block
+    data = json.loads(block, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    hostile = next(m for m in data["models"] if m["id"] == HOSTILE_MODEL)
+    assert hostile["card"]["training_data"] == "<img src=x onerror=alert(3)>"
+
+
+def test_build_is_deterministic(built_leaderboard, tmp_path: Path) -> None:
+    html, store = built_leaderboard
+    again = build(store.folder, tmp_path / "again.html")
+    assert again.path.read_bytes() == html.read_bytes()
+
+
+def test_bad_files_are_skipped_and_listed_or_fail_with_strict(tmp_path: Path, capsys) -> None:
+    store = fill_store(tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,))
+    broken = store.path_for("clip_rn50", PROBE)
+    broken.write_text(broken.read_text()[:100])
+    out = tmp_path / "board.html"
+    main(["-q", "leaderboard", "build", str(store.folder), "--out", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert "1 model(s), 1 result(s), 1 file(s) skipped" in stdout
+    assert f"skipped: result file {broken}" in stderr
+    html = out.read_text()
+    assert "1 result file(s) skipped" in html and '<td class="model">vit_b_16:untrained</td>' in html
+    assert '<td class="model">clip_rn50</td>' not in html
+    with pytest.raises(SystemExit) as exit_:
+        main(["-q", "leaderboard", "build", str(store.folder), "--out", str(tmp_path / "strict.html"), "--strict"])
+    assert exit_.value.code == 2
+    assert "not readable JSON" in capsys.readouterr().err
+    assert not (tmp_path / "strict.html").exists()
+
+
+def test_an_empty_results_folder_gives_an_empty_page(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    report = build(tmp_path / "results", tmp_path / "empty.html")
+    assert report.n_models == 0
+    assert "0 model(s) scored on 0 benchmark(s)" in report.path.read_text()
+
+
+def _claim(claims, start: str):
+    return next(c for c in claims if c.claim.startswith(start))
+
+
+def test_claims_on_the_synthetic_entries(synthetic_store) -> None:
+    results = synthetic_store.load_all().results
+    claims = evaluate_claims(build_leaderboard(results))
+    clip = _claim(claims, "CLIP raises semantic encoding")
+    assert clip.status == "supported"
+    assert "difference CLIP − supervised: 0.146 [0.089, 0.202]" in clip.evidence
+    assert _claim(claims, "Across layers, semantic encoding goes with").status == "supported"
+    cnn_vit = _claim(claims, "ResNets (CNNs) are more sensitive")
+    assert cnn_vit.status == "not testable" and "trained ViT" in cnn_vit.needs
+    # the same claim on entries where CLIP falls below supervised training
+    for result in results:
+        if result.model_id == "clip_rn50" and "semantic_encoding" in result.summary:
+            result.summary["semantic_encoding"].update(value=0.2, ci_low=0.18, ci_high=0.22)
+    assert _claim(evaluate_claims(build_leaderboard(results)), "CLIP raises").status == "contradicted"
