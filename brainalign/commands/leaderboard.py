@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -11,17 +10,16 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..leaderboard.compare import compare_results, format_interval
-from ..leaderboard.store import Result, ResultsStore
+from ..leaderboard.store import Result, ResultsStore, default_results_dir
 
-#: Where results live unless ``--results`` says otherwise.
-DEFAULT_RESULTS = "results"
 
 
 def results_option(function):
+    """``--results DIR``, shared by every command that reads or writes results."""
     return click.option(
         "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
-        default=lambda: os.environ.get("BRAINALIGN_RESULTS", DEFAULT_RESULTS), show_default="results",
-        help="Results folder (default: $BRAINALIGN_RESULTS, else ./results).",
+        default=default_results_dir, show_default="$BRAINALIGN_RESULTS, else ./results",
+        help="Results folder.",
     )(function)
 
 
@@ -95,7 +93,7 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     \b
     Examples:
       brainalign compare efficientnet_lite0 efficientnet_lite0:untrained --results results
-      brainalign compare results/a/kriegeskorte2008.hIT@1.json results/b/kriegeskorte2008.hIT@1.json
+      brainalign compare results/efficientnet_lite0/kriegeskorte2008.hIT@1.json old/efficientnet_lite0/kriegeskorte2008.hIT@1.json
     """
     store = ResultsStore(results_dir)
     label_a, side_a = _load_side(result_a, store)

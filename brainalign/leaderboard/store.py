@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -143,6 +144,16 @@ class Result:
     @property
     def benchmark_version(self) -> int:
         return int(self.benchmark.partition("@")[2])
+
+    def fingerprint(self) -> str:
+        """sha256 of everything that depends on the inputs: scores, layerwise bytes and provenance
+        without ``timings`` (wall-clock). Equal for a resumed run and an uninterrupted one."""
+        provenance = {k: v for k, v in self.provenance.items() if k != "timings"}
+        digest = hashlib.sha256(json.dumps(
+            [self.model_id, self.benchmark, self.summary, self.extra, provenance], sort_keys=True
+        ).encode("utf-8"))
+        digest.update(layerwise_bytes(self.layerwise))
+        return digest.hexdigest()
 
     def value(self, name: str, key: str = "value") -> float:
         """A summary number, NaN where absent."""
@@ -378,6 +389,12 @@ def benchmark_info(benchmark: Benchmark | Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- the store ------------------------------------------------------------------------------------
+
+
+def default_results_dir() -> Path:
+    """Where results go unless a command says otherwise: ``$BRAINALIGN_RESULTS``, else ``./results``."""
+    return Path(os.environ.get("BRAINALIGN_RESULTS", "results")).expanduser()
+
 
 _SAFE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_.+=@,")
 

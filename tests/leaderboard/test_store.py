@@ -85,6 +85,24 @@ def test_from_score_takes_a_dataclass_card_and_a_benchmark_object(tmp_path: Path
     assert result.provenance["brainalign_version"]
 
 
+def test_extra_layerwise_columns_are_kept(tmp_path: Path) -> None:
+    result = make_result("clip_rn50", IT)
+    result.layerwise["n_stimuli"] = np.int64(92)
+    result.layerwise["note"] = "x"
+    loaded = Result.read(ResultsStore(tmp_path).save(result))
+    assert list(loaded.layerwise.columns) == [*LAYERWISE_COLUMNS, "n_stimuli", "note"]
+    assert (loaded.layerwise["n_stimuli"] == 92).all() and loaded.layerwise["n_stimuli"].dtype == np.int64
+
+
+def test_fingerprint_ignores_timings_but_not_scores() -> None:
+    a, b = make_result("clip_rn50", IT), make_result("clip_rn50", IT)
+    b.provenance["timings"] = {"extract_s": 99.0}
+    assert a.fingerprint() == b.fingerprint()
+    b.layerwise.loc[3, "value"] += 1e-12
+    assert a.fingerprint() != b.fingerprint()
+    assert make_result("clip_rn50", IT, seed=1).fingerprint() != a.fingerprint()
+
+
 def test_same_result_gives_the_same_bytes(tmp_path: Path) -> None:
     a = ResultsStore(tmp_path / "a").save(make_result("clip_rn50", PROBE))
     b = ResultsStore(tmp_path / "b").save(make_result("clip_rn50", PROBE))
