@@ -1,0 +1,473 @@
+"""The probe builder: base images and four distractor conditions that pull saliency and semantics
+apart (Opiełka, Loke & Scholte 2024).
+
+For each base image the builder looks for four distractors, one per condition:
+
+============================  ======================  =====================
+condition                     caption semantics       saliency-map change
+============================  ======================  =====================
+``Control``                   similar to the base     small (non-salient)
+``Salient``                   similar                 large (salient)
+``Semantic``                  dissimilar              small
+``Semantic_Salient``          dissimilar              large
+============================  ======================  =====================
+
+*Semantic distance* is the cosine distance between the mean caption embeddings of base and
+distractor (:mod:`.semantics`); *saliency change* the cosine distance between the Itti–Koch maps
+of the base image with and without the distractor (both resized to 224 × 224, as
+:func:`~.itti_koch.saliency_change`). The distractor covers ``area_fraction`` (10 %) of the base
+image, against a random edge (:mod:`.compositing`).
+
+Search, per base image and condition: the distractors meeting the semantic threshold are shuffled
+(seeded) and tried in turn, each at a seeded random edge and offset. Each is first pasted plainly
+(contrast 1); if that misses the saliency threshold, the builder moves the rendering's contrast
+away from 1 step by step (down for non-salient, up for salient) and keeps the first rendering that
+meets it, i.e. the least manipulation that works. A base image enters the probe only when all four
+conditions succeed, so every condition shows the same base images. Base images are visited in a
+seeded order until ``n_bases`` are complete; every random choice depends only on the seed and the
+item's id, so the same inputs give byte-identical output.
+
+Thresholds are either absolute (:data:`STUDY_THRESHOLDS`, the study's values for the Universal
+Sentence Encoder on COCO) or quantiles (:class:`ThresholdQuantiles`, the default): semantic ones
+of all base–distractor distances in the pool, saliency ones of the saliency changes of a seeded
+pilot sample of random pastes at random contrasts. Quantiles suit any embedder and pool.
+
+Output folder: ``images/<Condition>/<base id>.png``, ``metadata.csv`` (one row per stimulus),
+``targets.npz`` (the saliency and semantic RDMs of the Baseline images) and ``manifest.json``
+(settings, resolved thresholds, counts, failure reasons and the sha256 of every file).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from ... import rsa
+from ..._io import sha256_file, write_bytes_atomic, write_json_atomic, write_text_atomic
+from ...errors import BrainAlignError
+from ...progress import progress
+from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
+from .itti_koch import RDM_SIZE, saliency_map, saliency_rdm
+from .pools import ImagePool
+from .semantics import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
+from .tuxpaint import item_rng
+
+log = logging.getLogger(__name__)
+
+FORMAT = "brainalign-probe"
+#: Bump when the same settings would give different images.
+BUILDER_VERSION = 1
+
+BASELINE = "Baseline"
+#: condition → (semantically similar to the base?, salient?)
+DISTRACTOR_CONDITIONS: dict[str, tuple[bool, bool]] = {
+    "Control": (True, False),
+    "Salient": (True, True),
+    "Semantic": (False, False),
+    "Semantic_Salient": (False, True),
+}
+CONDITIONS: tuple[str, ...] = (BASELINE, *DISTRACTOR_CONDITIONS)
+
+# Captions with a distance below this are the same text: never a distractor for each other.
+_SAME_CAPTIONS = 1e-6
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Absolute cosine-distance thresholds. Similar: ``semantic < semantic_similar``; dissimilar:
+    ``semantic > semantic_dissimilar``; non-salient: ``change < saliency_non_salient``; salient:
+    ``change > saliency_salient``."""
+
+    semantic_similar: float
+    semantic_dissimilar: float
+    saliency_non_salient: float
+    saliency_salient: float
+
+    def __post_init__(self) -> None:
+        if not self.semantic_similar <= self.semantic_dissimilar:
+            raise BrainAlignError(
+                f"semantic thresholds overlap: similar < {self.semantic_similar} but dissimilar "
+                f"> {self.semantic_dissimilar}; the similar one must be the smaller"
+            )
+        if not self.saliency_non_salient <= self.saliency_salient:
+            raise BrainAlignError(
+                f"saliency thresholds overlap: non-salient < {self.saliency_non_salient} but salient "
+                f"> {self.saliency_salient}; the non-salient one must be the smaller"
+            )
+
+    def semantic_ok(self, distance: float | np.ndarray, similar: bool) -> Any:
+        return distance < self.semantic_similar if similar else distance > self.semantic_dissimilar
+
+    def saliency_ok(self, change: float, salient: bool) -> bool:
+        return change > self.saliency_salient if salient else change < self.saliency_non_salient
+
+
+#: The study's thresholds (Universal Sentence Encoder captions, COCO/NSD images).
+STUDY_THRESHOLDS = Thresholds(0.32, 0.92, 0.019, 0.24)
+
+
+@dataclass(frozen=True)
+class ThresholdQuantiles:
+    """Thresholds as quantiles of what the pool and embedder actually produce (the default)."""
+
+    semantic_similar: float = 0.05
+    semantic_dissimilar: float = 0.60
+    saliency_non_salient: float = 0.25
+    saliency_salient: float = 0.75
+    pilot_size: int = 240
+
+    def __post_init__(self) -> None:
+        for name in ("semantic_similar", "semantic_dissimilar", "saliency_non_salient",
+                     "saliency_salient"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise BrainAlignError(f"quantile {name} must lie in (0, 1), got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything besides the pool and the embedder that determines a built probe."""
+
+    seed: int = 0
+    n_bases: int | None = None
+    image_size: int = 224
+    area_fraction: float = 0.10
+    contrasts: tuple[float, ...] = (0.15, 0.3, 0.6, 1.0, 1.5, 2.0)
+    thresholds: Thresholds | ThresholdQuantiles = field(default_factory=ThresholdQuantiles)
+    #: Absolute values that replace single resolved thresholds, e.g. ``{"saliency_salient": 0.24}``.
+    threshold_overrides: Mapping[str, float] = field(default_factory=dict)
+    max_distractors: int = 8
+
+    def __post_init__(self) -> None:
+        if self.image_size < 32:
+            raise BrainAlignError(f"image size {self.image_size} is too small; use at least 32 pixels")
+        if 1.0 not in self.contrasts or any(c <= 0 for c in self.contrasts):
+            raise BrainAlignError(
+                f"contrasts {self.contrasts} must be positive and include 1.0 (the plain paste)"
+            )
+        if self.n_bases is not None and self.n_bases < 3:
+            raise BrainAlignError("a probe needs at least 3 base images (--n-bases)")
+        unknown = set(self.threshold_overrides) - {f.name for f in Thresholds.__dataclass_fields__.values()}
+        if unknown:
+            raise BrainAlignError(f"unknown threshold(s) {sorted(unknown)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["thresholds"] = {"kind": type(self.thresholds).__name__, **asdict(self.thresholds)}
+        data["threshold_overrides"] = dict(self.threshold_overrides)
+        data["contrasts"] = list(self.contrasts)
+        return data
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One distractor as pasted: which item, where, at which contrast, and what it achieved."""
+
+    condition: str
+    distractor_id: str
+    box: PasteBox
+    contrast: float
+    semantic_distance: float
+    saliency_change: float
+    image: np.ndarray = field(repr=False)
+
+
+@dataclass
+class BuildReport:
+    """What a build did: how many base images were tried, completed, and why the rest failed."""
+
+    out: Path
+    pool: str
+    n_pool: int
+    n_tried: int
+    n_complete: int
+    thresholds: Thresholds
+    failures: dict[str, int]
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"probe written to {self.out}",
+            f"pool: {self.pool} ({self.n_pool} images)",
+            f"base images tried: {self.n_tried}; complete with all four conditions: {self.n_complete}",
+            "thresholds: " + ", ".join(f"{k} {v:.4g}" for k, v in asdict(self.thresholds).items()),
+        ]
+        if self.failures:
+            lines.append("why the other base images failed (first failing condition):")
+            width = max(len(k) for k in self.failures)
+            lines += [f"  {reason:<{width}}  {count}" for reason, count in
+                      sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))]
+        return lines
+
+
+def saliency_vector(image: np.ndarray) -> np.ndarray:
+    """The image's saliency map at the RDM size, flattened (as :func:`saliency_change` uses it)."""
+    smap = saliency_map(image)
+    if smap.shape != (RDM_SIZE, RDM_SIZE):
+        smap = cv2.resize(smap, (RDM_SIZE, RDM_SIZE), interpolation=cv2.INTER_AREA)
+    return smap.ravel()
+
+
+def map_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine distance of two flattened saliency maps, computed exactly as the saliency RDM."""
+    return float(rsa.rdm(np.stack([a, b]), "cosine")[0])
+
+
+def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSettings) -> Thresholds:
+    """Absolute thresholds for this pool and embedder (quantiles resolved, overrides applied)."""
+    spec = settings.thresholds
+    if isinstance(spec, Thresholds):
+        resolved = spec
+    else:
+        pairs = semantic[np.triu_indices(len(semantic), k=1)]
+        pairs = pairs[pairs > _SAME_CAPTIONS]
+        changes = _pilot_changes(pool, settings, spec.pilot_size)
+        resolved = Thresholds(
+            float(np.quantile(pairs, spec.semantic_similar)),
+            float(np.quantile(pairs, spec.semantic_dissimilar)),
+            float(np.quantile(changes, spec.saliency_non_salient)),
+            float(np.quantile(changes, spec.saliency_salient)),
+        )
+    return replace(resolved, **dict(settings.threshold_overrides))
+
+
+def _pilot_changes(pool: ImagePool, settings: BuildSettings, size: int) -> np.ndarray:
+    """Saliency changes of ``size`` random pastes (random base, distractor, place, contrast)."""
+    rng = np.random.default_rng([settings.seed, 1])
+    ids = [item.id for item in pool.items]
+    changes = []
+    for _ in progress(range(size), desc="calibrating saliency thresholds", unit="paste"):
+        base_id, distractor_id = rng.choice(len(ids), size=2, replace=False)
+        base = pool.base_image(ids[base_id], settings.image_size, settings.seed)
+        cutout = pool.cutout(ids[distractor_id])
+        box = _random_box(rng, base.shape, cutout, settings.area_fraction)
+        contrast = float(rng.choice(settings.contrasts))
+        pasted = composite(base, fit_cutout(cutout, box), box, contrast)
+        changes.append(map_distance(saliency_vector(base), saliency_vector(pasted)))
+    return np.asarray(changes)
+
+
+def _random_box(rng: np.random.Generator, shape: Sequence[int], cutout: np.ndarray,
+                area_fraction: float) -> PasteBox:
+    edge = EDGES[int(rng.integers(len(EDGES)))]
+    offset = float(rng.uniform())
+    return paste_box(shape[0], shape[1], cutout.shape[1] / cutout.shape[0], area_fraction, edge, offset)
+
+
+def _renderings(contrasts: Sequence[float], salient: bool) -> list[float]:
+    """Contrasts to try, starting from the plain paste and moving away from it."""
+    if salient:
+        return sorted(c for c in contrasts if c >= 1.0)
+    return sorted((c for c in contrasts if c <= 1.0), reverse=True)
+
+
+def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: Thresholds,
+                settings: BuildSettings) -> tuple[np.ndarray, list[Placement] | str]:
+    """The base image and its four placements, or the base image and why it failed."""
+    items = pool.items
+    base_id = items[index].id
+    rng = item_rng(settings.seed, base_id)
+    base = pool.base_image(base_id, settings.image_size, settings.seed)
+    base_vector = saliency_vector(base)
+    distances = semantic[index]
+    usable = distances > _SAME_CAPTIONS
+    usable[index] = False
+    placements = []
+    for condition, (similar, salient) in DISTRACTOR_CONDITIONS.items():
+        candidates = np.flatnonzero(usable & thresholds.semantic_ok(distances, similar))
+        if candidates.size == 0:
+            kind = "similar" if similar else "dissimilar"
+            return base, f"{condition}: no semantically {kind} distractor in the pool"
+        chosen = None
+        for candidate in rng.permutation(candidates)[: settings.max_distractors]:
+            cutout = pool.cutout(items[candidate].id)
+            box = _random_box(rng, base.shape, cutout, settings.area_fraction)
+            fitted = fit_cutout(cutout, box)
+            for contrast in _renderings(settings.contrasts, salient):
+                image = composite(base, fitted, box, contrast)
+                change = map_distance(base_vector, saliency_vector(image))
+                if thresholds.saliency_ok(change, salient):
+                    chosen = Placement(condition, items[candidate].id, box, contrast,
+                                       float(distances[candidate]), change, image)
+                    break
+            if chosen is not None:
+                break
+        if chosen is None:
+            kind = "salient" if salient else "non-salient"
+            return base, f"{condition}: no {kind} paste among {settings.max_distractors} distractors"
+        placements.append(chosen)
+    return base, placements
+
+
+def build_probe(
+    pool: ImagePool,
+    out: str | os.PathLike[str],
+    settings: BuildSettings | None = None,
+    *,
+    embedder: CaptionEmbedder | str | None = None,
+    overwrite: bool = False,
+) -> BuildReport:
+    """Build a probe from ``pool`` into the folder ``out`` (written atomically: a folder is either
+    complete or absent). Returns what was built and why other base images failed."""
+    settings = settings or BuildSettings()
+    out = Path(out).expanduser()
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise BrainAlignError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
+    embedder = get_embedder(embedder)
+    if len(pool) < 3:
+        raise BrainAlignError(f"the {pool.kind} pool has {len(pool)} images; a probe needs at least 3")
+    captions = [item.captions for item in pool.items]
+    vectors = caption_vectors(captions, embedder)
+    semantic = cosine_distances(vectors, vectors)
+    thresholds = resolve_thresholds(pool, semantic, settings)
+    log.info("thresholds: %s", thresholds)
+
+    order = np.random.default_rng([settings.seed, 2]).permutation(len(pool))
+    wanted = settings.n_bases or len(pool)
+    complete: list[tuple[int, np.ndarray, list[Placement]]] = []
+    failures: Counter[str] = Counter()
+    tried = 0
+    with progress(total=wanted, desc="building probe", unit="base image") as bar:
+        for index in order:
+            if len(complete) >= wanted:
+                break
+            tried += 1
+            base, result = search_base(pool, int(index), semantic, thresholds, settings)
+            if isinstance(result, str):
+                failures[result] += 1
+            else:
+                complete.append((int(index), base, result))
+                bar.update(1)
+    if len(complete) < 3:
+        raise BrainAlignError(
+            f"only {len(complete)} of {tried} base images found distractors for all four conditions "
+            f"({dict(failures)}); loosen the thresholds or use a larger pool"
+        )
+    if settings.n_bases and len(complete) < settings.n_bases:
+        log.warning("only %d of the %d requested base images are complete", len(complete), settings.n_bases)
+    complete.sort(key=lambda entry: entry[0])  # pool order: stable ids, independent of the search
+    report = BuildReport(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures))
+    _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
+    return report
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image, "RGB").save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """``np.savez`` with fixed zip timestamps, so equal arrays give equal bytes; no pickles."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, list[Placement]]],
+           vectors: np.ndarray, settings: BuildSettings, thresholds: Thresholds, embedder: str,
+           report: BuildReport, overwrite: bool) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        rows = []
+        baselines = []
+        for index, base, placements in complete:
+            item = pool.items[index]
+            baselines.append(base)
+            entries = [(BASELINE, None, base)] + [(p.condition, p, p.image) for p in placements]
+            for condition, placement, image in entries:
+                relative = f"images/{condition}/{item.id}.png"
+                write_bytes_atomic(staging / relative, _png(image))
+                rows.append(_row(pool, item.id, condition, placement, relative))
+        metadata = pd.DataFrame(rows)
+        write_text_atomic(staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n"))
+        indices = [index for index, _, _ in complete]
+        write_npz(staging / "targets.npz", {
+            "stimulus_ids": np.array([pool.items[i].id for i in indices]),
+            "saliency": saliency_rdm(baselines),
+            "semantic": rsa.rdm(vectors[indices], "cosine"),
+        })
+        files = {
+            str(path.relative_to(staging)): sha256_file(path)
+            for path in sorted(staging.rglob("*")) if path.is_file()
+        }
+        write_json_atomic(staging / "manifest.json", {
+            "format": FORMAT,
+            "builder_version": BUILDER_VERSION,
+            "conditions": list(CONDITIONS),
+            "pool": pool.describe(),
+            "bibtex": pool.bibtex,
+            "embedder": embedder,
+            "settings": settings.as_dict(),
+            "thresholds": asdict(thresholds),
+            "n_bases": len(complete),
+            "n_tried": report.n_tried,
+            "failures": report.failures,
+            "files": files,
+        })
+        _move_into_place(staging, out, overwrite)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def _row(pool: ImagePool, base_id: str, condition: str, placement: Placement | None,
+         relative: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "stimulus_id": f"{condition}/{base_id}",
+        "condition": condition,
+        "base_id": base_id,
+        "distractor_id": "",
+        "base_captions": json.dumps(list(pool.item(base_id).captions), ensure_ascii=False),
+        "distractor_captions": "[]",
+        "semantic_distance": np.nan,
+        "saliency_change": np.nan,
+        "contrast": np.nan,
+        "edge": "",
+        "box_x0": pd.NA, "box_y0": pd.NA, "box_x1": pd.NA, "box_y1": pd.NA,
+        "file": relative,
+    }
+    if placement is not None:
+        box = placement.box
+        row.update(
+            distractor_id=placement.distractor_id,
+            distractor_captions=json.dumps(list(pool.item(placement.distractor_id).captions),
+                                           ensure_ascii=False),
+            semantic_distance=placement.semantic_distance,
+            saliency_change=placement.saliency_change,
+            contrast=placement.contrast,
+            edge=box.edge,
+            box_x0=box.x0, box_y0=box.y0, box_x1=box.x1, box_y1=box.y1,
+        )
+    return row
+
+
+def _move_into_place(staging: Path, out: Path, overwrite: bool) -> None:
+    """Rename the finished folder to ``out``; an old ``out`` is removed only after that."""
+    old = None
+    if out.exists():
+        if any(out.iterdir()) and not overwrite:
+            raise BrainAlignError(f"{out} appeared while building; pass --overwrite to replace it")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,222 @@
+"""``probe.saliency_semantic@1``: how much a network's layers follow low-level saliency versus
+high-level semantics, and how they react to distractors that change one but not the other.
+
+The benchmark is the study's probe (Opiełka, Loke & Scholte 2024) made standard: five stimulus
+sets (Baseline and the four distractor conditions, sharing their base-image ids), two target RDMs
+computed on the Baseline images (Itti–Koch saliency maps; caption embeddings), Spearman ρ per
+layer, ΔRSA per condition, and three headline summaries with bootstrap intervals over stimuli.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...errors import BrainAlignError
+from ...rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
+from ...stimuli import StimulusSet
+from ..base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore
+from ..registry import register
+from .builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS
+from .default_probe import default_probe, default_probe_dir, is_built
+from .probe_folder import ProbeFolder
+from .tuxpaint import PACKAGE, TUXPAINT_BIBTEX
+
+TARGETS: tuple[str, ...] = ("saliency", "semantic")
+#: Layers at relative depth ≤ this count as "early" for saliency suppression.
+EARLY_DEPTH = 1 / 3
+
+STUDY_BIBTEX = """@article{opielka2024saliency,
+  title = {Saliency Suppressed, Semantics Surfaced: Visual Transformations in Neural Networks and the Brain},
+  author = {Opie{\\l}ka, Gustaw and Loke, Jessica and Scholte, Steven},
+  journal = {arXiv preprint arXiv:2404.18772},
+  year = {2024},
+  doi = {10.48550/arXiv.2404.18772}
+}
+@article{itti1998saliency,
+  title = {A Model of Saliency-Based Visual Attention for Rapid Scene Analysis},
+  author = {Itti, Laurent and Koch, Christof and Niebur, Ernst},
+  journal = {IEEE Transactions on Pattern Analysis and Machine Intelligence},
+  volume = {20},
+  number = {11},
+  pages = {1254--1259},
+  year = {1998},
+  doi = {10.1109/34.730558}
+}
+@inproceedings{reimers2019sbert,
+  title = {Sentence-{BERT}: Sentence Embeddings using {Siamese} {BERT}-Networks},
+  author = {Reimers, Nils and Gurevych, Iryna},
+  booktitle = {Proceedings of EMNLP-IJCNLP},
+  pages = {3982--3992},
+  year = {2019},
+  doi = {10.18653/v1/D19-1410}
+}"""
+
+METRIC = """Stimuli: the probe's five conditions (Baseline, Control, Salient, Semantic, Semantic_Salient),
+the same N base images in each (ids = base ids). Layer RDMs: cosine distance on flattened activations.
+Targets, both on the Baseline images: the saliency RDM (Itti–Koch maps resized to 224×224, flattened,
+cosine distance) and the semantic RDM (cosine distance of the images' mean caption embeddings,
+all-MiniLM-L6-v2 for the default probe).
+Per layer and condition: ρ = Spearman correlation of the layer RDM on that condition's images with each
+target (upper triangles). Layerwise rows: condition = a condition name holds ρ; condition = "delta.<C>"
+holds ΔRSA = ρ(C) − ρ(Baseline) for C in Control, Salient, Semantic, Semantic_Salient.
+Summaries: semantic_encoding = ρ with the semantic RDM on Baseline of the layer where it is highest
+(the layer is named; the interval is that layer's); saliency_suppression = −mean over layers with relative
+depth ≤ 1/3 of ρ with the saliency RDM on Baseline (positive: early layers push saliency structure away);
+sensitivity.<C>.<target> = mean over all layers of ΔRSA for condition C against that target.
+Intervals: 95 % percentile bootstrap over stimuli (1000 resamples; the same resamples for every layer,
+condition and target, so differences are paired)."""
+
+
+def _as_condensed(target: Any) -> np.ndarray:
+    return np.asarray(getattr(target, "data", target), dtype=np.float64).reshape(-1)
+
+
+def score_layers(
+    layers: Mapping[str, LayerRDMs],
+    targets: Mapping[str, Any],
+    stimulus_ids: tuple[str, ...],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    early_depth: float = EARLY_DEPTH,
+    benchmark: str = "probe.saliency_semantic@1",
+) -> BenchmarkScore:
+    """The probe's scores from layer RDMs per condition and the two condensed target RDMs
+    (``saliency``, ``semantic``) on ``stimulus_ids``; deterministic given ``seed``."""
+    missing = [c for c in CONDITIONS if c not in layers]
+    if missing:
+        raise BrainAlignError(
+            f"probe scoring needs layer RDMs for every condition; missing {', '.join(missing)}"
+        )
+    reference = layers[BASELINE]
+    names, depths = reference.layers, np.asarray(reference.depths)
+    for condition in CONDITIONS:
+        if layers[condition].layers != names:
+            raise BrainAlignError(
+                f"layer RDMs of {condition} have other layers than Baseline's; extract the same "
+                "layers for every condition"
+            )
+    stack = np.vstack([layers[c].rdms.reorder(stimulus_ids).data for c in CONDITIONS])
+    target_stack = np.vstack([_as_condensed(targets[t]) for t in TARGETS])
+    n_cond, n_layers = len(CONDITIONS), len(names)
+    rho = compare(stack, target_stack, "spearman").reshape(n_cond, n_layers, len(TARGETS))
+    boot = bootstrap_stimuli(stack, target_stack, method="spearman", n_boot=n_boot, seed=seed)
+    boot = boot.reshape(n_boot, n_cond, n_layers, len(TARGETS))
+    delta, boot_delta = rho[1:] - rho[:1], boot[:, 1:] - boot[:, :1]
+
+    rows = []
+    for label, values, samples in (
+        [(c, rho[i], boot[:, i]) for i, c in enumerate(CONDITIONS)]
+        + [(f"delta.{c}", delta[i], boot_delta[:, i]) for i, c in enumerate(DISTRACTOR_CONDITIONS)]
+    ):
+        low, high = percentile_interval(samples)
+        for t, target in enumerate(TARGETS):
+            for index, layer in enumerate(names):
+                rows.append((layer, index, float(depths[index]), target, "", label,
+                             float(values[index, t]), float(low[index, t]), float(high[index, t])))
+    layerwise = pd.DataFrame(rows, columns=list(LAYERWISE_COLUMNS))
+
+    semantic, saliency = TARGETS.index("semantic"), TARGETS.index("saliency")
+    summary: dict[str, dict[str, Any]] = {}
+    baseline_semantic = rho[0, :, semantic]
+    if np.all(np.isnan(baseline_semantic)):
+        raise BrainAlignError("every layer's RDM is constant or NaN on the Baseline images; nothing to score")
+    best = int(np.nanargmax(baseline_semantic))
+    summary["semantic_encoding"] = _interval(baseline_semantic[best], boot[:, 0, best, semantic])
+    summary["semantic_encoding"]["layer"] = names[best]
+
+    early = depths <= early_depth
+    if early.any():
+        summary["saliency_suppression"] = _interval(
+            -np.nanmean(rho[0, early, saliency]), -np.nanmean(boot[:, 0][:, early, saliency], axis=1))
+    else:
+        summary["saliency_suppression"] = {"value": float("nan"), "ci_low": float("nan"),
+                                           "ci_high": float("nan")}
+    summary["saliency_suppression"]["n_layers"] = int(early.sum())
+    for i, condition in enumerate(DISTRACTOR_CONDITIONS):
+        for t, target in enumerate(TARGETS):
+            summary[f"sensitivity.{condition}.{target}"] = _interval(
+                np.nanmean(delta[i, :, t]), np.nanmean(boot_delta[:, i, :, t], axis=1))
+    extra = {"n_stimuli": len(stimulus_ids), "n_boot": n_boot, "seed": seed,
+             "early_layers": [n for n, e in zip(names, early) if e]}
+    return BenchmarkScore(benchmark, layerwise, summary, extra)
+
+
+def _interval(value: float, samples: np.ndarray) -> dict[str, Any]:
+    low, high = percentile_interval(samples)
+    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
+
+
+class SaliencySemanticProbe(Benchmark):
+    """The probe benchmark on the default probe (built on first use) or on a probe folder."""
+
+    id = "probe.saliency_semantic"
+    version = 1
+    title = "Saliency/semantic probe"
+    description = (
+        "How strongly each layer's representational geometry follows the Itti–Koch saliency of "
+        "the images versus the meaning of their captions, and how it shifts when a distractor "
+        "that is (non-)salient and semantically (dis)similar is pasted in (Opiełka, Loke & "
+        "Scholte 2024)."
+    )
+    metric = METRIC
+    bibtex = STUDY_BIBTEX + "\n" + TUXPAINT_BIBTEX
+
+    def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
+        self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None
+        self.n_boot = n_boot
+        self._probe: ProbeFolder | None = None
+
+    def probe(self) -> ProbeFolder:
+        """The probe folder (the default one is built here on first use)."""
+        if self._probe is None:
+            self._probe = (ProbeFolder.open(self.probe_dir) if self.probe_dir is not None
+                           else default_probe())
+            bibtex = self._probe.manifest.get("bibtex")
+            if bibtex:
+                self.bibtex = STUDY_BIBTEX + "\n" + bibtex
+        return self._probe
+
+    def availability(self, data_dir: Path | None) -> Availability:
+        if self.probe_dir is not None:
+            if (self.probe_dir / "manifest.json").is_file():
+                return Availability(True, f"probe folder {self.probe_dir}")
+            return Availability(False, f"no probe in {self.probe_dir}",
+                                f"brainalign probe build --out {self.probe_dir}")
+        if is_built():
+            return Availability(True, f"default probe cached in {default_probe_dir()}")
+        return Availability(
+            True,
+            f"builds itself on first use (about a minute): Debian's {PACKAGE} via "
+            f"`apt-get download` into the cache, then the probe into {default_probe_dir()}; "
+            "without apt, a small fallback from bundled photos",
+            "brainalign probe default",
+        )
+
+    def stimulus_sets(self, data_dir: Path | None) -> dict[str, StimulusSet]:
+        return self.probe().stimulus_sets()
+
+    def score(self, layers: Mapping[str, LayerRDMs], *, seed: int = 0) -> BenchmarkScore:
+        probe = self.probe()
+        return score_layers(layers, probe.targets(), probe.base_ids, n_boot=self.n_boot, seed=seed,
+                            benchmark=self.identifier)
+
+    def provenance(self, data_dir: Path | None) -> dict[str, Any]:
+        probe = self.probe()
+        manifest = probe.manifest
+        return {
+            "probe_manifest_sha256": probe.content_hash,
+            "probe_pool": manifest["pool"].get("kind"),
+            "probe_builder_version": manifest["builder_version"],
+            "probe_seed": manifest["settings"]["seed"],
+            "probe_embedder": manifest["embedder"],
+            "probe_n_bases": manifest["n_bases"],
+        }
+
+
+register(SaliencySemanticProbe())
