@@ -1,1 +1,28 @@
-"""Human data: a registry of data sets (URLs, checksums, citations), fetching, and loaders."""
+"""Human data: a registry of data sets (URLs, checksums, citations), fetching, and loaders.
+
+>>> from brainalign.neural_data import load_kriegeskorte2008      # doctest: +SKIP
+>>> stimuli, targets, skipped = load_kriegeskorte2008()             # doctest: +SKIP
+>>> targets["hIT"].ceiling                                          # doctest: +SKIP
+NoiseCeiling(lower=0.378..., upper=0.660...)
+
+Every loader returns :class:`NeuralData` ``(stimuli, targets, skipped)``: a StimulusSet, one
+:class:`~brainalign.rsa.TargetRDMs` per target keyed by name (RDMs labelled by stimulus id),
+and what was left out.
+"""
+
+from .algonauts2019 import load_algonauts2019, read_algonauts2019_folder
+from .algonauts2023 import STUDY_ROIS, STUDY_SUBJECTS, load_algonauts2023, read_algonauts2023_folder
+from .collection import NeuralData
+from .kriegeskorte2008 import load_kriegeskorte2008, read_kriegeskorte2008_folder
+from .nifti import load_nifti_betas
+from .rdm_files import load_npy, load_npz_folder, load_rsatoolbox_hdf5
+from .registry import DataFile, Dataset, datasets, get_dataset
+from .store import FileCheck, Location, fetch, find, locate, roots
+
+__all__ = [
+    "STUDY_ROIS", "STUDY_SUBJECTS", "DataFile", "Dataset", "FileCheck", "Location", "NeuralData",
+    "datasets", "fetch", "find", "get_dataset", "load_algonauts2019", "load_algonauts2023",
+    "load_kriegeskorte2008", "load_nifti_betas", "load_npy", "load_npz_folder",
+    "load_rsatoolbox_hdf5", "locate", "read_algonauts2019_folder", "read_algonauts2023_folder",
+    "read_kriegeskorte2008_folder", "roots",
+]

@@ -1,0 +1,252 @@
+"""The human RSA benchmarks: fMRI and behavioural RDMs from brainalign.neural_data, scored with
+brainalign.benchmarks.scoring. Importing this module registers them.
+
+====================================== ============================================= =======
+id                                     target                                        default
+====================================== ============================================= =======
+algonauts2019.92images.EVC / .IT       Cichy et al. 2014, 15 subjects, 92 objects    yes
+algonauts2019.78images.EVC / .IT       Algonauts 2019 test set, 78 images            no (checksums unpinned)
+kriegeskorte2008.hIT                   human IT, 4 subjects (2 sessions averaged)    yes
+mur2013.judgements                     similarity judgements, 16 subjects            yes
+algonauts2023.<ROI>                    NSD, 7 subjects, 872 shared images            no (registration)
+====================================== ============================================= =======
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..errors import BrainAlignError
+from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
+from ..neural_data.collection import NeuralData
+from ..neural_data.registry import get_dataset
+from ..neural_data.store import Location, bad_file_message, find, locate, not_found_message
+from ..rsa import LayerRDMs
+from ..stimuli import StimulusSet
+from .base import Availability, Benchmark, BenchmarkScore
+from .registry import register
+from .scoring import N_BOOT, N_SPLITS, benchmark_score, score_target
+
+Reader = Callable[[Path], NeuralData]
+
+SCORING_DEFINITION = (
+    "Each layer's RDM (on this benchmark's stimuli, matched by stimulus id; cosine distance by "
+    "default) is compared with each subject's RDM by Spearman's rho over the upper triangle. "
+    f"brain_similarity: the cross-validated best layer - in each of {N_SPLITS} seeded random "
+    "splits of the subjects into halves (floor(S/2) subjects and the rest), the layer with the "
+    "highest mean rho over one half is scored by its mean rho over the other half, in both "
+    "directions; the mean over all splits and directions. Its interval: 95% percentile bootstrap "
+    f"over subjects ({N_BOOT} resamples, the cross-validation repeated on each). normalised = "
+    "value / upper noise ceiling (intervals divided by the same ceiling). brain_similarity_max: "
+    "the highest mean rho over subjects among all layers (layer chosen and scored on the same "
+    "subjects, as in Opielka et al. 2024). noise_ceiling: leave-one-subject-out with Spearman; "
+    "lower = mean rho of each subject's RDM with the mean RDM of the other subjects, upper = "
+    "with the mean RDM of all subjects. Layerwise rows: rho of every layer with every subject."
+)
+
+
+class HumanRSABenchmark(Benchmark):
+    """One target (an ROI or a behavioural task) of a registered data set."""
+
+    version = 1
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        title: str,
+        description: str,
+        target_definition: str,
+        dataset: str,
+        target: str,
+        reader: Reader,
+        default: bool = True,
+    ) -> None:
+        self.id = id
+        self.title = title
+        self.description = description
+        self.metric = f"Target: {target_definition} {SCORING_DEFINITION}"
+        self.dataset = dataset
+        self.datasets = (dataset,)
+        self.target = target
+        self.default = default
+        self._reader = reader
+
+    @property
+    def bibtex(self) -> str:  # type: ignore[override]
+        return "\n\n".join([get_dataset(self.dataset).bibtex, STUDY_BIBTEX, suite_bibtex()])
+
+    @property
+    def stimulus_set_name(self) -> str:
+        return self.dataset
+
+    # --- data -----------------------------------------------------------------------------------
+    def availability(self, data_dir: Path | None) -> Availability:
+        location = find(self.dataset, data_dir)
+        dataset = get_dataset(self.dataset)
+        fix = (f"brainalign data fetch {self.dataset}" if dataset.fetchable
+               else f"see `brainalign data show {self.dataset}`")
+        if location is None:
+            return Availability(False, not_found_message(dataset, data_dir), fix)
+        bad = [c for c in location.checks if not c.ok]
+        if bad:
+            return Availability(False, bad_file_message(dataset, location, bad), fix)
+        return Availability(True)
+
+    def load(self, data_dir: str | os.PathLike[str] | None = None) -> NeuralData:
+        """The verified data set, parsed once per process (keyed by its files' checksums)."""
+        location = locate(self.dataset, data_dir)
+        return _read(self._reader, location.folder, _fingerprint(location))
+
+    def stimulus_sets(self, data_dir: Path | None) -> dict[str, StimulusSet]:
+        stimuli = self.load(data_dir).stimuli
+        assert stimuli is not None  # every built-in reader returns its images
+        return {self.stimulus_set_name: stimuli}
+
+    def target_rdms(self, data_dir: str | os.PathLike[str] | None = None):
+        data = self.load(data_dir)
+        if self.target not in data.targets:
+            reasons = [s for s in data.skipped if s.split(":")[0].split()[-1] == self.target]
+            why = f" ({'; '.join(reasons)})" if reasons else ""
+            raise BrainAlignError(
+                f"{self.identifier}: target {self.target} has no data{why}; it cannot be scored"
+            )
+        return data.targets[self.target]
+
+    # --- scoring --------------------------------------------------------------------------------
+    def score(
+        self,
+        layers: Mapping[str, LayerRDMs],
+        *,
+        seed: int = 0,
+        data_dir: str | os.PathLike[str] | None = None,
+    ) -> BenchmarkScore:
+        """Score the model's layer RDMs on :attr:`stimulus_set_name` (see :attr:`metric`).
+
+        ``data_dir``: the local data folder (default ``BRAINALIGN_DATA``, then the cache).
+        """
+        if self.stimulus_set_name not in layers:
+            raise BrainAlignError(
+                f"{self.identifier} needs layer RDMs on stimulus set {self.stimulus_set_name!r}, "
+                f"got {sorted(layers)}"
+            )
+        target = self.target_rdms(data_dir)
+        result = score_target(layers[self.stimulus_set_name], target, seed=seed)
+        extra: dict[str, Any] = {"dataset": self.dataset, "target": self.target}
+        if "algonauts2019_noise_ceiling" in target.metadata:
+            extra["algonauts2019_noise_ceiling"] = target.metadata["algonauts2019_noise_ceiling"]
+        return benchmark_score(self.identifier, result, **extra)
+
+    def provenance(self, data_dir: Path | None) -> dict[str, Any]:
+        location = locate(self.dataset, data_dir)
+        return {"data": {self.dataset: {"origin": location.origin, "sha256": location.checksums()}}}
+
+
+def _fingerprint(location: Location) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(location.checksums().items()))
+
+
+@lru_cache(maxsize=8)
+def _read(reader: Reader, folder: Path, fingerprint: tuple) -> NeuralData:
+    """Benchmarks sharing a reader (EVC and IT; hIT and judgements) share one parse."""
+    del fingerprint  # part of the cache key only: changed files are parsed again
+    return reader(folder)
+
+
+_ALGONAUTS2019_READERS: dict[int, Reader] = {
+    images: partial(algonauts2019.read_algonauts2019_folder, images=images) for images in (92, 78)
+}
+
+
+# --- the registered benchmarks -----------------------------------------------------------------
+def _algonauts2019(images: int, roi: str, default: bool) -> HumanRSABenchmark:
+    region = {"EVC": "early visual cortex (EVC)", "IT": "inferior temporal cortex (IT)"}[roi]
+    test = " (the challenge's test set)" if images == 78 else ""
+    unpinned = (" The source files' checksums are not pinned in brainalign's registry; results "
+                "record the checksums of the files actually used.") if images == 78 else ""
+    return HumanRSABenchmark(
+        id=f"algonauts2019.{images}images.{roi}",
+        title=f"Algonauts 2019, {images} images{test}: human fMRI, {roi}",
+        description=(
+            f"How well a model's layers match the representational geometry of human {region} "
+            f"for {images} object images{test} (fMRI, Cichy et al. 2014; Algonauts 2019).{unpinned}"
+        ),
+        target_definition=(
+            f"per-subject RDMs of {region} (1 - Pearson r of voxel patterns) for {images} images "
+            f"(Algonauts 2019 release). The challenge's own ceiling (mean squared Spearman rho with "
+            f"the group mean including the subject) is reported as extra.algonauts2019_noise_ceiling."
+        ),
+        dataset=algonauts2019.dataset_name(images),
+        target=roi,
+        reader=_ALGONAUTS2019_READERS[images],
+        default=default,
+    )
+
+
+def _algonauts2023(roi: str) -> HumanRSABenchmark:
+    name = "all cortical vertices of the challenge space" if roi == algonauts2023.ALL_VERTICES else roi
+    return HumanRSABenchmark(
+        id=f"algonauts2023.{roi}",
+        title=f"Algonauts 2023 (NSD): {name}",
+        description=(
+            f"How well a model's layers match human fMRI responses in {name} to natural scenes "
+            "(Natural Scenes Dataset via Algonauts 2023), the brain analysis of Opielka et al. 2024."
+        ),
+        target_definition=(
+            f"per-subject RDMs of {name} for the images shared by subjects 1-6 and 8 (872 in the "
+            "challenge release): cosine distance between vertex response patterns, computed per "
+            "hemisphere and averaged over the two; a subject without vertices of the ROI in a "
+            "hemisphere is left out."
+        ),
+        dataset=algonauts2023.DATASET,
+        target=roi,
+        reader=partial(algonauts2023.read_algonauts2023_folder, rois=[roi]),
+        default=False,
+    )
+
+
+BENCHMARKS: tuple[HumanRSABenchmark, ...] = (
+    _algonauts2019(92, "EVC", True),
+    _algonauts2019(92, "IT", True),
+    _algonauts2019(78, "EVC", False),
+    _algonauts2019(78, "IT", False),
+    HumanRSABenchmark(
+        id="kriegeskorte2008.hIT",
+        title="Kriegeskorte et al. 2008: human IT fMRI, 92 objects",
+        description=(
+            "How well a model's layers match the representational geometry of human inferior "
+            "temporal cortex for the 92 object images (Kriegeskorte et al. 2008), images on grey."
+        ),
+        target_definition=(
+            "per-subject human IT RDMs (1 - Pearson r) of 4 subjects; each subject's RDM is the "
+            "mean of its two session RDMs (rsatoolbox demos/92imageData)."
+        ),
+        dataset=kriegeskorte2008.DATASET,
+        target="hIT",
+        reader=kriegeskorte2008.read_kriegeskorte2008_folder,
+    ),
+    HumanRSABenchmark(
+        id="mur2013.judgements",
+        title="Mur et al. 2013: human similarity judgements, 92 objects",
+        description=(
+            "How well a model's layers match how similar people judge the 92 object images to be "
+            "(multi-arrangement; Mur et al. 2013), a behavioural target."
+        ),
+        target_definition=(
+            "per-subject dissimilarity-judgement RDMs of 16 subjects (multi-arrangement task, "
+            "rsatoolbox demos/92imageData), on the grey-background images of Kriegeskorte et al. 2008."
+        ),
+        dataset=kriegeskorte2008.DATASET,
+        target="judgements",
+        reader=kriegeskorte2008.read_kriegeskorte2008_folder,
+    ),
+    *(_algonauts2023(roi) for roi in algonauts2023.STUDY_ROIS),
+)
+
+for _benchmark in BENCHMARKS:
+    register(_benchmark)

@@ -1,0 +1,242 @@
+"""Score a model's layer RDMs against one target (DESIGN.md, "Brain similarity"), for any
+benchmark with per-subject RDMs.
+
+1. Match the layer RDMs to the target's stimuli by id.
+2. ρ (``method``, Spearman by default) of every layer with every subject: ``(layers, subjects)``.
+3. **Cross-validated best layer**: split the subjects at random into halves A and B (|A| = ⌊S/2⌋);
+   pick the layer with the highest mean ρ over A and take its mean ρ over B, and the same with A
+   and B swapped; average over ``n_splits`` seeded splits. This is the model's score, reported
+   raw and divided by the upper noise ceiling. With a single RDM (no subjects to split), halves of
+   the *stimuli* play that role (pairs within each half), over :data:`STIMULUS_SPLITS` splits.
+4. **Max over layers**: the best layer's mean ρ on all subjects (the study's number; optimistic,
+   since the same data pick and score the layer).
+5. **Confidence interval** of the score: percentile bootstrap over subjects (subjects resampled
+   with replacement, the whole cross-validation repeated on each sample with the same splits of
+   the original subjects: copies of a subject stay in one half, so none both picks and tests);
+   with one RDM, bootstrap over stimuli of ρ at the layer chosen most often (the choice itself
+   is not resampled). The normalised interval divides by the fixed upper ceiling.
+
+Every random choice comes from ``seed``; the same inputs give bit-identical numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BrainAlignError
+from ..rsa import LayerRDMs, NoiseCeiling, TargetRDMs, bootstrap_stimuli, compare, percentile_interval
+from ..rsa.inference import resampled_pairs
+from .base import LAYERWISE_COLUMNS, BenchmarkScore
+
+N_SPLITS = 100
+N_BOOT = 1000
+STIMULUS_SPLITS = 20
+LEVEL = 0.95
+
+
+@dataclass(frozen=True, eq=False)
+class TargetScore:
+    """A model's scores on one target; :meth:`layerwise` and :meth:`summary` are what results store."""
+
+    target: str
+    layers: tuple[str, ...]
+    depths: tuple[float, ...]
+    subjects: tuple[str, ...]
+    per_subject: np.ndarray  # (layers, subjects)
+    cv_value: float
+    cv_ci: tuple[float, float]
+    cv_choices: tuple[int, ...]  # the layer index chosen in each half-split
+    ceiling: NoiseCeiling | None
+    method: str
+    resampled: str  # what the interval resamples: "subjects" or "stimuli"
+    n_splits: int
+    n_boot: int
+
+    @property
+    def layer_means(self) -> np.ndarray:
+        """Mean ρ over subjects per layer."""
+        return self.per_subject.mean(axis=1)
+
+    @property
+    def best_index(self) -> int:
+        return _argmax(self.layer_means[:, None])[0]
+
+    @property
+    def best_value(self) -> float:
+        return float(self.layer_means[self.best_index])
+
+    @property
+    def chosen_layer(self) -> str:
+        """The layer the cross-validation picked most often (ties: the shallower)."""
+        counts = Counter(self.cv_choices)
+        top = max(counts.values())
+        return self.layers[min(i for i, c in counts.items() if c == top)]
+
+    def normalise(self, value: float) -> float:
+        if self.ceiling is None or not self.ceiling.upper > 0:
+            return float("nan")
+        return float(value / self.ceiling.upper)
+
+    def layerwise(self) -> pd.DataFrame:
+        """One row per layer × subject: ρ of the layer with the subject's RDM."""
+        n_layers, n_subjects = self.per_subject.shape
+        frame = pd.DataFrame({
+            "layer": np.repeat(self.layers, n_subjects),
+            "layer_index": np.repeat(np.arange(n_layers), n_subjects),
+            "depth": np.repeat(self.depths, n_subjects),
+            "target": self.target,
+            "subject": np.tile(self.subjects, n_layers),
+            "condition": "",
+            "value": self.per_subject.ravel(),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+        })
+        return frame[list(LAYERWISE_COLUMNS)]
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        low, high = self.cv_ci
+        ceiling = self.ceiling or NoiseCeiling(float("nan"), float("nan"))
+        return {
+            "brain_similarity": {
+                "value": self.cv_value, "ci_low": low, "ci_high": high,
+                "normalised": self.normalise(self.cv_value),
+                "normalised_ci_low": self.normalise(low),
+                "normalised_ci_high": self.normalise(high),
+                "layer": self.chosen_layer,
+            },
+            "brain_similarity_max": {
+                "value": self.best_value, "layer": self.layers[self.best_index],
+                "normalised": self.normalise(self.best_value),
+            },
+            "noise_ceiling": {"lower": float(ceiling.lower), "upper": float(ceiling.upper)},
+        }
+
+    def extra(self) -> dict[str, Any]:
+        counts = Counter(self.cv_choices)
+        return {
+            "method": self.method,
+            "n_subjects": len(self.subjects),
+            "n_splits": self.n_splits,
+            "n_boot": self.n_boot,
+            "interval_resamples": self.resampled,
+            "layer_means": dict(zip(self.layers, map(float, self.layer_means))),
+            "cv_layer_choices": {self.layers[i]: int(c) for i, c in sorted(counts.items())},
+        }
+
+
+def score_target(
+    layers: LayerRDMs,
+    target: TargetRDMs,
+    *,
+    method: str = "spearman",
+    n_splits: int = N_SPLITS,
+    n_boot: int = N_BOOT,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> TargetScore:
+    """Score ``layers`` on ``target`` as described in the module docstring."""
+    if len(layers.layers) == 0:
+        raise BrainAlignError("no layer RDMs to score")
+    model = layers.rdms.reorder(target.stimulus_ids).data
+    subjects = target.rdms.data
+    per_subject = compare(model, subjects, method)
+    split_seed, boot_seed = np.random.SeedSequence(seed).spawn(2)
+    if subjects.shape[0] >= 2:
+        masks = subject_halves(subjects.shape[0], n_splits, np.random.default_rng(split_seed))
+        value, choices = cv_over_subjects(per_subject, masks)
+        rng = np.random.default_rng(boot_seed)
+        n = subjects.shape[0]
+        samples = np.array([
+            cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
+            for _ in range(n_boot)
+        ])
+        resampled, splits = "subjects", n_splits
+    else:
+        splits = min(n_splits, STIMULUS_SPLITS)
+        value, choices = cv_over_stimuli(
+            model, subjects, method, splits, np.random.default_rng(split_seed)
+        )
+        modal = Counter(choices.tolist()).most_common(1)[0][0]
+        samples = bootstrap_stimuli(
+            model[modal], subjects, method=method, n_boot=n_boot,
+            seed=int(np.random.default_rng(boot_seed).integers(2**31)),
+        )[:, 0, 0]
+        resampled = "stimuli"
+    low, high = percentile_interval(samples, level) if n_boot else (np.nan, np.nan)
+    return TargetScore(
+        target=target.name, layers=layers.layers, depths=layers.depths,
+        subjects=target.subjects, per_subject=per_subject, cv_value=float(value),
+        cv_ci=(float(low), float(high)), cv_choices=tuple(int(c) for c in choices),
+        ceiling=target.ceiling, method=method, resampled=resampled, n_splits=splits, n_boot=n_boot,
+    )
+
+
+def subject_halves(n_subjects: int, n_splits: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_splits, n_subjects)`` boolean masks of half A (⌊n/2⌋ subjects) of each random split."""
+    masks = np.zeros((n_splits, n_subjects), dtype=bool)
+    for k in range(n_splits):
+        masks[k, rng.permutation(n_subjects)[: n_subjects // 2]] = True
+    return masks
+
+
+def cv_over_subjects(
+    per_subject: np.ndarray, masks: np.ndarray, sample: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Mean held-out ρ of the layer chosen on the other half, over splits and both directions.
+
+    ``per_subject``: ``(layers, subjects)``; ``masks``: half A of each split, over subjects.
+    ``sample`` (a bootstrap resample of subject indices) keeps every copy of a subject in the
+    half its original is in, so no subject ever both picks and tests a layer; splits that leave
+    a half empty are dropped. Returns the score and the chosen layer of every kept half-split.
+    """
+    if sample is not None:
+        per_subject, masks = per_subject[:, sample], masks[:, sample]
+    in_a = masks.astype(np.float64)
+    in_b = 1.0 - in_a
+    count_a, count_b = in_a.sum(axis=1), in_b.sum(axis=1)
+    keep = (count_a > 0) & (count_b > 0)
+    in_a, in_b = in_a[keep] / count_a[keep, None], in_b[keep] / count_b[keep, None]
+    means_a, means_b = per_subject @ in_a.T, per_subject @ in_b.T  # (layers, kept splits)
+    pick_a, pick_b = _argmax(means_a), _argmax(means_b)
+    columns = np.arange(in_a.shape[0])
+    held_out = np.concatenate([means_b[pick_a, columns], means_a[pick_b, columns]])
+    if held_out.size == 0:
+        return float("nan"), np.zeros(0, dtype=int)
+    return float(held_out.mean()), np.concatenate([pick_a, pick_b])
+
+
+def cv_over_stimuli(
+    model: np.ndarray, target: np.ndarray, method: str, n_splits: int, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
+    """The same with one target RDM: halves of the stimuli, ρ on the pairs within each half."""
+    from ..rsa.dissimilarity import n_stimuli_from_pairs
+
+    n = n_stimuli_from_pairs(model.shape[1])
+    if n < 8:
+        raise BrainAlignError(f"cross-validating over stimuli needs at least 8 stimuli, not {n}")
+    held_out, choices = [], []
+    for _ in range(n_splits):
+        order = rng.permutation(n)
+        halves = [np.sort(order[: n // 2]), np.sort(order[n // 2 :])]
+        rho = [compare(model[:, resampled_pairs(h, n)], target[:, resampled_pairs(h, n)], method)
+               for h in halves]
+        for pick_on, test_on in ((0, 1), (1, 0)):
+            layer = _argmax(rho[pick_on])[0]
+            held_out.append(rho[test_on][layer, 0])
+            choices.append(layer)
+    return float(np.mean(held_out)), np.array(choices)
+
+
+def _argmax(values: np.ndarray) -> np.ndarray:
+    """Column-wise argmax ignoring NaN (a constant layer RDM has no ρ); all-NaN → 0."""
+    return np.argmax(np.where(np.isnan(values), -np.inf, values), axis=0)
+
+
+def benchmark_score(identifier: str, score: TargetScore, **extra: Any) -> BenchmarkScore:
+    """Wrap one target's score as the :class:`BenchmarkScore` of benchmark ``identifier``."""
+    return BenchmarkScore(identifier, score.layerwise(), score.summary(), {**score.extra(), **extra})

@@ -1,0 +1,70 @@
+"""``brainalign benchmarks [ID]`` and ``brainalign cite [ID]``: what can be scored, how to cite it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..benchmarks.registry import all_benchmarks, get
+from ..citation import bibtex_for
+from .data import data_dir_option, format_table
+
+
+@click.command()
+@click.argument("benchmark_id", required=False)
+@data_dir_option
+def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
+    """List the benchmarks, or describe benchmark BENCHMARK_ID.
+
+    DEFAULT marks the benchmarks `brainalign run` scores when none are named; DATA says
+    whether their data is on this machine (if not, the command that gets it).
+
+    \b
+    Examples:
+      brainalign benchmarks
+      brainalign benchmarks kriegeskorte2008.hIT
+      brainalign benchmarks algonauts2023.FFA-1 --data-dir /data
+    """
+    if benchmark_id:
+        _describe(benchmark_id, data_dir)
+        return
+    rows = []
+    for benchmark in all_benchmarks():
+        availability = benchmark.availability(data_dir)
+        data = "yes" if availability.available else f"no: {availability.fix}"
+        rows.append((benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title))
+    click.echo(format_table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
+
+
+def _describe(benchmark_id: str, data_dir: Path | None) -> None:
+    benchmark = get(benchmark_id)
+    availability = benchmark.availability(data_dir)
+    click.echo(f"{benchmark.identifier}: {benchmark.title}\n")
+    click.echo(click.wrap_text(benchmark.description) + "\n")
+    click.echo("metric:\n" + click.wrap_text(benchmark.metric, initial_indent="  ",
+                                            subsequent_indent="  ") + "\n")
+    click.echo(f"default: {'yes' if benchmark.default else 'no'}")
+    if benchmark.datasets:
+        click.echo(f"data:    {', '.join(benchmark.datasets)}")
+    click.echo("here:    " + ("available" if availability.available else
+                              f"not available: {availability.reason}"))
+    click.echo(f"cite:    brainalign cite {benchmark.identifier}")
+
+
+@click.command()
+@click.argument("identifier", required=False)
+def cite(identifier: str | None) -> None:
+    """Print BibTeX for a benchmark (its data, the study, this suite), a data set, or the suite.
+
+    \b
+    Examples:
+      brainalign cite                       # the suite
+      brainalign cite kriegeskorte2008.hIT  # data + study + suite
+      brainalign cite algonauts2019_92      # a data set's sources
+      brainalign cite study                 # Opiełka, Loke & Scholte 2024
+    """
+    click.echo(bibtex_for(identifier))
+
+
+commands = [benchmarks, cite]

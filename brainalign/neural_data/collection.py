@@ -1,0 +1,68 @@
+"""What every loader returns: the stimuli, one TargetRDMs per target, and what was skipped."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple, Union
+
+from ..errors import BrainAlignError
+from ..rsa import TargetRDMs
+from ..stimuli import StimulusSet
+
+log = logging.getLogger(__name__)
+
+#: How a loader is told the stimulus order: a StimulusSet, a folder of images (ids = file stems in
+#: natural order), a text file with one id per line, or the ids themselves.
+StimuliSpec = Union[StimulusSet, str, os.PathLike, Sequence[str]]
+
+
+class NeuralData(NamedTuple):
+    """``stimuli`` (None where a loader was given ids without images), ``targets`` keyed by
+    target name (an ROI, a task), each with RDMs labelled by stimulus id, and ``skipped``: one
+    line per thing left out (an empty ROI, a subject), never silently filled in."""
+
+    stimuli: StimulusSet | None
+    targets: dict[str, TargetRDMs]
+    skipped: tuple[str, ...] = ()
+
+
+def resolve_stimuli(stimuli: StimuliSpec) -> tuple[tuple[str, ...], StimulusSet | None]:
+    """The ordered stimulus ids (and the StimulusSet, if images were given) of ``stimuli``."""
+    if isinstance(stimuli, StimulusSet):
+        return stimuli.ids, stimuli
+    if isinstance(stimuli, (str, os.PathLike)):
+        path = Path(stimuli).expanduser()
+        if path.is_dir():
+            found = StimulusSet.from_folder(path)
+            return found.ids, found
+        if path.is_file():
+            return read_stimulus_list(path), None
+        raise BrainAlignError(
+            f"stimulus list {path} does not exist; pass a folder of images, a text file with one "
+            "stimulus id per line, or the ids"
+        )
+    ids = tuple(str(s) for s in stimuli)
+    if not ids:
+        raise BrainAlignError("the stimulus list is empty")
+    return ids, None
+
+
+def read_stimulus_list(path: Path) -> tuple[str, ...]:
+    """Stimulus ids from a text file: one per line; blank lines and ``#`` comments ignored."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BrainAlignError(f"cannot read stimulus list {path} ({err}); give a UTF-8 text file") from None
+    ids = tuple(s for line in lines if (s := line.split("#", 1)[0].strip()))
+    if not ids:
+        raise BrainAlignError(f"stimulus list {path} holds no ids; write one stimulus id per line")
+    return ids
+
+
+def report_skip(skipped: list[str], message: str) -> None:
+    """Record and log something a loader leaves out."""
+    log.warning("skipped: %s", message)
+    skipped.append(message)

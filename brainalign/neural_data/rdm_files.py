@@ -1,0 +1,226 @@
+"""RDMs someone else computed: ``.npz`` (one per ROI, Net2Brain style), ``.npy`` + stimulus list,
+and rsatoolbox HDF5. Rows and columns follow the stimulus order given; everything is checked
+(square, symmetric, zero diagonal, size matching the stimulus list) before it becomes a number.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BrainAlignError
+from ..rsa import RDMs, TargetRDMs, condense
+from ..stimuli import natural_key
+from .collection import NeuralData, StimuliSpec, resolve_stimuli
+
+#: Net2Brain names ROI files ``fmri_<ROI>_RDMs.npz``; the ROI is what lies between.
+_NET2BRAIN_NAME = re.compile(r"^(?:fmri_|meg_|eeg_)?(?P<roi>.+?)(?:_RDMs?)?$", re.IGNORECASE)
+
+
+def subject_names(n: int, prefix: str = "sub") -> tuple[str, ...]:
+    width = max(2, len(str(n)))
+    return tuple(f"{prefix}{i + 1:0{width}d}" for i in range(n))
+
+
+def rdms_from_array(
+    array: np.ndarray,
+    stimulus_ids: Sequence[str],
+    *,
+    source: str,
+    names: Sequence[str] | None = None,
+    distance: str = "unknown",
+) -> RDMs:
+    """Square RDM(s) ``(n, n)`` or ``(subjects, n, n)`` → :class:`RDMs`, checked against the ids."""
+    if array.ndim not in (2, 3) or array.shape[-1] != array.shape[-2]:
+        raise BrainAlignError(
+            f"{source} holds an array of shape {array.shape}; expected square RDMs (n, n) or "
+            "(subjects, n, n)"
+        )
+    n = array.shape[-1]
+    if n != len(stimulus_ids):
+        raise BrainAlignError(
+            f"{source} holds RDMs of {n} stimuli but the stimulus list has {len(stimulus_ids)}; "
+            "give the stimulus list these RDMs were computed on (same order)"
+        )
+    if not np.issubdtype(array.dtype, np.number):
+        raise BrainAlignError(f"{source} holds {array.dtype} values; RDMs must be numbers")
+    stack = array if array.ndim == 3 else array[None]
+    if names is None:
+        names = subject_names(stack.shape[0])
+    if len(names) != stack.shape[0]:
+        raise BrainAlignError(f"{source}: {stack.shape[0]} RDMs but {len(names)} names")
+    return RDMs(condense(stack, atol=1e-6, name=source), tuple(names), tuple(stimulus_ids), distance)
+
+
+def read_npz_array(path: Path, key: str | None = None) -> np.ndarray:
+    """The array ``key`` (or the only array) of an ``.npz``, loaded without pickles."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.files)
+            if key is None:
+                if len(keys) != 1:
+                    raise BrainAlignError(
+                        f"{path} holds arrays {keys}; name the one with the RDMs (key=...)"
+                    )
+                key = keys[0]
+            if key not in keys:
+                raise BrainAlignError(f"{path} has no array {key!r} (it holds {keys})")
+            return archive[key]
+    except BrainAlignError:
+        raise
+    except FileNotFoundError:
+        raise BrainAlignError(f"RDM file {path} does not exist") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise BrainAlignError(
+            f"{path} is not a readable .npz file ({err}); it is corrupt or truncated: "
+            "replace it with an intact copy"
+        ) from None
+
+
+def read_npy_array(path: Path) -> np.ndarray:
+    """A ``.npy`` array, without pickles."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise BrainAlignError(f"RDM file {path} does not exist") from None
+    except (ValueError, OSError, EOFError) as err:
+        raise BrainAlignError(
+            f"{path} is not a readable .npy file ({err}); it is corrupt, truncated or holds "
+            "Python objects: save plain numeric arrays with np.save"
+        ) from None
+
+
+def roi_name(path: Path) -> str:
+    """The ROI a Net2Brain-style file describes: ``fmri_EVC_RDMs.npz`` → ``EVC``."""
+    match = _NET2BRAIN_NAME.match(path.stem)
+    return match.group("roi") if match else path.stem
+
+
+def load_npz_folder(
+    folder: str | os.PathLike[str],
+    stimuli: StimuliSpec,
+    *,
+    key: str | None = None,
+    distance: str = "unknown",
+    kind: str = "fmri",
+    method: str = "spearman",
+) -> NeuralData:
+    """A Net2Brain-style folder: one ``.npz`` per ROI holding ``(subjects, n, n)`` RDMs.
+
+    ``stimuli`` gives the order of rows (Net2Brain: the image files in sorted order). Each ROI
+    becomes a target named after its file (``fmri_IT_RDMs.npz`` → ``IT``).
+    """
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise BrainAlignError(f"RDM folder {root} does not exist")
+    files = sorted(root.glob("*.npz"), key=lambda p: natural_key(p.name))
+    if not files:
+        raise BrainAlignError(f"no .npz RDM files in {root}; expected one file per ROI")
+    ids, stimulus_set = resolve_stimuli(stimuli)
+    targets: dict[str, TargetRDMs] = {}
+    for path in files:
+        name = roi_name(path)
+        if name in targets:
+            raise BrainAlignError(f"two files in {root} describe ROI {name!r}; keep one")
+        rdms = rdms_from_array(read_npz_array(path, key), ids, source=str(path), distance=distance)
+        targets[name] = TargetRDMs.from_subjects(name, rdms, kind=kind, method=method, file=path.name)
+    return NeuralData(stimulus_set, targets)
+
+
+def load_npy(
+    path: str | os.PathLike[str],
+    stimuli: StimuliSpec,
+    *,
+    name: str | None = None,
+    distance: str = "unknown",
+    kind: str = "fmri",
+    method: str = "spearman",
+) -> NeuralData:
+    """One ``.npy`` of square RDMs ``(n, n)`` or ``(subjects, n, n)`` plus the stimulus order."""
+    file = Path(path).expanduser()
+    ids, stimulus_set = resolve_stimuli(stimuli)
+    rdms = rdms_from_array(read_npy_array(file), ids, source=str(file), distance=distance)
+    target = name or file.stem
+    return NeuralData(
+        stimulus_set, {target: TargetRDMs.from_subjects(target, rdms, kind=kind, method=method)}
+    )
+
+
+#: Pattern descriptors that may hold the stimulus ids in an rsatoolbox file, in order of preference.
+STIMULUS_DESCRIPTORS: tuple[str, ...] = ("stimulus_id", "stimulus", "image", "conds", "index")
+
+
+def load_rsatoolbox_hdf5(
+    path: str | os.PathLike[str],
+    *,
+    stimuli: StimuliSpec | None = None,
+    roi_descriptor: str = "roi",
+    subject_descriptor: str = "subject",
+    kind: str = "fmri",
+    method: str = "spearman",
+) -> NeuralData:
+    """RDMs saved by ``rsatoolbox.rdm.RDMs.save(..., file_type="hdf5")``.
+
+    RDMs are grouped into targets by the rdm descriptor ``roi_descriptor`` (one target named
+    after the file when it is absent) and named by ``subject_descriptor``. Stimulus ids come from
+    the first pattern descriptor of :data:`STIMULUS_DESCRIPTORS` present; ``stimuli``, if given,
+    must list the same ids (it then also supplies the images).
+    """
+    from rsatoolbox.rdm import load_rdm
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise BrainAlignError(f"RDM file {file} does not exist")
+    try:
+        loaded = load_rdm(str(file), file_type="hdf5")
+    except Exception as err:  # h5py raises OSError, KeyError, TypeError… on foreign or broken files
+        raise BrainAlignError(
+            f"{file} is not an rsatoolbox HDF5 RDM file ({err.__class__.__name__}: {err}); "
+            "save RDMs with rsatoolbox's RDMs.save(path, file_type='hdf5')"
+        ) from None
+    descriptor = next((d for d in STIMULUS_DESCRIPTORS if d in loaded.pattern_descriptors), None)
+    file_ids = tuple(str(s) for s in loaded.pattern_descriptors[descriptor]) if descriptor else None
+    stimulus_set = None
+    if stimuli is not None:
+        ids, stimulus_set = resolve_stimuli(stimuli)
+        if file_ids is not None and sorted(ids) != sorted(file_ids):
+            raise BrainAlignError(
+                f"the stimuli given do not match the {len(file_ids)} stimulus ids stored in {file} "
+                f"(pattern descriptor {descriptor!r})"
+            )
+        file_ids = file_ids or ids
+    if file_ids is None:
+        raise BrainAlignError(
+            f"{file} stores no stimulus ids (pattern descriptors {list(loaded.pattern_descriptors)});"
+            " pass stimuli= with the ids in the RDMs' order"
+        )
+    if len(file_ids) != loaded.n_cond:
+        raise BrainAlignError(
+            f"{file} holds RDMs of {loaded.n_cond} stimuli but {len(file_ids)} stimulus ids"
+        )
+    vectors = np.asarray(loaded.get_vectors(), dtype=np.float64)
+    n = vectors.shape[0]
+    rois = loaded.rdm_descriptors.get(roi_descriptor)
+    subjects = loaded.rdm_descriptors.get(subject_descriptor)
+    rois = [str(r) for r in rois] if rois is not None else [file.stem] * n
+    subjects = [str(s) for s in subjects] if subjects is not None else list(subject_names(n))
+    distance = loaded.dissimilarity_measure or "unknown"
+    targets: dict[str, TargetRDMs] = {}
+    for roi in dict.fromkeys(rois):
+        rows = [i for i, r in enumerate(rois) if r == roi]
+        names = [subjects[i] for i in rows]
+        if len(set(names)) != len(names):
+            raise BrainAlignError(
+                f"{file}: ROI {roi!r} has several RDMs for subject(s) "
+                f"{sorted({s for s in names if names.count(s) > 1})}; set subject_descriptor"
+            )
+        rdms = RDMs(vectors[rows], tuple(names), file_ids, distance)
+        if stimulus_set is not None:
+            rdms = rdms.reorder(stimulus_set.ids)
+        targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind=kind, method=method)
+    return NeuralData(stimulus_set, targets)

@@ -1,0 +1,147 @@
+"""The registered human benchmarks on the real data, and the data / benchmarks / cite commands."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brainalign.benchmarks import get
+from brainalign.benchmarks.base import LAYERWISE_COLUMNS
+from brainalign.benchmarks.registry import all_benchmarks
+from brainalign.cli import main
+from brainalign.errors import BrainAlignError
+from brainalign.neural_data import STUDY_ROIS, get_dataset
+from brainalign.rsa import LayerRDMs, RDMs
+
+DEFAULT = {
+    "algonauts2019.92images.EVC@1", "algonauts2019.92images.IT@1",
+    "kriegeskorte2008.hIT@1", "mur2013.judgements@1",
+}
+NOT_DEFAULT = {"algonauts2019.78images.EVC@1", "algonauts2019.78images.IT@1"} | {
+    f"algonauts2023.{roi}@1" for roi in STUDY_ROIS
+}
+
+
+def test_registered_ids_defaults_and_citations() -> None:
+    human = {b.identifier: b for b in all_benchmarks() if hasattr(b, "dataset")}
+    assert set(human) == DEFAULT | NOT_DEFAULT
+    assert {i for i, b in human.items() if b.default} == DEFAULT
+    for benchmark in human.values():
+        assert benchmark.version == 1 and benchmark.description and "Spearman" in benchmark.metric
+        assert "opielka2024saliency" in benchmark.bibtex and "@software{brainalign" in benchmark.bibtex
+        for key in get_dataset(benchmark.dataset).citations:
+            assert key in benchmark.bibtex
+    assert "sessions" in get("kriegeskorte2008.hIT").metric
+    assert len(STUDY_ROIS) == 32 and "all-vertices" in STUDY_ROIS
+
+
+def planted_layers(target, stimulus_ids, n_layers: int = 5, seed: int = 0) -> LayerRDMs:
+    """Layer k = the target's subject-mean RDM + noise that shrinks with k."""
+    rng = np.random.default_rng(seed)
+    mean = target.rdms.data.mean(axis=0)
+    data = np.stack([mean + s * mean.std() * rng.normal(size=mean.size)
+                     for s in np.geomspace(10, 0.3, n_layers)])
+    rdms = RDMs(data, [f"block{k}" for k in range(n_layers)], target.stimulus_ids, "cosine")
+    return LayerRDMs(rdms.reorder(stimulus_ids), np.linspace(0, 1, n_layers), "planted")
+
+
+@pytest.mark.parametrize("benchmark_id", sorted(DEFAULT))
+def test_default_benchmarks_score_planted_layers(shared_data: Path, benchmark_id: str) -> None:
+    benchmark = get(benchmark_id)
+    assert benchmark.availability(shared_data).available
+    stimuli = benchmark.stimulus_sets(shared_data)
+    (name, stimulus_set), = stimuli.items()
+    target = benchmark.target_rdms(shared_data)
+    layers = planted_layers(target, stimulus_set.ids)
+    score = benchmark.score({name: layers}, seed=0, data_dir=shared_data)
+    assert score.benchmark == benchmark_id
+    assert list(score.layerwise.columns) == list(LAYERWISE_COLUMNS)
+    assert len(score.layerwise) == 5 * len(target.subjects)
+    assert set(score.layerwise["target"]) == {benchmark.target}
+    summary = score.summary
+    assert set(summary["brain_similarity"]) >= {
+        "value", "ci_low", "ci_high", "normalised", "normalised_ci_low", "normalised_ci_high"}
+    assert set(summary["brain_similarity_max"]) >= {"value", "layer", "normalised"}
+    assert summary["noise_ceiling"] == {"lower": target.ceiling.lower, "upper": target.ceiling.upper}
+    assert summary["brain_similarity"]["layer"] == "block4"
+    assert summary["brain_similarity_max"]["layer"] == "block4"
+    assert 0.5 < summary["brain_similarity"]["normalised"] <= 1.05
+    again = benchmark.score({name: layers}, seed=0, data_dir=shared_data)
+    assert again.summary == summary
+
+
+def test_provenance_records_the_data_checksums(shared_data: Path) -> None:
+    provenance = get("mur2013.judgements").provenance(shared_data)
+    recorded = provenance["data"]["kriegeskorte2008_92"]
+    assert recorded["origin"] == "data-dir"
+    assert recorded["sha256"] == {f.path: f.sha256 for f in get_dataset("kriegeskorte2008_92").files}
+
+
+def test_wrong_stimulus_set_is_refused(shared_data: Path) -> None:
+    benchmark = get("kriegeskorte2008.hIT")
+    layers = planted_layers(benchmark.target_rdms(shared_data), benchmark.stimulus_sets(shared_data)["kriegeskorte2008_92"].ids)
+    with pytest.raises(BrainAlignError, match="needs layer RDMs on stimulus set 'kriegeskorte2008_92'"):
+        benchmark.score({"algonauts2019_92": layers}, data_dir=shared_data)
+
+
+def test_unavailable_data_says_how_to_get_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("BRAINALIGN_DATA", raising=False)
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path))
+    availability = get("algonauts2019.92images.IT").availability(None)
+    assert not availability.available
+    assert availability.fix == "brainalign data fetch algonauts2019_92"
+    assert get("algonauts2023.FFA-1").availability(None).fix == "see `brainalign data show algonauts2023`"
+    with pytest.raises(BrainAlignError, match="brainalign data fetch kriegeskorte2008_92"):
+        get("kriegeskorte2008.hIT").target_rdms(None)
+
+
+# --- commands ---------------------------------------------------------------------------------------
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_data_verify_command(shared_data: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = run_cli(["data", "verify", "algonauts2019_92", "kriegeskorte2008_92", "--data-dir", str(shared_data)], capsys)
+    assert code == 0
+    assert "algonauts2019_92 [data-dir]" in out and "94 file(s), ok" in out
+    copy = tmp_path / "data"
+    shutil.copytree(shared_data / "kriegeskorte2008_92", copy / "kriegeskorte2008_92")
+    bad = copy / "kriegeskorte2008_92" / "92_modelRDMs.mat"
+    bad.write_bytes(bad.read_bytes()[:-1] + b"\0")
+    code, out, err = run_cli(["data", "verify", "kriegeskorte2008_92", "--data-dir", str(copy)], capsys)
+    assert code == 2
+    assert "checksum: 92_modelRDMs.mat (expected sha256 e1d2b58b" in out
+    assert err.startswith("error: 1 data file(s) failed verification")
+
+
+def test_data_list_and_benchmarks_commands(shared_data: Path, capsys) -> None:
+    code, out, _ = run_cli(["data", "list", "--data-dir", str(shared_data)], capsys)
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "data-dir" in lines["algonauts2019_92"] and "missing" in lines["algonauts2023"]
+    code, out, _ = run_cli(["benchmarks", "--data-dir", str(shared_data)], capsys)
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["kriegeskorte2008.hIT@1"][1:3] == ["yes", "yes"]
+    assert rows["algonauts2023.V1v@1"][1:3] == ["no", "no:"]
+    code, out, _ = run_cli(["benchmarks", "mur2013.judgements"], capsys)
+    assert "leave-one-subject-out" in out and "brainalign cite mur2013.judgements@1" in out
+
+
+def test_cite_command(capsys) -> None:
+    code, out, _ = run_cli(["cite", "mur2013.judgements@1"], capsys)
+    assert code == 0
+    assert "@article{mur2013human" in out and "@misc{opielka2024saliency" in out and "@software{brainalign" in out
+    code, out, _ = run_cli(["cite"], capsys)
+    assert out.startswith("@software{brainalign")
+    code, _, err = run_cli(["cite", "nonsense"], capsys)
+    assert code == 2 and "nothing to cite" in err

@@ -1,0 +1,166 @@
+"""benchmarks.scoring against brute-force loops and planted ground truth."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from brainalign.benchmarks.base import LAYERWISE_COLUMNS
+from brainalign.benchmarks.scoring import cv_over_subjects, score_target, subject_halves
+from brainalign.errors import BrainAlignError
+from brainalign.rsa import LayerRDMs, RDMs, TargetRDMs
+
+N_STIMULI = 30
+PAIRS = N_STIMULI * (N_STIMULI - 1) // 2
+IDS = tuple(f"s{i:02d}" for i in range(N_STIMULI))
+
+
+def synthetic_target(rng: np.random.Generator, n_subjects: int = 10, noise: float = 1.5) -> TargetRDMs:
+    truth = rng.random(PAIRS)
+    subjects = truth + noise * rng.random((n_subjects, PAIRS)) * truth.std() * 3
+    return TargetRDMs.from_subjects("ROI", RDMs(subjects, [f"p{i}" for i in range(n_subjects)], IDS))
+
+
+def planted_layers(rng: np.random.Generator, target: TargetRDMs, noise_levels) -> LayerRDMs:
+    """Layer k = subject-mean RDM + noise whose size falls with k: the last layer is best."""
+    mean = target.rdms.data.mean(axis=0)
+    data = np.stack([mean + level * mean.std() * rng.normal(size=PAIRS) for level in noise_levels])
+    names = [f"layer{k}" for k in range(len(noise_levels))]
+    return LayerRDMs(RDMs(data, names, IDS, "cosine"), np.linspace(0, 1, len(noise_levels)), "planted")
+
+
+def test_layerwise_rho_equals_scipy_loop() -> None:
+    rng = np.random.default_rng(0)
+    target = synthetic_target(rng)
+    layers = planted_layers(rng, target, [3.0, 1.0, 0.3])
+    result = score_target(layers, target, n_boot=10, seed=0)
+    table = result.layerwise()
+    assert list(table.columns) == list(LAYERWISE_COLUMNS)
+    assert len(table) == 3 * 10
+    for row in table.itertuples():
+        expected = spearmanr(layers.rdms.get(row.layer), target.rdms.get(row.subject)).statistic
+        assert row.value == pytest.approx(expected, abs=1e-12)
+        assert row.depth == layers.depths[row.layer_index] and row.target == "ROI"
+
+
+def test_cross_validation_equals_explicit_loop() -> None:
+    rng = np.random.default_rng(1)
+    per_subject = rng.normal(size=(7, 9))  # 7 layers, 9 subjects
+    masks = subject_halves(9, 25, np.random.default_rng(2))
+    assert (masks.sum(axis=1) == 4).all()
+    held_out, picks = [], []
+    for mask in masks:
+        for choose, test in ((mask, ~mask), (~mask, mask)):
+            layer = int(np.argmax(per_subject[:, choose].mean(axis=1)))
+            picks.append(layer)
+            held_out.append(per_subject[layer, test].mean())
+    value, chosen = cv_over_subjects(per_subject, masks)
+    assert value == pytest.approx(np.mean(held_out), abs=1e-12)
+    assert sorted(chosen.tolist()) == sorted(picks)
+
+
+def test_planted_best_layer_is_found_and_normalised_below_one() -> None:
+    rng = np.random.default_rng(3)
+    target = synthetic_target(rng, n_subjects=12)
+    layers = planted_layers(rng, target, [8.0, 4.0, 2.0, 1.0, 0.5, 0.1])
+    result = score_target(layers, target, seed=0)
+    summary = result.summary()
+    assert summary["brain_similarity"]["layer"] == "layer5"
+    assert summary["brain_similarity_max"]["layer"] == "layer5"
+    assert list(result.layer_means) == sorted(result.layer_means)  # less noise, higher rho
+    assert 0.8 < summary["brain_similarity"]["normalised"] <= 1.02
+    bs = summary["brain_similarity"]
+    assert bs["ci_low"] < bs["value"] < bs["ci_high"]
+    assert bs["normalised_ci_low"] == pytest.approx(bs["ci_low"] / target.ceiling.upper)
+    assert summary["noise_ceiling"] == {"lower": target.ceiling.lower, "upper": target.ceiling.upper}
+
+
+def _null_problem(seed: int) -> tuple[LayerRDMs, TargetRDMs]:
+    rng = np.random.default_rng(seed)
+    subjects = rng.random((10, PAIRS))
+    target = TargetRDMs.from_subjects("ROI", RDMs(subjects, [f"p{i}" for i in range(10)], IDS))
+    layers = LayerRDMs(RDMs(rng.random((40, PAIRS)), [f"l{i}" for i in range(40)], IDS),
+                       np.linspace(0, 1, 40))
+    return layers, target
+
+
+def test_cross_validation_removes_the_selection_bias_of_the_max() -> None:
+    """Subjects share no structure, so no layer can predict a new subject (expected rho 0). The
+    max over 40 layers is inflated by picking the layer that fits these subjects' noise; the
+    cross-validated score, chosen and tested on different subjects, is not."""
+    results = [score_target(*_null_problem(seed), n_boot=0, seed=seed) for seed in range(12)]
+    best = np.mean([r.best_value for r in results])
+    cv = np.mean([r.cv_value for r in results])
+    assert best > 0.02
+    assert abs(cv) < 0.008
+
+
+def test_bootstrap_interval_covers_the_score_without_leaking_copies() -> None:
+    """Copies of a resampled subject stay in one half; otherwise a copy would pick the layer
+    and its twin test it, and the interval would sit above the score."""
+    for seed in range(4):
+        result = score_target(*_null_problem(seed), n_boot=300, seed=0)
+        low, high = result.cv_ci
+        assert low < result.cv_value < high
+        assert low < 0 < high
+
+
+def test_same_seed_same_bits_other_seed_other_intervals() -> None:
+    rng = np.random.default_rng(5)
+    target = synthetic_target(rng)
+    layers = planted_layers(rng, target, [1.0, 1.0, 1.0, 1.0])
+    first = score_target(layers, target, n_boot=200, seed=7)
+    again = score_target(layers, target, n_boot=200, seed=7)
+    other = score_target(layers, target, n_boot=200, seed=8)
+    assert first.summary() == again.summary()
+    assert first.layerwise().equals(again.layerwise())
+    assert first.cv_ci != other.cv_ci
+
+
+def test_matched_by_stimulus_id_not_position() -> None:
+    rng = np.random.default_rng(6)
+    target = synthetic_target(rng)
+    layers = planted_layers(rng, target, [2.0, 0.5])
+    shuffled_ids = list(rng.permutation(IDS))
+    shuffled = LayerRDMs(layers.rdms.reorder(shuffled_ids), layers.depths)
+    a = score_target(layers, target, n_boot=20, seed=0)
+    b = score_target(shuffled, target, n_boot=20, seed=0)
+    np.testing.assert_allclose(a.per_subject, b.per_subject, atol=1e-12)
+    missing = LayerRDMs(layers.rdms.reorder(IDS[:-1]), layers.depths)
+    with pytest.raises(BrainAlignError, match="not in these RDMs"):
+        score_target(missing, target)
+
+
+def test_constant_layer_is_never_chosen() -> None:
+    rng = np.random.default_rng(7)
+    target = synthetic_target(rng)
+    layers = planted_layers(rng, target, [5.0, 0.5])
+    data = np.vstack([np.ones(PAIRS), layers.rdms.data])
+    with_constant = LayerRDMs(RDMs(data, ["dead", "l0", "l1"], IDS), (0.0, 0.5, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = score_target(with_constant, target, n_boot=20, seed=0)
+    assert np.isnan(result.per_subject[0]).all()
+    assert result.summary()["brain_similarity"]["layer"] == "l1"
+    assert np.isfinite(result.cv_value)
+
+
+def test_single_rdm_cross_validates_over_stimuli() -> None:
+    rng = np.random.default_rng(8)
+    truth = rng.random(PAIRS)
+    target = TargetRDMs.from_subjects("saliency", RDMs(truth[None], ["group"], IDS))
+    assert target.ceiling is None
+    levels = [4.0, 1.0, 0.2]
+    data = np.stack([truth + lv * truth.std() * rng.normal(size=PAIRS) for lv in levels])
+    layers = LayerRDMs(RDMs(data, ["a", "b", "c"], IDS), (0.0, 0.5, 1.0))
+    result = score_target(layers, target, n_boot=100, seed=0)
+    summary = result.summary()
+    assert result.resampled == "stimuli"
+    assert summary["brain_similarity"]["layer"] == "c"
+    assert summary["brain_similarity"]["ci_low"] < summary["brain_similarity"]["value"] < summary["brain_similarity"]["ci_high"]
+    assert np.isnan(summary["brain_similarity"]["normalised"])
+    full = spearmanr(data[2], truth).statistic
+    assert summary["brain_similarity_max"]["value"] == pytest.approx(full, abs=1e-12)
