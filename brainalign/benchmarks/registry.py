@@ -11,7 +11,7 @@ from .base import Benchmark
 
 _REGISTRY: dict[str, Benchmark] = {}
 # Modules whose import registers the built-in benchmarks.
-_BUILTIN_MODULES: tuple[str, ...] = ("brainalign.benchmarks.saliency_semantic.probe",)
+_BUILTIN_MODULES: tuple[str, ...] = ("brainalign.benchmarks.saliency_semantic.probe", "brainalign.benchmarks.human")
 _builtins_loaded = False
 
 
