@@ -1,0 +1,139 @@
+"""``brainalign models`` (the registry) and ``brainalign extract`` (layer RDMs to a file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import BrainAlignError
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _millions(n: int | None) -> str:
+    if n is None:
+        return "?"
+    return "0" if n == 0 else f"{n / 1e6:.1f}M"
+
+
+@click.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON (with weights_available).")
+@click.option("--layers", "layers_of", metavar="MODEL",
+              help="Instead of the registry, list every layer of MODEL: name, kind, depth, policies.")
+def models_command(as_json: bool, layers_of: str | None) -> None:
+    """List the registered models and whether their weights are on this machine.
+
+    Besides these ids, any torchvision:<name>[/<WEIGHTS>], timm:<name>,
+    open_clip:<arch>/<pretrained>, <id>:untrained or FILE.py:FUNCTION can be scored.
+
+    \b
+    Examples:
+      brainalign models
+      brainalign models --json > cards.json
+      brainalign models --layers resnet50:untrained
+    """
+    from ..models import list_models, load_model, weights_available
+
+    if layers_of is not None:
+        model = load_model(layers_of)
+        policies = {policy: set(model.graph.policy(policy)) for policy in ("blocks", "all")}
+        rows = [
+            (layer.name, layer.kind or ("block" if layer.block else "-"), f"{layer.depth:.3f}",
+             ",".join(p for p, names in policies.items() if layer.name in names) or "-")
+            for layer in model.graph.layers
+        ]
+        if as_json:
+            click.echo(json.dumps([dict(zip(("name", "kind", "depth", "policies"), r)) for r in rows], indent=2))
+        else:
+            click.echo(_table(("layer", "kind", "depth", "policies"), rows))
+        return
+    cards = list_models()
+    available = {card.id: weights_available(card) for card in cards}
+    if as_json:
+        click.echo(json.dumps(
+            [{**card.to_dict(), "weights_available": available[card.id]} for card in cards], indent=2
+        ))
+        return
+    rows = [
+        (card.id, card.source, card.family, card.objective, card.training_data,
+         _millions(card.n_parameters),
+         "n/a" if card.untrained or card.weights_id is None else ("yes" if available[card.id] else "no"))
+        for card in cards
+    ]
+    click.echo(_table(("id", "source", "family", "objective", "training data", "params", "weights here"), rows))
+    missing = [card.id for card in cards if not card.untrained and card.weights_id and not available[card.id]]
+    if missing:
+        click.echo(
+            f"\n{len(missing)} models need weights not on this machine; they download on first use, "
+            "or take --weights FILE. Their :untrained twins always work."
+        )
+
+
+@click.command("extract")
+@click.argument("model", required=False)
+@click.option("--model-file", metavar="FILE.py:FUNCTION",
+              help="Your own model: a function in FILE.py returning brainalign.models.from_module(...).")
+@click.option("--stimuli", "stimuli_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of images (id = file name without extension).")
+@click.option("--layers", default=None, metavar="POLICY",
+              help="blocks, all, or comma-separated layer names (default: the model's policy).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .npz: rdms, layers, depths, stimulus_ids, distance, provenance.")
+@click.option("--distance", default="cosine", show_default=True,
+              type=click.Choice(["cosine", "correlation", "euclidean", "sqeuclidean"]))
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="Local weights file (.safetensors or torch state dict) instead of the framework cache.")
+@click.option("--preprocessing", default="native", show_default=True, type=click.Choice(["native", "clip"]),
+              help="The framework's own preprocessing, or CLIP's for every model (as in the study).")
+@click.option("--memory-budget", default=None, metavar="SIZE",
+              help="Most activation memory held at once, e.g. 2GB, 512MB [default: 2GB].")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1 … or auto.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the layer-RDM cache.")
+def extract_command(
+    model: str | None, model_file: str | None, stimuli_dir: Path, layers: str | None, out: Path,
+    distance: str, weights: Path | None, preprocessing: str, memory_budget: str | None,
+    batch_size: int, device: str, no_cache: bool,
+) -> None:
+    """Compute the RDM of every chosen layer of MODEL on a folder of images.
+
+    Layer RDMs are cached, so an interrupted run resumes where it stopped. The output holds no
+    pickles: read it with numpy.load(FILE) or brainalign.models.read_layer_rdms(FILE).
+
+    \b
+    Examples:
+      brainalign extract efficientnet_lite0 --stimuli images/ --out lite0.npz
+      brainalign extract resnet50 --weights resnet50.pth --layers all --memory-budget 1GB \\
+          --stimuli images/ --out resnet50.npz
+      brainalign extract --model-file my_net.py:build --stimuli images/ --out mine.npz
+    """
+    import torch
+
+    from ..models import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, load_model, save_layer_rdms
+    from ..models.io import provenance
+    from ..stimuli import StimulusSet
+
+    if (model is None) == (model_file is None):
+        raise BrainAlignError("name a MODEL id or give --model-file FILE.py:FUNCTION (exactly one)")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    stimuli = StimulusSet.from_folder(stimuli_dir)
+    loaded = load_model(model or model_file, device, weights=weights, preprocessing=preprocessing,
+                        layers=layers)
+    budget = memory_budget or DEFAULT_MEMORY_BUDGET
+    result = extract_layer_rdms(loaded, stimuli, distance=distance, batch_size=batch_size,
+                                memory_budget=budget, cache=not no_cache)
+    record = provenance(loaded, stimuli, distance=distance, batch_size=batch_size, memory_budget=budget)
+    save_layer_rdms(out, result, record)
+    click.echo(f"wrote {len(result.layers)} layer RDMs of {loaded.id} on {len(stimuli)} stimuli to {out}")
+
+
+commands = [models_command, extract_command]

@@ -1,0 +1,95 @@
+"""A disk cache of layer RDMs (small), never of activations (huge).
+
+One ``.npz`` per layer under ``cache_dir()/layer_rdms``, named by the sha256 of everything that
+determines the RDM: the model card, the sha256 of the module's actual parameters, the
+preprocessing (mode and transform), the stimuli's content hash, the layer, the distance, the
+batch size and device type (float rounding may differ with either), and the versions of
+brainalign and torch. Files are written atomically as soon as a layer is done, so an
+interrupted extraction resumes with the layers it had finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .._io import write_with_atomic
+from ..paths import cache_dir
+from . import preprocessing as pp
+
+if TYPE_CHECKING:
+    from ..stimuli import StimulusSet
+    from .loaded import LoadedModel
+
+log = logging.getLogger(__name__)
+
+# Bump when the way activations become RDMs changes (flattening, token handling, …).
+FORMAT = 1
+
+
+class LayerRDMCache:
+    """Get and put the RDM of one layer of one model on one stimulus set."""
+
+    def __init__(
+        self, model: LoadedModel, stimuli: StimulusSet, *, distance: str, batch_size: int,
+        root: Path | None = None,
+    ) -> None:
+        self.root = root if root is not None else cache_dir() / "layer_rdms"
+        self.n_stimuli = len(stimuli)
+        self.identity = {
+            "format": FORMAT,
+            "card": model.card.to_dict(),
+            "module_sha256": model.state_sha256(),
+            "preprocessing": model.preprocessing,
+            "preprocess": pp.describe(model.preprocess),
+            "stimuli": stimuli.content_hash,
+            "distance": distance,
+            "batch_size": batch_size,
+            "device": model.device.type,
+            "brainalign": __version__,
+            "torch": torch.__version__,
+        }
+
+    def key(self, layer: str) -> str:
+        text = json.dumps({**self.identity, "layer": layer}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def path(self, layer: str) -> Path:
+        key = self.key(layer)
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, layer: str) -> np.ndarray | None:
+        path = self.path(layer)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                rdm = np.array(data["rdm"], dtype=np.float64)
+                stored_layer = str(data["layer"])
+        except Exception as err:  # truncated or foreign file: recompute and overwrite
+            log.warning("ignoring unreadable cached layer RDM %s (%s)", path, err)
+            return None
+        if stored_layer != layer or rdm.shape != (self.n_stimuli * (self.n_stimuli - 1) // 2,):
+            log.warning("ignoring cached layer RDM %s: it does not match layer %s", path, layer)
+            return None
+        return rdm
+
+    def put(self, layer: str, rdm: np.ndarray) -> None:
+        identity = json.dumps({**self.identity, "layer": layer}, sort_keys=True, default=str)
+        write_with_atomic(
+            self.path(layer),
+            lambda tmp: _savez(tmp, rdm=np.asarray(rdm, np.float64), layer=np.str_(layer),
+                               identity=np.str_(identity)),
+        )
+
+
+def _savez(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # a file handle, so numpy does not append ".npz"
+        np.savez(handle, **arrays)
