@@ -9,7 +9,6 @@ and ``&`` so no string can close the ``<script>`` element.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -29,8 +28,6 @@ from .compare import format_interval
 from .plots import profile_svg, scatter_svg
 from .relation import PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
 from .store import Problem, ResultsStore, as_float, jsonable
-
-log = logging.getLogger(__name__)
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {
@@ -58,8 +55,6 @@ def build(
     """Read every result under ``results_dir`` and write the leaderboard to ``out`` (atomically).
     Unreadable results are skipped and reported (or raise, with ``strict``)."""
     loaded = ResultsStore(results_dir).load_all(strict=strict)
-    for problem in loaded.problems:
-        log.warning("skipped %s", problem.message)
     board = build_leaderboard(loaded.results, loaded.problems, probe=probe)
     html = render_html(board, title=title)
     write_text_atomic(out, html)
@@ -78,11 +73,9 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
         rows=[_row(entry, board) for entry in board.entries],
         families=sorted({str(e.card.get("family") or "") for e in board.entries} - {""}),
         objectives=sorted({str(e.card.get("objective") or "") for e in board.entries} - {""}),
-        pooled=_records(board.layer_relations[board.layer_relations["model"] == ""])
-        if len(board.layer_relations) else [],
-        per_model=_records(board.layer_relations[board.layer_relations["model"] != ""])
-        if len(board.layer_relations) else [],
-        across_models=_records(board.model_relations),
+        pooled=[r for r in _records(board.layer_relations) if r["model"] == "" and r["n"] > 0],
+        per_model=[r for r in _records(board.layer_relations) if r["model"] != "" and r["n"] > 0],
+        across_models=[r for r in _records(board.model_relations) if r["n"] > 0],
         layer_figures=_layer_figures(board, brains),
         model_figures=_model_figures(board),
         profiles=_profiles(board, brains),

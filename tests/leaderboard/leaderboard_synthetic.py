@@ -1,5 +1,6 @@
-"""Synthetic results (imported by the tests of this folder) in exactly the shapes the probe and the human benchmarks produce, with a
-planted relation: a layer's brain ρ is 0.05 + 0.6 × its semantic ρ plus small noise, so the pooled
+"""Synthetic results (imported by the tests of this folder) in exactly the shapes the probe and the
+human benchmarks produce (probe layerwise conditions: the five conditions plus ``delta.<C>`` rows;
+human layerwise: one row per layer × subject), with a planted relation: a layer's brain ρ is 0.05 + 0.6 × its semantic ρ plus small noise, so the pooled
 layer relation is known to be strong, and saliency ρ falls with depth."""
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def probe_score(model_id: str, seed: int = 0) -> BenchmarkScore:
         shift = 0.0 if condition == "Baseline" else -0.02 * k
         parts.append(_rows(layers, depth, "semantic", "", condition, semantic + shift, ci=0.03))
         parts.append(_rows(layers, depth, "saliency", "", condition, saliency - shift, ci=0.03))
+        if condition != "Baseline":  # the probe also stores ΔRSA = ρ(condition) − ρ(Baseline)
+            parts.append(_rows(layers, depth, "semantic", "", f"delta.{condition}", np.full(len(layers), shift), ci=0.01))
+            parts.append(_rows(layers, depth, "saliency", "", f"delta.{condition}", np.full(len(layers), -shift), ci=0.01))
     best = int(np.argmax(semantic))
     third = depth <= 1 / 3
     summary = {

@@ -112,6 +112,14 @@ def test_an_empty_results_folder_gives_an_empty_page(tmp_path: Path) -> None:
     assert "0 model(s) scored on 0 benchmark(s)" in report.path.read_text()
 
 
+def test_without_a_probe_the_relations_say_what_is_missing(tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=tuple(HUMAN))
+    html = build(store.folder, tmp_path / "board.html").path.read_text()
+    assert html.count("Not available: it needs models scored both on the probe and on a human benchmark") == 2
+    assert html.count("<svg") == 2  # the two layer profiles
+    assert "not testable</span>: CLIP raises semantic encoding" in html
+
+
 def _claim(claims, start: str):
     return next(c for c in claims if c.claim.startswith(start))
 

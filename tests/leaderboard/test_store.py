@@ -37,7 +37,8 @@ def test_round_trip_keeps_every_number_and_dtype(tmp_path: Path) -> None:
     assert list(loaded.layerwise.columns) == list(LAYERWISE_COLUMNS)
     assert loaded.layerwise["layer_index"].dtype == np.int64
     assert loaded.layerwise["value"].dtype == np.float64
-    assert set(loaded.layerwise["condition"]) == {"Baseline", "Control", "Salient", "Semantic", "Semantic_Salient"}
+    conditions = {"Baseline", "Control", "Salient", "Semantic", "Semantic_Salient"}
+    assert set(loaded.layerwise["condition"]) == conditions | {f"delta.{c}" for c in conditions - {"Baseline"}}
 
 
 def test_human_layerwise_rows_survive_with_subjects_and_nan_intervals(tmp_path: Path) -> None:
