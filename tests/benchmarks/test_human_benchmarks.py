@@ -34,7 +34,7 @@ def test_registered_ids_defaults_and_citations() -> None:
         assert "opielka2024saliency" in benchmark.bibtex and "@software{brainalign" in benchmark.bibtex
         for key in get_dataset(benchmark.dataset).citations:
             assert key in benchmark.bibtex
-    assert "sessions" in get("kriegeskorte2008.hIT").metric
+    assert "mean of its two session RDMs" in get("kriegeskorte2008.hIT").metric
     assert len(STUDY_ROIS) == 32 and "all-vertices" in STUDY_ROIS
 
 
