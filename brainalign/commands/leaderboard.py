@@ -13,7 +13,6 @@ from ..leaderboard.compare import compare_results, format_interval
 from ..leaderboard.store import Result, ResultsStore, default_results_dir
 
 
-
 def results_option(function):
     """``--results DIR``, shared by every command that reads or writes results."""
     return click.option(
@@ -66,12 +65,15 @@ def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:
         result = Result.read(path)
         return result.model_id, [result]
     if not store.folder.is_dir():
-        raise BrainAlignError(f"{spec!r} is not a result file, and the results folder {store.folder} does not exist "
+        raise BrainAlignError(f"{spec!r} is not a result file, and the results folder {store.folder} "
+                              f"does not exist "
                               f"(give --results DIR)")
     stored = [s for s in store.list() if s.model_id == spec]
     if not stored:
         known = ", ".join(store.model_ids()[:12]) or "none"
-        raise BrainAlignError(f"{spec!r} is neither a result file nor a model id in {store.folder} (models there: {known})")
+        raise BrainAlignError(
+            f"{spec!r} is neither a result file nor a model id in {store.folder} (models there: {known})"
+        )
     return spec, [store.load(s.model_id, s.benchmark) for s in stored]
 
 
@@ -93,7 +95,8 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     \b
     Examples:
       brainalign compare efficientnet_lite0 efficientnet_lite0:untrained --results results
-      brainalign compare results/efficientnet_lite0/kriegeskorte2008.hIT@1.json old/efficientnet_lite0/kriegeskorte2008.hIT@1.json
+      brainalign compare new/efficientnet_lite0/mur2013.judgements@1.json \\
+                         old/efficientnet_lite0/mur2013.judgements@1.json
     """
     store = ResultsStore(results_dir)
     label_a, side_a = _load_side(result_a, store)
@@ -107,12 +110,15 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     if as_json:
         click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
         return
+    def intervals(*columns: str) -> list[str]:
+        return [format_interval(*v) for v in table[list(columns)].itertuples(index=False)]
+
     readable = pd.DataFrame({
         "benchmark": table["benchmark"],
         "number": table["metric"],
-        "A": [format_interval(*v) for v in table[["a", "a_ci_low", "a_ci_high"]].itertuples(index=False)],
-        "B": [format_interval(*v) for v in table[["b", "b_ci_low", "b_ci_high"]].itertuples(index=False)],
-        "A − B [95%]": [format_interval(*v) for v in table[["difference", "ci_low", "ci_high"]].itertuples(index=False)],
+        "A": intervals("a", "a_ci_low", "a_ci_high"),
+        "B": intervals("b", "b_ci_low", "b_ci_high"),
+        "A − B [95%]": intervals("difference", "ci_low", "ci_high"),
         "verdict": table["verdict"],
     })
     click.echo(f"A = {label_a}\nB = {label_b}\n")

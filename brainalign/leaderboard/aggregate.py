@@ -123,7 +123,7 @@ def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:
         if len(cards) > 1:
             notes.append(f"model {model_id}: its model card differs between results "
                          f"({', '.join(sorted(cards.values()))}); the card of the first is shown")
-        first = own[sorted(own)[0]]
+        first = own[min(own)]
         entries.append(Entry(model_id, dict(first.model_card), dict(sorted(own.items()))))
     return entries
 

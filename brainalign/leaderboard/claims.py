@@ -67,7 +67,8 @@ def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Cl
     for row in mine.itertuples():
         line = f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)}, n = {row.n} layers"
         if expect == "positive":
-            verdicts.append("supported" if row.ci_low > 0 else "contradicted" if row.ci_high < 0 else "inconclusive")
+            verdicts.append("supported" if row.ci_low > 0
+                            else "contradicted" if row.ci_high < 0 else "inconclusive")
         else:
             semantic = pooled[(pooled["measure"] == "semantic") & (pooled["brain"] == row.brain)]["r"]
             r_semantic = float(semantic.iloc[0]) if len(semantic) else math.nan
@@ -121,7 +122,8 @@ def _no_relation_claim(board: Leaderboard) -> Claim:
         return Claim(text, "not testable", needs="score at least 4 models on the probe and on a human benchmark")
     evidence, verdicts = [], []
     for row in usable.itertuples():
-        evidence.append(f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)}, n = {row.n} models")
+        interval = format_interval(row.r, row.ci_low, row.ci_high, 2)
+        evidence.append(f"{row.brain}: r = {interval}, n = {row.n} models")
         verdicts.append("contradicted" if row.ci_low > 0 or row.ci_high < 0 else "consistent")
     return Claim(text, _overall(verdicts), evidence)
 

@@ -43,7 +43,7 @@ def relation(layers: pd.DataFrame, x: str, y: str) -> dict[str, Any]:
     xs, ys = data[x].to_numpy(np.float64), data[y].to_numpy(np.float64)
     nan = float("nan")
     out: dict[str, Any] = {
-        "x": x, "y": y, "n": int(len(xs)), "r": nan, "p": nan, "ci_low": nan, "ci_high": nan,
+        "x": x, "y": y, "n": len(xs), "r": nan, "p": nan, "ci_low": nan, "ci_high": nan,
         "slope": nan, "intercept": nan, "r2_linear": nan, "r2_quadratic": nan, "r_quadratic": nan,
         "p_quadratic": nan,
     }

@@ -119,7 +119,9 @@ def _parameters(value: Any) -> str:
     number = as_float(value)
     if math.isnan(number):
         return "—"
-    return f"{number / 1e9:.2f} B" if number >= 1e9 else f"{number / 1e6:.1f} M" if number >= 1e5 else f"{number:,.0f}"
+    if number >= 1e9:
+        return f"{number / 1e9:.2f} B"
+    return f"{number / 1e6:.1f} M" if number >= 1e5 else f"{number:,.0f}"
 
 
 def _p_value(value: Any) -> str:

@@ -302,7 +302,9 @@ def _read_layerwise(path: Path, record: Mapping[str, Any], json_path: Path, fix:
     try:
         data = path.read_bytes()
     except OSError:
-        raise BrainAlignError(f"{json_path} names the layerwise table {path.name}, which is missing; {fix}") from None
+        raise BrainAlignError(
+            f"{json_path} names the layerwise table {path.name}, which is missing; {fix}"
+        ) from None
     if hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise BrainAlignError(
             f"layerwise table {path} does not match the sha256 recorded in {json_path.name} "
@@ -468,7 +470,8 @@ class ResultsStore:
     def load(self, model_id: str, benchmark: str) -> Result:
         """The stored result; ``benchmark`` without ``@version`` means the newest version stored."""
         if "@" not in benchmark:
-            versions = [s for s in self.list() if s.model_id == model_id and s.benchmark.partition("@")[0] == benchmark]
+            versions = [s for s in self.list()
+                        if s.model_id == model_id and s.benchmark.partition("@")[0] == benchmark]
             if not versions:
                 raise BrainAlignError(f"no result of {model_id!r} on {benchmark!r} in {self.folder}")
             benchmark = max(versions, key=lambda s: _version(s.benchmark)).benchmark

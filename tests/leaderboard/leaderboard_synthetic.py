@@ -1,7 +1,8 @@
 """Synthetic results (imported by the tests of this folder) in exactly the shapes the probe and the
 human benchmarks produce (probe layerwise conditions: the five conditions plus ``delta.<C>`` rows;
-human layerwise: one row per layer × subject), with a planted relation: a layer's brain ρ is 0.05 + 0.6 × its semantic ρ plus small noise, so the pooled
-layer relation is known to be strong, and saliency ρ falls with depth."""
+human layerwise: one row per layer × subject), with a planted relation: a layer's brain ρ is
+0.05 + 0.6 × its semantic ρ plus small noise, so the pooled layer relation is known to be strong,
+and saliency ρ falls with depth."""
 
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ HUMAN = {  # identifier → (target, number of subjects, noise ceiling lower, up
 CONDITIONS = ("Baseline", "Control", "Salient", "Semantic", "Semantic_Salient")
 
 CARDS = {
-    "efficientnet_lite0": dict(family="CNN", objective="supervised", training_data="ImageNet-1k",
-                               n_parameters=4_652_008, strength=1.0, layers=9),
-    "efficientnet_lite0:untrained": dict(family="CNN", objective="untrained", training_data="none",
-                                         n_parameters=4_652_008, strength=0.25, layers=9),
-    "vit_b_16:untrained": dict(family="ViT", objective="untrained", training_data="none",
-                               n_parameters=86_567_656, strength=0.15, layers=12),
-    "clip_rn50": dict(family="CNN", objective="CLIP", training_data="WIT-400M",
-                      n_parameters=38_316_896, strength=1.3, layers=6),
+    "efficientnet_lite0": {"family": "CNN", "objective": "supervised", "training_data": "ImageNet-1k",
+                "n_parameters": 4_652_008, "strength": 1.0, "layers": 9},
+    "efficientnet_lite0:untrained": {"family": "CNN", "objective": "untrained", "training_data": "none",
+                "n_parameters": 4_652_008, "strength": 0.25, "layers": 9},
+    "vit_b_16:untrained": {"family": "ViT", "objective": "untrained", "training_data": "none",
+                "n_parameters": 86_567_656, "strength": 0.15, "layers": 12},
+    "clip_rn50": {"family": "CNN", "objective": "CLIP", "training_data": "WIT-400M",
+                "n_parameters": 38_316_896, "strength": 1.3, "layers": 6},
 }
 
 

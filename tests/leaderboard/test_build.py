@@ -35,7 +35,7 @@ def _elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
 
 
 def _data_block(html: str) -> str:
-    return re.search(r'<script type="application/json" id="leaderboard-data">(.*?)</script>', html, re.S).group(1)
+    return re.search(r'<script type="application/json" id="leaderboard-data">(.*?)</script>', html, re.DOTALL).group(1)
 
 
 def test_page_is_self_contained(built_leaderboard) -> None:
