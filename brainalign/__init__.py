@@ -8,5 +8,6 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import BrainAlignError
+from .models import load_model
 
-__all__ = ["BrainAlignError", "__version__"]
+__all__ = ["BrainAlignError", "__version__", "load_model"]

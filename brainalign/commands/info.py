@@ -43,8 +43,17 @@ def info_rows() -> list[tuple[str, str]]:
         ("cache directory", str(cache_dir())),
         ("data directory", f"{local}" if local else "none (set BRAINALIGN_DATA or --data-dir)"),
         ("device", _device()),
+        ("offline weights", _offline_weights()),
     ]
     return rows
+
+
+def _offline_weights() -> str:
+    """Pretrained models whose weights load here without a download."""
+    from ..models import list_models, weights_available
+
+    ready = [c.id for c in list_models() if not c.untrained and c.weights_id and weights_available(c)]
+    return ", ".join(ready) if ready else "none (untrained twins and pixels only)"
 
 
 @click.command()
