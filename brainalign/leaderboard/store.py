@@ -64,6 +64,11 @@ def result_schema() -> dict[str, Any]:
     return json.loads(resources.files(__package__).joinpath("schema.json").read_text("utf-8"))
 
 
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(result_schema())
+
+
 # --- the value object -------------------------------------------------------------------------
 
 
@@ -230,7 +235,7 @@ def _table_named_by(json_path: Path) -> Path | None:
 
 def _validate_document(document: Any, where: str) -> None:
     """Schema check plus the cross-field rules a schema cannot express."""
-    errors = sorted(Draft202012Validator(result_schema()).iter_errors(document), key=lambda e: list(e.path))
+    errors = sorted(_validator().iter_errors(document), key=lambda e: [str(p) for p in e.path])
     if errors:
         first = errors[0]
         at = "/".join(str(p) for p in first.absolute_path) or "top level"

@@ -251,3 +251,11 @@ def test_a_copy_of_a_result_elsewhere_in_the_folder_is_reported_once(tmp_path: P
     assert len(report.results) == 1
     assert [p.path for p in report.problems] == [copy]
     assert "repeats the result" in report.problems[0].message
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    from brainalign.leaderboard.store import result_schema
+
+    Draft202012Validator.check_schema(result_schema())
