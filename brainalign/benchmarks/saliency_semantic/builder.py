@@ -153,8 +153,8 @@ class BuildSettings:
     max_distractors: int = 8
 
     def __post_init__(self) -> None:
-        if self.image_size < 32:
-            raise BrainAlignError(f"image size {self.image_size} is too small; use at least 32 pixels")
+        if self.image_size < 128:  # the Itti–Koch maps of smaller images are flat
+            raise BrainAlignError(f"image size {self.image_size} is too small; use at least 128 pixels")
         if 1.0 not in self.contrasts or any(c <= 0 for c in self.contrasts):
             raise BrainAlignError(
                 f"contrasts {self.contrasts} must be positive and include 1.0 (the plain paste)"
@@ -235,6 +235,12 @@ def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSet
         pairs = semantic[np.triu_indices(len(semantic), k=1)]
         pairs = pairs[pairs > _SAME_CAPTIONS]
         changes = _pilot_changes(pool, settings, spec.pilot_size)
+        changes = changes[np.isfinite(changes)]
+        if changes.size < 10:
+            raise BrainAlignError(
+                "the saliency maps of the pilot pastes are flat (images too small or uniform?); "
+                "use larger images (--size 224) or give absolute thresholds"
+            )
         resolved = Thresholds(
             float(np.quantile(pairs, spec.semantic_similar)),
             float(np.quantile(pairs, spec.semantic_dissimilar)),
@@ -282,6 +288,8 @@ def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: T
     rng = item_rng(settings.seed, base_id)
     base = pool.base_image(base_id, settings.image_size, settings.seed)
     base_vector = saliency_vector(base)
+    if not base_vector.any():
+        return base, "Baseline: flat saliency map (uniform or tiny image)"
     distances = semantic[index]
     usable = distances > _SAME_CAPTIONS
     usable[index] = False
