@@ -117,10 +117,7 @@ def locate(name: str, data_dir: str | os.PathLike[str] | None = None) -> Locatio
     location = find(name, data_dir)
     if location is None:
         raise BrainAlignError(not_found_message(get_dataset(name), data_dir))
-    bad = [c for c in location.checks if not c.ok]
-    if bad:
-        raise BrainAlignError(bad_file_message(get_dataset(name), location, bad))
-    return location
+    return _verified(location)
 
 
 def not_found_message(dataset: Dataset, data_dir: str | os.PathLike[str] | None = None) -> str:
@@ -175,25 +172,42 @@ def fetch(
             return existing
     folder = cache_root() / name
     recorded = _read_record(folder)
-    for entry in dataset.files:
-        check = check_file(folder, entry, recorded)
-        if check.ok and not force:
-            continue
-        digest = download(
-            entry.url, folder / entry.path, sha256=entry.sha256, size=entry.size,
-            label=f"{name}/{entry.path}",
-        )
-        if not entry.pinned:
-            recorded[entry.path] = digest
-            write_json_atomic(folder / FETCH_RECORD, recorded)
+    try:
+        for entry in dataset.files:
+            check = check_file(folder, entry, recorded)
+            if check.ok and not force:
+                continue
+            digest = download(
+                entry.url, folder / entry.path, sha256=entry.sha256, size=entry.size,
+                label=f"{name}/{entry.path}",
+            )
+            if not entry.pinned:
+                recorded[entry.path] = digest
+                write_json_atomic(folder / FETCH_RECORD, recorded)
+    except BrainAlignError:
+        _remove_empty_folders(folder)  # a failed first fetch leaves no empty data set behind
+        raise
     return locate_in(dataset, folder, "cache")
 
 
+def _remove_empty_folders(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def locate_in(dataset: Dataset, folder: Path, origin: str) -> Location:
-    location = Location(dataset.name, folder, origin, check_folder(dataset, folder))
+    return _verified(Location(dataset.name, folder, origin, check_folder(dataset, folder)))
+
+
+def _verified(location: Location) -> Location:
     bad = [c for c in location.checks if not c.ok]
     if bad:
-        raise BrainAlignError(bad_file_message(dataset, location, bad))
+        raise BrainAlignError(bad_file_message(get_dataset(location.dataset), location, bad))
     return location
 
 

@@ -128,11 +128,10 @@ def test_fetch_replaces_a_corrupt_cached_file(file_server, register_dataset, own
 
 def test_failed_fetch_leaves_no_file(file_server, register_dataset, own_cache: Path) -> None:
     file_server.files["a.npz"] = PAYLOAD
-    register_dataset("toy", [DataFile("a.npz", file_server.url("a.npz"), "0" * 64, len(PAYLOAD))])
+    register_dataset("toy", [DataFile("sub/a.npz", file_server.url("a.npz"), "0" * 64, len(PAYLOAD))])
     with pytest.raises(BrainAlignError, match="expected 0000"):
         store.fetch("toy")
-    folder = own_cache / "data" / "toy"
-    assert not folder.exists() or _only_file(folder) == []
+    assert not (own_cache / "data" / "toy").exists()  # no empty data set folder either
 
 
 def test_unpinned_files_are_recorded_and_then_checked(file_server, register_dataset, own_cache: Path) -> None:
