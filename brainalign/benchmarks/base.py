@@ -56,6 +56,7 @@ class Benchmark(ABC):
     bibtex: str  # the data's and the study's citations
     datasets: tuple[str, ...] = ()  # names in brainalign.neural_data's registry it reads
     default: bool = True  # part of `brainalign run`'s default set
+    distance: str = "cosine"  # how layer RDMs are computed for this benchmark (DESIGN.md, v1)
 
     @property
     def identifier(self) -> str:
@@ -70,8 +71,11 @@ class Benchmark(ABC):
         """Named stimulus sets whose layer RDMs :meth:`score` needs."""
 
     @abstractmethod
-    def score(self, layers: Mapping[str, LayerRDMs], *, seed: int = 0) -> BenchmarkScore:
-        """Score layer RDMs (keyed like :meth:`stimulus_sets`); deterministic given ``seed``."""
+    def score(
+        self, layers: Mapping[str, LayerRDMs], *, seed: int = 0, data_dir: Path | None = None
+    ) -> BenchmarkScore:
+        """Score layer RDMs (keyed like :meth:`stimulus_sets`, with the same ``data_dir``);
+        deterministic given ``seed``."""
 
     def provenance(self, data_dir: Path | None) -> dict[str, Any]:
         """Data checksums and anything else a result must record to be reproduced."""

