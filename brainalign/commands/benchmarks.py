@@ -8,7 +8,7 @@ import click
 
 from ..benchmarks.registry import all_benchmarks, get
 from ..citation import bibtex_for
-from .data import data_dir_option, format_table
+from ._shared import data_dir_option, table
 
 
 @click.command()
@@ -34,7 +34,7 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
         availability = benchmark.availability(data_dir)
         data = "yes" if availability.available else f"no: {availability.fix}"
         rows.append((benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title))
-    click.echo(format_table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
+    click.echo(table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
 
 
 def _describe(benchmark_id: str, data_dir: Path | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -11,23 +10,7 @@ from ..errors import BrainAlignError
 from ..neural_data.registry import Dataset, datasets, get_dataset
 from ..neural_data.store import fetch as fetch_dataset
 from ..neural_data.store import check_folder, find, roots
-
-
-def data_dir_option(function):
-    return click.option(
-        "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Local folder holding data sets (one sub-folder per data set), searched before the "
-             "cache. Default: $BRAINALIGN_DATA.",
-    )(function)
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns separated by two spaces, header first."""
-    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells
-    )
+from ._shared import data_dir_option, table
 
 
 def _size(dataset: Dataset) -> str:
@@ -72,7 +55,7 @@ def list_command(data_dir: Path | None) -> None:
          "yes" if d.fetchable else "no (see `data show`)", d.title)
         for d in datasets()
     ]
-    click.echo(format_table(("NAME", "FILES", "SIZE", "HERE", "FETCHABLE", "TITLE"), rows))
+    click.echo(table(("NAME", "FILES", "SIZE", "HERE", "FETCHABLE", "TITLE"), rows))
 
 
 @data.command("show")

@@ -126,11 +126,11 @@ def test_data_verify_command(shared_data: Path, tmp_path: Path, capsys) -> None:
 def test_data_list_and_benchmarks_commands(shared_data: Path, capsys) -> None:
     code, out, _ = run_cli(["data", "list", "--data-dir", str(shared_data)], capsys)
     assert code == 0
-    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     assert "data-dir" in lines["algonauts2019_92"] and "missing" in lines["algonauts2023"]
     code, out, _ = run_cli(["benchmarks", "--data-dir", str(shared_data)], capsys)
     assert code == 0
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
     assert rows["kriegeskorte2008.hIT@1"][1:3] == ["yes", "yes"]
     assert rows["algonauts2023.V1v@1"][1:3] == ["no", "no:"]
     code, out, _ = run_cli(["benchmarks", "mur2013.judgements"], capsys)
