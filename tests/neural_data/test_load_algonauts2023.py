@@ -25,7 +25,7 @@ MAPPINGS = {
 VERTICES = {"lh": 40, "rh": 36}
 # nsd ids per subject: 10 shared by all, plus a few of each subject's own
 SHARED = [13, 27, 104, 250, 3001, 4800, 5120, 7777, 9000, 12001]
-OWN = {1: [1, 2], 2: [3], 3: [5, 6, 8]}
+OWN = {1: [1, 2], 2: [3], 3: [5, 6, 8], 4: [], 5: [7], 6: [9], 8: [11]}
 
 
 def _labels(rng: np.random.Generator, subject: int, hemisphere: str, roi_class: str) -> np.ndarray:
@@ -169,3 +169,24 @@ def test_subjects_without_shared_images(tmp_path: Path) -> None:
     folder = build_release(tmp_path, subjects=(1,))
     with pytest.raises(BrainAlignError, match=r"subj02.*does not exist"):
         read_algonauts2023_folder(folder, subjects=(1, 2))
+
+
+def test_benchmarks_score_an_roi_and_refuse_an_empty_one(tmp_path: Path) -> None:
+    from brainalign.benchmarks import get
+    from brainalign.rsa import LayerRDMs, RDMs
+
+    build_release(tmp_path, subjects=(1, 2, 3, 4, 5, 6, 8))
+    benchmark = get("algonauts2023.EBA")
+    assert benchmark.availability(tmp_path).available
+    (name, stimuli), = benchmark.stimulus_sets(tmp_path).items()
+    target = benchmark.target_rdms(tmp_path)
+    assert target.subjects == ("subj01", "subj02", "subj03", "subj04", "subj05", "subj06", "subj08")
+    assert stimuli.ids == tuple(f"nsd-{n:05d}" for n in sorted(SHARED))
+    rng = np.random.default_rng(0)
+    mean = target.rdms.data.mean(axis=0)
+    data = np.stack([rng.random(mean.size), mean + 0.1 * mean.std() * rng.normal(size=mean.size)])
+    layers = LayerRDMs(RDMs(data, ["noise", "good"], stimuli.ids), (0.0, 1.0))
+    summary = benchmark.score({name: layers}, data_dir=tmp_path).summary
+    assert summary["brain_similarity_max"]["layer"] == "good"
+    with pytest.raises(BrainAlignError, match=r"target FFA-1 has no data \(subj01 FFA-1: no vertices in lh, rh;.*no subject has vertices"):
+        get("algonauts2023.FFA-1").score({name: layers}, data_dir=tmp_path)
