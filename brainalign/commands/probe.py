@@ -69,8 +69,14 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
     Prints how many base images got distractors for all four conditions, and why others failed.
     """
     from ..benchmarks.saliency_semantic import (
-        STUDY_THRESHOLDS, BuildSettings, CocoPool, FolderPool, ThresholdQuantiles, TuxPaintPool,
-        build_probe, bundled_photos_pool,
+        STUDY_THRESHOLDS,
+        BuildSettings,
+        CocoPool,
+        FolderPool,
+        ThresholdQuantiles,
+        TuxPaintPool,
+        build_probe,
+        bundled_photos_pool,
     )
 
     if pool == "folder":

@@ -15,10 +15,19 @@ from PIL import Image
 from probe_synthetic import PHOTO_STAMPS, BagOfWordsEmbedder, drawing_rgba, make_stamps, photo_rgba
 
 from brainalign.benchmarks.saliency_semantic import (
-    CONDITIONS, BuildSettings, CocoPool, FolderPool, ProbeFolder, ThresholdQuantiles, Thresholds,
-    TuxPaintPool, build_probe, check_probe, saliency_change,
+    CONDITIONS,
+    BuildSettings,
+    CocoPool,
+    FolderPool,
+    ProbeFolder,
+    ThresholdQuantiles,
+    Thresholds,
+    TuxPaintPool,
+    build_probe,
+    check_probe,
+    saliency_change,
+    tuxpaint,
 )
-from brainalign.benchmarks.saliency_semantic import tuxpaint
 from brainalign.benchmarks.saliency_semantic.compositing import EDGES, composite, paste_box
 from brainalign.errors import BrainAlignError
 
@@ -150,7 +159,7 @@ def test_failed_apt_download_says_how_to_fix(tmp_path: Path, monkeypatch: pytest
 
 # --- the builder's promises ----------------------------------------------------------------------
 def test_build_reports_counts_and_reasons(built) -> None:
-    out, report = built
+    _, report = built
     assert report.n_complete >= 5
     assert report.n_tried == report.n_complete + sum(report.failures.values())
     assert all(reason.split(":")[0] in CONDITIONS for reason in report.failures)

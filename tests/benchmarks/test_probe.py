@@ -14,8 +14,14 @@ from scipy.stats import spearmanr
 from brainalign import rsa
 from brainalign.benchmarks import LAYERWISE_COLUMNS, get
 from brainalign.benchmarks.saliency_semantic import (
-    CONDITIONS, BuildSettings, SaliencySemanticProbe, ThresholdQuantiles, TuxPaintPool, build_probe,
-    default_probe, score_layers,
+    CONDITIONS,
+    BuildSettings,
+    SaliencySemanticProbe,
+    ThresholdQuantiles,
+    TuxPaintPool,
+    build_probe,
+    default_probe,
+    score_layers,
 )
 from brainalign.errors import BrainAlignError
 from brainalign.rsa import RDMs

@@ -11,8 +11,13 @@ from probe_synthetic import BagOfWordsEmbedder
 from scipy.spatial.distance import pdist
 
 from brainalign.benchmarks.saliency_semantic.semantics import (
-    CaptionEmbedder, OpenClipTextEmbedder, UniversalSentenceEncoder, caption_vectors, get_embedder,
-    minilm_embedder, semantic_rdm,
+    CaptionEmbedder,
+    OpenClipTextEmbedder,
+    UniversalSentenceEncoder,
+    caption_vectors,
+    get_embedder,
+    minilm_embedder,
+    semantic_rdm,
 )
 from brainalign.errors import BrainAlignError
 from brainalign.rsa import to_square

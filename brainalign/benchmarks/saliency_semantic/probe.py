@@ -201,7 +201,9 @@ class SaliencySemanticProbe(Benchmark):
     def stimulus_sets(self, data_dir: Path | None) -> dict[str, StimulusSet]:
         return self.probe().stimulus_sets()
 
-    def score(self, layers: Mapping[str, LayerRDMs], *, seed: int = 0) -> BenchmarkScore:
+    def score(
+        self, layers: Mapping[str, LayerRDMs], *, seed: int = 0, data_dir: Path | None = None
+    ) -> BenchmarkScore:
         probe = self.probe()
         return score_layers(layers, probe.targets(), probe.base_ids, n_boot=self.n_boot, seed=seed,
                             benchmark=self.identifier)

@@ -122,11 +122,12 @@ class ProbeCheck:
 
     def lines(self) -> list[str]:
         bad = self.rows[~self.rows["ok"]]
-        lines = [
-            f"{len(self.rows)} distractor images checked; {len(bad)} fail",
-            f"largest |recomputed − recorded|: saliency change {self.rows['saliency_error'].max():.2e}, "
-            f"semantic distance {self.rows['semantic_error'].max():.2e}",
-        ] + [f"target {name} RDM: largest difference {err:.2e}" for name, err in self.target_errors.items()]
+        largest = (f"largest |recomputed − recorded|: saliency change "
+                   f"{self.rows['saliency_error'].max():.2e}, semantic distance "
+                   f"{self.rows['semantic_error'].max():.2e}")
+        lines = [f"{len(self.rows)} distractor images checked; {len(bad)} fail", largest]
+        lines += [f"target {name} RDM: largest difference {err:.2e}"
+                  for name, err in self.target_errors.items()]
         lines += [f"  FAIL {r.stimulus_id}: {r.problem}" for r in bad.itertuples()][:20]
         return lines
 

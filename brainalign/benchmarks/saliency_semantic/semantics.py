@@ -10,6 +10,7 @@ Universal Sentence Encoder (TensorFlow Hub), available here for users who instal
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
@@ -198,7 +199,7 @@ class UniversalSentenceEncoder:
                 ) from None
             try:
                 self._model = hub.load(self.handle)
-            except Exception as err:  # TF raises many types for a missing or offline model
+            except Exception as err:  # noqa: BLE001 - TF raises many types for a missing model
                 raise BrainAlignError(
                     f"Universal Sentence Encoder {self.handle!r} cannot be loaded ({err}); "
                     "download it once with network, or pass a local SavedModel folder"
@@ -249,7 +250,7 @@ def caption_vectors(captions_per_image: Sequence[Sequence[str]],
     flat = [c for g in groups for c in g]
     vectors = embedder.embed(flat)
     bounds = np.cumsum([0] + [len(g) for g in groups])
-    return np.stack([vectors[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+    return np.stack([vectors[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
 
 
 def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
