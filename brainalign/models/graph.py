@@ -196,7 +196,7 @@ class _Call:
     leaf: bool
     shape: tuple[int, ...] | None
     same_as_previous: bool = False
-    fingerprint: tuple[float, float] | None = None
+    version: int | None = None
 
 
 def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
@@ -221,7 +221,7 @@ def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
                 path, counts[path], leaf,
                 tuple(tensor.shape) if tensor is not None else None,
                 same_as_previous=tensor is not None and tensor is previous[0],
-                fingerprint=_fingerprint(tensor),
+                version=tensor._version if tensor is not None else None,
             ))
             previous[0] = tensor
         return hook
@@ -230,7 +230,7 @@ def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
         for path, sub in module.named_modules():
             handles.append(sub.register_forward_pre_hook(pre_hook(path)))
             handles.append(sub.register_forward_hook(post_hook(path)))
-        with torch.inference_mode():
+        with torch.no_grad():  # not inference_mode: version counters tell in-place changes
             module(batch)
     finally:
         for handle in handles:
@@ -238,20 +238,12 @@ def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
     return calls
 
 
-def _fingerprint(tensor: torch.Tensor | None) -> tuple[float, float] | None:
-    """Sum and sum of squares at the time of the call: tells whether a later in-place operation
-    changed a tensor that a container then returned."""
-    if tensor is None or not tensor.is_floating_point():
-        return None
-    values = tensor.detach().double()
-    return float(values.sum()), float((values * values).sum())
-
-
 def _output_alias(calls: list[_Call]) -> int | None:
     """Index of the call whose output the network returns unchanged, if it is not the root's own.
 
-    Walks back from the root through calls that returned the previous call's tensor object with
-    the same values (the root, then containers such as ``heads``), stopping at a leaf.
+    Walks back from the root through calls that returned the previous call's tensor object,
+    unmodified since (same autograd version counter), e.g. the root, then containers such as
+    ``heads``; it stops at a leaf.
     """
     index = len(calls) - 1
     if calls[index].module != "":
@@ -260,7 +252,7 @@ def _output_alias(calls: list[_Call]) -> int | None:
         index > 0
         and not calls[index].leaf
         and calls[index].same_as_previous
-        and calls[index].fingerprint == calls[index - 1].fingerprint
+        and calls[index].version == calls[index - 1].version
     ):
         index -= 1
     return index if index != len(calls) - 1 else None
