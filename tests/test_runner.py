@@ -1,0 +1,120 @@
+"""Scoring runs: results saved and reused, skipped benchmarks explained, the CLI, kill + resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision.transforms as T
+
+from brainalign import BrainAlignError, runner
+from brainalign.cli import main
+from brainalign.leaderboard.store import ResultsStore
+from brainalign.models import from_module
+
+HUMAN = "kriegeskorte2008.hIT"
+
+
+def tiny_model(model_id: str = "tiny"):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 5, stride=4), torch.nn.Tanh(), torch.nn.Flatten())
+    return from_module(net, T.Compose([T.Resize((32, 32)), T.ToTensor()]), layers="all", model_id=model_id)
+
+
+def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path, monkeypatch) -> None:
+    first = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
+    assert [o.status for o in first] == ["scored"]
+    stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@1")
+    assert stored.fingerprint() == first[0].result.fingerprint()
+    assert stored.provenance["seed"] == 0 and stored.provenance["layer_policy"] == "all"  # the pixel baseline's policy
+    assert set(stored.provenance["stimuli_sha256"]) == {"kriegeskorte2008_92"}
+    assert stored.provenance["data_checksums"]
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a reused result must not load the model")
+
+    monkeypatch.setattr(runner, "load_model", no_loading)
+    again = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
+    assert [o.status for o in again] == ["reused"]
+    assert again[0].result.fingerprint() == stored.fingerprint()
+    other_seed = runner.score(tiny_model("pixels-like"), HUMAN, results=tmp_path, data_dir=shared_data, seed=3)
+    assert other_seed[0].status == "scored" and other_seed[0].result.provenance["seed"] == 3
+
+
+def test_a_different_seed_is_not_reused(shared_data, tmp_path) -> None:
+    model = tiny_model()
+    runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=0)
+    outcome = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=1)[0]
+    assert outcome.status == "scored"
+    assert ResultsStore(tmp_path).load("tiny", HUMAN).provenance["seed"] == 1
+
+
+def test_force_recomputes_identical_numbers(shared_data, tmp_path) -> None:
+    model = tiny_model()
+    first = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data)[0]
+    forced = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
+    assert forced.status == "scored"
+    assert forced.result.fingerprint() == first.result.fingerprint()
+
+
+def test_missing_data_is_a_reported_skip_with_the_fix(tmp_path) -> None:
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    outcome = runner.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty)[0]
+    assert outcome.status == "skipped" and outcome.result is None
+    assert "brainalign data fetch algonauts2019_78" in outcome.message
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").rglob("*.json"))
+
+
+def test_unknown_options_and_benchmarks_are_named(tmp_path) -> None:
+    with pytest.raises(BrainAlignError, match="unknown scoring options"):
+        runner.score("pixels", HUMAN, results=tmp_path, sed=1)
+    with pytest.raises(BrainAlignError, match="unknown benchmark"):
+        runner.score("pixels", "kriegeskorte2008.hITT", results=tmp_path)
+
+
+def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_path, capsys) -> None:
+    main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--data-dir", str(shared_data), "-q"])
+    out = capsys.readouterr().out
+    assert "pixels" in out and "scored" in out and "brain_similarity" in out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "no_such_model", HUMAN, "--results", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert captured.err.startswith("error: ") and "Traceback" not in captured.err
+
+
+def _run_command(results: Path, shared_data: Path) -> list[str]:
+    return [sys.executable, "-m", "brainalign.cli", "-q", "run", "--results", str(results),
+            "--data-dir", str(shared_data), "-m", "pixels", "-m", "efficientnet_lite0:untrained",
+            "-b", HUMAN, "-b", "mur2013.judgements", "--device", "cpu"]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_results(shared_data, tmp_path) -> None:
+    """SIGKILL `brainalign run` after its first result, run it again: results equal a clean run's."""
+    env_a = {**os.environ, "BRAINALIGN_CACHE": str(tmp_path / "cache-a")}
+    env_b = {**os.environ, "BRAINALIGN_CACHE": str(tmp_path / "cache-b")}
+    interrupted, clean = tmp_path / "interrupted", tmp_path / "clean"
+    process = subprocess.Popen(_run_command(interrupted, shared_data), env=env_a,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not list(interrupted.rglob("*.json")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = ResultsStore(interrupted).load_all(strict=True).results
+    assert 1 <= len(partial) < 4
+    subprocess.run(_run_command(interrupted, shared_data), env=env_a, check=True, capture_output=True)
+    subprocess.run(_run_command(clean, shared_data), env=env_b, check=True, capture_output=True)
+    resumed = {(r.model_id, r.benchmark): r.fingerprint() for r in ResultsStore(interrupted).load_all(strict=True).results}
+    expected = {(r.model_id, r.benchmark): r.fingerprint() for r in ResultsStore(clean).load_all(strict=True).results}
+    assert len(expected) == 4 and resumed == expected
+    assert (interrupted / "leaderboard.html").is_file()
