@@ -56,7 +56,8 @@ STUDY_BIBTEX = """@article{opielka2024saliency,
   doi = {10.18653/v1/D19-1410}
 }"""
 
-METRIC = """Stimuli: the probe's five conditions (Baseline, Control, Salient, Semantic, Semantic_Salient),
+METRIC = """
+Stimuli: the probe's five conditions (Baseline, Control, Salient, Semantic, Semantic_Salient),
 the same N base images in each (ids = base ids). Layer RDMs: cosine distance on flattened activations.
 Targets, both on the Baseline images: the saliency RDM (Itti–Koch maps resized to 224×224, flattened,
 cosine distance) and the semantic RDM (cosine distance of the images' mean caption embeddings,
@@ -69,7 +70,7 @@ Summaries: semantic_encoding = ρ with the semantic RDM on Baseline of the layer
 depth ≤ 1/3 of ρ with the saliency RDM on Baseline (positive: early layers push saliency structure away);
 sensitivity.<C>.<target> = mean over all layers of ΔRSA for condition C against that target.
 Intervals: 95 % percentile bootstrap over stimuli (1000 resamples; the same resamples for every layer,
-condition and target, so differences are paired)."""
+condition and target, so differences are paired).""".strip().replace("\n", " ")
 
 
 def _as_condensed(target: Any) -> np.ndarray:
