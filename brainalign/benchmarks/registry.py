@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import threading
 
 from ..errors import BrainAlignError
 from .base import Benchmark
@@ -13,6 +14,7 @@ _REGISTRY: dict[str, Benchmark] = {}
 # Modules whose import registers the built-in benchmarks.
 _BUILTIN_MODULES: tuple[str, ...] = ("brainalign.benchmarks.saliency_semantic.probe", "brainalign.benchmarks.human")
 _builtins_loaded = False
+_builtins_lock = threading.RLock()
 
 
 def register(benchmark: Benchmark) -> Benchmark:
@@ -49,7 +51,8 @@ def get(benchmark_id: str) -> Benchmark:
 
 def _load_builtins() -> None:
     global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
+    with _builtins_lock:  # threads (a Dask worker's) must not see the registry half-filled
+        if not _builtins_loaded:
+            _builtins_loaded = True
+            for module in _BUILTIN_MODULES:
+                importlib.import_module(module)
