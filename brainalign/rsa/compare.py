@@ -83,7 +83,7 @@ def unit_vectors(rdms: Any, method: str = "spearman") -> np.ndarray:
     if method == "pearson":  # centring a constant row can leave rounding residue, not exact zeros
         degenerate |= stack.max(axis=1) == stack.min(axis=1)
     undefined = has_nan | degenerate
-    _warn_undefined(undefined, has_nan, "all-zero" if method == "cosine" else "constant")
+    warn_undefined(undefined, has_nan, "all-zero" if method == "cosine" else "constant")
     units[undefined] = np.nan
     norms[undefined] = 1.0
     units /= norms[:, None]
@@ -149,11 +149,11 @@ def _constant_or_nan(stack: np.ndarray) -> np.ndarray:
     undefined = has_nan | (
         np.nanmax(stack, axis=1, initial=-np.inf) == np.nanmin(stack, axis=1, initial=np.inf)
     )
-    _warn_undefined(undefined, has_nan, "constant")
+    warn_undefined(undefined, has_nan, "constant")
     return undefined
 
 
-def _warn_undefined(undefined: np.ndarray, has_nan: np.ndarray, degenerate: str) -> None:
+def warn_undefined(undefined: np.ndarray, has_nan: np.ndarray, degenerate: str) -> None:
     if not undefined.any():
         return
     rows = np.flatnonzero(undefined)

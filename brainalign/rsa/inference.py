@@ -12,7 +12,7 @@ import numpy as np
 from scipy.stats import false_discovery_control
 
 from ..errors import BrainAlignError
-from .compare import as_rdm_stack, compare, compare_units, unit_vectors
+from .compare import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
 from .dissimilarity import n_stimuli_from_pairs
 
 
@@ -27,17 +27,89 @@ def bootstrap_stimuli(
     """Bootstrap distribution of ``compare(a, b, method)`` over stimuli: ``(n_boot, len(a), len(b))``.
 
     Each sample draws the stimuli with replacement and keeps every pair of drawn stimuli except a
-    stimulus paired with its own copy (its dissimilarity is undefined), as rsatoolbox does; pairs
-    drawn twice count twice.
+    stimulus paired with its own copy (its dissimilarity is undefined), as rsatoolbox does; a pair
+    drawn ``w`` times counts ``w`` times. Rather than materialising those copies and re-ranking
+    them, each pair carries its multiplicity ``w`` as a weight: ranks of a weighted multiset come
+    from one cumulative sum over the order each RDM was sorted in once, and the correlation is
+    the weighted one. That is the same number (to rounding) ~10× faster.
     """
     stack_a, stack_b = as_rdm_stack(a, "a"), as_rdm_stack(b, "b")
     n = n_stimuli_from_pairs(stack_a.shape[1])
     rng = np.random.default_rng(seed)
+    if method == "kendall_tau_a":
+        out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
+        for k in range(n_boot):
+            pairs = resampled_pairs(rng.integers(0, n, size=n), n)
+            out[k] = compare(stack_a[:, pairs], stack_b[:, pairs], method)
+        return out
+    weighted_a, weighted_b = _WeightedStack(stack_a, method), _WeightedStack(stack_b, method)
+    rows, cols = np.triu_indices(n, k=1)
     out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
     for k in range(n_boot):
-        pairs = resampled_pairs(rng.integers(0, n, size=n), n)
-        out[k] = compare(stack_a[:, pairs], stack_b[:, pairs], method)
+        counts = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(np.float64)
+        weights = counts[rows] * counts[cols]
+        units_a, units_b = weighted_a.units(weights), weighted_b.units(weights)
+        with np.errstate(invalid="ignore"):
+            out[k] = np.clip((units_a * weights) @ units_b.T, -1.0, 1.0)
     return out
+
+
+class _WeightedStack:
+    """RDMs prepared once for weighted comparisons: sort orders and tie groups (spearman)."""
+
+    def __init__(self, stack: np.ndarray, method: str) -> None:
+        if method not in ("spearman", "pearson", "cosine"):
+            raise BrainAlignError(f"unknown comparison {method!r}")
+        self.method = method
+        self.stack = stack
+        self.undefined = np.isnan(stack).any(axis=1) | (
+            (stack.max(axis=1) == stack.min(axis=1)) if method != "cosine" else ~stack.any(axis=1)
+        )
+        warn_undefined(self.undefined, np.isnan(stack).any(axis=1),
+                       "all-zero" if method == "cosine" else "constant")
+        if method == "spearman":
+            safe = np.where(self.undefined[:, None], 0.0, stack)
+            self.order = np.argsort(safe, axis=1)
+            self.inverse = np.argsort(self.order, axis=1)  # sorted position of each pair
+            ordered = np.take_along_axis(safe, self.order, axis=1)
+            starts = np.ones_like(ordered, dtype=bool)
+            starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+            self.tied = not starts.all()
+            if self.tied:
+                group = np.cumsum(starts.ravel()) - 1  # global tie-group id per sorted element
+                self.group_sorted = group
+                self.group_of_pair = np.take_along_axis(group.reshape(starts.shape), self.inverse, axis=1)
+                ends = np.ones_like(starts)
+                ends[:, :-1] = starts[:, 1:]
+                self.group_last = np.flatnonzero(ends.ravel())  # flat index of each group's last element
+
+    def units(self, weights: np.ndarray) -> np.ndarray:
+        """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity."""
+        if self.method == "spearman":
+            values = self._weighted_ranks(weights)
+        else:
+            values = self.stack.copy()
+        total = weights.sum()
+        if self.method != "cosine":
+            values -= (values @ weights / total)[:, None]
+        norms = np.sqrt((values * values) @ weights)
+        undefined = self.undefined | (norms == 0)
+        norms[undefined] = 1.0
+        values /= norms[:, None]
+        values[undefined] = np.nan
+        return values
+
+    def _weighted_ranks(self, weights: np.ndarray) -> np.ndarray:
+        """Average ranks of each row's values in the multiset where value ``j`` occurs ``w_j``
+        times: (weight of all smaller values) + (weight of its tie group + 1) / 2."""
+        sorted_weights = weights[self.order]
+        cumulative = np.cumsum(sorted_weights, axis=1)
+        if not self.tied:
+            cumulative -= (sorted_weights - 1) / 2
+            return np.take_along_axis(cumulative, self.inverse, axis=1)
+        group_weight = np.bincount(self.group_sorted, weights=sorted_weights.ravel())
+        group_rank = cumulative.ravel()[self.group_last] - (group_weight - 1) / 2
+        return group_rank[self.group_of_pair]
 
 
 def resampled_pairs(sample: np.ndarray, n: int) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist, squareform
@@ -106,3 +108,24 @@ def test_fdr_bh_matches_the_step_up_procedure() -> None:
     reject, q = fdr_bh(p, 0.05)
     np.testing.assert_array_equal(reject, expected)
     assert reject.sum() == 2 and np.all(q >= p)
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson", "cosine"])
+def test_weighted_bootstrap_equals_materialised_copies(method: str) -> None:
+    """The fast weighted path gives what duplicating the drawn pairs and comparing gives."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(25, 6))
+    a = np.vstack([pdist(x), np.round(pdist(x + rng.normal(size=x.shape)), 1), np.ones(300)])  # ties
+    b = np.vstack([pdist(x + 0.5 * rng.normal(size=x.shape)), np.round(pdist(rng.normal(size=x.shape)))])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast = bootstrap_stimuli(a, b, method=method, n_boot=20, seed=9)
+    assert any("constant" in str(w.message) for w in caught) == (method != "cosine")
+    draws = np.random.default_rng(9)
+    for k in range(20):
+        pairs = resampled_pairs(draws.integers(0, 25, size=25), 25)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            slow = compare(a[:, pairs], b[:, pairs], method)
+        np.testing.assert_allclose(fast[k], slow, atol=1e-12, equal_nan=True)
+    assert np.isnan(fast[:, 2]).all() == (method != "cosine")
