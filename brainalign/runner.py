@@ -19,7 +19,14 @@ from .benchmarks import Benchmark, all_benchmarks
 from .benchmarks import get as get_benchmark
 from .errors import BrainAlignError
 from .leaderboard.store import Result, ResultsStore, default_results_dir
-from .models import DEFAULT_MEMORY_BUDGET, LoadedModel, extract_layer_rdms, get_card, load_model
+from .models import (
+    DEFAULT_MEMORY_BUDGET,
+    LoadedModel,
+    ModelCard,
+    extract_layer_rdms,
+    get_card,
+    load_model,
+)
 from .paths import data_dir as resolve_data_dir
 
 log = logging.getLogger(__name__)
@@ -160,16 +167,19 @@ class _ModelSession:
                                       preprocessing=o.preprocessing, layers=o.layers)
         return self._loaded
 
+    def card(self) -> ModelCard:
+        """The model's card (no model load needed for registered ids)."""
+        if self._loaded is not None:
+            return self._loaded.card
+        try:
+            return get_card(self.id)
+        except BrainAlignError:  # a file.py:factory or plugin: only loading tells its card
+            return self.get().card
+
     def reuse_key(self) -> dict[str, object]:
         """Provenance fields a stored result must match to be reused (no model load needed for
         registered ids)."""
-        if self._loaded is not None:
-            card = self._loaded.card
-        else:
-            try:
-                card = get_card(self.id)
-            except BrainAlignError:  # a file.py:factory or plugin: only loading tells its card
-                card = self.get().card
+        card = self.card()
         layers = self._options.layers
         policy = card.layer_policy if layers is None else (layers if isinstance(layers, str) else list(layers))
         preprocessing = card.preprocessing if self._loaded is not None else self._options.preprocessing
@@ -195,8 +205,9 @@ def _score_one(
         log.info("skipped %s on %s: %s", session.id, benchmark.identifier, message)
         return Outcome(session.id, benchmark.identifier, "skipped", message=message)
     key = session.reuse_key()
-    if not force and store.has(session.id, benchmark.identifier, **key):
-        return Outcome(session.id, benchmark.identifier, "reused", store.load(session.id, benchmark.identifier))
+    stored_id = session.card().id  # a FILE.py:FUNCTION model's results are stored under its card's id
+    if not force and store.has(stored_id, benchmark.identifier, **key):
+        return Outcome(stored_id, benchmark.identifier, "reused", store.load(stored_id, benchmark.identifier))
     model = session.get()
     started = time.perf_counter()
     stimulus_sets = benchmark.stimulus_sets(data_dir)
