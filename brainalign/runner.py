@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .benchmarks import Benchmark, all_benchmarks
 from .benchmarks import get as get_benchmark
@@ -28,6 +28,11 @@ from .models import (
     load_model,
 )
 from .paths import data_dir as resolve_data_dir
+
+if TYPE_CHECKING:  # dask is imported only when a client is given (brainalign.distributed)
+    from dask.distributed import Client
+
+    from .stimuli import StimulusSet
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,9 @@ class RunReport:
 
 
 ModelSpec = str | LoadedModel
+#: Called with the loaded model and the benchmark's stimulus sets just before extraction (the Dask
+#: runner fills the layer-RDM cache from several workers there; see brainalign.distributed).
+PrepareLayers = Callable[[LoadedModel, Mapping[str, "StimulusSet"]], None]
 
 
 def default_benchmarks() -> list[Benchmark]:
@@ -104,6 +112,8 @@ def score(
     results: str | Path | ResultsStore | None = None,
     options: ScoringOptions | None = None,
     force: bool = False,
+    client: Client | None = None,
+    layer_groups: int = 1,
     **option_overrides: object,
 ) -> list[Outcome]:
     """Score one model on benchmarks (default: the default set) and save each result.
@@ -112,9 +122,15 @@ def score(
     or a :class:`~brainalign.models.LoadedModel` (e.g. from :func:`brainalign.models.from_module`).
     Options are :class:`ScoringOptions` fields, also accepted as keywords (``seed=1``). A result
     already stored with the same seed, preprocessing and layer policy is reused unless ``force``.
+    With a Dask ``client`` each benchmark is scored by a worker (``layer_groups``: see :func:`run`).
     """
     options = _options(options, option_overrides)
     store = _store(results)
+    if client is not None or layer_groups != 1:
+        from .distributed import score_on_dask
+
+        return score_on_dask(client, [model], resolve_benchmarks(benchmarks), store, options,
+                             force=force, layer_groups=layer_groups)
     session = _ModelSession(model, options)
     return [_score_one(session, b, store, options, force) for b in resolve_benchmarks(benchmarks)]
 
@@ -128,22 +144,36 @@ def run(
     options: ScoringOptions | None = None,
     force: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    client: Client | None = None,
+    layer_groups: int = 1,
     **option_overrides: object,
 ) -> RunReport:
     """Score every model on every benchmark, then build the leaderboard (``leaderboard`` path,
-    default ``<results>/leaderboard.html``)."""
+    default ``<results>/leaderboard.html``).
+
+    With a Dask ``client`` (``dask.distributed.Client``) every (model, benchmark) pair is one task
+    on the cluster, written into the same results store; ``layer_groups`` > 1 also splits each
+    model's layers across workers (see :mod:`brainalign.distributed`). Without one, Dask is not
+    even imported.
+    """
     options = _options(options, option_overrides)
     store = _store(results)
     chosen = resolve_benchmarks(benchmarks)
     report = RunReport()
-    for model in models:
-        session = _ModelSession(model, options)
-        for benchmark in chosen:
-            outcome = _score_one(session, benchmark, store, options, force)
-            report.outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
-        session.release()
+    if client is not None or layer_groups != 1:
+        from .distributed import score_on_dask
+
+        report.outcomes = score_on_dask(client, models, chosen, store, options, force=force,
+                                        layer_groups=layer_groups, on_outcome=on_outcome)
+    else:
+        for model in models:
+            session = _ModelSession(model, options)
+            for benchmark in chosen:
+                outcome = _score_one(session, benchmark, store, options, force)
+                report.outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+            session.release()
     from .leaderboard.render import build
 
     out = Path(leaderboard) if leaderboard is not None else store.folder / "leaderboard.html"
@@ -189,12 +219,32 @@ class _ModelSession:
         self._loaded = None
 
 
+def score_pair(
+    model: str,
+    benchmark: str | Benchmark,
+    results: str | Path | ResultsStore,
+    options: ScoringOptions,
+    force: bool = False,
+    *,
+    prepare_layers: PrepareLayers | None = None,
+) -> Outcome:
+    """Score one (model id, benchmark) pair into ``results`` from plain, picklable arguments:
+    what a Dask worker runs for one task (same checks, files and provenance as :func:`run`)."""
+    session = _ModelSession(model, options)
+    try:
+        return _score_one(session, resolve_benchmarks(benchmark)[0], _store(results), options, force,
+                          prepare_layers=prepare_layers)
+    finally:
+        session.release()
+
+
 def _score_one(
     session: _ModelSession,
     benchmark: Benchmark,
     store: ResultsStore,
     options: ScoringOptions,
     force: bool,
+    prepare_layers: PrepareLayers | None = None,
 ) -> Outcome:
     data_dir = resolve_data_dir(options.data_dir)
     availability = benchmark.availability(data_dir)
@@ -211,6 +261,8 @@ def _score_one(
     model = session.get()
     started = time.perf_counter()
     stimulus_sets = benchmark.stimulus_sets(data_dir)
+    if prepare_layers is not None:
+        prepare_layers(model, stimulus_sets)
     layer_rdms = {
         name: extract_layer_rdms(model, stimuli, distance=benchmark.distance,
                                  batch_size=options.batch_size, memory_budget=options.memory_budget,
