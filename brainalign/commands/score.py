@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -43,6 +44,33 @@ def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batc
     )
 
 
+def cluster_options(function):
+    """Where the pairs are scored: here (default), or on a Dask cluster (brainalign.distributed)."""
+    decorators = [
+        click.option("--scheduler", metavar="ADDRESS", default=None,
+                     help="Score on a Dask cluster: its scheduler (tcp://host:8786) or scheduler file "
+                          "(.json). Results, cache and data must be on paths every worker sees "
+                          "(README: Running on a cluster)."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Score on a new local Dask cluster of N worker processes."),
+        click.option("--layer-groups", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="On a cluster: split each model's layers into N groups that different "
+                          "workers extract (very large models)."),
+    ]
+    for decorate in reversed(decorators):
+        function = decorate(function)
+    return function
+
+
+def _client(scheduler: str | None, workers: int | None):
+    """A Dask client for --scheduler / --workers; without either, Dask is not even imported."""
+    if scheduler is None and workers is None:
+        return contextlib.nullcontext(None)
+    from ..distributed import open_client
+
+    return open_client(scheduler, workers)
+
+
 @click.command("score")
 @click.argument("model")
 @click.argument("benchmarks", nargs=-1)
@@ -51,8 +79,10 @@ def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batc
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
 @click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
 @model_options
+@cluster_options
 @quiet_option
-def score_command(model, benchmarks, results_dir, data_dir, seed, force, **model_opts) -> None:
+def score_command(model, benchmarks, results_dir, data_dir, seed, force, scheduler, workers, layer_groups,
+                  **model_opts) -> None:
     """Score MODEL on BENCHMARKS (default: the default benchmarks) and save the results.
 
     MODEL is a registered id (see `brainalign models`), torchvision:<name>, timm:<name>,
@@ -66,11 +96,14 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, **model
       brainalign score efficientnet_lite0 kriegeskorte2008.hIT mur2013.judgements
       brainalign score resnet50:untrained probe.saliency_semantic --layers all
       brainalign score my_net.py:build algonauts2019.92images.IT --results my-results
+      brainalign score vit_b_16:untrained --scheduler tcp://10.0.0.5:8786 --layer-groups 4
     """
     from ..runner import score
 
     options = _options(seed, data_dir, **model_opts)
-    outcomes = score(model, list(benchmarks) or None, results=results_dir, options=options, force=force)
+    with _client(scheduler, workers) as client:
+        outcomes = score(model, list(benchmarks) or None, results=results_dir, options=options, force=force,
+                         client=client, layer_groups=layer_groups)
     _print_outcomes(outcomes)
     click.echo(f"results in {results_dir}")
 
@@ -87,8 +120,10 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, **model
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
 @click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
 @model_options
+@cluster_options
 @quiet_option
-def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, **model_opts) -> None:
+def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, scheduler, workers, layer_groups,
+                **model_opts) -> None:
     """Score the default models on the default benchmarks, then write the leaderboard.
 
     The default models are those that work offline: EfficientNet-Lite0/1/2 (ImageNet weights
@@ -102,12 +137,16 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, **m
       brainalign run                                  # everything, into ./results
       brainalign run --data-dir ../shared/data --results results
       brainalign run -m efficientnet_lite0 -m resnet50:untrained -b kriegeskorte2008.hIT
+      brainalign run --workers 4                      # 4 local worker processes (Dask)
+      brainalign run --scheduler tcp://10.0.0.5:8786 --results /shared/results
     """
     from ..runner import DEFAULT_MODELS, run
 
     options = _options(seed, data_dir, **model_opts)
-    report = run(list(models) or DEFAULT_MODELS, list(benchmarks) or None, results=results_dir,
-                 leaderboard=out, options=options, force=force)
+    with _client(scheduler, workers) as client:
+        report = run(list(models) or DEFAULT_MODELS, list(benchmarks) or None, results=results_dir,
+                     leaderboard=out, options=options, force=force, client=client,
+                     layer_groups=layer_groups)
     _print_outcomes(report.outcomes)
     if not report.by_status("scored") and not report.by_status("reused"):
         raise BrainAlignError("nothing was scored: every benchmark was skipped (see above)")
