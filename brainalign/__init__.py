@@ -1,6 +1,12 @@
-"""brainalign: score vision models layer by layer against human brain and behaviour RDMs."""
+"""brainalign: score vision models layer by layer against human brain and behaviour RDMs.
+
+The public API (``brainalign.score``, ``brainalign.load_model``, …) lives in
+:mod:`brainalign.api`; it is imported on first use, so ``import brainalign`` stays light for the
+command line.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("brainalign")
@@ -8,6 +14,19 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import BrainAlignError
-from .models import load_model
 
-__all__ = ["BrainAlignError", "__version__", "load_model"]
+_API = (
+    "DEFAULT_MODELS", "Benchmark", "LoadedModel", "ModelCard", "Outcome", "Result", "ResultsStore",
+    "RunReport", "ScoringOptions", "StimulusSet", "build_leaderboard", "extract_layer_rdms",
+    "from_module", "list_benchmarks", "list_models", "load_benchmark", "load_model", "run", "score",
+)
+
+__all__ = ["BrainAlignError", "__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'brainalign' has no attribute {name!r}")

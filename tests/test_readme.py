@@ -1,0 +1,52 @@
+"""The README's promises: exactly two opening commands, and a "Submit your model" example that runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.S | re.M)
+    assert match, f"README has no section {title!r}"
+    return match.group(1)
+
+
+def test_readme_opens_with_the_two_commands_ci_runs() -> None:
+    tests = subprocess.run([sys.executable, str(README.parent / ".ci" / "readme_command.py"), "tests"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    main = subprocess.run([sys.executable, str(README.parent / ".ci" / "readme_command.py"), "run"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    assert tests.endswith("tox -e tests") and main.endswith("tox -e run")
+
+
+def test_submit_your_model_example_runs(shared_data, tmp_path, monkeypatch, capsys) -> None:
+    code = re.search(r"```python\n(.*?)```", section("Submit your model"), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md (Submit your model)", "exec"), {"__name__": "readme_example"})
+    out = capsys.readouterr().out
+    assert "mur2013.judgements@1 scored" in out
+    assert (tmp_path / "results" / "leaderboard.html").is_file()
+    assert "my_net" in (tmp_path / "results" / "leaderboard.html").read_text(encoding="utf-8")
+
+
+def test_submit_your_model_cli_route(shared_data, tmp_path) -> None:
+    """The same network as FILE.py:FUNCTION through `brainalign score`."""
+    code = re.search(r"```python\n(.*?)```", section("Submit your model"), re.S).group(1)
+    network = code.split("outcomes =")[0]
+    body = "\n".join("    " + line for line in network.splitlines())
+    (tmp_path / "my_net.py").write_text(f"def build():\n{body}\n    return model\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "brainalign.cli", "-q", "score", f"{tmp_path / 'my_net.py'}:build",
+         "mur2013.judgements", "--results", str(tmp_path / "results"), "--data-dir", str(shared_data)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "my_net" in done.stdout and "scored" in done.stdout
