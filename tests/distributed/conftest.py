@@ -46,12 +46,13 @@ class Cluster:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two worker processes, one thread each, with their own layer-RDM cache (so a local run in
     this process shares nothing with them but the files the test compares)."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
-    from brainalign.distributed import QuietWorkers
+    from brainalign.distributed import WORKER_CONFIG, QuietWorkers
 
     cache = tmp_path_factory.mktemp("worker-cache")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+    with dask.config.set(WORKER_CONFIG), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env={"BRAINALIGN_CACHE": str(cache)}) as local, Client(local) as client:
         client.register_plugin(QuietWorkers())
         yield Cluster(client, local.scheduler_address, cache)

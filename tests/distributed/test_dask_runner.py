@@ -27,7 +27,6 @@ def _statuses(report_or_outcomes) -> list[tuple[str, str, str]]:
     return [(o.model_id, o.benchmark, o.status) for o in outcomes]
 
 
-@pytest.mark.slow
 def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, options, tmp_path,
                                       monkeypatch) -> None:
     monkeypatch.chdir(models_dir)  # a relative FILE.py id: the workers get it made absolute
@@ -55,7 +54,6 @@ def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, opti
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
 
-@pytest.mark.slow
 def test_killed_worker_loses_only_its_task(cluster, models_dir, options, tmp_path) -> None:
     held = model_id(models_dir, "held")
     models = [held, model_id(models_dir, "small"), "pixels"]
