@@ -109,7 +109,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     with one thread each (their progress bars silenced). Closed, with that cluster, on exit."""
     if (scheduler is None) == (workers is None):
         raise BrainAlignError("give either a Dask scheduler address (--scheduler) or a number of "
-                              "local worker processes (--workers), not both")
+                              "local worker processes (--workers)" + (", not both" if workers else ""))
     if workers is not None:
         if workers < 1:
             raise BrainAlignError(f"--workers must be at least 1, got {workers}")
@@ -123,6 +123,9 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     assert scheduler is not None
     where = Path(scheduler).expanduser()
     target = {"scheduler_file": str(where)} if where.suffix == ".json" else {"address": scheduler}
+    if "scheduler_file" in target and not where.is_file():  # Dask would wait for it forever
+        raise BrainAlignError(f"scheduler file {where} does not exist; start the scheduler with "
+                              f"`dask scheduler --scheduler-file {where}` first")
     try:
         client = Client(**target)
     except (OSError, ValueError) as err:
@@ -209,14 +212,14 @@ def score_on_dask(
     if layer_groups < 1:
         raise BrainAlignError(f"layer groups must be at least 1, got {layer_groups}")
     folder = store.folder.expanduser().resolve()
+    given_ids = [_given_id(model) for model in models]  # refuse a loaded model before submitting
     pairs: list[tuple[str, str, str]] = []  # key, the model as given, benchmark identifier
     tasks: dict[str, Future] = {}
     portable_ids: dict[str, str] = {}
     prepared = {b.identifier: client.submit(_prepare_task, _ref(b), options.data_dir, retries=retries,
                                             key=_key("brainalign-prepare", b.identifier, options.data_dir))
                 for b in benchmarks}
-    for model in models:
-        given = _given_id(model)
+    for given in given_ids:
         portable = portable_ids.setdefault(given, _portable_id(given))
         for benchmark in benchmarks:
             key = pair_key(portable, benchmark.identifier, folder, options, force)

@@ -162,13 +162,16 @@ def test_cli_scores_on_the_scheduler(cluster, options, tmp_path, capsys) -> None
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
 
-def test_cli_refuses_two_places_to_run(capsys) -> None:
+def test_cli_refuses_two_places_to_run(capsys, tmp_path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2", "-m", "pixels"])
     assert exit_info.value.code == 2 and "not both" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "pixels", HUMAN, "--layer-groups", "2"])
     assert exit_info.value.code == 2 and "--scheduler ADDRESS or --workers N" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "pixels", HUMAN, "--scheduler", str(tmp_path / "no-scheduler.json")])
+    assert exit_info.value.code == 2 and "no-scheduler.json does not exist" in capsys.readouterr().err
 
 
 def test_the_client_saves_a_result_its_view_of_the_folder_lacks(options, tmp_path, caplog) -> None:
