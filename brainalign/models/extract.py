@@ -6,14 +6,17 @@ How it works:
 2. Layers, in execution order, are packed into groups whose activations *for all stimuli*
    fit the budget (float32: ``n_stimuli × features × 4`` bytes each).
 3. One forward pass over all stimuli per group, in batches, under ``torch.inference_mode()``.
-   Hooks copy each wanted output (batch axis first, flattened) into its layer's buffer; the hook
-   of the group's deepest layer raises a private exception that ends the pass there, so no
-   group pays for the layers after it.
-4. Each buffer becomes an RDM with :func:`brainalign.rsa.rdm` (a float64 Gram matrix
-   accumulated over column chunks, so float32 buffers never get a float64 copy) and is cached.
+   Hooks take each wanted output (batch axis first, flattened): outputs that nothing changes in
+   place later (known from the load-time trace) are kept as the forward pass made them, without
+   a copy; the others (e.g. a BatchNorm output an in-place ReLU overwrites) are copied at once
+   into one reusable block of RAM. The hook of the group's deepest layer raises a private
+   exception that ends the pass there, so no group pays for the layers after it.
+4. Each layer becomes an RDM from its float64 Gram matrix (:func:`brainalign.rsa.gram` summed
+   over ~2 MB column blocks, so float32 activations never get a float64 copy, then
+   :func:`brainalign.rsa.rdm_from_gram`) and is cached.
 
 A single layer larger than the whole budget is *spilled*: its buffer is a temporary
-``np.memmap`` on disk (in ``$TMPDIR``), filled batch by batch and read back in column chunks
+``np.memmap`` on disk (in ``$TMPDIR``), filled batch by batch and read back in column blocks
 for the Gram matrix; its pages are the operating system's file cache, which it reclaims under
 memory pressure. Results are identical, bit for bit, whatever the budget.
 
@@ -34,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from .. import rsa
@@ -128,13 +132,35 @@ def plan_groups(layers: Sequence[Layer], nbytes: dict[str, int], budget: int) ->
     return groups
 
 
+class _Rows:
+    """A layer's activations as the forward pass produced them, one ``(batch, features)`` tensor
+    per batch in row order: kept, not copied, for outputs nothing changes in place later."""
+
+    def __init__(self, n: int, features: int) -> None:
+        self.shape = (n, features)
+        self.parts: list[torch.Tensor] = []
+
+    def add(self, flat: torch.Tensor) -> None:
+        if flat.dtype not in (torch.float32, torch.float64):
+            flat = flat.float()
+        elif flat.untyped_storage().nbytes() > flat.numel() * flat.element_size():
+            flat = flat.clone()  # a view into a larger tensor: keep only what is ours
+        self.parts.append(flat)
+
+    def columns(self, start: int, stop: int) -> np.ndarray:
+        return np.concatenate([part[:, start:stop].numpy() for part in self.parts])
+
+    def array(self) -> np.ndarray:
+        return self.columns(0, self.shape[1])
+
+
 class _Capture:
-    """Forward hooks that copy wanted layer outputs into per-layer buffers (rows = stimuli)."""
+    """Forward hooks that put wanted layer outputs into per-layer sinks (rows = stimuli)."""
 
     def __init__(self, module: nn.Module, layers: Sequence[Layer], stop_after: Layer | None) -> None:
         self.wanted = {layer.name: layer for layer in layers}
         self.stop_name = stop_after.name if stop_after is not None else None
-        self.sinks: dict[str, np.ndarray] = {}
+        self.sinks: dict[str, np.ndarray | _Rows] = {}
         self.shapes: dict[str, _Size] = {}
         self.counts: dict[str, int] = {}
         self.seen: set[str] = set()
@@ -166,14 +192,18 @@ class _Capture:
         sink = self.sinks.get(layer.name)
         if sink is None:  # probing: record the size only
             self.shapes[layer.name] = _Size(flat.shape[1], _buffer_dtype(flat.dtype))
+            self.seen.add(layer.name)
+            return
+        expected = (self.rows.stop - self.rows.start, sink.shape[1])
+        if tuple(flat.shape) != expected:
+            raise BrainAlignError(
+                f"layer {layer.name} gave {tuple(flat.shape)} activations for a batch, expected "
+                f"{expected}; the preprocessing must give every image the same size"
+            )
+        if isinstance(sink, _Rows):
+            sink.add(flat)
         else:
-            rows = sink[self.rows]
-            if rows.shape != tuple(flat.shape):
-                raise BrainAlignError(
-                    f"layer {layer.name} gave {tuple(flat.shape)} activations for a batch, expected "
-                    f"{rows.shape}; the preprocessing must give every image the same size"
-                )
-            torch.from_numpy(rows).copy_(flat)
+            torch.from_numpy(sink[self.rows]).copy_(flat)
         self.seen.add(layer.name)
 
     def run(self, module: nn.Module, batch: torch.Tensor, rows: slice) -> None:
@@ -273,8 +303,25 @@ def extract_layer_rdms(
     if len(stimuli) < 2:
         raise BrainAlignError(f"an RDM needs at least 2 stimuli, {stimuli.name} has {len(stimuli)}")
     budget = parse_memory_budget(memory_budget)
-    if device is not None and torch.device(device) != model.device:
-        model = model.to(device)
+    home = model.device
+    if device is not None and torch.device(device) != home:
+        model = model.to(device)  # and back afterwards, so the caller's model stays consistent
+    try:
+        return _extract(model, stimuli, distance, batch_size, budget, cache, layers)
+    finally:
+        if model.device != home:
+            model.module.to(home)
+
+
+def _extract(
+    model: LoadedModel,
+    stimuli: StimulusSet,
+    distance: str,
+    batch_size: int,
+    budget: int,
+    cache: bool,
+    layers: Layers | None,
+) -> LayerRDMs:
     names = model.select(layers)
     store = LayerRDMCache(model, stimuli, distance=distance, batch_size=batch_size) if cache else None
     results: dict[str, np.ndarray] = {}
@@ -313,13 +360,14 @@ def _compute(
             spill_folder = Path(tempfile.mkdtemp(prefix="brainalign-spill-"))
         log.info("%s: %d layers in %d passes of %d batches (budget %.2f GB)",
                  model.id, len(todo), len(groups), len(inputs.batches), budget / 1e9)
+        arena = _Arena(groups, sizes, n, model.device)
         bar = progress(total=len(groups) * len(inputs.batches), unit="batch", desc=model.id)
         try:
             for index, group in enumerate(groups, 1):
                 bar.set_description(f"{model.id} pass {index}/{len(groups)}")
-                buffers = _allocate(group, sizes, n, spill_folder)
+                sinks = arena.sinks(group, spill_folder)
                 capture = _Capture(model.module, group.layers, stop_after=group.last)
-                capture.sinks = buffers
+                capture.sinks = sinks
                 try:
                     with torch.inference_mode():
                         for rows, batch in inputs:
@@ -328,10 +376,10 @@ def _compute(
                 finally:
                     capture.close()
                 for layer in group.layers:
-                    results[layer.name] = rsa.rdm(buffers.pop(layer.name), distance)
+                    results[layer.name] = layer_rdm(sinks.pop(layer.name), distance)
                     if store is not None:
                         store.put(layer.name, results[layer.name])
-                del buffers
+                del sinks
         finally:
             bar.close()
     finally:
@@ -340,17 +388,81 @@ def _compute(
             shutil.rmtree(spill_folder, ignore_errors=True)
 
 
-def _allocate(group: Group, sizes: dict[str, _Size], n: int, spill_folder: Path | None) -> dict[str, np.ndarray]:
-    buffers: dict[str, np.ndarray] = {}
-    for position, layer in enumerate(group.layers):
-        size = sizes[layer.name]
-        if layer.name in group.spilled:
-            assert spill_folder is not None
-            path = spill_folder / f"{position}.f{size.dtype.itemsize * 8}"
-            buffers[layer.name] = np.memmap(path, dtype=size.dtype, mode="w+", shape=(n, size.features))
-        else:
-            buffers[layer.name] = np.empty((n, size.features), dtype=size.dtype)
-    return buffers
+# Columns per block of the Gram sum: ~2 MB float64 blocks are reused by malloc (no fresh pages
+# per block) and stay in cache, yet at least n wide so large stimulus sets stay compute-bound.
+_GRAM_BLOCK_ELEMENTS = 1 << 18
+_THREADED_GRAM_MIN_STIMULI = 256
+
+
+def layer_rdm(features: np.ndarray | _Rows, distance: str) -> np.ndarray:
+    """The RDM of one layer's ``(n_stimuli, n_features)`` activations (an array, a memmap, or
+    kept batch outputs), exactly: float64 Gram matrices of column blocks
+    (:func:`brainalign.rsa.gram`) summed, then :func:`brainalign.rsa.rdm_from_gram`. Euclidean
+    distances use :func:`brainalign.rsa.rdm`, which also recomputes near-identical pairs."""
+    kept = isinstance(features, _Rows)
+    if distance in ("euclidean", "sqeuclidean"):
+        return rsa.rdm(features.array() if kept else features, distance)
+    n, d = features.shape
+    step = max(n, _GRAM_BLOCK_ELEMENTS // n)
+    gram = np.zeros((n, n))
+    sums = np.zeros(n)
+    # Few stimuli make each block product tiny: handing it to BLAS threads costs more than it
+    # saves, and on a busy machine their spin-waits can cost 10x the product itself.
+    threads = 1 if n < _THREADED_GRAM_MIN_STIMULI else None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for start in range(0, d, step):
+            block = features.columns(start, start + step) if kept else features[:, start : start + step]
+            gram += rsa.gram(block)
+            if distance == "correlation":
+                sums += block.sum(axis=1, dtype=np.float64)
+    if distance == "correlation":
+        return rsa.rdm_from_gram(gram, distance, row_sums=sums, n_features=d)
+    return rsa.rdm_from_gram(gram, distance)
+
+
+class _Arena:
+    """RAM for the layers that must be copied out of the forward pass (their output is changed
+    in place later, e.g. by an in-place ReLU, or it lives on a GPU): one block, allocated once at
+    the largest group's need and reused by every pass, so later passes touch no fresh pages.
+    Layers nothing changes later keep the forward pass's own tensors (no copy); layers bigger
+    than the budget go to a memmap on disk."""
+
+    ALIGN = 64
+
+    def __init__(self, groups: Sequence[Group], sizes: dict[str, _Size], n: int, device: torch.device) -> None:
+        self.n = n
+        self.sizes = sizes
+        self.keep_outputs = device.type == "cpu"
+        need = max((sum(self._aligned(l) for l in self._copied(g)) for g in groups), default=0)
+        self.memory = np.empty(need, dtype=np.uint8)
+
+    def _aligned(self, layer: Layer) -> int:
+        return -(-self.sizes[layer.name].nbytes(self.n) // self.ALIGN) * self.ALIGN
+
+    def _copied(self, group: Group) -> list[Layer]:
+        return [
+            layer for layer in group.layers
+            if layer.name not in group.spilled and (layer.mutated or not self.keep_outputs)
+        ]
+
+    def sinks(self, group: Group, spill_folder: Path | None) -> dict[str, np.ndarray | _Rows]:
+        sinks: dict[str, np.ndarray | _Rows] = {}
+        copied = {layer.name for layer in self._copied(group)}
+        offset = 0
+        for position, layer in enumerate(group.layers):
+            size = self.sizes[layer.name]
+            shape = (self.n, size.features)
+            if layer.name in group.spilled:
+                assert spill_folder is not None
+                path = spill_folder / f"{position}.f{size.dtype.itemsize * 8}"
+                sinks[layer.name] = np.memmap(path, dtype=size.dtype, mode="w+", shape=shape)
+            elif layer.name in copied:
+                block = self.memory[offset : offset + size.nbytes(self.n)]
+                sinks[layer.name] = block.view(size.dtype).reshape(shape)
+                offset += self._aligned(layer)
+            else:
+                sinks[layer.name] = _Rows(*shape)
+        return sinks
 
 
 def activation_bytes(model: LoadedModel, stimuli: StimulusSet, layers: Layers | None = None) -> dict[str, int]:

@@ -119,6 +119,7 @@ class Layer:
     order: int
     depth: float
     batch_axis: int
+    mutated: bool = False  # changed in place later in the forward pass (e.g. by ReLU(inplace))
 
 
 @dataclass(frozen=True)
@@ -197,11 +198,14 @@ class _Call:
     shape: tuple[int, ...] | None
     same_as_previous: bool = False
     version: int | None = None
+    mutated: bool = False
 
 
-def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
-    """Run one forward pass and record every module call's output shape, in output order."""
+def _record(module: nn.Module, batch: torch.Tensor, *, check_mutation: bool = False) -> list[_Call]:
+    """Run one forward pass and record every module call's output shape, in output order;
+    with ``check_mutation``, also whether an output was changed in place after its call."""
     calls: list[_Call] = []
+    outputs: list[torch.Tensor | None] = []
     counts: dict[str, int] = {}
     starts: dict[str, list[int]] = {}
     previous: list[object] = [None]
@@ -223,6 +227,8 @@ def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
                 same_as_previous=tensor is not None and tensor is previous[0],
                 version=tensor._version if tensor is not None else None,
             ))
+            if check_mutation:
+                outputs.append(tensor)
             previous[0] = tensor
         return hook
 
@@ -235,6 +241,8 @@ def _record(module: nn.Module, batch: torch.Tensor) -> list[_Call]:
     finally:
         for handle in handles:
             handle.remove()
+    for call, tensor in zip(calls, outputs):
+        call.mutated = tensor is not None and tensor._version != call.version
     return calls
 
 
@@ -270,7 +278,7 @@ def _batch_axis(one: tuple[int, ...] | None, two: tuple[int, ...] | None) -> int
 def trace(module: nn.Module, example: torch.Tensor) -> LayerGraph:
     """The layer graph of ``module`` on one preprocessed example ``(C, H, W)``."""
     single = example.unsqueeze(0)
-    calls_one = _record(module, single)
+    calls_one = _record(module, single, check_mutation=True)
     calls_two = _record(module, torch.cat([single, single]))
     if [(c.module, c.call) for c in calls_one] != [(c.module, c.call) for c in calls_two]:
         raise BrainAlignError(
@@ -305,6 +313,7 @@ def trace(module: nn.Module, example: torch.Tensor) -> LayerGraph:
             order=order,
             depth=min(max(depth, 0.0), 1.0),
             batch_axis=axis,
+            mutated=call.mutated,
         ))
     if not layers:
         raise BrainAlignError(

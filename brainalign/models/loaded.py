@@ -59,6 +59,7 @@ class LoadedModel:
         return dataclasses.replace(self, layers=names, depths=self.graph.depths(names))
 
     def to(self, device: str | torch.device) -> LoadedModel:
+        """Move the module (in place) and return the model that knows it is on ``device``."""
         device = torch.device(device)
         self.module.to(device)
         return dataclasses.replace(self, device=device)

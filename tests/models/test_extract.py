@@ -188,3 +188,4 @@ def test_cuda_extraction_matches_cpu(stimuli):
     cpu = extract_layer_rdms(model, stimuli, cache=False)
     gpu = extract_layer_rdms(model, stimuli, device="cuda", cache=False)
     np.testing.assert_allclose(gpu.rdms.data, cpu.rdms.data, atol=1e-5)
+    assert next(model.module.parameters()).device.type == "cpu"  # moved back for the caller

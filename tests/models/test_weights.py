@@ -170,3 +170,8 @@ def test_timm_local_weights_file(tmp_path):
     model = load_model("timm:resnet18", weights=path)
     _assert_loaded(model.module, state)
     assert model.card.source == "timm" and model.card.weights_sha256 == sha256_file(path)
+
+
+def test_timm_models_without_published_weights_are_refused_not_randomised():
+    with pytest.raises(BrainAlignError, match="publishes no pretrained weights"):
+        load_model("timm:botnet50ts_256")

@@ -40,6 +40,13 @@ def is_cached(name: str) -> bool:
 
 def build_pretrained(card: ModelCard, name: str, weights: Path | None) -> Built:
     check_architecture(name)
+    config = timm.models.get_pretrained_cfg(name)
+    if weights is None and (config is None or not (config.hf_hub_id or config.url or config.file)):
+        # timm would warn and hand back a random initialisation: refuse instead
+        raise BrainAlignError(
+            f"timm publishes no pretrained weights for {name!r}; pass --weights FILE or use "
+            f"timm:{name}:untrained"
+        )
     hub_id = _hf_hub_id(name)
     path = weights
     if path is None and hub_id is not None:
