@@ -8,14 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrainAlignError
-
-
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
+from ._shared import model_options, resolve_device, table
 
 
 def _millions(n: int | None) -> str:
@@ -53,7 +46,7 @@ def models_command(as_json: bool, layers_of: str | None) -> None:
         if as_json:
             click.echo(json.dumps([dict(zip(("name", "kind", "depth", "policies"), r)) for r in rows], indent=2))
         else:
-            click.echo(_table(("layer", "kind", "depth", "policies"), rows))
+            click.echo(table(("layer", "kind", "depth", "policies"), rows))
         return
     cards = list_models()
     available = {card.id: weights_available(card) for card in cards}
@@ -68,7 +61,7 @@ def models_command(as_json: bool, layers_of: str | None) -> None:
          "n/a" if card.untrained or card.weights_id is None else ("yes" if available[card.id] else "no"))
         for card in cards
     ]
-    click.echo(_table(("id", "source", "family", "objective", "training data", "params", "weights here"), rows))
+    click.echo(table(("id", "source", "family", "objective", "training data", "params", "weights here"), rows))
     missing = [card.id for card in cards if not card.untrained and card.weights_id and not available[card.id]]
     if missing:
         click.echo(
@@ -83,25 +76,16 @@ def models_command(as_json: bool, layers_of: str | None) -> None:
               help="Your own model: a function in FILE.py returning brainalign.models.from_module(...).")
 @click.option("--stimuli", "stimuli_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder of images (id = file name without extension).")
-@click.option("--layers", default=None, metavar="POLICY",
-              help="blocks, all, or comma-separated layer names (default: the model's policy).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output .npz: rdms, layers, depths, stimulus_ids, distance, provenance.")
 @click.option("--distance", default="cosine", show_default=True,
               type=click.Choice(["cosine", "correlation", "euclidean", "sqeuclidean"]))
-@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
-              help="Local weights file (.safetensors or torch state dict) instead of the framework cache.")
-@click.option("--preprocessing", default="native", show_default=True, type=click.Choice(["native", "clip"]),
-              help="The framework's own preprocessing, or CLIP's for every model (as in the study).")
-@click.option("--memory-budget", default=None, metavar="SIZE",
-              help="Most activation memory held at once, e.g. 2GB, 512MB [default: 2GB].")
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
-@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1 … or auto.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the layer-RDM cache.")
+@model_options
 def extract_command(
-    model: str | None, model_file: str | None, stimuli_dir: Path, layers: str | None, out: Path,
-    distance: str, weights: Path | None, preprocessing: str, memory_budget: str | None,
-    batch_size: int, device: str, no_cache: bool,
+    model: str | None, model_file: str | None, stimuli_dir: Path, out: Path, distance: str,
+    no_cache: bool, layers: str | None, weights: Path | None, preprocessing: str,
+    memory_budget: str | None, batch_size: int, device: str,
 ) -> None:
     """Compute the RDM of every chosen layer of MODEL on a folder of images.
 
@@ -115,16 +99,13 @@ def extract_command(
           --stimuli images/ --out resnet50.npz
       brainalign extract --model-file my_net.py:build --stimuli images/ --out mine.npz
     """
-    import torch
-
     from ..models import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, load_model, save_layer_rdms
     from ..models.io import provenance
     from ..stimuli import StimulusSet
 
     if (model is None) == (model_file is None):
         raise BrainAlignError("name a MODEL id or give --model-file FILE.py:FUNCTION (exactly one)")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device)
     stimuli = StimulusSet.from_folder(stimuli_dir)
     loaded = load_model(model or model_file, device, weights=weights, preprocessing=preprocessing,
                         layers=layers)
