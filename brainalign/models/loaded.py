@@ -93,8 +93,6 @@ def assemble(
         raise BrainAlignError("preprocess must be a callable turning a PIL RGB image into a tensor")
     device = torch.device(device)
     module = module.eval().to(device)
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
     example = pp.apply(preprocess, pp.example_image()).to(device)
     graph = trace(module, example)
     policy = card.layer_policy if layers is None else layers

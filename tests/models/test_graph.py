@@ -31,8 +31,10 @@ def test_outputs_changed_in_place_later_are_captured_as_they_were(stimuli):
     result = extract_layer_rdms(model, stimuli, cache=False)
     features = per_image_features(model.module, model.preprocess, stimuli, "conv1")
     bn = model.module.bn1
-    scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).double().numpy()
-    shift = (bn.bias - bn.running_mean * bn.weight / torch.sqrt(bn.running_var + bn.eps)).double().numpy()
+    with torch.no_grad():
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        shift = (bn.bias - bn.running_mean * scale).double().numpy()
+        scale = scale.double().numpy()
     normalised = features.reshape(len(stimuli), 8, -1) * scale[None, :, None] + shift[None, :, None]
     np.testing.assert_allclose(result.rdms.get("bn1"), pdist(normalised.reshape(len(stimuli), -1), "cosine"),
                                atol=1e-6)
