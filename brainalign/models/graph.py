@@ -250,15 +250,14 @@ def _output_alias(calls: list[_Call]) -> int | None:
     """Index of the call whose output the network returns unchanged, if it is not the root's own.
 
     Walks back from the root through calls that returned the previous call's tensor object,
-    unmodified since (same autograd version counter), e.g. the root, then containers such as
-    ``heads``; it stops at a leaf.
+    unmodified since (same autograd version counter): the root, containers such as ``heads``,
+    pass-through modules such as ``nn.Identity``; an in-place change (a ReLU) stops it.
     """
     index = len(calls) - 1
     if calls[index].module != "":
         return None
     while (
         index > 0
-        and not calls[index].leaf
         and calls[index].same_as_previous
         and calls[index].version == calls[index - 1].version
     ):

@@ -78,6 +78,13 @@ def test_network_output_is_a_layer_or_an_alias_of_the_last_module():
     assert own.depths[-1] == 1.0
 
 
+def test_output_alias_passes_identities_but_not_in_place_changes():
+    through = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(0, 0), nn.Identity())
+    assert from_module(through, tiny_preprocess(8), model_id="i").graph.output == "0"
+    in_place = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=True))
+    assert from_module(in_place, tiny_preprocess(8), model_id="r").graph.output == "1"
+
+
 class _WithConstant(nn.Module):
     """Has a module whose output does not depend on the batch (a positional table)."""
 
