@@ -32,6 +32,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -397,27 +398,45 @@ _THREADED_GRAM_MIN_STIMULI = 256
 def layer_rdm(features: np.ndarray | _Rows, distance: str) -> np.ndarray:
     """The RDM of one layer's ``(n_stimuli, n_features)`` activations (an array, a memmap, or
     kept batch outputs), exactly: float64 Gram matrices of column blocks
-    (:func:`brainalign.rsa.gram`) summed, then :func:`brainalign.rsa.rdm_from_gram`. Euclidean
-    distances use :func:`brainalign.rsa.rdm`, which also recomputes near-identical pairs."""
+    (:func:`brainalign.rsa.gram`) summed in block order, then
+    :func:`brainalign.rsa.rdm_from_gram`. Euclidean distances use :func:`brainalign.rsa.rdm`,
+    which also recomputes near-identical pairs."""
     kept = isinstance(features, _Rows)
     if distance in ("euclidean", "sqeuclidean"):
         return rsa.rdm(features.array() if kept else features, distance)
     n, d = features.shape
     step = max(n, _GRAM_BLOCK_ELEMENTS // n)
+    center = distance == "correlation"
+
+    def block_gram(start: int) -> tuple[np.ndarray, np.ndarray | None]:
+        block = features.columns(start, start + step) if kept else features[:, start : start + step]
+        return rsa.gram(block), block.sum(axis=1, dtype=np.float64) if center else None
+
     gram = np.zeros((n, n))
     sums = np.zeros(n)
-    # Few stimuli make each block product tiny: handing it to BLAS threads costs more than it
-    # saves, and on a busy machine their spin-waits can cost 10x the product itself.
-    threads = 1 if n < _THREADED_GRAM_MIN_STIMULI else None
-    with threadpool_limits(limits=threads, user_api="blas"):
-        for start in range(0, d, step):
-            block = features.columns(start, start + step) if kept else features[:, start : start + step]
-            gram += rsa.gram(block)
-            if distance == "correlation":
-                sums += block.sum(axis=1, dtype=np.float64)
-    if distance == "correlation":
+    starts = range(0, d, step)
+    if n < _THREADED_GRAM_MIN_STIMULI:
+        # Few stimuli make each block product tiny: BLAS threads cost more than they save (on a
+        # busy machine their spin-waits cost 10x the product), so blocks go to threads of our
+        # own, one BLAS thread each. Summed in block order: identical whatever the thread count.
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_gram_threads()) as pool:
+            parts = pool.map(block_gram, starts)
+            for part, part_sums in parts:
+                gram += part
+                if center:
+                    sums += part_sums
+    else:
+        for part, part_sums in map(block_gram, starts):
+            gram += part
+            if center:
+                sums += part_sums
+    if center:
         return rsa.rdm_from_gram(gram, distance, row_sums=sums, n_features=d)
     return rsa.rdm_from_gram(gram, distance)
+
+
+def _gram_threads() -> int:
+    return max(1, torch.get_num_threads())
 
 
 class _Arena:
