@@ -9,7 +9,7 @@ import pytest
 from test_factories import MODEL_FILE
 
 from brainalign.cli import main
-from brainalign.models import extract_layer_rdms, load_model, read_layer_rdms
+from brainalign.models import extract_layer_rdms, list_models, load_model, read_layer_rdms, weights_available
 from brainalign.stimuli import StimulusSet
 
 
@@ -110,4 +110,6 @@ def test_extract_user_errors_are_one_line_with_status_2(args, message, stimuli_d
 def test_info_names_the_offline_weights(capsys):
     code, out, _ = run(["info"], capsys)
     line = next(line for line in out.splitlines() if line.startswith("offline weights"))
-    assert code == 0 and "efficientnet_lite0" in line and "resnet50" not in line
+    listed = set(line.removeprefix("offline weights").strip().split(", "))
+    expected = {c.id for c in list_models() if not c.untrained and c.weights_id and weights_available(c)}
+    assert code == 0 and listed == expected and "efficientnet_lite0" in listed
