@@ -199,7 +199,7 @@ def _guess_family(name: str) -> str:
 
 
 def _generic_entry(model_id: str) -> ModelEntry | None:
-    base = model_id[: -len(UNTRAINED_SUFFIX)] if model_id.endswith(UNTRAINED_SUFFIX) else model_id
+    base = model_id.removesuffix(UNTRAINED_SUFFIX)
     untrained = base != model_id
     source, _, name = base.partition(":")
     if source not in GENERIC_SOURCES:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
-from PIL import Image
 
 from brainalign.models import LoadedModel, load_model
 from brainalign.stimuli import StimulusSet

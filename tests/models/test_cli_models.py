@@ -9,7 +9,13 @@ import pytest
 from test_factories import MODEL_FILE
 
 from brainalign.cli import main
-from brainalign.models import extract_layer_rdms, list_models, load_model, read_layer_rdms, weights_available
+from brainalign.models import (
+    extract_layer_rdms,
+    list_models,
+    load_model,
+    read_layer_rdms,
+    weights_available,
+)
 from brainalign.stimuli import StimulusSet
 
 
@@ -73,7 +79,7 @@ def test_extract_a_model_file(stimuli_dir, tmp_path, capsys):
     model_file = tmp_path / "toy_model.py"
     model_file.write_text(MODEL_FILE)
     out_file = tmp_path / "toy.npz"
-    code, out, err = run(["extract", "--model-file", f"{model_file}:build", "--stimuli", str(stimuli_dir),
+    code, _, err = run(["extract", "--model-file", f"{model_file}:build", "--stimuli", str(stimuli_dir),
                           "--preprocessing", "clip", "--out", str(out_file)], capsys)
     assert code == 0, err
     saved, provenance = read_layer_rdms(out_file)
@@ -92,8 +98,9 @@ def test_extract_a_model_file(stimuli_dir, tmp_path, capsys):
 )
 def test_extract_user_errors_are_one_line_with_status_2(args, message, stimuli_dir, tmp_path, capsys,
                                                         monkeypatch):
-    import torch
     from urllib.error import URLError
+
+    import torch
 
     def offline(*_args, **_kwargs):
         raise URLError("offline")

@@ -99,7 +99,7 @@ def test_from_module_needs_a_name_and_a_real_module():
     with pytest.raises(BrainAlignError, match="differs from card.id"):
         from_module(tiny_net(), tiny_preprocess(), model_id="a",
                     card=ModelCard(id="b", source="custom", architecture="x"))
-    bad_preprocess = lambda image: np.asarray(image)  # noqa: E731 - returns an array, not a tensor
+    bad_preprocess = lambda image: np.asarray(image)
     with pytest.raises(BrainAlignError, match=r"\(C, H, W\) tensor"):
         from_module(tiny_net(), bad_preprocess, model_id="p")
 

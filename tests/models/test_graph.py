@@ -132,7 +132,7 @@ def test_sequence_first_outputs_are_moved_to_batch_first(stimuli):
             batch = torch.stack([model.preprocess(stimuli.load(i)) for i in stimuli.ids])
             seen = []
             handle = dict(model.module.named_modules())[name].register_forward_hook(
-                lambda _m, _i, o: seen.append((o[0] if isinstance(o, tuple) else o).clone()))
+                lambda _m, _i, o, seen=seen: seen.append((o[0] if isinstance(o, tuple) else o).clone()))
             model.module(batch)
             handle.remove()
         wrong = seen[0].reshape(len(stimuli), -1).double().numpy()

@@ -10,8 +10,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_models_section_example_runs(stimuli_dir, monkeypatch):
     text = README.read_text(encoding="utf-8")
-    models = re.search(r"^## Models\n(.*?)(?=^## |\Z)", text, re.S | re.M).group(1)
-    code = re.search(r"```python\n(.*?)```", models, re.S).group(1)
+    models = re.search(r"^## Models\n(.*?)(?=^## |\Z)", text, re.DOTALL | re.MULTILINE).group(1)
+    code = re.search(r"```python\n(.*?)```", models, re.DOTALL).group(1)
     monkeypatch.chdir(stimuli_dir.parent)  # the example reads images/
     namespace: dict = {"__name__": "readme_models_example"}
     exec(compile(code, "README.md (Models)", "exec"), namespace)

@@ -11,8 +11,8 @@ import pytest
 import skimage.data
 import torch
 from models_reference import per_image_layers, small_preprocess
-from scipy.spatial.distance import pdist
 from PIL import Image
+from scipy.spatial.distance import pdist
 
 from brainalign.models import (
     extract_layer_rdms,
@@ -68,7 +68,8 @@ def test_every_architecture_builds_and_extracts(model_id, stimuli, cached_model)
     model = cached_model(buildable) if buildable in shared else load_model(buildable)
     assert not model.module.training
     assert model.card.n_parameters == sum(p.numel() for p in model.module.parameters())
-    assert len(model.layers) >= 1 and model.layers == tuple(sorted(model.layers, key=lambda n: model.graph[n].order))
+    orders = [model.graph[name].order for name in model.layers]
+    assert len(model.layers) >= 1 and orders == sorted(orders)
     assert all(0.0 <= d <= 1.0 for d in model.depths) and list(model.depths) == sorted(model.depths)
     few = stimuli.subset(stimuli.ids[:3])
     layers = model.layers if model_id not in BIG else (model.layers[0], model.layers[-1])
@@ -81,7 +82,6 @@ def test_every_architecture_builds_and_extracts(model_id, stimuli, cached_model)
     assert any("all-zero features" in str(w.message) for w in caught) == zero_head
     finite = np.isfinite(result.rdms.data).all(axis=1)
     assert finite[:-1].all() and finite[-1] != zero_head
-    del model
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
