@@ -156,7 +156,7 @@ class LayerGraph:
         elif policy == "blocks":
             blocks = [layer for layer in self.layers if layer.block]
             if not blocks:
-                log.info("no residual or transformer blocks recognised; `blocks` falls back to `all`")
+                log.debug("no residual or transformer blocks recognised; `blocks` falls back to `all`")
                 return self.policy("all")
             last = blocks[-1].order
             output = self[self.output]
