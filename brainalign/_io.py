@@ -53,6 +53,6 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _update(digest: "hashlib._Hash", handle: BinaryIO, chunk: int) -> None:
+def _update(digest: hashlib._Hash, handle: BinaryIO, chunk: int) -> None:
     while block := handle.read(chunk):
         digest.update(block)

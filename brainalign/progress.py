@@ -22,7 +22,7 @@ def is_quiet() -> bool:
     return _quiet
 
 
-def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> "tqdm[T]":
+def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> tqdm[T]:
     """A tqdm bar on stderr that respects the global quiet switch."""
     kwargs.setdefault("disable", _quiet)
     kwargs.setdefault("leave", False)

@@ -7,14 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def section(title: str) -> str:
     text = README.read_text(encoding="utf-8")
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.S | re.M)
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.DOTALL | re.MULTILINE)
     assert match, f"README has no section {title!r}"
     return match.group(1)
 
@@ -28,7 +26,7 @@ def test_readme_opens_with_the_two_commands_ci_runs() -> None:
 
 
 def test_submit_your_model_example_runs(shared_data, tmp_path, monkeypatch, capsys) -> None:
-    code = re.search(r"```python\n(.*?)```", section("Submit your model"), re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", section("Submit your model"), re.DOTALL).group(1)
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md (Submit your model)", "exec"), {"__name__": "readme_example"})
     out = capsys.readouterr().out
@@ -39,7 +37,7 @@ def test_submit_your_model_example_runs(shared_data, tmp_path, monkeypatch, caps
 
 def test_submit_your_model_cli_route(shared_data, tmp_path) -> None:
     """The same network as FILE.py:FUNCTION through `brainalign score`."""
-    code = re.search(r"```python\n(.*?)```", section("Submit your model"), re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", section("Submit your model"), re.DOTALL).group(1)
     network = code.split("outcomes =")[0]
     body = "\n".join("    " + line for line in network.splitlines())
     (tmp_path / "my_net.py").write_text(f"def build():\n{body}\n    return model\n", encoding="utf-8")

@@ -29,7 +29,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BrainAlignError
-from ..rsa import LayerRDMs, NoiseCeiling, TargetRDMs, bootstrap_stimuli, compare, percentile_interval
+from ..rsa import (
+    LayerRDMs,
+    NoiseCeiling,
+    TargetRDMs,
+    bootstrap_stimuli,
+    compare,
+    percentile_interval,
+)
 from ..rsa.inference import resampled_pairs
 from .base import LAYERWISE_COLUMNS, BenchmarkScore
 

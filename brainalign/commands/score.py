@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from ..errors import BrainAlignError
-from ._shared import data_dir_option, model_options, parse_layers, quiet_option, resolve_device, table
+from ._shared import (
+    data_dir_option,
+    model_options,
+    parse_layers,
+    quiet_option,
+    resolve_device,
+    table,
+)
 from .leaderboard import results_option
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from .._io import sha256_file, write_json_atomic
 from ..errors import BrainAlignError
-from ..paths import cache_dir, data_dir as local_data_dir
+from ..paths import cache_dir
+from ..paths import data_dir as local_data_dir
 from .download import download
-from .registry import Dataset, DataFile, get_dataset
+from .registry import DataFile, Dataset, get_dataset
 
 FETCH_RECORD = ".fetched.json"
 

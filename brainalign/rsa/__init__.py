@@ -10,6 +10,7 @@
 
 from .ceiling import NoiseCeiling, algonauts2019_noise_ceiling, noise_ceiling
 from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
+from .dissimilarity import DISTANCES, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .inference import (
     bootstrap_stimuli,
     bootstrap_subjects,
@@ -17,14 +18,13 @@ from .inference import (
     percentile_interval,
     permutation_test,
 )
-from .dissimilarity import DISTANCES, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [
     "DISTANCES",
     "METHODS",
-    "NoiseCeiling",
     "LayerRDMs",
+    "NoiseCeiling",
     "RDMs",
     "TargetRDMs",
     "algonauts2019_noise_ceiling",

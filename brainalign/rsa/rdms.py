@@ -104,7 +104,7 @@ class RDMs:
             self.distance if self.distance == other.distance else "mixed",
         )
 
-    def to_rsatoolbox(self) -> "rsatoolbox.rdm.RDMs":
+    def to_rsatoolbox(self) -> rsatoolbox.rdm.RDMs:
         """Lossless conversion to ``rsatoolbox.rdm.RDMs`` (names and ids become descriptors)."""
         from rsatoolbox.rdm import RDMs as ToolboxRDMs
 
@@ -116,7 +116,7 @@ class RDMs:
         )
 
     @classmethod
-    def from_rsatoolbox(cls, rdms: "rsatoolbox.rdm.RDMs") -> RDMs:
+    def from_rsatoolbox(cls, rdms: rsatoolbox.rdm.RDMs) -> RDMs:
         """Inverse of :meth:`to_rsatoolbox`; missing descriptors become positional names."""
         data = np.asarray(rdms.get_vectors(), dtype=np.float64)
         names = rdms.rdm_descriptors.get("name", [f"rdm{i}" for i in range(data.shape[0])])

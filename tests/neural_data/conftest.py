@@ -32,7 +32,7 @@ def file_server() -> Iterator[FileServer]:
     server_state = FileServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             name = self.path.lstrip("/")
             server_state.requests[name] = server_state.requests.get(name, 0) + 1
             if name not in server_state.files:

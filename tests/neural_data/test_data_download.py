@@ -15,7 +15,6 @@ from brainalign.neural_data import store
 from brainalign.neural_data.download import download
 from brainalign.neural_data.registry import DataFile
 
-
 PAYLOAD = b"RDM bytes " * 5000  # 50 kB: several read blocks
 
 

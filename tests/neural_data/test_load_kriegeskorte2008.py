@@ -10,6 +10,7 @@ import pytest
 import scipy.io
 from scipy.spatial.distance import squareform
 from scipy.stats import spearmanr
+from test_load_algonauts2019 import loo_ceiling_reference
 
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import (
@@ -17,8 +18,6 @@ from brainalign.neural_data import (
     load_kriegeskorte2008,
     read_kriegeskorte2008_folder,
 )
-
-from test_load_algonauts2019 import loo_ceiling_reference  # noqa: E402  (sibling test module)
 
 
 def mean_pairwise_spearman(squares: np.ndarray) -> float:

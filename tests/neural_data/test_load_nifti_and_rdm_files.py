@@ -100,7 +100,7 @@ def test_net2brain_folder(tmp_path: Path) -> None:
     for k in (1, 2, 10, 11, 3):  # natural order: image_1, 2, 3, 10, 11
         Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(stimuli / f"image_{k}.jpg")
     arrays = {"V1": _squares(rng, 3, 5), "IT": _squares(rng, 3, 5)}
-    np.savez(brain / "fmri_V1_RDMs.npz", **{"Net_RDM": arrays["V1"]})
+    np.savez(brain / "fmri_V1_RDMs.npz", Net_RDM=arrays["V1"])
     np.savez(brain / "fmri_IT_RDMs.npz", arrays["IT"])
     data = load_npz_folder(brain, stimuli)
     assert data.stimuli.ids == ("image_1", "image_2", "image_3", "image_10", "image_11")

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from brainalign import BrainAlignError
-from brainalign.rsa import compare, kendall_tau_a, unit_vectors, compare_units
+from brainalign.rsa import compare, compare_units, kendall_tau_a, unit_vectors
 
 
 def brute_force_tau_a(x: np.ndarray, y: np.ndarray) -> float:
