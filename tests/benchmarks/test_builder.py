@@ -137,6 +137,7 @@ def test_stamps_are_extracted_from_a_deb_into_the_cache(stamps: Path, tmp_path: 
     monkeypatch.setattr(tuxpaint, "download_deb", fake_download)
     monkeypatch.setattr(tuxpaint, "SYSTEM_STAMPS", tmp_path / "absent")
     monkeypatch.delenv("BRAINALIGN_TUXPAINT_STAMPS", raising=False)
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # fake stamps stay out of the session's cache
     with pytest.raises(BrainAlignError, match="not in the cache"):
         tuxpaint.ensure_tuxpaint_stamps(download=False)
     root = tuxpaint.ensure_tuxpaint_stamps()

@@ -229,3 +229,20 @@ def test_default_probe_falls_back_to_bundled_photos_with_a_warning(
     assert probe.manifest["pool"]["kind"] == "bundled"
     assert 3 <= len(probe.base_ids) <= 17
     assert "far too few" in caplog.text and "apt-get is not available" in caplog.text
+
+
+def test_default_probe_refuses_a_stamp_folder_that_completes_too_few_bases(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A damaged or foreign stamp folder must not quietly become a 5-image default probe."""
+    stamps = make_stamps(tmp_path / "stamps")
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("BRAINALIGN_TUXPAINT_STAMPS", str(stamps))
+    monkeypatch.setattr(default_module, "DEFAULT_SETTINGS", BuildSettings(
+        seed=0, n_bases=200, image_size=160, max_distractors=14,
+        thresholds=ThresholdQuantiles(semantic_similar=0.2, semantic_dissimilar=0.5, pilot_size=30)))
+    real_build = default_module.build_probe
+    monkeypatch.setattr(default_module, "build_probe",
+                        lambda *a, **k: real_build(*a, **k, embedder=BagOfWordsEmbedder()))
+    with pytest.raises(BrainAlignError, match=r"completed only \d+ of 200 base images"):
+        default_probe()
+    assert not default_module.default_probe_dir().exists()

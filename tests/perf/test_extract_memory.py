@@ -1,6 +1,6 @@
 """Memory of layer-RDM extraction: every layer (`all`, 158 layers, 8.2 GB of activations) of
 ResNet-50 on 64 images at 224 px under a 1 GB budget. A fresh subprocess measures its peak RSS
-(``ru_maxrss``) and its RSS after loading the model; the peak must stay under
+(``VmHWM``) and its RSS after loading the model; the peak must stay under
 budget + model + OVERHEAD. The overhead is what a forward pass of one batch, the float64 Gram
 chunks and the libraries take beside the held activations; the test prints all four numbers.
 
@@ -47,7 +47,7 @@ def resnet50_id() -> str:
 
 
 SCRIPT = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     import numpy as np, psutil
     sys.path.insert(0, {here!r})
     from test_extract_memory import BUDGET, photo_crops, resnet50_id
@@ -61,7 +61,10 @@ SCRIPT = textwrap.dedent("""
     after_model = psutil.Process().memory_info().rss
     activations = sum(activation_bytes(model, stimuli).values())
     result = extract_layer_rdms(model, stimuli, memory_budget=BUDGET, batch_size=32, cache=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM: this process image's peak RSS. (ru_maxrss would not do: Linux keeps it across
+    # fork + exec, so it would report the parent pytest's size.)
+    peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+                if line.startswith("VmHWM:"))
     np.savez({out!r}, rdms=result.rdms.data, layers=np.array(result.layers))
     print(json.dumps({{"after_model": after_model, "peak": peak, "activations": activations}}))
 """)

@@ -11,6 +11,7 @@ has only a handful of base images and its numbers are not comparable with the de
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from ...errors import BrainAlignError
@@ -23,6 +24,9 @@ from .tuxpaint import TuxPaintPool
 log = logging.getLogger(__name__)
 
 DEFAULT_SETTINGS = BuildSettings(seed=0, n_bases=200)
+#: A default build completing fewer base images than this share of its target used a damaged or
+#: foreign stamp folder: refuse it rather than score models on a handful of images.
+MIN_COMPLETE_FRACTION = 0.75
 #: A pool of 17 photos needs looser quantiles and every distractor to complete any base image.
 FALLBACK_SETTINGS = BuildSettings(
     seed=0, n_bases=None, max_distractors=16,
@@ -64,4 +68,12 @@ def default_probe(*, build: bool = True) -> ProbeFolder:
     report = build_probe(pool, root, DEFAULT_SETTINGS, overwrite=True)
     for line in report.lines():
         log.info("%s", line)
+    wanted = DEFAULT_SETTINGS.n_bases or report.n_pool
+    if report.n_complete < MIN_COMPLETE_FRACTION * wanted:
+        shutil.rmtree(root, ignore_errors=True)
+        raise BrainAlignError(
+            f"the Tux Paint stamps in {pool.root} ({report.n_pool} photos) completed only "
+            f"{report.n_complete} of {wanted} base images, far fewer than the full package gives; "
+            f"delete {pool.root} (or unset BRAINALIGN_TUXPAINT_STAMPS) so the package is fetched again"
+        )
     return ProbeFolder.open(root)
