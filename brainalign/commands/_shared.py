@@ -29,6 +29,17 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def results_option(function: F) -> F:
+    """``--results DIR``, shared by every command that reads or writes results."""
+    from ..leaderboard.store import default_results_dir
+
+    return click.option(
+        "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+        default=default_results_dir, show_default="$BRAINALIGN_RESULTS, else ./results",
+        help="Results folder.",
+    )(function)
+
+
 def data_dir_option(function: F) -> F:
     return click.option(
         "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -10,16 +10,9 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..leaderboard.compare import compare_results, format_interval
-from ..leaderboard.store import Result, ResultsStore, default_results_dir
-
-
-def results_option(function):
-    """``--results DIR``, shared by every command that reads or writes results."""
-    return click.option(
-        "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
-        default=default_results_dir, show_default="$BRAINALIGN_RESULTS, else ./results",
-        help="Results folder.",
-    )(function)
+from ..leaderboard.store import Result, ResultsStore
+from ._shared import results_option
+from ._shared import table as text_table
 
 
 @click.group()
@@ -122,17 +115,9 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
         "verdict": table["verdict"],
     })
     click.echo(f"A = {label_a}\nB = {label_b}\n")
-    click.echo(_aligned(readable))
+    click.echo(text_table(readable.columns, readable.astype(str).values.tolist()))
     click.echo("\nIntervals of A − B: MOVER from the recorded 95% intervals, assuming independence "
                "(conservative for models scored on the same data).")
-
-
-def _aligned(frame: pd.DataFrame) -> str:
-    """A left-aligned text table with a rule under the header."""
-    cells = [[str(c) for c in frame.columns]] + frame.astype(str).values.tolist()
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
 
 
 commands = [leaderboard, compare_command]

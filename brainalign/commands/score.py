@@ -14,9 +14,9 @@ from ._shared import (
     parse_layers,
     quiet_option,
     resolve_device,
+    results_option,
     table,
 )
-from .leaderboard import results_option
 
 
 def _headline(outcome) -> str:
