@@ -103,7 +103,7 @@ def test_scores_are_deterministic_and_match_stimuli_by_id() -> None:
     assert first.summary == again.summary
     assert first.layerwise.equals(again.layerwise)
     other = score_layers(layers, targets, IDS, n_boot=40, seed=4)
-    assert other.summary["semantic_encoding"]["ci_low"] != first.summary["semantic_encoding"]["ci_low"]
+    assert other.summary != first.summary  # another seed draws other resamples, so other intervals
     # the same layer RDMs with their stimuli listed in another order score the same
     order = list(np.random.default_rng(0).permutation(N))
     shuffled_ids = tuple(IDS[i] for i in order)
