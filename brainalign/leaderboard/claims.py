@@ -47,9 +47,10 @@ def evaluate_claims(board: Leaderboard) -> list[Claim]:
                      "saliency_suppression", "objective", "CLIP", "supervised",
                      needs="score at least one CLIP and one supervised model on the probe"),
         _group_claim(board, "ResNets (CNNs) are more sensitive to a salient distractor than ViTs "
-                     "(ΔRSA of the Salient condition against the saliency RDM)",
+                     "(|ΔRSA| of the Salient condition against the saliency RDM)",
                      "sensitivity.Salient.saliency", "family", "CNN", "ViT",
-                     needs="score at least one trained CNN and one trained ViT on the probe"),
+                     needs="score at least one trained CNN and one trained ViT on the probe",
+                     magnitude=True),
         _no_relation_claim(board),
     ]
 
@@ -70,18 +71,36 @@ def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Cl
             verdicts.append("supported" if row.ci_low > 0
                             else "contradicted" if row.ci_high < 0 else "inconclusive")
         else:
-            semantic = pooled[(pooled["measure"] == "semantic") & (pooled["brain"] == row.brain)]["r"]
-            r_semantic = float(semantic.iloc[0]) if len(semantic) else math.nan
-            line += f"; semantic r = {r_semantic:.2f}"
-            verdicts.append("inconclusive" if math.isnan(r_semantic) or math.isnan(row.r)
-                            else "supported" if abs(row.r) < r_semantic else "contradicted")
+            semantic = pooled[(pooled["measure"] == "semantic") & (pooled["brain"] == row.brain)]
+            sem = (semantic[["r", "ci_low", "ci_high"]].iloc[0].astype(float).tolist() if len(semantic)
+                   else [math.nan] * 3)
+            line += f"; semantic r = {format_interval(*sem, 2)}"
+            verdicts.append(_weaker_verdict(_magnitude(row.r, row.ci_low, row.ci_high), sem))
         evidence.append(line)
     return Claim(text, _overall(verdicts), evidence)
 
 
+def _magnitude(value: float, low: float, high: float) -> tuple[float, float, float]:
+    """|x| with its interval: [0, max] when the interval spans 0."""
+    ends = sorted((abs(low), abs(high)))
+    return abs(value), (0.0 if low <= 0 <= high else ends[0]), ends[1]
+
+
+def _weaker_verdict(saliency: tuple[float, float, float], semantic: list[float]) -> str:
+    """Whether |r| of saliency is surely below r of semantics: its whole interval under the
+    semantic interval's lower end (supported), or surely above its upper end (contradicted)."""
+    if any(math.isnan(x) for x in (*saliency, *semantic)):
+        return "inconclusive"
+    if saliency[2] < semantic[1]:
+        return "supported"
+    return "contradicted" if saliency[1] > semantic[2] else "inconclusive"
+
+
 def _group_claim(board: Leaderboard, text: str, metric: str, attribute: str, higher: str, lower: str,
-                 needs: str) -> Claim:
-    groups = {name: _group(board, metric, attribute, name) for name in (higher, lower)}
+                 needs: str, magnitude: bool = False) -> Claim:
+    """Whether group ``higher`` scores above group ``lower`` on ``metric`` (its absolute value
+    with ``magnitude``: a sensitivity is a change in either direction)."""
+    groups = {name: _group(board, metric, attribute, name, magnitude) for name in (higher, lower)}
     if any(not members for members in groups.values()):
         return Claim(text, "not testable", needs=needs)
     stats = {name: _group_mean(members) for name, members in groups.items()}
@@ -97,12 +116,15 @@ def _group_claim(board: Leaderboard, text: str, metric: str, attribute: str, hig
     return Claim(text, status, evidence)
 
 
-def _group(board: Leaderboard, metric: str, attribute: str, name: str) -> list[tuple[Entry, tuple[float, ...]]]:
+def _group(board: Leaderboard, metric: str, attribute: str, name: str,
+           magnitude: bool = False) -> list[tuple[Entry, tuple[float, ...]]]:
     members = []
     for entry in board.entries:
         if str(entry.card.get(attribute) or "") != name or entry.card.get("objective") == _UNTRAINED:
             continue
         triple = tuple(entry.number(board.probe, metric, key) for key in ("value", "ci_low", "ci_high"))
+        if magnitude:
+            triple = _magnitude(*triple)
         if not math.isnan(triple[0]):
             members.append((entry, triple))
     return members

@@ -181,6 +181,7 @@ def permutation_test(
             null[k] = compare_units(units_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)],
                                     units_b)
     p_values = (1 + np.sum(null >= observed[None] - 1e-12, axis=0)) / (1 + n_perm)
+    p_values[np.isnan(observed)] = np.nan  # an undefined comparison has no p-value, not the smallest
     return p_values, null
 
 
@@ -192,10 +193,15 @@ def _permuted_pairs(perm: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int
 
 
 def fdr_bh(p_values: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Benjamini–Hochberg: ``(reject, q_values)``, same shape as ``p_values``."""
+    """Benjamini–Hochberg: ``(reject, q_values)``, same shape as ``p_values``. NaN p-values
+    (undefined tests) are left out of the family and get NaN q-values, never a rejection."""
     p = np.asarray(p_values, dtype=np.float64)
-    q = false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
-    return q <= alpha, q
+    q = np.full(p.shape, np.nan)
+    finite = ~np.isnan(p)
+    if finite.any():
+        q[finite] = false_discovery_control(p[finite], method="bh")
+    with np.errstate(invalid="ignore"):
+        return q <= alpha, q
 
 
 def percentile_interval(samples: Any, level: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:

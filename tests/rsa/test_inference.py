@@ -129,3 +129,15 @@ def test_weighted_bootstrap_equals_materialised_copies(method: str) -> None:
             slow = compare(a[:, pairs], b[:, pairs], method)
         np.testing.assert_allclose(fast[k], slow, atol=1e-12, equal_nan=True)
     assert np.isnan(fast[:, 2]).all() == (method != "cosine")
+
+
+def test_undefined_comparisons_get_no_p_value_and_are_never_rejected() -> None:
+    rng = np.random.default_rng(5)
+    a = pdist(rng.normal(size=(12, 3)))
+    constant = np.ones_like(a)
+    with pytest.warns(RuntimeWarning):
+        p, _ = permutation_test(np.vstack([a, constant]), a, n_perm=49, seed=0)
+    assert p[0, 0] == pytest.approx(1 / 50) and np.isnan(p[1, 0])
+    reject, q = fdr_bh([0.001, np.nan, 0.5])
+    assert reject.tolist() == [True, False, False] and np.isnan(q[1])
+    np.testing.assert_allclose(q[[0, 2]], fdr_bh([0.001, 0.5])[1])
