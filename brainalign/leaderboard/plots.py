@@ -28,6 +28,7 @@ _STYLE = {
     "grid.alpha": 0.3,
     "legend.fontsize": 7,
     "legend.frameon": False,
+    "text.parse_math": False,  # model and benchmark ids are plain text: `a$b$c` is not mathtext
 }
 PROBE_COLOURS = {"semantic": "#1f6fb4", "saliency": "#e07b00"}
 _BRAIN_COLOURS = ("#2a9d4b", "#7b3fa0", "#b8323f", "#4d4d4d", "#1a9e9e", "#8c6d1f", "#d95f9e", "#5a7d2a")

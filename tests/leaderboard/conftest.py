@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from leaderboard_synthetic import fill_store, make_result
+from leaderboard_synthetic import fill_store, hostile_result, make_result
 
 from brainalign.leaderboard.store import Result, ResultsStore
 
@@ -20,20 +20,6 @@ def synthetic_store(tmp_path: Path) -> ResultsStore:
 @pytest.fixture
 def result_factory() -> Callable[..., Result]:
     return make_result
-
-
-HOSTILE_MODEL = "<script>alert(1)</script>"
-
-
-def hostile_result() -> Result:
-    """A result whose every user-given string tries to break out of the HTML."""
-    result = make_result(
-        HOSTILE_MODEL, "algonauts2019.92images.IT@1",
-        family="</script><script>alert(2)</script>", training_data="<img src=x onerror=alert(3)>",
-        citation="</pre><script>alert(4)</script>",
-    )
-    result.provenance["benchmark"]["bibtex"] = "@misc{x, note={</pre><script>alert(5)</script>}}"
-    return result
 
 
 @pytest.fixture(scope="session")

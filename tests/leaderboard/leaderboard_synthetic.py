@@ -140,3 +140,17 @@ def fill_store(folder: Path, models=tuple(CARDS), benchmarks=(PROBE, *HUMAN)) ->
         for identifier in benchmarks:
             store.save(make_result(model_id, identifier))
     return store
+
+
+HOSTILE_MODEL = "<script>alert(1)</script>"
+
+
+def hostile_result() -> Result:
+    """A result whose every user-given string tries to break out of the HTML."""
+    result = make_result(
+        HOSTILE_MODEL, "algonauts2019.92images.IT@1",
+        family="</script><script>alert(2)</script>", training_data="<img src=x onerror=alert(3)>",
+        citation="</pre><script>alert(4)</script>",
+    )
+    result.provenance["benchmark"]["bibtex"] = "@misc{x, note={</pre><script>alert(5)</script>}}"
+    return result

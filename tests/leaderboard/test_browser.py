@@ -11,8 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_MODEL
-from leaderboard_synthetic import CARDS
+from leaderboard_synthetic import CARDS, HOSTILE_MODEL
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_MODEL
-from leaderboard_synthetic import CARDS, HUMAN, PROBE, fill_store
+from leaderboard_synthetic import CARDS, HOSTILE_MODEL, HUMAN, PROBE, fill_store
 
 from brainalign.cli import main
 from brainalign.leaderboard.aggregate import build_leaderboard
@@ -80,6 +79,17 @@ def test_user_text_is_escaped_everywhere(built_leaderboard) -> None:
     assert hostile["card"]["training_data"] == "<img src=x onerror=alert(3)>"
 
 
+def test_dollar_signs_in_ids_are_plain_text_in_the_figures(tmp_path: Path) -> None:
+    """Matplotlib would parse `$…$` in a legend label as mathtext: `net$\\frac$` crashed the build
+    and `a$b$c` rendered as maths."""
+    models = ("a$b$c", r"net$\frac$")
+    store = fill_store(tmp_path / "results", models=(*models, "clip_rn50"), benchmarks=(PROBE, "kriegeskorte2008.hIT@1"))
+    html = build(store.folder, tmp_path / "board.html").path.read_text()
+    figures = "".join(re.findall(r"<svg.*?</svg>", html, re.DOTALL))
+    for model in models:
+        assert f">{model}</text>" in figures
+
+
 def test_build_is_deterministic(built_leaderboard, tmp_path: Path) -> None:
     html, store = built_leaderboard
     again = build(store.folder, tmp_path / "again.html")
@@ -138,3 +148,31 @@ def test_claims_on_the_synthetic_entries(synthetic_store) -> None:
         if result.model_id == "clip_rn50" and "semantic_encoding" in result.summary:
             result.summary["semantic_encoding"].update(value=0.2, ci_low=0.18, ci_high=0.22)
     assert _claim(evaluate_claims(build_leaderboard(results)), "CLIP raises").status == "contradicted"
+
+
+def test_a_sensitivity_claim_compares_magnitudes_of_change(synthetic_store) -> None:
+    """Disruption shows as negative ΔRSA: a CNN at −0.08 is more sensitive than a ViT at −0.01."""
+    results = synthetic_store.load_all().results
+    probe_results = [r for r in results if "sensitivity.Salient.saliency" in r.summary
+                     and r.model_card.get("objective") != "untrained"]
+    cnn, vit = probe_results[0], probe_results[1]
+    family = {cnn.model_id: "CNN", vit.model_id: "ViT"}
+    for result in results:  # every result of a model carries its card
+        result.provenance["model_card"]["family"] = family.get(result.model_id, "other")
+    cnn.summary["sensitivity.Salient.saliency"].update(value=-0.08, ci_low=-0.10, ci_high=-0.06)
+    vit.summary["sensitivity.Salient.saliency"].update(value=-0.01, ci_low=-0.02, ci_high=0.0)
+    claim = _claim(evaluate_claims(build_leaderboard(results)), "ResNets (CNNs) are more sensitive")
+    assert claim.status == "supported", claim.evidence
+    vit.summary["sensitivity.Salient.saliency"].update(value=0.15, ci_low=0.12, ci_high=0.18)
+    claim = _claim(evaluate_claims(build_leaderboard(results)), "ResNets (CNNs) are more sensitive")
+    assert claim.status == "contradicted", claim.evidence
+
+
+def test_weaker_relation_needs_separated_intervals() -> None:
+    from brainalign.leaderboard.claims import _magnitude, _weaker_verdict
+
+    assert _magnitude(-0.3, -0.5, -0.1) == (0.3, 0.1, 0.5)
+    assert _magnitude(0.1, -0.2, 0.3) == (0.1, 0.0, 0.3)
+    assert _weaker_verdict((0.2, 0.1, 0.3), [0.8, 0.7, 0.9]) == "supported"
+    assert _weaker_verdict((0.6, 0.5, 0.75), [0.8, 0.7, 0.9]) == "inconclusive"  # point estimates alone would say supported
+    assert _weaker_verdict((0.95, 0.92, 0.97), [0.8, 0.7, 0.9]) == "contradicted"
