@@ -12,6 +12,17 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by their owner only; results, pages and caches are meant to be
+# shared (a lab's results folder, a web server), so finished files get the usual umask mode.
+_FILE_MODE = 0o666 & ~_process_umask()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
@@ -22,6 +33,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _FILE_MODE)
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -25,7 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = ("info", "leaderboard", "probe", "models", "d
 )
 @click.version_option(__version__, "-V", "--version", prog_name="brainalign")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or informational logs.")
-@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.option("-v", "--verbose", count=True,
+              help="Debug logging from brainalign (-vv: from every library too).")
 def cli(quiet: bool, verbose: int) -> None:
     """Score vision models layer by layer against human brain and behaviour data.
 
@@ -35,7 +36,7 @@ def cli(quiet: bool, verbose: int) -> None:
     """
     set_quiet(quiet)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
-    ours = logging.WARNING if quiet else (logging.INFO if verbose < 2 else logging.DEBUG)
+    ours = logging.WARNING if quiet else (logging.INFO if verbose == 0 else logging.DEBUG)
     logging.getLogger("brainalign").setLevel(ours)
     if verbose >= 2:
         logging.getLogger().setLevel(logging.DEBUG)

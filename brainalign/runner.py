@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ._io import sha256_file
 from .benchmarks import Benchmark, all_benchmarks
 from .benchmarks import get as get_benchmark
 from .errors import BrainAlignError
@@ -191,10 +192,12 @@ class _ModelSession:
         self.id = model.id if isinstance(model, LoadedModel) else str(model)
 
     def get(self) -> LoadedModel:
+        o = self._options
         if self._loaded is None:
-            o = self._options
             self._loaded = load_model(self.id, device=o.device, weights=o.weights,
                                       preprocessing=o.preprocessing, layers=o.layers)
+        elif o.layers is not None and self._loaded.layers != self._loaded.select(o.layers):
+            self._loaded = self._loaded.with_layers(o.layers)  # a given model, other layers asked for
         return self._loaded
 
     def card(self) -> ModelCard:
@@ -213,7 +216,9 @@ class _ModelSession:
         layers = self._options.layers
         policy = card.layer_policy if layers is None else (layers if isinstance(layers, str) else list(layers))
         preprocessing = card.preprocessing if self._loaded is not None else self._options.preprocessing
-        return {"seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy}
+        weights = self._options.weights
+        return {"seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy,
+                "weights_file_sha256": sha256_file(weights) if weights is not None else None}
 
     def release(self) -> None:
         self._loaded = None
@@ -254,10 +259,12 @@ def _score_one(
             message += f"; get it with: {availability.fix}"
         log.info("skipped %s on %s: %s", session.id, benchmark.identifier, message)
         return Outcome(session.id, benchmark.identifier, "skipped", message=message)
-    key = session.reuse_key()
+    # what a stored result must match to be reused: how the model was set up, and the exact data
+    key = {**session.reuse_key(), "data_checksums": benchmark.provenance(data_dir)}
     stored_id = session.card().id  # a FILE.py:FUNCTION model's results are stored under its card's id
-    if not force and store.has(stored_id, benchmark.identifier, **key):
-        return Outcome(stored_id, benchmark.identifier, "reused", store.load(stored_id, benchmark.identifier))
+    stored = None if force else store.find(stored_id, benchmark.identifier, **key)
+    if stored is not None:
+        return Outcome(stored_id, benchmark.identifier, "reused", stored)
     model = session.get()
     started = time.perf_counter()
     stimulus_sets = benchmark.stimulus_sets(data_dir)
@@ -279,7 +286,6 @@ def _score_one(
         benchmark=benchmark,
         seed=options.seed,
         stimuli_sha256={name: s.content_hash for name, s in stimulus_sets.items()},
-        data_checksums=benchmark.provenance(data_dir),
         weights_path=str(model.weights_path) if model.weights_path else None,
         device=str(options.device),
         timings={"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)},

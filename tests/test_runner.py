@@ -9,11 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torchvision.transforms as T
 
 from brainalign import BrainAlignError, runner
+from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
+from brainalign.stimuli import StimulusSet
 from brainalign.cli import main
 from brainalign.leaderboard.store import ResultsStore
 from brainalign.models import from_module
@@ -43,8 +47,6 @@ def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path
     again = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in again] == ["reused"]
     assert again[0].result.fingerprint() == stored.fingerprint()
-    other_seed = runner.score(tiny_model("pixels-like"), HUMAN, results=tmp_path, data_dir=shared_data, seed=3)
-    assert other_seed[0].status == "scored" and other_seed[0].result.provenance["seed"] == 3
 
 
 def test_a_different_seed_is_not_reused(shared_data, tmp_path) -> None:
@@ -90,6 +92,14 @@ def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_
     assert captured.err.startswith("error: ") and "Traceback" not in captured.err
 
 
+@pytest.mark.parametrize(("device", "message"), [("cuda:7", "not available here"), ("foo", "unknown device")])
+def test_a_device_this_machine_lacks_is_a_one_line_error(tmp_path, capsys, device, message) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--device", device])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err
+
+
 def _run_command(results: Path, shared_data: Path) -> list[str]:
     return [sys.executable, "-m", "brainalign.cli", "-q", "run", "--results", str(results),
             "--data-dir", str(shared_data), "-m", "pixels", "-m", "efficientnet_lite0:untrained",
@@ -118,3 +128,68 @@ def test_killed_run_resumes_to_the_same_results(shared_data, tmp_path) -> None:
     expected = {(r.model_id, r.benchmark): r.fingerprint() for r in ResultsStore(clean).load_all(strict=True).results}
     assert len(expected) == 4 and resumed == expected
     assert (interrupted / "leaderboard.html").is_file()
+
+
+class TaggedBenchmark(Benchmark):
+    """A tiny benchmark whose data is named by ``tag`` (what its provenance records)."""
+
+    id, version, title, description, metric, bibtex = "test.tagged", 1, "t", "d", "m", ""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def availability(self, data_dir):
+        return Availability(True)
+
+    def stimulus_sets(self, data_dir):
+        rng = np.random.default_rng(0)
+        images = [rng.integers(0, 255, (16, 16, 3), dtype=np.uint8) for _ in range(6)]
+        return {"s": StimulusSet.from_images([f"i{k}" for k in range(6)], images)}
+
+    def score(self, layers, *, seed=0, data_dir=None):
+        (rdms,) = layers.values()
+        table = pd.DataFrame({"layer": list(rdms.layers), "layer_index": range(len(rdms.layers)),
+                              "depth": list(rdms.depths), "target": "t", "subject": "", "condition": "",
+                              "value": rdms.rdms.data.mean(axis=1), "ci_low": np.nan, "ci_high": np.nan})
+        return BenchmarkScore(self.identifier, table, {"brain_similarity": {"value": 0.0}})
+
+    def provenance(self, data_dir):
+        return {"data": self.tag}
+
+
+def test_other_data_under_the_same_benchmark_id_is_not_reused(tmp_path) -> None:
+    model = tiny_model()
+    assert runner.score(model, TaggedBenchmark("a"), results=tmp_path)[0].status == "scored"
+    assert runner.score(model, TaggedBenchmark("a"), results=tmp_path)[0].status == "reused"
+    assert runner.score(model, TaggedBenchmark("b"), results=tmp_path)[0].status == "scored"
+
+
+def test_a_given_model_scored_with_other_layers_is_not_reused(tmp_path) -> None:
+    model = tiny_model()  # layers="all": 0, 1, 2 (+ output)
+    first = runner.score(model, TaggedBenchmark("a"), results=tmp_path)[0]
+    only_conv = runner.score(model, TaggedBenchmark("a"), results=tmp_path, layers=["0"])[0]
+    assert only_conv.status == "scored"
+    assert list(only_conv.result.layerwise["layer"]) == ["0"] != list(first.result.layerwise["layer"])
+
+
+def test_another_weights_file_is_not_reused(tmp_path) -> None:
+    factory = tmp_path / "net.py"
+    factory.write_text(
+        "import torch, torchvision.transforms as T\n"
+        "from brainalign.models import from_module\n"
+        "def build(weights=None):\n"
+        "    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten())\n"
+        "    if weights is not None:\n"
+        "        net.load_state_dict(torch.load(weights, weights_only=True))\n"
+        "    return from_module(net, T.Compose([T.Resize((16, 16)), T.ToTensor()]), layers='all', model_id='net')\n",
+        encoding="utf-8")
+    for name, seed in (("a.pt", 1), ("b.pt", 2)):
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten())
+        torch.save(net.state_dict(), tmp_path / name)
+    spec = f"{factory}:build"
+    a = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
+    again = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
+    b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")[0]
+    assert (a.status, again.status, b.status) == ("scored", "reused", "scored")
+    assert not a.result.layerwise["value"].equals(b.result.layerwise["value"])

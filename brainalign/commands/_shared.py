@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ..errors import BrainAlignError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -21,12 +23,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
-    if device != "auto":
-        return device
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; a device this machine lacks is a
+    user error with the fix, not a torch traceback."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise BrainAlignError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (parsed.index or 0) >= count:
+            raise BrainAlignError(
+                f"device {device!r} is not available here ({count} CUDA device(s)); "
+                "use --device cpu or --device auto"
+            )
+    return device
 
 
 def results_option(function: F) -> F:

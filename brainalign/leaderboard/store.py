@@ -491,14 +491,19 @@ class ResultsStore:
             )
         return result
 
-    def has(self, model_id: str, benchmark: str, **provenance: Any) -> bool:
-        """Whether a valid result exists whose provenance matches every given field (e.g.
-        ``seed=0, layer_policy="blocks"``): what a resumed run may skip. Invalid files count as absent."""
+    def find(self, model_id: str, benchmark: str, **provenance: Any) -> Result | None:
+        """The stored result if its provenance matches every given field (e.g. ``seed=0,
+        layer_policy="blocks"``), else None: what a resumed run may reuse. Invalid files count as absent."""
         try:
             result = self.load(model_id, benchmark)
         except BrainAlignError:
-            return False
-        return all(result.provenance.get(k) == jsonable(v) for k, v in provenance.items())
+            return None
+        matches = all(result.provenance.get(k) == jsonable(v) for k, v in provenance.items())
+        return result if matches else None
+
+    def has(self, model_id: str, benchmark: str, **provenance: Any) -> bool:
+        """Whether :meth:`find` would return a result."""
+        return self.find(model_id, benchmark, **provenance) is not None
 
     def load_all(self, *, strict: bool = False) -> LoadReport:
         """Every result under the folder (any depth). Unusable files are reported in
