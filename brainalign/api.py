@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import _API
+
 from .benchmarks import Benchmark, all_benchmarks
 from .benchmarks import get as load_benchmark
 from .leaderboard.render import build as _build
@@ -29,8 +31,4 @@ def build_leaderboard(results: str | Path, out: str | Path = "leaderboard.html")
     return _build(Path(results), Path(out)).path
 
 
-__all__ = [
-    "DEFAULT_MODELS", "Benchmark", "LoadedModel", "ModelCard", "Outcome", "Result", "ResultsStore",
-    "RunReport", "ScoringOptions", "StimulusSet", "build_leaderboard", "extract_layer_rdms",
-    "from_module", "list_benchmarks", "list_models", "load_benchmark", "load_model", "run", "score",
-]
+__all__ = list(_API)  # one list, kept in brainalign/__init__.py (its lazy attributes)

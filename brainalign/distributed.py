@@ -57,10 +57,10 @@ from .benchmarks import Benchmark
 from .benchmarks import get as get_benchmark
 from .errors import BrainAlignError
 from .leaderboard.store import ResultsStore, file_stem
-from .models import LoadedModel, extract_layer_rdms, load_model
+from .models import LoadedModel, extract_layer_rdms
 from .paths import data_dir as resolve_data_dir
 from .progress import progress, set_quiet
-from .runner import ModelSpec, Outcome, PrepareLayers, ScoringOptions, score_pair
+from .runner import ModelSession, ModelSpec, Outcome, PrepareLayers, ScoringOptions, score_pair
 from .stimuli import StimulusSet
 
 try:
@@ -331,8 +331,7 @@ def _extract_group_task(model_id: str, benchmark: BenchmarkRef, layers: tuple[st
     """Cache the RDMs of ``layers`` on every stimulus set of the benchmark; the number of layers."""
     bench = _benchmark(benchmark)
     data_dir = resolve_data_dir(options.data_dir)
-    model = load_model(model_id, device=options.device, weights=options.weights,
-                       preprocessing=options.preprocessing, layers=options.layers)
+    model = ModelSession(model_id, options).get()
     for stimuli in bench.stimulus_sets(data_dir).values():
         extract_layer_rdms(model, stimuli, distance=bench.distance, batch_size=options.batch_size,
                            memory_budget=options.memory_budget, device=options.device, layers=list(layers))

@@ -132,7 +132,7 @@ def score(
 
         return score_on_dask(client, [model], resolve_benchmarks(benchmarks), store, options,
                              force=force, layer_groups=layer_groups)
-    session = _ModelSession(model, options)
+    session = ModelSession(model, options)
     return [_score_one(session, b, store, options, force) for b in resolve_benchmarks(benchmarks)]
 
 
@@ -168,7 +168,7 @@ def run(
                                         layer_groups=layer_groups, on_outcome=on_outcome)
     else:
         for model in models:
-            session = _ModelSession(model, options)
+            session = ModelSession(model, options)
             for benchmark in chosen:
                 outcome = _score_one(session, benchmark, store, options, force)
                 report.outcomes.append(outcome)
@@ -182,7 +182,7 @@ def run(
     return report
 
 
-class _ModelSession:
+class ModelSession:
     """A model by id or object, loaded only when some benchmark actually needs its activations,
     so a resumed run whose results all exist never builds a network."""
 
@@ -235,7 +235,7 @@ def score_pair(
 ) -> Outcome:
     """Score one (model id, benchmark) pair into ``results`` from plain, picklable arguments:
     what a Dask worker runs for one task (same checks, files and provenance as :func:`run`)."""
-    session = _ModelSession(model, options)
+    session = ModelSession(model, options)
     try:
         return _score_one(session, resolve_benchmarks(benchmark)[0], _store(results), options, force,
                           prepare_layers=prepare_layers)
@@ -244,7 +244,7 @@ def score_pair(
 
 
 def _score_one(
-    session: _ModelSession,
+    session: ModelSession,
     benchmark: Benchmark,
     store: ResultsStore,
     options: ScoringOptions,

@@ -121,13 +121,19 @@ class _WeightedStack:
         return group_rank[self.group_of_pair]
 
 
+def pair_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """Position of the pair of stimuli ``(i, j)`` (``i != j``, either order) in a condensed RDM
+    of ``n`` stimuli (row-major upper triangle, as ``squareform``)."""
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    return n * lo - lo * (lo + 1) // 2 + hi - lo - 1
+
+
 def resampled_pairs(sample: np.ndarray, n: int) -> np.ndarray:
     """Condensed-vector indices of every pair in a stimulus resample, minus self-pairs."""
     p, q = np.triu_indices(sample.size, k=1)
     i, j = sample[p], sample[q]
     keep = i != j
-    lo, hi = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep])
-    return n * lo - lo * (lo + 1) // 2 + hi - lo - 1
+    return pair_index(i[keep], j[keep], n)
 
 
 def bootstrap_subjects(
@@ -187,9 +193,7 @@ def permutation_test(
 
 def _permuted_pairs(perm: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Index into a condensed RDM that relabels its stimuli by ``perm``."""
-    i, j = perm[rows], perm[cols]
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    return n * lo - lo * (lo + 1) // 2 + hi - lo - 1
+    return pair_index(perm[rows], perm[cols], n)
 
 
 def fdr_bh(p_values: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
