@@ -6,10 +6,14 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import numpy as np
 
 
 def _process_umask() -> int:
@@ -56,6 +60,22 @@ def write_with_atomic(path: str | os.PathLike[str], writer: Callable[[Path], Non
     """Call ``writer(tmp_path)`` (e.g. ``np.savez``), then move the finished file into place."""
     with atomic_path(path) as tmp:
         writer(tmp)
+
+
+def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` (``np.load`` reads it) with fixed zip
+    timestamps, so equal arrays give equal bytes; object arrays are refused (no pickles)."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            array = np.asarray(value)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.file_size = array.nbytes  # zipfile switches to zip64 only for members near 4 GiB
+            with archive.open(info, "w") as handle:
+                np.lib.format.write_array(handle, array, allow_pickle=False)
+
+
+# What ``np.load`` of a truncated, corrupt or foreign ``.npz`` raises (a missing key: KeyError).
+NPZ_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, OSError)
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
