@@ -45,7 +45,6 @@ import logging
 import os
 import shutil
 import tempfile
-import zipfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -58,7 +57,13 @@ import pandas as pd
 from PIL import Image
 
 from ... import rsa
-from ..._io import sha256_file, write_bytes_atomic, write_json_atomic, write_text_atomic
+from ..._io import (
+    sha256_file,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_npz_atomic,
+    write_text_atomic,
+)
 from ...errors import BrainAlignError
 from ...progress import progress
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
@@ -378,17 +383,6 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """``np.savez`` with fixed zip timestamps, so equal arrays give equal bytes; no pickles."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for name, array in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            with archive.open(info, "w") as handle:
-                np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
-    write_bytes_atomic(path, buffer.getvalue())
-
-
 def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, list[Placement]]],
            vectors: np.ndarray, settings: BuildSettings, thresholds: Thresholds, embedder: str,
            report: BuildReport, overwrite: bool) -> None:
@@ -408,7 +402,7 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
         metadata = pd.DataFrame(rows)
         write_text_atomic(staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n"))
         indices = [index for index, _, _ in complete]
-        write_npz(staging / "targets.npz", {
+        write_npz_atomic(staging / "targets.npz", {
             "stimulus_ids": np.array([pool.items[i].id for i in indices]),
             "saliency": saliency_rdm(baselines),
             "semantic": rsa.rdm(vectors[indices], "cosine"),
