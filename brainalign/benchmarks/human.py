@@ -99,7 +99,10 @@ class HumanRSABenchmark(Benchmark):
         return Availability(True)
 
     def load(self, data_dir: str | os.PathLike[str] | None = None) -> NeuralData:
-        """The verified data set, parsed once per process (keyed by its files' checksums)."""
+        """The verified data set, parsed once per process and folder by every benchmark that
+        shares its reader. The checksums of the data set's registered files are part of the key,
+        so changed files are parsed again; a data set that registers no files (algonauts2023) is
+        keyed by its folder only: restart the process after replacing its files."""
         location = locate(self.dataset, data_dir)
         return _read(self._reader, location.folder, _fingerprint(location))
 
@@ -111,8 +114,9 @@ class HumanRSABenchmark(Benchmark):
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None):
         data = self.load(data_dir)
         if self.target not in data.targets:
-            reasons = [s for s in data.skipped if s.split(":")[0].split()[-1] == self.target]
-            why = f" ({'; '.join(reasons)})" if reasons else ""
+            reasons = [str(s) for s in data.skipped if s.target == self.target]
+            why = (f" ({'; '.join(reasons)})" if reasons
+                   else f" (the data has targets {', '.join(data.targets)})")
             raise BrainAlignError(
                 f"{self.identifier}: target {self.target} has no data{why}; it cannot be scored"
             )
@@ -162,6 +166,9 @@ def _read(reader: Reader, folder: Path, fingerprint: tuple) -> NeuralData:
 _ALGONAUTS2019_READERS: dict[int, Reader] = {
     images: partial(algonauts2019.read_algonauts2019_folder, images=images) for images in (92, 78)
 }
+#: Every ROI of the release (on the challenge release: :data:`~.algonauts2023.STUDY_ROIS`) in one
+#: parse, shared by all ROI benchmarks: the release is large and each parse reads all of it.
+_ALGONAUTS2023_READER: Reader = algonauts2023.read_algonauts2023_folder
 
 
 # --- the registered benchmarks -----------------------------------------------------------------
@@ -206,7 +213,7 @@ def _algonauts2023(roi: str) -> HumanRSABenchmark:
         ),
         dataset=algonauts2023.DATASET,
         target=roi,
-        reader=partial(algonauts2023.read_algonauts2023_folder, rois=[roi]),
+        reader=_ALGONAUTS2023_READER,
         default=False,
     )
 

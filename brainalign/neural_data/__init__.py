@@ -7,12 +7,12 @@ NoiseCeiling(lower=0.378..., upper=0.660...)
 
 Every loader returns :class:`NeuralData` ``(stimuli, targets, skipped)``: a StimulusSet, one
 :class:`~brainalign.rsa.TargetRDMs` per target keyed by name (RDMs labelled by stimulus id),
-and what was left out.
+and what was left out (one :class:`~.collection.Skip` each: target, subject, reason).
 """
 
 from .algonauts2019 import load_algonauts2019, read_algonauts2019_folder
 from .algonauts2023 import STUDY_ROIS, STUDY_SUBJECTS, load_algonauts2023, read_algonauts2023_folder
-from .collection import NeuralData
+from .collection import NeuralData, Skip
 from .kriegeskorte2008 import load_kriegeskorte2008, read_kriegeskorte2008_folder
 from .nifti import load_nifti_betas
 from .rdm_files import load_npy, load_npz_folder, load_rsatoolbox_hdf5
@@ -20,7 +20,7 @@ from .registry import DataFile, Dataset, datasets, get_dataset
 from .store import FileCheck, Location, fetch, find, locate, roots
 
 __all__ = [
-    "STUDY_ROIS", "STUDY_SUBJECTS", "DataFile", "Dataset", "FileCheck", "Location", "NeuralData",
+    "STUDY_ROIS", "STUDY_SUBJECTS", "DataFile", "Dataset", "FileCheck", "Location", "NeuralData", "Skip",
     "datasets", "fetch", "find", "get_dataset", "load_algonauts2019", "load_algonauts2023",
     "load_kriegeskorte2008", "load_nifti_betas", "load_npy", "load_npz_folder",
     "load_rsatoolbox_hdf5", "locate", "read_algonauts2019_folder", "read_algonauts2023_folder",

@@ -35,7 +35,7 @@ from ..errors import BrainAlignError
 from ..progress import progress
 from ..rsa import RDMs, TargetRDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, report_skip
+from .collection import NeuralData, Skip, report_skip
 from .store import locate
 
 DATASET = "algonauts2023"
@@ -111,7 +111,7 @@ def read_algonauts2023_folder(
         name=f"{DATASET}_shared{len(ids)}",
     )
     wanted = None if rois is None else list(dict.fromkeys(rois))
-    skipped: list[str] = []
+    skipped: list[Skip] = []
     per_roi: dict[str, list[tuple[str, np.ndarray]]] = {}
     seen: set[str] = set()
     for subject in progress(subjects, desc="Algonauts 2023 subjects"):
@@ -126,11 +126,11 @@ def read_algonauts2023_folder(
             counts = {h: int(mask.masks[h].sum()) for h in HEMISPHERES}
             empty = [h for h in HEMISPHERES if counts[h] == 0]
             if empty:
-                report_skip(skipped, f"subj{subject:02d} {mask.name}: no vertices in {', '.join(empty)}")
+                report_skip(skipped, mask.name, f"subj{subject:02d}", f"no vertices in {', '.join(empty)}")
                 continue
             patterns = {h: responses[h][:, mask.masks[h]] for h in HEMISPHERES}
             if not all(np.isfinite(p).all() for p in patterns.values()):
-                report_skip(skipped, f"subj{subject:02d} {mask.name}: non-finite fMRI responses")
+                report_skip(skipped, mask.name, f"subj{subject:02d}", "non-finite fMRI responses")
                 continue
             subject_rdm = (rdm(patterns["lh"], distance) + rdm(patterns["rh"], distance)) / 2
             per_roi.setdefault(mask.name, []).append((f"subj{subject:02d}", subject_rdm))
@@ -144,7 +144,7 @@ def read_algonauts2023_folder(
     for name in wanted if wanted is not None else [m for m in _ordered(seen)]:
         entries = per_roi.get(name, [])
         if not entries:
-            report_skip(skipped, f"{name}: no subject has vertices in both hemispheres")
+            report_skip(skipped, name, "", "no subject has vertices in both hemispheres")
             continue
         rdms = RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance)
         targets[name] = TargetRDMs.from_subjects(

@@ -19,14 +19,26 @@ log = logging.getLogger(__name__)
 StimuliSpec = Union[StimulusSet, str, os.PathLike, Sequence[str]]
 
 
+class Skip(NamedTuple):
+    """One thing a loader left out: a target (ROI, task) of one subject, or of every subject
+    (``subject`` empty), and why. ``str()`` gives the line a person reads."""
+
+    target: str
+    subject: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.target}: {self.reason}" if self.subject else f"{self.target}: {self.reason}"
+
+
 class NeuralData(NamedTuple):
     """``stimuli`` (None where a loader was given ids without images), ``targets`` keyed by
     target name (an ROI, a task), each with RDMs labelled by stimulus id, and ``skipped``: one
-    line per thing left out (an empty ROI, a subject), never silently filled in."""
+    :class:`Skip` per thing left out (an empty ROI, a subject), never silently filled in."""
 
     stimuli: StimulusSet | None
     targets: dict[str, TargetRDMs]
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[Skip, ...] = ()
 
 
 def resolve_stimuli(stimuli: StimuliSpec) -> tuple[tuple[str, ...], StimulusSet | None]:
@@ -62,7 +74,8 @@ def read_stimulus_list(path: Path) -> tuple[str, ...]:
     return ids
 
 
-def report_skip(skipped: list[str], message: str) -> None:
-    """Record and log something a loader leaves out."""
-    log.warning("skipped: %s", message)
-    skipped.append(message)
+def report_skip(skipped: list[Skip], target: str, subject: str, reason: str) -> None:
+    """Record and log something a loader leaves out (``subject`` "" when every subject is)."""
+    skip = Skip(target, subject, reason)
+    log.warning("skipped: %s", skip)
+    skipped.append(skip)

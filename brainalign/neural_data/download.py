@@ -33,7 +33,8 @@ def download(
     """Fetch ``url`` into ``destination``; return the sha256 of what landed.
 
     Raises :class:`BrainAlignError` naming the URL, what went wrong and the fix when the network
-    fails, the server answers with an error, the stream ends early, or size or checksum differ.
+    fails, the server answers with an error, the stream ends early, writing fails (disk full), or
+    size or checksum differ.
     """
     request = Request(url, headers={"User-Agent": f"brainalign/{__version__}"})
     try:
@@ -69,6 +70,11 @@ def download(
         raise BrainAlignError(
             f"could not download {url} ({reason}); check the network connection, or put the data "
             "in a local folder and pass it with --data-dir (or BRAINALIGN_DATA)"
+        ) from None
+    except OSError as err:  # mid-stream: disk full, connection reset by the TLS layer, …
+        raise BrainAlignError(
+            f"downloading {url} into {destination.parent} failed ({err.strerror or err}); nothing "
+            "was saved; free disk space or fix the folder's permissions, then run the same command again"
         ) from None
     return digest
 

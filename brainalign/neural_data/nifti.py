@@ -11,7 +11,8 @@ image      optional: path to the stimulus image (then a StimulusSet is returned)
 ========== ================================================================================
 
 Voxels are read with nilearn's ``NiftiMasker`` (which resamples the betas to the mask's grid).
-With ``mask``, one ROI; with ``atlas``, one ROI per non-zero label (named by ``labels``). Per
+With ``mask``, one ROI (named by ``name``); with ``atlas``, one ROI per non-zero label (named by
+``labels``). Every beta image of a subject must lie on one grid (shape and affine). Per
 subject and ROI, the RDM of the voxel patterns uses ``distance`` (default correlation, as in
 most fMRI RSA). An ROI without voxels is reported and skipped, never given a number.
 """
@@ -29,7 +30,7 @@ import pandas as pd
 from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, report_skip
+from .collection import NeuralData, Skip, report_skip
 
 ImageSpec = Union[str, os.PathLike, Any]  # a path or a nibabel image
 REQUIRED_COLUMNS: tuple[str, ...] = ("subject", "stimulus_id", "beta")
@@ -41,44 +42,47 @@ def load_nifti_betas(
     mask: ImageSpec | Mapping[str, ImageSpec] | None = None,
     atlas: ImageSpec | Mapping[str, ImageSpec] | None = None,
     labels: Mapping[int, str] | None = None,
+    name: str | None = None,
     distance: str = "correlation",
     kind: str = "fmri",
     method: str = "spearman",
 ) -> NeuralData:
     """Targets (one per ROI) with one RDM per subject; see the module docstring.
 
-    ``mask`` / ``atlas``: one image for every subject, or ``{subject: image}``.
+    ``mask`` / ``atlas``: one image for every subject, or ``{subject: image}``. ``name``: the
+    mask's target name (default: the mask file's name; ``"mask"`` for per-subject masks or images).
     """
     if (mask is None) == (atlas is None):
         raise BrainAlignError("give exactly one of mask= (one ROI) or atlas= (one ROI per label)")
+    if name is not None and atlas is not None:
+        raise BrainAlignError("name= names the ROI of mask=; name an atlas's ROIs with labels=")
+    mask_name = name or _mask_name(mask)
     frame, base = _read_table(table)
     subjects = list(dict.fromkeys(frame["subject"]))
     ids = _common_stimuli(frame, subjects)
     stimuli = _stimulus_set(frame, ids, base)
-    skipped: list[str] = []
+    skipped: list[Skip] = []
     per_roi: dict[str, list[tuple[str, np.ndarray]]] = {}
     for subject in subjects:
         rows = frame[frame["subject"] == subject].set_index("stimulus_id").loc[list(ids)]
-        betas = _concat_betas(rows, base)
-        rois = _roi_images(
-            _for_subject(mask if mask is not None else atlas, subject),
-            atlas is not None, labels, base,
-        )
-        for name, roi_img in rois.items():
-            patterns = _masked(betas, roi_img)
+        betas = _concat_betas(rows, base, subject)
+        roi_spec = _for_subject(mask if mask is not None else atlas, subject)
+        rois = _roi_images(roi_spec, atlas is not None, labels, base, mask_name)
+        for roi, roi_img in rois.items():
+            patterns = _masked(betas, roi_img, f"subject {subject!r}, ROI {roi} of {_describe(roi_spec)}")
             if patterns is None:
-                report_skip(skipped, f"{subject} {name}: the ROI has no voxels")
+                report_skip(skipped, roi, subject, "the ROI has no voxels")
                 continue
             if not np.isfinite(patterns).all():
-                report_skip(skipped, f"{subject} {name}: non-finite beta values in the ROI")
+                report_skip(skipped, roi, subject, "non-finite beta values in the ROI")
                 continue
-            per_roi.setdefault(name, []).append((str(subject), rdm(patterns, distance)))
+            per_roi.setdefault(roi, []).append((str(subject), rdm(patterns, distance)))
     targets = {
-        name: TargetRDMs.from_subjects(
-            name, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance),
+        roi: TargetRDMs.from_subjects(
+            roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance),
             kind=kind, method=method,
         )
-        for name, entries in per_roi.items()
+        for roi, entries in per_roi.items()
     }
     return NeuralData(stimuli, targets, tuple(skipped))
 
@@ -148,6 +152,14 @@ def _for_subject(spec: Any, subject: str) -> Any:
     return spec
 
 
+def _mask_name(mask: Any) -> str:
+    return Path(str(mask)).name.split(".")[0] if isinstance(mask, (str, os.PathLike)) else "mask"
+
+
+def _describe(spec: Any) -> str:
+    return str(spec) if isinstance(spec, (str, os.PathLike)) else "the given image"
+
+
 def _load(image: ImageSpec, base: Path, what: str) -> Any:
     from nilearn.image import load_img
 
@@ -160,7 +172,7 @@ def _load(image: ImageSpec, base: Path, what: str) -> Any:
         ) from None
 
 
-def _concat_betas(rows: pd.DataFrame, base: Path) -> Any:
+def _concat_betas(rows: pd.DataFrame, base: Path, subject: str) -> Any:
     from nilearn.image import concat_imgs, index_img
 
     volumes = []
@@ -175,26 +187,44 @@ def _concat_betas(rows: pd.DataFrame, base: Path) -> Any:
                 f"beta image {row['beta']} of {stimulus_id} is {image.ndim}-D; add a volume column"
             )
         volumes.append(image)
-    return concat_imgs(volumes)
+    try:
+        return concat_imgs(volumes)
+    except ValueError as err:  # nilearn: "Field of view of image #k is different …"
+        first = volumes[0]
+        odd = next((row for row, image in zip(rows["beta"], volumes)
+                    if image.shape[:3] != first.shape[:3] or not np.allclose(image.affine, first.affine)),
+                   None)
+        what = (f"beta image {odd} lies on another grid (shape or affine) than {rows['beta'].iloc[0]}"
+                if odd is not None else f"its beta images do not stack ({str(err).splitlines()[0]})")
+        raise BrainAlignError(
+            f"subject {subject!r}: {what}; resample every beta image of a subject to one grid "
+            "(e.g. nilearn.image.resample_to_img)"
+        ) from None
 
 
-def _roi_images(spec: ImageSpec, is_atlas: bool, labels: Mapping[int, str] | None, base: Path) -> dict[str, Any]:
+def _roi_images(spec: ImageSpec, is_atlas: bool, labels: Mapping[int, str] | None, base: Path,
+                mask_name: str) -> dict[str, Any]:
     from nilearn.image import new_img_like
 
     image = _load(spec, base, "atlas" if is_atlas else "mask")
     data = np.asarray(image.get_fdata())
     if not is_atlas:
-        name = Path(str(spec)).name.split(".")[0] if isinstance(spec, (str, os.PathLike)) else "mask"
-        return {name: new_img_like(image, (data != 0).astype(np.int8))}
+        return {mask_name: new_img_like(image, (data != 0).astype(np.int8))}
     values = labels.keys() if labels is not None else sorted(int(v) for v in np.unique(data) if v != 0)
     names = dict(labels) if labels is not None else {v: f"label{v}" for v in values}
     return {names[v]: new_img_like(image, (data == v).astype(np.int8)) for v in values if v != 0}
 
 
-def _masked(betas: Any, roi_img: Any) -> np.ndarray | None:
+def _masked(betas: Any, roi_img: Any, where: str) -> np.ndarray | None:
     """``(stimuli, voxels)`` of ``betas`` inside ``roi_img``; None when the ROI has no voxel."""
     from nilearn.maskers import NiftiMasker
 
     if not np.asarray(roi_img.dataobj).any():
         return None
-    return NiftiMasker(mask_img=roi_img, standardize=None).fit_transform(betas)
+    try:
+        return NiftiMasker(mask_img=roi_img, standardize=None).fit_transform(betas)
+    except (ValueError, TypeError) as err:  # nilearn's DimensionError is a TypeError
+        raise BrainAlignError(
+            f"{where}: cannot read the beta values inside the mask ({str(err).splitlines()[0]}); "
+            "give a 3-D mask or atlas in the betas' space"
+        ) from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import urllib.error
 from pathlib import Path
@@ -84,6 +86,22 @@ def test_network_failure_at_the_boundary(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(download_module, "urlopen", offline)
     with pytest.raises(BrainAlignError, match=r"no route to host.*BRAINALIGN_DATA"):
         download("https://example.org/x.npz", tmp_path / "x.npz", sha256=None)
+    assert _only_file(tmp_path) == []
+
+
+def test_disk_full_mid_stream_never_lands(file_server, monkeypatch, tmp_path: Path) -> None:
+    file_server.files["a.npz"] = PAYLOAD
+
+    class FullDisk(io.FileIO):  # room for half the payload
+        def write(self, block):
+            if self.tell() + len(block) > len(PAYLOAD) // 2:
+                super().write(bytes(block)[: len(PAYLOAD) // 2 - self.tell()])
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(block)
+
+    monkeypatch.setattr(download_module, "open", lambda path, mode: FullDisk(path, mode), raising=False)
+    with pytest.raises(BrainAlignError, match=r"No space left on device\); nothing was saved; free disk space"):
+        download(file_server.url("a.npz"), tmp_path / "a.npz", sha256=None)
     assert _only_file(tmp_path) == []
 
 

@@ -12,7 +12,8 @@ from scipy.spatial.distance import pdist
 
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import load_algonauts2023, read_algonauts2023_folder
-from brainalign.neural_data.algonauts2023 import ROI_CLASSES, read_mapping
+from brainalign.neural_data.algonauts2023 import ROI_CLASSES, STUDY_SUBJECTS, read_mapping
+from brainalign.neural_data.collection import Skip
 
 MAPPINGS = {
     "prf-visualrois": {0: "Unknown", 1: "V1v", 2: "V1d", 3: "hV4"},
@@ -116,9 +117,9 @@ def test_empty_roi_is_skipped_and_reported_never_filled(release: Path) -> None:
     hv4 = data.targets["hV4"]
     assert hv4.subjects == ("subj01", "subj03")  # subject 2 has no rh hV4
     np.testing.assert_allclose(hv4.rdms.data[1], brute_force(release, 3, "prf-visualrois", 3), rtol=1e-10)
-    assert "subj02 hV4: no vertices in rh" in data.skipped
+    assert Skip("hV4", "subj02", "no vertices in rh") in data.skipped
     assert "FFA-1" not in data.targets
-    assert any(s.startswith("FFA-1:") for s in data.skipped)
+    assert Skip("FFA-1", "", "no subject has vertices in both hemispheres") in data.skipped
     # every target's RDMs are its own ROI's: no two ROIs share a subject RDM
     flat = {roi: t.rdms.data[0].tobytes() for roi, t in data.targets.items()}
     assert len(set(flat.values())) == len(flat)
@@ -171,22 +172,51 @@ def test_subjects_without_shared_images(tmp_path: Path) -> None:
         read_algonauts2023_folder(folder, subjects=(1, 2))
 
 
-def test_benchmarks_score_an_roi_and_refuse_an_empty_one(tmp_path: Path) -> None:
-    from brainalign.benchmarks import get
+def _planted_layers(target, stimulus_ids):
+    """A noise layer and a "good" layer close to the target's subject mean."""
     from brainalign.rsa import LayerRDMs, RDMs
 
-    build_release(tmp_path, subjects=(1, 2, 3, 4, 5, 6, 8))
+    rng = np.random.default_rng(0)
+    mean = target.rdms.data.mean(axis=0)
+    data = np.stack([rng.random(mean.size), mean + 0.1 * mean.std() * rng.normal(size=mean.size)])
+    return LayerRDMs(RDMs(data, ["noise", "good"], stimulus_ids), (0.0, 1.0))
+
+
+def test_benchmarks_score_an_roi_and_refuse_an_empty_one(tmp_path: Path) -> None:
+    from brainalign.benchmarks import get
+
+    build_release(tmp_path, subjects=STUDY_SUBJECTS)
     benchmark = get("algonauts2023.EBA")
     assert benchmark.availability(tmp_path).available
     (name, stimuli), = benchmark.stimulus_sets(tmp_path).items()
     target = benchmark.target_rdms(tmp_path)
     assert target.subjects == ("subj01", "subj02", "subj03", "subj04", "subj05", "subj06", "subj08")
     assert stimuli.ids == tuple(f"nsd-{n:05d}" for n in sorted(SHARED))
-    rng = np.random.default_rng(0)
-    mean = target.rdms.data.mean(axis=0)
-    data = np.stack([rng.random(mean.size), mean + 0.1 * mean.std() * rng.normal(size=mean.size)])
-    layers = LayerRDMs(RDMs(data, ["noise", "good"], stimuli.ids), (0.0, 1.0))
+    layers = _planted_layers(target, stimuli.ids)
     summary = benchmark.score({name: layers}, data_dir=tmp_path).summary
     assert summary["brain_similarity_max"]["layer"] == "good"
     with pytest.raises(BrainAlignError, match=r"target FFA-1 has no data \(subj01 FFA-1: no vertices in lh, rh;.*no subject has vertices"):
         get("algonauts2023.FFA-1").score({name: layers}, data_dir=tmp_path)
+    with pytest.raises(BrainAlignError, match=r"target V2v has no data \(the data has targets V1v, V1d, hV4, EBA"):
+        get("algonauts2023.V2v").target_rdms(tmp_path)  # not in this release's masks
+
+
+def test_roi_benchmarks_share_one_parse_of_the_release(tmp_path: Path, monkeypatch) -> None:
+    from brainalign.benchmarks import get
+    from brainalign.neural_data import algonauts2023
+
+    build_release(tmp_path, subjects=STUDY_SUBJECTS)
+    reads: list[tuple[str, str]] = []
+    read_rows = algonauts2023.fmri_rows
+
+    def counted(folder: Path, hemisphere: str, rows: list[int]) -> np.ndarray:
+        reads.append((folder.name, hemisphere))
+        return read_rows(folder, hemisphere, rows)
+
+    monkeypatch.setattr(algonauts2023, "fmri_rows", counted)
+    for roi in ("EBA", "V1v"):
+        benchmark = get(f"algonauts2023.{roi}")
+        (name, stimuli), = benchmark.stimulus_sets(tmp_path).items()
+        layers = _planted_layers(benchmark.target_rdms(tmp_path), stimuli.ids)
+        assert benchmark.score({name: layers}, data_dir=tmp_path).summary["brain_similarity_max"]["layer"] == "good"
+    assert sorted(reads) == sorted((f"subj{s:02d}", h) for s in STUDY_SUBJECTS for h in ("lh", "rh"))

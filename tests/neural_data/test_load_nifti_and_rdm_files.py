@@ -14,6 +14,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import load_nifti_betas, load_npy, load_npz_folder, load_rsatoolbox_hdf5
+from brainalign.neural_data.collection import Skip
 
 SHAPE = (5, 6, 4)
 AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
@@ -47,7 +48,9 @@ def test_atlas_rois_match_brute_force(betas) -> None:
     data = load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz",
                             labels={1: "left", 2: "corner", 3: "nowhere"})
     assert set(data.targets) == {"left", "corner"}
-    assert sorted(data.skipped) == ["s1 nowhere: the ROI has no voxels", "s2 nowhere: the ROI has no voxels"]
+    assert sorted(data.skipped) == [Skip("nowhere", "s1", "the ROI has no voxels"),
+                                    Skip("nowhere", "s2", "the ROI has no voxels")]
+    assert str(data.skipped[0]) == "s1 nowhere: the ROI has no voxels"
     assert sorted(data.stimuli.ids) == sorted(STIMULI)
     for name, label in (("left", 1), ("corner", 2)):
         target = data.targets[name]
@@ -71,6 +74,36 @@ def test_mask_gives_one_roi_and_4d_volumes_work(betas, tmp_path: Path) -> None:
     expected = pdist(volumes["s1"][:, atlas == 2].astype(np.float32).astype(np.float64), "euclidean")
     np.testing.assert_allclose(data.targets["roi"].rdms.data[0], expected, rtol=1e-6)
     assert data.targets["roi"].ceiling is None  # one subject: no ceiling
+
+
+def test_per_subject_masks_give_one_target(betas) -> None:
+    folder, volumes, atlas = betas
+    masks = {"s1": atlas == 1, "s2": atlas == 2}  # each subject's own ROI, in files of other names
+    for subject, mask in masks.items():
+        nib.save(nib.Nifti1Image(mask.astype(np.uint8), AFFINE), folder / f"{subject}_roi.nii.gz")
+    files = {subject: folder / f"{subject}_roi.nii.gz" for subject in masks}
+    data = load_nifti_betas(folder / "betas.csv", mask=files)
+    assert list(data.targets) == ["mask"]
+    target = data.targets["mask"]
+    assert target.subjects == ("s1", "s2")
+    order = [STIMULI.index(s) for s in target.stimulus_ids]
+    for i, (subject, mask) in enumerate(masks.items()):
+        expected = pdist(volumes[subject][order][:, mask].astype(np.float32).astype(np.float64), "correlation")
+        np.testing.assert_allclose(target.rdms.data[i], expected, rtol=1e-6, atol=1e-9)
+    assert list(load_nifti_betas(folder / "betas.csv", mask=files, name="face-area").targets) == ["face-area"]
+    with pytest.raises(BrainAlignError, match="labels="):
+        load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz", name="x")
+
+
+def test_betas_on_other_grids_or_a_flat_mask_name_subject_and_file(betas) -> None:
+    folder, volumes, _ = betas
+    nib.save(nib.Nifti1Image(np.ones(SHAPE[:2], np.uint8), AFFINE), folder / "flat.nii.gz")
+    with pytest.raises(BrainAlignError, match=r"subject 's1', ROI flat of .*flat\.nii\.gz: cannot read"):
+        load_nifti_betas(folder / "betas.csv", mask=folder / "flat.nii.gz")
+    shifted = np.diag([3.0, 2.0, 2.0, 1.0])
+    nib.save(nib.Nifti1Image(volumes["s2"][1].astype(np.float32), shifted), folder / "s2_dog.nii.gz")
+    with pytest.raises(BrainAlignError, match=r"subject 's2': beta image s2_dog\.nii\.gz lies on another grid"):
+        load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz")
 
 
 def test_bad_tables_are_clear_errors(betas) -> None:
