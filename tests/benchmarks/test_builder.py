@@ -323,6 +323,13 @@ def test_coco_pool_reads_captions_and_applies_the_nsd_crop(tmp_path: Path) -> No
     assert nsd.cutout("coco102").shape[:2] == (30, 90)  # top half removed
     original = np.asarray(Image.open(tmp_path / "coco" / "val2017" / names[0]).convert("RGB"))
     np.testing.assert_array_equal(nsd.cutout("coco100")[..., :3], original[:, 9:72])
+    broken = {"ragged.csv": 'cocoId,cropBox\n100,"(0, 0, 0, 0)"\n102,1,2,3\n',
+              "unparsable.csv": 'cocoId,cropBox\n100,"(0, 0, 0.1"\n',
+              "words.csv": 'cocoId,cropBox\n100,"(top, 0, 0, 0)"\n'}
+    for name, text in broken.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(BrainAlignError, match=rf"{name}.*(not a readable CSV|is not 4 numbers)"):
+            CocoPool(tmp_path / "coco", [tmp_path / "captions_val2017.json"], tmp_path / name)
 
 
 def test_cli_builds_and_checks_a_probe(stamps: Path, tmp_path: Path) -> None:

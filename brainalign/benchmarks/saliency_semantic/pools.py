@@ -270,14 +270,20 @@ def _read_coco_json(path: Path) -> dict[str, Any]:
 def _read_nsd_crops(path: Path) -> dict[int, tuple[float, float, float, float]]:
     if not path.is_file():
         raise BrainAlignError(f"NSD stimulus table {path} does not exist")
-    table = pd.read_csv(path)
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise BrainAlignError(f"NSD stimulus table {path} is not a readable CSV ({err})") from None
     if not {"cocoId", "cropBox"} <= set(table.columns):
         raise BrainAlignError(
             f"{path} is not NSD's nsd_stim_info_merged.csv (needs columns cocoId and cropBox)"
         )
     crops = {}
     for coco_id, box in zip(table["cocoId"], table["cropBox"]):
-        values = tuple(float(v) for v in ast.literal_eval(str(box)))
+        try:
+            values = tuple(float(v) for v in ast.literal_eval(str(box)))
+        except (ValueError, TypeError, SyntaxError):
+            values = ()
         if len(values) != 4:
             raise BrainAlignError(f"{path}: cropBox {box!r} of COCO image {coco_id} is not 4 numbers")
         crops[int(coco_id)] = values
