@@ -8,7 +8,9 @@ output is produced. That record defines the names, the order and the relative de
   ReLU three times). Each call is its own layer, so no activation is silently overwritten.
 * The network's own output is the layer ``output``; when the network returns exactly the tensor
   its last module produced (``fc`` in a ResNet, ``heads.head`` in a torchvision ViT, the same
-  object with the same values) ``output`` is just another name for that layer.
+  object with the same values) ``output`` is just another name for that layer. Layer names are
+  unique and ``output`` always means the network's output: a top-level sub-module named
+  ``output`` whose call is not that output is refused (wrap the network in ``nn.Sequential``).
 * A module that returns a tuple (``nn.MultiheadAttention``) contributes its first tensor.
 * The batch axis is found, not assumed: the trace runs once with one image and once with two,
   and the axis that grew is the batch axis. Sequence-first outputs ``(tokens, batch, dim)``
@@ -128,6 +130,19 @@ class LayerGraph:
 
     layers: tuple[Layer, ...]
     output: str
+
+    def __post_init__(self) -> None:
+        # Names are unique and "output" means the network's output. A top-level sub-module
+        # named "output" whose call is not that output would break both: one of the two layers
+        # could not be selected, and `all` would read the wrong one.
+        names = self.names
+        if len(set(names)) != len(names) or (OUTPUT in names and self.output != OUTPUT):
+            raise BrainAlignError(
+                f"the model has a sub-module named {OUTPUT!r}, which clashes with the layer "
+                f"{OUTPUT!r} (the network's own output). Wrap the network, e.g. "
+                "from_module(torch.nn.Sequential(net), ...), so that its modules are named "
+                f"'0.…' (the sub-module becomes '0.{OUTPUT}')"
+            )
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -78,6 +78,42 @@ def test_network_output_is_a_layer_or_an_alias_of_the_last_module():
     assert own.depths[-1] == 1.0
 
 
+class _NamedOutput(nn.Module):
+    """A head literally named ``output``, returned as it is or scaled by the network."""
+
+    def __init__(self, scale: float | None) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.output = nn.Linear(16, 6)
+        self.scale = scale
+
+    def forward(self, x):
+        y = self.output(self.features(x))
+        return y if self.scale is None else torch.tanh(y * self.scale)
+
+
+def test_a_sub_module_named_output_never_shadows_the_network_output(stimuli):
+    # returned as it is: `output` is both the Linear and the network's output, one layer
+    plain = from_module(_NamedOutput(None), tiny_preprocess(16), layers="all", model_id="p")
+    assert plain.layers[-1] == "output" and plain.graph.names.count("output") == 1
+    result = extract_layer_rdms(plain, stimuli, cache=False)
+    np.testing.assert_allclose(result.rdms.get("output"),
+                               brute_force_rdm(plain.module, plain.preprocess, stimuli, "output"), atol=1e-6)
+    # transformed by the network: two different layers would share the name, so it is refused
+    with pytest.raises(BrainAlignError, match=r"sub-module named 'output'.*Sequential"):
+        from_module(_NamedOutput(3.0), tiny_preprocess(16), layers="all", model_id="s")
+    # and the advice works: wrapped, the Linear and the network output are separate layers
+    wrapped = from_module(nn.Sequential(_NamedOutput(3.0)), tiny_preprocess(16), layers="all", model_id="w")
+    assert wrapped.layers[-2:] == ("0.output", "0") and wrapped.graph.output == "0"
+    assert len(set(wrapped.graph.names)) == len(wrapped.graph.names)
+    result = extract_layer_rdms(wrapped, stimuli, cache=False)
+    for name, module_path in (("0.output", "0.output"), ("0", "")):
+        np.testing.assert_allclose(result.rdms.get(name), brute_force_rdm(
+            wrapped.module, wrapped.preprocess, stimuli, module_path), atol=1e-6)
+    assert not np.allclose(result.rdms.get("0.output"), result.rdms.get("0"))
+
+
 def test_output_alias_passes_identities_but_not_in_place_changes():
     through = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(0, 0), nn.Identity())
     assert from_module(through, tiny_preprocess(8), model_id="i").graph.output == "0"
