@@ -42,6 +42,7 @@ from . import cards as c
 from .cards import UNTRAINED_SEED, UNTRAINED_SUFFIX, ModelCard
 from .loaded import Layers, LoadedModel, assemble
 from .preprocessing import check_mode, clip_preprocess
+from .weights import weights_file_path
 from .zoo import Built, baselines, efficientnet_lite
 
 ENTRY_POINT_GROUP = "brainalign.models"
@@ -418,9 +419,7 @@ def load_model(
         factory = plugins[model_id].load()
         return _run_factory(factory, f"plugin {model_id!r}", device, weights, preprocessing, layers)
     entry = model_entry(model_id)
-    weights_path = Path(weights).expanduser() if weights is not None else None
-    if weights_path is not None and not weights_path.is_file():
-        raise BrainAlignError(f"weights file {weights_path} does not exist; check the --weights path")
+    weights_path = weights_file_path(weights) if weights is not None else None
     built = entry.build(weights_path)
     card = dataclasses.replace(
         entry.card,

@@ -38,11 +38,17 @@ def unavailable(card: ModelCard, searched: Iterable[str | Path], reason: str) ->
     )
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``.safetensors`` or a torch checkpoint, without unpickling code."""
+def weights_file_path(path: str | Path) -> Path:
+    """``path`` with ``~`` expanded, checked to be a file (the one check of a --weights FILE)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise BrainAlignError(f"weights file {path} does not exist; check the --weights path")
+    return path
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``.safetensors`` or a torch checkpoint, without unpickling code."""
+    path = weights_file_path(path)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

@@ -103,6 +103,14 @@ def test_weights_files_that_do_not_fit_or_hold_code_are_refused(tmp_path):
         load_model("resnet50:untrained", weights=wrong)
 
 
+@pytest.mark.parametrize("model_id", ["timm:resnet18", "clip_rn50", "efficientnet_lite0"])
+def test_a_missing_weights_file_is_named_whatever_loads_it(model_id, tmp_path):
+    """timm and open_clip load files with their own readers, not read_state_dict: same check."""
+    missing = tmp_path / "missing.safetensors"
+    with pytest.raises(BrainAlignError, match=f"weights file {missing} does not exist; check the --weights"):
+        load_model(model_id, weights=missing)
+
+
 # --- open_clip -----------------------------------------------------------------------------------
 
 def test_open_clip_weights_unavailable_offline_name_the_way_out(empty_caches, monkeypatch):

@@ -111,9 +111,7 @@ def _create(arch: str, config: dict[str, object]):
 
 def build_pretrained(card: ModelCard, arch: str, tag: str, weights: Path | None) -> Built:
     config = tag_config(arch, tag)
-    path = Path(weights).expanduser() if weights is not None else weights_file(card, config)
-    if not path.is_file():
-        raise BrainAlignError(f"weights file {path} does not exist; check the --weights path")
+    path = weights if weights is not None else weights_file(card, config)  # load_model checked it
     model, preprocess = _create(arch, config)
     try:
         oc().load_checkpoint(model, str(path), weights_only=True)
