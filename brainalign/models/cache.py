@@ -2,7 +2,8 @@
 
 One ``.npz`` per layer under ``cache_dir()/layer_rdms``, named by the sha256 of everything that
 determines the RDM: the model card, the sha256 of the module's actual parameters, the
-preprocessing (mode and transform), the stimuli's content hash, the layer, the distance, the
+preprocessing (mode, transform, and the sha256 of its output on a fixed image: two transforms
+that print alike still differ there), the stimuli's content hash, the layer, the distance, the
 batch size and device type (float rounding may differ with either), and the versions of
 brainalign and torch. Files are written atomically as soon as a layer is done, so an
 interrupted extraction resumes with the layers it had finished.
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .._io import write_with_atomic
+from .._io import NPZ_READ_ERRORS, write_npz_atomic
 from ..paths import cache_dir
 from . import preprocessing as pp
 
@@ -37,11 +38,8 @@ FORMAT = 1
 class LayerRDMCache:
     """Get and put the RDM of one layer of one model on one stimulus set."""
 
-    def __init__(
-        self, model: LoadedModel, stimuli: StimulusSet, *, distance: str, batch_size: int,
-        root: Path | None = None,
-    ) -> None:
-        self.root = root if root is not None else cache_dir() / "layer_rdms"
+    def __init__(self, model: LoadedModel, stimuli: StimulusSet, *, distance: str, batch_size: int) -> None:
+        self.root = cache_dir() / "layer_rdms"
         self.n_stimuli = len(stimuli)
         self.identity = {
             "format": FORMAT,
@@ -49,6 +47,7 @@ class LayerRDMCache:
             "module_sha256": model.state_sha256(),
             "preprocessing": model.preprocessing,
             "preprocess": pp.describe(model.preprocess),
+            "preprocess_sha256": model.preprocess_sha256,
             "stimuli": stimuli.content_hash,
             "distance": distance,
             "batch_size": batch_size,
@@ -73,7 +72,7 @@ class LayerRDMCache:
             with np.load(path, allow_pickle=False) as data:
                 rdm = np.array(data["rdm"], dtype=np.float64)
                 stored_layer = str(data["layer"])
-        except Exception as err:  # truncated or foreign file: recompute and overwrite
+        except NPZ_READ_ERRORS as err:  # truncated or foreign file: recompute and overwrite
             log.warning("ignoring unreadable cached layer RDM %s (%s)", path, err)
             return None
         if stored_layer != layer or rdm.shape != (self.n_stimuli * (self.n_stimuli - 1) // 2,):
@@ -83,13 +82,6 @@ class LayerRDMCache:
 
     def put(self, layer: str, rdm: np.ndarray) -> None:
         identity = json.dumps({**self.identity, "layer": layer}, sort_keys=True, default=str)
-        write_with_atomic(
-            self.path(layer),
-            lambda tmp: _savez(tmp, rdm=np.asarray(rdm, np.float64), layer=np.str_(layer),
-                               identity=np.str_(identity)),
-        )
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as handle:  # a file handle, so numpy does not append ".npz"
-        np.savez(handle, **arrays)
+        write_npz_atomic(self.path(layer), {
+            "rdm": np.asarray(rdm, np.float64), "layer": np.str_(layer), "identity": np.str_(identity),
+        })

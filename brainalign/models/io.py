@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .._io import write_with_atomic
+from .._io import NPZ_READ_ERRORS, write_npz_atomic
 from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, RDMs
 
@@ -45,12 +45,7 @@ def save_layer_rdms(path: str | Path, layer_rdms: LayerRDMs, provenance: dict[st
         "model_id": np.str_(layer_rdms.model_id),
         "provenance": np.str_(json.dumps(provenance, sort_keys=True, default=str)),
     }
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-
-    write_with_atomic(path, write)
+    write_npz_atomic(path, arrays)
     return path
 
 
@@ -65,6 +60,9 @@ def read_layer_rdms(path: str | Path) -> tuple[LayerRDMs, dict[str, Any]]:
             provenance = json.loads(str(data["provenance"]))
     except FileNotFoundError:
         raise BrainAlignError(f"layer RDM file {path} does not exist") from None
-    except (KeyError, ValueError, OSError) as err:
-        raise BrainAlignError(f"{path} is not a brainalign layer RDM file ({err})") from None
+    except NPZ_READ_ERRORS as err:
+        raise BrainAlignError(
+            f"{path} is not a readable brainalign layer RDM file ({type(err).__name__}: {err}); if "
+            "it was cut short or damaged, delete it and write it again with `brainalign extract`"
+        ) from None
     return result, provenance

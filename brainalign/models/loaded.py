@@ -29,7 +29,9 @@ class LoadedModel:
 
     ``layers`` are the chosen layer names in execution order (the card's policy unless another
     was asked for) and ``depths`` their relative depths in [0, 1] within the whole forward pass;
-    ``graph`` knows every layer the network has.
+    ``graph`` knows every layer the network has. ``preprocess_sha256`` is the sha256 of
+    ``preprocess``'s output on :func:`~brainalign.models.preprocessing.example_image`: the
+    preprocessing's identity in cache keys and provenance.
     """
 
     card: ModelCard
@@ -39,6 +41,7 @@ class LoadedModel:
     depths: tuple[float, ...]
     graph: LayerGraph
     device: torch.device
+    preprocess_sha256: str
     weights_path: Path | None = None
 
     @property
@@ -73,6 +76,7 @@ class LoadedModel:
         return {
             "model": self.card.to_dict(),
             "preprocess": pp.describe(self.preprocess),
+            "preprocess_sha256": self.preprocess_sha256,
             "weights_path": str(self.weights_path) if self.weights_path else None,
         }
 
@@ -93,13 +97,14 @@ def assemble(
         raise BrainAlignError("preprocess must be a callable turning a PIL RGB image into a tensor")
     device = torch.device(device)
     module = module.eval().to(device)
-    example = pp.apply(preprocess, pp.example_image()).to(device)
-    graph = trace(module, example)
+    example = pp.apply(preprocess, pp.example_image())
+    graph = trace(module, example.to(device))
     policy = card.layer_policy if layers is None else layers
     names = graph.select(policy)
     if card.n_parameters is None:
         card = dataclasses.replace(card, n_parameters=sum(p.numel() for p in module.parameters()))
-    return LoadedModel(card, module, preprocess, names, graph.depths(names), graph, device, weights_path)
+    return LoadedModel(card, module, preprocess, names, graph.depths(names), graph, device,
+                       pp.fingerprint(example), weights_path)
 
 
 def from_module(
@@ -125,13 +130,10 @@ def from_module(
     if card is None:
         if not model_id:
             raise BrainAlignError("from_module needs a card= or a model_id= to name the model")
-        card = ModelCard(
-            id=model_id,
-            source="custom",
-            architecture=type(module).__name__,
-            preprocessing="custom",
-            layer_policy=layers if isinstance(layers, str) else ",".join(layers),
-        )
+        card = ModelCard(id=model_id, source="custom", architecture=type(module).__name__,
+                         preprocessing="custom")
     elif model_id and model_id != card.id:
         raise BrainAlignError(f"model_id {model_id!r} differs from card.id {card.id!r}; give one")
+    policy = layers if isinstance(layers, str) else ",".join(layers)
+    card = dataclasses.replace(card, layer_policy=policy)
     return assemble(card, module, preprocess, layers=layers, device=device)

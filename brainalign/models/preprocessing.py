@@ -7,6 +7,7 @@ of the short side to 224, centre crop 224, CLIP's mean and std.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
@@ -36,8 +37,9 @@ def check_mode(mode: str) -> str:
 
 
 def describe(preprocess: Preprocess) -> str:
-    """A stable text for a cache key: the transform's repr, or its qualified name when the repr
-    would hold a memory address (a plain function or lambda)."""
+    """A stable, readable text for provenance: the transform's repr, or its qualified name when
+    the repr would hold a memory address (a plain function or lambda). Different transforms may
+    share a text; :func:`fingerprint` tells them apart."""
     text = repr(preprocess)
     if " at 0x" in text:
         target = getattr(preprocess, "__wrapped__", preprocess)
@@ -47,10 +49,21 @@ def describe(preprocess: Preprocess) -> str:
     return text
 
 
-def example_image(size: int = 256) -> Image.Image:
-    """A fixed noise image: the input of the tracing forward pass."""
-    pixels = np.random.default_rng(0).integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+def example_image(height: int = 256, width: int = 320) -> Image.Image:
+    """A fixed noise image: the input of the tracing forward pass and of :func:`fingerprint`.
+    Not square, so that resizing the short side (``Resize(s)``) and both (``Resize((s, s))``)
+    give different tensors."""
+    pixels = np.random.default_rng(0).integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     return Image.fromarray(pixels)
+
+
+def fingerprint(tensor: torch.Tensor) -> str:
+    """sha256 of a preprocessed example (dtype, shape, bytes): what the preprocessing really does,
+    whatever its repr says (a partial, a lambda, an edited function in a model file)."""
+    tensor = tensor.detach().to("cpu").contiguous()
+    digest = hashlib.sha256(f"{tensor.dtype}|{tuple(tensor.shape)}\0".encode())
+    digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
+    return digest.hexdigest()
 
 
 def apply(preprocess: Preprocess, image: Image.Image) -> torch.Tensor:

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
+import torchvision.transforms as T
+import torchvision.transforms.functional as TF
 from models_reference import brute_force_rdm, tiny_net, tiny_preprocess
 
 from brainalign import BrainAlignError
 from brainalign.models import extract_layer_rdms, from_module, parse_memory_budget
+from brainalign.models import preprocessing as pp
 from brainalign.models.cache import LayerRDMCache
 from brainalign.models.extract import activation_bytes, plan_groups
 from brainalign.progress import is_quiet, set_quiet
@@ -98,6 +103,46 @@ def test_cache_key_covers_what_changes_the_rdm(tiny, stimuli):
     assert base.key("fc") == LayerRDMCache(tiny, stimuli, distance="cosine", batch_size=2).key("fc")
 
 
+def _to_tensor(image):  # a plain function: its repr holds a memory address
+    return TF.to_tensor(image)
+
+
+def _resize_to_tensor(image, size):
+    return TF.to_tensor(image.resize((size, size)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda size: T.Compose([T.Resize((size, size)), _to_tensor]), id="compose"),
+        pytest.param(lambda size: functools.partial(_resize_to_tensor, size=size), id="partial"),
+        pytest.param(lambda size: lambda image: _resize_to_tensor(image, size), id="lambda"),
+    ],
+)
+def test_preprocessing_that_prints_alike_is_not_served_from_the_cache(stimuli, make):
+    """Transforms whose text cannot tell 8 px from 32 px still get their own cache entries."""
+    small = from_module(tiny_net(), make(8), layers=["conv2", "fc"], model_id="tiny")
+    large = from_module(tiny_net(), make(32), layers=["conv2", "fc"], model_id="tiny")
+    assert pp.describe(small.preprocess) == pp.describe(large.preprocess)  # the trap
+    assert small.preprocess_sha256 != large.preprocess_sha256
+    keys = [LayerRDMCache(m, stimuli, distance="cosine", batch_size=2).key("fc") for m in (small, large)]
+    assert keys[0] != keys[1]
+    cached_small = extract_layer_rdms(small, stimuli, batch_size=2)
+    cached_large = extract_layer_rdms(large, stimuli, batch_size=2)
+    fresh_large = extract_layer_rdms(large, stimuli, batch_size=2, cache=False)
+    np.testing.assert_array_equal(cached_large.rdms.data, fresh_large.rdms.data)
+    assert not np.allclose(cached_small.rdms.data, cached_large.rdms.data)
+
+
+def test_resizing_the_short_side_and_both_sides_are_different_preprocessing(stimuli):
+    short_side = from_module(tiny_net(), T.Compose([T.Resize(8), _to_tensor]), layers="all", model_id="t")
+    both_sides = from_module(tiny_net(), T.Compose([T.Resize((8, 8)), _to_tensor]), layers="all",
+                             model_id="t")
+    assert short_side.preprocess_sha256 != both_sides.preprocess_sha256
+    assert (LayerRDMCache(short_side, stimuli, distance="cosine", batch_size=2).key("fc")
+            != LayerRDMCache(both_sides, stimuli, distance="cosine", batch_size=2).key("fc"))
+
+
 def test_changed_weights_are_not_served_from_the_cache(tiny, stimuli):
     before = extract_layer_rdms(tiny, stimuli, layers=["fc"], batch_size=2)
     with torch.no_grad():
@@ -129,10 +174,12 @@ def test_an_interrupted_extraction_resumes_with_the_finished_layers(tiny, stimul
     np.testing.assert_array_equal(resumed.rdms.data, fresh.rdms.data)
 
 
-def test_a_corrupt_cache_file_is_recomputed(tiny, stimuli):
+@pytest.mark.parametrize("damage", [lambda data: b"not an npz", lambda data: data[: len(data) // 2]],
+                         ids=["foreign", "truncated"])
+def test_a_corrupt_cache_file_is_recomputed(tiny, stimuli, damage):
     first = extract_layer_rdms(tiny, stimuli, layers=["fc"], batch_size=2)
     path = LayerRDMCache(tiny, stimuli, distance="cosine", batch_size=2).path("fc")
-    path.write_bytes(b"not an npz")
+    path.write_bytes(damage(path.read_bytes()))
     again = extract_layer_rdms(tiny, stimuli, layers=["fc"], batch_size=2)
     np.testing.assert_array_equal(first.rdms.data, again.rdms.data)
     with np.load(path, allow_pickle=False) as data:

@@ -83,6 +83,15 @@ def test_from_module_wraps_any_network_with_its_preprocessing(stimuli):
     assert weights_available(model.card)
 
 
+@pytest.mark.parametrize(("layers", "policy"), [("all", "all"), (["fc", "conv2"], "fc,conv2")])
+def test_from_module_records_the_layers_asked_for_in_a_given_card(layers, policy):
+    card = ModelCard(id="mine", source="custom", architecture="TinyNet")
+    assert card.layer_policy == "blocks"
+    model = from_module(tiny_net(), tiny_preprocess(), layers=layers, card=card)
+    assert model.card.layer_policy == policy and model.card.to_dict()["layer_policy"] == policy
+    assert model.layers == model.graph.select(policy)
+
+
 def test_from_module_docstring_example():
     import torchvision.transforms as T
 
@@ -118,6 +127,37 @@ def test_model_file_factory(model_file, stimuli, tmp_path):
     clip = load_model(f"{model_file}:build_without_options", preprocessing="clip", layers=["classifier"])
     assert clip.preprocessing == "clip" and clip.layers == ("classifier",)
     assert tuple(clip.preprocess(stimuli.load(stimuli.ids[0])).shape) == (3, 224, 224)
+
+
+EDITABLE_MODEL_FILE = textwrap.dedent('''
+    import torch
+    import torchvision.transforms.functional as TF
+    from brainalign.models import from_module
+
+
+    def preprocess(image):
+        return TF.to_tensor(image.resize((SIZE, SIZE)))
+
+
+    def build():
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(2),
+                                  torch.nn.Flatten(), torch.nn.Linear(16, 3))
+        return from_module(net, preprocess, layers="all", model_id="edited")
+''')
+
+
+def test_an_edited_preprocessing_function_in_a_model_file_is_not_served_from_the_cache(tmp_path,
+                                                                                        stimuli):
+    path = tmp_path / "edited.py"
+    results = {}
+    for size in (8, 32):  # the user edits SIZE between two runs; the function keeps its name
+        path.write_text(EDITABLE_MODEL_FILE.replace("SIZE", str(size)))
+        model = load_model(f"{path}:build")
+        results[size] = extract_layer_rdms(model, stimuli, batch_size=2)  # cached
+        fresh = extract_layer_rdms(model, stimuli, batch_size=2, cache=False)
+        np.testing.assert_array_equal(results[size].rdms.data, fresh.rdms.data)
+    assert not np.allclose(results[8].rdms.data, results[32].rdms.data)
 
 
 def test_model_file_factory_errors(model_file, tmp_path):
