@@ -30,6 +30,7 @@ from brainalign.benchmarks.saliency_semantic import (
 )
 from brainalign.benchmarks.saliency_semantic.compositing import EDGES, composite, paste_box
 from brainalign.errors import BrainAlignError
+from brainalign.stimuli import StimulusSet
 
 SMALL = BuildSettings(seed=0, image_size=160, max_distractors=14,
                       thresholds=ThresholdQuantiles(semantic_similar=0.15, semantic_dissimilar=0.5,
@@ -237,13 +238,21 @@ def test_targets_match_the_baseline_images(built) -> None:
     assert targets["saliency"][0] == pytest.approx(saliency_change(first, second), abs=1e-12)
 
 
-def test_stimulus_sets_share_base_ids(built) -> None:
+def test_stimulus_sets_share_base_ids_and_are_built_once(built, monkeypatch: pytest.MonkeyPatch) -> None:
     out, _ = built
     probe = ProbeFolder.open(out)
+    built_sets = []
+    from_paths = StimulusSet.from_paths
+    monkeypatch.setattr(StimulusSet, "from_paths",
+                        lambda *args, **kwargs: built_sets.append(kwargs["name"]) or from_paths(*args, **kwargs))
     sets = probe.stimulus_sets()
     assert list(sets) == list(CONDITIONS)
     assert all(s.ids == probe.base_ids for s in sets.values())
     assert sets["Control"].metadata.loc[probe.base_ids[0], "condition"] == "Control"
+    for condition in CONDITIONS:  # check_probe loads every image of every condition
+        for base_id in probe.base_ids:
+            probe.image(condition, base_id)
+    assert sorted(built_sets) == sorted(f"probe.saliency_semantic/{c}" for c in CONDITIONS)
 
 
 def test_impossible_thresholds_fail_with_reasons_and_leave_nothing(pool: TuxPaintPool, tmp_path: Path) -> None:

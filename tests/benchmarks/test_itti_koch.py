@@ -183,9 +183,12 @@ def test_tiny_images(shape):
 
 
 def test_scales_vanish_only_below_the_grid_size():
-    """A 64×64 image has no pyramid map with a full 16-pixel cell left, so every map weighs 0."""
+    """A 64×64 image has no pyramid map with a full 16-pixel cell left, so every map weighs 0;
+    a 64×200 one has cells along its long side at every level."""
     assert saliency_map(_photo("chelsea", 64)).max() == 0.0
     assert saliency_map(_photo("chelsea", 65)).max() > 0.5
+    wide = cv2.resize(data.chelsea(), (200, 64), interpolation=cv2.INTER_AREA)
+    assert saliency_map(wide).max() > 0.5  # one side above the limit: the scales keep a weight
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,18 @@ def test_bootstrap_interval_is_the_percentile_of_the_shared_resamples() -> None:
     assert score.summary["semantic_encoding"]["ci_high"] == pytest.approx(float(high))
 
 
+def test_without_bootstrap_the_intervals_are_nan() -> None:
+    targets, layers = _planted()
+    bare = score_layers(layers, targets, IDS, n_boot=0)
+    full = score_layers(layers, targets, IDS, n_boot=20)
+    assert bare.layerwise["value"].equals(full.layerwise["value"])
+    assert bare.layerwise[["ci_low", "ci_high"]].isna().all().all()
+    assert set(bare.summary) == set(full.summary)
+    for name, entry in bare.summary.items():
+        assert entry["value"] == full.summary[name]["value"]
+        assert np.isnan(entry["ci_low"]) and np.isnan(entry["ci_high"])
+
+
 def test_bad_inputs_are_refused() -> None:
     targets, layers = _planted()
     with pytest.raises(BrainAlignError, match="missing Semantic_Salient"):

@@ -51,7 +51,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -67,7 +66,7 @@ from ..._io import (
 from ...errors import BrainAlignError
 from ...progress import progress
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
-from .itti_koch import RDM_SIZE, saliency_map, saliency_rdm
+from .itti_koch import map_change, rdm_map, saliency_rdm
 from .pools import ImagePool
 from .semantics import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 from .tuxpaint import item_rng
@@ -218,19 +217,6 @@ class BuildReport:
         return lines
 
 
-def saliency_vector(image: np.ndarray) -> np.ndarray:
-    """The image's saliency map at the RDM size, flattened (as :func:`saliency_change` uses it)."""
-    smap = saliency_map(image)
-    if smap.shape != (RDM_SIZE, RDM_SIZE):
-        smap = cv2.resize(smap, (RDM_SIZE, RDM_SIZE), interpolation=cv2.INTER_AREA)
-    return smap.ravel()
-
-
-def map_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine distance of two flattened saliency maps, computed exactly as the saliency RDM."""
-    return float(rsa.rdm(np.stack([a, b]), "cosine")[0])
-
-
 def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSettings) -> Thresholds:
     """Absolute thresholds for this pool and embedder (quantiles resolved, overrides applied)."""
     spec = settings.thresholds
@@ -267,7 +253,7 @@ def _pilot_changes(pool: ImagePool, settings: BuildSettings, size: int) -> np.nd
         box = _random_box(rng, base.shape, cutout, settings.area_fraction)
         contrast = float(rng.choice(settings.contrasts))
         pasted = composite(base, fit_cutout(cutout, box), box, contrast)
-        changes.append(map_distance(saliency_vector(base), saliency_vector(pasted)))
+        changes.append(map_change(rdm_map(base), rdm_map(pasted)))
     return np.asarray(changes)
 
 
@@ -292,8 +278,8 @@ def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: T
     base_id = items[index].id
     rng = item_rng(settings.seed, base_id)
     base = pool.base_image(base_id, settings.image_size, settings.seed)
-    base_vector = saliency_vector(base)
-    if not base_vector.any():
+    base_map = rdm_map(base)
+    if not base_map.any():
         return base, "Baseline: flat saliency map (uniform or tiny image)"
     distances = semantic[index]
     usable = distances > _SAME_CAPTIONS
@@ -311,7 +297,7 @@ def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: T
             fitted = fit_cutout(cutout, box)
             for contrast in _renderings(settings.contrasts, salient):
                 image = composite(base, fitted, box, contrast)
-                change = map_distance(base_vector, saliency_vector(image))
+                change = map_change(base_map, rdm_map(image))
                 if thresholds.saliency_ok(change, salient):
                     chosen = Placement(condition, items[candidate].id, box, contrast,
                                        float(distances[candidate]), change, image)

@@ -29,13 +29,14 @@ ASPECT_LIMITS = (1 / 3, 3.0)
 
 @dataclass(frozen=True)
 class PasteBox:
-    """Pixel box ``[x0, x1) × [y0, y1)`` of a pasted distractor, and the edge it touches."""
+    """Pixel box ``[x0, x1) × [y0, y1)`` of a pasted image, and the edge it touches ("" when it
+    is placed freely, like a stamp on its background)."""
 
     x0: int
     y0: int
     x1: int
     y1: int
-    edge: str
+    edge: str = ""
 
     @property
     def width(self) -> int:
@@ -73,7 +74,8 @@ def fit_cutout(cutout: np.ndarray, box: PasteBox) -> np.ndarray:
 
 
 def composite(base: np.ndarray, fitted: np.ndarray, box: PasteBox, contrast: float = 1.0) -> np.ndarray:
-    """``base`` with ``fitted`` (RGBA, the size of ``box``) pasted at ``box`` at ``contrast``."""
+    """``base`` with ``fitted`` (RGBA, the size of ``box``) alpha-composited at ``box`` at
+    ``contrast`` (1: the plain paste); a new uint8 array."""
     out = base.astype(np.float32)
     region = out[box.y0:box.y1, box.x0:box.x1]
     colour = fitted[..., :3].astype(np.float32)
@@ -82,16 +84,6 @@ def composite(base: np.ndarray, fitted: np.ndarray, box: PasteBox, contrast: flo
         colour = mean + np.float32(contrast) * (colour - mean)
     alpha = fitted[..., 3:4].astype(np.float32) / 255.0
     region[:] = region * (1.0 - alpha) + np.clip(colour, 0, 255) * alpha
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def alpha_composite(base: np.ndarray, rgba: np.ndarray, x0: int, y0: int) -> np.ndarray:
-    """``rgba`` laid over ``base`` with its top-left corner at ``(x0, y0)``; a new uint8 array."""
-    height, width = rgba.shape[:2]
-    out = base.astype(np.float32)
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    region = out[y0:y0 + height, x0:x0 + width]
-    region[:] = region * (1.0 - alpha) + rgba[..., :3].astype(np.float32) * alpha
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 

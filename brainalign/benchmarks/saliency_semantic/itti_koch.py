@@ -28,13 +28,16 @@ Deviations from pySaliencyMap, all deliberate:
   of its 45° table that is a typo (0.0039 where symmetry gives 0.00039), and OpenCV's angle
   convention names its 45° and 135° kernels the other way round (the orientation map sums all four,
   so naming does not change the result).
-- **Small maps**: pySaliencyMap divides by zero when a map has no full 16×16 cell (a side of 16
-  pixels or fewer: centre level 4 of any image with a side of 256 pixels or fewer, so it cannot run
-  on 224×224 images at all). Here such a map counts as one cell covering the whole map, so its m̄
-  is its global maximum (1 after scaling) and its weight is 0: the limit of the original rule.
-  Images with a side of 256 pixels or fewer therefore lose the coarsest centre scale, and images
-  of 64×64 pixels or fewer lose every scale and give an all-zero map. Images with both sides above
-  256 pixels are computed exactly as pySaliencyMap computes them.
+- **Small maps**: pySaliencyMap divides by zero when a side of a map has no full 16-pixel cell
+  (16 pixels or fewer: at centre level 4 an image side of 256 pixels or fewer, at level 3 of 128,
+  at level 2 of 64), so it cannot run on 224×224 images at all. Here such a side counts as one cell
+  spanning it. A map short on both sides is then one cell holding its global maximum: m̄ = 1 and
+  weight 0, the limit of the original rule. A map short on one side only is measured by the row
+  (or column) of cells spanning that side, and weighs 0 only where every one of those cells
+  reaches the map's maximum. So a centre scale is certainly lost only when *both* image sides are
+  at or below its limit: square images of 256×256 pixels or fewer lose the coarsest scale and of
+  64×64 or fewer every scale (an all-zero map), while a 64×200 image keeps its scales. Images with
+  both sides above 256 pixels are computed exactly as pySaliencyMap computes them.
 - **Flat maps**: a map whose range is float rounding noise (below 1e-5 of its magnitude) counts as
   flat and becomes 0 instead of being stretched to [0, 1], so a uniform image gives an all-zero map
   rather than amplified rounding noise. Natural photos never come near that tolerance.
@@ -147,13 +150,24 @@ def saliency_change(image_a: Any, image_b: Any, size: int = RDM_SIZE) -> float:
     The probe's measure of how much a pasted distractor changed the saliency map; it equals the
     corresponding entry of :func:`saliency_rdm`.
     """
-    return float(rsa.rdm(_resized_maps([image_a, image_b], size), "cosine")[0])
+    return map_change(rdm_map(image_a, size), rdm_map(image_b, size))
+
+
+def rdm_map(image: Any, size: int = RDM_SIZE) -> np.ndarray:
+    """The image's saliency map resized to ``size × size`` (area averaging), as the saliency RDM
+    compares it; compute it once for an image that is compared with many others."""
+    if int(size) < 1:
+        raise BrainAlignError(f"size must be a positive number of pixels, got {size}")
+    return _resize_square(saliency_map(image), int(size))
+
+
+def map_change(map_a: np.ndarray, map_b: np.ndarray) -> float:
+    """Cosine distance of two :func:`rdm_map` maps: :func:`saliency_change` of their images."""
+    return float(rsa.rdm(np.stack([map_a, map_b]), "cosine")[0])
 
 
 def _resized_maps(images: Iterable[Any], size: int) -> np.ndarray:
-    if int(size) < 1:
-        raise BrainAlignError(f"size must be a positive number of pixels, got {size}")
-    maps = [_resize_square(saliency_map(image), int(size)) for image in images]
+    maps = [rdm_map(image, size) for image in images]
     if not maps:
         raise BrainAlignError("no images given; pass a sequence of RGB uint8 arrays")
     return np.stack(maps)

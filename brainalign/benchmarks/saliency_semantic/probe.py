@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...citation import STUDY_BIBTEX, suite_bibtex
 from ...errors import BrainAlignError
 from ...rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
+from ...rsa.compare import as_rdm_stack
 from ...stimuli import StimulusSet
 from ..base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore
 from ..registry import register
@@ -30,14 +32,8 @@ TARGETS: tuple[str, ...] = ("saliency", "semantic")
 #: Layers at relative depth ≤ this count as "early" for saliency suppression.
 EARLY_DEPTH = 1 / 3
 
-STUDY_BIBTEX = """@article{opielka2024saliency,
-  title = {Saliency Suppressed, Semantics Surfaced: Visual Transformations in Neural Networks and the Brain},
-  author = {Opie{\\l}ka, Gustaw and Loke, Jessica and Scholte, Steven},
-  journal = {arXiv preprint arXiv:2404.18772},
-  year = {2024},
-  doi = {10.48550/arXiv.2404.18772}
-}
-@article{itti1998saliency,
+#: The methods behind the two targets (the study itself: :data:`brainalign.citation.STUDY_BIBTEX`).
+METHODS_BIBTEX = """@article{itti1998saliency,
   title = {A Model of Saliency-Based Visual Attention for Rapid Scene Analysis},
   author = {Itti, Laurent and Koch, Christof and Niebur, Ernst},
   journal = {IEEE Transactions on Pattern Analysis and Machine Intelligence},
@@ -73,10 +69,6 @@ Intervals: 95 % percentile bootstrap over stimuli (1000 resamples; the same resa
 condition and target, so differences are paired).""".strip().replace("\n", " ")
 
 
-def _as_condensed(target: Any) -> np.ndarray:
-    return np.asarray(getattr(target, "data", target), dtype=np.float64).reshape(-1)
-
-
 def score_layers(
     layers: Mapping[str, LayerRDMs],
     targets: Mapping[str, Any],
@@ -88,7 +80,8 @@ def score_layers(
     benchmark: str = "probe.saliency_semantic@1",
 ) -> BenchmarkScore:
     """The probe's scores from layer RDMs per condition and the two condensed target RDMs
-    (``saliency``, ``semantic``) on ``stimulus_ids``; deterministic given ``seed``."""
+    (``saliency``, ``semantic``) on ``stimulus_ids``; deterministic given ``seed``.
+    ``n_boot=0``: no bootstrap, every interval NaN."""
     missing = [c for c in CONDITIONS if c not in layers]
     if missing:
         raise BrainAlignError(
@@ -103,7 +96,7 @@ def score_layers(
                 "layers for every condition"
             )
     stack = np.vstack([layers[c].rdms.reorder(stimulus_ids).data for c in CONDITIONS])
-    target_stack = np.vstack([_as_condensed(targets[t]) for t in TARGETS])
+    target_stack = np.vstack([as_rdm_stack(targets[t], t) for t in TARGETS])
     n_cond, n_layers = len(CONDITIONS), len(names)
     rho = compare(stack, target_stack, "spearman").reshape(n_cond, n_layers, len(TARGETS))
     boot = bootstrap_stimuli(stack, target_stack, method="spearman", n_boot=n_boot, seed=seed)
@@ -115,7 +108,7 @@ def score_layers(
         [(c, rho[i], boot[:, i]) for i, c in enumerate(CONDITIONS)]
         + [(f"delta.{c}", delta[i], boot_delta[:, i]) for i, c in enumerate(DISTRACTOR_CONDITIONS)]
     ):
-        low, high = percentile_interval(samples)
+        low, high = _percentiles(samples)
         for t, target in enumerate(TARGETS):
             for index, layer in enumerate(names):
                 rows.append((layer, index, float(depths[index]), target, "", label,
@@ -148,8 +141,16 @@ def score_layers(
     return BenchmarkScore(benchmark, layerwise, summary, extra)
 
 
+def _percentiles(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 95 % interval of bootstrap ``samples`` along axis 0; NaN without samples (n_boot=0)."""
+    if len(samples) == 0:
+        missing = np.full(samples.shape[1:], np.nan)
+        return missing, missing
+    return percentile_interval(samples)
+
+
 def _interval(value: float, samples: np.ndarray) -> dict[str, Any]:
-    low, high = percentile_interval(samples)
+    low, high = _percentiles(samples)
     return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
@@ -166,7 +167,6 @@ class SaliencySemanticProbe(Benchmark):
         "Scholte 2024)."
     )
     metric = METRIC
-    bibtex = STUDY_BIBTEX + "\n" + TUXPAINT_BIBTEX
 
     def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
         self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None
@@ -178,10 +178,14 @@ class SaliencySemanticProbe(Benchmark):
         if self._probe is None:
             self._probe = (ProbeFolder.open(self.probe_dir) if self.probe_dir is not None
                            else default_probe())
-            bibtex = self._probe.manifest.get("bibtex")
-            if bibtex:
-                self.bibtex = STUDY_BIBTEX + "\n" + bibtex
         return self._probe
+
+    @property
+    def bibtex(self) -> str:  # type: ignore[override]
+        """The study, the target methods, the image pool (the probe's own once it is open; until
+        then the default probe's Tux Paint stamps) and the suite."""
+        pool = self._probe.manifest.get("bibtex", "") if self._probe is not None else TUXPAINT_BIBTEX
+        return "\n\n".join(part for part in (STUDY_BIBTEX, METHODS_BIBTEX, pool, suite_bibtex()) if part)
 
     def availability(self, data_dir: Path | None) -> Availability:
         if self.probe_dir is not None:

@@ -23,7 +23,13 @@ from ...progress import progress
 from ...stimuli import StimulusSet
 from .builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FORMAT, Thresholds
 from .itti_koch import saliency_change, saliency_rdm
-from .semantics import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
+from .semantics import (
+    CaptionEmbedder,
+    caption_vectors,
+    cosine_distances,
+    get_embedder,
+    semantic_rdm,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +39,7 @@ class ProbeFolder:
     root: Path
     manifest: dict[str, Any]
     metadata: pd.DataFrame
+    _stimulus_sets: dict[str, StimulusSet] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def open(cls, root: str | Path, *, verify: bool = True) -> ProbeFolder:
@@ -77,11 +84,13 @@ class ProbeFolder:
 
     def stimulus_set(self, condition: str) -> StimulusSet:
         """The condition's images, with the base ids as stimulus ids (so RDMs align across
-        conditions) and their metadata rows."""
-        rows = self.rows(condition)
-        paths = [self.root / f for f in rows["file"]]
-        return StimulusSet.from_paths(paths, self.base_ids, metadata=rows,
-                                      name=f"probe.saliency_semantic/{condition}")
+        conditions) and their metadata rows; built once per condition."""
+        if condition not in self._stimulus_sets:
+            rows = self.rows(condition)
+            paths = [self.root / f for f in rows["file"]]
+            self._stimulus_sets[condition] = StimulusSet.from_paths(
+                paths, self.base_ids, metadata=rows, name=f"probe.saliency_semantic/{condition}")
+        return self._stimulus_sets[condition]
 
     def stimulus_sets(self) -> dict[str, StimulusSet]:
         return {condition: self.stimulus_set(condition) for condition in CONDITIONS}
@@ -168,11 +177,9 @@ def check_probe(probe: ProbeFolder | str | Path, embedder: CaptionEmbedder | str
             "ok": not problems, "problem": "; ".join(problems),
         })
     targets = probe.targets()
-    base_vectors = caption_vectors(
-        [json.loads(c) for c in probe.rows(BASELINE)["base_captions"]], embedder)
     recomputed = {
         "saliency": saliency_rdm([baseline[b] for b in probe.base_ids]),
-        "semantic": cosine_distances(base_vectors, base_vectors)[np.triu_indices(len(base_vectors), 1)],
+        "semantic": semantic_rdm([json.loads(c) for c in probe.rows(BASELINE)["base_captions"]], embedder),
     }
     errors = {name: float(np.max(np.abs(recomputed[name] - targets[name]))) for name in targets}
     return ProbeCheck(pd.DataFrame(records), errors, atol)

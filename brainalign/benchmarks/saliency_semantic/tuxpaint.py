@@ -36,7 +36,7 @@ from PIL import Image
 
 from ...errors import BrainAlignError
 from ...paths import cache_dir
-from .compositing import alpha_composite, crop_to_alpha, resize_rgba
+from .compositing import PasteBox, composite, crop_to_alpha, resize_rgba
 from .pools import ImagePool, PoolItem
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ class TuxPaintPool(ImagePool):
         y0 = round((size - height) / 2 + rng.uniform(-0.05, 0.05) * size)
         x0 = min(max(x0, 0), size - width)
         y0 = min(max(y0, 0), size - height)
-        return alpha_composite(canvas, scaled, x0, y0)
+        return composite(canvas, scaled, PasteBox(x0, y0, x0 + width, y0 + height))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "package": PACKAGE, "photo_stamps": len(self.stamps),
