@@ -217,8 +217,13 @@ class ModelSession:
         policy = card.layer_policy if layers is None else (layers if isinstance(layers, str) else list(layers))
         preprocessing = card.preprocessing if self._loaded is not None else self._options.preprocessing
         weights = self._options.weights
-        return {"seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy,
-                "weights_file_sha256": sha256_file(weights) if weights is not None else None}
+        key: dict[str, object] = {
+            "seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy,
+            "weights_file_sha256": sha256_file(weights) if weights is not None else None,
+        }
+        if self._loaded is not None:  # e.g. a FILE.py model: its preprocessing code may have changed
+            key["preprocess_sha256"] = self._loaded.preprocess_sha256
+        return key
 
     def release(self) -> None:
         self._loaded = None
@@ -280,6 +285,7 @@ def _score_one(
     scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
     finished = time.perf_counter()
     key.pop("seed")
+    key["preprocess_sha256"] = model.preprocess_sha256
     result = Result.from_score(
         scored,
         model_card=model.card,

@@ -193,3 +193,23 @@ def test_another_weights_file_is_not_reused(tmp_path) -> None:
     b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")[0]
     assert (a.status, again.status, b.status) == ("scored", "reused", "scored")
     assert not a.result.layerwise["value"].equals(b.result.layerwise["value"])
+
+
+def test_an_edited_preprocessing_is_not_reused(tmp_path) -> None:
+    factory = tmp_path / "net.py"
+    source = (
+        "import torch, torchvision.transforms as T\n"
+        "from brainalign.models import from_module\n"
+        "def resize(image):\n"
+        "    return image.resize((SIZE, SIZE))\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten())\n"
+        "    return from_module(net, T.Compose([resize, T.ToTensor()]), layers='all', model_id='net')\n"
+    )
+    factory.write_text("SIZE = 8\n" + source, encoding="utf-8")
+    first = runner.score(f"{factory}:build", TaggedBenchmark("a"), results=tmp_path / "r")[0]
+    factory.write_text("SIZE = 12\n" + source, encoding="utf-8")
+    second = runner.score(f"{factory}:build", TaggedBenchmark("a"), results=tmp_path / "r")[0]
+    assert (first.status, second.status) == ("scored", "scored")
+    assert second.result.provenance["preprocess_sha256"] != first.result.provenance["preprocess_sha256"]
