@@ -48,6 +48,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     if workers is not None:
         if workers < 1:
             raise BrainAlignError(f"--workers must be at least 1, got {workers}")
-        with _dask_logs_at_warning(), dask.config.set(WORKER_CONFIG), \
+        with _dask_logs_at_warning(), _environment_restored(), dask.config.set(WORKER_CONFIG), \
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster, \
                 Client(cluster) as client:
             client.register_plugin(QuietWorkers())  # their bars would garble the client's
@@ -142,6 +143,19 @@ class QuietWorkers(WorkerPlugin):
 
     def setup(self, worker: object) -> None:
         set_quiet(True)
+
+
+@contextmanager
+def _environment_restored() -> Iterator[None]:
+    """A local cluster's nannies live in this process and set their workers' variables
+    (``OMP_NUM_THREADS=1``, …) in *this* process's environment, for good: restore it on exit, so
+    that processes started later (and their thread counts) are as if no cluster had run."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @contextmanager

@@ -18,7 +18,8 @@ How it works:
 A single layer larger than the whole budget is *spilled*: its buffer is a temporary
 ``np.memmap`` on disk (in ``$TMPDIR``), filled batch by batch and read back in column blocks
 for the Gram matrix; its pages are the operating system's file cache, which it reclaims under
-memory pressure. Results are identical, bit for bit, whatever the budget.
+memory pressure. Results are identical, bit for bit, whatever the budget (at a given torch
+thread count: the forward pass itself rounds differently with another).
 
 With more than one pass the preprocessed images are kept in a temporary folder (not in RAM) so
 images are decoded and transformed once. Activations always land on the CPU; on CUDA the module

@@ -49,10 +49,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     import dask
     from dask.distributed import Client, LocalCluster
 
-    from brainalign.distributed import WORKER_CONFIG, QuietWorkers
+    from brainalign.distributed import WORKER_CONFIG, QuietWorkers, _environment_restored
 
     cache = tmp_path_factory.mktemp("worker-cache")
-    with dask.config.set(WORKER_CONFIG), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+    # restored: the nannies would leave OMP_NUM_THREADS=1 behind for every later subprocess
+    with _environment_restored(), dask.config.set(WORKER_CONFIG), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env={"BRAINALIGN_CACHE": str(cache)}) as local, Client(local) as client:
         client.register_plugin(QuietWorkers())
         yield Cluster(client, local.scheduler_address, cache)

@@ -189,3 +189,18 @@ def test_the_client_saves_a_result_its_view_of_the_folder_lacks(options, tmp_pat
     caplog.clear()
     _ensure_stored(client_view, outcome)
     assert not caplog.text and written == {p: p.stat().st_mtime_ns for p in (tmp_path / "client-view").rglob("*")}
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(monkeypatch) -> None:
+    """Dask's nannies set OMP_NUM_THREADS=1 (and more) in the process that starts them; after
+    open_client, a subprocess started later must get this process's own thread settings."""
+    import os
+
+    from brainalign.distributed import open_client
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = dict(os.environ)
+    with open_client(workers=1) as client:
+        assert client.run(lambda: os.environ.get("OMP_NUM_THREADS")) != {}
+        assert set(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
+    assert dict(os.environ) == before
