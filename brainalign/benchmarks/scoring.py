@@ -10,11 +10,15 @@ benchmark with per-subject RDMs.
    the *stimuli* play that role (pairs within each half), over :data:`STIMULUS_SPLITS` splits.
 4. **Max over layers**: the best layer's mean ρ on all subjects (the study's number; optimistic,
    since the same data pick and score the layer).
-5. **Confidence interval** of the score: percentile bootstrap over subjects (subjects resampled
-   with replacement, the whole cross-validation repeated on each sample with the same splits of
-   the original subjects: copies of a subject stay in one half, so none both picks and tests);
-   with one RDM, bootstrap over stimuli of ρ at the layer chosen most often (the choice itself
-   is not resampled). The normalised interval divides by the fixed upper ceiling.
+5. **Confidence interval** of the score: bootstrap over subjects (subjects resampled with
+   replacement, the whole cross-validation repeated on each sample with the same splits of the
+   original subjects: copies of a subject stay in one half, so none both picks and tests, and
+   each copy counts once), as an *expanded* percentile interval
+   (:func:`brainalign.rsa.expanded_percentile_interval`): a plain percentile interval over 4
+   subjects covers only about 75% instead of 95% (simulated). The interval is about new subjects
+   seeing *these* stimuli; stimulus sampling is held fixed. With one RDM, bootstrap over stimuli
+   of ρ at the layer chosen most often (the choice itself is not resampled). The normalised
+   interval divides by the fixed upper ceiling. An undefined score (NaN) has a NaN interval.
 
 Every random choice comes from ``seed``; the same inputs give bit-identical numbers.
 """
@@ -35,6 +39,7 @@ from ..rsa import (
     TargetRDMs,
     bootstrap_stimuli,
     compare,
+    expanded_percentile_interval,
     percentile_interval,
 )
 from ..rsa.inference import resampled_pairs
@@ -174,12 +179,17 @@ def score_target(
             seed=int(np.random.default_rng(boot_seed).integers(2**31)),
         )[:, 0, 0]
         resampled = "stimuli"
-    low, high = percentile_interval(samples, level) if n_boot else (np.nan, np.nan)
+    if not n_boot or not np.isfinite(value):
+        low, high = np.nan, np.nan  # an undefined score has no interval (not one of its resamples')
+    elif resampled == "subjects":
+        low, high = expanded_percentile_interval(samples, subjects.shape[0], level)
+    else:
+        low, high = percentile_interval(samples, level)
     return TargetScore(
         target=target.name, layers=layers.layers, depths=layers.depths,
         subjects=target.subjects, per_subject=per_subject, cv_value=float(value),
         cv_ci=(float(low), float(high)), cv_choices=tuple(int(c) for c in choices),
-        ceiling=target.ceiling, method=method, resampled=resampled, n_splits=splits, n_boot=n_boot,
+        ceiling=target.ceiling_for(method), method=method, resampled=resampled, n_splits=splits, n_boot=n_boot,
     )
 
 
@@ -194,12 +204,16 @@ def subject_halves(n_subjects: int, n_splits: int, rng: np.random.Generator) -> 
 def cv_over_subjects(
     per_subject: np.ndarray, masks: np.ndarray, sample: np.ndarray | None = None
 ) -> tuple[float, np.ndarray]:
-    """Mean held-out ρ of the layer chosen on the other half, over splits and both directions.
+    """Each subject's ρ at the layer chosen (highest mean ρ) on the other half of the split,
+    averaged over subjects and splits: every subject is held out once per split.
 
     ``per_subject``: ``(layers, subjects)``; ``masks``: half A of each split, over subjects.
     ``sample`` (a bootstrap resample of subject indices) keeps every copy of a subject in the
-    half its original is in, so no subject ever both picks and tests a layer; splits that leave
-    a half empty are dropped. Returns the score and the chosen layer of every kept half-split.
+    half its original is in, so no subject ever both picks and tests a layer, and every copy
+    counts once: a half that drew more copies weighs more, as it would with more subjects
+    (weighting the halves equally instead hides part of the resampling variance and narrows the
+    interval). Splits that leave a half empty are dropped. Returns the score and the chosen layer
+    of every kept half-split.
     """
     if sample is not None:
         per_subject, masks = per_subject[:, sample], masks[:, sample]
@@ -207,14 +221,13 @@ def cv_over_subjects(
     in_b = 1.0 - in_a
     count_a, count_b = in_a.sum(axis=1), in_b.sum(axis=1)
     keep = (count_a > 0) & (count_b > 0)
-    in_a, in_b = in_a[keep] / count_a[keep, None], in_b[keep] / count_b[keep, None]
-    means_a, means_b = per_subject @ in_a.T, per_subject @ in_b.T  # (layers, kept splits)
-    pick_a, pick_b = _argmax(means_a), _argmax(means_b)
-    columns = np.arange(in_a.shape[0])
-    held_out = np.concatenate([means_b[pick_a, columns], means_a[pick_b, columns]])
-    if held_out.size == 0:
+    in_a, in_b = in_a[keep], in_b[keep]
+    if in_a.shape[0] == 0:
         return float("nan"), np.zeros(0, dtype=int)
-    return float(held_out.mean()), np.concatenate([pick_a, pick_b])
+    pick_a = _argmax(per_subject @ (in_a / count_a[keep, None]).T)  # (kept splits,)
+    pick_b = _argmax(per_subject @ (in_b / count_b[keep, None]).T)
+    held_out = (per_subject[pick_a] * in_b).sum() + (per_subject[pick_b] * in_a).sum()
+    return float(held_out / in_a.size), np.concatenate([pick_a, pick_b])
 
 
 def cv_over_stimuli(

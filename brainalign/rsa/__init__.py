@@ -14,6 +14,7 @@ from .dissimilarity import DISTANCES, condense, gram, rdm, rdm_from_gram, to_squ
 from .inference import (
     bootstrap_stimuli,
     bootstrap_subjects,
+    expanded_percentile_interval,
     fdr_bh,
     percentile_interval,
     permutation_test,
@@ -33,6 +34,7 @@ __all__ = [
     "compare",
     "compare_units",
     "condense",
+    "expanded_percentile_interval",
     "fdr_bh",
     "gram",
     "kendall_tau_a",

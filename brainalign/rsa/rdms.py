@@ -143,7 +143,14 @@ class TargetRDMs:
     ) -> TargetRDMs:
         """A target whose ceiling is the leave-one-subject-out ``method`` ceiling of ``rdms``."""
         ceiling = noise_ceiling(rdms.data, method) if len(rdms) > 1 else None
-        return cls(name, rdms, ceiling, kind, dict(metadata))
+        return cls(name, rdms, ceiling, kind, {"ceiling_method": method, **metadata})
+
+    def ceiling_for(self, method: str) -> NoiseCeiling | None:
+        """The noise ceiling under comparison ``method`` (recomputed when the stored one, made
+        with :meth:`from_subjects`, used another method): a score divides by its own kind."""
+        if len(self.rdms) < 2 or self.metadata.get("ceiling_method", "spearman") == method:
+            return self.ceiling
+        return noise_ceiling(self.rdms.data, method)
 
     @property
     def subjects(self) -> tuple[str, ...]:

@@ -46,20 +46,46 @@ def test_layerwise_rho_equals_scipy_loop() -> None:
         assert row.depth == layers.depths[row.layer_index] and row.target == "ROI"
 
 
-def test_cross_validation_equals_explicit_loop() -> None:
+def _explicit_cross_validation(per_subject: np.ndarray, masks: np.ndarray, sample: np.ndarray):
+    """Brute force: each drawn copy of a subject, in each split, is scored at the layer chosen on
+    the copies in the other half (the half its original is in decides); splits with an empty half
+    are skipped."""
+    held_out, picks = [], []
+    for mask in masks:
+        in_a = mask[sample]
+        if in_a.all() or not in_a.any():
+            continue
+        for choose, test in ((in_a, ~in_a), (~in_a, in_a)):
+            layer = int(np.argmax(per_subject[:, sample[choose]].mean(axis=1)))
+            picks.append(layer)
+            held_out.extend(per_subject[layer, sample[test]])
+    return np.mean(held_out), picks
+
+
+@pytest.mark.parametrize("resampled", [False, True])
+def test_cross_validation_equals_explicit_loop(resampled: bool) -> None:
     rng = np.random.default_rng(1)
     per_subject = rng.normal(size=(7, 9))  # 7 layers, 9 subjects
     masks = subject_halves(9, 25, np.random.default_rng(2))
     assert (masks.sum(axis=1) == 4).all()
-    held_out, picks = [], []
+    sample = np.array([0, 0, 0, 3, 5, 5, 6, 8, 8]) if resampled else np.arange(9)
+    expected, picks = _explicit_cross_validation(per_subject, masks, sample)
+    value, chosen = cv_over_subjects(per_subject, masks, sample if resampled else None)
+    assert value == pytest.approx(expected, abs=1e-12)
+    assert sorted(chosen.tolist()) == sorted(picks)
+
+
+def test_cross_validation_with_even_subjects_is_the_mean_of_both_halves() -> None:
+    """With equal halves, the mean over held-out subjects is the mean of the two halves' means
+    (the study's and DESIGN.md's wording)."""
+    rng = np.random.default_rng(5)
+    per_subject = rng.normal(size=(6, 10))
+    masks = subject_halves(10, 20, np.random.default_rng(6))
+    halves = []
     for mask in masks:
         for choose, test in ((mask, ~mask), (~mask, mask)):
-            layer = int(np.argmax(per_subject[:, choose].mean(axis=1)))
-            picks.append(layer)
-            held_out.append(per_subject[layer, test].mean())
-    value, chosen = cv_over_subjects(per_subject, masks)
-    assert value == pytest.approx(np.mean(held_out), abs=1e-12)
-    assert sorted(chosen.tolist()) == sorted(picks)
+            halves.append(per_subject[int(np.argmax(per_subject[:, choose].mean(axis=1))), test].mean())
+    assert cv_over_subjects(per_subject, masks)[0] == pytest.approx(np.mean(halves), abs=1e-12)
 
 
 def test_planted_best_layer_is_found_and_normalised_below_one() -> None:
@@ -164,3 +190,30 @@ def test_single_rdm_cross_validates_over_stimuli() -> None:
     assert np.isnan(summary["brain_similarity"]["normalised"])
     full = spearmanr(data[2], truth).statistic
     assert summary["brain_similarity_max"]["value"] == pytest.approx(full, abs=1e-12)
+
+
+def test_an_undefined_subject_gives_an_undefined_score_and_interval() -> None:
+    """One NaN in one subject's RDM: the score is NaN, and so is its interval (not the interval
+    of the resamples that happened to leave that subject out)."""
+    rng = np.random.default_rng(7)
+    target = synthetic_target(rng, n_subjects=6)
+    layers = planted_layers(rng, target, [2.0, 0.5])
+    data = target.rdms.data.copy()
+    data[2, 5] = np.nan
+    broken = TargetRDMs("ROI", RDMs(data, target.subjects, IDS), target.ceiling)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = score_target(layers, broken, n_boot=200, seed=0)
+    assert np.isnan(result.cv_value) and np.isnan(result.cv_ci).all()
+
+
+def test_the_ceiling_is_made_with_the_scoring_method() -> None:
+    """A target's stored ceiling is Spearman's; scoring with Pearson divides by Pearson's."""
+    from brainalign.rsa import noise_ceiling
+
+    rng = np.random.default_rng(8)
+    target = synthetic_target(rng, n_subjects=6)
+    layers = planted_layers(rng, target, [2.0, 0.5])
+    assert score_target(layers, target, n_boot=0).ceiling == target.ceiling
+    pearson = score_target(layers, target, method="pearson", n_boot=0).ceiling
+    assert pearson == noise_ceiling(target.rdms.data, "pearson") != target.ceiling
