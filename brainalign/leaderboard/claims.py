@@ -21,6 +21,7 @@ import numpy as np
 
 from .aggregate import Entry, Leaderboard
 from .compare import difference_interval, format_interval
+from .relation import MIN_GROUPS
 
 _UNTRAINED = "untrained"
 
@@ -59,14 +60,18 @@ def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Cl
     relations = board.layer_relations
     if not len(relations):
         return Claim(text, "not testable", needs="score models on the probe and on a human benchmark")
-    pooled = relations[(relations["model"] == "") & (relations["n"] >= 4)]
+    # Only intervals that resample whole models decide: layers of one model are not independent.
+    pooled = relations[(relations["model"] == "") & (relations["n"] >= 4)
+                       & (relations["n_groups"] >= MIN_GROUPS)]
     mine = pooled[pooled["measure"] == measure]
     if mine.empty or mine["r"].isna().all():
-        return Claim(text, "not testable", needs="score at least 4 layers (all models together) on the "
-                     "probe and on a human benchmark")
+        return Claim(text, "not testable", needs=f"score at least {MIN_GROUPS} models on the probe and on "
+                     "a human benchmark (the interval of r resamples models, since layers of one model "
+                     "are not independent)")
     evidence, verdicts = [], []
     for row in mine.itertuples():
-        line = f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)}, n = {row.n} layers"
+        line = (f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)} "
+                f"({row.ci_method}), n = {row.n} layers")
         if expect == "positive":
             verdicts.append("supported" if row.ci_low > 0
                             else "contradicted" if row.ci_high < 0 else "inconclusive")

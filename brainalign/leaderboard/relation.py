@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BrainAlignError
+from ..rsa.inference import expanded_percentile_interval
 from .store import Result
 
 #: The probe's layerwise targets, and the condition whose rows describe a layer.
@@ -27,30 +28,58 @@ PROBE_BASELINE = "Baseline"
 PROBE_SUMMARIES: tuple[str, ...] = ("semantic_encoding", "saliency_suppression")
 
 
-def relation(layers: pd.DataFrame, x: str, y: str) -> dict[str, Any]:
+#: Resamples of the model-cluster bootstrap of a pooled relation's interval.
+N_BOOT = 2000
+#: Fewest models for an interval over models (fewer: Fisher z over points, marked as such).
+MIN_GROUPS = 3
+
+
+def relation(
+    layers: pd.DataFrame, x: str, y: str, *, groups: str | None = None, n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Pearson and quadratic relation between columns ``x`` and ``y`` of ``layers``.
 
     Rows where either is missing are dropped. Returns ``n``; ``r`` and its two-sided ``p``
-    (scipy.stats.pearsonr) with a 95% interval ``ci_low``/``ci_high`` (Fisher z); the linear fit's
-    ``slope``, ``intercept`` and ``r2_linear``; ``r2_quadratic`` of a degree-2 least-squares fit,
+    (scipy.stats.pearsonr, which takes the points as independent); the linear fit's ``slope``,
+    ``intercept`` and ``r2_linear``; ``r2_quadratic`` of a degree-2 least-squares fit,
     ``r_quadratic`` = √R² (≥ |r|), and ``p_quadratic``, the F-test of the squared term (is the
-    curve better than the line?). Undefined numbers (fewer than 3 points, a constant column) are NaN.
+    curve better than the line?); a 95% interval of r, ``ci_low``/``ci_high``, made as
+    ``ci_method`` says. Undefined numbers (fewer than 3 points, a constant column) are NaN.
+
+    Layers of one network are alike (neighbouring layers have similar ρ), so pooled layers are
+    not independent points: with ``groups`` (a column, e.g. ``"model"``) holding at least
+    :data:`MIN_GROUPS` groups, the interval resamples whole groups with replacement (``n_boot``
+    times, seeded; an expanded percentile interval over ``n_groups`` units), which keeps its
+    coverage where the Fisher-z interval of independent points would be far too narrow. Otherwise
+    the interval is Fisher z over the points.
     """
-    for column in (x, y):
+    columns = [x, y] + ([groups] if groups is not None else [])
+    for column in columns:
         if column not in layers.columns:
             raise BrainAlignError(f"relation: no column {column!r}; columns are {list(layers.columns)}")
-    data = layers[[x, y]].apply(pd.to_numeric, errors="coerce").dropna()
+    data = layers[[x, y]].apply(pd.to_numeric, errors="coerce")
+    if groups is not None:
+        data["group"] = layers[groups].astype(str)
+    data = data.dropna()
     xs, ys = data[x].to_numpy(np.float64), data[y].to_numpy(np.float64)
     nan = float("nan")
     out: dict[str, Any] = {
         "x": x, "y": y, "n": len(xs), "r": nan, "p": nan, "ci_low": nan, "ci_high": nan,
+        "ci_method": "", "n_groups": int(data["group"].nunique()) if groups is not None else 0,
         "slope": nan, "intercept": nan, "r2_linear": nan, "r2_quadratic": nan, "r_quadratic": nan,
         "p_quadratic": nan,
     }
     if len(xs) < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
         return out
     pearson = stats.pearsonr(xs, ys)
-    interval = pearson.confidence_interval(0.95)
+    if out["n_groups"] >= MIN_GROUPS:
+        codes = pd.factorize(data["group"])[0]
+        low, high = _group_bootstrap_interval(xs, ys, codes, n_boot, seed)
+        method = f"{out['n_groups']} {groups}s resampled"
+    else:
+        interval = pearson.confidence_interval(0.95)
+        low, high, method = interval.low, interval.high, "Fisher z, points independent"
     fit = stats.linregress(xs, ys)
     rss_linear = _rss(xs, ys, degree=1)
     rss_quadratic = _rss(xs, ys, degree=2)
@@ -58,13 +87,33 @@ def relation(layers: pd.DataFrame, x: str, y: str) -> dict[str, Any]:
     r2_quadratic = max(0.0, 1.0 - rss_quadratic / total)
     out.update(
         r=float(pearson.statistic), p=float(pearson.pvalue),
-        ci_low=float(interval.low), ci_high=float(interval.high),
+        ci_low=float(low), ci_high=float(high), ci_method=method,
         slope=float(fit.slope), intercept=float(fit.intercept),
         r2_linear=float(pearson.statistic) ** 2, r2_quadratic=r2_quadratic,
         r_quadratic=math.sqrt(r2_quadratic),
         p_quadratic=_squared_term_p(rss_linear, rss_quadratic, len(xs)),
     )
     return out
+
+
+def _group_bootstrap_interval(
+    xs: np.ndarray, ys: np.ndarray, codes: np.ndarray, n_boot: int, seed: int
+) -> tuple[float, float]:
+    """Expanded percentile interval of Pearson r over resamples of whole groups (clusters):
+    a resample's r is computed from the groups' sums, each drawn group counted as often as drawn."""
+    n_groups = int(codes.max()) + 1
+    moments = np.stack([np.ones_like(xs), xs, ys, xs * xs, ys * ys, xs * ys], axis=1)
+    per_group = np.zeros((n_groups, moments.shape[1]))
+    np.add.at(per_group, codes, moments)
+    rng = np.random.default_rng(seed)
+    draws = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                      for _ in range(n_boot)]).astype(np.float64)
+    count, sx, sy, sxx, syy, sxy = (draws @ per_group).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (sxy - sx * sy / count) / np.sqrt((sxx - sx**2 / count) * (syy - sy**2 / count))
+    r[~np.isfinite(r)] = np.nan
+    low, high = expanded_percentile_interval(np.clip(r, -1.0, 1.0), n_groups)
+    return float(low), float(high)
 
 
 def _rss(xs: np.ndarray, ys: np.ndarray, degree: int) -> float:
@@ -168,7 +217,8 @@ def layer_relations(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for target in brain_columns(table):
         for measure in PROBE_MEASURES:
-            rows.append({"brain": target, "measure": measure, "model": "", **relation(table, measure, target)})
+            rows.append({"brain": target, "measure": measure, "model": "",
+                         **relation(table, measure, target, groups="model")})
             for model, group in table.groupby("model", sort=True):
                 rows.append({"brain": target, "measure": measure, "model": model,
                              **relation(group, measure, target)})
@@ -209,7 +259,8 @@ def model_relations(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = ["brain", "measure", "model", "x", "y", "n", "r", "p", "ci_low", "ci_high", "slope",
-               "intercept", "r2_linear", "r2_quadratic", "r_quadratic", "p_quadratic"]
+    columns = ["brain", "measure", "model", "x", "y", "n", "n_groups", "r", "p", "ci_low", "ci_high",
+               "ci_method", "slope", "intercept", "r2_linear", "r2_quadratic", "r_quadratic",
+               "p_quadratic"]
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[c for c in columns if c in frame.columns or not rows])

@@ -75,6 +75,58 @@ def _results(models=("efficientnet_lite0", "clip_rn50", "vit_b_16:untrained")):
     return [make_result(m, b) for m in models for b in (PROBE, *HUMAN)]
 
 
+def _smooth_profiles(rng: np.random.Generator, n_models: int, n_layers: int = 15) -> pd.DataFrame:
+    """Each model: independent random-walk profiles of x and y over its layers (true r = 0, but
+    neighbouring layers alike, as in real networks)."""
+    return pd.concat([
+        pd.DataFrame({"x": np.cumsum(rng.normal(size=n_layers)), "y": np.cumsum(rng.normal(size=n_layers)),
+                      "model": f"m{m}"})
+        for m in range(n_models)
+    ], ignore_index=True)
+
+
+def test_pooled_interval_resamples_whole_models() -> None:
+    """Planted null with layers alike within a model: the Fisher-z interval, taking every layer
+    as independent, excludes the true r = 0 most of the time; resampling models keeps it."""
+    rng = np.random.default_rng(0)
+    covered = {"models": 0, "points": 0}
+    reps = 150
+    for rep in range(reps):
+        layers = _smooth_profiles(rng, n_models=8)
+        by_model = relation(layers, "x", "y", groups="model", n_boot=500, seed=rep)
+        points = relation(layers, "x", "y")
+        assert by_model["r"] == points["r"] and by_model["p"] == points["p"]  # only the interval differs
+        assert by_model["n_groups"] == 8 and by_model["ci_method"] == "8 models resampled"
+        covered["models"] += by_model["ci_low"] <= 0 <= by_model["ci_high"]
+        covered["points"] += points["ci_low"] <= 0 <= points["ci_high"]
+    assert covered["models"] / reps > 0.9
+    assert covered["points"] / reps < 0.6
+
+
+def test_model_bootstrap_equals_a_brute_force_loop_over_drawn_models() -> None:
+    from brainalign.leaderboard.relation import _group_bootstrap_interval
+    from brainalign.rsa import expanded_percentile_interval
+
+    layers = _smooth_profiles(np.random.default_rng(3), n_models=5, n_layers=7)
+    codes = pd.factorize(layers["model"])[0]
+    low, high = _group_bootstrap_interval(layers["x"].to_numpy(), layers["y"].to_numpy(), codes, 300, seed=4)
+    rng, rs = np.random.default_rng(4), []
+    for _ in range(300):
+        drawn = rng.integers(0, 5, 5)
+        sample = pd.concat([layers[codes == g] for g in drawn])
+        rs.append(stats.pearsonr(sample["x"], sample["y"]).statistic if sample["x"].nunique() > 1 else np.nan)
+    want = expanded_percentile_interval(np.array(rs), 5)
+    assert (low, high) == pytest.approx(want, abs=1e-12)
+
+
+def test_with_fewer_than_three_models_the_interval_is_fisher_z_and_says_so() -> None:
+    layers = _smooth_profiles(np.random.default_rng(1), n_models=2)
+    got = relation(layers, "x", "y", groups="model")
+    want = stats.pearsonr(layers["x"], layers["y"]).confidence_interval(0.95)
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx((want.low, want.high))
+    assert got["n_groups"] == 2 and got["ci_method"] == "Fisher z, points independent"
+
+
 def test_layer_table_matches_a_brute_force_loop() -> None:
     results = _results()
     table = layer_table(results).set_index(["model", "layer"])
@@ -111,7 +163,10 @@ def test_layer_relations_pool_all_models_and_split_per_model() -> None:
     table = layer_table(_results())
     relations = layer_relations(table)
     pooled = relations[(relations["model"] == "") & (relations["brain"] == IT)].set_index("measure")
-    assert pooled.loc["semantic", "r"] == pytest.approx(relation(table, "semantic", IT)["r"])
+    want = relation(table, "semantic", IT, groups="model")
+    assert pooled.loc["semantic", "r"] == pytest.approx(want["r"])
+    assert (pooled.loc["semantic", "ci_low"], pooled.loc["semantic", "ci_high"]) == (want["ci_low"], want["ci_high"])
+    assert pooled.loc["semantic", "ci_method"] == f"{table['model'].nunique()} models resampled"
     assert pooled.loc["semantic", "n"] == 27
     assert pooled.loc["semantic", "r"] > 0.95  # planted: brain = 0.05 + 0.6 × semantic + noise
     one = relations[(relations["model"] == "clip_rn50") & (relations["brain"] == IT) & (relations["measure"] == "saliency")]
