@@ -17,10 +17,10 @@ import torchvision.transforms as T
 
 from brainalign import BrainAlignError, runner
 from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
-from brainalign.stimuli import StimulusSet
 from brainalign.cli import main
 from brainalign.leaderboard.store import ResultsStore
 from brainalign.models import from_module
+from brainalign.stimuli import StimulusSet
 
 HUMAN = "kriegeskorte2008.hIT"
 

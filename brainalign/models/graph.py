@@ -158,9 +158,9 @@ class LayerGraph:
         if name == OUTPUT:
             return self[self.output]
         close = difflib.get_close_matches(name, self.names, n=5, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise BrainAlignError(
-            f"model has no layer {name!r}{hint} Use a policy ({', '.join(POLICIES)}) or names "
+            f"model has no layer {name!r}{hint}. Use a policy ({', '.join(POLICIES)}) or names "
             f"from `brainalign models --layers MODEL` (e.g. {', '.join(self.names[:3])}, …)"
         )
 
