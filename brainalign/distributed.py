@@ -132,7 +132,8 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     except (OSError, ValueError) as err:
         raise BrainAlignError(
             f"cannot reach the Dask scheduler {scheduler} ({err}); start one with `dask scheduler` "
-            "and give its tcp:// address or --scheduler-file (README: Running on a cluster)"
+            "and give --scheduler its tcp:// address or its scheduler file (FILE.json) "
+            "(README: Running on a cluster)"
         ) from None
     with client:
         yield client

@@ -28,6 +28,7 @@ from .models import (
     get_card,
     load_model,
 )
+from .models.weights import weights_file_path
 from .paths import data_dir as resolve_data_dir
 
 if TYPE_CHECKING:  # dask is imported only when a client is given (brainalign.distributed)
@@ -175,6 +176,8 @@ def run(
                 if on_outcome is not None:
                     on_outcome(outcome)
             session.release()
+    if not store.folder.is_dir():  # nothing was ever stored (every pair skipped): no page to build
+        return report
     from .leaderboard.render import build
 
     out = Path(leaderboard) if leaderboard is not None else store.folder / "leaderboard.html"
@@ -219,7 +222,7 @@ class ModelSession:
         weights = self._options.weights
         key: dict[str, object] = {
             "seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy,
-            "weights_file_sha256": sha256_file(weights) if weights is not None else None,
+            "weights_file_sha256": sha256_file(weights_file_path(weights)) if weights is not None else None,
         }
         if self._loaded is not None:  # e.g. a FILE.py model: its preprocessing code may have changed
             key["preprocess_sha256"] = self._loaded.preprocess_sha256
@@ -262,7 +265,7 @@ def _score_one(
         message = availability.reason
         if availability.fix and availability.fix not in message:
             message += f"; get it with: {availability.fix}"
-        log.info("skipped %s on %s: %s", session.id, benchmark.identifier, message)
+        log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, message)
         return Outcome(session.id, benchmark.identifier, "skipped", message=message)
     # what a stored result must match to be reused: how the model was set up, and the exact data
     key = {**session.reuse_key(), "data_checksums": benchmark.provenance(data_dir)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -83,6 +84,7 @@ def test_unknown_options_and_benchmarks_are_named(tmp_path) -> None:
 
 def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_path, capsys) -> None:
     main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--data-dir", str(shared_data), "-q"])
+    assert logging.getLogger("brainalign").level == logging.WARNING  # -q silences the INFO logs too
     out = capsys.readouterr().out
     assert "pixels" in out and "scored" in out and "brain_similarity" in out
     with pytest.raises(SystemExit) as exit_info:
@@ -90,6 +92,30 @@ def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_
     captured = capsys.readouterr()
     assert exit_info.value.code == 2
     assert captured.err.startswith("error: ") and "Traceback" not in captured.err
+
+
+def test_a_missing_weights_file_is_a_one_line_error_before_anything_runs(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--weights", str(tmp_path / "nope.pth")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert err.strip() == f"error: weights file {tmp_path / 'nope.pth'} does not exist; check the --weights path"
+
+
+def test_missing_data_is_reported_once_per_benchmark_and_a_wrong_data_dir_is_an_error(tmp_path, capsys) -> None:
+    empty = tmp_path / "data"
+    empty.mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "run", "--results", str(tmp_path / "results"), "--data-dir", str(empty),
+              "-m", "pixels", "-m", "efficientnet_lite0:untrained", "-b", "algonauts2019.78images.IT"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "error: nothing was scored" in err and "Traceback" not in err
+    assert err.count("skipped algonauts2019") == 1, err
+    assert "skipped algonauts2019.78images.IT@1 for 2 models: data set algonauts2019_78 not found" in err
+    assert "brainalign data fetch algonauts2019_78" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--data-dir", str(tmp_path / "typo")])
+    assert exit_info.value.code == 2 and "does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("device", "message"), [("cuda:7", "not available here"), ("foo", "unknown device")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,7 +57,7 @@ def results_option(function: F) -> F:
 
 def data_dir_option(function: F) -> F:
     return click.option(
-        "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        "--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
         help="Local folder holding data sets (default: $BRAINALIGN_DATA, then the cache).",
     )(function)
 
@@ -96,7 +97,8 @@ def quiet_option(function: F) -> F:
             from ..progress import set_quiet
 
             set_quiet(True)
+            logging.getLogger("brainalign").setLevel(logging.WARNING)
         return value
 
     return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=silence,
-                        is_eager=True, help="No progress bars.")(function)
+                        is_eager=True, help="No progress bars or informational logs.")(function)

@@ -35,9 +35,13 @@ def _headline(outcome) -> str:
 def _print_outcomes(outcomes) -> None:
     rows = [(o.model_id, o.benchmark, o.status, _headline(o)) for o in outcomes]
     click.echo(table(("model", "benchmark", "status", "headline [95% CI]"), rows))
+    skipped: dict[tuple[str, str], list[str]] = {}
     for o in outcomes:
         if o.status == "skipped":
-            click.echo(f"skipped {o.benchmark} for {o.model_id}: {o.message}", err=True)
+            skipped.setdefault((o.benchmark, o.message), []).append(o.model_id)
+    for (benchmark, message), models in skipped.items():  # one line per benchmark and reason
+        who = models[0] if len(models) == 1 else f"{len(models)} models"
+        click.echo(f"skipped {benchmark} for {who}: {message}", err=True)
 
 
 def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):

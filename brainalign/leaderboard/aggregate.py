@@ -145,6 +145,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
         if len({json.dumps(c) for c in ceilings}) > 1:
             notes.append(f"benchmark {identifier}: results record different noise ceilings; "
                          f"the one of {first.model_id} is shown")
+        _note_stimuli(identifier, group, notes)
         lower, upper = (as_float(first.summary.get("noise_ceiling", {}).get(k)) for k in ("lower", "upper"))
         cards.append(BenchmarkCard(
             identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=_kind(first),
@@ -155,6 +156,26 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
         ))
     order = {"probe": 0, "human": 1, "other": 2}
     return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
+
+
+def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[str]) -> None:
+    """Numbers of one benchmark compare models only on the same stimuli: say when they were not
+    (e.g. a probe built elsewhere, or the small fallback probe where the Tux Paint stamps were
+    missing)."""
+    by_stimuli: dict[str, list[str]] = {}
+    for result in group:
+        stimuli = json.dumps(result.provenance.get("stimuli_sha256", {}), sort_keys=True)
+        by_stimuli.setdefault(stimuli, []).append(result.model_id)
+    if len(by_stimuli) > 1:
+        sets = "; ".join(", ".join(models) for models in by_stimuli.values())
+        notes.append(f"benchmark {identifier}: models were scored on {len(by_stimuli)} different stimulus "
+                     f"sets ({sets}); numbers compare only within a set")
+    fallback = sorted(r.model_id for r in group
+                      if r.provenance.get("data_checksums", {}).get("probe_pool") == "bundled")
+    if fallback:
+        notes.append(f"benchmark {identifier}: {', '.join(fallback)} scored on the small fallback probe of "
+                     "bundled photos (the Tux Paint stamps were not available), not the default probe; "
+                     "its numbers are not comparable with the default's")
 
 
 def twin_comparison(entries: Sequence[Entry]) -> pd.DataFrame:

@@ -10,6 +10,7 @@ and the ``--weights`` option; nothing ever falls back to random weights. Checkpo
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,8 +59,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # corrupt file, pickled code, TorchScript archive …
         raise BrainAlignError(
-            f"cannot read weights file {path} ({type(err).__name__}: {err}); it must be a "
-            ".safetensors file or a torch checkpoint of tensors (torch.save(model.state_dict()))"
+            f"cannot read weights file {path} ({type(err).__name__}{_cause(err)}); it must be a "
+            ".safetensors file or a torch checkpoint of tensors (torch.save(model.state_dict())), "
+            "which is read without unpickling code"
         ) from None
     for key in ("state_dict", "model", "module"):
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
@@ -69,6 +71,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
     return dict(state)
+
+
+def _cause(err: Exception) -> str:
+    """The gist of a loader's error: torch's weights-only refusal is a page of advice to unpickle
+    (which brainalign never does); only what it could not read is kept."""
+    text = str(err).strip()
+    if text.startswith("Weights only load failed"):
+        found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n|$)", text, re.DOTALL)
+        return ": refused by torch.load(weights_only=True)" + (f": {found.group(1).strip()}" if found else "")
+    return f": {text.splitlines()[0][:300]}" if text else ""
 
 
 def load_into(module: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path) -> None:

@@ -176,3 +176,14 @@ def test_weaker_relation_needs_separated_intervals() -> None:
     assert _weaker_verdict((0.2, 0.1, 0.3), [0.8, 0.7, 0.9]) == "supported"
     assert _weaker_verdict((0.6, 0.5, 0.75), [0.8, 0.7, 0.9]) == "inconclusive"  # point estimates alone would say supported
     assert _weaker_verdict((0.95, 0.92, 0.97), [0.8, 0.7, 0.9]) == "contradicted"
+
+
+def test_results_on_other_stimuli_or_the_fallback_probe_are_flagged(synthetic_store) -> None:
+    results = synthetic_store.load_all().results
+    assert not [n for n in build_leaderboard(results).notes if "stimulus sets" in n or "fallback" in n]
+    odd = next(r for r in results if r.benchmark == PROBE)
+    odd.provenance["stimuli_sha256"] = {"Baseline": "ab" * 32}
+    odd.provenance["data_checksums"] = {"probe_pool": "bundled", "probe_n_bases": 10}
+    notes = build_leaderboard(results).notes
+    assert any(n.startswith(f"benchmark {PROBE}: models were scored on 2 different stimulus sets") for n in notes)
+    assert any(n.startswith(f"benchmark {PROBE}: {odd.model_id} scored on the small fallback probe") for n in notes)

@@ -95,8 +95,11 @@ def test_weights_files_that_do_not_fit_or_hold_code_are_refused(tmp_path):
         load_model("torchvision:resnet18", weights=wrong)
     pickled = tmp_path / "code.pth"
     torch.save({"model": Path("/etc/passwd")}, pickled)  # an arbitrary object, not tensors
-    with pytest.raises(BrainAlignError, match="cannot read weights file"):
+    with pytest.raises(BrainAlignError, match="cannot read weights file") as refused:
         load_model("torchvision:resnet18", weights=pickled)
+    # torch's page of advice to unpickle (weights_only=False) is not passed on; its gist is
+    assert "weights_only=False" not in str(refused.value) and "set to `False`" not in str(refused.value)
+    assert "refused by torch.load(weights_only=True)" in str(refused.value)
     with pytest.raises(BrainAlignError, match="does not exist"):
         load_model("torchvision:resnet18", weights=tmp_path / "missing.pth")
     with pytest.raises(BrainAlignError, match="no pretrained weights"):
