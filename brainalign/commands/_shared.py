@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +13,13 @@ import click
 from ..errors import BrainAlignError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def wrap(text: str, indent: str = "", width: int = 78) -> str:
+    """A paragraph wrapped for the terminal, never breaking inside a hyphenated word
+    ("leave-one-subject-out" stays whole, so it can be searched for)."""
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False, break_long_words=False)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

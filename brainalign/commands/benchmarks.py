@@ -8,7 +8,7 @@ import click
 
 from ..benchmarks.registry import all_benchmarks, get
 from ..citation import bibtex_for
-from ._shared import data_dir_option, table
+from ._shared import data_dir_option, table, wrap
 
 
 @click.command()
@@ -41,9 +41,8 @@ def _describe(benchmark_id: str, data_dir: Path | None) -> None:
     benchmark = get(benchmark_id)
     availability = benchmark.availability(data_dir)
     click.echo(f"{benchmark.identifier}: {benchmark.title}\n")
-    click.echo(click.wrap_text(benchmark.description) + "\n")
-    click.echo("metric:\n" + click.wrap_text(benchmark.metric, initial_indent="  ",
-                                            subsequent_indent="  ") + "\n")
+    click.echo(wrap(benchmark.description) + "\n")
+    click.echo("metric:\n" + wrap(benchmark.metric, indent="  ") + "\n")
     click.echo(f"default: {'yes' if benchmark.default else 'no'}")
     if benchmark.datasets:
         click.echo(f"data:    {', '.join(benchmark.datasets)}")

@@ -10,7 +10,7 @@ from ..errors import BrainAlignError
 from ..neural_data.registry import Dataset, datasets, get_dataset
 from ..neural_data.store import check_folder, find, roots
 from ..neural_data.store import fetch as fetch_dataset
-from ._shared import data_dir_option, table
+from ._shared import data_dir_option, table, wrap
 
 
 def _size(dataset: Dataset) -> str:
@@ -65,7 +65,7 @@ def show_command(name: str, data_dir: Path | None) -> None:
     """Describe data set NAME: content, licence, source, files and citation."""
     dataset = get_dataset(name)
     click.echo(f"{dataset.name}: {dataset.title}\n")
-    click.echo(click.wrap_text(dataset.description) + "\n")
+    click.echo(wrap(dataset.description) + "\n")
     click.echo(f"licence: {dataset.licence}")
     click.echo(f"source:  {dataset.source}")
     click.echo(f"here:    {_status(dataset, data_dir)}")
