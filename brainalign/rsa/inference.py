@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import false_discovery_control
+from scipy.stats import false_discovery_control, norm
+from scipy.stats import t as student_t
 
 from ..errors import BrainAlignError
 from .compare import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
@@ -227,9 +228,7 @@ def expanded_level(level: float, n_units: int) -> float:
     for 4 subjects 0.9998 (about the whole bootstrap range); it tends to ``level`` as n grows."""
     if n_units < 2:
         return level
-    from scipy.stats import norm, t
-
-    quantile = math.sqrt(n_units / (n_units - 1)) * t.ppf((1 + level) / 2, n_units - 1)
+    quantile = math.sqrt(n_units / (n_units - 1)) * student_t.ppf((1 + level) / 2, n_units - 1)
     return float(2 * norm.cdf(quantile) - 1)
 
 
