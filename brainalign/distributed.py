@@ -2,8 +2,8 @@
 
 Dask distributed is what labs already run on laptops (``LocalCluster``), Slurm/PBS clusters
 (dask-jobqueue) and Kubernetes, so the suite uses it rather than a queue of its own. Each task
-runs :func:`brainalign.runner.score_pair` on a worker from plain arguments (model id, benchmark id,
-results folder, :class:`~brainalign.runner.ScoringOptions`): the worker loads the model, extracts
+runs :func:`brainalign.execution.score_model_on` on a worker from plain arguments (model id,
+benchmark id, results folder, :class:`~brainalign.execution.ScoringOptions`): the worker loads the model, extracts
 its layer RDMs, scores them and writes the result, exactly as a local run would.
 
 Shared state is explicit:
@@ -49,7 +49,7 @@ import itertools
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,11 +57,19 @@ from pathlib import Path
 from .benchmarks import Benchmark
 from .benchmarks import get as get_benchmark
 from .errors import BrainAlignError
-from .leaderboard.store import ResultsStore, file_stem
+from .execution import (
+    ModelSession,
+    ModelSpec,
+    Outcome,
+    OutcomeCallback,
+    PrepareLayers,
+    ScoringOptions,
+    score_model_on,
+)
 from .models import LoadedModel, extract_layer_rdms
 from .paths import data_dir as resolve_data_dir
 from .progress import progress, set_quiet
-from .runner import ModelSession, ModelSpec, Outcome, PrepareLayers, ScoringOptions, score_pair
+from .results import ResultsStore, file_stem
 from .stimuli import StimulusSet
 
 try:
@@ -203,46 +211,57 @@ def pair_lock(results_folder: str | Path, model_id: str, benchmark: str) -> Iter
         yield
 
 
-def score_on_dask(
-    client: Client | None,
-    models: Iterable[ModelSpec],
-    benchmarks: Sequence[Benchmark],
-    store: ResultsStore,
-    options: ScoringOptions,
-    *,
-    force: bool = False,
-    layer_groups: int = 1,
-    retries: int = RETRIES,
-    on_outcome: Callable[[Outcome], None] | None = None,
-) -> list[Outcome]:
-    """Score every model on every benchmark on the cluster behind ``client``, one task per pair,
-    into ``store``; outcomes in (model, benchmark) order, as a local run lists them.
+class DaskExecutor:
+    """Pairs run as tasks on the Dask cluster behind ``client``, one task per pair, written into
+    the same store as a local run. ``layer_groups`` > 1 also splits each model's layers across
+    workers (very large models); ``retries`` reruns a task that raised an unexpected exception.
 
-    A progress bar counts finished pairs; ``on_outcome`` is called as each one arrives. Failed
-    pairs are raised together after all others have finished and been saved.
+    A progress bar counts finished pairs. Failed pairs are raised together after all others have
+    finished and been saved.
     """
-    if client is None:
-        raise BrainAlignError("layer groups split a model's layers across Dask workers; give a client "
-                              "(--scheduler ADDRESS or --workers N)")
-    if layer_groups < 1:
-        raise BrainAlignError(f"layer groups must be at least 1, got {layer_groups}")
-    folder = store.folder.expanduser().resolve()
-    given_ids = [_given_id(model) for model in models]  # refuse a loaded model before submitting
-    pairs: list[tuple[str, str, str]] = []  # key, the model as given, benchmark identifier
-    tasks: dict[str, Future] = {}
-    portable_ids: dict[str, str] = {}
-    prepared = {b.identifier: client.submit(_prepare_task, _ref(b), options.data_dir, retries=retries,
-                                            key=_key("brainalign-prepare", b.identifier, options.data_dir))
-                for b in benchmarks}
-    for given in given_ids:
-        portable = portable_ids.setdefault(given, _portable_id(given))
-        for benchmark in benchmarks:
-            key = pair_key(portable, benchmark.identifier, folder, options, force)
-            pairs.append((key, given, benchmark.identifier))
-            if key not in tasks:
-                tasks[key] = client.submit(_score_task, portable, _ref(benchmark), str(folder), options,
-                                           force, layer_groups, prepared[benchmark.identifier],
-                                           key=key, retries=retries)
+
+    def __init__(self, client: Client, *, layer_groups: int = 1, retries: int = RETRIES) -> None:
+        if layer_groups < 1:
+            raise BrainAlignError(f"layer groups must be at least 1, got {layer_groups}")
+        self.client = client
+        self.layer_groups = layer_groups
+        self.retries = retries
+
+    def score(
+        self,
+        models: Sequence[ModelSpec],
+        benchmarks: Sequence[Benchmark],
+        store: ResultsStore,
+        options: ScoringOptions,
+        *,
+        force: bool = False,
+        on_outcome: OutcomeCallback | None = None,
+    ) -> list[Outcome]:
+        client, retries = self.client, self.retries
+        folder = store.folder.expanduser().resolve()
+        given_ids = [_given_id(model) for model in models]  # refuse a loaded model before submitting
+        pairs: list[tuple[str, str, str]] = []  # key, the model as given, benchmark identifier
+        tasks: dict[str, Future] = {}
+        portable_ids: dict[str, str] = {}
+        prepared = {b.identifier: client.submit(_prepare_task, _ref(b), options.data_dir, retries=retries,
+                                                key=_key("brainalign-prepare", b.identifier, options.data_dir))
+                    for b in benchmarks}
+        for given in given_ids:
+            portable = portable_ids.setdefault(given, _portable_id(given))
+            for benchmark in benchmarks:
+                key = pair_key(portable, benchmark.identifier, folder, options, force)
+                pairs.append((key, given, benchmark.identifier))
+                if key not in tasks:
+                    tasks[key] = client.submit(_score_task, portable, _ref(benchmark), str(folder), options,
+                                               force, self.layer_groups, prepared[benchmark.identifier],
+                                               key=key, retries=retries)
+        outcomes = _gather(tasks, pairs, portable_ids, store, on_outcome)
+        return [outcomes[key] for key, _, _ in pairs]
+
+
+def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portable_ids: dict[str, str],
+            store: ResultsStore, on_outcome: OutcomeCallback | None) -> dict[str, Outcome]:
+    """Collect the pairs' outcomes as they finish; raise every failure once all have finished."""
     labels = {key: f"{given} on {benchmark}" for key, given, benchmark in pairs}
     given_of = {portable: given for given, portable in portable_ids.items()}
     outcomes: dict[str, Outcome] = {}
@@ -281,7 +300,7 @@ def score_on_dask(
             raise unexpected[0]
         raise BrainAlignError(f"{len(failures)} of {len(tasks)} pairs failed (the others are saved "
                               f"in {store.folder}): " + "; ".join(failures))
-    return [outcomes[key] for key, _, _ in pairs]
+    return outcomes
 
 
 # --- what runs on the workers ------------------------------------------------------------------------
@@ -315,14 +334,14 @@ def _score_task(model_id: str, benchmark: BenchmarkRef, results_folder: str, opt
         resolved = _benchmark(benchmark)
         prepare = _layer_group_tasks(model_id, benchmark, options, layer_groups) if layer_groups > 1 else None
         with pair_lock(results_folder, model_id, resolved.identifier):
-            return score_pair(model_id, resolved, results_folder, options, force, prepare_layers=prepare)
+            return score_model_on(model_id, resolved, results_folder, options, force, prepare_layers=prepare)
     except BrainAlignError as err:
         return _Failure(str(err))
 
 
 def _layer_group_tasks(model_id: str, benchmark: BenchmarkRef, options: ScoringOptions,
                        n_groups: int) -> PrepareLayers:
-    """A hook for :func:`score_pair` that has other workers fill the shared layer-RDM cache, one
+    """A hook for :func:`~brainalign.execution.score_pair` that has other workers fill the shared layer-RDM cache, one
     task per group of layers, and waits for them (the waiting task gives up its worker thread)."""
 
     def prepare(model: LoadedModel, stimulus_sets: Mapping[str, StimulusSet]) -> None:
@@ -401,7 +420,7 @@ def _ensure_stored(store: ResultsStore, outcome: Outcome) -> None:
     if result is None:
         return
     try:
-        present = store.load(result.model_id, result.benchmark).fingerprint() == result.fingerprint()
+        present = store.load(result.model_id, result.benchmark).content_id() == result.content_id()
     except BrainAlignError:
         present = False
     if not present:

@@ -16,10 +16,10 @@ import pytest
 import torch
 import torchvision.transforms as T
 
-from brainalign import BrainAlignError, runner
+from brainalign import BrainAlignError, execution, runner
 from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
 from brainalign.cli import main
-from brainalign.leaderboard.store import ResultsStore
+from brainalign.results import ResultsStore
 from brainalign.models import from_module
 from brainalign.stimuli import StimulusSet
 
@@ -36,7 +36,7 @@ def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path
     first = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in first] == ["scored"]
     stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@1")
-    assert stored.fingerprint() == first[0].result.fingerprint()
+    assert stored.content_id() == first[0].result.content_id()
     assert stored.provenance["seed"] == 0 and stored.provenance["layer_policy"] == "all"  # the pixel baseline's policy
     assert set(stored.provenance["stimuli_sha256"]) == {"kriegeskorte2008_92"}
     assert stored.provenance["data_checksums"]
@@ -44,10 +44,10 @@ def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path
     def no_loading(*args, **kwargs):
         raise AssertionError("a reused result must not load the model")
 
-    monkeypatch.setattr(runner, "load_model", no_loading)
+    monkeypatch.setattr(execution, "load_model", no_loading)
     again = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in again] == ["reused"]
-    assert again[0].result.fingerprint() == stored.fingerprint()
+    assert again[0].result.content_id() == stored.content_id()
 
 
 def test_a_different_seed_is_not_reused(shared_data, tmp_path) -> None:
@@ -63,7 +63,7 @@ def test_force_recomputes_identical_numbers(shared_data, tmp_path) -> None:
     first = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data)[0]
     forced = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
     assert forced.status == "scored"
-    assert forced.result.fingerprint() == first.result.fingerprint()
+    assert forced.result.content_id() == first.result.content_id()
 
 
 def test_missing_data_is_a_reported_skip_with_the_fix(tmp_path) -> None:
@@ -150,8 +150,8 @@ def test_killed_run_resumes_to_the_same_results(shared_data, tmp_path) -> None:
     assert 1 <= len(partial) < 4
     subprocess.run(_run_command(interrupted, shared_data), env=env_a, check=True, capture_output=True)
     subprocess.run(_run_command(clean, shared_data), env=env_b, check=True, capture_output=True)
-    resumed = {(r.model_id, r.benchmark): r.fingerprint() for r in ResultsStore(interrupted).load_all(strict=True).results}
-    expected = {(r.model_id, r.benchmark): r.fingerprint() for r in ResultsStore(clean).load_all(strict=True).results}
+    resumed = {(r.model_id, r.benchmark): r.content_id() for r in ResultsStore(interrupted).load_all(strict=True).results}
+    expected = {(r.model_id, r.benchmark): r.content_id() for r in ResultsStore(clean).load_all(strict=True).results}
     assert len(expected) == 4 and resumed == expected
     assert (interrupted / "leaderboard.html").is_file()
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import difflib
 import importlib
 import threading
+from collections.abc import Iterable
 
 from ..errors import BrainAlignError
 from .base import Benchmark
 
 _REGISTRY: dict[str, Benchmark] = {}
 # Modules whose import registers the built-in benchmarks.
-_BUILTIN_MODULES: tuple[str, ...] = ("brainalign.benchmarks.saliency_semantic.probe", "brainalign.benchmarks.human")
+_BUILTIN_MODULES: tuple[str, ...] = ("brainalign.benchmarks.probe", "brainalign.benchmarks.human")
 _builtins_loaded = False
 _builtins_lock = threading.RLock()
 
@@ -56,3 +57,17 @@ def _load_builtins() -> None:
             _builtins_loaded = True
             for module in _BUILTIN_MODULES:
                 importlib.import_module(module)
+
+
+def default_benchmarks() -> list[Benchmark]:
+    """The benchmarks `brainalign run` scores when none are named."""
+    return [b for b in all_benchmarks() if b.default]
+
+
+def resolve(benchmarks: str | Benchmark | Iterable[str | Benchmark] | None) -> list[Benchmark]:
+    """Benchmarks from ids, objects or a mix; None means :func:`default_benchmarks`."""
+    if benchmarks is None:
+        return default_benchmarks()
+    if isinstance(benchmarks, (str, Benchmark)):
+        benchmarks = [benchmarks]
+    return [b if isinstance(b, Benchmark) else get(b) for b in benchmarks]

@@ -54,7 +54,7 @@ def resolve_device(device: str) -> str:
 
 def results_option(function: F) -> F:
     """``--results DIR``, shared by every command that reads or writes results."""
-    from ..leaderboard.store import default_results_dir
+    from ..results import default_results_dir
 
     return click.option(
         "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),

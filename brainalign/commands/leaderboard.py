@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..leaderboard.compare import compare_results, format_interval
-from ..leaderboard.store import Result, ResultsStore
+from ..results import Result, ResultsStore
 from ._shared import results_option
 from ._shared import table as text_table
 

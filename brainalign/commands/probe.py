@@ -68,7 +68,7 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
 
     Prints how many base images got distractors for all four conditions, and why others failed.
     """
-    from ..benchmarks.saliency_semantic import (
+    from ..probe import (
         STUDY_THRESHOLDS,
         BuildSettings,
         CocoPool,
@@ -117,7 +117,7 @@ def check(folder: Path, embedder: str | None) -> None:
     Example:
       brainalign probe check probe/
     """
-    from ..benchmarks.saliency_semantic import check_probe
+    from ..probe import check_probe
 
     result = check_probe(folder, embedder)
     for line in result.lines():
@@ -134,7 +134,7 @@ def default() -> None:
     Example:
       brainalign probe default
     """
-    from ..benchmarks.saliency_semantic import default_probe
+    from ..probe import default_probe
 
     folder = default_probe()
     manifest = folder.manifest

@@ -46,7 +46,7 @@ def _print_outcomes(outcomes) -> None:
 
 def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):
     from ..models import DEFAULT_MEMORY_BUDGET
-    from ..runner import ScoringOptions
+    from ..execution import ScoringOptions
 
     return ScoringOptions(
         device=resolve_device(device), batch_size=batch_size,
@@ -109,7 +109,7 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, schedul
       brainalign score my_net.py:build algonauts2019.92images.IT --results my-results
       brainalign score vit_b_16:untrained --scheduler tcp://10.0.0.5:8786 --layer-groups 4
     """
-    from ..runner import score
+    from ..api import score
 
     options = _options(seed, data_dir, **model_opts)
     with _client(scheduler, workers) as client:
@@ -151,7 +151,7 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, sch
       brainalign run --workers 4                      # 4 local worker processes (Dask)
       brainalign run --scheduler tcp://10.0.0.5:8786 --results /shared/results
     """
-    from ..runner import DEFAULT_MODELS, run
+    from ..api import DEFAULT_MODELS, run
 
     options = _options(seed, data_dir, **model_opts)
     with _client(scheduler, workers) as client:

@@ -1,25 +1,33 @@
-"""Results store, relation analyses and the static HTML leaderboard.
+"""The leaderboard: reads results only, and turns them into tables, relations, claims and a page.
 
 ``relation(layers, x, y)`` returns at least ``r`` (Pearson), ``p``, ``n`` and ``r_quadratic``
 (√R² of a degree-2 fit) for two columns of a table with one row per (model, layer):
 
->>> from brainalign.leaderboard import ResultsStore, layer_table, relation  # doctest: +SKIP
->>> store = ResultsStore("results")                                # doctest: +SKIP
->>> results = store.load_all().results                             # doctest: +SKIP
+>>> from brainalign.results import ResultsStore                    # doctest: +SKIP
+>>> from brainalign.leaderboard import layer_table, relation        # doctest: +SKIP
+>>> results = ResultsStore("results").load_all().results           # doctest: +SKIP
 >>> layers = layer_table(results)                                  # doctest: +SKIP
 >>> relation(layers, "semantic", "algonauts2019.92images.IT@1")    # doctest: +SKIP
 """
 
-from .relation import layer_relations, layer_table, model_relations, model_table, relation
-from .store import Problem, Result, ResultsStore
+from __future__ import annotations
 
-__all__ = [
-    "Problem",
-    "Result",
-    "ResultsStore",
-    "layer_relations",
-    "layer_table",
-    "model_relations",
-    "model_table",
-    "relation",
-]
+import warnings
+from typing import Any
+
+from .relation import layer_relations, layer_table, model_relations, model_table, relation
+
+__all__ = ["layer_relations", "layer_table", "model_relations", "model_table", "relation"]
+
+#: Names that moved to :mod:`brainalign.results`; still importable from here, with a warning.
+_MOVED = ("Problem", "Result", "ResultsStore")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        warnings.warn(f"brainalign.leaderboard.{name} moved to brainalign.results.{name}",
+                      DeprecationWarning, stacklevel=2)
+        from .. import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module 'brainalign.leaderboard' has no attribute {name!r}")

@@ -24,7 +24,7 @@ from .relation import (
     model_relations,
     model_table,
 )
-from .store import Problem, Result, as_float
+from ..results import Problem, Result, as_float
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
 UNTRAINED_SUFFIX = ":untrained"

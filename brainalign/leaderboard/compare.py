@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .store import Result, as_float
+from ..results import Result, as_float
 
 #: Sub-keys of a summary entry that carry a point value and its interval.
 _VALUE_KEYS: tuple[tuple[str, str, str, str], ...] = (

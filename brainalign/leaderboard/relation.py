@@ -19,7 +19,7 @@ from scipy import stats
 
 from ..errors import BrainAlignError
 from ..rsa.inference import expanded_percentile_interval
-from .store import Result
+from ..results import Result
 
 #: The probe's layerwise targets, and the condition whose rows describe a layer.
 PROBE_MEASURES: tuple[str, ...] = ("semantic", "saliency")

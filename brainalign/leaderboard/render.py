@@ -27,7 +27,7 @@ from .claims import evaluate_claims
 from .compare import format_interval
 from .plots import profile_svg, scatter_svg
 from .relation import PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
-from .store import Problem, ResultsStore, as_float, jsonable
+from ..results import Problem, ResultsStore, as_float, jsonable
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {

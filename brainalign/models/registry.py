@@ -293,6 +293,19 @@ def _plugin_card(point: EntryPoint) -> ModelCard:
     return ModelCard(id=point.name, source=source, architecture=point.value, layer_policy="blocks")
 
 
+def is_file_spec(model_id: str) -> bool:
+    """Whether ``model_id`` names a factory in a Python file (``path/to/file.py:FUNCTION``)."""
+    return _FILE_FACTORY.fullmatch(model_id) is not None
+
+
+def file_spec_path(model_id: str) -> Path:
+    """The Python file a ``FILE.py:FUNCTION`` id names."""
+    match = _FILE_FACTORY.fullmatch(model_id)
+    if match is None:
+        raise BrainAlignError(f"{model_id!r} is not FILE.py:FUNCTION")
+    return Path(match["path"]).expanduser()
+
+
 def import_factory(spec: str) -> Callable[..., LoadedModel]:
     """``path/to/file.py:factory`` → the callable ``factory`` defined in that file."""
     match = _FILE_FACTORY.fullmatch(spec)

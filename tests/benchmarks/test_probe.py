@@ -13,21 +13,19 @@ from scipy.stats import spearmanr
 
 from brainalign import rsa
 from brainalign.benchmarks import LAYERWISE_COLUMNS, get
-from brainalign.benchmarks.saliency_semantic import (
+from brainalign.benchmarks.probe import SaliencySemanticProbe, score_layers
+from brainalign.probe import (
     CONDITIONS,
     BuildSettings,
-    SaliencySemanticProbe,
     ThresholdQuantiles,
     TuxPaintPool,
     build_probe,
     default_probe,
-    score_layers,
 )
 from brainalign.errors import BrainAlignError
 from brainalign.rsa import RDMs
 
-# the package exports the function default_probe, which hides its module of the same name
-default_module = importlib.import_module("brainalign.benchmarks.saliency_semantic.default_probe")
+default_module = importlib.import_module("brainalign.probe.default")
 
 N = 14
 IDS = tuple(f"s{i:02d}" for i in range(N))
@@ -219,7 +217,7 @@ def test_default_probe_is_built_once_then_reused(monkeypatch: pytest.MonkeyPatch
 
 def test_default_probe_falls_back_to_bundled_photos_with_a_warning(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from brainalign.benchmarks.saliency_semantic import tuxpaint
+    from brainalign.probe import tuxpaint
 
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("BRAINALIGN_TUXPAINT_STAMPS", raising=False)

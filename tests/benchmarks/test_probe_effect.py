@@ -10,7 +10,8 @@ import os
 
 import pytest
 
-from brainalign.benchmarks.saliency_semantic import CONDITIONS, default_probe, score_layers
+from brainalign.benchmarks.probe import score_layers
+from brainalign.probe import CONDITIONS, default_probe
 from brainalign.errors import BrainAlignError
 
 

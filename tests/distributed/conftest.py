@@ -11,19 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from brainalign.benchmarks.saliency_semantic import (
-    BuildSettings,
-    SaliencySemanticProbe,
-    ThresholdQuantiles,
-    TuxPaintPool,
-    build_probe,
-)
-from brainalign.runner import ScoringOptions
+from brainalign.benchmarks.probe import SaliencySemanticProbe
+from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
+from brainalign.execution import ScoringOptions
 
 
 def _probe_synthetic():
-    """The probe tests' synthetic stamps and embedder (tests/benchmarks/probe_synthetic.py)."""
-    path = Path(__file__).parents[1] / "benchmarks" / "probe_synthetic.py"
+    """The probe tests' synthetic stamps and embedder (tests/probe_synthetic.py)."""
+    path = Path(__file__).parents[1] / "probe_synthetic.py"
     spec = importlib.util.spec_from_file_location("probe_synthetic_for_dask_tests", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from brainalign.benchmarks import Benchmark, get
-from brainalign.leaderboard import Result
-from brainalign.runner import RunReport, ScoringOptions, run
+from brainalign.results import Result
+from brainalign.api import RunReport, ScoringOptions, run
 
 HUMAN = "kriegeskorte2008.hIT"
 ABSENT = "algonauts2023.V1d"  # its data is not in the shared folder: reported as skipped
@@ -48,7 +48,7 @@ def stored(folder: Path) -> dict[str, object]:
 
 
 def fingerprints(folder: Path) -> dict[tuple[str, str], str]:
-    return {(r.model_id, r.benchmark): r.fingerprint()
+    return {(r.model_id, r.benchmark): r.content_id()
             for r in (Result.read(p) for p in sorted(folder.glob("*/*.json")))}
 
 

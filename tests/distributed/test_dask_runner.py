@@ -16,8 +16,8 @@ from dask_helpers import ABSENT, HUMAN, FirstUseBenchmark, fingerprints, local_r
 
 from brainalign.cli import main
 from brainalign.errors import BrainAlignError
-from brainalign.leaderboard import ResultsStore
-from brainalign.runner import run, score
+from brainalign.results import ResultsStore
+from brainalign.api import run, score
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
 
@@ -107,7 +107,7 @@ def test_a_pair_asked_for_by_two_clients_at_once_is_computed_once(cluster, model
 
     assert len((models_dir / "calls.counted").read_text().split()) == 1
     assert _statuses(outcomes[0]) == _statuses(outcomes[1]) == [("tiny-counted", f"{HUMAN}@1", "scored")]
-    assert outcomes[0][0].result.fingerprint() == outcomes[1][0].result.fingerprint()
+    assert outcomes[0][0].result.content_id() == outcomes[1][0].result.content_id()
 
 
 def test_a_benchmark_built_on_first_use_is_built_once_before_its_pairs(cluster, models_dir, options,

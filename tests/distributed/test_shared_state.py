@@ -18,7 +18,7 @@ import pytest
 from dask_helpers import HUMAN
 
 from brainalign.distributed import _portable_id, _score_task, pair_key, pair_lock, split_layers
-from brainalign.runner import ScoringOptions
+from brainalign.execution import ScoringOptions
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -97,7 +97,7 @@ def test_two_schedulers_racing_on_one_pair_compute_it_once(shared_data: Path, tm
     for thread in threads:
         thread.join(timeout=120)
     assert sorted(o.status for o in outcomes) == ["reused", "scored"]
-    assert outcomes[0].result.fingerprint() == outcomes[1].result.fingerprint()
+    assert outcomes[0].result.content_id() == outcomes[1].result.content_id()
 
 
 def test_relative_model_files_are_made_absolute_for_workers(tmp_path: Path, monkeypatch) -> None:
@@ -113,7 +113,7 @@ def test_the_local_path_never_imports_dask(shared_data: Path, tmp_path: Path) ->
     code = textwrap.dedent(f"""
         import sys
         from brainalign.cli import main
-        from brainalign.runner import score
+        from brainalign.api import score
         try:
             main(["score", "--help"])
         except SystemExit:

@@ -1,4 +1,4 @@
-"""Fixtures: a results folder filled with synthetic results (see leaderboard_synthetic.py)."""
+"""Fixtures: a results folder filled with synthetic results (see synthetic_results.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from leaderboard_synthetic import fill_store, hostile_result, make_result
+from synthetic_results import fill_store, hostile_result, make_result
 
-from brainalign.leaderboard.store import Result, ResultsStore
+from brainalign.results import Result, ResultsStore
 
 
 @pytest.fixture

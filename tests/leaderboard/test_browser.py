@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from leaderboard_synthetic import CARDS, HOSTILE_MODEL
+from synthetic_results import CARDS, HOSTILE_MODEL
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from leaderboard_synthetic import CARDS, HOSTILE_MODEL, HUMAN, PROBE, fill_store
+from synthetic_results import CARDS, HOSTILE_MODEL, HUMAN, PROBE, fill_store
 
 from brainalign.cli import main
 from brainalign.leaderboard.aggregate import build_leaderboard

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
-from leaderboard_synthetic import PROBE, make_result
+from synthetic_results import PROBE, make_result
 
 from brainalign.cli import main
 from brainalign.leaderboard.compare import compare_results, difference_interval, format_interval

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from leaderboard_synthetic import HUMAN, PROBE, make_result
+from synthetic_results import HUMAN, PROBE, make_result
 from scipy import stats
 
 from brainalign.errors import BrainAlignError

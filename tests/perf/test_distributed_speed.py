@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from brainalign.distributed import open_client
-from brainalign.leaderboard import ResultsStore
-from brainalign.runner import ScoringOptions, run
+from brainalign.results import ResultsStore
+from brainalign.api import ScoringOptions, run
 
 GROUP = "Dask run, 4 CNNs × hIT"
 CEILING = "ceiling: 2 torch processes"
@@ -56,7 +56,7 @@ def _timed_runs(workers: int, benchmark, shared_data: Path, tmp_path: Path, monk
         benchmark.pedantic(run, args=(list(MODELS), [BENCHMARK]),
                            kwargs={"results": results, "options": options, "client": client},
                            setup=fresh, rounds=1, iterations=1)
-    _fingerprints[workers] = {(r.model_id, r.benchmark): r.fingerprint()
+    _fingerprints[workers] = {(r.model_id, r.benchmark): r.content_id()
                               for r in ResultsStore(results).load_all(strict=True).results}
     assert len(_fingerprints[workers]) == len(MODELS)
     return benchmark.stats.stats.mean

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from brainalign.benchmarks.saliency_semantic import itti_koch, saliency_map
+from brainalign.probe import itti_koch, saliency_map
 
 GROUP = "saliency map 224×224, 8 photos"
 PHOTOS = (

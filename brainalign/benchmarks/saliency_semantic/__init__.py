@@ -1,37 +1,28 @@
-"""The saliency/semantic probe: Itti–Koch saliency, caption semantics, distractor stimuli."""
+"""Deprecated: the probe moved to :mod:`brainalign.probe` (stimuli, saliency, semantics, the
+builder) and :mod:`brainalign.benchmarks.probe` (the benchmark that scores a probe folder)."""
 
-from .builder import (
-    CONDITIONS,
-    STUDY_THRESHOLDS,
-    BuildReport,
-    BuildSettings,
-    ThresholdQuantiles,
-    Thresholds,
-    build_probe,
-)
-from .default_probe import default_probe, default_probe_dir
-from .itti_koch import saliency_change, saliency_map, saliency_maps, saliency_rdm
-from .pools import CocoPool, FolderPool, ImagePool, bundled_photos_pool
-from .probe import SaliencySemanticProbe, score_layers
-from .probe_folder import ProbeFolder, check_probe
-from .semantics import (
-    CaptionEmbedder,
-    OpenClipTextEmbedder,
-    SentenceTransformerEmbedder,
-    UniversalSentenceEncoder,
-    caption_vectors,
-    get_embedder,
-    minilm_embedder,
-    semantic_rdm,
-)
-from .tuxpaint import TuxPaintPool
+from __future__ import annotations
 
-__all__ = [
-    "CONDITIONS", "STUDY_THRESHOLDS", "BuildReport", "BuildSettings", "CaptionEmbedder", "CocoPool",
-    "FolderPool", "ImagePool", "OpenClipTextEmbedder", "ProbeFolder", "SaliencySemanticProbe",
-    "SentenceTransformerEmbedder", "ThresholdQuantiles", "Thresholds", "TuxPaintPool",
-    "UniversalSentenceEncoder", "build_probe", "bundled_photos_pool", "caption_vectors",
-    "check_probe", "default_probe", "default_probe_dir", "get_embedder", "minilm_embedder",
-    "saliency_change", "saliency_map", "saliency_maps", "saliency_rdm", "score_layers",
-    "semantic_rdm",
-]
+import warnings
+from typing import Any
+
+warnings.warn(
+    "brainalign.benchmarks.saliency_semantic is deprecated: import the probe from brainalign.probe "
+    "and its benchmark (SaliencySemanticProbe, score_layers) from brainalign.benchmarks.probe",
+    DeprecationWarning, stacklevel=2,
+)
+
+#: Old names that now live elsewhere.
+_RENAMED = {"BuildReport": "ProbeBuild"}
+_BENCHMARK = ("SaliencySemanticProbe", "score_layers")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BENCHMARK:
+        from .. import probe as module
+    else:
+        from ... import probe as module
+    try:
+        return getattr(module, _RENAMED.get(name, name))
+    except AttributeError:
+        raise AttributeError(f"module 'brainalign.benchmarks.saliency_semantic' has no attribute {name!r}") from None

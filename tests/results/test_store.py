@@ -9,14 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from leaderboard_synthetic import HUMAN, PROBE, benchmark_info, fill_store, human_score, make_result
+from synthetic_results import HUMAN, PROBE, benchmark_info, fill_store, human_score, make_result
 
 from brainalign.benchmarks.base import LAYERWISE_COLUMNS
 from brainalign.errors import BrainAlignError
-from brainalign.leaderboard.store import Result, ResultsStore, file_stem
+from brainalign.results import Result, ResultsStore, file_stem
 
 IT = "algonauts2019.92images.IT@1"
 
@@ -95,13 +93,13 @@ def test_extra_layerwise_columns_are_kept(tmp_path: Path) -> None:
     assert (loaded.layerwise["n_stimuli"] == 92).all() and loaded.layerwise["n_stimuli"].dtype == np.int64
 
 
-def test_fingerprint_ignores_timings_but_not_scores() -> None:
+def test_content_id_ignores_timings_but_not_scores() -> None:
     a, b = make_result("clip_rn50", IT), make_result("clip_rn50", IT)
     b.provenance["timings"] = {"extract_s": 99.0}
-    assert a.fingerprint() == b.fingerprint()
+    assert a.content_id() == b.content_id()
     b.layerwise.loc[3, "value"] += 1e-12
-    assert a.fingerprint() != b.fingerprint()
-    assert make_result("clip_rn50", IT, seed=1).fingerprint() != a.fingerprint()
+    assert a.content_id() != b.content_id()
+    assert make_result("clip_rn50", IT, seed=1).content_id() != a.content_id()
 
 
 def test_same_result_gives_the_same_bytes(tmp_path: Path) -> None:
@@ -126,19 +124,22 @@ def test_a_crash_before_the_json_lands_keeps_the_old_result(tmp_path: Path, monk
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr("brainalign.leaderboard.store.write_json_atomic", crash)
+    monkeypatch.setattr("brainalign.results.result.write_json_atomic", crash)
     with pytest.raises(KeyboardInterrupt):
         store.save(make_result("clip_rn50", IT, seed=1))
     monkeypatch.undo()
     assert store.load("clip_rn50", IT).provenance["seed"] == 0
 
 
-def test_has_checks_validity_and_provenance(tmp_path: Path) -> None:
+def test_has_checks_validity_and_the_reuse_key(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path)
-    path = store.save(make_result("clip_rn50", IT))
+    result = make_result("clip_rn50", IT)
+    result.reuse_key = {"seed": 0, "layer_policy": "blocks"}
+    path = store.save(result)
     assert store.has("clip_rn50", IT)
-    assert store.has("clip_rn50", IT, seed=0, layer_policy="blocks")
-    assert not store.has("clip_rn50", IT, seed=1)
+    assert store.has("clip_rn50", IT, {"seed": 0, "layer_policy": "blocks"})
+    assert not store.has("clip_rn50", IT, {"seed": 1, "layer_policy": "blocks"})
+    assert not store.has("clip_rn50", IT, {"seed": 0})  # a key is matched whole, not field by field
     assert not store.has("clip_rn50", PROBE)
     assert not store.has("other", IT)
     _table_path(path).write_bytes(b"truncated")
@@ -184,13 +185,16 @@ def _edit_json(path: Path, change) -> None:
         (lambda p: _edit_json(p, lambda d: d["provenance"].pop("seed")), "'seed' is a required property"),
         (lambda p: _edit_json(p, lambda d: d.update(benchmark="no-version")), "does not match"),
         (lambda p: _edit_json(p, lambda d: d.update(model_id="someone_else")), "differs from its model card"),
-        (lambda p: _edit_json(p, lambda d: d["layerwise"].update(file="../x.parquet")), "does not match"),
+        (lambda p: _edit_json(p, lambda d: d["layerwise"].update(file="../x.csv")), "does not match"),
         (lambda p: _edit_json(p, lambda d: d["layerwise"].update(rows=3)), "records 3"),
         (lambda p: _table_path(p).write_bytes(_table_path(p).read_bytes()[:-40]), "does not match the sha256"),
         (lambda p: _table_path(p).unlink(), "which is missing"),
+        (lambda p: _edit_json(p, lambda d: d["summary"]["brain_similarity"].update(value=0.99)),
+         "does not match its content id"),
+        (lambda p: _edit_json(p, lambda d: d.update(format_version=7)), "format_version 7"),
     ],
     ids=["truncated-json", "string-value", "no-provenance", "no-seed", "bad-benchmark", "model-mismatch",
-         "path-escape", "row-count", "truncated-parquet", "missing-parquet"],
+         "path-escape", "row-count", "truncated-table", "missing-table", "edited-number", "future-format"],
 )
 def test_damaged_results_are_rejected_naming_the_file(tmp_path: Path, damage, message: str) -> None:
     path = ResultsStore(tmp_path).save(make_result("clip_rn50", IT))
@@ -200,18 +204,71 @@ def test_damaged_results_are_rejected_naming_the_file(tmp_path: Path, damage, me
     assert str(path.parent) in str(caught.value)
 
 
-def test_a_table_with_wrong_dtypes_is_rejected_even_with_a_matching_checksum(tmp_path: Path) -> None:
+def test_a_table_with_a_bad_number_is_rejected_even_with_a_matching_checksum(tmp_path: Path) -> None:
     import hashlib
 
     path = ResultsStore(tmp_path).save(make_result("clip_rn50", IT))
-    table = pq.read_table(_table_path(path))
-    index = table.schema.get_field_index("value")
-    table = table.set_column(index, "value", pa.array([str(v) for v in table["value"].to_pylist()]))
-    pq.write_table(table, _table_path(path))
+    lines = _table_path(path).read_text().splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    first[header.index("value")] = "high"
+    _table_path(path).write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
     digest = hashlib.sha256(_table_path(path).read_bytes()).hexdigest()
     _edit_json(path, lambda d: d["layerwise"].update(sha256=digest))
-    with pytest.raises(BrainAlignError, match=r"wrong columns: value \(string, expected double\)"):
+    with pytest.raises(BrainAlignError, match="column 'value' holds a bad number"):
         Result.read(path)
+
+
+def test_the_table_is_canonical_csv_with_exact_floats(tmp_path: Path) -> None:
+    result = make_result("clip_rn50", IT)
+    result.layerwise.loc[0, "value"] = 0.1 + 0.2  # 0.30000000000000004: repr keeps every bit
+    path = ResultsStore(tmp_path).save(result)
+    text = _table_path(path).read_text()
+    assert text.splitlines()[0] == ",".join(LAYERWISE_COLUMNS)
+    assert "0.30000000000000004" in text
+    assert Result.read(path).layerwise.loc[0, "value"] == 0.1 + 0.2
+
+
+def _write_format_1(result: Result, folder: Path) -> Path:
+    """A result as brainalign 0.1 wrote it: JSON (format 1) beside a Parquet table."""
+    import hashlib
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(result.layerwise, preserve_index=False), buffer)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    folder.mkdir(parents=True)
+    (folder / f"{IT}.{digest[:16]}.parquet").write_bytes(data)
+    path = folder / f"{IT}.json"
+    path.write_text(json.dumps({
+        "format": "brainalign.result", "format_version": 1, "model_id": result.model_id,
+        "benchmark": result.benchmark, "summary": result.summary, "extra": result.extra,
+        "provenance": result.provenance,
+        "layerwise": {"file": f"{IT}.{digest[:16]}.parquet", "sha256": digest, "rows": len(result.layerwise)},
+    }))
+    return path
+
+
+def test_results_written_by_version_0_1_are_read_and_migrated(tmp_path: Path) -> None:
+    original = make_result("clip_rn50", IT)
+    old = _write_format_1(original, tmp_path / "clip_rn50")
+    loaded = Result.read(old)
+    assert loaded.summary == original.summary
+    pd.testing.assert_frame_equal(loaded.layerwise, original.layerwise)
+    assert loaded.reuse_key == {}  # never reused: it records no reuse key
+    ResultsStore(tmp_path).save(loaded)  # rewritten in the current format, the Parquet table removed
+    assert not list(tmp_path.rglob("*.parquet"))
+    assert json.loads(old.read_text())["format_version"] == 2
+
+
+def test_a_version_0_1_result_without_pyarrow_says_how_to_read_it(tmp_path: Path, monkeypatch) -> None:
+    old = _write_format_1(make_result("clip_rn50", IT), tmp_path / "clip_rn50")
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow.parquet", None)  # as if not installed
+    with pytest.raises(BrainAlignError, match=r"needs pyarrow \(`pip install 'brainalign\[parquet\]'`\)"):
+        Result.read(old)
 
 
 def test_bad_layerwise_tables_are_refused_before_writing() -> None:
@@ -256,6 +313,6 @@ def test_a_copy_of_a_result_elsewhere_in_the_folder_is_reported_once(tmp_path: P
 def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     from jsonschema import Draft202012Validator
 
-    from brainalign.leaderboard.store import result_schema
+    from brainalign.results.result import result_schema
 
     Draft202012Validator.check_schema(result_schema())

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from brainalign.benchmarks.base import LAYERWISE_COLUMNS, BenchmarkScore
-from brainalign.leaderboard.store import Result, ResultsStore
+from brainalign.results import Result, ResultsStore
 
 PROBE = "probe.saliency_semantic@1"
 HUMAN = {  # identifier → (target, number of subjects, noise ceiling lower, upper)

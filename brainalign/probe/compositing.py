@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ...errors import BrainAlignError
+from ..errors import BrainAlignError
 
 EDGES: tuple[str, ...] = ("top", "bottom", "left", "right")
 ASPECT_LIMITS = (1 / 3, 3.0)

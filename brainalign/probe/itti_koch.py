@@ -66,9 +66,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ... import rsa
-from ...errors import BrainAlignError
-from ...progress import progress
+from .. import rsa
+from ..errors import BrainAlignError
+from ..progress import progress
 
 PYRAMID_LEVELS = 9
 CENTRE_LEVELS = (2, 3, 4)

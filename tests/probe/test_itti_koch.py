@@ -12,7 +12,7 @@ from PIL import Image
 from scipy.spatial.distance import pdist
 from skimage import data
 
-from brainalign.benchmarks.saliency_semantic import (
+from brainalign.probe import (
     itti_koch,
     saliency_change,
     saliency_map,

@@ -25,7 +25,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +33,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ...errors import BrainAlignError
-from ...paths import cache_dir
+from ..errors import BrainAlignError
+from ..paths import cache_dir
 from .compositing import PasteBox, composite, crop_to_alpha, resize_rgba
-from .pools import ImagePool, PoolItem
+from .pools import ImagePool, PoolItem, item_rng
 
 log = logging.getLogger(__name__)
 
@@ -231,11 +230,6 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
     field = cv2.resize(grid, (size, size), interpolation=cv2.INTER_LINEAR)
     field = cv2.GaussianBlur(field, (0, 0), sigmaX=size / 10)
     return np.clip(np.rint(field), 0, 255).astype(np.uint8)
-
-
-def item_rng(seed: int, item_id: str) -> np.random.Generator:
-    """A generator that depends only on ``seed`` and the item, not on processing order."""
-    return np.random.default_rng([int(seed), zlib.crc32(item_id.encode("utf-8"))])
 
 
 class TuxPaintPool(ImagePool):

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..._io import sha256_file
-from ...errors import BrainAlignError
-from ...progress import progress
-from ...stimuli import StimulusSet
+from .._io import sha256_file
+from ..errors import BrainAlignError
+from ..progress import progress
+from ..stimuli import StimulusSet
 from .builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FORMAT, Thresholds
 from .itti_koch import saliency_change, saliency_rdm
-from .semantics import (
+from .embedders import (
     CaptionEmbedder,
     caption_vectors,
     cosine_distances,

@@ -17,8 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ...errors import BrainAlignError
-from ...rsa import rdm
+from ..errors import BrainAlignError
+from ..rsa import rdm
 
 #: Spellings accepted by :func:`get_embedder` (and the CLI's ``--embedder``).
 EMBEDDER_HELP = (

@@ -10,7 +10,7 @@ import pytest
 from probe_synthetic import BagOfWordsEmbedder
 from scipy.spatial.distance import pdist
 
-from brainalign.benchmarks.saliency_semantic.semantics import (
+from brainalign.probe.embedders import (
     CaptionEmbedder,
     OpenClipTextEmbedder,
     UniversalSentenceEncoder,

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from probe_synthetic import PHOTO_STAMPS, BagOfWordsEmbedder, drawing_rgba, make_stamps, photo_rgba
 
-from brainalign.benchmarks.saliency_semantic import (
+from brainalign.probe import (
     CONDITIONS,
     BuildSettings,
     CocoPool,
@@ -28,7 +28,7 @@ from brainalign.benchmarks.saliency_semantic import (
     saliency_change,
     tuxpaint,
 )
-from brainalign.benchmarks.saliency_semantic.compositing import EDGES, composite, paste_box
+from brainalign.probe.compositing import EDGES, composite, paste_box
 from brainalign.errors import BrainAlignError
 from brainalign.stimuli import StimulusSet
 
@@ -228,7 +228,7 @@ def test_same_seed_gives_byte_identical_output(built, pool: TuxPaintPool, tmp_pa
 
 def test_targets_match_the_baseline_images(built) -> None:
     out, _ = built
-    from brainalign.benchmarks.saliency_semantic import saliency_rdm
+    from brainalign.probe import saliency_rdm
 
     probe = ProbeFolder.open(out)
     targets = probe.targets()

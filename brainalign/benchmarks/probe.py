@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...citation import STUDY_BIBTEX, suite_bibtex
-from ...errors import BrainAlignError
-from ...rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
-from ...rsa.compare import as_rdm_stack
-from ...stimuli import StimulusSet
-from ..base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore
-from ..registry import register
-from .builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS
-from .default_probe import default_probe, default_probe_dir, is_built
-from .probe_folder import ProbeFolder
-from .tuxpaint import PACKAGE, TUXPAINT_BIBTEX
+from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..errors import BrainAlignError
+from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
+from ..rsa.compare import as_rdm_stack
+from ..stimuli import StimulusSet
+from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore
+from .registry import register
+from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS
+from ..probe.default import default_probe, default_probe_dir, is_built
+from ..probe.folder import ProbeFolder
+from ..probe.tuxpaint import PACKAGE, TUXPAINT_BIBTEX
 
 TARGETS: tuple[str, ...] = ("saliency", "semantic")
 #: Layers at relative depth ≤ this count as "early" for saliency suppression.

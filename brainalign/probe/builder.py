@@ -55,21 +55,20 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ... import rsa
-from ..._io import (
+from .. import rsa
+from .._io import (
     sha256_file,
     write_bytes_atomic,
     write_json_atomic,
     write_npz_atomic,
     write_text_atomic,
 )
-from ...errors import BrainAlignError
-from ...progress import progress
+from ..errors import BrainAlignError
+from ..progress import progress
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
 from .itti_koch import map_change, rdm_map, saliency_rdm
-from .pools import ImagePool
-from .semantics import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
-from .tuxpaint import item_rng
+from .pools import ImagePool, item_rng
+from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +190,7 @@ class Placement:
 
 
 @dataclass
-class BuildReport:
+class ProbeBuild:
     """What a build did: how many base images were tried, completed, and why the rest failed."""
 
     out: Path
@@ -318,7 +317,7 @@ def build_probe(
     *,
     embedder: CaptionEmbedder | str | None = None,
     overwrite: bool = False,
-) -> BuildReport:
+) -> ProbeBuild:
     """Build a probe from ``pool`` into the folder ``out`` (written atomically: a folder is either
     complete or absent). Returns what was built and why other base images failed."""
     settings = settings or BuildSettings()
@@ -358,7 +357,7 @@ def build_probe(
     if settings.n_bases and len(complete) < settings.n_bases:
         log.warning("only %d of the %d requested base images are complete", len(complete), settings.n_bases)
     complete.sort(key=lambda entry: entry[0])  # pool order: stable ids, independent of the search
-    report = BuildReport(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures))
+    report = ProbeBuild(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures))
     _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
     return report
 
@@ -371,7 +370,7 @@ def _png(image: np.ndarray) -> bytes:
 
 def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, list[Placement]]],
            vectors: np.ndarray, settings: BuildSettings, thresholds: Thresholds, embedder: str,
-           report: BuildReport, overwrite: bool) -> None:
+           report: ProbeBuild, overwrite: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:

@@ -20,6 +20,7 @@ import ast
 import json
 import logging
 import os
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +31,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
-from ...errors import BrainAlignError
-from ...stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key
+from ..errors import BrainAlignError
+from ..stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class PoolItem:
     id: str
     captions: tuple[str, ...]
     source: str
+
+
+def item_rng(seed: int, item_id: str) -> np.random.Generator:
+    """A generator that depends only on ``seed`` and the item, not on processing order."""
+    return np.random.default_rng([int(seed), zlib.crc32(item_id.encode("utf-8"))])
 
 
 class ImagePool(ABC):

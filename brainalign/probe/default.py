@@ -14,11 +14,11 @@ import logging
 import shutil
 from pathlib import Path
 
-from ...errors import BrainAlignError
-from ...paths import cache_dir
+from ..errors import BrainAlignError
+from ..paths import cache_dir
 from .builder import BUILDER_VERSION, BuildSettings, ThresholdQuantiles, build_probe
 from .pools import bundled_photos_pool
-from .probe_folder import ProbeFolder
+from .folder import ProbeFolder
 from .tuxpaint import TuxPaintPool
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,256 @@
+"""Scoring (model, benchmark) pairs: the unit of work, and the executors that run many of them.
+
+One pair is scored by :func:`score_pair`: reuse a stored result whose reuse key matches, else
+load the model (once per model, shared by its benchmarks), extract its layer RDMs on the
+benchmark's stimuli, score them and store the result. An :class:`Executor` decides where pairs
+run: :class:`LocalExecutor` here, in order; ``brainalign.distributed.DaskExecutor`` on a Dask
+cluster. Both write the same files, so a run may start on one and resume on the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from ._io import sha256_file
+from .benchmarks import Benchmark
+from .errors import BrainAlignError
+from .models import DEFAULT_MEMORY_BUDGET, LoadedModel, ModelCard, extract_layer_rdms, get_card, load_model
+from .models.registry import file_spec_path, is_file_spec
+from .models.weights import weights_file_path
+from .paths import data_dir as resolve_data_dir
+from .results import Result, ResultsStore, default_results_dir
+from .results.provenance import environment
+
+if TYPE_CHECKING:
+    from .stimuli import StimulusSet
+
+log = logging.getLogger(__name__)
+
+Status = Literal["scored", "reused", "skipped"]
+ModelSpec = str | LoadedModel
+#: Called with the loaded model and the benchmark's stimulus sets just before extraction (the Dask
+#: executor fills the layer-RDM cache from several workers there).
+PrepareLayers = Callable[[LoadedModel, Mapping[str, "StimulusSet"]], None]
+OutcomeCallback = Callable[["Outcome"], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one (model, benchmark) pair: scored, reused or skipped (and why)."""
+
+    model_id: str
+    benchmark: str
+    status: Status
+    result: Result | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """Everything besides the model and benchmark that determines (or speeds up) a score."""
+
+    device: str = "cpu"
+    batch_size: int = 32
+    memory_budget: int | str = DEFAULT_MEMORY_BUDGET
+    layers: str | Sequence[str] | None = None
+    seed: int = 0
+    data_dir: Path | None = None
+    preprocessing: str = "native"
+    weights: Path | None = None
+
+    def replace(self, overrides: Mapping[str, object]) -> ScoringOptions:
+        """These options with ``overrides`` (field names) applied; unknown names are an error."""
+        unknown = set(overrides) - set(ScoringOptions.__dataclass_fields__)
+        if unknown:
+            raise BrainAlignError(f"unknown scoring options {sorted(unknown)}; "
+                                  f"known: {sorted(ScoringOptions.__dataclass_fields__)}")
+        return replace(self, **overrides)  # type: ignore[arg-type]
+
+
+def open_store(results: str | Path | ResultsStore | None) -> ResultsStore:
+    """A results store from a folder (default ``$BRAINALIGN_RESULTS``, else ``./results``)."""
+    if isinstance(results, ResultsStore):
+        return results
+    return ResultsStore(results if results is not None else default_results_dir())
+
+
+class ModelSession:
+    """A model by id or object, loaded only when some benchmark actually needs its activations,
+    so a resumed run whose results all exist never builds a registered network."""
+
+    def __init__(self, model: ModelSpec, options: ScoringOptions) -> None:
+        self._options = options
+        self._given = model if isinstance(model, LoadedModel) else None
+        self._loaded = self._given
+        self.id = model.id if isinstance(model, LoadedModel) else str(model)
+
+    def get(self) -> LoadedModel:
+        o = self._options
+        if self._loaded is None:
+            self._loaded = load_model(self.id, device=o.device, weights=o.weights,
+                                      preprocessing=o.preprocessing, layers=o.layers)
+        elif o.layers is not None and self._loaded.layers != self._loaded.select(o.layers):
+            self._loaded = self._loaded.with_layers(o.layers)  # a given model, other layers asked for
+        return self._loaded
+
+    def card(self) -> ModelCard:
+        """The model's card (no model load needed for registered ids)."""
+        if self._loaded is not None:
+            return self._loaded.card
+        try:
+            return get_card(self.id)
+        except BrainAlignError:  # a file.py:factory: only loading tells its card
+            return self.get().card
+
+    def reuse_key(self) -> dict[str, object]:
+        """What identifies the model and the run's settings for reuse: a stored result is reused
+        only if its reuse key equals this one. A registered id is identified by its card and
+        options (no model load needed); a module given in memory or built by a ``FILE.py``
+        factory by the sha256 of its parameters and of its preprocessing's output, and a
+        factory's file by its source's sha256, since the same name may stand for other code."""
+        card = self.card()
+        layers = self._options.layers
+        policy = card.layer_policy if layers is None else (layers if isinstance(layers, str) else list(layers))
+        preprocessing = card.preprocessing if self._given is not None else self._options.preprocessing
+        weights = self._options.weights
+        key: dict[str, object] = {
+            "seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy,
+            "weights_file_sha256": sha256_file(weights_file_path(weights)) if weights is not None else None,
+        }
+        if self._given is not None or is_file_spec(self.id):
+            model = self.get()
+            key["parameters_sha256"] = model.state_sha256()
+            key["preprocess_sha256"] = model.preprocess_sha256
+        if is_file_spec(self.id):
+            key["source_sha256"] = sha256_file(file_spec_path(self.id))
+        return key
+
+    def release(self) -> None:
+        self._loaded = self._given
+
+
+def score_pair(
+    session: ModelSession,
+    benchmark: Benchmark,
+    store: ResultsStore,
+    options: ScoringOptions,
+    force: bool = False,
+    *,
+    prepare_layers: PrepareLayers | None = None,
+) -> Outcome:
+    """Score one (model, benchmark) pair into ``store``, or reuse the stored result."""
+    data_dir = resolve_data_dir(options.data_dir)
+    availability = benchmark.availability(data_dir)
+    if not availability.available:
+        message = availability.reason
+        if availability.fix and availability.fix not in message:
+            message += f"; get it with: {availability.fix}"
+        log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, message)
+        return Outcome(session.id, benchmark.identifier, "skipped", message=message)
+    # what a stored result must match to be reused: how the model was set up, and the exact data
+    data_checksums = benchmark.provenance(data_dir)
+    key = {**session.reuse_key(), "data_checksums": data_checksums}
+    stored_id = session.card().id  # a FILE.py:FUNCTION model's results are stored under its card's id
+    stored = None if force else store.find(stored_id, benchmark.identifier, key)
+    if stored is not None:
+        return Outcome(stored_id, benchmark.identifier, "reused", stored)
+    model = session.get()
+    started = time.perf_counter()
+    stimulus_sets = benchmark.stimulus_sets(data_dir)
+    if prepare_layers is not None:
+        prepare_layers(model, stimulus_sets)
+    layer_rdms = {
+        name: extract_layer_rdms(model, stimuli, distance=benchmark.distance,
+                                 batch_size=options.batch_size, memory_budget=options.memory_budget,
+                                 device=options.device)
+        for name, stimuli in stimulus_sets.items()
+    }
+    extracted = time.perf_counter()
+    scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
+    finished = time.perf_counter()
+    result = Result.from_score(
+        scored,
+        model_card=model.card,
+        benchmark=benchmark,
+        seed=options.seed,
+        reuse_key=key,
+        stimuli_sha256={name: s.content_hash for name, s in stimulus_sets.items()},
+        data_checksums=data_checksums,
+        preprocessing=key["preprocessing"],
+        preprocess_sha256=model.preprocess_sha256,
+        layer_policy=key["layer_policy"],
+        weights_file_sha256=key["weights_file_sha256"],
+        weights_path=str(model.weights_path) if model.weights_path else None,
+        device=str(options.device),
+        environment=environment(),
+        timings={"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)},
+    )
+    store.save(result)
+    return Outcome(model.id, benchmark.identifier, "scored", result)
+
+
+def score_model_on(
+    model_id: str,
+    benchmark: Benchmark,
+    results: str | Path | ResultsStore,
+    options: ScoringOptions,
+    force: bool = False,
+    *,
+    prepare_layers: PrepareLayers | None = None,
+) -> Outcome:
+    """:func:`score_pair` from plain, picklable arguments: what a remote worker runs for one pair."""
+    session = ModelSession(model_id, options)
+    try:
+        return score_pair(session, benchmark, open_store(results), options, force,
+                          prepare_layers=prepare_layers)
+    finally:
+        session.release()
+
+
+class Executor(Protocol):
+    """Runs the pairs of models × benchmarks and returns their outcomes in (model, benchmark)
+    order, calling ``on_outcome`` as each pair finishes."""
+
+    def score(
+        self,
+        models: Sequence[ModelSpec],
+        benchmarks: Sequence[Benchmark],
+        store: ResultsStore,
+        options: ScoringOptions,
+        *,
+        force: bool = False,
+        on_outcome: OutcomeCallback | None = None,
+    ) -> list[Outcome]: ...
+
+
+class LocalExecutor:
+    """Pairs run here, one after another; each model is loaded once for all its benchmarks."""
+
+    def score(
+        self,
+        models: Sequence[ModelSpec],
+        benchmarks: Sequence[Benchmark],
+        store: ResultsStore,
+        options: ScoringOptions,
+        *,
+        force: bool = False,
+        on_outcome: OutcomeCallback | None = None,
+    ) -> list[Outcome]:
+        outcomes = []
+        for model in models:
+            session = ModelSession(model, options)
+            try:
+                for benchmark in benchmarks:
+                    outcome = score_pair(session, benchmark, store, options, force)
+                    outcomes.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+            finally:
+                session.release()
+        return outcomes
+

@@ -1,0 +1,15 @@
+"""Results: one model scored on one benchmark, its files, its content id, and a folder of them.
+
+>>> from brainalign.results import ResultsStore                  # doctest: +SKIP
+>>> store = ResultsStore("results")                               # doctest: +SKIP
+>>> result = store.load("efficientnet_lite0", "mur2013.judgements")  # doctest: +SKIP
+>>> result.summary["brain_similarity"], result.content_id()       # doctest: +SKIP
+"""
+
+from .result import FORMAT_VERSION, Result, as_float, jsonable
+from .store import LoadReport, Problem, ResultFile, ResultsStore, default_results_dir, file_stem
+
+__all__ = [
+    "FORMAT_VERSION", "LoadReport", "Problem", "Result", "ResultFile", "ResultsStore", "as_float",
+    "default_results_dir", "file_stem", "jsonable",
+]
