@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from brainalign.benchmarks.base import LAYERWISE_COLUMNS, BenchmarkScore
+from brainalign.benchmarks.probe import probe_measures
+from brainalign.benchmarks.scoring import brain_measures
 from brainalign.results import Result, ResultsStore
 
 PROBE = "probe.saliency_semantic@1"
@@ -48,12 +50,15 @@ def card(model_id: str, **overrides) -> dict:
 
 
 def benchmark_info(identifier: str) -> dict:
+    """What a result records about its benchmark, with the measures the real one declares."""
     bench_id, _, version = identifier.partition("@")
+    measures = probe_measures() if identifier == PROBE else brain_measures(HUMAN[identifier][0])
     return {
         "id": bench_id, "version": int(version), "title": f"Title of {bench_id}",
         "description": f"What {bench_id} measures.", "metric": "Spearman ρ, best layer chosen on half the subjects",
         "bibtex": f"@article{{{bench_id.split('.')[0]}, title={{{bench_id}}}, year={{2008}}}}",
         "datasets": [bench_id.split(".")[0]],
+        "measures": [m.to_dict() for m in measures],
     }
 
 

@@ -20,6 +20,60 @@ LAYERWISE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: What a declared measure measures. The leaderboard's analyses (the relations of semantic encoding
+#: and saliency to brain similarity, the claims panel) are defined over these kinds, so a benchmark
+#: that declares them takes part without the leaderboard knowing its name.
+MEASURE_KINDS: tuple[str, ...] = (
+    "brain_similarity",      # how well the model's best layer matches a human target
+    "semantic_encoding",     # how well the best layer follows the meaning of the images
+    "saliency_suppression",  # how far early layers push saliency structure away
+    "sensitivity",           # how a layer's geometry shifts when a distractor is pasted in
+    "noise_ceiling",         # how well the best possible model could do (``lower``, ``upper``)
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A number a benchmark reports, declared so that whoever reads its results (the leaderboard,
+    another lab's tools) knows what it is without knowing the benchmark.
+
+    ``name`` is its key in the result's summary; ``kind`` one of :data:`MEASURE_KINDS`;
+    ``layerwise`` the layerwise rows that hold the same quantity per layer (column → value;
+    other rows, e.g. subjects, are averaged); ``target`` the target it is measured against and
+    ``condition`` the stimulus condition (sensitivities: the distractor condition, described by
+    ``distractor``: whether it is salient and whether it is semantically similar to the base
+    image); ``interval`` what its interval resamples and how well that covers.
+    """
+
+    name: str
+    kind: str
+    label: str
+    description: str = ""
+    layerwise: Mapping[str, str] = field(default_factory=dict)
+    target: str = ""
+    condition: str = ""
+    distractor: Mapping[str, bool] = field(default_factory=dict)
+    interval: str = ""
+    headline: bool = False  # shown as a column of the leaderboard's table
+
+    def __post_init__(self) -> None:
+        if self.kind not in MEASURE_KINDS:
+            raise ValueError(f"measure {self.name!r}: kind {self.kind!r} is not one of {MEASURE_KINDS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "label": self.label, "description": self.description,
+            "layerwise": dict(self.layerwise), "target": self.target, "condition": self.condition,
+            "distractor": dict(self.distractor), "interval": self.interval, "headline": self.headline,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Measure:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 @dataclass(frozen=True)
 class Availability:
     """Whether a benchmark's data is on this machine, and if not, the command that gets it."""
@@ -56,7 +110,8 @@ class Benchmark(ABC):
     bibtex: str  # the data's and the study's citations
     datasets: tuple[str, ...] = ()  # names in brainalign.neural_data's registry it reads
     default: bool = True  # part of `brainalign run`'s default set
-    distance: str = "cosine"  # how layer RDMs are computed for this benchmark (DESIGN.md, v1)
+    distance: str = "cosine"  # how layer RDMs are computed for this benchmark
+    measures: tuple[Measure, ...] = ()  # what its summary reports, for readers of its results
 
     @property
     def identifier(self) -> str:

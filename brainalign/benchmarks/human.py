@@ -30,7 +30,7 @@ from ..rsa import LayerRDMs
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
 from .registry import register
-from .scoring import N_BOOT, N_SPLITS, benchmark_score, score_target
+from .scoring import N_BOOT, N_SPLITS, benchmark_score, brain_measures, score_target
 
 Reader = Callable[[Path], NeuralData]
 
@@ -78,6 +78,7 @@ class HumanRSABenchmark(Benchmark):
         self.dataset = dataset
         self.datasets = (dataset,)
         self.target = target
+        self.measures = brain_measures(target)
         self.default = default
         self._reader = reader
 

@@ -21,7 +21,7 @@ from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
 from ..rsa.compare import as_rdm_stack
 from ..stimuli import StimulusSet
-from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore
+from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
 from .registry import register
 from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS
 from ..probe.default import default_probe, default_probe_dir, is_built
@@ -67,6 +67,33 @@ depth ≤ 1/3 of ρ with the saliency RDM on Baseline (positive: early layers pu
 sensitivity.<C>.<target> = mean over all layers of ΔRSA for condition C against that target.
 Intervals: 95 % percentile bootstrap over stimuli (1000 resamples; the same resamples for every layer,
 condition and target, so differences are paired).""".strip().replace("\n", " ")
+
+
+STIMULUS_INTERVAL = "95% percentile bootstrap over stimuli (the probe's base images)"
+
+
+def probe_measures() -> tuple[Measure, ...]:
+    """What the probe reports: semantic encoding, saliency suppression, and one sensitivity per
+    distractor condition and target (ΔRSA averaged over layers)."""
+    measures = [
+        Measure("semantic_encoding", "semantic_encoding", "semantic encoding",
+                "rho with the semantic RDM on Baseline of the layer where it is highest",
+                layerwise={"target": "semantic", "condition": BASELINE}, target="semantic",
+                condition=BASELINE, interval=STIMULUS_INTERVAL, headline=True),
+        Measure("saliency_suppression", "saliency_suppression", "saliency suppression",
+                f"minus the mean rho with the saliency RDM on Baseline over layers at relative depth <= "
+                f"{EARLY_DEPTH:.3g}", layerwise={"target": "saliency", "condition": BASELINE},
+                target="saliency", condition=BASELINE, interval=STIMULUS_INTERVAL, headline=True),
+    ]
+    for condition, (similar, salient) in DISTRACTOR_CONDITIONS.items():
+        for target in TARGETS:
+            measures.append(Measure(
+                f"sensitivity.{condition}.{target}", "sensitivity", f"ΔRSA {condition} ({target})",
+                f"mean over layers of rho({condition}) - rho(Baseline) against the {target} RDM",
+                layerwise={"target": target, "condition": f"delta.{condition}"}, target=target,
+                condition=condition, distractor={"salient": salient, "semantically_similar": similar},
+                interval=STIMULUS_INTERVAL))
+    return tuple(measures)
 
 
 def score_layers(
@@ -167,6 +194,7 @@ class SaliencySemanticProbe(Benchmark):
         "Scholte 2024)."
     )
     metric = METRIC
+    measures = probe_measures()
 
     def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
         self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None

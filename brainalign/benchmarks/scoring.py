@@ -43,12 +43,34 @@ from ..rsa import (
     percentile_interval,
 )
 from ..rsa.inference import resampled_pairs
-from .base import LAYERWISE_COLUMNS, BenchmarkScore
+from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
 N_SPLITS = 100
 N_BOOT = 1000
 STIMULUS_SPLITS = 20
 LEVEL = 0.95
+
+
+SUBJECT_INTERVAL = (
+    "95% expanded percentile bootstrap over subjects: about new subjects seeing these stimuli, "
+    "not about new stimuli; simulated coverage about 93% with 15 subjects, 92% with 8, 80% with 4"
+)
+
+
+def brain_measures(target: str) -> tuple[Measure, ...]:
+    """What a benchmark scored with :func:`score_target` reports about ``target``."""
+    return (
+        Measure("brain_similarity", "brain_similarity", "brain similarity",
+                "rho of the layer chosen on half of the subjects, scored on the other half; "
+                "normalised: divided by the upper noise ceiling",
+                layerwise={"target": target}, target=target, interval=SUBJECT_INTERVAL, headline=True),
+        Measure("brain_similarity_max", "other", "best layer's rho (max over layers)",
+                "the highest mean rho over subjects among all layers, chosen and scored on the "
+                "same subjects (optimistic)", layerwise={"target": target}, target=target),
+        Measure("noise_ceiling", "noise_ceiling", "noise ceiling",
+                "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
+                "the mean of all", target=target),
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,15 +20,16 @@ from ._shared import (
 
 
 def _headline(outcome) -> str:
-    """The one number a person looks for first in a result, with its interval."""
+    """The first number a person looks for in a result (its benchmark's first headline
+    measure), with its interval."""
     if outcome.result is None:
         return ""
-    for name in ("brain_similarity", "semantic_encoding"):
-        entry = outcome.result.summary.get(name)
-        if entry and entry.get("value") is not None:
+    for measure in outcome.result.measures:
+        entry = outcome.result.summary.get(measure.name)
+        if measure.headline and entry and entry.get("value") is not None:
             low, high = entry.get("ci_low"), entry.get("ci_high")
             interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
-            return f"{name} {entry['value']:.3f}{interval}"
+            return f"{measure.name} {entry['value']:.3f}{interval}"
     return ""
 
 

@@ -28,8 +28,8 @@ from ..results import Problem, Result, as_float
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
 UNTRAINED_SUFFIX = ":untrained"
-#: Summary numbers the twin comparison reports.
-TWIN_METRICS: tuple[str, ...] = ("brain_similarity", "semantic_encoding", "saliency_suppression")
+#: Kinds of measures the twin comparison reports.
+TWIN_KINDS: tuple[str, ...] = ("brain_similarity", "semantic_encoding", "saliency_suppression")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,12 @@ class Entry:
     def number(self, benchmark: str | None, name: str, key: str = "value") -> float:
         result = self.results.get(benchmark) if benchmark else None
         return result.value(name, key) if result is not None else math.nan
+
+    def measured(self, benchmark: str | None, kind: str, key: str = "value", **attributes: Any) -> float:
+        """The number ``key`` of the measure of ``kind`` its result on ``benchmark`` declares."""
+        result = self.results.get(benchmark) if benchmark else None
+        measure = result.measure(kind, **attributes) if result is not None else None
+        return result.value(measure.name, key) if measure is not None else math.nan
 
 
 @dataclass
@@ -140,13 +146,12 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
     for identifier, group in grouped.items():
         first = group[0]
         info = first.benchmark_info
-        ceilings = {(as_float(r.summary.get("noise_ceiling", {}).get("lower")),
-                     as_float(r.summary.get("noise_ceiling", {}).get("upper"))) for r in group}
+        ceilings = {_ceiling(r) for r in group}
         if len({json.dumps(c) for c in ceilings}) > 1:
             notes.append(f"benchmark {identifier}: results record different noise ceilings; "
                          f"the one of {first.model_id} is shown")
         _note_stimuli(identifier, group, notes)
-        lower, upper = (as_float(first.summary.get("noise_ceiling", {}).get(k)) for k in ("lower", "upper"))
+        lower, upper = _ceiling(first)
         cards.append(BenchmarkCard(
             identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=_kind(first),
             title=str(info.get("title") or identifier), description=str(info.get("description", "")),
@@ -156,6 +161,14 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
         ))
     order = {"probe": 0, "human": 1, "other": 2}
     return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
+
+
+def _ceiling(result: Result) -> tuple[float, float]:
+    """The (lower, upper) noise ceiling a result reports, NaN where it declares none."""
+    measure = result.measure("noise_ceiling")
+    if measure is None:
+        return math.nan, math.nan
+    return result.value(measure.name, "lower"), result.value(measure.name, "upper")
 
 
 def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[str]) -> None:
@@ -189,7 +202,8 @@ def twin_comparison(entries: Sequence[Entry]) -> pd.DataFrame:
             continue
         diff = compare_results(list(entry.results.values()), list(twin.results.values()),
                                label_a="pretrained", label_b="untrained")
-        diff = diff[diff["metric"].isin(TWIN_METRICS)]
+        names = {m.name for r in entry.results.values() for m in r.measures if m.kind in TWIN_KINDS}
+        diff = diff[diff["metric"].isin(names)]
         frames.append(diff.assign(model=entry.model_id, twin=twin.model_id))
     if not frames:
         return pd.DataFrame(columns=["model", "twin", *compare_results([], []).columns])

@@ -15,6 +15,7 @@ interval of :mod:`brainalign.leaderboard.compare`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,19 +42,38 @@ def evaluate_claims(board: Leaderboard) -> list[Claim]:
         _layer_claim(board, "saliency", "Across layers, saliency relates to brain similarity more weakly "
                      "than semantics does (|r| of saliency below r of semantics)", expect="weaker"),
         _group_claim(board, "CLIP raises semantic encoding (CLIP models above supervised ones)",
-                     "semantic_encoding", "objective", "CLIP", "supervised",
+                     _kind("semantic_encoding"), "objective", "CLIP", "supervised",
                      needs="score at least one CLIP and one supervised model on the probe, e.g. "
                            "open_clip:RN50 and resnet50 (their weights must be available locally)"),
         _group_claim(board, "Early-layer saliency suppression is stronger with CLIP than with supervised training",
-                     "saliency_suppression", "objective", "CLIP", "supervised",
+                     _kind("saliency_suppression"), "objective", "CLIP", "supervised",
                      needs="score at least one CLIP and one supervised model on the probe"),
         _group_claim(board, "ResNets (CNNs) are more sensitive to a salient distractor than ViTs "
                      "(|ΔRSA| of the Salient condition against the saliency RDM)",
-                     "sensitivity.Salient.saliency", "family", "CNN", "ViT",
+                     _salient_distractor_on_saliency, "family", "CNN", "ViT",
                      needs="score at least one trained CNN and one trained ViT on the probe",
                      magnitude=True),
         _no_relation_claim(board),
     ]
+
+
+Metric = Callable[[Entry, str | None, str], float]
+
+
+def _kind(kind: str) -> Metric:
+    """A claim's number: the measure of ``kind`` on the chosen probe."""
+    return lambda entry, probe, key: entry.measured(probe, kind, key)
+
+
+def _salient_distractor_on_saliency(entry: Entry, probe: str | None, key: str) -> float:
+    """The sensitivity to a salient, semantically similar distractor, measured against the
+    target of the probe's saliency measure (whatever the probe calls it)."""
+    result = entry.results.get(probe) if probe else None
+    saliency = result.measure("saliency_suppression") if result is not None else None
+    if saliency is None:
+        return math.nan
+    return entry.measured(probe, "sensitivity", key, target=saliency.target,
+                          distractor={"salient": True, "semantically_similar": True})
 
 
 def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Claim:
@@ -101,7 +121,7 @@ def _weaker_verdict(saliency: tuple[float, float, float], semantic: list[float])
     return "contradicted" if saliency[1] > semantic[2] else "inconclusive"
 
 
-def _group_claim(board: Leaderboard, text: str, metric: str, attribute: str, higher: str, lower: str,
+def _group_claim(board: Leaderboard, text: str, metric: Metric, attribute: str, higher: str, lower: str,
                  needs: str, magnitude: bool = False) -> Claim:
     """Whether group ``higher`` scores above group ``lower`` on ``metric`` (its absolute value
     with ``magnitude``: a sensitivity is a change in either direction)."""
@@ -121,13 +141,13 @@ def _group_claim(board: Leaderboard, text: str, metric: str, attribute: str, hig
     return Claim(text, status, evidence)
 
 
-def _group(board: Leaderboard, metric: str, attribute: str, name: str,
+def _group(board: Leaderboard, metric: Metric, attribute: str, name: str,
            magnitude: bool = False) -> list[tuple[Entry, tuple[float, ...]]]:
     members = []
     for entry in board.entries:
         if str(entry.card.get(attribute) or "") != name or entry.card.get("objective") == _UNTRAINED:
             continue
-        triple = tuple(entry.number(board.probe, metric, key) for key in ("value", "ci_low", "ci_high"))
+        triple = tuple(metric(entry, board.probe, key) for key in ("value", "ci_low", "ci_high"))
         if magnitude:
             triple = _magnitude(*triple)
         if not math.isnan(triple[0]):

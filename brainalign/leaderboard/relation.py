@@ -20,12 +20,13 @@ from scipy import stats
 from ..errors import BrainAlignError
 from ..rsa.inference import expanded_percentile_interval
 from ..results import Result
+from ..results.measures import layer_rows
 
-#: The probe's layerwise targets, and the condition whose rows describe a layer.
-PROBE_MEASURES: tuple[str, ...] = ("semantic", "saliency")
-PROBE_BASELINE = "Baseline"
-#: The across-model measures taken from the probe's summary.
-PROBE_SUMMARIES: tuple[str, ...] = ("semantic_encoding", "saliency_suppression")
+#: Layer-table columns of the chosen probe, and the measure kind each holds per layer.
+PROBE_COLUMNS: dict[str, str] = {"semantic": "semantic_encoding", "saliency": "saliency_suppression"}
+PROBE_MEASURES: tuple[str, ...] = tuple(PROBE_COLUMNS)
+#: The across-model measures taken from the probe's summary (model-table columns, by kind).
+PROBE_SUMMARIES: tuple[str, ...] = tuple(PROBE_COLUMNS.values())
 
 
 #: Resamples of the model-cluster bootstrap of a pooled relation's interval.
@@ -137,13 +138,13 @@ def _squared_term_p(rss_linear: float, rss_quadratic: float, n: int) -> float:
 
 
 def is_probe(result: Result) -> bool:
-    """A saliency/semantic probe result (it reports semantic encoding)."""
-    return "semantic_encoding" in result.summary
+    """A probe result: its benchmark declares a semantic encoding measure."""
+    return result.measure("semantic_encoding") is not None
 
 
 def is_brain(result: Result) -> bool:
-    """A human (brain or behaviour) benchmark result (it reports brain similarity)."""
-    return "brain_similarity" in result.summary
+    """A human (brain or behaviour) benchmark result: it declares a brain similarity measure."""
+    return result.measure("brain_similarity") is not None
 
 
 def choose_probe(results: Iterable[Result], probe: str | None = None) -> str | None:
@@ -164,6 +165,31 @@ def brain_column(result: Result, target: str, n_targets: int) -> str:
     return result.benchmark if n_targets == 1 else f"{result.benchmark}:{target}"
 
 
+def _layer_parts(result: Result, chosen: str | None) -> list[pd.DataFrame]:
+    """A result's per-layer values, as (model, layer, …, column, value) rows: the chosen probe's
+    semantic and saliency measures, or a brain benchmark's brain similarity per target (the
+    mean over subjects comes later)."""
+    if is_probe(result):
+        if result.benchmark != chosen:
+            return []
+        columns = [(column, result.measure(kind)) for column, kind in PROBE_COLUMNS.items()]
+    else:
+        brains = [m for m in result.measures if m.kind == "brain_similarity"]
+        columns = [(brain_column(result, m.target, len(brains)), m) for m in brains]
+    parts = []
+    for column, measure in columns:
+        if measure is None or not measure.layerwise:
+            continue
+        table = layer_rows(result.layerwise, measure)
+        if (table["subject"] != "").any():
+            table = table[table["subject"] != ""]
+        parts.append(pd.DataFrame({
+            "model": result.model_id, "layer": table["layer"], "layer_index": table["layer_index"],
+            "depth": table["depth"], "column": column, "value": table["value"],
+        }))
+    return parts
+
+
 # --- across layers ----------------------------------------------------------------------------------
 
 
@@ -173,23 +199,7 @@ def layer_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
     :func:`brain_column`) holding the layer's ρ averaged over subjects. Layers are matched by model
     and layer name; a layer a benchmark did not score is NaN there."""
     chosen = choose_probe(results, probe)
-    parts = []
-    for result in results:
-        table = result.layerwise
-        if is_probe(result) and result.benchmark == chosen:
-            table = table[(table["condition"] == PROBE_BASELINE) & table["target"].isin(PROBE_MEASURES)]
-            column = table["target"]
-        elif is_brain(result):
-            if (table["subject"] != "").any():
-                table = table[table["subject"] != ""]
-            n_targets = table["target"].nunique()
-            column = table["target"].map(lambda t, r=result, k=n_targets: brain_column(r, t, k))
-        else:
-            continue
-        parts.append(pd.DataFrame({
-            "model": result.model_id, "layer": table["layer"], "layer_index": table["layer_index"],
-            "depth": table["depth"], "column": column, "value": table["value"],
-        }))
+    parts = [part for result in results for part in _layer_parts(result, chosen)]
     if not parts:
         return pd.DataFrame(columns=["model", "layer", "layer_index", "depth", *PROBE_MEASURES])
     long = pd.concat(parts, ignore_index=True)
@@ -229,17 +239,19 @@ def layer_relations(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataFrame:
-    """One row per model: the chosen probe's ``semantic_encoding`` and ``saliency_suppression``,
-    and each brain benchmark's ``brain_similarity`` (raw) in a column named by its identifier."""
+    """One row per model: the chosen probe's semantic encoding and saliency suppression (columns
+    named by their kinds), and each brain benchmark's brain similarity (raw) in a column named by
+    its identifier."""
     chosen = choose_probe(results, probe)
     rows: dict[str, dict[str, float]] = {}
     for result in results:
         row = rows.setdefault(result.model_id, {})
         if is_probe(result) and result.benchmark == chosen:
-            for name in PROBE_SUMMARIES:
-                row[name] = result.value(name)
+            for kind in PROBE_SUMMARIES:
+                measure = result.measure(kind)
+                row[kind] = result.value(measure.name) if measure is not None else np.nan
         elif is_brain(result):
-            row[result.benchmark] = result.value("brain_similarity")
+            row[result.benchmark] = result.value(result.measure("brain_similarity").name)
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
     for name in PROBE_SUMMARIES:
         if name not in table.columns:

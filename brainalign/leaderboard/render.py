@@ -129,10 +129,11 @@ def _p_value(value: Any) -> str:
     return "—" if math.isnan(number) else f"{number:.1e}" if number < 1e-3 else f"{number:.3f}"
 
 
-def _triple(entry: Entry, benchmark: str | None, name: str, prefix: str = "") -> tuple[float, float, float]:
+def _triple(entry: Entry, benchmark: str | None, kind: str, prefix: str = "") -> tuple[float, float, float]:
+    """A measure's value and interval (``prefix`` "normalised_": its normalised ones)."""
     value_key = prefix.rstrip("_") if prefix else "value"
-    return (entry.number(benchmark, name, value_key), entry.number(benchmark, name, f"{prefix}ci_low"),
-            entry.number(benchmark, name, f"{prefix}ci_high"))
+    return tuple(entry.measured(benchmark, kind, key)  # type: ignore[return-value]
+                 for key in (value_key, f"{prefix}ci_low", f"{prefix}ci_high"))
 
 
 def _row(entry: Entry, board: Leaderboard) -> dict[str, Any]:

@@ -32,9 +32,10 @@ from jsonschema import Draft202012Validator
 
 from .. import __version__
 from .._io import write_bytes_atomic, write_json_atomic
-from ..benchmarks.base import Benchmark, BenchmarkScore
+from ..benchmarks.base import Benchmark, BenchmarkScore, Measure
 from ..errors import BrainAlignError
 from .layerwise import canonical_layerwise, column_kinds, layerwise_csv, read_layerwise_csv
+from .measures import declared_measures, measure_of
 
 FORMAT = "brainalign.result"
 #: 2: layerwise table as canonical CSV, a reuse key and a content id. 1 (read only): Parquet.
@@ -148,6 +149,15 @@ class Result:
     def value(self, name: str, key: str = "value") -> float:
         """A summary number, NaN where absent."""
         return as_float(self.summary.get(name, {}).get(key))
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        """What the summary's numbers are, as the benchmark declared them."""
+        return declared_measures(self.benchmark_info, self.summary, self.layerwise)
+
+    def measure(self, kind: str, **attributes: Any) -> Measure | None:
+        """The declared measure of ``kind`` (and ``attributes``), or None."""
+        return measure_of(self.measures, kind, **attributes)
 
     # --- identity ---------------------------------------------------------------------------
     def canonical_bytes(self) -> bytes:
@@ -373,4 +383,5 @@ def benchmark_info(benchmark: Benchmark | Mapping[str, Any]) -> dict[str, Any]:
     info: dict[str, Any] = {"id": benchmark.id, "version": int(benchmark.version)}
     info.update({name: getattr(benchmark, name, "") for name in _BENCHMARK_INFO_FIELDS})
     info["datasets"] = list(getattr(benchmark, "datasets", ()))
+    info["measures"] = [m.to_dict() for m in getattr(benchmark, "measures", ())]
     return info

@@ -11,14 +11,17 @@ import pytest
 from synthetic_results import HUMAN, PROBE, make_result
 from scipy import stats
 
+from brainalign.benchmarks.base import BenchmarkScore, Measure
 from brainalign.errors import BrainAlignError
 from brainalign.leaderboard import relation
 from brainalign.leaderboard.relation import (
+    choose_probe,
     layer_relations,
     layer_table,
     model_relations,
     model_table,
 )
+from brainalign.results import Result
 
 IT = "algonauts2019.92images.IT@1"
 
@@ -195,3 +198,43 @@ def test_without_a_probe_the_tables_have_empty_probe_columns() -> None:
     table = layer_table(results)
     assert table["semantic"].isna().all() and IT in table.columns
     assert layer_relations(table)["n"].eq(0).all()
+
+
+def _renamed_probe(model_id: str) -> Result:
+    """The synthetic probe result as a benchmark the leaderboard has never heard of would report
+    it: its own id, summary names, target and condition names, and measures declaring them."""
+    original = make_result(model_id, PROBE)
+    names = {"semantic": "captions", "saliency": "itti", "Baseline": "plain"}
+    table = original.layerwise.assign(
+        target=original.layerwise["target"].map(lambda t: names.get(t, t)),
+        condition=original.layerwise["condition"].map(lambda c: names.get(c, c)))
+    summary = {"meaning": original.summary["semantic_encoding"],
+               "flattening": original.summary["saliency_suppression"]}
+    measures = [
+        Measure("meaning", "semantic_encoding", "meaning", layerwise={"target": "captions", "condition": "plain"},
+                target="captions", headline=True),
+        Measure("flattening", "saliency_suppression", "flattening", layerwise={"target": "itti", "condition": "plain"},
+                target="itti", headline=True),
+    ]
+    info = {"id": "lab.probe", "version": 3, "measures": [m.to_dict() for m in measures]}
+    return Result.from_score(BenchmarkScore("lab.probe@3", table, summary), model_card=original.model_card,
+                             benchmark=info, seed=0)
+
+
+def test_the_tables_follow_what_a_benchmark_declares_not_its_names() -> None:
+    models = ("efficientnet_lite0", "clip_rn50", "vit_b_16:untrained")
+    known = [make_result(m, b) for m in models for b in (PROBE, IT)]
+    foreign = [_renamed_probe(m) for m in models] + [make_result(m, IT) for m in models]
+    for column in ("semantic", "saliency"):
+        assert layer_table(foreign)[column].tolist() == layer_table(known)[column].tolist()
+    assert model_table(foreign)["semantic_encoding"].tolist() == model_table(known)["semantic_encoding"].tolist()
+    assert choose_probe(foreign) == "lab.probe@3"
+
+
+def test_results_that_declare_no_measures_are_understood_by_their_summary() -> None:
+    legacy = []
+    for result in _results():
+        info = {k: v for k, v in result.benchmark_info.items() if k != "measures"}
+        legacy.append(Result(result.model_id, result.benchmark, result.summary, result.layerwise,
+                             {**result.provenance, "benchmark": info}))
+    pd.testing.assert_frame_equal(layer_table(legacy), layer_table(_results()))
