@@ -5,14 +5,9 @@ The public API (``brainalign.score``, ``brainalign.load_model``, …) lives in
 command line.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("brainalign")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
+from ._version import __version__
 from .errors import BrainAlignError
 
 _API = (

@@ -1,12 +1,10 @@
-"""How to cite: the suite, the study it grows out of, and any benchmark's or data set's sources.
-
-``brainalign cite ID`` prints :func:`bibtex_for` ``(ID)``; CITATION.cff at the repository root
-says the same for GitHub's "Cite this repository".
-"""
+"""The BibTeX of the suite and of the study it grows out of (CITATION.cff at the repository root
+says the same for GitHub's "Cite this repository"). What to cite for a benchmark, a data set or a
+result: :mod:`brainalign.citing`."""
 
 from __future__ import annotations
 
-from . import __version__
+from ._version import __version__
 from .errors import BrainAlignError
 
 STUDY_BIBTEX = """@misc{opielka2024saliency,
@@ -30,26 +28,3 @@ def suite_bibtex() -> str:
   url     = {{https://github.com/brainalign/brainalign}},
   note    = {{Benchmarks are cited by id and version, e.g. kriegeskorte2008.hIT@1}}
 }}"""
-
-
-def bibtex_for(identifier: str | None = None) -> str:
-    """BibTeX for ``identifier``: a benchmark id (its data, the study, the suite), a data set
-    name (its sources and the suite), ``study``, or None / ``brainalign`` (the suite)."""
-    if identifier in (None, "", "brainalign", "suite"):
-        return suite_bibtex()
-    if identifier == "study":
-        return STUDY_BIBTEX
-    from .neural_data.registry import datasets, get_dataset
-
-    if identifier in {d.name for d in datasets()}:
-        return "\n\n".join([get_dataset(identifier).bibtex, suite_bibtex()])
-    from .benchmarks.registry import get
-
-    try:
-        benchmark = get(identifier)
-    except BrainAlignError:
-        raise BrainAlignError(
-            f"nothing to cite called {identifier!r}: give a benchmark id (`brainalign benchmarks`), "
-            "a data set (`brainalign data list`), `study` or `brainalign`"
-        ) from None
-    return benchmark.bibtex

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import BrainAlignError
 from .progress import set_quiet
 

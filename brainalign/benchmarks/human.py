@@ -1,5 +1,5 @@
 """The human RSA benchmarks: fMRI and behavioural RDMs from brainalign.neural_data, scored with
-brainalign.benchmarks.scoring. Importing this module registers them.
+brainalign.benchmarks.scoring.
 
 ====================================== ============================================= =======
 id                                     target                                        default
@@ -10,6 +10,8 @@ kriegeskorte2008.hIT                   human IT, 4 subjects (2 sessions averaged
 mur2013.judgements                     similarity judgements, 16 subjects            yes
 algonauts2023.<ROI>                    NSD, 7 subjects, 872 shared images            no (registration)
 ====================================== ============================================= =======
+
+They are registered through the entry point ``human`` of the group ``brainalign.benchmarks``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from ..neural_data.store import Location, bad_file_message, find, locate, not_fo
 from ..rsa import LayerRDMs
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
-from .registry import register
 from .scoring import N_BOOT, N_SPLITS, benchmark_score, brain_measures, score_target
 
 Reader = Callable[[Path], NeuralData]
@@ -260,6 +261,3 @@ BENCHMARKS: tuple[HumanRSABenchmark, ...] = (
     ),
     *(_algonauts2023(roi) for roi in algonauts2023.STUDY_ROIS),
 )
-
-for _benchmark in BENCHMARKS:
-    register(_benchmark)

@@ -22,7 +22,6 @@ from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
 from ..rsa.compare import as_rdm_stack
 from ..stimuli import StimulusSet
 from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
-from .registry import register
 from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS
 from ..probe.default import default_probe, default_probe_dir, is_built
 from ..probe.folder import ProbeFolder
@@ -254,4 +253,5 @@ class SaliencySemanticProbe(Benchmark):
         }
 
 
-register(SaliencySemanticProbe())
+#: Registered through the entry point ``probe`` of the group ``brainalign.benchmarks``.
+BENCHMARKS: tuple[Benchmark, ...] = (SaliencySemanticProbe(),)

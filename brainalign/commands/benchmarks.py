@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..benchmarks.registry import all_benchmarks, get
-from ..citation import bibtex_for
+from ..benchmarks.registry import all_benchmarks, broken_plugins, get
+from ..citing import bibtex_for
 from ._shared import data_dir_option, table, wrap
 
 
@@ -35,6 +35,8 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
         data = "yes" if availability.available else f"no: {availability.fix}"
         rows.append((benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title))
     click.echo(table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
+    for broken in broken_plugins():
+        click.echo(f"warning: {broken}; its benchmarks are left out", err=True)
 
 
 def _describe(benchmark_id: str, data_dir: Path | None) -> None:

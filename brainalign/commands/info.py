@@ -7,7 +7,7 @@ from importlib import metadata
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..paths import cache_dir, data_dir
 
 _LIBRARIES = (

@@ -19,7 +19,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from .. import __version__
+from .._version import __version__
 from .._io import write_text_atomic
 from ..progress import progress
 from .aggregate import Entry, Leaderboard, build_leaderboard

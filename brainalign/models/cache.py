@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .._io import NPZ_READ_ERRORS, write_npz_atomic
 from ..paths import cache_dir
 from . import preprocessing as pp

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .._io import NPZ_READ_ERRORS, write_npz_atomic
 from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, RDMs

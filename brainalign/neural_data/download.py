@@ -13,7 +13,7 @@ import urllib.error
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from .. import __version__
+from .._version import __version__
 from .._io import atomic_path
 from ..errors import BrainAlignError
 from ..progress import progress

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from jsonschema import Draft202012Validator
 
-from .. import __version__
+from .._version import __version__
 from .._io import write_bytes_atomic, write_json_atomic
 from ..benchmarks.base import Benchmark, BenchmarkScore, Measure
 from ..errors import BrainAlignError

@@ -13,23 +13,17 @@ from brainalign.benchmarks.base import LAYERWISE_COLUMNS
 from brainalign.benchmarks.registry import all_benchmarks
 from brainalign.cli import main
 from brainalign.errors import BrainAlignError
-from brainalign.neural_data import STUDY_ROIS, get_dataset
+from brainalign.neural_data import STUDY_ROIS, datasets, get_dataset
 from brainalign.rsa import LayerRDMs, RDMs
 
-DEFAULT = {
-    "algonauts2019.92images.EVC@1", "algonauts2019.92images.IT@1",
-    "kriegeskorte2008.hIT@1", "mur2013.judgements@1",
-}
-NOT_DEFAULT = {"algonauts2019.78images.EVC@1", "algonauts2019.78images.IT@1"} | {
-    f"algonauts2023.{roi}@1" for roi in STUDY_ROIS
-}
-
-
-def test_registered_ids_defaults_and_citations() -> None:
+def test_every_data_set_has_benchmarks_and_the_default_ones_are_fetchable_and_pinned() -> None:
     human = {b.identifier: b for b in all_benchmarks() if hasattr(b, "dataset")}
-    assert set(human) == DEFAULT | NOT_DEFAULT
-    assert {i for i, b in human.items() if b.default} == DEFAULT
+    assert {b.dataset for b in human.values()} == {d.name for d in datasets()}
+    for roi in STUDY_ROIS:
+        assert get(f"algonauts2023.{roi}").target == roi
     for benchmark in human.values():
+        data = get_dataset(benchmark.dataset)
+        assert benchmark.default == (data.fetchable and data.pinned), benchmark.identifier
         assert benchmark.version == 1 and benchmark.description and "Spearman" in benchmark.metric
         assert "opielka2024saliency" in benchmark.bibtex and "@software{brainalign" in benchmark.bibtex
         for key in get_dataset(benchmark.dataset).citations:
@@ -48,7 +42,8 @@ def planted_layers(target, stimulus_ids, n_layers: int = 5, seed: int = 0) -> La
     return LayerRDMs(rdms.reorder(stimulus_ids), np.linspace(0, 1, n_layers), "planted")
 
 
-@pytest.mark.parametrize("benchmark_id", sorted(DEFAULT))
+@pytest.mark.parametrize("benchmark_id", sorted(b.identifier for b in all_benchmarks()
+                                                 if b.default and hasattr(b, "dataset")))
 def test_default_benchmarks_score_planted_layers(shared_data: Path, benchmark_id: str) -> None:
     benchmark = get(benchmark_id)
     assert benchmark.availability(shared_data).available

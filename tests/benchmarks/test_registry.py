@@ -1,0 +1,77 @@
+"""Benchmarks come through one door: the entry points of the group ``brainalign.benchmarks``, which
+brainalign's own built-ins use too. A package installed beside brainalign adds its benchmarks to
+`brainalign benchmarks`; a broken one is reported and does not take the others down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brainalign.benchmarks import registry
+from brainalign.benchmarks.registry import all_benchmarks, broken_plugins, get, origin
+from brainalign.cli import main
+from brainalign.errors import BrainAlignError
+
+PLUGIN = '''
+from brainalign.benchmarks import Availability, Benchmark
+
+
+class Toy(Benchmark):
+    id, version, title = "toylab.toy", 3, "A toy benchmark from another package"
+    description = metric = bibtex = "toy"
+    default = False
+
+    def availability(self, data_dir):
+        return Availability(True)
+
+    def stimulus_sets(self, data_dir):
+        return {}
+
+    def score(self, layers, *, seed=0, data_dir=None):
+        raise NotImplementedError
+
+
+def broken():
+    raise RuntimeError("the plugin's data server is down")
+'''
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A distribution 'toylab' on sys.path registering one working and one broken entry point."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "toylab_plugin.py").write_text(PLUGIN)
+    info = site / "toylab-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toylab\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[brainalign.benchmarks]\ntoy = toylab_plugin:Toy\nbroken = toylab_plugin:broken\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry.refresh()
+    yield
+    monkeypatch.undo()
+    registry.refresh()
+
+
+def test_the_built_in_benchmarks_come_through_the_entry_points() -> None:
+    assert {origin(b) for b in all_benchmarks()} == {"brainalign"}
+    assert origin(get("probe.saliency_semantic")) == "brainalign"
+
+
+def test_an_installed_package_adds_its_benchmarks_and_a_broken_one_is_reported(installed, capsys) -> None:
+    toy = get("toylab.toy")
+    assert toy.identifier == "toylab.toy@3" and origin(toy) == "toylab"
+    assert get("kriegeskorte2008.hIT").identifier  # the built-ins are still there
+    assert [str(b) for b in broken_plugins()] == [
+        "plugin 'broken' of toylab: RuntimeError: the plugin's data server is down"]
+    main(["benchmarks"])
+    out, err = capsys.readouterr()
+    assert "toylab.toy@3" in out and "A toy benchmark from another package" in out
+    assert "warning: plugin 'broken' of toylab" in err
+
+
+def test_a_second_registration_of_an_identifier_is_refused(installed) -> None:
+    with pytest.raises(BrainAlignError, match=r"toylab.toy@3 is already registered \(by toylab\)"):
+        registry.register(get("toylab.toy"))
