@@ -102,7 +102,7 @@ RETRIES = 2
 
 #: Dask settings for brainalign's workers. Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in
 #: their workers, which also fixes glibc's mmap threshold at 128 KiB: every activation buffer is
-#: then mapped and unmapped afresh, and extraction runs ~1.5× slower (measured here on 4 CNNs).
+#: then mapped and unmapped afresh, and extraction runs markedly slower (README: Worker settings).
 #: Local clusters use these; put them in a cluster's Dask config file (README).
 WORKER_CONFIG: dict[str, object] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 

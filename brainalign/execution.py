@@ -183,6 +183,7 @@ def score_pair(
         data_checksums=data_checksums,
         preprocessing=key["preprocessing"],
         preprocess_sha256=model.preprocess_sha256,
+        parameters_sha256=model.state_sha256(),
         layer_policy=key["layer_policy"],
         weights_file_sha256=key["weights_file_sha256"],
         weights_path=str(model.weights_path) if model.weights_path else None,

@@ -27,7 +27,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test session gets its own brainalign cache unless a test sets one itself."""
-    if "BRAINALIGN_CACHE" not in os.environ:
-        monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+def _isolated(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes outside pytest's temporary folders: the cache is the session's own
+    (whatever BRAINALIGN_CACHE the shell had; the default probe and its picture pool are built in
+    it once per session), results default to the test's own folder, and the working folder is the
+    test's. Read-only sources stay shared: the human data (BRAINALIGN_DATA) and an unpacked
+    stamps folder (BRAINALIGN_TUXPAINT_STAMPS)."""
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("BRAINALIGN_RESULTS", str(tmp_path / "results"))
+    monkeypatch.chdir(tmp_path)

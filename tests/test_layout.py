@@ -36,3 +36,11 @@ def test_the_readme_describes_every_package_in_the_layout_section(package: str) 
     section = re.search(r"## How the code is laid out\n(.*?)\n## ", readme, re.S)
     assert section is not None, "README.md lacks its 'How the code is laid out' section"
     assert re.search(rf"^\s*{package}[/.]", section.group(1), re.M), f"{package} is not described"
+
+
+def test_tests_use_their_own_cache_and_folders(tmp_path: Path, tmp_path_factory) -> None:
+    from brainalign.paths import cache_dir
+    from brainalign.results import default_results_dir
+
+    assert cache_dir().is_relative_to(tmp_path_factory.getbasetemp())
+    assert default_results_dir().is_relative_to(tmp_path) and Path.cwd() == tmp_path

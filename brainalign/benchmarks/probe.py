@@ -224,7 +224,7 @@ class SaliencySemanticProbe(Benchmark):
             return Availability(True, f"default probe cached in {default_probe_dir()}")
         return Availability(
             True,
-            f"builds itself on first use (about a minute): Debian's {PACKAGE} via "
+            f"builds itself on first use: Debian's {PACKAGE} via "
             f"`apt-get download` into the cache, then the probe into {default_probe_dir()}; "
             "without apt, a small fallback from bundled photos",
             "brainalign probe default",

@@ -1,4 +1,4 @@
-"""Score a model's layer RDMs against one target (DESIGN.md, "Brain similarity"), for any
+"""Score a model's layer RDMs against one target (docs/metrics.md, "Brain similarity"), for any
 benchmark with per-subject RDMs.
 
 1. Match the layer RDMs to the target's stimuli by id.
@@ -15,7 +15,7 @@ benchmark with per-subject RDMs.
    original subjects: copies of a subject stay in one half, so none both picks and tests, and
    each copy counts once), as an *expanded* percentile interval
    (:func:`brainalign.rsa.expanded_percentile_interval`): a plain percentile interval over 4
-   subjects covers only about 75% instead of 95% (simulated). The interval is about new subjects
+   subjects covers far less than 95% (README: simulated coverage). The interval is about new subjects
    seeing *these* stimuli; stimulus sampling is held fixed. With one RDM, bootstrap over stimuli
    of ρ at the layer chosen most often (the choice itself is not resampled). The normalised
    interval divides by the fixed upper ceiling. An undefined score (NaN) has a NaN interval.
@@ -74,7 +74,7 @@ def brain_measures(target: str) -> tuple[Measure, ...]:
 
 
 @dataclass(frozen=True, eq=False)
-class TargetScore:
+class TargetComparison:
     """A model's scores on one target; :meth:`layerwise` and :meth:`summary` are what results store."""
 
     target: str
@@ -172,7 +172,7 @@ def score_target(
     n_boot: int = N_BOOT,
     level: float = LEVEL,
     seed: int = 0,
-) -> TargetScore:
+) -> TargetComparison:
     """Score ``layers`` on ``target`` as described in the module docstring."""
     if len(layers.layers) == 0:
         raise BrainAlignError("no layer RDMs to score")
@@ -207,7 +207,7 @@ def score_target(
         low, high = expanded_percentile_interval(samples, subjects.shape[0], level)
     else:
         low, high = percentile_interval(samples, level)
-    return TargetScore(
+    return TargetComparison(
         target=target.name, layers=layers.layers, depths=layers.depths,
         subjects=target.subjects, per_subject=per_subject, cv_value=float(value),
         cv_ci=(float(low), float(high)), cv_choices=tuple(int(c) for c in choices),
@@ -279,6 +279,6 @@ def _argmax(values: np.ndarray) -> np.ndarray:
     return np.argmax(np.where(np.isnan(values), -np.inf, values), axis=0)
 
 
-def benchmark_score(identifier: str, score: TargetScore, **extra: Any) -> BenchmarkScore:
+def benchmark_score(identifier: str, score: TargetComparison, **extra: Any) -> BenchmarkScore:
     """Wrap one target's score as the :class:`BenchmarkScore` of benchmark ``identifier``."""
     return BenchmarkScore(identifier, score.layerwise(), score.summary(), {**score.extra(), **extra})

@@ -20,14 +20,14 @@ from .relation import layer_relations, layer_table, model_relations, model_table
 __all__ = ["layer_relations", "layer_table", "model_relations", "model_table", "relation"]
 
 #: Names that moved to :mod:`brainalign.results`; still importable from here, with a warning.
-_MOVED = ("Problem", "Result", "ResultsStore")
+_MOVED = {"Problem": "RejectedFile", "Result": "Result", "ResultsStore": "ResultsStore"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _MOVED:
-        warnings.warn(f"brainalign.leaderboard.{name} moved to brainalign.results.{name}",
+        warnings.warn(f"brainalign.leaderboard.{name} moved to brainalign.results.{_MOVED[name]}",
                       DeprecationWarning, stacklevel=2)
         from .. import results
 
-        return getattr(results, name)
+        return getattr(results, _MOVED[name])
     raise AttributeError(f"module 'brainalign.leaderboard' has no attribute {name!r}")

@@ -24,7 +24,7 @@ from .relation import (
     model_relations,
     model_table,
 )
-from ..results import Problem, Result, as_float
+from ..results import RejectedFile, Result, as_float
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
 UNTRAINED_SUFFIX = ":untrained"
@@ -84,7 +84,7 @@ class Leaderboard:
     layer_relations: pd.DataFrame
     model_relations: pd.DataFrame
     twins: pd.DataFrame
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RejectedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -96,7 +96,7 @@ class Leaderboard:
 
 
 def build_leaderboard(
-    results: Sequence[Result], problems: Sequence[Problem] = (), *, probe: str | None = None
+    results: Sequence[Result], problems: Sequence[RejectedFile] = (), *, probe: str | None = None
 ) -> Leaderboard:
     """Aggregate ``results`` (any number of models × benchmarks). ``probe`` picks the probe
     benchmark whose numbers describe models when several were scored (default: the most common)."""

@@ -27,7 +27,7 @@ from .claims import evaluate_claims
 from .compare import format_interval
 from .plots import profile_svg, scatter_svg
 from .relation import PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
-from ..results import Problem, ResultsStore, as_float, jsonable
+from ..results import RejectedFile, ResultsStore, as_float, jsonable
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {
@@ -39,26 +39,26 @@ _MEASURE_LABELS = {
 
 
 @dataclass(frozen=True)
-class BuildReport:
+class LeaderboardPage:
     """What ``leaderboard build`` wrote and what it skipped."""
 
     path: Path
     n_results: int
     n_models: int
-    problems: list[Problem]
+    problems: list[RejectedFile]
 
 
 def build(
     results_dir: str | Path, out: str | Path, *, strict: bool = False, probe: str | None = None,
     title: str = "brainalign leaderboard",
-) -> BuildReport:
+) -> LeaderboardPage:
     """Read every result under ``results_dir`` and write the leaderboard to ``out`` (atomically).
     Unreadable results are skipped and reported (or raise, with ``strict``)."""
     loaded = ResultsStore(results_dir).load_all(strict=strict)
     board = build_leaderboard(loaded.results, loaded.problems, probe=probe)
     html = render_html(board, title=title)
     write_text_atomic(out, html)
-    return BuildReport(Path(out), len(loaded.results), len(board.entries), loaded.problems)
+    return LeaderboardPage(Path(out), len(loaded.results), len(board.entries), loaded.problems)
 
 
 def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") -> str:

@@ -17,7 +17,7 @@ from .kriegeskorte2008 import load_kriegeskorte2008, read_kriegeskorte2008_folde
 from .nifti import load_nifti_betas
 from .rdm_files import load_npy, load_npz_folder, load_rsatoolbox_hdf5
 from .registry import DataFile, Dataset, datasets, get_dataset
-from .store import FileCheck, Location, fetch, find, locate, roots
+from .locations import FileCheck, Location, fetch, find, locate, roots
 
 __all__ = [
     "STUDY_ROIS", "STUDY_SUBJECTS", "DataFile", "Dataset", "FileCheck", "Location", "NeuralData", "Skip",

@@ -23,7 +23,7 @@ from ..stimuli import StimulusSet
 from . import objects92
 from .collection import NeuralData
 from .rdm_files import rdms_from_array, read_npz_array
-from .store import locate
+from .locations import locate
 
 ROIS: tuple[str, ...] = ("EVC", "IT")
 #: The array key inside the .npz files of each image set.

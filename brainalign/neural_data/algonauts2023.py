@@ -36,7 +36,7 @@ from ..progress import progress
 from ..rsa import RDMs, TargetRDMs, rdm
 from ..stimuli import StimulusSet
 from .collection import NeuralData, Skip, report_skip
-from .store import locate
+from .locations import locate
 
 DATASET = "algonauts2023"
 ROI_CLASSES: tuple[str, ...] = (

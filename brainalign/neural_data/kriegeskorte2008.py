@@ -30,7 +30,7 @@ from ..stimuli import StimulusSet
 from . import objects92
 from .collection import NeuralData
 from .rdm_files import rdms_from_array
-from .store import locate
+from .locations import locate
 
 DATASET = "kriegeskorte2008_92"
 STIMULI_FILE = "Kriegeskorte_Neuron2008_supplementalData.mat"

@@ -47,9 +47,8 @@ Deviations from pySaliencyMap, all deliberate:
   of the same centre level are summed before upsampling (bilinear resizing is linear, so the result
   is the same up to rounding).
 
-Agreement, measured on scikit-image's photos at native size (astronaut, chelsea, coffee, rocket,
-…, fed to pySaliencyMap as BGR): Pearson r > 0.999998 and at most 8e-4 apart pixel-wise (the
-45° table typo); given pySaliencyMap the same kernels, at most 1e-6 apart.
+Agreement with pySaliencyMap on scikit-image's photos (fed to it as BGR) is tested in
+``tests/probe/test_itti_koch.py``; the README reports how close the maps are.
 
 Kept from the original on purpose: the opponency is half-wave rectified (red over green, blue
 over yellow), so a green item among red ones stands out only through intensity and orientation,

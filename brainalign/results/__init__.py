@@ -7,9 +7,9 @@
 """
 
 from .result import FORMAT_VERSION, Result, as_float, jsonable
-from .store import LoadReport, Problem, ResultFile, ResultsStore, default_results_dir, file_stem
+from .store import RejectedFile, ResultFile, ResultsStore, StoreContents, default_results_dir, file_stem
 
 __all__ = [
-    "FORMAT_VERSION", "LoadReport", "Problem", "Result", "ResultFile", "ResultsStore", "as_float",
-    "default_results_dir", "file_stem", "jsonable",
+    "FORMAT_VERSION", "RejectedFile", "Result", "ResultFile", "ResultsStore", "StoreContents",
+    "as_float", "default_results_dir", "file_stem", "jsonable",
 ]

@@ -46,7 +46,7 @@ class ResultFile:
 
 
 @dataclass(frozen=True)
-class Problem:
+class RejectedFile:
     """A result file that could not be used, and why."""
 
     path: Path
@@ -54,9 +54,9 @@ class Problem:
 
 
 @dataclass
-class LoadReport:
+class StoreContents:
     results: list[Result]
-    problems: list[Problem]
+    problems: list[RejectedFile]
 
 
 class ResultsStore:
@@ -127,14 +127,14 @@ class ResultsStore:
         """Whether :meth:`find` would return a result."""
         return self.find(model_id, benchmark, reuse_key) is not None
 
-    def load_all(self, *, strict: bool = False) -> LoadReport:
+    def load_all(self, *, strict: bool = False) -> StoreContents:
         """Every result under the folder (any depth). Unusable files are reported in
         ``problems`` and left out, or raise at once with ``strict``. A second file holding the
         same model × benchmark is a problem too (the first, by path, is kept)."""
         if not self.folder.is_dir():
             raise BrainAlignError(f"results folder {self.folder} does not exist")
         results: list[Result] = []
-        problems: list[Problem] = []
+        problems: list[RejectedFile] = []
         seen: dict[tuple[str, str], Path] = {}
         for path in sorted(p for p in self.folder.rglob("*.json") if not p.name.startswith(".")):
             try:
@@ -147,11 +147,11 @@ class ResultsStore:
             except BrainAlignError as err:
                 if strict:
                     raise
-                problems.append(Problem(path, str(err)))
+                problems.append(RejectedFile(path, str(err)))
                 continue
             seen[key] = path
             results.append(result)
-        return LoadReport(results, problems)
+        return StoreContents(results, problems)
 
 
 def _version(identifier: str) -> int:

@@ -38,7 +38,7 @@ def rank_rows(stack: np.ndarray) -> np.ndarray:
     """Average ranks (1-based; ties share their mean rank) of each row; rows with NaN → all NaN.
 
     Equal to ``scipy.stats.rankdata(stack, axis=1)``, but built on numpy's SIMD ``argsort``
-    (~10× faster on RDM-sized rows), since ranking dominates Spearman comparisons.
+    (several times faster on RDM-sized rows), since ranking dominates Spearman comparisons.
     """
     stack = np.atleast_2d(np.asarray(stack, dtype=np.float64))
     ranks = np.empty_like(stack)

@@ -3,7 +3,7 @@
 Every distance is a function of the Gram matrix ``X Xᵀ`` (plus, for correlation, row means), so a
 layer RDM costs one BLAS ``syrk`` instead of a pairwise loop. The Gram is accumulated in float64
 over column chunks, so float32 activations never need a full float64 copy and the result agrees
-with ``scipy.spatial.distance.pdist`` to ~1e-12. Where Gram arithmetic would lose digits (two
+with ``scipy.spatial.distance.pdist`` to rounding. Where Gram arithmetic would lose digits (two
 nearly identical stimuli under a Euclidean distance) those few pairs are recomputed directly.
 """
 

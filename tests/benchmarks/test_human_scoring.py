@@ -77,7 +77,7 @@ def test_cross_validation_equals_explicit_loop(resampled: bool) -> None:
 
 def test_cross_validation_with_even_subjects_is_the_mean_of_both_halves() -> None:
     """With equal halves, the mean over held-out subjects is the mean of the two halves' means
-    (the study's and DESIGN.md's wording)."""
+    (the study's wording, and docs/metrics.md's)."""
     rng = np.random.default_rng(5)
     per_subject = rng.normal(size=(6, 10))
     masks = subject_halves(10, 20, np.random.default_rng(6))

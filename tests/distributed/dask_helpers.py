@@ -33,16 +33,20 @@ def local_run(models: Sequence[str], benchmarks: Sequence[object], results: Path
 
 
 def stored(folder: Path) -> dict[str, object]:
-    """Every result file under ``folder`` by relative path: Parquet tables as bytes, JSON
-    documents parsed and without ``provenance.timings`` (wall-clock, the only thing that may differ)."""
+    """Every result file under ``folder`` by relative path: tables as bytes, JSON documents parsed
+    and without what records where and when they were computed (``provenance.timings``,
+    ``provenance.environment``: a worker's thread count is its own) and so without the content id,
+    which covers the environment."""
     files: dict[str, object] = {}
     for path in sorted(folder.glob("*/*")):
         name = str(path.relative_to(folder))
-        if path.suffix == ".parquet":
+        if path.suffix == ".csv":
             files[name] = path.read_bytes()
         elif path.suffix == ".json":
             document = json.loads(path.read_text(encoding="utf-8"))
             assert document["provenance"].pop("timings")["extract_s"] >= 0
+            assert document["provenance"].pop("environment")["libraries"]["torch"]
+            assert len(document.pop("id")) == 64
             files[name] = document
     return files
 

@@ -13,7 +13,7 @@ import pytest
 
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import download as download_module
-from brainalign.neural_data import store
+from brainalign.neural_data import locations
 from brainalign.neural_data.download import download
 from brainalign.neural_data.registry import DataFile
 
@@ -121,25 +121,25 @@ def test_fetch_downloads_into_cache_layout_and_skips_intact_files(
     register_dataset("toy", [
         DataFile(name, file_server.url(name), sha256(body), len(body)) for name, body in files.items()
     ])
-    location = store.fetch("toy")
+    location = locations.fetch("toy")
     assert location.folder == own_cache / "data" / "toy"
     assert location.origin == "cache"
     for name, body in files.items():
         assert (location.folder / name).read_bytes() == body
-    assert store.fetch("toy").ok
+    assert locations.fetch("toy").ok
     assert file_server.requests == {name: 1 for name in files}  # the second fetch downloaded nothing
-    store.fetch("toy", force=True)
+    locations.fetch("toy", force=True)
     assert file_server.requests == {name: 2 for name in files}
 
 
 def test_fetch_replaces_a_corrupt_cached_file(file_server, register_dataset, own_cache: Path) -> None:
     file_server.files["a.npz"] = PAYLOAD
     register_dataset("toy", [DataFile("a.npz", file_server.url("a.npz"), sha256(PAYLOAD), len(PAYLOAD))])
-    folder = store.fetch("toy").folder
+    folder = locations.fetch("toy").folder
     (folder / "a.npz").write_bytes(b"y" * len(PAYLOAD))
     with pytest.raises(BrainAlignError, match="sha256"):
-        store.locate("toy")
-    assert store.fetch("toy").ok
+        locations.locate("toy")
+    assert locations.fetch("toy").ok
     assert (folder / "a.npz").read_bytes() == PAYLOAD
 
 
@@ -147,23 +147,23 @@ def test_failed_fetch_leaves_no_file(file_server, register_dataset, own_cache: P
     file_server.files["a.npz"] = PAYLOAD
     register_dataset("toy", [DataFile("sub/a.npz", file_server.url("a.npz"), "0" * 64, len(PAYLOAD))])
     with pytest.raises(BrainAlignError, match="expected 0000"):
-        store.fetch("toy")
+        locations.fetch("toy")
     assert not (own_cache / "data" / "toy").exists()  # no empty data set folder either
 
 
 def test_unpinned_files_are_recorded_and_then_checked(file_server, register_dataset, own_cache: Path) -> None:
     file_server.files["a.npz"] = PAYLOAD
     register_dataset("toy", [DataFile("a.npz", file_server.url("a.npz"), None, None)])
-    location = store.fetch("toy")
+    location = locations.fetch("toy")
     record = json.loads((location.folder / store.FETCH_RECORD).read_text())
     assert record == {"a.npz": sha256(PAYLOAD)}
-    assert [c.status for c in store.locate("toy").checks] == ["ok"]
+    assert [c.status for c in locations.locate("toy").checks] == ["ok"]
     (location.folder / "a.npz").write_bytes(b"changed")
     with pytest.raises(BrainAlignError, match=f"expected sha256 {sha256(PAYLOAD)}"):
-        store.locate("toy")
+        locations.locate("toy")
 
 
 def test_not_fetchable_dataset_says_how_to_obtain(register_dataset, own_cache: Path) -> None:
     register_dataset("closed", [], fetchable=False, obtain="ask the authors for it")
     with pytest.raises(BrainAlignError, match="ask the authors"):
-        store.fetch("closed")
+        locations.fetch("closed")

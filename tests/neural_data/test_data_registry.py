@@ -13,7 +13,7 @@ import scipy.io
 
 from brainalign._io import sha256_file
 from brainalign.errors import BrainAlignError
-from brainalign.neural_data import datasets, get_dataset, locate, objects92, store
+from brainalign.neural_data import datasets, get_dataset, locate, locations, objects92
 from brainalign.neural_data.registry import DataFile, bibtex_entry
 
 RAW_COMMIT_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
@@ -143,7 +143,7 @@ def test_unknown_dataset_suggests_close_names() -> None:
 def test_truncated_file_is_reported_by_size(toy) -> None:
     local, _, _ = toy
     (local / "toy" / "rdm.npz").write_bytes(b"hello")
-    checks = store.find("toy", local).checks
+    checks = locations.find("toy", local).checks
     assert [c.status for c in checks] == ["size"]
     with pytest.raises(BrainAlignError, match="has 5 bytes, expected 9"):
         locate("toy", local)

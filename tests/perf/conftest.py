@@ -22,6 +22,15 @@ def record(group: str, name: str, seconds: float, note: str = "") -> None:
         _NOTES[group].append(f"{name}: {note}")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is a measurement (``-m perf`` selects them, ``-m "not perf"``
+    leaves them out); CI runs them all."""
+    here = str(__import__("pathlib").Path(__file__).parent)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.perf)
+
+
 @pytest.fixture
 def perf_record():
     return record
