@@ -19,6 +19,7 @@ from .errors import BrainAlignError
 from .execution import Executor, LocalExecutor, ModelSpec, Outcome, OutcomeCallback, ScoringOptions, open_store
 from .leaderboard.render import build as _build
 from .models import LoadedModel, ModelCard, extract_layer_rdms, from_module, list_models, load_model
+from .rescore import verify
 from .results import Result, ResultsStore
 from .runner import DEFAULT_MODELS, BenchmarkSpec, RunReport
 from .stimuli import StimulusSet
