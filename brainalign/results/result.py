@@ -156,6 +156,11 @@ class Result:
         """What the summary's numbers are, as the benchmark declared them."""
         return declared_measures(self.benchmark_info, self.summary, self.layerwise)
 
+    def headline(self) -> Measure | None:
+        """The number a person looks for first: the first headline measure that has a value."""
+        return next((m for m in self.measures
+                     if m.headline and self.summary.get(m.name, {}).get("value") is not None), None)
+
     def measure(self, kind: str, **attributes: Any) -> Measure | None:
         """The declared measure of ``kind`` (and ``attributes``), or None."""
         return measure_of(self.measures, kind, **attributes)
