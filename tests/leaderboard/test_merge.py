@@ -8,25 +8,14 @@ from __future__ import annotations
 from html import unescape
 from pathlib import Path
 
-from synthetic_results import HUMAN, PROBE, fill_store, make_result
+from synthetic_results import HUMAN, PROBE, fill_store, make_result, two_labs
 
 from brainalign.cli import main
 from brainalign.leaderboard.merge import merge_stores
 from brainalign.results import Result, ResultsStore
 from brainalign.results.verification import VerificationRecord, write_record
 
-IT = "algonauts2019.92images.IT@1"
-
-
-def two_labs(tmp_path: Path) -> tuple[ResultsStore, ResultsStore]:
-    """Lab A: efficientnet_lite0 and clip_rn50; lab B: vit_b_16:untrained and clip_rn50, whose IT
-    result in B holds other numbers than A's (a well-formed file: its content id fits)."""
-    lab_a = fill_store(tmp_path / "lab-a" / "results", models=("efficientnet_lite0", "clip_rn50"))
-    lab_b = fill_store(tmp_path / "lab-b" / "results", models=("vit_b_16:untrained", "clip_rn50"))
-    changed = lab_b.load("clip_rn50", IT)
-    changed.summary["brain_similarity"]["value"] += 0.1
-    lab_b.save(changed)
-    return lab_a, lab_b
+IT = "algonauts2019.92images.IT@1"  # the benchmark two_labs makes conflict
 
 
 def build(argv: list[str], capsys) -> tuple[int, str, str]:
