@@ -11,7 +11,7 @@ page. A result with other settings than the one shown is named in a note.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,9 +59,16 @@ class Merged:
     conflicts: list[Conflict] = field(default_factory=list)
     problems: list[RejectedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _ids: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def id_of(self, result: Result) -> str:
+        """The result's content id, computed once (a page asks for it many times)."""
+        if id(result) not in self._ids:
+            self._ids[id(result)] = result.content_id()
+        return self._ids[id(result)]
 
     def origins_of(self, result: Result) -> tuple[Origin, ...]:
-        return self.origins.get(result.content_id(), ())
+        return self.origins.get(self.id_of(result), ())
 
     def verification_of(self, result: Result) -> VerificationRecord | None:
         """A record that verified exactly this result, from any folder it was found in."""
@@ -71,24 +78,24 @@ class Merged:
 def merge_stores(folders: Sequence[str | Path], *, strict: bool = False) -> Merged:
     """Read every result under each of ``folders`` and merge them (see the module docstring).
     With ``strict`` an unreadable file or a conflict raises :class:`BrainAlignError`."""
+    merged = Merged([], {})
     found: list[tuple[Result, Origin]] = []
-    problems: list[RejectedFile] = []
     for folder in folders:
         contents = ResultsStore(folder).load_all(strict=strict)
-        problems.extend(contents.problems)
+        merged.problems.extend(contents.problems)
         for result, path in zip(contents.results, contents.paths):
-            record = read_record(path)
-            found.append((result, Origin(str(folder), path, record if record and record.stands_for(result) else None)))
+            record = read_record(path)  # it counts only if it verified exactly these numbers
+            stands = record is not None and record.status == "verified" and record.result_id == merged.id_of(result)
+            found.append((result, Origin(str(folder), path, record if stands else None)))
     groups: dict[tuple[str, str], dict[str, list[tuple[Result, Origin]]]] = {}
     for result, origin in found:
         settings = json.dumps(result.reuse_key, sort_keys=True)
         groups.setdefault((result.model_id, result.benchmark), {}).setdefault(settings, []).append((result, origin))
-    merged = Merged([], {}, problems=problems)
     for (model_id, benchmark), by_settings in groups.items():
         (shown, *others) = by_settings.values()
-        versions = _versions(shown)
+        versions = _versions(shown, merged.id_of)
         for result, origins in versions:
-            merged.origins[result.content_id()] = origins
+            merged.origins[merged.id_of(result)] = origins
         if len(versions) == 1:
             merged.results.append(versions[0][0])
         else:
@@ -103,13 +110,14 @@ def merge_stores(folders: Sequence[str | Path], *, strict: bool = False) -> Merg
     return merged
 
 
-def _versions(group: list[tuple[Result, Origin]]) -> list[tuple[Result, tuple[Origin, ...]]]:
+def _versions(group: list[tuple[Result, Origin]], id_of: Callable[[Result], str]
+              ) -> list[tuple[Result, tuple[Origin, ...]]]:
     """The distinct versions in a group of results with the same settings: results whose numbers
     agree are one version (the first found stands for it; every place it was found is kept)."""
     versions: list[tuple[Result, list[Origin]]] = []
     for result, origin in group:
         for kept, origins in versions:
-            if kept.content_id() == result.content_id() or compare_numbers(kept, result).agree:
+            if id_of(kept) == id_of(result) or compare_numbers(kept, result).agree:
                 origins.append(origin)
                 break
         else:

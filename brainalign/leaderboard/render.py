@@ -175,10 +175,14 @@ def _cell(entry: Entry, board: Leaderboard, benchmark: str | None, kind: str, pr
     verification = board.merged.verification_of(result) if board.merged and result is not None else None
     return {
         "triple": _triple(entry, benchmark, kind, prefix),
-        "id": result.content_id() if result is not None else "",
+        "id": _id(board, result) if result is not None else "",
         "verified": verification.summary() if verification is not None else "",
         "conflict": board.conflicting(entry.model_id, benchmark),
     }
+
+
+def _id(board: Leaderboard, result: Result) -> str:
+    return board.merged.id_of(result) if board.merged is not None else result.content_id()
 
 
 def _origins(board: Leaderboard, result: Result) -> tuple[Any, ...]:
@@ -192,7 +196,7 @@ def _entries(board: Leaderboard) -> list[dict[str, Any]]:
         for identifier, result in entry.results.items():
             verification = board.merged.verification_of(result) if board.merged is not None else None
             rows.append({"model": entry.model_id, "benchmark": identifier, "number": _headline(result),
-                         "id": result.content_id(),
+                         "id": _id(board, result),
                          "sources": ", ".join(dict.fromkeys(o.folder for o in _origins(board, result))),
                          "verified": verification.summary() if verification is not None else ""})
     return rows
@@ -210,7 +214,7 @@ def _conflicts(board: Leaderboard) -> list[dict[str, Any]]:
     return [{
         "model": c.model_id, "benchmark": c.benchmark,
         "settings": json.dumps(c.settings, sort_keys=True, ensure_ascii=False),
-        "versions": [{"number": _headline(r), "id": r.content_id(),
+        "versions": [{"number": _headline(r), "id": _id(board, r),
                       "sources": ", ".join(dict.fromkeys(o.folder for o in origins))} for r, origins in c.versions],
         "differences": [str(d) for d in c.differences[:5]] + (
             [f"and {len(c.differences) - 5} more"] if len(c.differences) > 5 else []),
@@ -260,7 +264,7 @@ def _provenance(entry: Entry, board: Leaderboard) -> dict[str, Any]:
         "model": entry.model_id,
         "card": json.dumps(entry.card, indent=2, sort_keys=True, ensure_ascii=False),
         "results": [
-            {"benchmark": identifier, "id": r.content_id(),
+            {"benchmark": identifier, "id": _id(board, r),
              "sources": ", ".join(str(o.path) for o in _origins(board, r)),
              "text": json.dumps({"summary": r.summary, "provenance": r.provenance}, indent=2,
                                 sort_keys=True, ensure_ascii=False)}
@@ -276,7 +280,7 @@ def _data(board: Leaderboard) -> Any:
         "probe": board.probe,
         "models": [
             {"id": e.model_id, "card": e.card,
-             "results": {b: {"id": r.content_id(), "summary": r.summary, "provenance": r.provenance,
+             "results": {b: {"id": _id(board, r), "summary": r.summary, "provenance": r.provenance,
                              "from": [str(o.path) for o in _origins(board, r)],
                              "verified": [o.verification.summary() for o in _origins(board, r) if o.verification]}
                          for b, r in e.results.items()}}
