@@ -127,7 +127,12 @@ def all_benchmarks() -> list[Benchmark]:
 
 
 def get(benchmark_id: str) -> Benchmark:
-    """The benchmark called ``id`` (newest version) or ``id@version``."""
+    """The benchmark called ``id`` (newest version) or ``id@version``, or the one a spec file
+    (``path/to/benchmark.toml``, :mod:`brainalign.benchmarks.spec`) defines."""
+    if benchmark_id.endswith(".toml"):
+        from .spec import SpecBenchmark  # the data loaders, only when a spec is named
+
+        return SpecBenchmark(benchmark_id)
     with _lock:
         _discover()
         if benchmark_id in _REGISTRY:

@@ -22,15 +22,13 @@ from ._shared import (
 def _headline(outcome) -> str:
     """The first number a person looks for in a result (its benchmark's first headline
     measure), with its interval."""
-    if outcome.result is None:
+    measure = outcome.result.headline() if outcome.result is not None else None
+    if measure is None:
         return ""
-    for measure in outcome.result.measures:
-        entry = outcome.result.summary.get(measure.name)
-        if measure.headline and entry and entry.get("value") is not None:
-            low, high = entry.get("ci_low"), entry.get("ci_high")
-            interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
-            return f"{measure.name} {entry['value']:.3f}{interval}"
-    return ""
+    entry = outcome.result.summary[measure.name]
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+    return f"{measure.name} {entry['value']:.3f}{interval}"
 
 
 def _print_outcomes(outcomes) -> None:
