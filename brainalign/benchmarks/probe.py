@@ -214,11 +214,7 @@ def probe_label(identifier: str, recorded: Mapping[str, Any]) -> tuple[str, list
     flags = [source, f"{n_bases} base images"]
     flags += ["few base images"] if n_bases < FEW_BASES else []
     flags += ["rectangular distractors"] if shapes.get("rectangle") else []
-    caveats = probe_warnings(int(n_bases), shapes)
-    if pool == "bundled":
-        caveats.insert(0, "built from the handful of photos bundled with scikit-image, scikit-learn "
-                          "and matplotlib, where the Tux Paint stamps were not available")
-    return ", ".join(flags), caveats
+    return ", ".join(flags), probe_warnings(int(n_bases), shapes)
 
 
 class SaliencySemanticProbe(Benchmark):
