@@ -27,8 +27,8 @@ def leaderboard() -> None:
               show_default=True, help="The HTML file to write.")
 @click.option("--strict", is_flag=True, help="Fail on the first invalid result file or conflict instead of "
               "skipping or showing it.")
-@click.option("--probe", default=None, help="Probe benchmark (id or id@version) whose numbers describe models, "
-              "when several were scored.")
+@click.option("--probe", default=None, help="Probe benchmark (id or id@version) the relations and claims use, "
+              "when several were scored (each has its own table columns anyway).")
 @click.option("--title", default="brainalign leaderboard", show_default=True, help="Page title.")
 def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe: str | None, title: str) -> None:
     """Write one self-contained HTML leaderboard from every result under RESULTS_DIRS.

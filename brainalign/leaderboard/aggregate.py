@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..benchmarks.probe import probe_label
 from .compare import compare_results
 from .relation import (
     choose_probe,
@@ -50,6 +51,8 @@ class BenchmarkCard:
     ceiling_lower: float
     ceiling_upper: float
     n_models: int
+    label: str = ""  # probes: which probe (source, base images, caveats in a word)
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass
@@ -101,6 +104,16 @@ class Leaderboard:
     @property
     def human_benchmarks(self) -> list[BenchmarkCard]:
         return [b for b in self.benchmarks if b.kind == "human"]
+
+    @property
+    def probes(self) -> list[BenchmarkCard]:
+        """Every probe scored: each has columns of its own."""
+        return [b for b in self.benchmarks if b.kind == "probe"]
+
+    @property
+    def probe_card(self) -> BenchmarkCard | None:
+        """The probe the relations and claims use."""
+        return next((b for b in self.probes if b.identifier == self.probe), None)
 
     def entry(self, model_id: str) -> Entry:
         return next(e for e in self.entries if e.model_id == model_id)
@@ -167,12 +180,16 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
                          f"the one of {first.model_id} is shown")
         _note_stimuli(identifier, group, notes)
         lower, upper = _ceiling(first)
+        kind = _kind(first)
+        label, caveats = probe_label(identifier, first.provenance.get("data_checksums") or {}) \
+            if kind == "probe" else ("", [])
+        notes += [f"benchmark {identifier} ({label}): {caveat}" for caveat in caveats]
         cards.append(BenchmarkCard(
-            identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=_kind(first),
+            identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=kind,
             title=str(info.get("title") or identifier), description=str(info.get("description", "")),
             metric=str(info.get("metric", "")), bibtex=str(info.get("bibtex", "")),
             datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
-            n_models=len(group),
+            n_models=len(group), label=label, caveats=tuple(caveats),
         ))
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}

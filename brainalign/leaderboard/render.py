@@ -77,6 +77,7 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
         version=__version__,
         board=board,
         humans=board.human_benchmarks,
+        probes=board.probes,
         rows=[_row(entry, board) for entry in board.entries],
         families=sorted({str(e.card.get("family") or "") for e in board.entries} - {""}),
         objectives=sorted({str(e.card.get("objective") or "") for e in board.entries} - {""}),
@@ -156,7 +157,11 @@ def _row(entry: Entry, board: Leaderboard) -> dict[str, Any]:
         "objective": str(card.get("objective") or ""),
         "training_data": str(card.get("training_data") or ""),
         "n_parameters": card.get("n_parameters"),
-        "probe": [_cell(entry, board, board.probe, kind) for kind in ("semantic_encoding", "saliency_suppression")],
+        "probes": [
+            {"semantic": _cell(entry, board, b.identifier, "semantic_encoding"),
+             "saliency": _cell(entry, board, b.identifier, "saliency_suppression")}
+            for b in board.probes
+        ],
         "brains": [
             {"raw": _cell(entry, board, b.identifier, "brain_similarity"),
              "normalised": _cell(entry, board, b.identifier, "brain_similarity", "normalised_")}
@@ -278,6 +283,7 @@ def _data(board: Leaderboard) -> Any:
     return jsonable({
         "brainalign_version": __version__,
         "probe": board.probe,
+        "probes": [{"benchmark": b.identifier, "label": b.label, "caveats": list(b.caveats)} for b in board.probes],
         "models": [
             {"id": e.model_id, "card": e.card,
              "results": {b: {"id": _id(board, r), "summary": r.summary, "provenance": r.provenance,
