@@ -157,12 +157,13 @@ def coverage(population: Population, truth: float, n_subjects: int, n_stimuli: i
 CELLS = [(name, n_subjects) for n_subjects in (15, 4, 8) for name in ("B", "A")]
 
 
-if __name__ == "__main__":  # the README's table: nice -n 10 python tests/planted.py 200 1000 out.json
+if __name__ == "__main__":  # nice -n 10 python tests/planted.py 200 1000 out.json [B15,A15,…]
     repetitions = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     n_boot = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     out = sys.argv[3] if len(sys.argv) > 3 else None
+    cells = [(c[0], int(c[1:])) for c in sys.argv[4].split(",")] if len(sys.argv) > 4 else CELLS
     n_stimuli, rows = 92, []
-    for name, n_subjects in CELLS:
+    for name, n_subjects in cells:
         population = POPULATIONS[name]
         started = time.perf_counter()
         truth, error = population_value(population, n_subjects, n_stimuli, experiments=2000)

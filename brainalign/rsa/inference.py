@@ -390,10 +390,21 @@ class TwoFactorVariance:
 
 
 def two_factor_variance(samples: TwoFactorSamples, n_subjects: int, n_stimuli: int) -> TwoFactorVariance:
-    """Sampling variance of a statistic over new subjects *and* new stimuli (Schütt et al. 2023).
+    """Sampling variance of a statistic over new subjects *and* new stimuli (Schütt et al. 2023),
+    from its three bootstrap distributions (:func:`corrected_variance`). Resamples where the
+    statistic is undefined (NaN) are left out."""
+    def variance(x: np.ndarray) -> float:
+        return float(np.nanvar(x, ddof=1)) if np.isfinite(x).sum() > 1 else math.nan
 
-    With V_s, V_p, V_b the bootstrap variances over subjects, over stimuli and over both,
-    f_s = S/(S−1) and f_p = n/(n−1):
+    return corrected_variance(variance(samples.subjects), variance(samples.stimuli), variance(samples.both),
+                              n_subjects, n_stimuli)
+
+
+def corrected_variance(
+    v_subjects: float, v_stimuli: float, v_both: float, n_subjects: int, n_stimuli: int
+) -> TwoFactorVariance:
+    """Schütt et al.'s correction of the bootstrap variances over subjects (V_s), over stimuli
+    (V_p) and over both (V_b). With f_s = S/(S−1) and f_p = n/(n−1):
 
         raw = f_s·V_s + f_p·V_p − f_s·f_p·(V_b − V_s − V_p)
 
@@ -408,23 +419,21 @@ def two_factor_variance(samples: TwoFactorSamples, n_subjects: int, n_stimuli: i
     """
     if n_subjects < 2 or n_stimuli < 2:
         raise BrainAlignError("a two-factor bootstrap needs at least 2 subjects and 2 stimuli")
-    v_s, v_p, v_b = (float(np.nanvar(x, ddof=1)) if np.isfinite(x).sum() > 1 else math.nan
-                     for x in (samples.subjects, samples.stimuli, samples.both))
     f_s, f_p = n_subjects / (n_subjects - 1), n_stimuli / (n_stimuli - 1)
-    raw = f_s * v_s + f_p * v_p - f_s * f_p * (v_b - v_s - v_p)
-    floor = f_s * v_s
+    raw = f_s * v_subjects + f_p * v_stimuli - f_s * f_p * (v_both - v_subjects - v_stimuli)
+    floor = f_s * v_subjects
     variance, bound = raw, ""
-    if raw > v_b:
-        variance, bound = v_b, "both"
+    if raw > v_both:
+        variance, bound = v_both, "both"
     if variance < floor:
         variance, bound = floor, "subjects"
+    if math.isnan(variance):
+        return TwoFactorVariance(v_subjects, v_stimuli, v_both, raw, math.nan, "", math.nan)
     rest = max(variance - floor, 0.0)
     denominator = floor**2 / (n_subjects - 1) + rest**2 / (n_stimuli - 1)
     dof = variance**2 / denominator if denominator > 0 else float(n_subjects - 1)
     dof = min(max(dof, n_subjects - 1.0), n_stimuli - 1.0)
-    if math.isnan(variance):
-        bound, dof = "", math.nan
-    return TwoFactorVariance(v_s, v_p, v_b, raw, variance, bound, dof)
+    return TwoFactorVariance(v_subjects, v_stimuli, v_both, raw, variance, bound, dof)
 
 
 def two_factor_interval(
