@@ -48,6 +48,7 @@ class BenchmarkCard:
     ceiling_lower: float
     ceiling_upper: float
     n_models: int
+    interval: str = ""  # what its headline numbers' intervals resample, and how well they cover
 
 
 @dataclass
@@ -104,18 +105,24 @@ def build_leaderboard(
     entries = _entries(results, notes)
     layers = layer_table(results, probe)
     models = model_table(results, probe)
+    trained = {e.model_id for e in entries if is_trained(e)}
     return Leaderboard(
         entries=entries,
         benchmarks=_benchmark_cards(results, notes),
         probe=choose_probe(results, probe),
         layers=layers,
         models=models,
-        layer_relations=layer_relations(layers),
-        model_relations=model_relations(models),
+        layer_relations=layer_relations(layers, trained),
+        model_relations=model_relations(models, trained),
         twins=twin_comparison(entries),
         problems=list(problems),
         notes=notes,
     )
+
+
+def is_trained(entry: Entry) -> bool:
+    """Whether a model was trained (not an untrained twin, nor a card whose objective says so)."""
+    return not entry.model_id.endswith(UNTRAINED_SUFFIX) and entry.card.get("objective") != "untrained"
 
 
 def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:
@@ -158,6 +165,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
             metric=str(info.get("metric", "")), bibtex=str(info.get("bibtex", "")),
             datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
             n_models=len(group),
+            interval="; ".join(dict.fromkeys(m.interval for m in first.measures if m.headline and m.interval)),
         ))
     order = {"probe": 0, "human": 1, "other": 2}
     return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
