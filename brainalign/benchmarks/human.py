@@ -73,8 +73,10 @@ INTERVAL_DEFINITIONS: dict[int, str] = {
         "n/(n-1) V_p - S n/((S-1)(n-1)) (V_b - V_s - V_p), bounded above by V_b and below by "
         "S/(S-1) V_s (which also replaces a negative V); the interval is the score +- t * sqrt(V), t "
         "with Welch-Satterthwaite degrees of freedom (S/(S-1) V_s on S-1, the rest on n-1). It is "
-        f"about new subjects and new images of the same kind and number: {TWO_FACTOR_MEANING} "
-        "Simulated coverage: @COVERAGE@. The normalised interval divides by the upper ceiling held "
+        "about new subjects and new images of the same kind and number. What it means: "
+        f"{TWO_FACTOR_MEANING} "
+        "Simulated coverage (planted subjects and stimuli, 92 stimuli): about 96% with 15 subjects, "
+        "95-98% with 8, 90-92% with 4. The normalised interval divides by the upper ceiling held "
         "fixed. subjects_ci_low/high: the subject-only interval of version 1 from the same draws, "
         + _SUBJECT_INTERVAL_DEFINITION
     ),

@@ -120,9 +120,15 @@ def build_leaderboard(
     )
 
 
+#: Card objectives of models that learned nothing: untrained networks and baselines (pixels).
+UNTRAINED_OBJECTIVES: tuple[str, ...] = ("untrained", "none")
+
+
 def is_trained(entry: Entry) -> bool:
-    """Whether a model was trained (not an untrained twin, nor a card whose objective says so)."""
-    return not entry.model_id.endswith(UNTRAINED_SUFFIX) and entry.card.get("objective") != "untrained"
+    """Whether a model was trained: not an untrained twin, nor a card whose objective says it
+    learned nothing (an untrained network, the pixel baseline)."""
+    return (not entry.model_id.endswith(UNTRAINED_SUFFIX)
+            and entry.card.get("objective") not in UNTRAINED_OBJECTIVES)
 
 
 def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from .aggregate import Entry, Leaderboard, is_trained
 from .compare import difference_interval, format_interval
@@ -126,15 +127,17 @@ def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Cl
             line += f"; semantic r = {format_interval(*sem, 2)}"
             found = _weaker_verdict(_magnitude(row.r, row.ci_low, row.ci_high), sem)
         verdicts.append(found)
-        evidence.append(_with_caveat(f"{line} → {found}", row.caveat))
+        evidence.append(f"{line} → {found}")
+    evidence += _cautions(mine["caveat"])
     open_when = ("no target's interval excludes 0" if expect == "positive" else
                  "on no target the interval of |r| lies wholly below (or above) semantics' interval")
     return Claim(text, _overall(verdicts), evidence,
                  rule=_PER_TARGET_RULE.format(decided="supported or contradicted", open=open_when))
 
 
-def _with_caveat(line: str, caveat: object) -> str:
-    return f"{line} (caution: {caveat})" if isinstance(caveat, str) and caveat else line
+def _cautions(caveats: pd.Series) -> list[str]:
+    """The relations' caveats as evidence lines, each said once."""
+    return [f"Caution: {c}." for c in dict.fromkeys(caveats) if isinstance(c, str) and c]
 
 
 def _magnitude(value: float, low: float, high: float) -> tuple[float, float, float]:
@@ -207,7 +210,8 @@ def _no_relation_claim(board: Leaderboard) -> Claim:
         line = f"{row.brain}: r = {interval} ({row.ci_method}), n = {row.n} models → {found}"
         if found == "not contradicted":
             line += f" (r anywhere from {row.ci_low:.2f} to {row.ci_high:.2f} fits these models)"
-        evidence.append(_with_caveat(line, row.caveat))
+        evidence.append(line)
+    evidence += _cautions(usable["caveat"])
     return Claim(text, _overall(verdicts), evidence, rule=_NULL_RULE)
 
 
