@@ -35,7 +35,7 @@ def tiny_model(model_id: str = "tiny"):
 def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path, monkeypatch) -> None:
     first = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in first] == ["scored"]
-    stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@1")
+    stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@2")
     assert stored.content_id() == first[0].result.content_id()
     assert stored.provenance["seed"] == 0 and stored.provenance["layer_policy"] == "all"  # the pixel baseline's policy
     assert set(stored.provenance["stimuli_sha256"]) == {"kriegeskorte2008_92"}
@@ -111,7 +111,7 @@ def test_missing_data_is_reported_once_per_benchmark_and_a_wrong_data_dir_is_an_
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "error: nothing was scored" in err and "Traceback" not in err
     assert err.count("skipped algonauts2019") == 1, err
-    assert "skipped algonauts2019.78images.IT@1 for 2 models: data set algonauts2019_78 not found" in err
+    assert "skipped algonauts2019.78images.IT@2 for 2 models: data set algonauts2019_78 not found" in err
     assert "brainalign data fetch algonauts2019_78" in err
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--data-dir", str(tmp_path / "typo")])
