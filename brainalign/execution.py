@@ -10,20 +10,23 @@ cluster. Both write the same files, so a run may start on one and resume on the 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import numpy as np
+
 from ._io import sha256_file
-from .benchmarks import Benchmark
+from .benchmarks import Benchmark, BenchmarkScore
 from .errors import BrainAlignError
 from .models import DEFAULT_MEMORY_BUDGET, LoadedModel, ModelCard, extract_layer_rdms, get_card, load_model
 from .models.registry import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
 from .paths import data_dir as resolve_data_dir
-from .results import Result, ResultsStore, default_results_dir
+from .results import Result, ResultsStore, as_float, default_results_dir
 from .results.provenance import environment
 
 if TYPE_CHECKING:
@@ -143,15 +146,18 @@ def score_pair(
     *,
     prepare_layers: PrepareLayers | None = None,
 ) -> Outcome:
-    """Score one (model, benchmark) pair into ``store``, or reuse the stored result."""
+    """Score one (model, benchmark) pair into ``store``, or reuse the stored result.
+
+    Absent data gives a "skipped" outcome (callers that must not skip check first, see
+    ``brainalign.runner.check_data``); damaged data and a result whose headline numbers could not
+    be computed are errors."""
     data_dir = resolve_data_dir(options.data_dir)
     availability = benchmark.availability(data_dir)
+    if availability.damaged:
+        raise BrainAlignError(f"{benchmark.identifier} cannot be scored: {availability.message}")
     if not availability.available:
-        message = availability.reason
-        if availability.fix and availability.fix not in message:
-            message += f"; get it with: {availability.fix}"
-        log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, message)
-        return Outcome(session.id, benchmark.identifier, "skipped", message=message)
+        log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, availability.message)
+        return Outcome(session.id, benchmark.identifier, "skipped", message=availability.message)
     # what a stored result must match to be reused: how the model was set up, and the exact data
     data_checksums = benchmark.provenance(data_dir)
     key = {**session.reuse_key(), "data_checksums": data_checksums}
@@ -173,6 +179,7 @@ def score_pair(
     extracted = time.perf_counter()
     scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
     finished = time.perf_counter()
+    check_headline(scored, benchmark, model.id)
     result = Result.from_score(
         scored,
         model_card=model.card,
@@ -193,6 +200,22 @@ def score_pair(
     )
     store.save(result)
     return Outcome(model.id, benchmark.identifier, "scored", result)
+
+
+def check_headline(scored: BenchmarkScore, benchmark: Benchmark, model_id: str) -> None:
+    """A score none of whose headline numbers could be computed (all NaN) is an error, never a
+    stored result: it would stand on the leaderboard as if the model had been scored."""
+    headline = [m.name for m in benchmark.measures if m.headline]
+    values = [as_float(scored.summary.get(name, {}).get("value")) for name in headline]
+    if not headline or not all(math.isnan(v) for v in values):
+        return
+    rows = scored.layerwise["value"].to_numpy(dtype=float)
+    why = ("every layer's comparison with the target is undefined (constant or NaN RDMs: see the "
+           "warnings above)" if rows.size and np.isnan(rows).all() else "see the warnings above")
+    raise BrainAlignError(
+        f"{model_id} on {benchmark.identifier}: {', '.join(headline)} could not be computed ({why}); "
+        "nothing was stored"
+    )
 
 
 def score_model_on(
