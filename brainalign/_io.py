@@ -1,7 +1,13 @@
-"""Atomic file writes: readers see the old file or the complete new one, never half of one."""
+"""Atomic file writes: readers see the old file or the complete new one, never half of one.
+
+A write the environment refuses (a full disk, a read-only or unwritable folder) raises
+:class:`~brainalign.errors.BrainAlignError` naming the path, the system's reason and errno, with
+nothing left behind: ``cannot write PATH: No space left on device (errno 28)``.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -9,11 +15,13 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+from .errors import BrainAlignError
 
 
 def _process_umask() -> int:
@@ -27,20 +35,67 @@ def _process_umask() -> int:
 _FILE_MODE = 0o666 & ~_process_umask()
 
 
+_NO_PERMISSION = "you may not write there; choose a folder you own or fix its permissions"
+#: Failures the machine causes, not brainalign, and what to do about each (by errno).
+_ENVIRONMENT_FIXES = {
+    errno.ENOSPC: "free some space or write somewhere else",
+    getattr(errno, "EDQUOT", errno.ENOSPC): "free some space within your quota or write somewhere else",
+    errno.EROFS: "the file system is read-only; choose a writable folder",
+    errno.EACCES: _NO_PERMISSION,
+    errno.EPERM: _NO_PERMISSION,
+    errno.EFBIG: "the file is larger than this system allows (see `ulimit -f`)",
+}
+
+
+def write_error(path: str | os.PathLike[str], err: OSError) -> BrainAlignError:
+    """``cannot write PATH: <the system's reason> (errno N); <what to do>``."""
+    return BrainAlignError(f"cannot write {path}: {_explain(err)}")
+
+
+def environment_error(err: OSError) -> BrainAlignError | None:
+    """An :class:`OSError` the machine caused (a full disk, a read-only file system, no
+    permission) as one readable error naming its file; None for other errors (bugs)."""
+    if err.errno not in _ENVIRONMENT_FIXES:
+        return None
+    return BrainAlignError(f"{err.filename or 'a file'}: {_explain(err)}")
+
+
+def _explain(err: OSError) -> str:
+    reason = err.strerror or type(err).__name__
+    code = f" (errno {err.errno})" if err.errno else ""
+    fix = _ENVIRONMENT_FIXES.get(err.errno or 0)
+    return f"{reason}{code}" + (f"; {fix}" if fix else "")
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+    Creating and renaming it, and writing it where the machine refuses (a full disk, a read-only
+    file system, no permission: :func:`environment_error`'s cases), raise a
+    :class:`BrainAlignError` naming ``path``; other errors of the caller's code pass through."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as err:
+        raise write_error(target, err) from err
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.chmod(tmp_path, _FILE_MODE)
-        os.replace(tmp_path, target)
+        try:
+            yield tmp_path
+        except OSError as err:
+            if err.errno not in _ENVIRONMENT_FIXES:
+                raise
+            raise write_error(target, err) from err
+        try:
+            os.chmod(tmp_path, _FILE_MODE)
+            os.replace(tmp_path, target)
+        except OSError as err:
+            raise write_error(target, err) from err
     finally:
-        tmp_path.unlink(missing_ok=True)
+        with suppress(OSError):
+            tmp_path.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
