@@ -224,7 +224,9 @@ def test_another_weights_file_is_not_reused(tmp_path) -> None:
     spec = f"{factory}:build"
     a = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
     again = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
-    b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")[0]
+    with pytest.raises(BrainAlignError, match="already holds results of another network called 'net'"):
+        runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")
+    b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt", force=True)[0]
     assert (a.status, again.status, b.status) == ("scored", "reused", "scored")
     assert not a.result.layerwise["value"].equals(b.result.layerwise["value"])
 
