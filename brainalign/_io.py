@@ -11,6 +11,9 @@ import errno
 import hashlib
 import json
 import os
+import re
+import shutil
+import socket
 import tempfile
 import zipfile
 import zlib
@@ -22,6 +25,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .errors import BrainAlignError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def _process_umask() -> int:
@@ -67,6 +75,37 @@ def _explain(err: OSError) -> str:
     return f"{reason}{code}" + (f"; {fix}" if fix else "")
 
 
+#: Who writes a temporary file (this machine, this process), in its name: a process killed
+#: mid-write (SIGKILL skips every cleanup) leaves it behind, and :func:`remove_orphaned_writes`
+#: of a later run removes it once that process is gone.
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_ORPHAN = re.compile(r"^\..+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.[^.]+\.tmp$")
+
+
+def remove_orphaned_writes(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove, under ``folder``, the temporary files of atomic writes whose process (on this
+    machine) has died; return them. Files of live processes and of other machines are kept."""
+    removed = []
+    for path in Path(folder).rglob(".*.tmp"):
+        match = _ORPHAN.match(path.name)
+        if match is None or match["host"] != _HOST or _alive(int(match["pid"])):
+            continue
+        with suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
@@ -76,7 +115,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        prefix = f".{target.name}.{_HOST}-{os.getpid()}."
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
         os.close(fd)
     except OSError as err:
         raise write_error(target, err) from err
@@ -127,6 +167,78 @@ def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, Any]) ->
             info.file_size = array.nbytes  # zipfile switches to zip64 only for members near 4 GiB
             with archive.open(info, "w") as handle:
                 np.lib.format.write_array(handle, array, allow_pickle=False)
+
+
+def allocate(path: str | os.PathLike[str], nbytes: int) -> None:
+    """Create (or truncate) ``path`` with ``nbytes`` reserved on disk, so a full disk fails here
+    with an error naming it, not later with SIGBUS when a memory map of the file is written."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, max(nbytes, 1))
+            else:  # pragma: no cover - macOS, Windows: a sparse file, as np.memmap makes
+                os.ftruncate(fd, nbytes)
+        finally:
+            os.close(fd)
+    except OSError as err:
+        raise write_error(path, err) from err
+
+
+# --- scratch folders: temporary files that a killed process cannot leave behind for long -------
+
+SCRATCH_PREFIX = "brainalign-"
+_OWNER = ".owner"
+
+
+class ScratchFolder:
+    """A fresh folder ``$TMPDIR/brainalign-<kind>-XXXXXXXX`` for temporary files, removed by
+    :meth:`remove`. SIGKILL skips every cleanup, so the folder holds an ``.owner`` file locked
+    (``flock``) while its process lives: the kernel drops the lock when the process dies, and
+    :func:`remove_stale_scratch` (called by every new scratch folder and every run) then removes
+    the folder. Where ``flock`` is missing, folders are removed by their own process only."""
+
+    def __init__(self, kind: str) -> None:
+        root = Path(tempfile.gettempdir())
+        remove_stale_scratch(root)
+        self.path: Path | None = None
+        self._lock: BinaryIO | None = None
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-", dir=root))
+            if fcntl is not None:  # lock first, then name it .owner: a sweeper never sees it unlocked
+                pending = self.path / f"{_OWNER}.{os.getpid()}"
+                self._lock = open(pending, "wb")
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._lock.write(f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+                self._lock.flush()
+                os.replace(pending, self.path / _OWNER)
+        except OSError as err:
+            self.remove()
+            raise write_error(root, err) from err
+
+    def remove(self) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def remove_stale_scratch(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the scratch folders under ``root`` (default ``$TMPDIR``) whose owner has died;
+    return them."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return []
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        try:
+            with open(folder / _OWNER, "rb") as owner:
+                fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder, ignore_errors=True)  # the lock was free: its owner is gone
+                removed.append(folder)
+        except OSError:  # no owner file (not ours, or being created), another user's, or alive
+            continue
+    return removed
 
 
 # What ``np.load`` of a truncated, corrupt or foreign ``.npz`` raises (a missing key: KeyError).

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import remove_orphaned_writes, remove_stale_scratch
 from .benchmarks import Benchmark, resolve
 from .errors import BrainAlignError
 from .execution import (
@@ -28,6 +29,7 @@ from .execution import (
     Status,
     open_store,
 )
+from .paths import cache_dir
 from .paths import data_dir as resolve_data_dir
 from .results import ResultsStore
 
@@ -75,7 +77,12 @@ def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_a
 
 def _prepare(benchmarks: BenchmarkSpec, store: ResultsStore, options: ScoringOptions,
              skip_absent: bool | None) -> list[Benchmark]:
-    """The benchmarks of a run, checked (:func:`check_data`)."""
+    """The benchmarks of a run, checked (:func:`check_data`), once what a killed run left behind
+    (scratch folders, temporary files of unfinished writes in the cache and results) is removed."""
+    remove_stale_scratch()
+    for folder in (store.folder, cache_dir()):
+        if folder.is_dir():
+            remove_orphaned_writes(folder)
     resolved = resolve(benchmarks)
     named = benchmarks is not None
     check_data(resolved, options.data_dir, skip_absent=not named if skip_absent is None else skip_absent)
