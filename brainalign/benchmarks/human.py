@@ -160,7 +160,7 @@ class HumanRSABenchmark(Benchmark):
             return Availability(False, not_found_message(dataset, data_dir), fix)
         bad = [c for c in location.checks if not c.ok]
         if bad:
-            return Availability(False, bad_file_message(dataset, location, bad), fix)
+            return Availability(False, bad_file_message(dataset, location, bad), fix, damaged=True)
         return Availability(True)
 
     def load(self, data_dir: str | os.PathLike[str] | None = None) -> NeuralData:
@@ -179,7 +179,9 @@ class HumanRSABenchmark(Benchmark):
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None):
         data = self.load(data_dir)
         if self.target not in data.targets:
-            reasons = [str(s) for s in data.skipped if s.target == self.target]
+            skips = [s for s in data.skipped if s.target == self.target]
+            # the target's own reason (no subject complete) says it all; else each subject's
+            reasons = [str(s) for s in skips if not s.subject] or [str(s) for s in skips]
             why = (f" ({'; '.join(reasons)})" if reasons
                    else f" (the data has targets {', '.join(data.targets)})")
             raise BrainAlignError(
@@ -208,6 +210,9 @@ class HumanRSABenchmark(Benchmark):
         result = score_target(layers[self.stimulus_set_name], target, method=self.comparison, seed=seed,
                               interval=self.interval)
         extra: dict[str, Any] = {"dataset": self.dataset, "target": self.target}
+        left_out = [str(s) for s in self.load(data_dir).skipped if s.target == self.target]
+        if left_out:  # e.g. subjects with missing dissimilarities (neural_data.collection's rule)
+            extra["left_out"] = left_out
         if "algonauts2019_noise_ceiling" in target.metadata:
             extra["algonauts2019_noise_ceiling"] = target.metadata["algonauts2019_noise_ceiling"]
         return benchmark_score(self.identifier, result, **extra)

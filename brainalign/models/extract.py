@@ -16,7 +16,8 @@ How it works:
    :func:`brainalign.rsa.rdm_from_gram`) and is cached.
 
 A single layer larger than the whole budget is *spilled*: its buffer is a temporary
-``np.memmap`` on disk (in ``$TMPDIR``), filled batch by batch and read back in column blocks
+``np.memmap`` on disk (in a :class:`~brainalign._io.ScratchFolder` under ``$TMPDIR``, which a
+later run removes if this one is killed), filled batch by batch and read back in column blocks
 for the Gram matrix; its pages are the operating system's file cache, which it reclaims under
 memory pressure. Results are identical, bit for bit, whatever the budget (at a given torch
 thread count: the forward pass itself rounds differently with another).
@@ -30,8 +31,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from .. import rsa
+from .._io import ScratchFolder, allocate
 from ..errors import BrainAlignError
 from ..progress import progress
 from ..rsa import LayerRDMs, RDMs
@@ -244,9 +244,11 @@ class _Inputs:
             for start in range(0, len(stimuli), batch_size)
         ]
         self.folder: Path | None = None
+        self.scratch: ScratchFolder | None = None
 
     def keep_on_disk(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="brainalign-inputs-"))
+        self.scratch = ScratchFolder("inputs")
+        self.folder = self.scratch.path
 
     def tensor(self, rows: slice) -> torch.Tensor:
         saved = self.folder / f"{rows.start}.npy" if self.folder is not None else None
@@ -264,8 +266,8 @@ class _Inputs:
             yield rows, self.tensor(rows)
 
     def close(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if self.scratch is not None:
+            self.scratch.remove()
 
 
 def _probe(model: LoadedModel, inputs: _Inputs, layers: Sequence[Layer]) -> dict[str, _Size]:
@@ -351,7 +353,7 @@ def _compute(
     results: dict[str, np.ndarray],
 ) -> None:
     inputs = _Inputs(model, stimuli, batch_size)
-    spill_folder: Path | None = None
+    spill: ScratchFolder | None = None
     try:
         sizes = _probe(model, inputs, todo)
         n = len(stimuli)
@@ -359,7 +361,7 @@ def _compute(
         if len(groups) > 1:
             inputs.keep_on_disk()
         if any(group.spilled for group in groups):
-            spill_folder = Path(tempfile.mkdtemp(prefix="brainalign-spill-"))
+            spill = ScratchFolder("spill")
         log.info("%s: %d layers in %d passes of %d batches (budget %.2f GB)",
                  model.id, len(todo), len(groups), len(inputs.batches), budget / 1e9)
         arena = _Arena(groups, sizes, n, model.device)
@@ -367,7 +369,7 @@ def _compute(
         try:
             for index, group in enumerate(groups, 1):
                 bar.set_description(f"{model.id} pass {index}/{len(groups)}")
-                sinks = arena.sinks(group, spill_folder)
+                sinks = arena.sinks(group, spill.path if spill is not None else None)
                 capture = _Capture(model.module, group.layers, stop_after=group.last)
                 capture.sinks = sinks
                 try:
@@ -386,8 +388,8 @@ def _compute(
             bar.close()
     finally:
         inputs.close()
-        if spill_folder is not None:
-            shutil.rmtree(spill_folder, ignore_errors=True)
+        if spill is not None:
+            spill.remove()
 
 
 # Columns per block of the Gram sum: ~2 MB float64 blocks are reused by malloc (no fresh pages
@@ -475,7 +477,8 @@ class _Arena:
             if layer.name in group.spilled:
                 assert spill_folder is not None
                 path = spill_folder / f"{position}.f{size.dtype.itemsize * 8}"
-                sinks[layer.name] = np.memmap(path, dtype=size.dtype, mode="w+", shape=shape)
+                allocate(path, size.nbytes(self.n))  # a full disk: an error here, not SIGBUS later
+                sinks[layer.name] = np.memmap(path, dtype=size.dtype, mode="r+", shape=shape)
             elif layer.name in copied:
                 block = self.memory[offset : offset + size.nbytes(self.n)]
                 sinks[layer.name] = block.view(size.dtype).reshape(shape)

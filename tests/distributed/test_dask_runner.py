@@ -35,7 +35,7 @@ def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, opti
     local = local_run(models, benchmarks, tmp_path / "local", tmp_path / "local-cache", options)
     seen = []
     dask = run(models, benchmarks, results=tmp_path / "dask", options=options,
-               client=cluster.client, on_outcome=seen.append)
+               client=cluster.client, on_outcome=seen.append, skip_absent=True)
 
     assert _statuses(dask) == _statuses(local)
     assert [s for _, _, s in _statuses(dask)] == ["scored", "scored", "skipped"] * 3
@@ -49,7 +49,8 @@ def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, opti
     local_rdms = list((tmp_path / "local-cache" / "layer_rdms").rglob("*.npz"))
     assert len(worker_rdms) == len(local_rdms) > 0
 
-    again = run(models, benchmarks, results=tmp_path / "dask", options=options, client=cluster.client)
+    again = run(models, benchmarks, results=tmp_path / "dask", options=options, client=cluster.client,
+                skip_absent=True)
     assert [s for _, _, s in _statuses(again)] == ["reused", "reused", "skipped"] * 3
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
