@@ -82,7 +82,8 @@ def _table(page: Path) -> _Table:
     return parser
 
 
-def test_score_with_probe_folders_stores_each_under_its_own_id(probes, tmp_path: Path, capsys) -> None:
+def test_score_with_probe_folders_stores_each_under_its_own_id(probes, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # this test's own: no default probe yet
     ids = {seed: SaliencySemanticProbe(folder).identifier for seed, folder in probes.items()}
     assert len(set(ids.values())) == 2 and all(i.startswith("probe.saliency_semantic~") for i in ids.values())
     code, out, _ = _run(["score", "pixels", "--probe", str(probes[0]), "--probe", str(probes[7]),
@@ -93,7 +94,8 @@ def test_score_with_probe_folders_stores_each_under_its_own_id(probes, tmp_path:
     assert not default_module.default_probe_dir().exists()
 
 
-def test_run_with_a_probe_folder_shows_it_in_columns_of_its_own(probes, tmp_path: Path, capsys) -> None:
+def test_run_with_a_probe_folder_shows_it_in_columns_of_its_own(probes, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # this test's own: no default probe yet
     results = tmp_path / "results"
     assert _run(["score", "pixels", "--probe", str(probes[0]), "--results", str(results)], capsys)[0] == 0
     code, out, _ = _run(["run", "-m", "pixels", "--probe", str(probes[7]), "--results", str(results)], capsys)

@@ -18,7 +18,7 @@ from brainalign.cli import main
 from brainalign.results import Result, ResultsStore
 from brainalign.results.verification import TOLERANCE, compare_numbers, read_record, record_path
 
-BENCH = "mur2013.judgements@1"
+BENCH = "mur2013.judgements@2"
 
 NET = """import torch, torchvision.transforms as T
 from brainalign.models import from_module
@@ -45,12 +45,14 @@ def run(argv: list[str], capsys) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Path, Path]:
     """A results folder with the tiny network (a FILE.py model) and the pixel baseline scored on
-    the similarity judgements: scored once, copied by each test that changes it."""
+    the similarity judgements (and the pixels on its version 1): scored once, copied by each test that changes it."""
     folder = tmp_path_factory.mktemp("verify")
     (folder / "tiny.py").write_text(NET)
     results = folder / "results"
     for model in (f"{folder / 'tiny.py'}:build", "pixels"):
         main(["-q", "score", model, "mur2013.judgements", "--results", str(results), "--data-dir", str(shared_data)])
+    # version 1 (the subject-only interval) stays computable, and verifiable
+    main(["-q", "score", "pixels", "mur2013.judgements@1", "--results", str(results), "--data-dir", str(shared_data)])
     return folder, results
 
 
@@ -76,7 +78,7 @@ def test_an_untouched_store_verifies_and_records_it_without_changing_the_results
     before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
     code, out = run(["-q", "verify", str(store), "--data-dir", str(shared_data)], capsys)
     assert code == 0, out
-    assert "2 verified" in out and "differs" not in out
+    assert "3 verified" in out and "differs" not in out
     assert {p: p.read_bytes() for p in before} == before  # the results' files are untouched
     for path in before:
         if path.suffix == ".json":
@@ -94,7 +96,7 @@ def test_a_number_edited_by_hand_is_caught(store, shared_data, capsys) -> None:
     path.write_text(json.dumps(document))
     code, out = run(["-q", "verify", str(store), "--data-dir", str(shared_data)], capsys)
     assert code == 1, out
-    assert "1 verified, 1 differs" in out
+    assert "2 verified, 1 differs" in out
     assert "does not match its content id" in out and "summary.brain_similarity.value: recorded" in out
     assert read_record(path).status == "differs"
 

@@ -314,6 +314,10 @@ def _two_factor(
     are those of the subject-only interval, so that interval is reported unchanged beside it)."""
     n_subjects, n_stimuli = len(target.subjects), len(target.stimulus_ids)
     draws = TwoFactorDraws.draw(n_subjects, n_stimuli, n_boot, subject_seed, stimulus_seed)
+    # Stimuli are drawn in the order of their ids (matched by id, never by position): the same
+    # data gives the same interval whatever the order of its file's rows.
+    by_id = np.argsort(np.asarray(target.stimulus_ids, dtype=str), kind="stable")
+    draws = dataclasses.replace(draws, stimulus_counts=draws.stimulus_counts[:, np.argsort(by_id)])
     samples = bootstrap_two_factor(
         model, target.rdms.data, lambda rho, sample: cv_over_subjects(rho, masks, sample)[0], draws,
         method=method,

@@ -108,12 +108,12 @@ def test_the_92_image_judgements_as_a_spec_score_exactly_like_mur2013(shared_dat
           "--results", str(results), "--data-dir", str(shared_data)])
     out = capsys.readouterr().out
     spec_id = next(word for word in out.split() if word.startswith("mylab.judgements."))
-    assert spec_id != "mur2013.judgements@1" and spec_id.endswith("@1")
+    assert spec_id != "mur2013.judgements@2" and spec_id.endswith("@2")
 
     from brainalign.results import ResultsStore
 
     store = ResultsStore(results)
-    builtin, spec = store.load("net", "mur2013.judgements@1"), store.load("net", spec_id)
+    builtin, spec = store.load("net", "mur2013.judgements@2"), store.load("net", spec_id)
     assert len(builtin.layerwise) == len(spec.layerwise) == 5 * 16  # 5 layers × 16 subjects
     assert spec.summary == builtin.summary  # every number, bit for bit
     np.testing.assert_array_equal(spec.layerwise["value"], builtin.layerwise["value"])
@@ -191,7 +191,7 @@ def test_nifti_betas_inside_a_mask_match_rdms_computed_with_scipy(tmp_path: Path
 def test_the_id_carries_a_content_hash_of_spec_and_data(toy, tmp_path: Path) -> None:
     folder, rdms = toy
     original = SpecBenchmark(folder / "bench.toml").identifier
-    assert original.startswith("toylab.shapes.") and original.endswith("@1")
+    assert original.startswith("toylab.shapes.") and original.endswith("@2")
     moved = tmp_path / "elsewhere" / "copy"
     shutil.copytree(folder, moved)
     assert SpecBenchmark(moved / "bench.toml").identifier == original  # same data, other place: same id

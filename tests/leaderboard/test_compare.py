@@ -140,7 +140,7 @@ def _planted(seed: int = 0, n_stimuli: int = 24, n_subjects: int = 8):
 
     rng = np.random.default_rng(seed)
     pairs = n_stimuli * (n_stimuli - 1) // 2
-    ids = [f"s{i}" for i in range(n_stimuli)]
+    ids = [f"s{i:02d}" for i in range(n_stimuli)]  # id order = row order, as the draws below assume
     truth = rng.random(pairs)
     target = TargetRDMs.from_subjects("ROI", RDMs(truth + 0.8 * rng.random((n_subjects, pairs)),
                                                   [f"p{i}" for i in range(n_subjects)], ids))
