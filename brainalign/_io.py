@@ -188,33 +188,44 @@ def allocate(path: str | os.PathLike[str], nbytes: int) -> None:
 # --- scratch folders: temporary files that a killed process cannot leave behind for long -------
 
 SCRATCH_PREFIX = "brainalign-"
-_OWNER = ".owner"
+OWNER_FILE = ".owner"  # the lock file in every scratch folder (see ScratchFolder)
 
 
 class ScratchFolder:
-    """A fresh folder ``$TMPDIR/brainalign-<kind>-XXXXXXXX`` for temporary files, removed by
-    :meth:`remove`. SIGKILL skips every cleanup, so the folder holds an ``.owner`` file locked
-    (``flock``) while its process lives: the kernel drops the lock when the process dies, and
-    :func:`remove_stale_scratch` (called by every new scratch folder and every run) then removes
-    the folder. Where ``flock`` is missing, folders are removed by their own process only."""
+    """A fresh folder ``ROOT/brainalign-<kind>-XXXXXXXX`` (``ROOT``: ``$TMPDIR`` unless given) for
+    temporary files, removed by :meth:`remove` or handed over by :meth:`release`. SIGKILL skips
+    every cleanup, so the folder holds an ``.owner`` file locked (``flock``) while its process
+    lives: the kernel drops the lock when the process dies, and :func:`remove_stale_scratch`
+    (called by every new scratch folder in the same ``ROOT`` and every run) then removes the
+    folder. Where ``flock`` is missing, folders are removed by their own process only."""
 
-    def __init__(self, kind: str) -> None:
-        root = Path(tempfile.gettempdir())
+    def __init__(self, kind: str, root: str | os.PathLike[str] | None = None) -> None:
+        root = Path(root) if root is not None else Path(tempfile.gettempdir())
         remove_stale_scratch(root)
         self.path: Path | None = None
         self._lock: BinaryIO | None = None
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-", dir=root))
             if fcntl is not None:  # lock first, then name it .owner: a sweeper never sees it unlocked
-                pending = self.path / f"{_OWNER}.{os.getpid()}"
+                pending = self.path / f"{OWNER_FILE}.{os.getpid()}"
                 self._lock = open(pending, "wb")
                 fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._lock.write(f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
                 self._lock.flush()
-                os.replace(pending, self.path / _OWNER)
+                os.replace(pending, self.path / OWNER_FILE)
         except OSError as err:
             self.remove()
             raise write_error(root, err) from err
+
+    def release(self) -> Path:
+        """The folder, no longer a scratch folder (its owner file gone: sweepers leave it alone),
+        for its creator to rename into place."""
+        assert self.path is not None
+        (self.path / OWNER_FILE).unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+        return self.path
 
     def remove(self) -> None:
         if self.path is not None:
@@ -232,7 +243,7 @@ def remove_stale_scratch(root: str | os.PathLike[str] | None = None) -> list[Pat
     removed = []
     for folder in Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
         try:
-            with open(folder / _OWNER, "rb") as owner:
+            with open(folder / OWNER_FILE, "rb") as owner:
                 fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 shutil.rmtree(folder, ignore_errors=True)  # the lock was free: its owner is gone
                 removed.append(folder)

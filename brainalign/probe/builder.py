@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -57,6 +56,8 @@ from PIL import Image
 
 from .. import rsa
 from .._io import (
+    OWNER_FILE,
+    ScratchFolder,
     sha256_file,
     write_bytes_atomic,
     write_json_atomic,
@@ -411,7 +412,11 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
            vectors: np.ndarray, settings: BuildSettings, thresholds: Thresholds, embedder: str,
            report: ProbeBuild, overwrite: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    # Built beside ``out`` (one rename puts it in place) in a scratch folder, so that what a build
+    # killed halfway leaves is removed by the next build into the same folder.
+    scratch = ScratchFolder(f"{out.name}.building", root=out.parent)
+    staging = scratch.path
+    assert staging is not None
     try:
         rows = []
         baselines = []
@@ -433,7 +438,7 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
         })
         files = {
             str(path.relative_to(staging)): sha256_file(path)
-            for path in sorted(staging.rglob("*")) if path.is_file()
+            for path in sorted(staging.rglob("*")) if path.is_file() and path != staging / OWNER_FILE
         }
         write_json_atomic(staging / "manifest.json", {
             "format": FORMAT,
@@ -450,10 +455,9 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
             "distractor_shapes": report.shapes,
             "files": files,
         })
-        _move_into_place(staging, out, overwrite)
+        _move_into_place(scratch.release(), out, overwrite)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        scratch.remove()
 
 
 def _row(pool: ImagePool, base_id: str, condition: str, placement: Placement | None,

@@ -261,7 +261,32 @@ def test_impossible_thresholds_fail_with_reasons_and_leave_nothing(pool: TuxPain
     out = tmp_path / "nothing"
     with pytest.raises(BrainAlignError, match="no semantically similar distractor"):
         build_probe(pool, out, settings, embedder=BagOfWordsEmbedder())
-    assert not out.exists() and not list(tmp_path.glob(".nothing*"))
+    assert not out.exists() and not any(tmp_path.iterdir())
+
+
+def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(pool: TuxPaintPool, tmp_path: Path) -> None:
+    """SIGKILL skips every cleanup: a dead build's staging folder stays until the next build into
+    the same folder removes it (its owner's lock died with it); a live build's is kept."""
+    import signal
+    import sys
+
+    from brainalign._io import OWNER_FILE, ScratchFolder
+
+    out = tmp_path / "probe"
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal, sys; from brainalign._io import ScratchFolder; "
+        f"s = ScratchFolder('probe.building', root={str(tmp_path)!r}); "
+        "(s.path / 'images').mkdir(); (s.path / 'images' / 'half.png').write_bytes(b'half'); "
+        "os.kill(os.getpid(), signal.SIGKILL)")])
+    assert killed.returncode == -signal.SIGKILL
+    (left,) = tmp_path.iterdir()  # what the killed build left
+    alive = ScratchFolder("probe.building", root=tmp_path)  # another build, still running
+    build_probe(pool, out, SMALL, embedder=BagOfWordsEmbedder())
+    assert not left.exists() and alive.path is not None and alive.path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["probe", alive.path.name])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not (out / OWNER_FILE).exists() and OWNER_FILE not in manifest["files"]
+    alive.remove()
 
 
 def test_existing_output_is_not_overwritten_without_consent(pool: TuxPaintPool, tmp_path: Path) -> None:
