@@ -71,7 +71,7 @@ def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(cli, mod
         refuse_writes(patch, results, code)
         ran = cli("-q", "score", model_file("tiny"), HUMAN, "--results", results, "--data-dir", shared_data)
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: cannot write {results / 'fault-tiny' / HUMAN}@1.")
+    assert ran.error_line.startswith(f"error: cannot write {results / 'fault-tiny' / HUMAN}@2.")
     assert f": {REASONS[code]} (errno {code}); " in ran.error_line and "Traceback" not in ran.err
     assert files_under(results) == before  # nothing new, nothing half-written, the old result intact
     assert len(ResultsStore(results).load_all(strict=True).results) == 1

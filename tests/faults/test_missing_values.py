@@ -31,7 +31,7 @@ def test_one_missing_pair_leaves_its_subject_out_and_the_score_equals_scoring_wi
     for data in (damaged, without):
         ran = cli("-q", "score", model_file("tiny"), BENCH, "--results", data / "results", "--data-dir", data)
         assert ran.code == 0, ran
-        scored.append(ResultsStore(data / "results").load("fault-tiny", f"{BENCH}@1"))
+        scored.append(ResultsStore(data / "results").load("fault-tiny", f"{BENCH}@2"))
     with_gap, reference = scored
     assert with_gap.extra["left_out"] == [
         f"sub03 IT: 1 of 3003 dissimilarities missing (NaN or infinite) in {damaged / 'algonauts2019_78' / 'fmri_IT_RDMs.npz'}, "
@@ -51,7 +51,7 @@ def test_a_target_without_one_complete_subject_is_an_error_and_nothing_is_stored
     data = algonauts78(tmp_path / "data", damage=every_subject)
     ran = cli("-q", "score", model_file("tiny"), BENCH, "--results", tmp_path / "results", "--data-dir", data)
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: {BENCH}@1: target IT has no data (IT: every subject's RDM in ")
+    assert ran.error_line.startswith(f"error: {BENCH}@2: target IT has no data (IT: every subject's RDM in ")
     assert not list((tmp_path / "results").rglob("*.json"))
 
 
@@ -63,7 +63,7 @@ def test_a_score_none_of_whose_headline_numbers_exists_is_not_stored(cli, model_
                   "--data-dir", shared_data)
     assert ran.code == 2, ran
     assert ran.error_line == (
-        "error: fault-constant on kriegeskorte2008.hIT@1: brain_similarity could not be computed (every "
+        "error: fault-constant on kriegeskorte2008.hIT@2: brain_similarity could not be computed (every "
         "layer's comparison with the target is undefined (constant or NaN RDMs: see the warnings above)); "
         "nothing was stored")
     assert not list((tmp_path / "results").rglob("*.json"))

@@ -32,7 +32,7 @@ def test_a_network_initialised_with_another_seed_is_not_reused_under_the_same_id
     assert (first.status, again.status) == ("scored", "reused")
     other = from_module(_net(1), SMALL, layers="all", model_id="mine")
     with pytest.raises(BrainAlignError, match=r"already holds results of another network called 'mine' "
-                                              r"\(kriegeskorte2008.hIT@1: parameters_sha256 \w{12}… there, "
+                                              r"\(kriegeskorte2008.hIT@2: parameters_sha256 \w{12}… there, "
                                               r"\w{12}… now\); give this network its own model id"):
         runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data)
     forced = runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
@@ -49,12 +49,12 @@ def test_one_id_never_names_two_networks_across_benchmarks(shared_data, tmp_path
     runner.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), "mur2013.judgements",
                  results=tmp_path, data_dir=shared_data)
     other = from_module(_net(1), SMALL, layers="all", model_id="mine")
-    with pytest.raises(BrainAlignError, match=r"another network called 'mine' \(mur2013.judgements@1: parameters"):
+    with pytest.raises(BrainAlignError, match=r"another network called 'mine' \(mur2013.judgements@2: parameters"):
         runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data)
-    assert [r.benchmark for r in ResultsStore(tmp_path).load_all().results] == ["mur2013.judgements@1"]
+    assert [r.benchmark for r in ResultsStore(tmp_path).load_all().results] == ["mur2013.judgements@2"]
     runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data, force=True)
     assert "results of the network that was called 'mine' before remain" in caplog.text
-    assert "mur2013.judgements@1: parameters_sha256" in caplog.text
+    assert "mur2013.judgements@2: parameters_sha256" in caplog.text
 
 
 def test_results_record_the_weights_and_the_preprocessing_actually_used(shared_data, tmp_path) -> None:
@@ -84,7 +84,7 @@ def test_a_model_file_re_initialised_under_the_same_id_is_refused_through_the_cl
     ran = cli(*args)
     assert ran.code == 2, ran
     assert ran.error_line.startswith(f"error: {results} already holds results of another network called "
-                                     "'fault-tiny' (kriegeskorte2008.hIT@1: parameters_sha256 ")
+                                     "'fault-tiny' (kriegeskorte2008.hIT@2: parameters_sha256 ")
     assert "replace those results with --force" in ran.error_line
     forced = cli(*args, "--force")
     assert forced.code == 0 and "scored" in forced.out

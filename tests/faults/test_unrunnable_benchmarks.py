@@ -18,7 +18,7 @@ def test_a_named_benchmark_without_its_data_is_an_error_and_creates_nothing(cli,
     empty.mkdir()
     ran = cli("score", model_file("tiny"), HUMAN, "--results", tmp_path / "results", "--data-dir", empty)
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: {HUMAN}@1 cannot be scored: data set kriegeskorte2008_92 not found")
+    assert ran.error_line.startswith(f"error: {HUMAN}@2 cannot be scored: data set kriegeskorte2008_92 not found")
     assert "brainalign data fetch kriegeskorte2008_92" in ran.error_line and "Traceback" not in ran.err
     assert "results in" not in ran.out  # no results folder is named that was never created
     assert not (tmp_path / "results").exists()
@@ -43,7 +43,7 @@ def test_a_named_benchmark_with_a_truncated_file_is_an_error_naming_it(cli, mode
         monkeypatch.delenv("BRAINALIGN_DATA", raising=False)
     ran = cli("score", model_file("tiny"), HUMAN, "--results", tmp_path / "results", *where)
     assert ran.code == 2, ran
-    assert f"{HUMAN}@1 cannot be scored: data file {damaged} has 1000 bytes, expected" in ran.error_line
+    assert f"{HUMAN}@2 cannot be scored: data file {damaged} has 1000 bytes, expected" in ran.error_line
     assert not (tmp_path / "results").exists()
 
 
@@ -71,7 +71,7 @@ def test_the_default_set_skips_absent_data_but_stops_on_damaged_data(cli, model_
                                                                      default_set) -> None:
     ran = cli("-q", "run", "-m", model_file("tiny"), "--results", tmp_path / "ok", "--data-dir", data_copy)
     assert ran.code == 0, ran
-    assert (f"skipped algonauts2019.78images.IT@1 for {model_file('tiny')}: data set algonauts2019_78 not found"
+    assert (f"skipped algonauts2019.78images.IT@2 for {model_file('tiny')}: data set algonauts2019_78 not found"
             in ran.err)
     assert "scored" in ran.out
 
@@ -79,7 +79,7 @@ def test_the_default_set_skips_absent_data_but_stops_on_damaged_data(cli, model_
     damaged.write_bytes(b"")
     ran = cli("-q", "run", "-m", model_file("tiny"), "--results", tmp_path / "damaged", "--data-dir", data_copy)
     assert ran.code == 2, ran
-    assert "kriegeskorte2008.hIT@1 cannot be scored: data file" in ran.error_line
+    assert "kriegeskorte2008.hIT@2 cannot be scored: data file" in ran.error_line
     assert f"{damaged} has 0 bytes" in ran.error_line
     assert not (tmp_path / "damaged").exists()
 
@@ -115,6 +115,6 @@ def test_damaged_data_found_by_a_worker_is_still_an_error(model_file, data_copy,
     from brainalign.execution import ScoringOptions, score_model_on
 
     (data_copy / "kriegeskorte2008_92" / "92_behavRDMs.mat").write_bytes(np.zeros(10).tobytes())
-    with pytest.raises(BrainAlignError, match="mur2013.judgements@1 cannot be scored: data file"):
+    with pytest.raises(BrainAlignError, match="mur2013.judgements@2 cannot be scored: data file"):
         score_model_on(model_file("tiny"), get_benchmark("mur2013.judgements"), tmp_path / "r",
                        ScoringOptions(data_dir=Path(data_copy)))
