@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from . import phases
 from ._io import sha256_file
 from .benchmarks import Benchmark
 from .errors import BrainAlignError
@@ -143,9 +144,12 @@ def score_pair(
     *,
     prepare_layers: PrepareLayers | None = None,
 ) -> Outcome:
-    """Score one (model, benchmark) pair into ``store``, or reuse the stored result."""
+    """Score one (model, benchmark) pair into ``store``, or reuse the stored result. A scored
+    result's timings hold the pair's seconds per phase (:mod:`brainalign.phases`)."""
+    before = phases.elapsed()
     data_dir = resolve_data_dir(options.data_dir)
-    availability = benchmark.availability(data_dir)
+    with phases.phase("data"):
+        availability = benchmark.availability(data_dir)
     if not availability.available:
         message = availability.reason
         if availability.fix and availability.fix not in message:
@@ -153,15 +157,19 @@ def score_pair(
         log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, message)
         return Outcome(session.id, benchmark.identifier, "skipped", message=message)
     # what a stored result must match to be reused: how the model was set up, and the exact data
-    data_checksums = benchmark.provenance(data_dir)
+    with phases.phase("data"):
+        data_checksums = benchmark.provenance(data_dir)
     key = {**session.reuse_key(), "data_checksums": data_checksums}
     stored_id = session.card().id  # a FILE.py:FUNCTION model's results are stored under its card's id
-    stored = None if force else store.find(stored_id, benchmark.identifier, key)
+    with phases.phase("io"):
+        stored = None if force else store.find(stored_id, benchmark.identifier, key)
     if stored is not None:
         return Outcome(stored_id, benchmark.identifier, "reused", stored)
-    model = session.get()
+    with phases.phase("load"):
+        model = session.get()
     started = time.perf_counter()
-    stimulus_sets = benchmark.stimulus_sets(data_dir)
+    with phases.phase("data"):
+        stimulus_sets = benchmark.stimulus_sets(data_dir)
     if prepare_layers is not None:
         prepare_layers(model, stimulus_sets)
     layer_rdms = {
@@ -171,8 +179,10 @@ def score_pair(
         for name, stimuli in stimulus_sets.items()
     }
     extracted = time.perf_counter()
-    scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
+    with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
+        scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
     finished = time.perf_counter()
+    timings = {"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)}
     result = Result.from_score(
         scored,
         model_card=model.card,
@@ -189,10 +199,16 @@ def score_pair(
         weights_path=str(model.weights_path) if model.weights_path else None,
         device=str(options.device),
         environment=environment(),
-        timings={"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)},
+        timings={**timings, **phase_timings(phases.since(before))},
     )
-    store.save(result)
+    with phases.phase("io"):
+        store.save(result)
     return Outcome(model.id, benchmark.identifier, "scored", result)
+
+
+def phase_timings(seconds: Mapping[str, float]) -> dict[str, float]:
+    """Seconds per phase as result timings: ``{"forward_s": …, …}`` (phases with time only)."""
+    return {f"{name}_s": round(value, 3) for name, value in seconds.items() if value >= 0.0005}
 
 
 def score_model_on(

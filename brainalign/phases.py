@@ -15,17 +15,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from time import perf_counter
 
-#: Every phase, in data-flow order, with what it covers.
+#: Every phase, in data-flow order, with its label in ``brainalign run``'s account.
 PHASES: dict[str, str] = {
-    "load": "loading models (weights, layer tracing)",
-    "data": "data and stimulus sets (the default probe is built here on first use)",
-    "preprocess": "decoding and preprocessing images",
+    "load": "loading models",  # weights, layer tracing
+    "data": "data and stimuli",  # data sets, stimulus sets; the default probe's first build
+    "preprocess": "image preprocessing",  # decoding and transforms not hidden behind the model
     "forward": "forward passes",
-    "gram": "Gram matrices and RDMs",
-    "compare": "ranking and comparison (rho, noise ceilings, cross-validation)",
-    "bootstrap": "bootstrap resampling",
-    "io": "files: layer-RDM cache, spilled activations, results",
-    "page": "the leaderboard page",
+    "gram": "Gram matrices, RDMs",
+    "compare": "ranking, comparison",  # rho, noise ceilings, cross-validation
+    "bootstrap": "bootstrap",
+    "io": "files",  # layer-RDM cache, spilled activations, results
+    "page": "leaderboard page",
 }
 
 

@@ -25,6 +25,7 @@ from .execution import (
     Status,
     open_store,
 )
+from .phases import PHASES
 from .results import ResultsStore
 
 #: The models `brainalign run` scores by default: every model whose weights work offline, their
@@ -53,6 +54,18 @@ class RunReport:
 
     def by_status(self, status: Status) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
+
+
+def phase_totals(outcomes: Iterable[Outcome]) -> dict[str, float]:
+    """Seconds per phase (:data:`brainalign.phases.PHASES`) summed over the pairs these outcomes
+    scored, from their results' timings: the same wherever the pairs ran."""
+    totals = dict.fromkeys(PHASES, 0.0)
+    for outcome in outcomes:
+        if outcome.status == "scored" and outcome.result is not None:
+            timings = outcome.result.provenance.get("timings") or {}
+            for name in PHASES:
+                totals[name] += timings.get(f"{name}_s") or 0.0
+    return totals
 
 
 def score(
