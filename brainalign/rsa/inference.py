@@ -6,20 +6,18 @@ Every function takes a ``seed``; the same seed gives the same numbers, bit for b
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as student_t
-from threadpoolctl import threadpool_limits
 
 from ..errors import BrainAlignError
 from ..phases import phase
 from .compare import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
 from .dissimilarity import n_stimuli_from_pairs
+from .parallel import share_out
 
 
 def bootstrap_stimuli(
@@ -70,20 +68,8 @@ def bootstrap_stimuli(
                 out[k] = (many_stack.units(weights) * weights) @ units.T
             np.clip(out[k], -1.0, 1.0, out=out[k])
 
-        _share_out(resample, n_boot)
+        share_out(resample, n_boot)
     return out.transpose(0, 2, 1) if swap else out
-
-
-def _share_out(work: Callable[[int], None], n: int) -> None:
-    """Run ``work(k)`` for k < n on as many threads as there are cores, each with one BLAS
-    thread: coarse tasks that a busy machine cannot stall at fine-grained barriers."""
-    threads = min(n, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    if threads <= 1:
-        for k in range(n):
-            work(k)
-        return
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        list(pool.map(work, range(n), chunksize=max(1, n // (4 * threads))))
 
 
 def _undefined_rows(stack: np.ndarray, method: str) -> np.ndarray:
