@@ -14,6 +14,7 @@ _API = (
     "DEFAULT_MODELS", "Benchmark", "LoadedModel", "ModelCard", "Outcome", "Result", "ResultsStore",
     "RunReport", "ScoringOptions", "StimulusSet", "build_leaderboard", "extract_layer_rdms",
     "from_module", "list_benchmarks", "list_models", "load_benchmark", "load_model", "run", "score",
+    "verify",
 )
 
 __all__ = ["BrainAlignError", "__version__", *_API]

@@ -20,6 +20,7 @@ from .execution import Executor, LocalExecutor, ModelSpec, Outcome, OutcomeCallb
 from .leaderboard.render import build as _build
 from .phases import phase
 from .models import LoadedModel, ModelCard, extract_layer_rdms, from_module, list_models, load_model
+from .rescore import verify
 from .results import Result, ResultsStore
 from .runner import DEFAULT_MODELS, BenchmarkSpec, RunReport
 from .stimuli import StimulusSet
@@ -33,9 +34,10 @@ def list_benchmarks() -> list[Benchmark]:
     return all_benchmarks()
 
 
-def build_leaderboard(results: str | Path, out: str | Path = "leaderboard.html") -> Path:
-    """Write the static HTML leaderboard of every valid result under ``results``."""
-    return _build(Path(results), Path(out)).path
+def build_leaderboard(results: str | Path | Sequence[str | Path], out: str | Path = "leaderboard.html") -> Path:
+    """Write the static HTML leaderboard of every valid result under ``results`` (a folder, or
+    several whose results merge; conflicting results are shown as conflicts)."""
+    return _build(results if isinstance(results, (str, Path)) else list(results), Path(out)).path
 
 
 def executor_for(client: Client | None = None, layer_groups: int = 1) -> Executor:

@@ -18,12 +18,12 @@ STUDY_BIBTEX = """@misc{opielka2024saliency,
 }"""
 
 
-def suite_bibtex() -> str:
-    """BibTeX of this suite at the installed version."""
+def suite_bibtex(version: str = __version__) -> str:
+    """BibTeX of this suite at ``version`` (default: the installed one)."""
     return f"""@software{{brainalign,
   author  = {{{{brainalign developers}}}},
   title   = {{brainalign: layer-wise brain alignment benchmarks for vision models}},
-  version = {{{__version__}}},
+  version = {{{version}}},
   year    = {{2026}},
   url     = {{https://github.com/brainalign/brainalign}},
   note    = {{Benchmarks are cited by id and version, e.g. kriegeskorte2008.hIT@1}}

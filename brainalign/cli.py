@@ -16,7 +16,7 @@ from .errors import BrainAlignError
 from .progress import set_quiet
 
 # Modules under brainalign.commands, each defining `commands`: a list of click commands/groups.
-COMMAND_MODULES: tuple[str, ...] = ("info", "leaderboard", "probe", "models", "data", "benchmarks", "score")
+COMMAND_MODULES: tuple[str, ...] = ("info", "leaderboard", "probe", "models", "data", "benchmarks", "score", "verify")
 
 
 @click.group(

@@ -131,6 +131,14 @@ class ModelSession:
             key["source_sha256"] = sha256_file(file_spec_path(self.id))
         return key
 
+    def model_file(self) -> dict[str, str] | None:
+        """Where a ``FILE.py:FUNCTION`` model's code is and the sha256 of its source (what
+        ``brainalign verify`` needs to build the same network again); None for other models."""
+        if not is_file_spec(self.id):
+            return None
+        path = file_spec_path(self.id)
+        return {"path": str(path.resolve()), "function": self.id.rpartition(":")[2], "sha256": sha256_file(path)}
+
     def release(self) -> None:
         self._loaded = self._given
 
@@ -197,7 +205,9 @@ def score_pair(
         layer_policy=key["layer_policy"],
         weights_file_sha256=key["weights_file_sha256"],
         weights_path=str(model.weights_path) if model.weights_path else None,
+        model_file=session.model_file(),
         device=str(options.device),
+        batch_size=options.batch_size,
         environment=environment(),
         timings={**timings, **phase_timings(phases.since(before))},
     )

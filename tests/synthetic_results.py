@@ -147,6 +147,18 @@ def fill_store(folder: Path, models=tuple(CARDS), benchmarks=(PROBE, *HUMAN)) ->
     return store
 
 
+def two_labs(folder: Path) -> tuple[ResultsStore, ResultsStore]:
+    """Two labs' results folders. Lab A: efficientnet_lite0 and clip_rn50; lab B:
+    vit_b_16:untrained and clip_rn50, whose IT result in B holds other numbers than A's (one
+    deliberate conflict, in a well-formed file: its content id fits)."""
+    lab_a = fill_store(folder / "lab-a" / "results", models=("efficientnet_lite0", "clip_rn50"))
+    lab_b = fill_store(folder / "lab-b" / "results", models=("vit_b_16:untrained", "clip_rn50"))
+    changed = lab_b.load("clip_rn50", "algonauts2019.92images.IT@1")
+    changed.summary["brain_similarity"]["value"] += 0.1
+    lab_b.save(changed)
+    return lab_a, lab_b
+
+
 HOSTILE_MODEL = "<script>alert(1)</script>"
 
 

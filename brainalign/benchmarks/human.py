@@ -59,6 +59,7 @@ class HumanRSABenchmark(Benchmark):
     """One target (an ROI or a behavioural task) of a registered data set."""
 
     version = 1
+    comparison = "spearman"  # how layer RDMs are compared with the subjects' RDMs
 
     def __init__(
         self,
@@ -146,7 +147,7 @@ class HumanRSABenchmark(Benchmark):
                 f"got {sorted(layers)}"
             )
         target = self.target_rdms(data_dir)
-        result = score_target(layers[self.stimulus_set_name], target, seed=seed)
+        result = score_target(layers[self.stimulus_set_name], target, method=self.comparison, seed=seed)
         extra: dict[str, Any] = {"dataset": self.dataset, "target": self.target}
         if "algonauts2019_noise_ceiling" in target.metadata:
             extra["algonauts2019_noise_ceiling"] = target.metadata["algonauts2019_noise_ceiling"]

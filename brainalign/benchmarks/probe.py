@@ -22,10 +22,17 @@ from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
 from ..rsa.compare import as_rdm_stack
 from ..stimuli import StimulusSet
 from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
-from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS
+from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FEW_BASES, probe_warnings
 from ..probe.default import default_probe, default_probe_dir, is_built
 from ..probe.folder import ProbeFolder
+from ..probe.pinned import is_pinned, pin
 from ..probe.tuxpaint import PACKAGE, TUXPAINT_BIBTEX
+
+#: The id of the pinned standard probe; every other probe's id carries its hash (:func:`probe_id`).
+PROBE_ID = "probe.saliency_semantic"
+#: Hex digits of a probe's manifest sha256 in its id: 48 bits, so two different probes in one
+#: results folder share an id with probability ~n²/2⁴⁹ (far below 1e-9 for a thousand probes).
+ID_HASH_LENGTH = 12
 
 TARGETS: tuple[str, ...] = ("saliency", "semantic")
 #: Layers at relative depth ≤ this count as "early" for saliency suppression.
@@ -180,10 +187,43 @@ def _interval(value: float, samples: np.ndarray) -> dict[str, Any]:
     return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
-class SaliencySemanticProbe(Benchmark):
-    """The probe benchmark on the default probe (built on first use) or on a probe folder."""
+def probe_id(probe: ProbeFolder) -> str:
+    """The one id rule of every probe: ``probe.saliency_semantic`` is the pinned default probe
+    alone (the same files on every machine); any other probe (another seed or pool, unpinned
+    stamps, the bundled fallback, a folder of your own) is ``probe.saliency_semantic~<hash>``,
+    ``<hash>`` the start of its manifest's sha256. Numbers of two ids never share a column."""
+    return PROBE_ID if is_pinned(probe) else f"{PROBE_ID}~{probe.content_hash[:ID_HASH_LENGTH]}"
 
-    id = "probe.saliency_semantic"
+
+def probe_label(identifier: str, recorded: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """Which probe a result of ``identifier`` comes from, as a short label (the standard probe, or
+    its pool and seed; always its number of base images, and its caveats in a word), and the
+    caveats in full; from what the result recorded (:meth:`SaliencySemanticProbe.provenance`).
+    A probe benchmark recording none of it (a plugin) gets an empty label."""
+    n_bases = recorded.get("probe_n_bases")
+    if n_bases is None:
+        return "", []
+    pool = recorded.get("probe_pool")
+    if identifier.partition("@")[0] == PROBE_ID:
+        source = "standard probe (pinned)"
+    elif pool == "bundled":
+        source = "fallback probe of bundled photos"
+    else:
+        source = f"{pool} pool, seed {recorded.get('probe_seed')}"
+    shapes = recorded.get("probe_distractor_shapes") or {}
+    flags = [source, f"{n_bases} base images"]
+    flags += ["few base images"] if n_bases < FEW_BASES else []
+    flags += ["rectangular distractors"] if shapes.get("rectangle") else []
+    return ", ".join(flags), probe_warnings(int(n_bases), shapes)
+
+
+class SaliencySemanticProbe(Benchmark):
+    """The probe benchmark on the default probe (built on first use) or on a probe folder.
+
+    Its id follows :func:`probe_id`: for a folder, from the start; for the default probe, once
+    the probe is open (until then it is the standard probe's id, which the build normally gives).
+    """
+
     version = 1
     title = "Saliency/semantic probe"
     description = (
@@ -198,13 +238,22 @@ class SaliencySemanticProbe(Benchmark):
     def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
         self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None
         self.n_boot = n_boot
-        self._probe: ProbeFolder | None = None
+        # a folder that is no probe is an error here, not when scoring; its files are checked once,
+        # when it is first used
+        self._probe = ProbeFolder.open(self.probe_dir, verify=False) if self.probe_dir is not None else None
+        self._verified = False
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        return PROBE_ID if self._probe is None else probe_id(self._probe)
 
     def probe(self) -> ProbeFolder:
-        """The probe folder (the default one is built here on first use)."""
+        """The probe folder, every file checked (the default one is built here on first use)."""
         if self._probe is None:
-            self._probe = (ProbeFolder.open(self.probe_dir) if self.probe_dir is not None
-                           else default_probe())
+            self._probe = default_probe()
+        elif not self._verified and self.probe_dir is not None:
+            self._probe = ProbeFolder.open(self.probe_dir)
+        self._verified = True
         return self._probe
 
     @property
@@ -224,9 +273,10 @@ class SaliencySemanticProbe(Benchmark):
             return Availability(True, f"default probe cached in {default_probe_dir()}")
         return Availability(
             True,
-            f"builds itself on first use: Debian's {PACKAGE} via "
-            f"`apt-get download` into the cache, then the probe into {default_probe_dir()}; "
-            "without apt, a small fallback from bundled photos",
+            f"builds itself on first use from the pinned stamps of {pin().source} (Debian's "
+            f"{PACKAGE} via `apt-get download` into the cache, an installed copy or "
+            f"BRAINALIGN_TUXPAINT_STAMPS), into {default_probe_dir()}; without them, a small "
+            "fallback from bundled photos",
             "brainalign probe default",
         )
 
@@ -250,6 +300,7 @@ class SaliencySemanticProbe(Benchmark):
             "probe_seed": manifest["settings"]["seed"],
             "probe_embedder": manifest["embedder"],
             "probe_n_bases": manifest["n_bases"],
+            "probe_distractor_shapes": manifest.get("distractor_shapes"),
         }
 
 

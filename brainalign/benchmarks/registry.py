@@ -127,14 +127,21 @@ def all_benchmarks() -> list[Benchmark]:
 
 
 def get(benchmark_id: str) -> Benchmark:
-    """The benchmark called ``id`` (newest version) or ``id@version``."""
+    """The benchmark called ``id`` (newest version) or ``id@version``, or the one a spec file
+    (``path/to/benchmark.toml``, :mod:`brainalign.benchmarks.spec`) defines."""
+    if benchmark_id.endswith(".toml"):
+        from .spec import SpecBenchmark  # the data loaders, only when a spec is named
+
+        return SpecBenchmark(benchmark_id)
     with _lock:
         _discover()
         if benchmark_id in _REGISTRY:
             return _REGISTRY[benchmark_id]
         base, _, version = benchmark_id.partition("@")
-        matches = [b for b in _REGISTRY.values() if b.id == base]
-        names = sorted({b.id for b in _REGISTRY.values()})
+        # by the names registered (a benchmark's own id may later resolve to a more precise one:
+        # the default probe, to the id of the probe it built)
+        matches = [b for key, b in _REGISTRY.items() if key.partition("@")[0] == base]
+        names = sorted({key.partition("@")[0] for key in _REGISTRY})
     if version:
         matches = [b for b in matches if str(b.version) == version]
     if matches:

@@ -56,14 +56,22 @@ def _describe(benchmark_id: str, data_dir: Path | None) -> None:
 @click.command()
 @click.argument("identifier", required=False)
 def cite(identifier: str | None) -> None:
-    """Print BibTeX for a benchmark (its data, the study, this suite), a data set, or the suite.
+    """Print BibTeX for a result, a benchmark, a data set, or the suite.
+
+    A result file (.json) gets the BibTeX of its benchmark's data, the study and the suite (at
+    the version that computed it), then a methods sentence as % comments: the benchmark
+    id@version, the number reported with its interval and what the interval resamples, the layer
+    policy, the seed, the brainalign version and the result's content id. The output can be
+    saved as a .bib file as it is.
 
     \b
     Examples:
-      brainalign cite                       # the suite
+      brainalign cite results/efficientnet_lite0/mur2013.judgements@1.json   # a result
       brainalign cite kriegeskorte2008.hIT  # data + study + suite
+      brainalign cite mylab/benchmark.toml  # a spec-file benchmark
       brainalign cite algonauts2019_92      # a data set's sources
       brainalign cite study                 # Opiełka, Loke & Scholte 2024
+      brainalign cite                       # the suite
     """
     click.echo(bibtex_for(identifier))
 

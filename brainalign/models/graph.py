@@ -68,10 +68,12 @@ _KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("convolution", re.compile(r"Conv(\d?d)?(SamePadding)?$")),
     ("linear", re.compile(r"Linear$")),
 )
-# Residual / transformer blocks of torchvision, timm and open_clip, by class name.
+# Residual / transformer blocks of torchvision, timm and open_clip, by class name; and torchvision's
+# conv-norm-activation stages, which open and close MobileNets' and EfficientNets' feature stacks
+# (their last one is the representation the classifier reads after a functional pooling).
 _BLOCK_PATTERN = re.compile(
     r"(Block|Bottleneck|InvertedResidual|DepthwiseSeparableConv|EdgeResidual|MBConv|"
-    r"EncoderLayer|Fire|Inception[A-E]|InceptionAux|_DenseLayer)$"
+    r"EncoderLayer|Fire|Inception[A-E]|InceptionAux|_DenseLayer|Conv2dNormActivation)$"
 )
 
 

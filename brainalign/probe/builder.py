@@ -189,9 +189,16 @@ class Placement:
     image: np.ndarray = field(repr=False)
 
 
+#: Fewer complete base images than this make a probe whose intervals are more than twice as wide as
+#: the default probe's 200 (bootstrap intervals over stimuli narrow as 1/√n): said loudly.
+FEW_BASES = 50
+
+
 @dataclass
 class ProbeBuild:
-    """What a build did: how many base images were tried, completed, and why the rest failed."""
+    """What a build did: how many base images were tried, completed, and why the rest failed;
+    and how its distractors were pasted (``shapes``: ``cut-out`` for items with transparency,
+    ``rectangle`` for opaque images pasted whole, backgrounds included)."""
 
     out: Path
     pool: str
@@ -200,12 +207,14 @@ class ProbeBuild:
     n_complete: int
     thresholds: Thresholds
     failures: dict[str, int]
+    shapes: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         lines = [
             f"probe written to {self.out}",
             f"pool: {self.pool} ({self.n_pool} images)",
             f"base images tried: {self.n_tried}; complete with all four conditions: {self.n_complete}",
+            "distractors: " + ", ".join(f"{count} {shape}s" for shape, count in sorted(self.shapes.items())),
             "thresholds: " + ", ".join(f"{k} {v:.4g}" for k, v in asdict(self.thresholds).items()),
         ]
         if self.failures:
@@ -214,6 +223,27 @@ class ProbeBuild:
             lines += [f"  {reason:<{width}}  {count}" for reason, count in
                       sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))]
         return lines
+
+    def warnings(self) -> list[str]:
+        """What a user of this probe must know before trusting its numbers."""
+        return probe_warnings(self.n_complete, self.shapes)
+
+
+def probe_warnings(n_bases: int, shapes: Mapping[str, int]) -> list[str]:
+    """The loud caveats of a probe with ``n_bases`` base images and these distractor shapes."""
+    found = []
+    if n_bases < FEW_BASES:
+        found.append(
+            f"only {n_bases} base images: its intervals are more than twice as wide as those of the "
+            f"default probe (200), and its numbers are not comparable with the default's; use a larger "
+            f"pool (at least {FEW_BASES} complete base images)")
+    rectangles = shapes.get("rectangle", 0)
+    if rectangles:
+        found.append(
+            f"{rectangles} of {sum(shapes.values())} distractors are whole images pasted as opaque "
+            "rectangles, backgrounds included (their files have no transparency); give PNG cut-outs "
+            "with an alpha channel to paste objects alone")
+    return found
 
 
 def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSettings) -> Thresholds:
@@ -357,9 +387,18 @@ def build_probe(
     if settings.n_bases and len(complete) < settings.n_bases:
         log.warning("only %d of the %d requested base images are complete", len(complete), settings.n_bases)
     complete.sort(key=lambda entry: entry[0])  # pool order: stable ids, independent of the search
-    report = ProbeBuild(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures))
+    shapes = Counter(_shape(pool, p.distractor_id) for _, _, placements in complete for p in placements)
+    report = ProbeBuild(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures),
+                        dict(sorted(shapes.items())))
+    for warning in report.warnings():
+        log.warning("probe %s: %s", out, warning)
     _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
     return report
+
+
+def _shape(pool: ImagePool, item_id: str) -> str:
+    """``cut-out`` where the item's distractor has transparency, else ``rectangle``."""
+    return "cut-out" if (pool.cutout(item_id)[..., 3] < 255).any() else "rectangle"
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -408,6 +447,7 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
             "n_bases": len(complete),
             "n_tried": report.n_tried,
             "failures": report.failures,
+            "distractor_shapes": report.shapes,
             "files": files,
         })
         _move_into_place(staging, out, overwrite)

@@ -19,12 +19,14 @@ and leaves the stamp as the salient object.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .._io import sha256_file
 from ..errors import BrainAlignError
 from ..paths import cache_dir
 from .compositing import PasteBox, composite, crop_to_alpha, resize_rgba
@@ -186,10 +189,12 @@ def count_colours(rgba: np.ndarray, coverage: float = 0.9) -> int:
     return int(np.searchsorted(covered, coverage) + 1)
 
 
-def scan_stamps(root: Path) -> list[Stamp]:
-    """Every stamp PNG under ``root`` with an English description, photo or not, sorted by id."""
+def scan_stamps(root: Path, only: Collection[str] | None = None) -> list[Stamp]:
+    """Every stamp PNG under ``root`` with an English description, photo or not, sorted by id;
+    with ``only`` (paths relative to ``root``), just those."""
     stamps = []
-    for path in sorted(root.rglob("*.png")):
+    paths = root.rglob("*.png") if only is None else (root / name for name in only)
+    for path in sorted(paths):
         text = path.with_suffix(".txt")
         if not text.is_file():
             continue  # mirrored/back variants and helper images have no description
@@ -232,17 +237,33 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.rint(field), 0, 255).astype(np.uint8)
 
 
+def stamp_files(stamps: Iterable[Stamp], root: Path) -> list[str]:
+    """The files a pool of ``stamps`` reads (each PNG and its description), relative to ``root``."""
+    return sorted(str(p.relative_to(root)) for s in stamps for p in (s.path, s.path.with_suffix(".txt")))
+
+
+def files_digest(root: Path, files: Iterable[str]) -> str:
+    """sha256 over the sorted ``path<TAB>sha256`` lines of ``files`` (relative to ``root``): one
+    hash for a set of files, independent of where the folder is."""
+    lines = "".join(f"{name}\t{sha256_file(root / name)}\n" for name in sorted(files))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
 class TuxPaintPool(ImagePool):
-    """Photo stamps as base images (stamp on a generated background) and as cut-outs."""
+    """Photo stamps as base images (stamp on a generated background) and as cut-outs.
+
+    ``stamps`` restricts the pool to those stamp PNGs (paths relative to the stamps folder): the
+    default probe is built from a pinned list, whatever else the folder holds."""
 
     kind = "tuxpaint"
     bibtex = TUXPAINT_BIBTEX
 
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None, *,
+                 stamps: Collection[str] | None = None) -> None:
         self.root = Path(root) if root is not None else ensure_tuxpaint_stamps()
-        stamps = scan_stamps(self.root)
-        self.stamps = {s.id: s for s in stamps if s.photo}
-        self.n_drawings = len(stamps) - len(self.stamps)
+        found = scan_stamps(self.root, stamps)
+        self.stamps = {s.id: s for s in found if s.photo}
+        self.n_drawings = len(found) - len(self.stamps)
         if len(self.stamps) < 10:
             raise BrainAlignError(
                 f"only {len(self.stamps)} photo stamps found in {self.root}; "
@@ -251,6 +272,7 @@ class TuxPaintPool(ImagePool):
         items = [PoolItem(s.id, stamp_captions(s), str(s.path.relative_to(self.root)))
                  for s in self.stamps.values()]
         super().__init__(items)
+        self.files_sha256 = files_digest(self.root, stamp_files(self.stamps.values(), self.root))
         self._cutouts: dict[str, np.ndarray] = {}
 
     def cutout(self, item_id: str) -> np.ndarray:
@@ -276,4 +298,5 @@ class TuxPaintPool(ImagePool):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "package": PACKAGE, "photo_stamps": len(self.stamps),
-                "drawings_dropped": self.n_drawings, "min_photo_colours": MIN_PHOTO_COLOURS}
+                "drawings_dropped": self.n_drawings, "min_photo_colours": MIN_PHOTO_COLOURS,
+                "stamps_sha256": self.files_sha256}

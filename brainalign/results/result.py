@@ -41,6 +41,7 @@ FORMAT = "brainalign.result"
 #: 2: layerwise table as canonical CSV, a reuse key and a content id. 1 (read only): Parquet.
 FORMAT_VERSION = 2
 _BENCHMARK_INFO_FIELDS = ("title", "description", "metric", "bibtex")
+_FIX = "delete it (and its table) and score the model again (`brainalign score MODEL BENCHMARK`)"
 #: Provenance fields left out of the content id: they differ between identical computations.
 UNSTABLE_PROVENANCE = ("timings",)
 
@@ -155,6 +156,11 @@ class Result:
         """What the summary's numbers are, as the benchmark declared them."""
         return declared_measures(self.benchmark_info, self.summary, self.layerwise)
 
+    def headline(self) -> Measure | None:
+        """The number a person looks for first: the first headline measure that has a value."""
+        return next((m for m in self.measures
+                     if m.headline and self.summary.get(m.name, {}).get("value") is not None), None)
+
     def measure(self, kind: str, **attributes: Any) -> Measure | None:
         """The declared measure of ``kind`` (and ``attributes``), or None."""
         return measure_of(self.measures, kind, **attributes)
@@ -198,9 +204,24 @@ class Result:
 
     @classmethod
     def read(cls, json_path: str | Path) -> Result:
-        """Read and validate a result; any defect raises :class:`BrainAlignError` naming the file."""
+        """Read and validate a result; any defect raises :class:`BrainAlignError` naming the file,
+        and so does a file whose numbers or provenance no longer match its content id."""
         json_path = Path(json_path)
-        fix = "delete it (and its table) and score the model again (`brainalign score MODEL BENCHMARK`)"
+        result, written_id = cls.read_unchecked(json_path)
+        if written_id is not None and written_id != result.content_id():
+            raise BrainAlignError(
+                f"result file {json_path} does not match its content id {written_id[:16]}… "
+                f"(its numbers or provenance were edited after it was written); {_FIX}"
+            )
+        return result
+
+    @classmethod
+    def read_unchecked(cls, json_path: str | Path) -> tuple[Result, str | None]:
+        """The result in a file, valid in form, and the content id written in it (None in files
+        of brainalign 0.1), *not* checked against each other: ``brainalign verify`` re-scores
+        such a file to say which numbers were changed."""
+        json_path = Path(json_path)
+        fix = _FIX
         try:
             document = json.loads(json_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -232,12 +253,7 @@ class Result:
             extra=document.get("extra", {}),
             reuse_key=document.get("reuse_key", {}),
         )
-        if "id" in document and document["id"] != result.content_id():
-            raise BrainAlignError(
-                f"result file {json_path} does not match its content id {document['id'][:16]}… "
-                f"(its numbers or provenance were edited after it was written); {fix}"
-            )
-        return result
+        return result, document.get("id")
 
     def _document(self, table_file: str, table_sha256: str, content_id: str) -> dict[str, Any]:
         return {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -55,8 +55,11 @@ class RejectedFile:
 
 @dataclass
 class StoreContents:
+    """The valid results of a folder (with the file each was read from) and the rejected files."""
+
     results: list[Result]
     problems: list[RejectedFile]
+    paths: list[Path] = field(default_factory=list)  # paths[i] holds results[i]
 
 
 class ResultsStore:
@@ -134,6 +137,7 @@ class ResultsStore:
         if not self.folder.is_dir():
             raise BrainAlignError(f"results folder {self.folder} does not exist")
         results: list[Result] = []
+        paths: list[Path] = []
         problems: list[RejectedFile] = []
         seen: dict[tuple[str, str], Path] = {}
         for path in sorted(p for p in self.folder.rglob("*.json") if not p.name.startswith(".")):
@@ -151,7 +155,8 @@ class ResultsStore:
                 continue
             seen[key] = path
             results.append(result)
-        return StoreContents(results, problems)
+            paths.append(path)
+        return StoreContents(results, problems, paths)
 
 
 def _version(identifier: str) -> int:

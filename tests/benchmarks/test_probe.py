@@ -3,7 +3,10 @@ definitions, determinism, and the benchmark end to end on a small built probe.""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +15,14 @@ from probe_synthetic import BagOfWordsEmbedder, make_stamps
 from scipy.stats import spearmanr
 
 from brainalign import rsa
+from brainalign._io import sha256_file
 from brainalign.benchmarks import LAYERWISE_COLUMNS, get
 from brainalign.benchmarks.probe import SaliencySemanticProbe, score_layers
 from brainalign.probe import (
     CONDITIONS,
     BuildSettings,
     ThresholdQuantiles,
+    ProbeFolder,
     TuxPaintPool,
     build_probe,
     default_probe,
@@ -170,7 +175,8 @@ def test_benchmark_scores_a_built_probe(small_probe: Path) -> None:
     sets = bench.stimulus_sets(None)
     assert list(sets) == list(CONDITIONS)
     score = bench.score(_pixel_layers(sets), seed=0)
-    assert score.benchmark == "probe.saliency_semantic@1"
+    # a probe other than the pinned standard one: its id carries the start of its manifest's sha256
+    assert score.benchmark == bench.identifier == f"probe.saliency_semantic~{sha256_file(small_probe / 'manifest.json')[:12]}@1"
     keys = {"semantic_encoding", "saliency_suppression"} | {
         f"sensitivity.{c}.{t}" for c in CONDITIONS[1:] for t in ("saliency", "semantic")}
     assert set(score.summary) == keys
@@ -187,8 +193,8 @@ def test_registered_and_describes_how_it_becomes_available(monkeypatch: pytest.M
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "empty-cache"))
     status = SaliencySemanticProbe().availability(None)
     assert status.available and "apt-get download" in status.reason
-    missing = SaliencySemanticProbe(tmp_path / "nowhere").availability(None)
-    assert not missing.available and "probe build" in missing.fix
+    with pytest.raises(BrainAlignError, match="is not a built probe .*`brainalign probe build`"):
+        SaliencySemanticProbe(tmp_path / "nowhere")
 
 
 def test_default_probe_is_built_once_then_reused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -256,3 +262,31 @@ def test_default_probe_refuses_a_stamp_folder_that_completes_too_few_bases(
     with pytest.raises(BrainAlignError, match=r"completed only \d+ of 200 base images"):
         default_probe()
     assert not default_module.default_probe_dir().exists()
+
+
+def test_the_id_rule_is_one_for_every_probe(small_probe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the pinned probe is probe.saliency_semantic@1, wherever its folder lies; a copy of any
+    other probe keeps its hashed id, and one changed byte gives another."""
+    from brainalign.probe import pinned
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_probe, copy)
+    hashed = SaliencySemanticProbe(small_probe).identifier
+    assert SaliencySemanticProbe(copy).identifier == hashed != "probe.saliency_semantic@1"
+    standard = dataclasses.replace(pinned.pin(), probe_manifest_sha256=sha256_file(small_probe / "manifest.json"))
+    monkeypatch.setattr(pinned, "pin", lambda: standard)
+    assert SaliencySemanticProbe(copy).identifier == "probe.saliency_semantic@1"
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["settings"]["seed"] = 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert SaliencySemanticProbe(copy).identifier.startswith("probe.saliency_semantic~")
+
+
+def test_the_default_probe_is_found_by_its_registered_name_after_resolving_to_another_id(
+        small_probe: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the default probe builds as something other than the pinned one (here: any probe),
+    its results carry that probe's id, and the name it is registered under still finds it."""
+    registered = get("probe.saliency_semantic")
+    monkeypatch.setattr(registered, "_probe", ProbeFolder.open(small_probe))
+    assert registered.identifier.startswith("probe.saliency_semantic~")
+    assert get("probe.saliency_semantic") is registered is get("probe.saliency_semantic@1")

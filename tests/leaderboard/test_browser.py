@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from synthetic_results import CARDS, HOSTILE_MODEL
+from synthetic_results import CARDS, HOSTILE_MODEL, two_labs
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,22 @@ def browser():
 
 @pytest.fixture
 def page(browser, built_leaderboard):
-    """The leaderboard page, with every console message, page error, dialog and request recorded."""
+    """The leaderboard page of the synthetic results."""
+    yield from _open(browser, built_leaderboard[0])
+
+
+@pytest.fixture
+def merged_page(browser, tmp_path: Path):
+    """The page built from two labs' results folders with one deliberately conflicting entry."""
+    from brainalign.leaderboard.render import build
+
+    lab_a, lab_b = two_labs(tmp_path)
+    build([lab_a.folder, lab_b.folder], tmp_path / "merged.html")
+    yield from _open(browser, tmp_path / "merged.html")
+
+
+def _open(browser, path: Path):
+    """A tab on the page at ``path``, with every console message, page error, dialog and request recorded."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
     tab.events = {"console": [], "errors": [], "dialogs": [], "requests": []}
@@ -58,7 +73,7 @@ def page(browser, built_leaderboard):
         dialog.dismiss()
 
     tab.on("dialog", on_dialog)
-    tab.goto(built_leaderboard[0].as_uri())
+    tab.goto(path.as_uri())
     tab.wait_for_load_state("load")
     yield tab
     context.close()
@@ -147,3 +162,25 @@ def test_the_data_download_is_valid_json(page) -> None:
     data = json.loads(Path(caught.value.path()).read_text())
     assert {m["id"] for m in data["models"]} == {*CARDS, HOSTILE_MODEL}
     assert page.events["errors"] == []
+
+
+def test_a_merged_page_shows_the_conflict_and_where_entries_came_from(merged_page) -> None:
+    page = merged_page
+    assert page.locator("#leaderboard tbody tr").count() == 3
+    box = page.locator("#conflicts")
+    assert box.is_visible() and "1 conflict(s)" in box.inner_text()
+    assert box.locator("li", has_text="lab-a").count() == 1 and box.locator("li", has_text="lab-b").count() == 1
+    row = page.locator("#leaderboard tbody tr", has_text="clip_rn50")
+    cells = row.locator("td.conflict")
+    assert cells.count() == 2 and cells.first.inner_text() == "conflict"
+    cells.first.locator("a").click()
+    assert page.evaluate("location.hash") == "#conflicts"
+    index = _header_index(page, "algonauts2019")
+    page.locator("#leaderboard thead th").nth(index).locator("button").click()  # conflicts sort last
+    assert _column(page, 0, None)[-1] == "clip_rn50"
+    sources = _column(page, _header_index(page, "From"), None)
+    assert any("lab-a" in s and "lab-b" in s for s in sources)  # clip_rn50's agreeing results came from both
+    ids = page.locator("#entries-table code.id").all_inner_texts()
+    assert len(ids) == 3 * 4 - 1 and all(len(i) == 64 for i in ids)
+    assert page.events["errors"] == []
+    assert [m for m in page.events["console"] if m[0] in ("error", "warning")] == []

@@ -239,3 +239,45 @@ def test_results_on_other_stimuli_or_the_fallback_probe_are_flagged(synthetic_st
     notes = build_leaderboard(results).notes
     assert any(n.startswith(f"benchmark {PROBE}: models were scored on 2 different stimulus sets") for n in notes)
     assert any(n.startswith(f"benchmark {PROBE}: {odd.model_id} scored on the small fallback probe") for n in notes)
+
+
+def _on_other_probe(result, identifier: str, shift: float, recorded: dict):
+    """``result`` as if scored on another probe: its numbers shifted, its id and record that probe's."""
+    from brainalign.results import Result
+
+    summary = {name: {k: (v + shift if k in ("value", "ci_low", "ci_high") and v is not None else v)
+                      for k, v in entry.items()} for name, entry in result.summary.items()}
+    provenance = {**result.provenance, "data_checksums": recorded,
+                  "benchmark": {**result.benchmark_info, "id": identifier.partition("@")[0]}}
+    return Result(result.model_id, identifier, summary, result.layerwise, provenance, result.extra, result.reuse_key)
+
+
+def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthetic_store, tmp_path: Path) -> None:
+    """Numbers of two probes never share a column; a small folder probe with rectangular
+    distractors says so in its header and in the notes; relations use one probe, named."""
+    other = "probe.saliency_semantic~0123456789ab@1"
+    recorded = {"probe_pool": "folder", "probe_seed": 5, "probe_n_bases": 12,
+                "probe_distractor_shapes": {"rectangle": 48}}
+    standard = {r.model_id: r for r in synthetic_store.load_all().results if r.benchmark == PROBE}
+    shifted = ["efficientnet_lite0", "clip_rn50"]
+    for model_id in shifted:
+        synthetic_store.save(_on_other_probe(standard[model_id], other, 0.5, recorded))
+    out = tmp_path / "page.html"
+    build(synthetic_store.folder, out)
+    board = build_leaderboard(synthetic_store.load_all().results)
+    assert [p.identifier for p in board.probes] == [PROBE, other] and board.probe == PROBE
+    label = "folder pool, seed 5, 12 base images, few base images, rectangular distractors"
+    assert board.probes[1].label == label
+    assert any(n.startswith(f"benchmark {other} ({label}): only 12 base images") for n in board.notes)
+    assert any("48 of 48 distractors are whole images pasted as opaque rectangles" in n for n in board.notes)
+
+    html = out.read_text()
+    header, *rows = _read(html).rows
+    semantic = [i for i, cell in enumerate(header) if cell.startswith("Semantic encoding")]
+    assert len(semantic) == 2 and other in header[semantic[1]] and label in header[semantic[1]]
+    for row in rows:
+        mine, theirs = (row[i].split(" [")[0] for i in semantic)
+        expected = standard[row[0]].summary["semantic_encoding"]["value"] if row[0] in standard else None
+        assert mine == ("—" if expected is None else f"{expected:.3f}")
+        assert theirs == (f"{expected + 0.5:.3f}" if row[0] in shifted else "—")
+    assert f"The relations and claims below use {PROBE}" in _visible(html)

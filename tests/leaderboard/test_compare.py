@@ -73,7 +73,7 @@ def test_compare_command_by_model_id_and_by_file(synthetic_store, capsys) -> Non
     assert "A higher" in line and "[" in line
     files = [str(synthetic_store.path_for(m, PROBE)) for m in ("clip_rn50", "efficientnet_lite0")]
     code, out, _ = _run(["compare", *files, "--json"], capsys)
-    records = json.loads(out)
+    records = json.loads(out)["comparisons"]
     assert code == 0 and {r["benchmark"] for r in records} == {PROBE}
     assert any(r["metric"] == "semantic_encoding" and r["verdict"] == "A higher" for r in records)
 
@@ -84,3 +84,32 @@ def test_compare_command_explains_unknown_models(synthetic_store, capsys, tmp_pa
     assert "'resnet' is neither a result file nor a model id" in err and "clip_rn50" in err
     code, _, err = _run(["compare", "a", "b", "--results", str(tmp_path / "absent")], capsys)
     assert code == 2 and "does not exist" in err
+
+
+def test_compare_lists_what_only_one_side_has_and_cautions_on_other_setups(tmp_path: Path, capsys) -> None:
+    from brainalign.results import ResultsStore
+
+    store = ResultsStore(tmp_path / "results")
+    for result in (make_result("a", IT), make_result("a", PROBE), make_result("a", "mur2013.judgements@1"),
+                   make_result("b", IT), make_result("b", PROBE)):
+        store.save(result)
+    other_version = make_result("b", "mur2013.judgements@1")
+    other_version.provenance["benchmark"]["version"] = 2
+    store.save(type(other_version)(other_version.model_id, "mur2013.judgements@2", other_version.summary,
+                                   other_version.layerwise, other_version.provenance))
+    probe_b = store.load("b", PROBE)
+    probe_b.provenance["layer_policy"] = "all"
+    probe_b.provenance["data_checksums"] = {"probe_manifest_sha256": "12" * 32}
+    store.save(probe_b)
+    code, out, _ = _run(["compare", "a", "b", "--results", str(store.folder)], capsys)
+    assert code == 0
+    assert ("only A has: mur2013.judgements@1 (the other side has version 2: not comparable)") in out
+    assert "only B has: mur2013.judgements@2 (the other side has version 1: not comparable)" in out
+    caution = next(line for line in out.splitlines() if line.startswith(f"caution, {PROBE}"))
+    assert "different data (A: " in caution and "B: probe 121212121212)" in caution
+    assert "different layer policy (A: blocks, B: all)" in caution
+    assert not any(line.startswith(f"caution, {IT}") for line in out.splitlines())
+    code, out, _ = _run(["compare", "a", "b", "--results", str(store.folder), "--json"], capsys)
+    data = json.loads(out)
+    assert data["only_in_a"] == ["mur2013.judgements@1 (the other side has version 2: not comparable)"]
+    assert {r["benchmark"]: bool(r["caveat"]) for r in data["comparisons"]} == {IT: False, PROBE: True}

@@ -238,3 +238,16 @@ def test_results_that_declare_no_measures_are_understood_by_their_summary() -> N
         legacy.append(Result(result.model_id, result.benchmark, result.summary, result.layerwise,
                              {**result.provenance, "benchmark": info}))
     pd.testing.assert_frame_equal(layer_table(legacy), layer_table(_results()))
+
+
+def test_the_pinned_probe_wins_a_tie_and_the_most_scored_probe_otherwise() -> None:
+    def on(identifier: str, model_id: str) -> Result:
+        result = make_result(model_id, PROBE)
+        result.provenance["benchmark"]["id"] = identifier.partition("@")[0]
+        return Result(model_id, identifier, result.summary, result.layerwise, result.provenance)
+
+    hashed = "probe.saliency_semantic~0123456789ab@1"
+    assert choose_probe([on(hashed, "a"), on(PROBE, "b")]) == PROBE
+    assert choose_probe([on(hashed, "a"), on(PROBE, "b")][::-1]) == PROBE
+    assert choose_probe([on(hashed, "a"), on(hashed, "c"), on(PROBE, "b")]) == hashed
+    assert choose_probe([on(hashed, "a"), on(PROBE, "b")], "probe.saliency_semantic~0123456789ab") == hashed

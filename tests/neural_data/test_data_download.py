@@ -155,7 +155,7 @@ def test_unpinned_files_are_recorded_and_then_checked(file_server, register_data
     file_server.files["a.npz"] = PAYLOAD
     register_dataset("toy", [DataFile("a.npz", file_server.url("a.npz"), None, None)])
     location = locations.fetch("toy")
-    record = json.loads((location.folder / store.FETCH_RECORD).read_text())
+    record = json.loads((location.folder / locations.FETCH_RECORD).read_text())
     assert record == {"a.npz": sha256(PAYLOAD)}
     assert [c.status for c in locations.locate("toy").checks] == ["ok"]
     (location.folder / "a.npz").write_bytes(b"changed")

@@ -314,6 +314,36 @@ def test_folder_pool_groups_several_captions(tmp_path: Path) -> None:
         FolderPool(tmp_path / "images", tmp_path / "cols.csv")
 
 
+def test_distractors_without_transparency_are_announced_as_rectangles(stamps: Path, tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Photos have no alpha channel: they are pasted whole, as rectangles with their backgrounds,
+    and the build says so (report, log, manifest) instead of passing them off as cut-outs."""
+    rows = []
+    for stamp in tuxpaint.scan_stamps(stamps):
+        if stamp.photo:  # the synthetic photo stamps, flattened onto grey as JPEG photos
+            rgba = np.asarray(Image.open(stamp.path).convert("RGBA")).astype(float)
+            flat = rgba[..., :3] * rgba[..., 3:] / 255 + 128 * (1 - rgba[..., 3:] / 255)
+            Image.fromarray(flat.astype(np.uint8)).save(tmp_path / f"{stamp.id}.jpg")
+            rows += [(f"{stamp.id}.jpg", caption) for caption in tuxpaint.stamp_captions(stamp)]
+    pd.DataFrame(rows, columns=["image", "caption"]).to_csv(tmp_path / "captions.csv", index=False)
+    with caplog.at_level("WARNING"):
+        report = build_probe(FolderPool(tmp_path, tmp_path / "captions.csv"), tmp_path / "probe", SMALL,
+                             embedder=BagOfWordsEmbedder())
+    assert report.shapes == {"rectangle": 4 * report.n_complete}
+    assert ProbeFolder.open(tmp_path / "probe").manifest["distractor_shapes"] == report.shapes
+    warnings = report.warnings()
+    assert any(f"{4 * report.n_complete} of {4 * report.n_complete} distractors are whole images pasted as "
+               "opaque rectangles" in w for w in warnings)
+    assert any(f"only {report.n_complete} base images" in w for w in warnings)
+    assert all(w in caplog.text for w in warnings)
+
+
+def test_cut_outs_are_counted_as_such(built) -> None:
+    out, report = built
+    assert report.shapes == {"cut-out": 4 * report.n_complete}
+    assert not [w for w in report.warnings() if "rectangles" in w]
+
+
 def test_coco_pool_reads_captions_and_applies_the_nsd_crop(tmp_path: Path) -> None:
     names = _photos(tmp_path / "coco" / "val2017", 3)
     coco = {
@@ -353,7 +383,11 @@ def test_cli_builds_and_checks_a_probe(stamps: Path, tmp_path: Path) -> None:
             "--semantic-similar", "0.45", "--semantic-dissimilar", "0.5"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "complete with all four conditions" in result.output
+    assert "complete with all four conditions" in result.stdout
+    built = ProbeFolder.open(tmp_path / "probe")
+    assert f"id: probe.saliency_semantic~{built.content_hash[:12]}@1 (not the pinned standard probe" in result.stdout
+    assert f"warning: only {len(built.base_ids)} base images" in result.stderr  # a handful: said loudly
+    assert "rectangles" not in result.stderr  # Tux Paint stamps are cut-outs
     manifest = json.loads((tmp_path / "probe" / "manifest.json").read_text())
     assert manifest["embedder"] == "all-MiniLM-L6-v2"
     assert manifest["thresholds"]["semantic_similar"] == 0.45

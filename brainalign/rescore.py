@@ -1,0 +1,265 @@
+"""Submissions that verify themselves: re-score a result from its provenance and compare.
+
+A result records what its numbers depend on: the model (id, weights sha256, parameters sha256,
+preprocessing and its output's sha256, a ``FILE.py`` model's source sha256), the benchmark
+(``id@version``) and its data checksums, the stimuli's content hash, the seed, the layer policy,
+the batch size, and the environment (library versions, torch's thread count). :func:`verify`
+rebuilds each of those here, checks every checksum, extracts the layer RDMs afresh (the layer-RDM
+cache is not read unless asked), scores with the recorded seed and thread count, and compares every
+number with the file's (:data:`~brainalign.results.verification.TOLERANCE`). Each result is
+*verified*, *differs* (which numbers, by how much) or *cannot verify* (what is missing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._io import sha256_file
+from .benchmarks import Benchmark, get
+from .errors import BrainAlignError
+from .models import LoadedModel, extract_layer_rdms, load_model
+from .paths import data_dir as resolve_data_dir
+from .progress import progress
+from .results import Result
+from .results.provenance import environment
+from .results.verification import TOLERANCE, Comparison, Status, VerificationRecord, compare_numbers, write_record
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verifying one result file found."""
+
+    path: Path
+    model_id: str
+    benchmark: str
+    status: Status
+    message: str
+    comparison: Comparison | None = None
+    record: Path | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+
+class CannotVerify(Exception):
+    """Something the re-computation needs is missing here; the message says what and how to get it."""
+
+
+def result_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Result files named, or found in folders named (any depth), in order."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise BrainAlignError(f"{path} is neither a result file nor a results folder")
+    return files
+
+
+def verify(
+    paths: Sequence[str | Path],
+    *,
+    model_files: Sequence[str] = (),
+    weights: Sequence[str | Path] = (),
+    specs: Sequence[str | Path] = (),
+    data_dir: str | Path | None = None,
+    use_cache: bool = False,
+    record: bool = True,
+    on_verdict: Callable[[Verdict], None] | None = None,
+) -> list[Verdict]:
+    """Re-score every result in ``paths`` (files or folders) and compare; see the module docstring.
+
+    ``model_files``: ``FILE.py:FUNCTION`` specs for models whose code is not where the result says
+    (or that were given as Python objects); each is used for the results of the model id its card
+    names. ``weights``: weights files a result names by sha256. ``specs``: spec files of
+    spec-file benchmarks. ``record`` writes a verification record beside each verified or
+    differing result. ``use_cache`` reads layer RDMs from the cache instead of extracting them.
+    """
+    files = result_files(paths)
+    context = _Context(model_files, weights, specs, resolve_data_dir(data_dir), use_cache)
+    verdicts = []
+    for path in progress(files, desc="verifying", unit="result"):
+        verdict, result = _verify_file(path, context)
+        if record and result is not None and verdict.status != "cannot verify":
+            record_file = write_record(path, VerificationRecord.now(result, verdict.status, verdict.comparison))
+            verdict = dataclasses.replace(verdict, record=record_file)
+        verdicts.append(verdict)
+        if on_verdict is not None:
+            on_verdict(verdict)
+    return verdicts
+
+
+class _Context:
+    """What a run of :func:`verify` has been given, and what it has loaded (one model at a time)."""
+
+    def __init__(self, model_files: Sequence[str], weights: Sequence[str | Path], specs: Sequence[str | Path],
+                 data_dir: Path | None, use_cache: bool) -> None:
+        self.model_files = list(model_files)
+        self.weights = {sha256_file(w): Path(w) for w in weights}
+        self.specs = {bench.identifier: bench for bench in (get(str(s)) for s in specs)}
+        self.data_dir = data_dir
+        self.use_cache = use_cache
+        self._file_cards: dict[str, str] | None = None
+        self._model: tuple[tuple, LoadedModel] | None = None
+        self._layers: dict[tuple, Any] = {}
+
+    def benchmark(self, identifier: str) -> Benchmark:
+        if identifier in self.specs:
+            return self.specs[identifier]
+        try:
+            return get(identifier)
+        except BrainAlignError:
+            raise CannotVerify(
+                f"benchmark {identifier} is not known here: install the package that provides it, "
+                "or give its spec file with --spec FILE.toml") from None
+
+    def file_for(self, model_id: str) -> str | None:
+        """The ``--model-file`` whose model has id ``model_id``."""
+        if self._file_cards is None:
+            self._file_cards = {}
+            for spec in self.model_files:
+                self._file_cards.setdefault(load_model(spec).id, spec)
+        return self._file_cards.get(model_id)
+
+    def model(self, spec: str, weights: Path | None, preprocessing: str, layers: Any) -> LoadedModel:
+        key = (spec, weights, preprocessing, repr(layers))
+        if self._model is None or self._model[0] != key:
+            self._model, self._layers = None, {}  # one model in memory at a time
+            self._model = (key, load_model(spec, weights=weights, preprocessing=preprocessing, layers=layers))
+        return self._model[1]
+
+    def layer_rdms(self, model: LoadedModel, stimuli: Any, distance: str, batch_size: int) -> Any:
+        key = (stimuli.content_hash, distance, batch_size)
+        if key not in self._layers:  # benchmarks sharing stimuli (two ROIs of one data set) share them
+            self._layers[key] = extract_layer_rdms(model, stimuli, distance=distance, batch_size=batch_size,
+                                                   cache=self.use_cache)
+        return self._layers[key]
+
+
+def _verify_file(path: Path, context: _Context) -> tuple[Verdict, Result | None]:
+    try:
+        result, written_id = Result.read_unchecked(path)
+    except BrainAlignError as err:
+        return Verdict(path, "", "", "cannot verify", f"not a valid result: {err}"), None
+    try:
+        comparison = _rescore(result, context)
+    except CannotVerify as err:
+        return Verdict(path, result.model_id, result.benchmark, "cannot verify", str(err)), result
+    edited = written_id is not None and written_id != result.content_id()
+    notes = environment_notes(result)
+    versions = f"; {', '.join(notes)}" if notes else ""
+    if comparison.agree and not edited:
+        return Verdict(path, result.model_id, result.benchmark, "verified",
+                       f"all {comparison.n_checked} numbers within {TOLERANCE:g} (largest difference "
+                       f"{comparison.max_difference:.1g}){versions}", comparison), result
+    lines = [str(d) for d in comparison.differences[:5]]
+    if len(comparison.differences) > 5:
+        lines.append(f"and {len(comparison.differences) - 5} more")
+    if edited:
+        lines.insert(0, "the file does not match its content id (edited after it was written)")
+    return Verdict(path, result.model_id, result.benchmark, "differs", "; ".join(lines) + versions,
+                   comparison), result
+
+
+def _rescore(result: Result, context: _Context) -> Comparison:
+    provenance = result.provenance
+    bench = context.benchmark(result.benchmark)
+    availability = bench.availability(context.data_dir)
+    if not availability.available:
+        raise CannotVerify(f"its data is not here ({availability.reason}); get it with: {availability.fix}")
+    _same_checksums("data", provenance.get("data_checksums"), bench.provenance(context.data_dir))
+    model = _model(result, context)
+    stimulus_sets = bench.stimulus_sets(context.data_dir)
+    _same_checksums("stimuli", provenance.get("stimuli_sha256"),
+                    {name: s.content_hash for name, s in stimulus_sets.items()})
+    batch_size = int(provenance.get("batch_size") or 32)
+    seed = int(provenance["seed"])
+    with _torch_threads(provenance.get("environment", {}).get("torch_threads")):
+        layers = {name: context.layer_rdms(model, stimuli, bench.distance, batch_size)
+                  for name, stimuli in stimulus_sets.items()}
+        score = bench.score(layers, seed=seed, data_dir=context.data_dir)
+    recomputed = Result.from_score(score, model_card=result.model_card, benchmark=result.benchmark_info, seed=seed)
+    return compare_numbers(result, recomputed)
+
+
+def _model(result: Result, context: _Context) -> LoadedModel:
+    """The model the result was computed with, rebuilt here and checked against its hashes."""
+    provenance = result.provenance
+    source = provenance.get("model_file")
+    spec = result.model_id
+    if source:
+        here = Path(source["path"])
+        if here.is_file() and sha256_file(here) == source["sha256"]:
+            spec = f"{here}:{source['function']}"
+        else:
+            spec = context.file_for(result.model_id) or ""
+            if not spec:
+                raise CannotVerify(f"its model file {source['path']} (sha256 {source['sha256'][:12]}…) is not here "
+                                   "or has changed: give the original with --model-file FILE.py:FUNCTION")
+    elif result.model_card.get("source") == "custom":
+        spec = context.file_for(result.model_id) or ""
+        if not spec:
+            raise CannotVerify(f"model {result.model_id} was given as a Python object (from_module): give a "
+                               "FILE.py:FUNCTION that builds it with --model-file")
+    weights_sha256 = provenance.get("weights_file_sha256")
+    weights = context.weights.get(weights_sha256) if weights_sha256 else None
+    if weights_sha256 and weights is None:
+        raise CannotVerify(f"it was scored with a weights file (sha256 {weights_sha256[:12]}…) that is not here: "
+                           "give it with --weights FILE")
+    preprocessing = provenance.get("preprocessing", "native")
+    try:
+        model = context.model(spec, weights, "native" if preprocessing == "custom" else preprocessing,
+                              provenance.get("layer_policy"))
+    except BrainAlignError as err:
+        raise CannotVerify(f"its model cannot be built here: {err}") from None
+    checks = (("weights", model.card.weights_sha256, result.model_card.get("weights_sha256")),
+              ("parameters", model.state_sha256(), provenance.get("parameters_sha256")),
+              ("preprocessing output", model.preprocess_sha256, provenance.get("preprocess_sha256")))
+    for name, here, recorded in checks:
+        if recorded and here and recorded != here:
+            raise CannotVerify(f"the model built here is not the one scored: its {name} sha256 is "
+                               f"{here[:12]}…, the result records {recorded[:12]}…")
+    return model
+
+
+def _same_checksums(what: str, recorded: Any, here: Any) -> None:
+    if recorded is not None and recorded != here:
+        raise CannotVerify(f"the {what} here differ from those the result was computed on "
+                           f"(recorded {_short(recorded)}, here {_short(here)})")
+
+
+def _short(checksums: Any) -> str:
+    text = str(checksums)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Compute with the thread count the result was computed with (reductions round by it)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(int(count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def environment_notes(result: Result) -> list[str]:
+    """Where this machine's versions differ from those the result records (numbers may then
+    differ in their last bits, within the tolerance)."""
+    recorded = result.provenance.get("environment", {}).get("libraries", {})
+    here = environment()["libraries"]
+    return [f"{name} {recorded[name]} there, {here.get(name)} here" for name in sorted(recorded)
+            if recorded.get(name) and here.get(name) and recorded[name] != here[name]]

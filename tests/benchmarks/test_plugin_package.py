@@ -1,0 +1,169 @@
+"""A benchmark plugin, installed as a package: the example under tests/plugin_example (the one the
+README shows) is built and installed with pip into a folder of this test's own, and, in
+subprocesses with that folder on PYTHONPATH, `brainalign benchmarks` lists it, `brainalign score`
+scores a model on it (planted truth: the judgements follow the pixels), `brainalign cite` cites it
+and the result, `brainalign verify` verifies the result, and the leaderboard shows it exactly like
+the built-in `mur2013.judgements`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.spatial.distance import pdist, squareform
+
+PACKAGE = Path(__file__).resolve().parents[1] / "plugin_example"
+README = Path(__file__).resolve().parents[2] / "README.md"
+N_IMAGES, N_SUBJECTS = 12, 5
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plugin installed with pip into a folder of its own (not into the test environment)."""
+    work = tmp_path_factory.mktemp("plugin")
+    source = shutil.copytree(PACKAGE, work / "source")  # pip builds in the source tree: build a copy
+    target = work / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(target), str(source)],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (target / "toylab_benchmarks.py").is_file()
+    return target
+
+
+@pytest.fixture(scope="module")
+def toylab_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DATA_DIR/toylab_shapes: 12 images and 5 subjects whose judgements are the images' pixel
+    cosine distances plus noise (so the pixel baseline must score high)."""
+    data = tmp_path_factory.mktemp("data")
+    folder = data / "toylab_shapes"
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (N_IMAGES, 16, 16, 3), dtype=np.uint8)
+    for k, image in enumerate(images):
+        Image.fromarray(image).save(folder / "images" / f"shape{k + 1:02d}.png")
+    pixels = pdist(images.reshape(N_IMAGES, -1).astype(np.float64), "cosine")
+    judgements = [squareform(pixels + rng.normal(0, 0.3 * pixels.std(), pixels.size)) for _ in range(N_SUBJECTS)]
+    np.save(folder / "judgements.npy", np.stack(judgements))
+    return data
+
+
+def brainalign(site: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+           "BRAINALIGN_QUIET": "1"}
+    return subprocess.run([sys.executable, "-m", "brainalign.cli", *argv], capture_output=True, text=True,
+                          env=env, check=False)
+
+
+def test_the_installed_plugin_is_listed_and_says_how_its_data_is_found(installed, toylab_data, tmp_path) -> None:
+    listed = brainalign(installed, "benchmarks", "--data-dir", str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("toylab.shapes@1"))
+    assert "no: ask Toy Lab for the data" in line and "Toy lab: similarity judgements of shapes" in line
+    listed = brainalign(installed, "benchmarks", "--data-dir", str(toylab_data))
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("toylab.shapes@1"))
+    assert re.search(r"toylab.shapes@1\s+no\s+yes", line)
+    assert "toylab" not in brainalign(Path("/nonexistent"), "benchmarks").stdout  # not installed here
+
+
+def test_score_cite_verify_and_publish_exactly_like_a_built_in(installed, toylab_data, shared_data,
+                                                               tmp_path: Path) -> None:
+    for name in ("kriegeskorte2008_92", "algonauts2019_92"):
+        (toylab_data / name).symlink_to(shared_data / name)  # the built-in's data beside the plugin's
+    results = tmp_path / "results"
+    scored = brainalign(installed, "score", "pixels", "toylab.shapes", "mur2013.judgements",
+                        "--data-dir", str(toylab_data), "--results", str(results))
+    assert scored.returncode == 0, scored.stderr
+    line = next(line for line in scored.stdout.splitlines() if "toylab.shapes@1" in line)
+    value = float(re.search(r"brain_similarity (\S+)", line).group(1))
+    assert "scored" in line and value > 0.5  # the planted truth: judgements follow the pixels
+
+    cited = brainalign(installed, "cite", "toylab.shapes")
+    assert cited.returncode == 0, cited.stderr
+    assert re.findall(r"@\w+\{(\w+),", cited.stdout) == ["toylab2026", "opielka2024saliency", "brainalign"]
+    result = results / "pixels" / "toylab.shapes@1.json"
+    cited = brainalign(installed, "cite", str(result))
+    assert cited.returncode == 0 and "on the benchmark toylab.shapes@1" in " ".join(cited.stdout.split())
+
+    verified = brainalign(installed, "verify", str(results), "--data-dir", str(toylab_data))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "2 verified" in verified.stdout
+
+    page = tmp_path / "page.html"
+    built = brainalign(installed, "leaderboard", "build", str(results), "--out", str(page))
+    assert built.returncode == 0, built.stderr
+    parsed = _Page()
+    parsed.feed(page.read_text(encoding="utf-8"))
+    for identifier in ("toylab.shapes@1", "mur2013.judgements@1"):
+        assert parsed.headers.count(identifier) == 2, identifier  # a raw and a ÷ ceiling column
+        assert identifier in parsed.cards  # a benchmark card
+    (row,) = parsed.rows
+    columns = {h: i for i, h in reversed(list(enumerate(parsed.header_cells)))}
+    for identifier in ("toylab.shapes@1", "mur2013.judgements@1"):  # a number, its interval, verified
+        assert re.fullmatch(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\] ✓", row[columns[f"{identifier} ρ"]])
+    assert row[columns["toylab.shapes@1 ρ"]].startswith(f"{value:.3f} [")
+
+
+class _Page(HTMLParser):
+    """The leaderboard table's header texts and row cells, and the benchmark cards' identifiers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self.header_cells: list[str] = []
+        self.rows: list[list[str]] = []
+        self.cards: list[str] = []
+        self._in: str | None = None
+        self._text: list[str] = []
+        self._table = False
+        self._card = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("id") == "leaderboard":
+            self._table = True
+        elif self._table and tag == "tr" and self.header_cells:
+            self.rows.append([])
+        elif self._table and tag in ("th", "td"):
+            self._in, self._text = tag, []
+        elif tag == "br" and self._in:
+            self._text.append(" ")
+        elif tag == "div" and "benchmark" in (attrs.get("class") or ""):
+            self._card = True
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = False
+        elif self._table and tag == self._in:
+            text = " ".join("".join(self._text).split())
+            if tag == "th":
+                self.header_cells.append(text)
+                self.headers.append(text.split(" ")[0])
+            else:
+                self.rows[-1].append(text)
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self._text.append(data)
+        if self._card and data.strip().endswith("@1"):
+            self.cards.append(data.strip())
+            self._card = False
+
+
+def test_the_readme_shows_this_package_whole_in_under_50_lines() -> None:
+    section = README.read_text(encoding="utf-8").split("\n### A benchmark plugin", 1)[1]
+    section = re.split(r"\n##+ ", section, maxsplit=1)[0]
+    blocks = re.findall(r"```(?:toml|python)\n(.*?)```", section, re.DOTALL)
+    files = [(PACKAGE / "pyproject.toml").read_text(), (PACKAGE / "toylab_benchmarks.py").read_text()]
+    assert blocks == files
+    assert sum(len(f.splitlines()) for f in files) < 50
