@@ -12,7 +12,8 @@ on the same inputs:
     cosine RDM, so this comparison uses the correlation distance, for both tools;
 (d) brainalign: ``rsa.rdm`` per layer (float64 Gram) + one ``rsa.compare``.
 
-Each test also checks that its numbers equal brainalign's (≤ 1e-6).
+Each test also checks that its numbers equal brainalign's (≤ 1e-6; ≤ 1e-5 where the other
+pipeline keeps float32 features in float32).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from brainalign import rsa
 
 N_STIMULI, N_LAYERS, N_FEATURES, N_TARGETS = 872, 20, 20_000, 224
 SAMPLED_PAIRS = 64
-_seconds: dict[str, float] = {}
+FLOOR_ROUNDS = 3
+FLOOR_GROUP = "rsa 872 stim/20×20k/224 targets/cosine vs floor"
 
 
 def group(distance: str) -> str:
@@ -70,15 +72,15 @@ def test_brainalign(benchmark, features, targets, ours, perf_record, distance: s
 
     layer_rdms, scores = benchmark.pedantic(pipeline, rounds=1, iterations=1)
     ours[distance] = (layer_rdms, scores)
-    _seconds[distance] = benchmark.stats.stats.total
     perf_record(group(distance), "brainalign", benchmark.stats.stats.total)
     assert scores.shape == (N_LAYERS, N_TARGETS) and np.isfinite(scores).all()
 
 
-def test_floor_float32_gram_and_one_argsort_per_rdm(benchmark, features, targets, ours, perf_record) -> None:
-    """What any exact pipeline must at least do: the Gram product (here in float32, half the cost
-    of float64) and one sort per RDM. brainalign's share of the floor's speed is printed."""
-    benchmark.group = group("cosine")
+def test_floor_float32_gram_and_one_argsort_per_rdm(features, targets, ours, perf_record) -> None:
+    """What any exact pipeline must at least do: the Gram product (here in float32, cheaper than
+    float64) and one sort per RDM. The floor and brainalign's pipeline run alternately,
+    FLOOR_ROUNDS times each, so that both share whatever else loads the machine; the best of each
+    counts, and brainalign's share of the floor's speed is printed."""
     layer_rdms, _ = ours["cosine"]
 
     def floor():
@@ -86,11 +88,20 @@ def test_floor_float32_gram_and_one_argsort_per_rdm(benchmark, features, targets
         orders = [np.argsort(r) for r in (*layer_rdms, *targets)]
         return grams, orders
 
-    grams, _ = benchmark.pedantic(floor, rounds=1, iterations=1)
-    seconds = benchmark.stats.stats.total
-    mine = _seconds["cosine"]
-    perf_record(group("cosine"), "floor (float32 Gram + one argsort per RDM)", seconds,
-                f"brainalign runs at {100 * seconds / mine:.0f}% of the floor's speed")
+    def pipeline():
+        return rsa.compare(np.stack([rsa.rdm(x, "cosine") for x in features]), targets, "spearman")
+
+    best = {"floor": np.inf, "brainalign": np.inf}
+    for _ in range(FLOOR_ROUNDS):
+        for name, function in (("floor", floor), ("brainalign", pipeline)):
+            started = time.perf_counter()
+            value = function()
+            best[name] = min(best[name], time.perf_counter() - started)
+            if name == "floor":
+                grams = value[0]
+    perf_record(FLOOR_GROUP, "brainalign", best["brainalign"], f"best of {FLOOR_ROUNDS}, alternating with the floor")
+    perf_record(FLOOR_GROUP, "floor (float32 Gram + one argsort per RDM)", best["floor"],
+                f"brainalign runs at {100 * best['floor'] / best['brainalign']:.0f}% of the floor's speed")
     # the floor's Gram is float32's: its RDM agrees to float32 rounding only
     np.testing.assert_allclose(rsa.rdm_from_gram(grams[0]), layer_rdms[0], atol=1e-5)
 
@@ -112,8 +123,9 @@ def test_study_loop_sklearn_scipy(benchmark, features, targets, ours, perf_recor
     perf_record(group("cosine"), "study loop (sklearn + scipy)", total,
                 f"{SAMPLED_PAIRS} of {N_LAYERS * N_TARGETS} spearmanr calls timed, extrapolated")
     layer_rdms, scores = ours["cosine"]
-    np.testing.assert_allclose(np.stack(rdms), layer_rdms, atol=1e-6)
-    np.testing.assert_allclose(values, scores.ravel()[pairs], atol=1e-6)
+    # sklearn keeps float32 features in float32: its RDMs and their ρ agree to float32 rounding
+    np.testing.assert_allclose(np.stack(rdms), layer_rdms, atol=1e-5)
+    np.testing.assert_allclose(values, scores.ravel()[pairs], atol=1e-5)
 
 
 def test_rsatoolbox(benchmark, features, targets, ours, perf_record) -> None:
