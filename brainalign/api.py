@@ -62,6 +62,7 @@ def score(
     force: bool = False,
     client: Client | None = None,
     layer_groups: int = 1,
+    skip_absent: bool | None = None,
     **option_overrides: object,
 ) -> list[Outcome]:
     """Score one model on benchmarks (default: the default set) and save each result.
@@ -70,10 +71,13 @@ def score(
     or a :class:`~brainalign.models.LoadedModel` (e.g. from :func:`brainalign.models.from_module`).
     Options are :class:`ScoringOptions` fields, also accepted as keywords (``seed=1``). A result
     already stored with a matching reuse key is reused unless ``force``. With a Dask ``client``
-    each benchmark is scored by a worker.
+    each benchmark is scored by a worker. A named benchmark whose data is absent, and any whose
+    data is damaged, is an error before anything runs; absent data of the default set is
+    skipped (``skip_absent=True`` skips named ones too).
     """
     return runner.score(model, benchmarks, results=results, options=options, force=force,
-                        executor=executor_for(client, layer_groups), **option_overrides)
+                        executor=executor_for(client, layer_groups), skip_absent=skip_absent,
+                        **option_overrides)
 
 
 def run(
@@ -87,6 +91,7 @@ def run(
     on_outcome: OutcomeCallback | None = None,
     client: Client | None = None,
     layer_groups: int = 1,
+    skip_absent: bool | None = None,
     **option_overrides: object,
 ) -> RunReport:
     """Score every model on every benchmark, then build the leaderboard (``leaderboard`` path,
@@ -94,12 +99,13 @@ def run(
 
     With a Dask ``client`` (``dask.distributed.Client``) every (model, benchmark) pair is one task
     on the cluster, written into the same results store; ``layer_groups`` > 1 also splits each
-    model's layers across workers. Without one, Dask is not even imported.
+    model's layers across workers. Without one, Dask is not even imported. Benchmarks that
+    cannot run are treated as by :func:`score`.
     """
     store = open_store(results)
     report = runner.run(models, benchmarks, results=store, options=options, force=force,
                         on_outcome=on_outcome, executor=executor_for(client, layer_groups),
-                        **option_overrides)
+                        skip_absent=skip_absent, **option_overrides)
     if store.folder.is_dir():  # nothing is stored when every pair was skipped: no page to build
         out = Path(leaderboard) if leaderboard is not None else store.folder / "leaderboard.html"
         with phase("page"):

@@ -10,21 +10,24 @@ cluster. Both write the same files, so a run may start on one and resume on the 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import numpy as np
+
 from . import phases
 from ._io import sha256_file
-from .benchmarks import Benchmark
+from .benchmarks import Benchmark, BenchmarkScore
 from .errors import BrainAlignError
 from .models import DEFAULT_MEMORY_BUDGET, LoadedModel, ModelCard, extract_layer_rdms, get_card, load_model
 from .models.registry import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
 from .paths import data_dir as resolve_data_dir
-from .results import Result, ResultsStore, default_results_dir
+from .results import Result, ResultsStore, as_float, default_results_dir, jsonable
 from .results.provenance import environment
 
 if TYPE_CHECKING:
@@ -97,16 +100,24 @@ class ModelSession:
                                       preprocessing=o.preprocessing, layers=o.layers)
         elif o.layers is not None and self._loaded.layers != self._loaded.select(o.layers):
             self._loaded = self._loaded.with_layers(o.layers)  # a given model, other layers asked for
+        if self._given is not None and o.preprocessing not in ("native", self._loaded.preprocessing):
+            raise BrainAlignError(
+                f"preprocessing={o.preprocessing!r} applies to models loaded by id; {self.id!r} was "
+                "given with its own transform: pass brainalign.models.clip_preprocess() to from_module"
+            )
         return self._loaded
+
+    @property
+    def identified_by_parameters(self) -> bool:
+        """A module given in memory or built by a ``FILE.py`` factory: the same name may stand for
+        other weights or code, so only the parameters' sha256 tells which network it is."""
+        return self._given is not None or is_file_spec(self.id)
 
     def card(self) -> ModelCard:
         """The model's card (no model load needed for registered ids)."""
-        if self._loaded is not None:
-            return self._loaded.card
-        try:
-            return get_card(self.id)
-        except BrainAlignError:  # a file.py:factory: only loading tells its card
+        if self._loaded is not None or is_file_spec(self.id):  # a FILE.py factory: only loading tells
             return self.get().card
+        return get_card(self.id)
 
     def reuse_key(self) -> dict[str, object]:
         """What identifies the model and the run's settings for reuse: a stored result is reused
@@ -117,14 +128,14 @@ class ModelSession:
         card = self.card()
         layers = self._options.layers
         policy = card.layer_policy if layers is None else (layers if isinstance(layers, str) else list(layers))
-        preprocessing = card.preprocessing if self._given is not None else self._options.preprocessing
         weights = self._options.weights
         key: dict[str, object] = {
-            "seed": self._options.seed, "preprocessing": preprocessing, "layer_policy": policy,
+            "seed": self._options.seed, "preprocessing": self._options.preprocessing, "layer_policy": policy,
             "weights_file_sha256": sha256_file(weights_file_path(weights)) if weights is not None else None,
         }
-        if self._given is not None or is_file_spec(self.id):
+        if self.identified_by_parameters:
             model = self.get()
+            key["preprocessing"] = model.preprocessing  # what it was fed: custom, clip or native
             key["parameters_sha256"] = model.state_sha256()
             key["preprocess_sha256"] = model.preprocess_sha256
         if is_file_spec(self.id):
@@ -153,17 +164,20 @@ def score_pair(
     prepare_layers: PrepareLayers | None = None,
 ) -> Outcome:
     """Score one (model, benchmark) pair into ``store``, or reuse the stored result. A scored
-    result's timings hold the pair's seconds per phase (:mod:`brainalign.phases`)."""
+    result's timings hold the pair's seconds per phase (:mod:`brainalign.phases`).
+
+    Absent data gives a "skipped" outcome (callers that must not skip check first, see
+    ``brainalign.runner.check_data``); damaged data, a result whose headline numbers could not be
+    computed, and another network under a model id already in ``store`` are errors."""
     before = phases.elapsed()
     data_dir = resolve_data_dir(options.data_dir)
     with phases.phase("data"):
         availability = benchmark.availability(data_dir)
+    if availability.damaged:
+        raise BrainAlignError(f"{benchmark.identifier} cannot be scored: {availability.message}")
     if not availability.available:
-        message = availability.reason
-        if availability.fix and availability.fix not in message:
-            message += f"; get it with: {availability.fix}"
-        log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, message)
-        return Outcome(session.id, benchmark.identifier, "skipped", message=message)
+        log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, availability.message)
+        return Outcome(session.id, benchmark.identifier, "skipped", message=availability.message)
     # what a stored result must match to be reused: how the model was set up, and the exact data
     with phases.phase("data"):
         data_checksums = benchmark.provenance(data_dir)
@@ -173,6 +187,13 @@ def score_pair(
         stored = None if force else store.find(stored_id, benchmark.identifier, key)
     if stored is not None:
         return Outcome(stored_id, benchmark.identifier, "reused", stored)
+    others = results_of_other_networks(store, stored_id, key)
+    if others and not force:
+        raise BrainAlignError(
+            f"{store.folder} already holds results of another network called {stored_id!r} "
+            f"({others[0]}); give this network its own model id, score it into another results "
+            "folder (--results), or replace those results with --force (force=True)"
+        )
     with phases.phase("load"):
         model = session.get()
     started = time.perf_counter()
@@ -191,9 +212,13 @@ def score_pair(
         scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
     finished = time.perf_counter()
     timings = {"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)}
+    check_headline(scored, benchmark, model.id)
+    card = model.card
+    if session.identified_by_parameters and card.weights_sha256 is None:
+        card = replace(card, weights_sha256=model.state_sha256())  # what identifies its weights
     result = Result.from_score(
         scored,
-        model_card=model.card,
+        model_card=card,
         benchmark=benchmark,
         seed=options.seed,
         reuse_key=key,
@@ -213,7 +238,56 @@ def score_pair(
     )
     with phases.phase("io"):
         store.save(result)
+    remaining = [o for o in others if not o.startswith(benchmark.identifier + ":")]
+    if remaining:
+        log.warning("%s: results of the network that was called %r before remain in %s (%s); "
+                    "score them again with --force, or delete them", model.id, stored_id,
+                    store.folder, "; ".join(remaining))
     return Outcome(model.id, benchmark.identifier, "scored", result)
+
+
+#: Reuse-key fields that say which network a result is of (the same name can stand for other
+#: weights): other values under one model id mean another network, not other settings.
+NETWORK_IDENTITY = ("parameters_sha256", "weights_file_sha256")
+
+
+def results_of_other_networks(store: ResultsStore, model_id: str, key: Mapping[str, object]) -> list[str]:
+    """``"benchmark: field a… there, b… now"`` for every stored result of ``model_id`` whose
+    network identity differs from ``key``'s (so one model id never names two networks)."""
+    wanted = jsonable({name: key.get(name) for name in NETWORK_IDENTITY})
+    found = []
+    for entry in store.list():
+        if entry.model_id != model_id:
+            continue
+        result = store.find(entry.model_id, entry.benchmark)
+        if result is None:
+            continue
+        for name in NETWORK_IDENTITY:
+            there, now = result.reuse_key.get(name), wanted[name]
+            if there != now:
+                found.append(f"{entry.benchmark}: {name} {_short(there)} there, {_short(now)} now")
+                break
+    return found
+
+
+def _short(digest: object) -> str:
+    return f"{digest[:12]}…" if isinstance(digest, str) else str(digest)
+
+
+def check_headline(scored: BenchmarkScore, benchmark: Benchmark, model_id: str) -> None:
+    """A score none of whose headline numbers could be computed (all NaN) is an error, never a
+    stored result: it would stand on the leaderboard as if the model had been scored."""
+    headline = [m.name for m in benchmark.measures if m.headline]
+    values = [as_float(scored.summary.get(name, {}).get("value")) for name in headline]
+    if not headline or not all(math.isnan(v) for v in values):
+        return
+    rows = scored.layerwise["value"].to_numpy(dtype=float)
+    why = ("every layer's comparison with the target is undefined (constant or NaN RDMs: see the "
+           "warnings above)" if rows.size and np.isnan(rows).all() else "see the warnings above")
+    raise BrainAlignError(
+        f"{model_id} on {benchmark.identifier}: {', '.join(headline)} could not be computed ({why}); "
+        "nothing was stored"
+    )
 
 
 def phase_timings(seconds: Mapping[str, float]) -> dict[str, float]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import BrainAlignError
+
 
 def cache_dir() -> Path:
     """The per-user cache: layer RDMs, downloaded data, the built default probe."""
@@ -22,8 +24,17 @@ def cache_dir() -> Path:
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The local data folder: an explicit ``--data-dir``, else ``BRAINALIGN_DATA``, else None."""
+    """The local data folder: an explicit ``--data-dir``, else ``BRAINALIGN_DATA``, else None.
+
+    A folder named but absent is an error (a typo must not quietly mean "no local data").
+    """
     if explicit is not None:
-        return Path(explicit).expanduser()
-    env = os.environ.get("BRAINALIGN_DATA")
-    return Path(env).expanduser() if env else None
+        folder, fix = Path(explicit).expanduser(), "fix the path"
+    elif os.environ.get("BRAINALIGN_DATA"):
+        folder = Path(os.environ["BRAINALIGN_DATA"]).expanduser()
+        fix = "fix BRAINALIGN_DATA, or unset it to use the cache only"
+    else:
+        return None
+    if not folder.is_dir():
+        raise BrainAlignError(f"data folder {folder} does not exist; {fix}")
+    return folder

@@ -2,8 +2,10 @@
 
 A run is resumable by construction: a (model, benchmark) pair already in the results store with a
 matching reuse key is reused, and layer RDMs are cached on disk, so a killed run started again
-recomputes only what was lost and ends with the same numbers. Benchmarks whose data is missing
-are reported as skipped with the command that gets the data. Where pairs run is the executor's
+recomputes only what was lost and ends with the same numbers. Before anything runs, every
+benchmark's data is checked: damaged data is an error, and so is absent data of a benchmark the
+caller named; only the default set's benchmarks whose data is absent are reported as skipped,
+with the command that gets the data. Where pairs run is the executor's
 business (:class:`~brainalign.execution.LocalExecutor` by default); the leaderboard is built by
 the caller (``brainalign.run``), from the store.
 """
@@ -14,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import remove_orphaned_writes, remove_stale_scratch
 from .benchmarks import Benchmark, resolve
+from .errors import BrainAlignError
 from .execution import (
     Executor,
     LocalExecutor,
@@ -25,6 +29,8 @@ from .execution import (
     Status,
     open_store,
 )
+from .paths import cache_dir
+from .paths import data_dir as resolve_data_dir
 from .phases import PHASES
 from .results import ResultsStore
 
@@ -71,6 +77,34 @@ def phase_totals(outcomes: Iterable[Outcome]) -> dict[str, float]:
     return totals
 
 
+def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_absent: bool) -> None:
+    """Refuse, before any work, benchmarks that cannot run: those whose data is damaged, and
+    those whose data is absent unless ``skip_absent`` (they are then reported as skipped)."""
+    folder = resolve_data_dir(data_dir)
+    problems = []
+    for benchmark in benchmarks:
+        availability = benchmark.availability(folder)
+        if not availability.available and (availability.damaged or not skip_absent):
+            problems.append(f"{benchmark.identifier} cannot be scored: {availability.message}")
+    if problems:
+        more = f" (and {len(problems) - 1} more benchmark(s) cannot be scored)" if len(problems) > 1 else ""
+        raise BrainAlignError(problems[0] + more)
+
+
+def _prepare(benchmarks: BenchmarkSpec, store: ResultsStore, options: ScoringOptions,
+             skip_absent: bool | None) -> list[Benchmark]:
+    """The benchmarks of a run, checked (:func:`check_data`), once what a killed run left behind
+    (scratch folders, temporary files of unfinished writes in the cache and results) is removed."""
+    remove_stale_scratch()
+    for folder in (store.folder, cache_dir()):
+        if folder.is_dir():
+            remove_orphaned_writes(folder)
+    resolved = resolve(benchmarks)
+    named = benchmarks is not None
+    check_data(resolved, options.data_dir, skip_absent=not named if skip_absent is None else skip_absent)
+    return resolved
+
+
 def score(
     model: ModelSpec,
     benchmarks: BenchmarkSpec = None,
@@ -79,6 +113,7 @@ def score(
     options: ScoringOptions | None = None,
     force: bool = False,
     executor: Executor | None = None,
+    skip_absent: bool | None = None,
     **option_overrides: object,
 ) -> list[Outcome]:
     """Score one model on benchmarks (default: the default set) and save each result.
@@ -86,11 +121,14 @@ def score(
     ``model`` is a model id (``"efficientnet_lite0"``, ``"timm:resnet18"``, ``"net.py:build"``)
     or a :class:`~brainalign.models.LoadedModel` (e.g. from :func:`brainalign.models.from_module`).
     Options are :class:`ScoringOptions` fields, also accepted as keywords (``seed=1``). A result
-    already stored with a matching reuse key is reused unless ``force``.
+    already stored with a matching reuse key is reused unless ``force``. A benchmark whose data
+    is absent is an error when named and skipped in the default set (``skip_absent`` overrides
+    that); damaged data is always an error (:func:`check_data`).
     """
     options = (options or ScoringOptions()).replace(option_overrides)
-    return (executor or LocalExecutor()).score([model], resolve(benchmarks), open_store(results), options,
-                                               force=force)
+    store = open_store(results)
+    chosen = _prepare(benchmarks, store, options, skip_absent)
+    return (executor or LocalExecutor()).score([model], chosen, store, options, force=force)
 
 
 def run(
@@ -102,10 +140,14 @@ def run(
     force: bool = False,
     on_outcome: OutcomeCallback | None = None,
     executor: Executor | None = None,
+    skip_absent: bool | None = None,
     **option_overrides: object,
 ) -> RunReport:
-    """Score every model on every benchmark; ``on_outcome`` is called as each pair finishes."""
+    """Score every model on every benchmark; ``on_outcome`` is called as each pair finishes.
+    Benchmarks that cannot run are treated as by :func:`score`."""
     options = (options or ScoringOptions()).replace(option_overrides)
-    outcomes = (executor or LocalExecutor()).score(list(models), resolve(benchmarks), open_store(results),
-                                                   options, force=force, on_outcome=on_outcome)
+    store = open_store(results)
+    chosen = _prepare(benchmarks, store, options, skip_absent)
+    outcomes = (executor or LocalExecutor()).score(list(models), chosen, store, options, force=force,
+                                                   on_outcome=on_outcome)
     return RunReport(outcomes)

@@ -52,7 +52,8 @@ def card(model_id: str, **overrides) -> dict:
 def benchmark_info(identifier: str) -> dict:
     """What a result records about its benchmark, with the measures the real one declares."""
     bench_id, _, version = identifier.partition("@")
-    measures = probe_measures() if identifier == PROBE else brain_measures(HUMAN[identifier][0])
+    interval = "subjects" if version == "1" else "two-factor"  # what each human version's interval resamples
+    measures = probe_measures() if identifier == PROBE else brain_measures(human_spec(identifier)[0], interval)
     return {
         "id": bench_id, "version": int(version), "title": f"Title of {bench_id}",
         "description": f"What {bench_id} measures.", "metric": "Spearman ρ, best layer chosen on half the subjects",
@@ -106,8 +107,13 @@ def probe_score(model_id: str, seed: int = 0) -> BenchmarkScore:
     return BenchmarkScore(PROBE, pd.concat(parts, ignore_index=True), summary)
 
 
+def human_spec(identifier: str) -> tuple[str, int, float, float]:
+    """The :data:`HUMAN` entry of a benchmark, in any version."""
+    return next(spec for known, spec in HUMAN.items() if known.partition("@")[0] == identifier.partition("@")[0])
+
+
 def human_score(model_id: str, identifier: str, seed: int = 0) -> BenchmarkScore:
-    target, n_subjects, lower, upper = HUMAN[identifier]
+    target, n_subjects, lower, upper = human_spec(identifier)
     layers, depth, semantic, _ = _profile(model_id, seed)
     rng = np.random.default_rng([seed, len(identifier)])
     brain = 0.05 + 0.6 * semantic + rng.normal(0, 0.005, len(layers))

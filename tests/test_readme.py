@@ -30,7 +30,7 @@ def test_submit_your_model_example_runs(shared_data, tmp_path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md (Submit your model)", "exec"), {"__name__": "readme_example"})
     out = capsys.readouterr().out
-    assert "mur2013.judgements@1 scored" in out
+    assert "mur2013.judgements@2 scored" in out
     assert (tmp_path / "results" / "leaderboard.html").is_file()
     assert "my_net" in (tmp_path / "results" / "leaderboard.html").read_text(encoding="utf-8")
 

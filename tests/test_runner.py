@@ -18,6 +18,7 @@ import torchvision.transforms as T
 
 from brainalign import BrainAlignError, execution, runner
 from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
+from brainalign.benchmarks import get as get_benchmark
 from brainalign.cli import main
 from brainalign.results import ResultsStore
 from brainalign.models import from_module
@@ -35,7 +36,7 @@ def tiny_model(model_id: str = "tiny"):
 def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path, monkeypatch) -> None:
     first = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in first] == ["scored"]
-    stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@1")
+    stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@2")
     assert stored.content_id() == first[0].result.content_id()
     assert stored.provenance["seed"] == 0 and stored.provenance["layer_policy"] == "all"  # the pixel baseline's policy
     assert set(stored.provenance["stimuli_sha256"]) == {"kriegeskorte2008_92"}
@@ -66,10 +67,14 @@ def test_force_recomputes_identical_numbers(shared_data, tmp_path) -> None:
     assert forced.result.content_id() == first.result.content_id()
 
 
-def test_missing_data_is_a_reported_skip_with_the_fix(tmp_path) -> None:
+def test_missing_data_of_a_named_benchmark_is_an_error_with_the_fix_and_skipped_on_request(tmp_path) -> None:
     empty = tmp_path / "no-data"
     empty.mkdir()
-    outcome = runner.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty)[0]
+    with pytest.raises(BrainAlignError, match="algonauts2019.78images.IT@1 cannot be scored: data set "
+                                              "algonauts2019_78 not found.*brainalign data fetch algonauts2019_78"):
+        runner.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty)
+    outcome = runner.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty,
+                           skip_absent=True)[0]
     assert outcome.status == "skipped" and outcome.result is None
     assert "brainalign data fetch algonauts2019_78" in outcome.message
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").rglob("*.json"))
@@ -102,16 +107,19 @@ def test_a_missing_weights_file_is_a_one_line_error_before_anything_runs(tmp_pat
     assert err.strip() == f"error: weights file {tmp_path / 'nope.pth'} does not exist; check the --weights path"
 
 
-def test_missing_data_is_reported_once_per_benchmark_and_a_wrong_data_dir_is_an_error(tmp_path, capsys) -> None:
+def test_missing_data_is_reported_once_per_benchmark_and_a_wrong_data_dir_is_an_error(tmp_path, capsys,
+                                                                                      monkeypatch) -> None:
     empty = tmp_path / "data"
     empty.mkdir()
-    with pytest.raises(SystemExit) as exit_info:
+    monkeypatch.setattr("brainalign.benchmarks.registry.default_benchmarks",
+                        lambda: [get_benchmark("algonauts2019.78images.IT")])
+    with pytest.raises(SystemExit) as exit_info:  # the default set: absent data is skipped
         main(["-q", "run", "--results", str(tmp_path / "results"), "--data-dir", str(empty),
-              "-m", "pixels", "-m", "efficientnet_lite0:untrained", "-b", "algonauts2019.78images.IT"])
+              "-m", "pixels", "-m", "efficientnet_lite0:untrained"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "error: nothing was scored" in err and "Traceback" not in err
     assert err.count("skipped algonauts2019") == 1, err
-    assert "skipped algonauts2019.78images.IT@1 for 2 models: data set algonauts2019_78 not found" in err
+    assert "skipped algonauts2019.78images.IT@2 for 2 models: data set algonauts2019_78 not found" in err
     assert "brainalign data fetch algonauts2019_78" in err
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--data-dir", str(tmp_path / "typo")])
@@ -216,7 +224,9 @@ def test_another_weights_file_is_not_reused(tmp_path) -> None:
     spec = f"{factory}:build"
     a = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
     again = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
-    b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")[0]
+    with pytest.raises(BrainAlignError, match="already holds results of another network called 'net'"):
+        runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")
+    b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt", force=True)[0]
     assert (a.status, again.status, b.status) == ("scored", "reused", "scored")
     assert not a.result.layerwise["value"].equals(b.result.layerwise["value"])
 

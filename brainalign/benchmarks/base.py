@@ -76,11 +76,23 @@ class Measure:
 
 @dataclass(frozen=True)
 class Availability:
-    """Whether a benchmark's data is on this machine, and if not, the command that gets it."""
+    """Whether a benchmark's data is on this machine, and if not, the command that gets it.
+
+    ``damaged``: the data is here but unusable (a file missing from its folder, truncated or
+    altered): always an error, where data that is simply absent may be skipped.
+    """
 
     available: bool
     reason: str = ""
     fix: str = ""
+    damaged: bool = False
+
+    @property
+    def message(self) -> str:
+        """The reason, followed by the fix where the reason does not already give it."""
+        if self.fix and self.fix not in self.reason:
+            return f"{self.reason}; get it with: {self.fix}"
+        return self.reason
 
 
 @dataclass(eq=False)

@@ -11,7 +11,10 @@ mur2013.judgements                     similarity judgements, 16 subjects       
 algonauts2023.<ROI>                    NSD, 7 subjects, 872 shared images            no (registration)
 ====================================== ============================================= =======
 
-They are registered through the entry point ``human`` of the group ``brainalign.benchmarks``.
+Each is registered in every version of its metric (:data:`VERSION_INTERVALS`): ``@2`` (the
+default) with the two-factor interval over subjects and stimuli, ``@1`` with the interval over
+subjects only, kept so that results of version 1 stay reproducible. They are registered through
+the entry point ``human`` of the group ``brainalign.benchmarks``.
 """
 
 from __future__ import annotations
@@ -31,34 +34,76 @@ from ..neural_data.locations import Location, bad_file_message, find, locate, no
 from ..rsa import LayerRDMs
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
-from .scoring import N_BOOT, N_SPLITS, benchmark_score, brain_measures, score_target
+from .scoring import (
+    N_BOOT,
+    N_SPLITS,
+    TWO_FACTOR_MEANING,
+    benchmark_score,
+    brain_measures,
+    score_target,
+)
 
 Reader = Callable[[Path], NeuralData]
 
-SCORING_DEFINITION = (
+_COMMON_DEFINITION = (
     "Each layer's RDM (on this benchmark's stimuli, matched by stimulus id; cosine distance by "
     "default) is compared with each subject's RDM by Spearman's rho over the upper triangle. "
     f"brain_similarity: the cross-validated best layer - in each of {N_SPLITS} seeded random "
     "splits of the subjects into halves (floor(S/2) subjects and the rest), the layer with the "
     "highest mean rho over one half is scored by its mean rho over the other half, in both "
     "directions; equivalently each subject's rho at the layer chosen on the other half, averaged "
-    "over subjects and splits. Its interval: 95% expanded percentile bootstrap over subjects "
+    "over subjects and splits. "
+)
+_SUBJECT_INTERVAL_DEFINITION = (
+    "95% expanded percentile bootstrap over subjects "
     f"({N_BOOT} resamples, the cross-validation repeated on each; Hesterberg's expansion for few "
     "subjects, whose plain percentile interval is far too narrow: simulated coverage with the "
     "expansion is about 93% for 15 subjects, 92% for 8, 80% for 4). It holds the stimuli fixed: it "
-    "is about new subjects seeing these images, not new images. normalised = "
+    "is about new subjects seeing these images, not new images."
+)
+#: How each version's interval is made (the versions differ in nothing else).
+INTERVAL_DEFINITIONS: dict[int, str] = {
+    1: "Its interval: " + _SUBJECT_INTERVAL_DEFINITION,
+    2: (
+        f"Its interval: 95% two-factor bootstrap over subjects and stimuli ({N_BOOT} resamples, "
+        "each drawing subjects and stimuli with replacement, pairs of stimuli weighted by how often "
+        "both were drawn, self-pairs dropped, the cross-validation repeated on each). The variances "
+        "of the bootstraps over subjects only (V_s), stimuli only (V_p) and both (V_b), all from the "
+        "same draws, are combined as in Schuett et al. 2023 (eLife 12:e82566): V = S/(S-1) V_s + "
+        "n/(n-1) V_p - S n/((S-1)(n-1)) (V_b - V_s - V_p), bounded above by V_b and below by "
+        "S/(S-1) V_s (which also replaces a negative V); the interval is the score +- t * sqrt(V), t "
+        "with Welch-Satterthwaite degrees of freedom (S/(S-1) V_s on S-1, the rest on n-1). It is "
+        "about new subjects and new images of the same kind and number. What it means: "
+        f"{TWO_FACTOR_MEANING} "
+        "Simulated coverage (planted subjects and stimuli, 92 stimuli): about 96% with 15 subjects, "
+        "95-98% with 8, 90-92% with 4. The normalised interval divides by the upper ceiling held "
+        "fixed. subjects_ci_low/high: the subject-only interval of version 1 from the same draws, "
+        + _SUBJECT_INTERVAL_DEFINITION
+    ),
+}
+_REST_DEFINITION = (
+    " normalised = "
     "value / upper noise ceiling (intervals divided by the same ceiling). brain_similarity_max: "
     "the highest mean rho over subjects among all layers (layer chosen and scored on the same "
     "subjects, as in Opielka et al. 2024). noise_ceiling: leave-one-subject-out with Spearman; "
     "lower = mean rho of each subject's RDM with the mean RDM of the other subjects, upper = "
     "with the mean RDM of all subjects. Layerwise rows: rho of every layer with every subject."
 )
+#: The interval each version of the human benchmarks reports (scoring.INTERVALS).
+VERSION_INTERVALS: dict[int, str] = {1: "subjects", 2: "two-factor"}
+#: The newest version: `brainalign run` scores it; older ones stay computable, off the default set.
+CURRENT_VERSION = max(VERSION_INTERVALS)
+
+
+def scoring_definition(version: int) -> str:
+    """The metric text of version ``version`` of every human benchmark."""
+    return _COMMON_DEFINITION + INTERVAL_DEFINITIONS[version] + _REST_DEFINITION
 
 
 class HumanRSABenchmark(Benchmark):
-    """One target (an ROI or a behavioural task) of a registered data set."""
+    """One target (an ROI or a behavioural task) of a registered data set, in one version of the
+    metric (:data:`VERSION_INTERVALS`: the versions differ in what the interval resamples)."""
 
-    version = 1
     comparison = "spearman"  # how layer RDMs are compared with the subjects' RDMs
 
     def __init__(
@@ -72,17 +117,30 @@ class HumanRSABenchmark(Benchmark):
         target: str,
         reader: Reader,
         default: bool = True,
+        version: int = CURRENT_VERSION,
     ) -> None:
+        if version not in VERSION_INTERVALS:
+            raise BrainAlignError(f"{id}: no version {version} (versions: {sorted(VERSION_INTERVALS)})")
+        self._arguments = {
+            "id": id, "title": title, "description": description, "target_definition": target_definition,
+            "dataset": dataset, "target": target, "reader": reader, "default": default,
+        }
         self.id = id
+        self.version = version
+        self.interval = VERSION_INTERVALS[version]
         self.title = title
         self.description = description
-        self.metric = f"Target: {target_definition} {SCORING_DEFINITION}"
+        self.metric = f"Target: {target_definition} {scoring_definition(version)}"
         self.dataset = dataset
         self.datasets = (dataset,)
         self.target = target
-        self.measures = brain_measures(target)
-        self.default = default
+        self.measures = brain_measures(target, self.interval)
+        self.default = default and version == CURRENT_VERSION
         self._reader = reader
+
+    def versions(self) -> tuple[HumanRSABenchmark, ...]:
+        """This benchmark in every version of the metric (all are registered)."""
+        return tuple(HumanRSABenchmark(**self._arguments, version=v) for v in sorted(VERSION_INTERVALS))
 
     @property
     def bibtex(self) -> str:  # type: ignore[override]
@@ -102,7 +160,7 @@ class HumanRSABenchmark(Benchmark):
             return Availability(False, not_found_message(dataset, data_dir), fix)
         bad = [c for c in location.checks if not c.ok]
         if bad:
-            return Availability(False, bad_file_message(dataset, location, bad), fix)
+            return Availability(False, bad_file_message(dataset, location, bad), fix, damaged=True)
         return Availability(True)
 
     def load(self, data_dir: str | os.PathLike[str] | None = None) -> NeuralData:
@@ -121,7 +179,9 @@ class HumanRSABenchmark(Benchmark):
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None):
         data = self.load(data_dir)
         if self.target not in data.targets:
-            reasons = [str(s) for s in data.skipped if s.target == self.target]
+            skips = [s for s in data.skipped if s.target == self.target]
+            # the target's own reason (no subject complete) says it all; else each subject's
+            reasons = [str(s) for s in skips if not s.subject] or [str(s) for s in skips]
             why = (f" ({'; '.join(reasons)})" if reasons
                    else f" (the data has targets {', '.join(data.targets)})")
             raise BrainAlignError(
@@ -147,8 +207,12 @@ class HumanRSABenchmark(Benchmark):
                 f"got {sorted(layers)}"
             )
         target = self.target_rdms(data_dir)
-        result = score_target(layers[self.stimulus_set_name], target, method=self.comparison, seed=seed)
+        result = score_target(layers[self.stimulus_set_name], target, method=self.comparison, seed=seed,
+                              interval=self.interval)
         extra: dict[str, Any] = {"dataset": self.dataset, "target": self.target}
+        left_out = [str(s) for s in self.load(data_dir).skipped if s.target == self.target]
+        if left_out:  # e.g. subjects with missing dissimilarities (neural_data.collection's rule)
+            extra["left_out"] = left_out
         if "algonauts2019_noise_ceiling" in target.metadata:
             extra["algonauts2019_noise_ceiling"] = target.metadata["algonauts2019_noise_ceiling"]
         return benchmark_score(self.identifier, result, **extra)
@@ -225,7 +289,7 @@ def _algonauts2023(roi: str) -> HumanRSABenchmark:
     )
 
 
-BENCHMARKS: tuple[HumanRSABenchmark, ...] = (
+_TARGETS: tuple[HumanRSABenchmark, ...] = (
     _algonauts2019(92, "EVC", True),
     _algonauts2019(92, "IT", True),
     _algonauts2019(78, "EVC", False),
@@ -261,4 +325,8 @@ BENCHMARKS: tuple[HumanRSABenchmark, ...] = (
         reader=kriegeskorte2008.read_kriegeskorte2008_folder,
     ),
     *(_algonauts2023(roi) for roi in algonauts2023.STUDY_ROIS),
+)
+#: Every target in every version: ``get(id)`` gives the newest, ``id@1`` the subject-only interval.
+BENCHMARKS: tuple[HumanRSABenchmark, ...] = tuple(
+    version for benchmark in _TARGETS for version in benchmark.versions()
 )

@@ -10,21 +10,34 @@ benchmark with per-subject RDMs.
    the *stimuli* play that role (pairs within each half), over :data:`STIMULUS_SPLITS` splits.
 4. **Max over layers**: the best layer's mean ρ on all subjects (the study's number; optimistic,
    since the same data pick and score the layer).
-5. **Confidence interval** of the score: bootstrap over subjects (subjects resampled with
-   replacement, the whole cross-validation repeated on each sample with the same splits of the
-   original subjects: copies of a subject stay in one half, so none both picks and tests, and
-   each copy counts once), as an *expanded* percentile interval
-   (:func:`brainalign.rsa.expanded_percentile_interval`): a plain percentile interval over 4
-   subjects covers far less than 95% (README: simulated coverage). The interval is about new subjects
-   seeing *these* stimuli; stimulus sampling is held fixed. With one RDM, bootstrap over stimuli
-   of ρ at the layer chosen most often (the choice itself is not resampled). The normalised
-   interval divides by the fixed upper ceiling. An undefined score (NaN) has a NaN interval.
+5. **Confidence interval** of the score, one of :data:`INTERVALS`:
+
+   - ``"two-factor"`` (the default): about new subjects *and* new stimuli. One set of seeded
+     draws resamples the subjects, the stimuli (pairs weighted by their multiplicity, self-pairs
+     dropped), and both; Schütt et al.'s (2023) correction turns the three bootstrap variances
+     into the variance over new subjects and stimuli, bounded below by the subjects' share
+     (:func:`brainalign.rsa.two_factor_variance`), and the interval is the score ± t·√V
+     (Welch–Satterthwaite degrees of freedom). The subject-only interval is reported beside it.
+   - ``"subjects"``: about new subjects seeing *these* stimuli: subjects resampled, as an
+     *expanded* percentile interval (:func:`brainalign.rsa.expanded_percentile_interval`): a
+     plain percentile interval over 4 subjects covers far less than 95% (README: simulated
+     coverage).
+
+   Every subject resample repeats the whole cross-validation with the same splits of the original
+   subjects: copies of a subject stay in one half, so none both picks and tests, and each copy
+   counts once. With one RDM, bootstrap over stimuli of ρ at the layer chosen most often (the
+   choice itself is not resampled). The normalised interval divides by the upper ceiling, held
+   fixed (its own sampling variation is not part of the interval). An undefined score (NaN) has
+   a NaN interval.
 
 Every random choice comes from ``seed``; the same inputs give bit-identical numbers.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -42,28 +55,54 @@ from ..rsa import (
     expanded_percentile_interval,
     percentile_interval,
 )
-from ..rsa.inference import resampled_pairs
+from ..rsa.inference import (
+    TwoFactorDraws,
+    TwoFactorSamples,
+    TwoFactorVariance,
+    bootstrap_two_factor,
+    resampled_pairs,
+    two_factor_interval,
+    two_factor_variance,
+)
 from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
 N_SPLITS = 100
 N_BOOT = 1000
 STIMULUS_SPLITS = 20
 LEVEL = 0.95
+#: What the score's interval can resample (see the module docstring).
+INTERVALS: tuple[str, ...] = ("two-factor", "subjects")
 
 
 SUBJECT_INTERVAL = (
     "95% expanded percentile bootstrap over subjects: about new subjects seeing these stimuli, "
     "not about new stimuli; simulated coverage about 93% with 15 subjects, 92% with 8, 80% with 4"
 )
+TWO_FACTOR_INTERVAL = (
+    "95% two-factor bootstrap over subjects and stimuli (Schuett et al. 2023 correction; score "
+    "+- t * sqrt(corrected variance)): about new subjects and new images of the same kind and "
+    "number; simulated coverage about 96% with 15 subjects, 95-98% with 8, 90-92% with 4 (there, "
+    "read it as a 90% interval). "
+    "subjects_ci_low/high: the subject-only interval (expanded percentile bootstrap over subjects)"
+)
+#: Plain words for a leaderboard reader: what the two-factor interval means.
+TWO_FACTOR_MEANING = (
+    "If this benchmark were rerun with new participants and a new set of images of the same kind "
+    "and number, the model's average score would lie in this range: 95% of ranges built this way "
+    "contain it."
+)
 
 
-def brain_measures(target: str) -> tuple[Measure, ...]:
-    """What a benchmark scored with :func:`score_target` reports about ``target``."""
+def brain_measures(target: str, interval: str = "two-factor") -> tuple[Measure, ...]:
+    """What a benchmark scored with :func:`score_target` (``interval`` as there) reports about
+    ``target``."""
     return (
         Measure("brain_similarity", "brain_similarity", "brain similarity",
                 "rho of the layer chosen on half of the subjects, scored on the other half; "
                 "normalised: divided by the upper noise ceiling",
-                layerwise={"target": target}, target=target, interval=SUBJECT_INTERVAL, headline=True),
+                layerwise={"target": target}, target=target,
+                interval=TWO_FACTOR_INTERVAL if interval == "two-factor" else SUBJECT_INTERVAL,
+                headline=True),
         Measure("brain_similarity_max", "other", "best layer's rho (max over layers)",
                 "the highest mean rho over subjects among all layers, chosen and scored on the "
                 "same subjects (optimistic)", layerwise={"target": target}, target=target),
@@ -71,6 +110,19 @@ def brain_measures(target: str) -> tuple[Measure, ...]:
                 "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
                 "the mean of all", target=target),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class TwoFactorRecord:
+    """What the two-factor interval was made from: the corrected variance, the subject-only
+    interval beside it, and the bootstrap samples with the digest of their draws (two scores
+    with the same digest were resampled alike, so their difference can be bootstrapped paired)."""
+
+    variance: TwoFactorVariance
+    subjects_ci: tuple[float, float]
+    samples: TwoFactorSamples
+    draws: str
+    n_stimuli: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,9 +139,10 @@ class TargetComparison:
     cv_choices: tuple[int, ...]  # the layer index chosen in each half-split
     ceiling: NoiseCeiling | None
     method: str
-    resampled: str  # what the interval resamples: "subjects" or "stimuli"
+    resampled: str  # what the interval resamples: "subjects", "subjects and stimuli" or "stimuli"
     n_splits: int
     n_boot: int
+    two_factor: TwoFactorRecord | None = None
 
     @property
     def layer_means(self) -> np.ndarray:
@@ -135,14 +188,18 @@ class TargetComparison:
     def summary(self) -> dict[str, dict[str, Any]]:
         low, high = self.cv_ci
         ceiling = self.ceiling or NoiseCeiling(float("nan"), float("nan"))
+        brain = {
+            "value": self.cv_value, "ci_low": low, "ci_high": high,
+            "normalised": self.normalise(self.cv_value),
+            "normalised_ci_low": self.normalise(low),
+            "normalised_ci_high": self.normalise(high),
+            "layer": self.chosen_layer,
+        }
+        if self.two_factor is not None:
+            subjects_low, subjects_high = self.two_factor.subjects_ci
+            brain.update(interval=self.resampled, subjects_ci_low=subjects_low, subjects_ci_high=subjects_high)
         return {
-            "brain_similarity": {
-                "value": self.cv_value, "ci_low": low, "ci_high": high,
-                "normalised": self.normalise(self.cv_value),
-                "normalised_ci_low": self.normalise(low),
-                "normalised_ci_high": self.normalise(high),
-                "layer": self.chosen_layer,
-            },
+            "brain_similarity": brain,
             "brain_similarity_max": {
                 "value": self.best_value, "layer": self.layers[self.best_index],
                 "normalised": self.normalise(self.best_value),
@@ -152,7 +209,7 @@ class TargetComparison:
 
     def extra(self) -> dict[str, Any]:
         counts = Counter(self.cv_choices)
-        return {
+        extra: dict[str, Any] = {
             "method": self.method,
             "n_subjects": len(self.subjects),
             "n_splits": self.n_splits,
@@ -161,6 +218,24 @@ class TargetComparison:
             "layer_means": dict(zip(self.layers, map(float, self.layer_means))),
             "cv_layer_choices": {self.layers[i]: int(c) for i, c in sorted(counts.items())},
         }
+        record = self.two_factor
+        if record is not None:
+            variance = record.variance
+            extra["two_factor"] = {
+                "variance_subjects": variance.subjects, "variance_stimuli": variance.stimuli,
+                "variance_both": variance.both, "variance_raw": variance.raw,
+                "variance": variance.variance, "bound": variance.bound, "dof": variance.dof,
+                "n_stimuli": record.n_stimuli,
+            }
+            extra["resamples"] = {
+                "draws": record.draws, "interval": "two-factor", "level": LEVEL,
+                "n_subjects": len(self.subjects), "n_stimuli": record.n_stimuli,
+                "samples": {"brain_similarity": {
+                    "subjects": record.samples.subjects, "stimuli": record.samples.stimuli,
+                    "both": record.samples.both,
+                }},
+            }
+        return extra
 
 
 def score_target(
@@ -172,24 +247,35 @@ def score_target(
     n_boot: int = N_BOOT,
     level: float = LEVEL,
     seed: int = 0,
+    interval: str = "two-factor",
 ) -> TargetComparison:
-    """Score ``layers`` on ``target`` as described in the module docstring."""
+    """Score ``layers`` on ``target`` as described in the module docstring; ``interval`` (one of
+    :data:`INTERVALS`) says what the score's interval resamples."""
+    if interval not in INTERVALS:
+        raise BrainAlignError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
     if len(layers.layers) == 0:
         raise BrainAlignError("no layer RDMs to score")
     model = layers.rdms.reorder(target.stimulus_ids).data
     subjects = target.rdms.data
     per_subject = compare(model, subjects, method)
-    split_seed, boot_seed = np.random.SeedSequence(seed).spawn(2)
+    split_seed, boot_seed, stimulus_seed = np.random.SeedSequence(seed).spawn(3)
+    record = None
     if subjects.shape[0] >= 2:
         masks = subject_halves(subjects.shape[0], n_splits, np.random.default_rng(split_seed))
         value, choices = cv_over_subjects(per_subject, masks)
-        rng = np.random.default_rng(boot_seed)
-        n = subjects.shape[0]
-        samples = np.array([
-            cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
-            for _ in range(n_boot)
-        ])
-        resampled, splits = "subjects", n_splits
+        if interval == "two-factor":
+            record = _two_factor(model, target, masks, method, n_boot, boot_seed, stimulus_seed, level)
+            samples = record.samples.subjects
+            resampled = "subjects and stimuli"
+        else:
+            rng = np.random.default_rng(boot_seed)
+            n = subjects.shape[0]
+            samples = np.array([
+                cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
+                for _ in range(n_boot)
+            ])
+            resampled = "subjects"
+        splits = n_splits
     else:
         splits = min(n_splits, STIMULUS_SPLITS)
         value, choices = cv_over_stimuli(
@@ -203,6 +289,10 @@ def score_target(
         resampled = "stimuli"
     if not n_boot or not np.isfinite(value):
         low, high = np.nan, np.nan  # an undefined score has no interval (not one of its resamples')
+        if record is not None:
+            record = dataclasses.replace(record, subjects_ci=(np.nan, np.nan))
+    elif record is not None:
+        low, high, _ = two_factor_interval(value, record.samples, subjects.shape[0], record.n_stimuli, level)
     elif resampled == "subjects":
         low, high = expanded_percentile_interval(samples, subjects.shape[0], level)
     else:
@@ -212,7 +302,28 @@ def score_target(
         subjects=target.subjects, per_subject=per_subject, cv_value=float(value),
         cv_ci=(float(low), float(high)), cv_choices=tuple(int(c) for c in choices),
         ceiling=target.ceiling_for(method), method=method, resampled=resampled, n_splits=splits, n_boot=n_boot,
+        two_factor=record,
     )
+
+
+def _two_factor(
+    model: np.ndarray, target: TargetRDMs, masks: np.ndarray, method: str, n_boot: int,
+    subject_seed: np.random.SeedSequence, stimulus_seed: np.random.SeedSequence, level: float,
+) -> TwoFactorRecord:
+    """The three bootstraps of the cross-validated score from one set of draws (the subject draws
+    are those of the subject-only interval, so that interval is reported unchanged beside it)."""
+    n_subjects, n_stimuli = len(target.subjects), len(target.stimulus_ids)
+    draws = TwoFactorDraws.draw(n_subjects, n_stimuli, n_boot, subject_seed, stimulus_seed)
+    samples = bootstrap_two_factor(
+        model, target.rdms.data, lambda rho, sample: cv_over_subjects(rho, masks, sample)[0], draws,
+        method=method,
+    )
+    variance = two_factor_variance(samples, n_subjects, n_stimuli)
+    subjects_ci = tuple(map(float, expanded_percentile_interval(samples.subjects, n_subjects, level))) \
+        if n_boot else (np.nan, np.nan)
+    identity = json.dumps([list(target.subjects), list(target.stimulus_ids)]).encode()
+    digest = hashlib.sha256(identity + draws.digest().encode()).hexdigest()
+    return TwoFactorRecord(variance, subjects_ci, samples, digest, n_stimuli)
 
 
 def subject_halves(n_subjects: int, n_splits: int, rng: np.random.Generator) -> np.ndarray:

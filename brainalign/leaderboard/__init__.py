@@ -7,7 +7,7 @@
 >>> from brainalign.leaderboard import layer_table, relation        # doctest: +SKIP
 >>> results = ResultsStore("results").load_all().results           # doctest: +SKIP
 >>> layers = layer_table(results)                                  # doctest: +SKIP
->>> relation(layers, "semantic", "algonauts2019.92images.IT@1")    # doctest: +SKIP
+>>> relation(layers, "semantic", "algonauts2019.92images.IT@2")    # doctest: +SKIP
 """
 
 from __future__ import annotations

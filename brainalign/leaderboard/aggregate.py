@@ -27,7 +27,7 @@ from .relation import (
 )
 from .merge import Conflict, Merged
 from .setups import column_notes, version_notes
-from ..results import RejectedFile, Result, as_float
+from ..results import RejectedFile, Result
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
 UNTRAINED_SUFFIX = ":untrained"
@@ -53,6 +53,7 @@ class BenchmarkCard:
     n_models: int
     label: str = ""  # probes: which probe (source, base images, caveats in a word)
     caveats: tuple[str, ...] = ()
+    interval: str = ""  # what its headline numbers' intervals resample, and how well they cover
 
 
 @dataclass
@@ -131,19 +132,31 @@ def build_leaderboard(
     entries = _entries(results, notes)
     layers = layer_table(results, probe)
     models = model_table(results, probe)
+    trained = {e.model_id for e in entries if is_trained(e)}
     return Leaderboard(
         entries=entries,
         benchmarks=_benchmark_cards(results, notes),
         probe=choose_probe(results, probe),
         layers=layers,
         models=models,
-        layer_relations=layer_relations(layers),
-        model_relations=model_relations(models),
+        layer_relations=layer_relations(layers, trained),
+        model_relations=model_relations(models, trained),
         twins=twin_comparison(entries),
         problems=list(problems),
         notes=notes,
         merged=merged,
     )
+
+
+#: Card objectives of models that learned nothing: untrained networks and baselines (pixels).
+UNTRAINED_OBJECTIVES: tuple[str, ...] = ("untrained", "none")
+
+
+def is_trained(entry: Entry) -> bool:
+    """Whether a model was trained: not an untrained twin, nor a card whose objective says it
+    learned nothing (an untrained network, the pixel baseline)."""
+    return (not entry.model_id.endswith(UNTRAINED_SUFFIX)
+            and entry.card.get("objective") not in UNTRAINED_OBJECTIVES)
 
 
 def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:
@@ -190,6 +203,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
             metric=str(info.get("metric", "")), bibtex=str(info.get("bibtex", "")),
             datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
             n_models=len(group), label=label, caveats=tuple(caveats),
+            interval="; ".join(dict.fromkeys(m.interval for m in first.measures if m.headline and m.interval)),
         ))
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}

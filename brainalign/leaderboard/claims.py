@@ -1,10 +1,17 @@
-"""The claims panel: the study's claims tested on whatever models were scored.
+"""The claims panel: the study's claims checked on whatever models were scored.
 
-Each claim comes back with a status, its evidence, and, where it cannot be tested, the entries
-that would make it testable. Statuses: ``supported`` (the interval excludes the null in the
-claimed direction), ``contradicted`` (it excludes it in the other direction), ``inconclusive``,
-``consistent`` (a "no relation" claim whose interval includes 0: not contradicted, which is not
-proof of absence), ``not testable``.
+Each claim comes back with a status, its evidence (one line per brain target or group, each with
+its own verdict), the rule that turned the evidence into the status, and, where it cannot be
+tested, the entries that would make it testable. The claims describe associations among the scored
+models, not causes. Statuses:
+
+- ``supported``: the interval excludes the null in the claimed direction (on every target);
+- ``contradicted``: it excludes it in the other direction (on every target);
+- ``mixed``: targets disagree (e.g. supported on IT, inconclusive on hIT);
+- ``inconclusive``: no interval excludes the null;
+- ``not contradicted``: a "no relation" claim whose interval includes 0. That is not evidence of
+  absence (the same interval allows sizeable relations), so it is not shown as support;
+- ``not testable``.
 
 Group comparisons (CLIP vs supervised, CNN vs ViT) use trained models only. A group's mean gets
 the interval [mean of lows, mean of highs], which is at least as wide as the interval of a mean
@@ -19,12 +26,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from .aggregate import Entry, Leaderboard
+from .aggregate import Entry, Leaderboard, is_trained
 from .compare import difference_interval, format_interval
 from .relation import MIN_GROUPS
 
-_UNTRAINED = "untrained"
+_PER_TARGET_RULE = (
+    "Decided per brain target on the interval of r that resamples whole models (layers of one model "
+    "are not independent); the claim is {decided} only when every target says so, mixed when "
+    "targets disagree, inconclusive when {open}."
+)
+_GROUP_RULE = (
+    "Trained models only. Each group's mean gets the interval [mean of lower ends, mean of upper "
+    "ends] of its models' recorded intervals (conservative), the difference of the two means the "
+    "MOVER interval; supported when that interval excludes 0 in the claimed direction, "
+    "contradicted when it excludes 0 in the other."
+)
+_NULL_RULE = (
+    "A claim of no relation cannot be shown by an interval that includes 0: that interval also "
+    "allows sizeable relations. It is contradicted on a target whose interval (resampling models) "
+    "excludes 0, and otherwise only not contradicted; mixed when targets disagree."
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +56,7 @@ class Claim:
     status: str
     evidence: list[str] = field(default_factory=list)
     needs: str = ""
+    rule: str = ""  # how the evidence became the status
 
 
 def evaluate_claims(board: Leaderboard) -> list[Claim]:
@@ -41,11 +65,13 @@ def evaluate_claims(board: Leaderboard) -> list[Claim]:
                      "(a layer's semantic ρ correlates positively with its brain ρ)", expect="positive"),
         _layer_claim(board, "saliency", "Across layers, saliency relates to brain similarity more weakly "
                      "than semantics does (|r| of saliency below r of semantics)", expect="weaker"),
-        _group_claim(board, "CLIP raises semantic encoding (CLIP models above supervised ones)",
+        _group_claim(board, "CLIP-trained models encode semantics more strongly than supervised ones "
+                     "(higher semantic encoding)",
                      _kind("semantic_encoding"), "objective", "CLIP", "supervised",
                      needs="score at least one CLIP and one supervised model on the probe, e.g. "
                            "open_clip:RN50 and resnet50 (their weights must be available locally)"),
-        _group_claim(board, "Early-layer saliency suppression is stronger with CLIP than with supervised training",
+        _group_claim(board, "Early-layer saliency suppression is stronger in CLIP-trained models than "
+                     "in supervised ones",
                      _kind("saliency_suppression"), "objective", "CLIP", "supervised",
                      needs="score at least one CLIP and one supervised model on the probe"),
         _group_claim(board, "ResNets (CNNs) are more sensitive to a salient distractor than ViTs "
@@ -93,16 +119,25 @@ def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Cl
         line = (f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)} "
                 f"({row.ci_method}), n = {row.n} layers")
         if expect == "positive":
-            verdicts.append("supported" if row.ci_low > 0
-                            else "contradicted" if row.ci_high < 0 else "inconclusive")
+            found = ("supported" if row.ci_low > 0 else "contradicted" if row.ci_high < 0 else "inconclusive")
         else:
             semantic = pooled[(pooled["measure"] == "semantic") & (pooled["brain"] == row.brain)]
             sem = (semantic[["r", "ci_low", "ci_high"]].iloc[0].astype(float).tolist() if len(semantic)
                    else [math.nan] * 3)
             line += f"; semantic r = {format_interval(*sem, 2)}"
-            verdicts.append(_weaker_verdict(_magnitude(row.r, row.ci_low, row.ci_high), sem))
-        evidence.append(line)
-    return Claim(text, _overall(verdicts), evidence)
+            found = _weaker_verdict(_magnitude(row.r, row.ci_low, row.ci_high), sem)
+        verdicts.append(found)
+        evidence.append(f"{line} → {found}")
+    evidence += _cautions(mine["caveat"])
+    open_when = ("no target's interval excludes 0" if expect == "positive" else
+                 "on no target the interval of |r| lies wholly below (or above) semantics' interval")
+    return Claim(text, _overall(verdicts), evidence,
+                 rule=_PER_TARGET_RULE.format(decided="supported or contradicted", open=open_when))
+
+
+def _cautions(caveats: pd.Series) -> list[str]:
+    """The relations' caveats as evidence lines, each said once."""
+    return [f"Caution: {c}." for c in dict.fromkeys(caveats) if isinstance(c, str) and c]
 
 
 def _magnitude(value: float, low: float, high: float) -> tuple[float, float, float]:
@@ -138,14 +173,14 @@ def _group_claim(board: Leaderboard, text: str, metric: Metric, attribute: str, 
     evidence.append(f"difference {higher} − {lower}: {format_interval(a - b, low, high)}")
     status = ("inconclusive" if math.isnan(low) else "supported" if low > 0
               else "contradicted" if high < 0 else "inconclusive")
-    return Claim(text, status, evidence)
+    return Claim(text, status, evidence, rule=_GROUP_RULE)
 
 
 def _group(board: Leaderboard, metric: Metric, attribute: str, name: str,
            magnitude: bool = False) -> list[tuple[Entry, tuple[float, ...]]]:
     members = []
     for entry in board.entries:
-        if str(entry.card.get(attribute) or "") != name or entry.card.get("objective") == _UNTRAINED:
+        if str(entry.card.get(attribute) or "") != name or not is_trained(entry):
             continue
         triple = tuple(metric(entry, board.probe, key) for key in ("value", "ci_low", "ci_high"))
         if magnitude:
@@ -170,12 +205,17 @@ def _no_relation_claim(board: Leaderboard) -> Claim:
     evidence, verdicts = [], []
     for row in usable.itertuples():
         interval = format_interval(row.r, row.ci_low, row.ci_high, 2)
-        evidence.append(f"{row.brain}: r = {interval}, n = {row.n} models")
-        verdicts.append("contradicted" if row.ci_low > 0 or row.ci_high < 0 else "consistent")
-    return Claim(text, _overall(verdicts), evidence)
+        found = "contradicted" if row.ci_low > 0 or row.ci_high < 0 else "not contradicted"
+        verdicts.append(found)
+        line = f"{row.brain}: r = {interval} ({row.ci_method}), n = {row.n} models → {found}"
+        if found == "not contradicted":
+            line += f" (r anywhere from {row.ci_low:.2f} to {row.ci_high:.2f} fits these models)"
+        evidence.append(line)
+    evidence += _cautions(usable["caveat"])
+    return Claim(text, _overall(verdicts), evidence, rule=_NULL_RULE)
 
 
 def _overall(verdicts: list[str]) -> str:
-    """One status for several benchmarks: unanimous, or ``inconclusive`` when they disagree."""
+    """One status for several targets: unanimous, or ``mixed`` when they disagree."""
     distinct = set(verdicts)
-    return distinct.pop() if len(distinct) == 1 else "inconclusive"
+    return distinct.pop() if len(distinct) == 1 else "mixed"

@@ -1,26 +1,36 @@
 """Differences between two models' results, benchmark by benchmark, with an interval for each.
 
-Results keep each number's 95% bootstrap interval but not the bootstrap samples, so the interval
-of a difference A − B is built from the two intervals by MOVER (Zou & Donner 2008, "method of
-variance estimates recovery"; Newcombe's approach for differences):
+**Paired** where both results recorded the bootstrap samples of a number from the same draws (the
+same subjects, stimuli, seed and number of resamples, and the same data: brain similarity from
+version 2 of the human benchmarks on): the difference is bootstrapped resample by resample, so
+what the two models share (the subjects and stimuli that happened to be drawn) cancels, and the
+two-factor correction of :func:`brainalign.rsa.two_factor_interval` makes its interval, exactly as
+for one model's score.
+
+**MOVER** otherwise (results that recorded no samples, e.g. version 1, the probe, or results
+scored with other seeds or data; Zou & Donner 2008, "method of variance estimates recovery"):
+the interval is built from the two recorded intervals,
 
     low  = d − √((A − A_low)² + (B_high − B)²)
     high = d + √((A_high − A)² + (B − B_low)²)
 
-It is exact for independent, normally distributed estimates and handles asymmetric intervals.
-Both models are usually scored on the same stimuli and subjects, so their errors are positively
-correlated and this interval is then wider than a paired bootstrap would give (conservative): an
-interval that excludes 0 is good evidence of a difference; one that includes 0 is not evidence
-of equality.
+exact for independent, normally distributed estimates, with asymmetric intervals handled. Two
+models scored on the same stimuli and subjects have positively correlated errors, so this
+interval is then wider than the paired one (conservative): an interval that excludes 0 is good
+evidence of a difference; one that includes 0 is not evidence of equality. Every row says which
+interval it has (``interval``) and, for MOVER, why it could not be paired.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ..rsa.inference import TwoFactorSamples, two_factor_interval
 from ..results import Result, as_float
 
 #: Sub-keys of a summary entry that carry a point value and its interval.
@@ -31,8 +41,11 @@ _VALUE_KEYS: tuple[tuple[str, str, str, str], ...] = (
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "benchmark", "metric", "a", "a_ci_low", "a_ci_high", "b", "b_ci_low", "b_ci_high",
-    "difference", "ci_low", "ci_high", "verdict",
+    "difference", "ci_low", "ci_high", "verdict", "interval",
 )
+#: How the interval of a difference was made (the ``interval`` column starts with one of these).
+PAIRED = "paired"
+MOVER = "MOVER"
 
 
 def difference_interval(
@@ -55,18 +68,70 @@ def verdict(low: float, high: float, label_a: str = "A", label_b: str = "B") -> 
     return "no clear difference"
 
 
+def _resamples(result: Result) -> dict[str, Any] | None:
+    record = result.extra.get("resamples")
+    return record if isinstance(record, dict) and record.get("interval") == "two-factor" else None
+
+
+def why_unpaired(a: Result, b: Result) -> str:
+    """Why two results on one benchmark cannot be compared resample by resample ("" if they can)."""
+    record_a, record_b = _resamples(a), _resamples(b)
+    if record_a is None or record_b is None:
+        missing = " and ".join(side for side, r in (("A", record_a), ("B", record_b)) if r is None)
+        return f"{missing} recorded no bootstrap samples"
+    if record_a["draws"] != record_b["draws"]:
+        return "resampled differently (another seed, other subjects or stimuli)"
+    data_a, data_b = a.provenance.get("data_checksums"), b.provenance.get("data_checksums")
+    if data_a and data_b and data_a != data_b:
+        return "scored on different data files"
+    return ""
+
+
+def _paired_samples(result: Result, name: str, normalised: bool) -> TwoFactorSamples | None:
+    samples = _resamples(result)["samples"].get(name)  # type: ignore[index]
+    if samples is None:
+        return None
+    found = TwoFactorSamples(*(np.asarray([as_float(x) for x in samples[k]])
+                               for k in ("subjects", "stimuli", "both")))
+    if not normalised:
+        return found
+    ceiling = result.measure("noise_ceiling")
+    upper = result.value(ceiling.name, "upper") if ceiling is not None else math.nan
+    return found / upper if upper > 0 else None
+
+
+def paired_difference(a: Result, b: Result, name: str, normalised: bool = False) -> tuple[float, float] | None:
+    """The 95% two-factor interval of ``a − b`` from the two results' paired bootstrap samples of
+    summary number ``name`` (normalised: divided by each one's upper noise ceiling), or None when
+    they cannot be paired (:func:`why_unpaired`) or did not record that number."""
+    if why_unpaired(a, b):
+        return None
+    samples_a, samples_b = _paired_samples(a, name, normalised), _paired_samples(b, name, normalised)
+    if samples_a is None or samples_b is None:
+        return None
+    key = "normalised" if normalised else "value"
+    record = _resamples(a)
+    low, high, _ = two_factor_interval(a.value(name, key) - b.value(name, key), samples_a - samples_b,
+                                       int(record["n_subjects"]), int(record["n_stimuli"]),
+                                       float(record.get("level", 0.95)))
+    return low, high
+
+
 def compare_results(
     a: Sequence[Result], b: Sequence[Result], *, label_a: str = "A", label_b: str = "B"
 ) -> pd.DataFrame:
     """One row per (benchmark, summary number) that both sides report: each side's value and
-    interval, the difference ``a − b`` with its MOVER interval, and a verdict. Benchmarks are
-    matched by ``id@version``; numbers without a ``value`` (e.g. the noise ceiling) are skipped."""
+    interval, the difference ``a − b`` with its interval (paired where the two results share
+    their resamples, else MOVER; ``interval`` says which, and why not paired), and a verdict.
+    Benchmarks are matched by ``id@version``; numbers without a ``value`` (e.g. the noise
+    ceiling) are skipped."""
     by_benchmark_b = {result.benchmark: result for result in b}
     rows = []
     for left in sorted(a, key=lambda r: r.benchmark):
         right = by_benchmark_b.get(left.benchmark)
         if right is None:
             continue
+        reason = why_unpaired(left, right)
         for name in left.summary:
             if name not in right.summary:
                 continue
@@ -76,12 +141,18 @@ def compare_results(
                     continue
                 la, ha = left.value(name, low), left.value(name, high)
                 lb, hb = right.value(name, low), right.value(name, high)
-                d_low, d_high = difference_interval(va, la, ha, vb, lb, hb)
+                paired = paired_difference(left, right, name, normalised=bool(suffix))
+                if paired is not None:
+                    (d_low, d_high), how = paired, f"{PAIRED}: same subjects and stimuli resampled"
+                else:
+                    d_low, d_high = difference_interval(va, la, ha, vb, lb, hb)
+                    how = "" if math.isnan(d_low) else (
+                        f"{MOVER}, assumes independence: " + (reason or "no samples of this number"))
                 rows.append({
                     "benchmark": left.benchmark, "metric": name + suffix,
                     "a": va, "a_ci_low": la, "a_ci_high": ha, "b": vb, "b_ci_low": lb, "b_ci_high": hb,
                     "difference": va - vb, "ci_low": d_low, "ci_high": d_high,
-                    "verdict": verdict(d_low, d_high, label_a, label_b),
+                    "verdict": verdict(d_low, d_high, label_a, label_b), "interval": how,
                 })
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 

@@ -10,7 +10,7 @@ correlation of a quadratic fit, because the study found the saliency relation to
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,12 @@ PROBE_SUMMARIES: tuple[str, ...] = tuple(PROBE_COLUMNS.values())
 N_BOOT = 2000
 #: Fewest models for an interval over models (fewer: Fisher z over points, marked as such).
 MIN_GROUPS = 3
+#: Fewer models (or trained models) than this, and a relation across them carries a caveat: an
+#: interval that resamples a handful of models is unreliable, and where few models are trained
+#: the split between trained and untrained ones alone can make r large.
+FEW_MODELS = 5
+#: The ``ci_method`` of an interval that takes every point as independent (its p-value agrees).
+POINTS_INDEPENDENT = "Fisher z, points independent"
 
 
 def relation(
@@ -80,7 +86,7 @@ def relation(
         method = f"{out['n_groups']} {groups}s resampled"
     else:
         interval = pearson.confidence_interval(0.95)
-        low, high, method = interval.low, interval.high, "Fisher z, points independent"
+        low, high, method = interval.low, interval.high, POINTS_INDEPENDENT
     fit = stats.linregress(xs, ys)
     rss_linear = _rss(xs, ys, degree=1)
     rss_quadratic = _rss(xs, ys, degree=2)
@@ -222,18 +228,40 @@ def brain_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in fixed]
 
 
-def layer_relations(table: pd.DataFrame) -> pd.DataFrame:
+def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None) -> pd.DataFrame:
     """For each brain target and probe measure: the relation pooled over models (``model`` "")
-    and per model, over the layers of :func:`layer_table`."""
+    and per model, over the layers of :func:`layer_table`. ``trained``: the ids of the trained
+    models, for the pooled relations' :func:`caveat`."""
     rows = []
     for target in brain_columns(table):
         for measure in PROBE_MEASURES:
-            rows.append({"brain": target, "measure": measure, "model": "",
-                         **relation(table, measure, target, groups="model")})
+            pooled = relation(table, measure, target, groups="model")
+            rows.append({"brain": target, "measure": measure, "model": "", **pooled,
+                         "caveat": caveat(_models_used(table, measure, target), trained)})
             for model, group in table.groupby("model", sort=True):
                 rows.append({"brain": target, "measure": measure, "model": model,
-                             **relation(group, measure, target)})
+                             **relation(group, measure, target), "caveat": ""})
     return _frame(rows)
+
+
+def _models_used(table: pd.DataFrame, x: str, y: str) -> list[str]:
+    """The models with at least one point where both ``x`` and ``y`` are known."""
+    usable = table[["model", x, y]].apply(pd.to_numeric, errors="coerce").assign(model=table["model"]).dropna()
+    return sorted(set(usable["model"]))
+
+
+def caveat(models: Sequence[str], trained: Collection[str] | None = None) -> str:
+    """What a reader must know about a relation across ``models`` before trusting its interval:
+    fewer than :data:`FEW_MODELS` models, or fewer than that many trained ones among them."""
+    notes = []
+    if 0 < len(models) < FEW_MODELS:
+        notes.append(f"only {len(models)} models: an interval resampling so few is unreliable")
+    if trained is not None and len(models) >= 2:
+        n_trained = sum(m in trained for m in models)
+        if n_trained < min(FEW_MODELS, len(models)):
+            notes.append(f"only {n_trained} of {len(models)} models are trained: the gap between trained "
+                         "and untrained models alone can make r large")
+    return "; ".join(notes)
 
 
 # --- across models ------------------------------------------------------------------------------
@@ -261,10 +289,13 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
     return table[["model", *PROBE_SUMMARIES, *brains]].sort_values("model", ignore_index=True)
 
 
-def model_relations(table: pd.DataFrame) -> pd.DataFrame:
-    """Across models: each probe summary against each benchmark's brain similarity."""
+def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None) -> pd.DataFrame:
+    """Across models: each probe summary against each benchmark's brain similarity. Each model is
+    one point, and the interval of r resamples models (with :data:`MIN_GROUPS` or more), like the
+    pooled layer relation's; ``trained`` as in :func:`layer_relations`."""
     rows = [
-        {"brain": target, "measure": measure, **relation(table, measure, target)}
+        {"brain": target, "measure": measure, **relation(table, measure, target, groups="model"),
+         "caveat": caveat(_models_used(table, measure, target), trained)}
         for target in brain_columns(table)
         for measure in PROBE_SUMMARIES
     ]
@@ -274,6 +305,6 @@ def model_relations(table: pd.DataFrame) -> pd.DataFrame:
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     columns = ["brain", "measure", "model", "x", "y", "n", "n_groups", "r", "p", "ci_low", "ci_high",
                "ci_method", "slope", "intercept", "r2_linear", "r2_quadratic", "r_quadratic",
-               "p_quadratic"]
+               "p_quadratic", "caveat"]
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[c for c in columns if c in frame.columns or not rows])

@@ -29,7 +29,7 @@ from .merge import Conflict, merge_stores
 from .claims import evaluate_claims
 from .compare import format_interval
 from .plots import profile_svg, scatter_svg
-from .relation import PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
+from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
 from ..results import RejectedFile, Result, as_float, jsonable
 
 _TEMPLATES = "templates"
@@ -81,9 +81,9 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
         rows=[_row(entry, board) for entry in board.entries],
         families=sorted({str(e.card.get("family") or "") for e in board.entries} - {""}),
         objectives=sorted({str(e.card.get("objective") or "") for e in board.entries} - {""}),
-        pooled=[r for r in _records(board.layer_relations) if r["model"] == "" and r["n"] > 0],
-        per_model=[r for r in _records(board.layer_relations) if r["model"] != "" and r["n"] > 0],
-        across_models=[r for r in _records(board.model_relations) if r["n"] > 0],
+        pooled=[r for r in _relation_records(board.layer_relations) if r["model"] == "" and r["n"] > 0],
+        per_model=[r for r in _relation_records(board.layer_relations) if r["model"] != "" and r["n"] > 0],
+        across_models=[r for r in _relation_records(board.model_relations) if r["n"] > 0],
         layer_figures=_layer_figures(board, brains),
         model_figures=_model_figures(board),
         profiles=_profiles(board, brains),
@@ -228,6 +228,13 @@ def _conflicts(board: Leaderboard) -> list[dict[str, Any]]:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(row) for row in frame.to_dict(orient="records")]
+
+
+def _relation_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Relation rows, each saying whether its p-values may be shown: only beside an interval that
+    also takes the points as independent (never beside one that resamples models and may
+    contradict them)."""
+    return [{**row, "show_p": row.get("ci_method") == POINTS_INDEPENDENT} for row in _records(frame)]
 
 
 def _layer_figures(board: Leaderboard, brains: list[str]) -> list[dict[str, Any]]:

@@ -22,8 +22,10 @@ How it works:
 
 A spilled layer's file is laid out in the Gram's column blocks, written with ``pwrite`` and read
 back one block at a time with ``pread``: its pages live in the operating system's file cache,
-which reclaims them under memory pressure, never in this process. Results are identical, bit for
-bit, whatever the budget (at a given torch thread count: the forward pass itself rounds
+which reclaims them under memory pressure, never in this process. Its space is reserved when it
+is created (a full disk is an error then, not later), and it lives in a
+:class:`~brainalign._io.ScratchFolder`, unlinked as soon as it is open. Results are identical,
+bit for bit, whatever the budget (at a given torch thread count: the forward pass itself rounds
 differently with another). While extracting, glibc keeps freed memory for the next batch
 (:mod:`brainalign.models.allocator`).
 
@@ -50,6 +52,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from .. import rsa
+from .._io import ScratchFolder, allocate
 from ..errors import BrainAlignError
 from ..phases import phase
 from ..progress import progress
@@ -208,7 +211,8 @@ class _Spilled:
         self.shape = (n, features)
         self.dtype = dtype
         self.step = step
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        allocate(path, n * features * dtype.itemsize)  # a full disk: an error here, not mid-pass
+        self.fd = os.open(path, os.O_RDWR)
         os.unlink(path)
 
     def _block(self, start: int) -> tuple[int, int]:
@@ -345,9 +349,11 @@ class _Inputs:
             for start in range(0, len(stimuli), batch_size)
         ]
         self.folder: Path | None = None
+        self.scratch: ScratchFolder | None = None
 
     def keep_on_disk(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="brainalign-inputs-"))
+        self.scratch = ScratchFolder("inputs")
+        self.folder = self.scratch.path
 
     def tensor(self, rows: slice) -> torch.Tensor:
         saved = self.folder / f"{rows.start}.npy" if self.folder is not None else None
@@ -371,8 +377,8 @@ class _Inputs:
                 yield rows, batch
 
     def close(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if self.scratch is not None:
+            self.scratch.remove()
 
 
 def _probe(model: LoadedModel, inputs: _Inputs, layers: Sequence[Layer]) -> dict[str, _Size]:
@@ -477,7 +483,7 @@ def _compute(
     results: dict[str, np.ndarray],
 ) -> None:
     inputs = _Inputs(model, stimuli, batch_size)
-    spill_folder: Path | None = None
+    spill: ScratchFolder | None = None
     try:
         sizes = _probe(model, inputs, todo)
         n = len(stimuli)
@@ -487,7 +493,7 @@ def _compute(
         if len(groups) > 1:
             inputs.keep_on_disk()
         if any(group.spilled for group in groups):
-            spill_folder = Path(tempfile.mkdtemp(prefix="brainalign-spill-"))
+            spill = ScratchFolder("spill")
         log.info("%s: %d layers in %d passes of %d batches (budget %.2f GB, %.2f GB spilled)",
                  model.id, len(todo), len(groups), len(inputs.batches), budget / 1e9,
                  sum(nbytes[name] for group in groups for name in group.spilled) / 1e9)
@@ -495,7 +501,7 @@ def _compute(
         try:
             for index, group in enumerate(groups, 1):
                 bar.set_description(f"{model.id} pass {index}/{len(groups)}")
-                sinks = _sinks(group, sizes, n, spill_folder)
+                sinks = _sinks(group, sizes, n, spill.path if spill is not None else None)
                 capture = _Capture(model.module, group.layers, stop_after=group.last)
                 capture.sinks = sinks
                 try:
@@ -522,8 +528,8 @@ def _compute(
             bar.close()
     finally:
         inputs.close()
-        if spill_folder is not None:
-            shutil.rmtree(spill_folder, ignore_errors=True)
+        if spill is not None:
+            spill.remove()
 
 
 def _sinks(group: Group, sizes: dict[str, _Size], n: int, spill_folder: Path | None) -> dict[str, _Sink]:

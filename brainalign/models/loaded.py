@@ -120,6 +120,10 @@ def from_module(
     ``layers`` is a policy (``blocks``, ``all``) or a list of module paths, and ``card`` (or
     just ``model_id``) says what the model is, for the results.
 
+    The card records the preprocessing as ``custom`` (your transform), or ``clip`` where the card
+    says so and the transform's output equals CLIP's: brainalign cannot know what "native" would
+    be for your weights, so a card's other claim is not kept.
+
     >>> import torch, torchvision.transforms as T
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten())
     >>> model = from_module(net, T.Compose([T.Resize((32, 32)), T.ToTensor()]),
@@ -135,5 +139,10 @@ def from_module(
     elif model_id and model_id != card.id:
         raise BrainAlignError(f"model_id {model_id!r} differs from card.id {card.id!r}; give one")
     policy = layers if isinstance(layers, str) else ",".join(layers)
-    card = dataclasses.replace(card, layer_policy=policy)
-    return assemble(card, module, preprocess, layers=layers, device=device)
+    claims_clip = card.preprocessing == "clip"
+    card = dataclasses.replace(card, layer_policy=policy, preprocessing="custom")
+    model = assemble(card, module, preprocess, layers=layers, device=device)
+    clip = pp.fingerprint(pp.apply(pp.clip_preprocess(), pp.example_image())) if claims_clip else None
+    if model.preprocess_sha256 == clip:
+        model = dataclasses.replace(model, card=dataclasses.replace(card, preprocessing="clip"))
+    return model

@@ -22,10 +22,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-import importlib.util
 import inspect
+import os
 import re
 import sys
+import sysconfig
+import traceback
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -314,12 +317,16 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
     if not path.is_file():
         raise BrainAlignError(f"model file {path} does not exist")
     name = "brainalign_user_model_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-    spec_ = importlib.util.spec_from_file_location(name, path)
-    if spec_ is None or spec_.loader is None:
-        raise BrainAlignError(f"cannot import {path} as Python")
-    module = importlib.util.module_from_spec(spec_)
+    # Compiled from the source each time, never from a cached .pyc: an edit that keeps the file's
+    # size within the same second would otherwise run the old code under the new source's hash.
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
     sys.modules[name] = module
-    spec_.loader.exec_module(module)
+    try:
+        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102 (the user's model)
+    except (Exception, SystemExit) as err:
+        del sys.modules[name]
+        raise user_code_error(f"cannot import model file {path} (for {spec})", err) from err
     target: object = module
     for part in match["attr"].split("."):
         if not hasattr(target, part):
@@ -328,6 +335,28 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
     if not callable(target):
         raise BrainAlignError(f"{match['attr']!r} in {path} is not callable")
     return target  # type: ignore[return-value]
+
+
+_LIBRARY_FOLDERS = tuple(
+    str(Path(folder).resolve()) + os.sep
+    for folder in {*sysconfig.get_paths().values(), str(Path(__file__).resolve().parents[1])}
+)
+
+
+def _is_users(filename: str) -> bool:
+    """Whether a traceback frame is in the user's own code (not brainalign, Python or a library)."""
+    if filename.startswith("<"):  # <frozen importlib._bootstrap>, <string>
+        return False
+    return not str(Path(filename).resolve()).startswith(_LIBRARY_FOLDERS)
+
+
+def user_code_error(what: str, err: BaseException) -> BrainAlignError:
+    """``what`` and the error a user's model code raised, followed by the traceback frames of
+    their own files only (``brainalign --debug`` shows every frame)."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if _is_users(f.filename)]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(err), err)
+    return BrainAlignError(f"{what}: {type(err).__name__}: {err}\n"
+                           "Traceback (your code only; --debug shows all):\n" + "".join(lines).rstrip())
 
 
 def _run_factory(
@@ -344,7 +373,10 @@ def _run_factory(
     options = {"device": str(device), "weights": weights, "preprocessing": preprocessing}
     if weights is not None and not (takes_all or "weights" in accepted):
         raise BrainAlignError(f"{origin} takes no weights= argument, so --weights cannot be used with it")
-    model = factory(**{k: v for k, v in options.items() if takes_all or k in accepted})
+    try:
+        model = factory(**{k: v for k, v in options.items() if takes_all or k in accepted})
+    except (Exception, SystemExit) as err:
+        raise user_code_error(f"{origin} failed", err) from err
     if not isinstance(model, LoadedModel):
         raise BrainAlignError(
             f"{origin} returned {type(model).__name__}; a model factory must return "

@@ -21,7 +21,7 @@ from ..errors import BrainAlignError
 from ..rsa import TargetRDMs, algonauts2019_noise_ceiling
 from ..stimuli import StimulusSet
 from . import objects92
-from .collection import NeuralData
+from .collection import NeuralData, Skip, complete_subjects
 from .rdm_files import rdms_from_array, read_npz_array
 from .locations import locate
 
@@ -66,12 +66,17 @@ def read_algonauts2019_folder(folder: str | os.PathLike[str], images: int = 92) 
         metadata = metadata.assign(file=[p.name for p in paths])
     stimuli = StimulusSet.from_paths(paths, ids, metadata=metadata, name=name)
     targets: dict[str, TargetRDMs] = {}
+    skipped: list[Skip] = []
     for roi in ROIS:
         path = root / f"fmri_{roi}_RDMs.npz"
         array = read_npz_array(path, ARRAY_KEYS[images])
         rdms = rdms_from_array(array, ids, source=str(path), distance="correlation")
-        targets[roi] = TargetRDMs.from_subjects(
-            roi, rdms, kind="fmri", method="spearman", dataset=name,
-            algonauts2019_noise_ceiling=algonauts2019_noise_ceiling(rdms.data),
-        )
-    return NeuralData(stimuli, targets)
+        rdms = complete_subjects(roi, rdms, skipped, source=str(path))
+        if rdms is None:
+            continue
+        challenge = {}
+        if len(rdms) > 1:
+            challenge["algonauts2019_noise_ceiling"] = algonauts2019_noise_ceiling(rdms.data)
+        targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind="fmri", method="spearman", dataset=name,
+                                                **challenge)
+    return NeuralData(stimuli, targets, tuple(skipped))

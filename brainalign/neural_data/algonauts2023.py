@@ -35,7 +35,7 @@ from ..errors import BrainAlignError
 from ..progress import progress
 from ..rsa import RDMs, TargetRDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, Skip, report_skip
+from .collection import NeuralData, Skip, complete_subjects, report_skip
 from .locations import locate
 
 DATASET = "algonauts2023"
@@ -146,11 +146,13 @@ def read_algonauts2023_folder(
         if not entries:
             report_skip(skipped, name, "", "no subject has vertices in both hemispheres")
             continue
-        rdms = RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance)
-        targets[name] = TargetRDMs.from_subjects(
-            name, rdms, kind="fmri", method="spearman", dataset=DATASET,
-            hemispheres="RDM per hemisphere, averaged",
-        )
+        rdms = complete_subjects(
+            name, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped)
+        if rdms is not None:
+            targets[name] = TargetRDMs.from_subjects(
+                name, rdms, kind="fmri", method="spearman", dataset=DATASET,
+                hemispheres="RDM per hemisphere, averaged",
+            )
     return NeuralData(stimuli, targets, tuple(skipped))
 
 

@@ -1,4 +1,11 @@
-"""What every loader returns: the stimuli, one TargetRDMs per target, and what was skipped."""
+"""What every loader returns: the stimuli, one TargetRDMs per target, and what was skipped.
+
+**Missing values** follow one rule in every loader (:func:`complete_subjects`): a subject whose
+RDM lacks any dissimilarity (NaN or infinite) is left out of that target and reported with the
+number of pairs it lacks; the other subjects are kept whole. Scores, ceilings and intervals are
+then those of the complete subjects, and ``brainalign.rsa.compare`` never sees a missing value
+from the data. A target none of whose subjects is complete is left out and reported.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple, Union
 
+import numpy as np
+
 from ..errors import BrainAlignError
-from ..rsa import TargetRDMs
+from ..rsa import RDMs, TargetRDMs
 from ..stimuli import StimulusSet
 
 log = logging.getLogger(__name__)
@@ -79,3 +88,29 @@ def report_skip(skipped: list[Skip], target: str, subject: str, reason: str) -> 
     skip = Skip(target, subject, reason)
     log.warning("skipped: %s", skip)
     skipped.append(skip)
+
+
+def complete_subjects(name: str, rdms: RDMs, skipped: list[Skip], *, source: str = "") -> RDMs | None:
+    """The RDMs of the subjects that lack no dissimilarity (this module's rule for missing
+    values); each subject left out of target ``name`` is recorded in ``skipped``. None (reported
+    too) when no subject is complete."""
+    missing = ~np.isfinite(rdms.data)
+    counts = missing.sum(axis=1)
+    where = f" in {source}" if source else ""
+    for subject, count, row in zip(rdms.names, counts, missing):
+        if count:
+            first = int(np.flatnonzero(row)[0])
+            report_skip(skipped, name, subject,
+                        f"{count} of {row.size} dissimilarities missing (NaN or infinite){where}, e.g. "
+                        f"{_pair(rdms.stimulus_ids, first)}; a subject with missing values is left out")
+    complete = [n for n, count in zip(rdms.names, counts) if not count]
+    if not complete:
+        report_skip(skipped, name, "", f"every subject's RDM{where} has missing values")
+        return None
+    return rdms if len(complete) == len(rdms.names) else rdms.select(complete)
+
+
+def _pair(ids: Sequence[str], index: int) -> str:
+    """The stimulus pair at position ``index`` of a condensed RDM over ``ids``."""
+    rows, cols = np.triu_indices(len(ids), k=1)
+    return f"{ids[rows[index]]}–{ids[cols[index]]}"

@@ -28,7 +28,7 @@ from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs
 from ..stimuli import StimulusSet
 from . import objects92
-from .collection import NeuralData
+from .collection import NeuralData, Skip, complete_subjects
 from .rdm_files import rdms_from_array
 from .locations import locate
 
@@ -47,19 +47,22 @@ def read_kriegeskorte2008_folder(folder: str | os.PathLike[str]) -> NeuralData:
     root = Path(folder)
     stimuli = read_stimuli(root / STIMULI_FILE)
     ids = stimuli.ids
-    hit = read_hit_sessions(root / BRAIN_FILE, ids)
-    subjects = average_sessions(hit)
-    judgements = read_judgements(root / BEHAVIOUR_FILE, ids)
-    targets = {
-        "hIT": TargetRDMs.from_subjects(
+    skipped: list[Skip] = []
+    subjects = complete_subjects("hIT", average_sessions(read_hit_sessions(root / BRAIN_FILE, ids)), skipped,
+                                 source=str(root / BRAIN_FILE))
+    judgements = complete_subjects("judgements", read_judgements(root / BEHAVIOUR_FILE, ids), skipped,
+                                   source=str(root / BEHAVIOUR_FILE))
+    targets = {}
+    if subjects is not None:
+        targets["hIT"] = TargetRDMs.from_subjects(
             "hIT", subjects, kind="fmri", method="spearman", dataset=DATASET,
             sessions_combined="mean of the 2 sessions per subject",
-        ),
-        "judgements": TargetRDMs.from_subjects(
+        )
+    if judgements is not None:
+        targets["judgements"] = TargetRDMs.from_subjects(
             "judgements", judgements, kind="behaviour", method="spearman", dataset=DATASET,
-        ),
-    }
-    return NeuralData(stimuli, targets)
+        )
+    return NeuralData(stimuli, targets, tuple(skipped))
 
 
 def read_mat(path: Path, *names: str) -> dict[str, Any]:
@@ -68,8 +71,8 @@ def read_mat(path: Path, *names: str) -> dict[str, Any]:
         raise BrainAlignError(f"data file {path} is missing; run `brainalign data fetch {DATASET}`")
     try:
         content = scipy.io.loadmat(path, variable_names=names)
-    except (ValueError, OSError, EOFError, TypeError, IndexError, struct.error, zlib.error,
-            NotImplementedError) as err:
+    except (scipy.io.matlab.MatReadError, ValueError, OSError, EOFError, TypeError, IndexError,
+            struct.error, zlib.error, NotImplementedError) as err:
         raise BrainAlignError(
             f"{path} is not a readable MATLAB file ({err.__class__.__name__}: {err}); it is "
             f"corrupt or truncated: delete it and run `brainalign data fetch {DATASET}`"

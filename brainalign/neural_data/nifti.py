@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, Skip, report_skip
+from .collection import NeuralData, Skip, complete_subjects, report_skip
 
 ImageSpec = Union[str, os.PathLike, Any]  # a path or a nibabel image
 REQUIRED_COLUMNS: tuple[str, ...] = ("subject", "stimulus_id", "beta")
@@ -77,13 +77,12 @@ def load_nifti_betas(
                 report_skip(skipped, roi, subject, "non-finite beta values in the ROI")
                 continue
             per_roi.setdefault(roi, []).append((str(subject), rdm(patterns, distance)))
-    targets = {
-        roi: TargetRDMs.from_subjects(
-            roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance),
-            kind=kind, method=method,
-        )
-        for roi, entries in per_roi.items()
-    }
+    targets = {}
+    for roi, entries in per_roi.items():
+        rdms = complete_subjects(
+            roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped)
+        if rdms is not None:
+            targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind=kind, method=method)
     return NeuralData(stimuli, targets, tuple(skipped))
 
 

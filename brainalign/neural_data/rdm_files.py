@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs, condense
 from ..stimuli import natural_key
-from .collection import NeuralData, StimuliSpec, resolve_stimuli
+from .collection import NeuralData, Skip, StimuliSpec, complete_subjects, resolve_stimuli
 
 #: Net2Brain names ROI files ``fmri_<ROI>_RDMs.npz``; the ROI is what lies between.
 _NET2BRAIN_NAME = re.compile(r"^(?:fmri_|meg_|eeg_)?(?P<roi>.+?)(?:_RDMs?)?$", re.IGNORECASE)
@@ -123,13 +123,18 @@ def load_npz_folder(
         raise BrainAlignError(f"no .npz RDM files in {root}; expected one file per ROI")
     ids, stimulus_set = resolve_stimuli(stimuli)
     targets: dict[str, TargetRDMs] = {}
+    skipped: list[Skip] = []
+    seen: set[str] = set()
     for path in files:
         name = roi_name(path)
-        if name in targets:
+        if name in seen:
             raise BrainAlignError(f"two files in {root} describe ROI {name!r}; keep one")
-        rdms = rdms_from_array(read_npz_array(path, key), ids, source=str(path), distance=distance)
-        targets[name] = TargetRDMs.from_subjects(name, rdms, kind=kind, method=method, file=path.name)
-    return NeuralData(stimulus_set, targets)
+        seen.add(name)
+        rdms = complete_subjects(name, rdms_from_array(read_npz_array(path, key), ids, source=str(path),
+                                                       distance=distance), skipped, source=str(path))
+        if rdms is not None:
+            targets[name] = TargetRDMs.from_subjects(name, rdms, kind=kind, method=method, file=path.name)
+    return NeuralData(stimulus_set, targets, tuple(skipped))
 
 
 def load_npy(
@@ -144,11 +149,14 @@ def load_npy(
     """One ``.npy`` of square RDMs ``(n, n)`` or ``(subjects, n, n)`` plus the stimulus order."""
     file = Path(path).expanduser()
     ids, stimulus_set = resolve_stimuli(stimuli)
-    rdms = rdms_from_array(read_npy_array(file), ids, source=str(file), distance=distance)
     target = name or file.stem
-    return NeuralData(
-        stimulus_set, {target: TargetRDMs.from_subjects(target, rdms, kind=kind, method=method)}
-    )
+    skipped: list[Skip] = []
+    rdms = complete_subjects(target, rdms_from_array(read_npy_array(file), ids, source=str(file),
+                                                     distance=distance), skipped, source=str(file))
+    targets = {}
+    if rdms is not None:
+        targets[target] = TargetRDMs.from_subjects(target, rdms, kind=kind, method=method)
+    return NeuralData(stimulus_set, targets, tuple(skipped))
 
 
 #: Pattern descriptors that may hold the stimulus ids in an rsatoolbox file, in order of preference.
@@ -211,6 +219,7 @@ def load_rsatoolbox_hdf5(
     subjects = [str(s) for s in subjects] if subjects is not None else list(subject_names(n))
     distance = loaded.dissimilarity_measure or "unknown"
     targets: dict[str, TargetRDMs] = {}
+    skipped: list[Skip] = []
     for roi in dict.fromkeys(rois):
         rows = [i for i, r in enumerate(rois) if r == roi]
         names = [subjects[i] for i in rows]
@@ -222,5 +231,7 @@ def load_rsatoolbox_hdf5(
         rdms = RDMs(vectors[rows], tuple(names), file_ids, distance)
         if stimulus_set is not None:
             rdms = rdms.reorder(stimulus_set.ids)
-        targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind=kind, method=method)
-    return NeuralData(stimulus_set, targets)
+        complete = complete_subjects(roi, rdms, skipped, source=str(file))
+        if complete is not None:
+            targets[roi] = TargetRDMs.from_subjects(roi, complete, kind=kind, method=method)
+    return NeuralData(stimulus_set, targets, tuple(skipped))

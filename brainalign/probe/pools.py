@@ -174,7 +174,7 @@ def _read_captions_csv(path: Path) -> pd.DataFrame:
         raise BrainAlignError(f"captions table {path} does not exist; pass --captions FILE.csv")
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise BrainAlignError(f"captions table {path} is not a readable CSV ({err})") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     if not {"image", "caption"} <= set(table.columns):

@@ -31,7 +31,7 @@ def declared_measures(info: Mapping[str, Any], summary: Mapping[str, Any],
         return probe_measures()
     if "brain_similarity" in summary:
         targets = sorted(set(layerwise["target"]))
-        return brain_measures(targets[0] if len(targets) == 1 else "")
+        return brain_measures(targets[0] if len(targets) == 1 else "", interval="subjects")
     return ()
 
 

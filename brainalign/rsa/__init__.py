@@ -12,12 +12,19 @@ from .ceiling import NoiseCeiling, algonauts2019_noise_ceiling, noise_ceiling
 from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
 from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .inference import (
+    TwoFactorDraws,
+    TwoFactorSamples,
+    TwoFactorVariance,
     bootstrap_stimuli,
     bootstrap_subjects,
+    bootstrap_two_factor,
+    corrected_variance,
     expanded_percentile_interval,
     fdr_bh,
     percentile_interval,
     permutation_test,
+    two_factor_interval,
+    two_factor_variance,
 )
 from .rdms import LayerRDMs, RDMs, TargetRDMs
 
@@ -29,12 +36,17 @@ __all__ = [
     "RDMs",
     "TargetRDMs",
     "ZERO_DISTANCE",
+    "TwoFactorDraws",
+    "TwoFactorSamples",
+    "TwoFactorVariance",
     "algonauts2019_noise_ceiling",
     "bootstrap_stimuli",
     "bootstrap_subjects",
+    "bootstrap_two_factor",
     "compare",
     "compare_units",
     "condense",
+    "corrected_variance",
     "expanded_percentile_interval",
     "fdr_bh",
     "gram",
@@ -46,6 +58,8 @@ __all__ = [
     "rdm",
     "rdm_from_gram",
     "to_square",
+    "two_factor_interval",
+    "two_factor_variance",
     "unit_vectors",
     "upper_triangle",
 ]

@@ -173,23 +173,33 @@ def rdm_from_gram(
         g = g - np.outer(sums, sums) / n_features
     rows, cols = _triu(g.shape[0])
     diag = np.diagonal(g)
-    if distance in ("cosine", "correlation"):
-        norms = np.sqrt(np.maximum(diag, 0.0))
-        with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if distance in ("cosine", "correlation"):
+            norms = np.sqrt(np.maximum(diag, 0.0))
             result = 1.0 - g[rows, cols] / (norms[rows] * norms[cols])
-        result[np.abs(result) <= ZERO_DISTANCE] = 0.0
-        zero = np.flatnonzero(norms == 0)
-        if zero.size:
-            warnings.warn(
-                f"{zero.size} stimuli have all-zero {'centred ' if distance == 'correlation' else ''}"
-                f"features (rows {zero[:5].tolist()}{'…' if zero.size > 5 else ''}); their "
-                f"{distance} distances are undefined and set to NaN",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        return result
-    squared = np.maximum(diag[rows] + diag[cols] - 2.0 * g[rows, cols], 0.0)
-    return squared if distance == "sqeuclidean" else np.sqrt(squared)
+            result[np.abs(result) <= ZERO_DISTANCE] = 0.0
+            zero = np.flatnonzero(norms == 0)
+            if zero.size:
+                warnings.warn(
+                    f"{zero.size} stimuli have all-zero {'centred ' if distance == 'correlation' else ''}"
+                    f"features (rows {zero[:5].tolist()}{'…' if zero.size > 5 else ''}); their "
+                    f"{distance} distances are undefined and set to NaN",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        else:
+            squared = np.maximum(diag[rows] + diag[cols] - 2.0 * g[rows, cols], 0.0)
+            result = squared if distance == "sqeuclidean" else np.sqrt(squared)
+    undefined = np.flatnonzero(~np.isfinite(diag))  # stimuli whose features hold NaN or inf
+    if undefined.size:
+        warnings.warn(
+            f"{undefined.size} stimuli have features holding NaN or inf (rows {undefined[:5].tolist()}"
+            f"{'…' if undefined.size > 5 else ''}); their distances are undefined and set to NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        result[np.isin(rows, undefined) | np.isin(cols, undefined)] = np.nan
+    return result
 
 
 def close_pairs(g: np.ndarray, result: np.ndarray, *, squared: bool) -> np.ndarray:

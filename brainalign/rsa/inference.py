@@ -1,12 +1,14 @@
-"""Uncertainty: bootstrap over stimuli or subjects, permutation tests, FDR control.
+"""Uncertainty: bootstrap over stimuli, subjects or both, permutation tests, FDR control.
 
 Every function takes a ``seed``; the same seed gives the same numbers, bit for bit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,26 +52,51 @@ def bootstrap_stimuli(
             out[k] = compare(stack_a[:, pairs], stack_b[:, pairs], method)
         return out
     with phase("bootstrap"):
-        counts = np.stack([np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
-                          ) if n_boot else np.zeros((0, n), dtype=np.int64)
-        swap = stack_a.shape[0] < stack_b.shape[0]  # reduce the larger stack in sorted order
-        many, few = (stack_b, stack_a) if swap else (stack_a, stack_b)
-        few_stack = _WeightedStack(few, method)
-        many_stack = _SortedStack(many) if method == "spearman" else _WeightedStack(many, method)
-        rows, cols = np.triu_indices(n, k=1)
-        out = np.empty((n_boot, many.shape[0], few.shape[0]))
+        counts = [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
+        resampled = _Resampled(stack_a, stack_b, method)
+        out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
 
         def resample(k: int) -> None:
-            weights = (counts[k][rows] * counts[k][cols]).astype(np.float64)
-            units = few_stack.units(weights)
-            if isinstance(many_stack, _SortedStack):
-                out[k] = many_stack.similarities(weights, units)
-            else:
-                out[k] = (many_stack.units(weights) * weights) @ units.T
-            np.clip(out[k], -1.0, 1.0, out=out[k])
+            out[k] = resampled.compare(counts[k])
 
         share_out(resample, n_boot)
-    return out.transpose(0, 2, 1) if swap else out
+    return out
+
+
+def weighted_comparisons(
+    stack_a: np.ndarray, stack_b: np.ndarray, counts: Iterable[np.ndarray], method: str = "spearman",
+) -> Iterator[np.ndarray]:
+    """``compare(a, b, method)`` on each stimulus resample given by its draw ``counts`` (how often
+    each stimulus was drawn): ``(len(a), len(b))`` per resample, the pairs weighted by their
+    multiplicity and self-pairs dropped, as :func:`bootstrap_stimuli` describes. Not for
+    ``kendall_tau_a``."""
+    resampled = _Resampled(stack_a, stack_b, method)
+    for drawn in counts:
+        yield resampled.compare(drawn)
+
+
+class _Resampled:
+    """Two stacks prepared once for weighted comparisons under many resamples: the stack with
+    more RDMs is reduced in its sorted order (Spearman), the other gets weighted units."""
+
+    def __init__(self, stack_a: np.ndarray, stack_b: np.ndarray, method: str) -> None:
+        self.swap = stack_a.shape[0] < stack_b.shape[0]
+        many, few = (stack_b, stack_a) if self.swap else (stack_a, stack_b)
+        self.few = _WeightedStack(few, method)
+        self.many = _SortedStack(many) if method == "spearman" else _WeightedStack(many, method)
+        self.rows, self.cols = np.triu_indices(n_stimuli_from_pairs(stack_a.shape[1]), k=1)
+
+    def compare(self, drawn: np.ndarray) -> np.ndarray:
+        """``(len(a), len(b))`` similarities with each pair weighted by its multiplicity."""
+        drawn = np.asarray(drawn, dtype=np.float64)
+        weights = drawn[self.rows] * drawn[self.cols]
+        units = self.few.units(weights)
+        if isinstance(self.many, _SortedStack):
+            out = self.many.similarities(weights, units)
+        else:
+            out = (self.many.units(weights) * weights) @ units.T
+        np.clip(out, -1.0, 1.0, out=out)
+        return out.T if self.swap else out
 
 
 def _undefined_rows(stack: np.ndarray, method: str) -> np.ndarray:
@@ -308,3 +335,188 @@ def expanded_percentile_interval(
     """:func:`percentile_interval` at :func:`expanded_level`: for bootstraps over few units
     (subjects), where the plain percentile interval covers far less than ``level``."""
     return percentile_interval(samples, expanded_level(level, n_units), axis=axis)
+
+
+# --- two factors: subjects and stimuli ------------------------------------------------------------
+#
+# A score averaged over subjects and stimulus pairs behaves like the mean of a subject × stimulus
+# table x_si = μ + a_s + b_i + e_si. Its sampling variance is σa²/S + σb²/n + σe²/(S n). A bootstrap
+# over subjects alone sees σa²/S and σe²/(S n); one over stimuli alone sees σb²/n and σe²/(S n);
+# resampling both at once (with the same draws) sees σe²/(S n) a third time, so it overstates the
+# variance, most where subjects or stimuli are few. Schütt, Kipnis, Diedrichsen & Kriegeskorte
+# (2023, "Statistical inference on representational geometries", eLife 12:e82566) solve the three
+# bootstrap variances for the true one; :func:`two_factor_variance` does that.
+
+
+@dataclass(frozen=True, eq=False)
+class TwoFactorDraws:
+    """One set of bootstrap draws shared by the three bootstraps of :func:`bootstrap_two_factor`:
+    ``subjects`` ``(n_boot, S)`` drawn subject indices and ``stimulus_counts`` ``(n_boot, n)`` how
+    often each stimulus was drawn in the same resample."""
+
+    subjects: np.ndarray
+    stimulus_counts: np.ndarray
+
+    @classmethod
+    def draw(
+        cls, n_subjects: int, n_stimuli: int, n_boot: int,
+        subject_seed: Any, stimulus_seed: Any,
+    ) -> TwoFactorDraws:
+        """Subjects from ``subject_seed`` (resample ``k`` is the ``k``-th draw of
+        ``default_rng(subject_seed).integers(0, S, size=S)``, as :func:`bootstrap_subjects`
+        draws them), stimuli from ``stimulus_seed``: each factor's draws do not depend on the
+        other's size."""
+        subject_rng = np.random.default_rng(subject_seed)
+        stimulus_rng = np.random.default_rng(stimulus_seed)
+        subjects = np.array([subject_rng.integers(0, n_subjects, size=n_subjects) for _ in range(n_boot)],
+                            dtype=np.int64).reshape(n_boot, n_subjects)
+        counts = np.array([np.bincount(stimulus_rng.integers(0, n_stimuli, size=n_stimuli), minlength=n_stimuli)
+                           for _ in range(n_boot)], dtype=np.int64).reshape(n_boot, n_stimuli)
+        return cls(subjects, counts)
+
+    @property
+    def n_boot(self) -> int:
+        return int(self.subjects.shape[0])
+
+    def digest(self) -> str:
+        """sha256 of the draws: two scores whose draws have the same digest were resampled alike."""
+        hasher = hashlib.sha256()
+        for array in (self.subjects, self.stimulus_counts):
+            hasher.update(repr(array.shape).encode())
+            hasher.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
+        return hasher.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class TwoFactorSamples:
+    """Bootstrap samples of one statistic from the same draws, ``(n_boot, ...)`` each: subjects
+    resampled with the stimuli fixed, stimuli resampled with the subjects fixed, and both."""
+
+    subjects: np.ndarray
+    stimuli: np.ndarray
+    both: np.ndarray
+
+    def __sub__(self, other: TwoFactorSamples) -> TwoFactorSamples:
+        """Resample-wise differences: the samples of a paired difference."""
+        return TwoFactorSamples(self.subjects - other.subjects, self.stimuli - other.stimuli,
+                                self.both - other.both)
+
+    def __truediv__(self, divisor: float) -> TwoFactorSamples:
+        return TwoFactorSamples(self.subjects / divisor, self.stimuli / divisor, self.both / divisor)
+
+
+#: ``statistic(per_subject, sample)``: the reported value from the ``(layers, subjects)``
+#: comparisons; ``sample`` is the drawn subject indices (columns of ``per_subject``), None for the
+#: original subjects.
+SubjectStatistic = Callable[[np.ndarray, "np.ndarray | None"], Any]
+
+
+def bootstrap_two_factor(
+    model_rdms: Any,
+    subject_rdms: Any,
+    statistic: SubjectStatistic,
+    draws: TwoFactorDraws,
+    *,
+    method: str = "spearman",
+) -> TwoFactorSamples:
+    """Bootstrap a statistic of the ``(layers, subjects)`` comparisons over subjects, over
+    stimuli, and over both, from one set of ``draws``.
+
+    A stimulus resample weights each pair by its multiplicity and drops self-pairs
+    (:func:`bootstrap_stimuli`); a subject resample hands ``statistic`` the drawn indices, so it
+    can keep track of copies (a cross-validation must keep a subject's copies on one side).
+    """
+    model, subjects = as_rdm_stack(model_rdms, "model_rdms"), as_rdm_stack(subject_rdms, "subject_rdms")
+    n_stimuli = n_stimuli_from_pairs(model.shape[1])
+    if draws.stimulus_counts.shape[1] != n_stimuli or draws.subjects.shape[1] != subjects.shape[0]:
+        raise BrainAlignError(
+            f"draws for {draws.subjects.shape[1]} subjects and {draws.stimulus_counts.shape[1]} stimuli "
+            f"do not fit {subjects.shape[0]} subject RDMs of {n_stimuli} stimuli"
+        )
+    per_subject = compare(model, subjects, method)
+    by_subjects = [statistic(per_subject, sample) for sample in draws.subjects]
+    by_stimuli, by_both = [], []
+    resampled = weighted_comparisons(model, subjects, draws.stimulus_counts, method)
+    for compared, sample in zip(resampled, draws.subjects):
+        by_stimuli.append(statistic(compared, None))
+        by_both.append(statistic(compared, sample))
+    return TwoFactorSamples(*(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both)))
+
+
+@dataclass(frozen=True)
+class TwoFactorVariance:
+    """The three bootstrap variances, the corrected variance and how it was bounded.
+
+    ``raw`` is Schütt et al.'s estimate before bounds (it can be negative); ``variance`` is raw
+    bounded to [S/(S−1)·V_subjects, V_both]; ``bound`` says which bound applied (``""``,
+    ``"subjects"`` or ``"both"``); ``dof`` the Welch–Satterthwaite degrees of freedom of the t
+    quantile.
+    """
+
+    subjects: float
+    stimuli: float
+    both: float
+    raw: float
+    variance: float
+    bound: str
+    dof: float
+
+
+def two_factor_variance(samples: TwoFactorSamples, n_subjects: int, n_stimuli: int) -> TwoFactorVariance:
+    """Sampling variance of a statistic over new subjects *and* new stimuli (Schütt et al. 2023),
+    from its three bootstrap distributions (:func:`corrected_variance`). Resamples where the
+    statistic is undefined (NaN) are left out."""
+    def variance(x: np.ndarray) -> float:
+        return float(np.nanvar(x, ddof=1)) if np.isfinite(x).sum() > 1 else math.nan
+
+    return corrected_variance(variance(samples.subjects), variance(samples.stimuli), variance(samples.both),
+                              n_subjects, n_stimuli)
+
+
+def corrected_variance(
+    v_subjects: float, v_stimuli: float, v_both: float, n_subjects: int, n_stimuli: int
+) -> TwoFactorVariance:
+    """Schütt et al.'s correction of the bootstrap variances over subjects (V_s), over stimuli
+    (V_p) and over both (V_b). With f_s = S/(S−1) and f_p = n/(n−1):
+
+        raw = f_s·V_s + f_p·V_p − f_s·f_p·(V_b − V_s − V_p)
+
+    (about 2(V_s + V_p) − V_b for many subjects and stimuli). Noise makes ``raw`` small or even
+    negative, so it is bounded: above by V_b (resampling both factors overcounts, never
+    undercounts), below by f_s·V_s (the subjects' share alone, which needs no correction). Unlike
+    rsatoolbox's ``eval_dual_bootstrap`` there is no floor at f_p·V_p: a pair of stimuli drawn
+    ``c_i`` and ``c_j`` times weighs ``c_i·c_j``, whose variance is 3, not 1, so the stimulus
+    bootstrap of an RDM comparison overstates its own share. Where the bounds cross, the lower one
+    holds. Degrees of freedom: Welch–Satterthwaite with f_s·V_s on S − 1 and the rest on n − 1,
+    within [S − 1, n − 1].
+    """
+    if n_subjects < 2 or n_stimuli < 2:
+        raise BrainAlignError("a two-factor bootstrap needs at least 2 subjects and 2 stimuli")
+    f_s, f_p = n_subjects / (n_subjects - 1), n_stimuli / (n_stimuli - 1)
+    raw = f_s * v_subjects + f_p * v_stimuli - f_s * f_p * (v_both - v_subjects - v_stimuli)
+    floor = f_s * v_subjects
+    variance, bound = raw, ""
+    if raw > v_both:
+        variance, bound = v_both, "both"
+    if variance < floor:
+        variance, bound = floor, "subjects"
+    if math.isnan(variance):
+        return TwoFactorVariance(v_subjects, v_stimuli, v_both, raw, math.nan, "", math.nan)
+    rest = max(variance - floor, 0.0)
+    denominator = floor**2 / (n_subjects - 1) + rest**2 / (n_stimuli - 1)
+    dof = variance**2 / denominator if denominator > 0 else float(n_subjects - 1)
+    dof = min(max(dof, n_subjects - 1.0), n_stimuli - 1.0)
+    return TwoFactorVariance(v_subjects, v_stimuli, v_both, raw, variance, bound, dof)
+
+
+def two_factor_interval(
+    estimate: float, samples: TwoFactorSamples, n_subjects: int, n_stimuli: int, level: float = 0.95
+) -> tuple[float, float, TwoFactorVariance]:
+    """``estimate ± t·√V`` with V and t's degrees of freedom from :func:`two_factor_variance`,
+    centred on the full-data estimate (not the bootstrap mean). Returns ``(low, high, variance)``;
+    NaN ends where the estimate or the variance is undefined."""
+    variance = two_factor_variance(samples, n_subjects, n_stimuli)
+    if not (math.isfinite(estimate) and math.isfinite(variance.variance)):
+        return math.nan, math.nan, variance
+    half = float(student_t.ppf((1 + level) / 2, variance.dof)) * math.sqrt(variance.variance)
+    return estimate - half, estimate + half, variance

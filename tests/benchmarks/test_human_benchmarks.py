@@ -23,8 +23,9 @@ def test_every_data_set_has_benchmarks_and_the_default_ones_are_fetchable_and_pi
         assert get(f"algonauts2023.{roi}").target == roi
     for benchmark in human.values():
         data = get_dataset(benchmark.dataset)
-        assert benchmark.default == (data.fetchable and data.pinned), benchmark.identifier
-        assert benchmark.version == 1 and benchmark.description and "Spearman" in benchmark.metric
+        newest = benchmark is get(benchmark.id)
+        assert benchmark.default == (newest and data.fetchable and data.pinned), benchmark.identifier
+        assert benchmark.description and "Spearman" in benchmark.metric
         assert "opielka2024saliency" in benchmark.bibtex and "@software{brainalign" in benchmark.bibtex
         for key in get_dataset(benchmark.dataset).citations:
             assert key in benchmark.bibtex
@@ -125,10 +126,11 @@ def test_data_list_and_benchmarks_commands(shared_data: Path, capsys) -> None:
     code, out, _ = run_cli(["benchmarks", "--data-dir", str(shared_data)], capsys)
     assert code == 0
     rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
-    assert rows["kriegeskorte2008.hIT@1"][1:3] == ["yes", "yes"]
+    assert rows["kriegeskorte2008.hIT@2"][1:3] == ["yes", "yes"]
+    assert rows["kriegeskorte2008.hIT@1"][1:3] == ["no", "yes"]  # computable, not in the default run
     assert rows["algonauts2023.V1v@1"][1:3] == ["no", "no:"]
     code, out, _ = run_cli(["benchmarks", "mur2013.judgements"], capsys)
-    assert "leave-one-subject-out" in out and "brainalign cite mur2013.judgements@1" in out
+    assert "leave-one-subject-out" in out and "brainalign cite mur2013.judgements@2" in out
 
 
 def test_cite_command(capsys) -> None:
@@ -139,3 +141,16 @@ def test_cite_command(capsys) -> None:
     assert out.startswith("@software{brainalign")
     code, _, err = run_cli(["cite", "nonsense"], capsys)
     assert code == 2 and "nothing to cite" in err
+
+
+def test_every_human_benchmark_is_registered_in_both_versions_and_run_scores_the_newest() -> None:
+    """Version 2 changed the interval (subjects and stimuli); version 1 (subjects only) stays
+    registered so that its results can be recomputed, but `run` scores version 2."""
+    from brainalign.benchmarks.registry import default_benchmarks
+
+    for benchmark_id in ("kriegeskorte2008.hIT", "algonauts2019.92images.IT", "mur2013.judgements"):
+        newest, first = get(benchmark_id), get(f"{benchmark_id}@1")
+        assert newest.identifier == f"{benchmark_id}@2" and newest.interval == "two-factor"
+        assert first.interval == "subjects" and not first.default
+        assert first.metric != newest.metric and "Schuett et al. 2023" in newest.metric
+        assert newest in default_benchmarks() and first not in default_benchmarks()

@@ -222,3 +222,56 @@ def test_the_ceiling_is_made_with_the_scoring_method() -> None:
     assert score_target(layers, target, n_boot=0).ceiling == target.ceiling
     pearson = score_target(layers, target, method="pearson", n_boot=0).ceiling
     assert pearson == noise_ceiling(target.rdms.data, "pearson") != target.ceiling
+
+
+def test_two_factor_score_reports_the_subject_only_interval_of_the_same_draws() -> None:
+    """Version 2's interval changes nothing else: the same score, and beside its interval the
+    subject-only interval that version 1 reports, from the same subject draws."""
+    rng = np.random.default_rng(9)
+    target = synthetic_target(rng, n_subjects=8)
+    layers = planted_layers(rng, target, [3.0, 1.0, 0.5])
+    subjects_only = score_target(layers, target, n_boot=200, seed=3, interval="subjects")
+    both = score_target(layers, target, n_boot=200, seed=3)
+    summary = both.summary()["brain_similarity"]
+    assert both.cv_value == subjects_only.cv_value
+    assert (summary["subjects_ci_low"], summary["subjects_ci_high"]) == subjects_only.cv_ci
+    assert summary["interval"] == both.extra()["interval_resamples"] == "subjects and stimuli"
+    assert "interval" not in subjects_only.summary()["brain_similarity"]
+    low, high = both.cv_ci
+    assert high - both.cv_value == pytest.approx(both.cv_value - low)  # score ± t·√V
+    recorded = both.extra()["resamples"]
+    assert len(recorded["samples"]["brain_similarity"]["both"]) == 200
+    assert recorded["n_subjects"] == 8 and recorded["n_stimuli"] == N_STIMULI
+    with pytest.raises(BrainAlignError, match="unknown interval"):
+        score_target(layers, target, interval="stimuli")
+
+
+def test_two_factor_interval_is_wider_where_stimuli_vary_more_than_subjects() -> None:
+    """Subjects who all share one RDM up to small noise: who is scanned hardly matters, which
+    stimuli are shown does. The subject-only interval is then far too narrow for new images."""
+    rng = np.random.default_rng(10)
+    truth = rng.random(PAIRS)
+    subjects = truth + 0.05 * rng.normal(size=(10, PAIRS))
+    target = TargetRDMs.from_subjects("ROI", RDMs(subjects, [f"p{i}" for i in range(10)], IDS))
+    layers = LayerRDMs(RDMs(np.stack([truth + rng.normal(size=PAIRS) * s for s in (0.3, 0.6)]),
+                            ["a", "b"], IDS), (0.0, 1.0))
+    scored = score_target(layers, target, n_boot=300, seed=0)
+    low, high = scored.cv_ci
+    subjects_low, subjects_high = scored.two_factor.subjects_ci
+    assert high - low > 5 * (subjects_high - subjects_low)
+    assert scored.two_factor.variance.stimuli > 10 * scored.two_factor.variance.subjects
+
+
+def test_models_scored_alike_share_their_resamples_and_others_do_not() -> None:
+    """The draws' digest (subjects, stimuli, seed) is what lets `compare` pair two results."""
+    rng = np.random.default_rng(11)
+    target = synthetic_target(rng, n_subjects=6)
+    one, other = planted_layers(rng, target, [2.0, 0.5]), planted_layers(rng, target, [0.3, 4.0])
+
+    def digest(layers, target, seed=0):
+        return score_target(layers, target, n_boot=30, seed=seed).extra()["resamples"]["draws"]
+
+    assert digest(one, target) == digest(other, target)
+    assert digest(one, target) != digest(one, target, seed=1)
+    fewer = TargetRDMs.from_subjects("ROI", target.rdms.select(target.subjects[:5]))
+    assert digest(one, target) != digest(one, fewer)

@@ -17,7 +17,7 @@ from brainalign.results import Result
 from brainalign.api import RunReport, ScoringOptions, run
 
 HUMAN = "kriegeskorte2008.hIT"
-ABSENT = "algonauts2023.V1d"  # its data is not in the shared folder: reported as skipped
+ABSENT = "algonauts2023.V1d"  # its data is not in the shared folder: skipped (skip_absent=True)
 
 
 def model_id(models_dir: Path, factory: str) -> str:
@@ -29,7 +29,7 @@ def local_run(models: Sequence[str], benchmarks: Sequence[object], results: Path
     """The reference: the plain local runner, in this process, with a layer-RDM cache of its own."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BRAINALIGN_CACHE", str(cache))
-        return run(list(models), list(benchmarks), results=results, options=options)
+        return run(list(models), list(benchmarks), results=results, options=options, skip_absent=True)
 
 
 def stored(folder: Path) -> dict[str, object]:

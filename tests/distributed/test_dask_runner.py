@@ -35,7 +35,7 @@ def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, opti
     local = local_run(models, benchmarks, tmp_path / "local", tmp_path / "local-cache", options)
     seen = []
     dask = run(models, benchmarks, results=tmp_path / "dask", options=options,
-               client=cluster.client, on_outcome=seen.append)
+               client=cluster.client, on_outcome=seen.append, skip_absent=True)
 
     assert _statuses(dask) == _statuses(local)
     assert [s for _, _, s in _statuses(dask)] == ["scored", "scored", "skipped"] * 3
@@ -49,7 +49,8 @@ def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, opti
     local_rdms = list((tmp_path / "local-cache" / "layer_rdms").rglob("*.npz"))
     assert len(worker_rdms) == len(local_rdms) > 0
 
-    again = run(models, benchmarks, results=tmp_path / "dask", options=options, client=cluster.client)
+    again = run(models, benchmarks, results=tmp_path / "dask", options=options, client=cluster.client,
+                skip_absent=True)
     assert [s for _, _, s in _statuses(again)] == ["reused", "reused", "skipped"] * 3
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
@@ -106,7 +107,7 @@ def test_a_pair_asked_for_by_two_clients_at_once_is_computed_once(cluster, model
         thread.join(timeout=120)
 
     assert len((models_dir / "calls.counted").read_text().split()) == 1
-    assert _statuses(outcomes[0]) == _statuses(outcomes[1]) == [("tiny-counted", f"{HUMAN}@1", "scored")]
+    assert _statuses(outcomes[0]) == _statuses(outcomes[1]) == [("tiny-counted", f"{HUMAN}@2", "scored")]
     assert outcomes[0][0].result.content_id() == outcomes[1][0].result.content_id()
 
 
@@ -130,14 +131,14 @@ def test_layer_groups_split_a_model_across_workers(cluster, models_dir, options,
     assert len(groups) == 3
     assert len({task["worker"] for task in stream.data}) == 2  # both workers took part
     local_run([deep], [HUMAN], tmp_path / "local", tmp_path / "local-cache", options)
-    assert _statuses(dask) == [("tiny-deep", f"{HUMAN}@1", "scored")]
+    assert _statuses(dask) == [("tiny-deep", f"{HUMAN}@2", "scored")]
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
 
 def test_user_errors_come_back_after_the_other_pairs_are_saved(cluster, options, tmp_path) -> None:
     with pytest.raises(BrainAlignError, match=r"1 of 2 pairs failed.*no_such_model on .*unknown model"):
         run(["pixels", "no_such_model"], [HUMAN], results=tmp_path, options=options, client=cluster.client)
-    assert ResultsStore(tmp_path).has("pixels", f"{HUMAN}@1")
+    assert ResultsStore(tmp_path).has("pixels", f"{HUMAN}@2")
 
 
 def test_a_loaded_model_object_cannot_travel(cluster, options, tmp_path) -> None:

@@ -179,7 +179,7 @@ def test_without_a_probe_the_relations_say_what_is_missing(tmp_path: Path) -> No
     text = _visible(html)
     assert text.count("Not available: it needs models scored both on the probe and on a human benchmark") == 2
     assert html.count("<svg") == 2  # the two layer profiles
-    assert "not testable: CLIP raises semantic encoding" in text
+    assert "not testable: CLIP-trained models encode semantics more strongly" in text
 
 
 def _claim(claims, start: str):
@@ -189,7 +189,7 @@ def _claim(claims, start: str):
 def test_claims_on_the_synthetic_entries(synthetic_store) -> None:
     results = synthetic_store.load_all().results
     claims = evaluate_claims(build_leaderboard(results))
-    clip = _claim(claims, "CLIP raises semantic encoding")
+    clip = _claim(claims, "CLIP-trained models encode semantics")
     assert clip.status == "supported"
     assert "difference CLIP − supervised: 0.146 [0.089, 0.202]" in clip.evidence
     assert _claim(claims, "Across layers, semantic encoding goes with").status == "supported"
@@ -199,7 +199,7 @@ def test_claims_on_the_synthetic_entries(synthetic_store) -> None:
     for result in results:
         if result.model_id == "clip_rn50" and "semantic_encoding" in result.summary:
             result.summary["semantic_encoding"].update(value=0.2, ci_low=0.18, ci_high=0.22)
-    assert _claim(evaluate_claims(build_leaderboard(results)), "CLIP raises").status == "contradicted"
+    assert _claim(evaluate_claims(build_leaderboard(results)), "CLIP-trained models encode").status == "contradicted"
 
 
 def test_a_sensitivity_claim_compares_magnitudes_of_change(synthetic_store) -> None:

@@ -1,5 +1,6 @@
 """Differences between results: the MOVER interval against its closed form for normal estimates,
-benchmark matching, and the `brainalign compare` command."""
+the paired interval against the two-factor bootstrap of the difference itself, benchmark
+matching, and the `brainalign compare` command."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from synthetic_results import PROBE, make_result
 
@@ -75,6 +77,7 @@ def test_compare_command_by_model_id_and_by_file(synthetic_store, capsys) -> Non
     code, out, _ = _run(["compare", *files, "--json"], capsys)
     records = json.loads(out)["comparisons"]
     assert code == 0 and {r["benchmark"] for r in records} == {PROBE}
+    assert {r["interval"].split(",")[0] for r in records if r["ci_low"] is not None} == {"MOVER"}
     assert any(r["metric"] == "semantic_encoding" and r["verdict"] == "A higher" for r in records)
 
 
@@ -113,3 +116,114 @@ def test_compare_lists_what_only_one_side_has_and_cautions_on_other_setups(tmp_p
     data = json.loads(out)
     assert data["only_in_a"] == ["mur2013.judgements@1 (the other side has version 2: not comparable)"]
     assert {r["benchmark"]: bool(r["caveat"]) for r in data["comparisons"]} == {IT: False, PROBE: True}
+
+
+# --- paired comparisons -----------------------------------------------------------------------
+
+def _scored(model_id: str, layers, target, seed: int = 0, interval: str = "two-factor"):
+    """A real result of scoring ``layers`` on ``target`` (as a human benchmark @2 or @1 makes it)."""
+    from brainalign.benchmarks.scoring import benchmark_score, brain_measures, score_target
+    from brainalign.results import Result
+
+    version = 2 if interval == "two-factor" else 1
+    identifier = f"planted.ROI@{version}"
+    score = benchmark_score(identifier, score_target(layers, target, n_boot=300, seed=seed, interval=interval))
+    info = {"id": "planted.ROI", "version": version,
+            "measures": [m.to_dict() for m in brain_measures("ROI", interval)]}
+    return Result.from_score(score, model_card={"id": model_id}, benchmark=info, seed=seed,
+                             data_checksums={"rdms.npz": "ab" * 32})
+
+
+def _planted(seed: int = 0, n_stimuli: int = 24, n_subjects: int = 8):
+    """Two models that share most of their layers' structure, and subjects who share a truth."""
+    from brainalign.rsa import LayerRDMs, RDMs, TargetRDMs
+
+    rng = np.random.default_rng(seed)
+    pairs = n_stimuli * (n_stimuli - 1) // 2
+    ids = [f"s{i}" for i in range(n_stimuli)]
+    truth = rng.random(pairs)
+    target = TargetRDMs.from_subjects("ROI", RDMs(truth + 0.8 * rng.random((n_subjects, pairs)),
+                                                  [f"p{i}" for i in range(n_subjects)], ids))
+    shared = truth + 0.6 * rng.normal(size=(3, pairs))
+    models = [LayerRDMs(RDMs(shared + scale * rng.normal(size=(3, pairs)), ["a", "b", "c"], ids),
+                        (0.0, 0.5, 1.0)) for scale in (0.05, 0.25)]
+    return models, target
+
+
+def test_paired_interval_is_the_two_factor_interval_of_the_difference_itself() -> None:
+    """Independent route: bootstrap the difference of the two models' scores directly, both models'
+    layers resampled together in one bootstrap. The interval `compare` builds from two results
+    scored separately (and read back from their files) must be the same, which holds only if the
+    two scorings drew the same subjects and stimuli."""
+    from brainalign.benchmarks.scoring import cv_over_subjects, subject_halves
+    from brainalign.rsa.inference import TwoFactorDraws, bootstrap_two_factor, two_factor_interval
+
+    (one, other), target = _planted()
+    a, b = _scored("one", one, target), _scored("other", other, target)
+    row = compare_results([a], [b]).set_index("metric").loc["brain_similarity"]
+    assert row["interval"].startswith("paired")
+
+    split_seed, subject_seed, stimulus_seed = np.random.SeedSequence(0).spawn(3)
+    masks = subject_halves(8, 100, np.random.default_rng(split_seed))
+    stacked = np.vstack([one.rdms.data, other.rdms.data])
+
+    def difference(rho, sample):
+        return cv_over_subjects(rho[:3], masks, sample)[0] - cv_over_subjects(rho[3:], masks, sample)[0]
+
+    draws = TwoFactorDraws.draw(8, 24, 300, subject_seed, stimulus_seed)
+    samples = bootstrap_two_factor(stacked, target.rdms.data, difference, draws)
+    low, high, _ = two_factor_interval(row["difference"], samples, 8, 24)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_paired_interval_is_much_narrower_than_mover_for_similar_models(tmp_path: Path) -> None:
+    """The two models' errors come mostly from the same draws of subjects and stimuli: pairing
+    cancels them, MOVER (independence) adds them up."""
+    from brainalign.results import ResultsStore
+
+    (one, other), target = _planted(seed=1)
+    store = ResultsStore(tmp_path)
+    for result in (_scored("one", one, target), _scored("other", other, target)):
+        store.save(result)
+    a, b = store.load("one", "planted.ROI@2"), store.load("other", "planted.ROI@2")
+    table = compare_results([a], [b]).set_index("metric")
+    for metric in ("brain_similarity", "brain_similarity (normalised)"):
+        row = table.loc[metric]
+        mover = difference_interval(row["a"], row["a_ci_low"], row["a_ci_high"],
+                                    row["b"], row["b_ci_low"], row["b_ci_high"])
+        assert row["interval"].startswith("paired")
+        assert row["ci_high"] - row["ci_low"] < 0.5 * (mover[1] - mover[0])
+        assert row["ci_low"] < row["difference"] < row["ci_high"]
+
+
+def test_results_that_cannot_be_paired_fall_back_to_mover_and_say_why() -> None:
+    (one, other), target = _planted(seed=2)
+    a = _scored("one", one, target)
+    cases = {
+        "B recorded no bootstrap samples": _scored("other", other, target, interval="subjects"),
+        "resampled differently": _scored("other", other, target, seed=1),
+    }
+    for reason, b in cases.items():
+        b.benchmark = a.benchmark  # the same benchmark version, for the sake of the comparison
+        row = compare_results([a], [b]).set_index("metric").loc["brain_similarity"]
+        assert row["interval"].startswith("MOVER, assumes independence") and reason in row["interval"]
+        expected = difference_interval(row["a"], row["a_ci_low"], row["a_ci_high"],
+                                       row["b"], row["b_ci_low"], row["b_ci_high"])
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(expected)
+    elsewhere = _scored("other", other, target)
+    elsewhere.provenance["data_checksums"] = {"rdms.npz": "cd" * 32}
+    assert "different data" in compare_results([a], [elsewhere])["interval"].iloc[0]
+
+
+def test_compare_command_says_which_rows_are_paired(tmp_path: Path, capsys) -> None:
+    from brainalign.results import ResultsStore
+
+    (one, other), target = _planted(seed=3)
+    store = ResultsStore(tmp_path)
+    store.save(_scored("one", one, target))
+    store.save(_scored("other", other, target))
+    code, out, _ = _run(["compare", "one", "other", "--results", str(tmp_path)], capsys)
+    assert code == 0
+    line = next(l for l in out.splitlines() if l.startswith("planted.ROI@2") and " brain_similarity " in l)
+    assert " paired " in line
+    assert "paired: A − B bootstrapped resample by resample" in out and "MOVER" not in out

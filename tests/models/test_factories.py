@@ -160,6 +160,23 @@ def test_an_edited_preprocessing_function_in_a_model_file_is_not_served_from_the
     assert not np.allclose(results[8].rdms.data, results[32].rdms.data)
 
 
+def test_a_model_file_edited_within_the_same_second_runs_its_new_code(tmp_path, monkeypatch):
+    """Python's bytecode cache trusts a file's size and whole-second mtime: an edit that keeps both
+    (here 16 → 24 channels) must still run the edited code, since the source's hash is recorded."""
+    import os
+    import sys
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as on a machine that writes .pyc files
+    path = tmp_path / "same_size.py"
+    source = EDITABLE_MODEL_FILE.replace("SIZE", "8").replace("Conv2d(3, 4, 3)", "Conv2d(3, N, 3)")
+    widths = []
+    for channels in ("16", "24"):
+        path.write_text(source.replace(", N,", f", {channels},").replace("Linear(16,", f"Linear({4 * int(channels)},"))
+        os.utime(path, (1_700_000_000, 1_700_000_000))  # the same mtime for both versions
+        widths.append(load_model(f"{path}:build").module[0].out_channels)
+    assert widths == [16, 24]
+
+
 def test_model_file_factory_errors(model_file, tmp_path):
     with pytest.raises(BrainAlignError, match="does not exist"):
         load_model(f"{tmp_path / 'absent.py'}:build")

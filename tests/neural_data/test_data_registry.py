@@ -108,6 +108,7 @@ def test_environment_variable_names_the_data_dir(toy, monkeypatch) -> None:
 
 def test_data_dir_without_the_dataset_falls_back_to_cache(toy, tmp_path: Path) -> None:
     _, cached, _ = toy
+    (tmp_path / "elsewhere").mkdir()
     assert locate("toy", tmp_path / "elsewhere").folder == cached / "toy"
 
 

@@ -1,0 +1,106 @@
+"""Helpers of the fault suite: the CLI as a separate process, data folders to damage, and an
+inventory of what a run must never leave behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HUMAN = "kriegeskorte2008.hIT"
+FAULT_MODELS = Path(__file__).with_name("fault_models.py")
+
+
+@dataclass(frozen=True)
+class Ran:
+    """How a command ended: exit status and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def error_line(self) -> str:
+        """The first line of stderr that starts with ``error: ``."""
+        return next((line for line in self.err.splitlines() if line.startswith("error: ")), "")
+
+
+def brainalign_command(args: Sequence[object]) -> list[str]:
+    return [sys.executable, "-m", "brainalign.cli", *map(str, args)]
+
+
+def brainalign_process(args: Sequence[object], env: dict[str, str], *, prefix: Sequence[str] = (),
+                       **popen: object) -> subprocess.Popen:
+    """``brainalign ARGS`` as a separate process (to be killed, or to fail for real), run by
+    ``prefix`` (e.g. ``setpriv ...``) if given."""
+    return subprocess.Popen([*prefix, *brainalign_command(args)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> Ran:
+    out, err = process.communicate(timeout=timeout)
+    return Ran(process.returncode, out, err)
+
+
+def process_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a separate brainalign process: its own cache, TMPDIR and home."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BRAINALIGN_")}
+    for name in ("cache", "tmpdir"):
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+    env.update(BRAINALIGN_CACHE=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "tmpdir"),
+               BRAINALIGN_QUIET="1", **extra)
+    return env
+
+
+def leftovers(*folders: Path) -> list[Path]:
+    """What an interrupted or failed run must not leave behind: temporary files of atomic writes
+    (``.NAME.XXXX.tmp``) and brainalign's scratch folders (``brainalign-*`` in TMPDIR)."""
+    found = []
+    for folder in folders:
+        if not folder.exists():
+            continue
+        for path in folder.rglob("*"):
+            if (path.name.startswith(".") and path.name.endswith(".tmp")) or (
+                    path.is_dir() and path.name.startswith("brainalign-")):
+                found.append(path)
+    return found
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path → bytes): to check that nothing changed."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
+                damage: Callable[[dict[str, np.ndarray]], None] | None = None) -> Path:
+    """A data folder holding a synthetic ``algonauts2019_78`` (whose checksums brainalign does
+    not pin): 78 small images and per-subject RDMs of EVC and IT with a planted structure (each
+    subject: the images' true dissimilarity plus noise). ``damage`` may edit the arrays first."""
+    root = folder / "algonauts2019_78"
+    (root / "stimuli").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    colours = rng.uniform(0, 255, size=(78, 3))
+    for k, colour in enumerate(colours, 1):
+        pixels = np.clip(colour + rng.normal(0, 20, size=(32, 32, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(root / "stimuli" / f"image_{k:02d}.jpg")
+    truth = np.linalg.norm(colours[:, None] - colours[None], axis=-1)
+    arrays = {}
+    for roi in ("EVC", "IT"):
+        noise = rng.normal(0, truth.std(), size=(n_subjects, 78, 78))
+        subjects = truth[None] + noise + np.swapaxes(noise, 1, 2)
+        for s in subjects:
+            np.fill_diagonal(s, 0.0)
+        arrays[roi] = subjects
+    if damage is not None:
+        damage(arrays)
+    for roi, subjects in arrays.items():
+        np.savez(root / f"fmri_{roi}_RDMs.npz", arr_0=subjects)
+    return folder

@@ -1,0 +1,177 @@
+"""A planted population of stimuli *and* subjects, for checking what brain-similarity intervals
+cover (imported by tests; run as a script it measures the coverage table of the README).
+
+The population is fixed by its parameters and ``seed``; an experiment draws fresh stimuli and
+fresh subjects from it:
+
+- a stimulus is a latent vector x = centre of a random category + N(0, I);
+- the brain's features are f(x) = tanh(A x / √D); subject s sees f(x) + τ·tanh(B_s x / √D)
+  (its own idiosyncratic geometry, B_s fresh per subject), measured with noise σ_s per stimulus
+  (σ_s varies between subjects by ``heterogeneity``); its RDM is the Euclidean distance;
+- layer l of the model is a_l·f(x) + √(1 − a_l²)·tanh(R_l x / √D), noise-free, where a_l peaks
+  at ``peak`` (the brain-like layer) and R_l moves smoothly from features the brain reads little
+  to all features; its RDM is the Euclidean distance too.
+
+The **population value** of a score is its mean over many fresh experiments of the same size:
+what an interval built from one experiment should cover (:func:`population_value`).
+
+    python tests/planted.py [REPETITIONS] [N_BOOT]   # the README's coverage table (slow)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from brainalign.benchmarks.scoring import cv_over_subjects, score_target, subject_halves
+from brainalign.rsa import LayerRDMs, RDMs, TargetRDMs, compare
+
+
+@dataclass(frozen=True)
+class Population:
+    n_layers: int = 12
+    peak: int = 8  # the layer most like the brain
+    width: float = 2.0  # of the peak, in layers
+    brain_weight: float = 0.9  # a_l at the peak
+    idiosyncrasy: float = 0.6  # τ: how much each subject's geometry is its own
+    noise: float = 2.0  # σ: measurement noise per stimulus
+    heterogeneity: float = 0.2  # sd of log σ_s across subjects
+    category_spread: float = 1.0  # how far apart the category centres lie
+    latent: int = 30  # D
+    features: int = 60
+    brain_dims: int = 10  # latent dimensions the brain reads fully (the rest at 1/4)
+    categories: int = 6
+    seed: int = 12345
+
+    @cached_property
+    def _fixed(self) -> dict[str, np.ndarray]:
+        """What every experiment shares: category centres, the brain's and the layers' maps."""
+        rng = np.random.default_rng(self.seed)
+        brain_reads = np.arange(self.latent) < self.brain_dims
+        read = np.where(brain_reads, 1.0, 0.25)
+        early = rng.normal(size=(self.features, self.latent)) * np.where(brain_reads, 0.25, 1.0)
+        late = rng.normal(size=(self.features, self.latent))
+        angle = np.linspace(0, np.pi / 2, self.n_layers)[:, None, None]
+        layers = np.arange(self.n_layers)
+        return {
+            "centres": rng.normal(size=(self.categories, self.latent)) * self.category_spread,
+            "brain": rng.normal(size=(self.features, self.latent)) * read,
+            "layer_maps": np.cos(angle) * early + np.sin(angle) * late,
+            "brain_share": self.brain_weight * np.exp(-((layers - self.peak) ** 2) / (2 * self.width**2)),
+        }
+
+    def experiment(self, rng: np.random.Generator, n_subjects: int, n_stimuli: int) -> tuple[np.ndarray, np.ndarray]:
+        """Condensed RDMs of ``n_subjects`` fresh subjects and of every layer, on ``n_stimuli``
+        fresh stimuli: ``(subjects, pairs)``, ``(layers, pairs)``."""
+        fixed, scale = self._fixed, np.sqrt(self.latent)
+        x = fixed["centres"][rng.integers(0, self.categories, n_stimuli)] + rng.normal(size=(n_stimuli, self.latent))
+        brain = np.tanh(x @ fixed["brain"].T / scale)
+        own = rng.normal(size=(n_subjects, self.features, self.latent))
+        seen = brain + self.idiosyncrasy * np.tanh(np.einsum("nd,sfd->snf", x, own) / scale)
+        sigma = self.noise * np.exp(self.heterogeneity * rng.normal(size=(n_subjects, 1, 1)))
+        subjects = _distances(seen + sigma * rng.normal(size=seen.shape))
+        share = fixed["brain_share"][:, None, None]
+        other = np.tanh(np.einsum("nd,lfd->lnf", x, fixed["layer_maps"]) / scale)
+        layers = _distances(share * brain[None] + np.sqrt(1 - share**2) * other)
+        return subjects, layers
+
+
+def _distances(points: np.ndarray) -> np.ndarray:
+    """Condensed Euclidean RDMs of ``(..., n, features)`` point sets."""
+    squared = (points * points).sum(-1)
+    gram = points @ np.swapaxes(points, -1, -2)
+    rows, cols = np.triu_indices(points.shape[-2], k=1)
+    d2 = squared[..., rows] + squared[..., cols] - 2 * gram[..., rows, cols]
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+#: Population A: subjects differ a lot (idiosyncratic, noisy); B: subjects agree more, so which
+#: stimuli were drawn matters as much as who was scanned.
+POPULATIONS = {
+    "A": Population(),
+    "B": Population(idiosyncrasy=0.3, noise=1.5, heterogeneity=0.0, category_spread=1.5),
+}
+
+
+def as_objects(subjects: np.ndarray, layers: np.ndarray) -> tuple[LayerRDMs, TargetRDMs]:
+    """The RDMs of one experiment as the objects a benchmark scores."""
+    n = int(round((1 + np.sqrt(1 + 8 * subjects.shape[1])) / 2))
+    ids = tuple(f"stim{i:03d}" for i in range(n))
+    target = TargetRDMs.from_subjects("planted", RDMs(subjects, [f"sub{s:02d}" for s in range(len(subjects))], ids))
+    model = LayerRDMs(RDMs(layers, [f"layer{k:02d}" for k in range(len(layers))], ids, "euclidean"),
+                      np.linspace(0, 1, len(layers)))
+    return model, target
+
+
+def population_value(population: Population, n_subjects: int, n_stimuli: int, experiments: int,
+                     seed: int = 2024, n_splits: int = 10) -> tuple[float, float]:
+    """Mean cross-validated score over ``experiments`` fresh experiments, and its Monte Carlo
+    standard error (the number of splits changes the score's noise, not its mean)."""
+    rng = np.random.default_rng(seed)
+    scores = np.empty(experiments)
+    for k in range(experiments):
+        subjects, layers = population.experiment(rng, n_subjects, n_stimuli)
+        masks = subject_halves(n_subjects, n_splits, rng)
+        scores[k] = cv_over_subjects(compare(layers, subjects), masks)[0]
+    return float(scores.mean()), float(scores.std(ddof=1) / np.sqrt(experiments))
+
+
+def coverage(population: Population, truth: float, n_subjects: int, n_stimuli: int, repetitions: int,
+             n_boot: int, n_splits: int = 100, seed: int = 7) -> dict[str, float]:
+    """Score ``repetitions`` fresh experiments with the two-factor interval and count how often it
+    (and the subject-only interval beside it) contains ``truth``."""
+    rng = np.random.default_rng([seed, n_subjects, n_stimuli])
+    hits = {"two-factor": 0, "subjects": 0}
+    widths = {"two-factor": 0.0, "subjects": 0.0}
+    z2, negative, floored, details = [], 0, 0, []
+    for repetition in range(repetitions):
+        model, target = as_objects(*population.experiment(rng, n_subjects, n_stimuli))
+        scored = score_target(model, target, n_boot=n_boot, n_splits=n_splits, seed=repetition)
+        record = scored.two_factor
+        for name, (low, high) in (("two-factor", scored.cv_ci), ("subjects", record.subjects_ci)):
+            hits[name] += low <= truth <= high
+            widths[name] += (high - low) / repetitions
+        variance = record.variance
+        z2.append((scored.cv_value - truth) ** 2 / variance.variance)
+        negative += variance.raw < 0
+        floored += variance.bound == "subjects"
+        details.append({"value": scored.cv_value, "ci": scored.cv_ci, "subjects_ci": record.subjects_ci,
+                        "v_subjects": variance.subjects, "v_stimuli": variance.stimuli,
+                        "v_both": variance.both, "raw": variance.raw, "dof": variance.dof,
+                        "mean_both": float(np.nanmean(record.samples.both))})
+    return {
+        "repetitions": repetitions, "coverage": hits["two-factor"] / repetitions,
+        "width": widths["two-factor"], "coverage_subjects": hits["subjects"] / repetitions,
+        "width_subjects": widths["subjects"], "mean_z2": float(np.mean(z2)),
+        "raw_negative": negative / repetitions, "subject_floor": floored / repetitions,
+        "details": details,
+    }
+
+
+#: The README's cells, most telling first: 15 subjects (the coverage the issue asks for), then fewer.
+CELLS = [(name, n_subjects) for n_subjects in (15, 4, 8) for name in ("B", "A")]
+
+
+if __name__ == "__main__":  # nice -n 10 python tests/planted.py 200 1000 out.json [B15,A15,…]
+    repetitions = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n_boot = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    out = sys.argv[3] if len(sys.argv) > 3 else None
+    cells = [(c[0], int(c[1:])) for c in sys.argv[4].split(",")] if len(sys.argv) > 4 else CELLS
+    n_stimuli, rows = 92, []
+    for name, n_subjects in cells:
+        population = POPULATIONS[name]
+        started = time.perf_counter()
+        truth, error = population_value(population, n_subjects, n_stimuli, experiments=2000)
+        row = {"population": name, "subjects": n_subjects, "stimuli": n_stimuli, "truth": truth,
+               "truth_se": error, **coverage(population, truth, n_subjects, n_stimuli, repetitions, n_boot),
+               "seconds": time.perf_counter() - started}
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "details"}), flush=True)
+        if out:
+            with open(out, "w") as handle:
+                json.dump(rows, handle)
