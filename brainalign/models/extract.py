@@ -24,7 +24,7 @@ A spilled layer's file is laid out in the Gram's column blocks, written with ``p
 back one block at a time with ``pread``: its pages live in the operating system's file cache,
 which reclaims them under memory pressure, never in this process. Its space is reserved when it
 is created (a full disk is an error then, not later), and it lives in a
-:class:`~brainalign._io.ScratchFolder`, unlinked as soon as it is open. Results are identical,
+:class:`~brainalign._io.ScratchFolder` (a killed run's is removed by the next run). Results are identical,
 bit for bit, whatever the budget (at a given torch thread count: the forward pass itself rounds
 differently with another). While extracting, glibc keeps freed memory for the next batch
 (:mod:`brainalign.models.allocator`).
@@ -205,15 +205,16 @@ class _Kept:
 class _Spilled:
     """A layer's activations in a temporary file, laid out in Gram column blocks of ``step``
     columns (block after block, each holding every row), so that one block is one ``pread``.
-    The file is unlinked as soon as it is open: nothing is left behind, even after a kill."""
+    The file lives in a :class:`~brainalign._io.ScratchFolder`: removed when the extraction ends,
+    or by the next run where a kill skipped that."""
 
     def __init__(self, path: Path, n: int, features: int, dtype: np.dtype, step: int) -> None:
         self.shape = (n, features)
         self.dtype = dtype
         self.step = step
         allocate(path, n * features * dtype.itemsize)  # a full disk: an error here, not mid-pass
+        self.path = path
         self.fd = os.open(path, os.O_RDWR)
-        os.unlink(path)
 
     def _block(self, start: int) -> tuple[int, int]:
         """Offset in bytes and width of the block starting at column ``start``."""
@@ -244,6 +245,7 @@ class _Spilled:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+            self.path.unlink(missing_ok=True)  # its disk space back as soon as its RDM is done
 
 
 def _write_all(fd: int, data: memoryview, offset: int) -> None:
