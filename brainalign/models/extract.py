@@ -622,8 +622,11 @@ def _device_gram(parts: list[torch.Tensor], shape: tuple[int, int], center: bool
 
 def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features, distance: str, columns) -> np.ndarray:
     n, d = features.shape
-    if distance == "correlation":
-        return rsa.rdm_from_gram(gram, distance, row_sums=sums, n_features=d)
+    if distance in ("cosine", "correlation"):
+        result = rsa.rdm_from_gram(gram, distance, row_sums=sums if distance == "correlation" else None,
+                                   n_features=d)
+        result[np.abs(result) <= rsa.ZERO_DISTANCE] = 0.0  # identical stimuli tie exactly
+        return result
     result = rsa.rdm_from_gram(gram, distance)
     if distance in ("euclidean", "sqeuclidean"):
         squared = distance == "sqeuclidean"

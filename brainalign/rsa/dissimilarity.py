@@ -22,10 +22,12 @@ DISTANCES: tuple[str, ...] = ("cosine", "correlation", "euclidean", "sqeuclidean
 # Columns converted to float64 at a time when building a Gram matrix from float32 activations.
 _CHUNK_ELEMENTS = 1 << 24
 
-#: Cosine and correlation distances at most this far from zero are zero: far above the rounding
-#: of float64 Gram arithmetic on identical stimuli (a few ulps of 1), far below any distance
-#: between different images. Identical stimuli then tie exactly, whichever way rounding went, so
-#: their order (and every rank statistic) does not depend on how the Gram matrix was summed.
+#: A model's layer RDMs (:func:`brainalign.models.extract_layer_rdms`) set cosine and correlation
+#: distances at most this far from zero to zero: far above the rounding of float64 Gram arithmetic
+#: on identical stimuli (a few ulps of 1), far below any distance between different images.
+#: Identical stimuli then tie exactly, whichever way rounding went, so their order (and every rank
+#: statistic) does not depend on how the Gram matrix was summed. :func:`rdm` itself keeps
+#: scipy's values.
 ZERO_DISTANCE = 2.0**-40
 
 
@@ -177,7 +179,6 @@ def rdm_from_gram(
         if distance in ("cosine", "correlation"):
             norms = np.sqrt(np.maximum(diag, 0.0))
             result = 1.0 - g[rows, cols] / (norms[rows] * norms[cols])
-            result[np.abs(result) <= ZERO_DISTANCE] = 0.0
             zero = np.flatnonzero(norms == 0)
             if zero.size:
                 warnings.warn(
