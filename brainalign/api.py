@@ -18,6 +18,7 @@ from .benchmarks import get as load_benchmark
 from .errors import BrainAlignError
 from .execution import Executor, LocalExecutor, ModelSpec, Outcome, OutcomeCallback, ScoringOptions, open_store
 from .leaderboard.render import build as _build
+from .phases import phase
 from .models import LoadedModel, ModelCard, extract_layer_rdms, from_module, list_models, load_model
 from .rescore import verify
 from .results import Result, ResultsStore
@@ -107,7 +108,8 @@ def run(
                         skip_absent=skip_absent, **option_overrides)
     if store.folder.is_dir():  # nothing is stored when every pair was skipped: no page to build
         out = Path(leaderboard) if leaderboard is not None else store.folder / "leaderboard.html"
-        report.leaderboard = _build(store.folder, out).path
+        with phase("page"):
+            report.leaderboard = _build(store.folder, out).path
     return report
 
 

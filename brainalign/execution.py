@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from . import phases
 from ._io import sha256_file
 from .benchmarks import Benchmark, BenchmarkScore
 from .errors import BrainAlignError
@@ -162,23 +163,28 @@ def score_pair(
     *,
     prepare_layers: PrepareLayers | None = None,
 ) -> Outcome:
-    """Score one (model, benchmark) pair into ``store``, or reuse the stored result.
+    """Score one (model, benchmark) pair into ``store``, or reuse the stored result. A scored
+    result's timings hold the pair's seconds per phase (:mod:`brainalign.phases`).
 
     Absent data gives a "skipped" outcome (callers that must not skip check first, see
     ``brainalign.runner.check_data``); damaged data, a result whose headline numbers could not be
     computed, and another network under a model id already in ``store`` are errors."""
+    before = phases.elapsed()
     data_dir = resolve_data_dir(options.data_dir)
-    availability = benchmark.availability(data_dir)
+    with phases.phase("data"):
+        availability = benchmark.availability(data_dir)
     if availability.damaged:
         raise BrainAlignError(f"{benchmark.identifier} cannot be scored: {availability.message}")
     if not availability.available:
         log.debug("skipped %s on %s: %s", session.id, benchmark.identifier, availability.message)
         return Outcome(session.id, benchmark.identifier, "skipped", message=availability.message)
     # what a stored result must match to be reused: how the model was set up, and the exact data
-    data_checksums = benchmark.provenance(data_dir)
+    with phases.phase("data"):
+        data_checksums = benchmark.provenance(data_dir)
     key = {**session.reuse_key(), "data_checksums": data_checksums}
     stored_id = session.card().id  # a FILE.py:FUNCTION model's results are stored under its card's id
-    stored = None if force else store.find(stored_id, benchmark.identifier, key)
+    with phases.phase("io"):
+        stored = None if force else store.find(stored_id, benchmark.identifier, key)
     if stored is not None:
         return Outcome(stored_id, benchmark.identifier, "reused", stored)
     others = results_of_other_networks(store, stored_id, key)
@@ -188,9 +194,11 @@ def score_pair(
             f"({others[0]}); give this network its own model id, score it into another results "
             "folder (--results), or replace those results with --force (force=True)"
         )
-    model = session.get()
+    with phases.phase("load"):
+        model = session.get()
     started = time.perf_counter()
-    stimulus_sets = benchmark.stimulus_sets(data_dir)
+    with phases.phase("data"):
+        stimulus_sets = benchmark.stimulus_sets(data_dir)
     if prepare_layers is not None:
         prepare_layers(model, stimulus_sets)
     layer_rdms = {
@@ -200,8 +208,10 @@ def score_pair(
         for name, stimuli in stimulus_sets.items()
     }
     extracted = time.perf_counter()
-    scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
+    with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
+        scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
     finished = time.perf_counter()
+    timings = {"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)}
     check_headline(scored, benchmark, model.id)
     card = model.card
     if session.identified_by_parameters and card.weights_sha256 is None:
@@ -224,9 +234,10 @@ def score_pair(
         device=str(options.device),
         batch_size=options.batch_size,
         environment=environment(),
-        timings={"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)},
+        timings={**timings, **phase_timings(phases.since(before))},
     )
-    store.save(result)
+    with phases.phase("io"):
+        store.save(result)
     remaining = [o for o in others if not o.startswith(benchmark.identifier + ":")]
     if remaining:
         log.warning("%s: results of the network that was called %r before remain in %s (%s); "
@@ -277,6 +288,11 @@ def check_headline(scored: BenchmarkScore, benchmark: Benchmark, model_id: str) 
         f"{model_id} on {benchmark.identifier}: {', '.join(headline)} could not be computed ({why}); "
         "nothing was stored"
     )
+
+
+def phase_timings(seconds: Mapping[str, float]) -> dict[str, float]:
+    """Seconds per phase as result timings: ``{"forward_s": …, …}`` (phases with time only)."""
+    return {f"{name}_s": round(value, 3) for name, value in seconds.items() if value >= 0.0005}
 
 
 def score_model_on(

@@ -31,6 +31,7 @@ from .execution import (
 )
 from .paths import cache_dir
 from .paths import data_dir as resolve_data_dir
+from .phases import PHASES
 from .results import ResultsStore
 
 #: The models `brainalign run` scores by default: every model whose weights work offline (MobileNetV2's
@@ -62,6 +63,18 @@ class RunReport:
 
     def by_status(self, status: Status) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
+
+
+def phase_totals(outcomes: Iterable[Outcome]) -> dict[str, float]:
+    """Seconds per phase (:data:`brainalign.phases.PHASES`) summed over the pairs these outcomes
+    scored, from their results' timings: the same wherever the pairs ran."""
+    totals = dict.fromkeys(PHASES, 0.0)
+    for outcome in outcomes:
+        if outcome.status == "scored" and outcome.result is not None:
+            timings = outcome.result.provenance.get("timings") or {}
+            for name in PHASES:
+                totals[name] += timings.get(f"{name}_s") or 0.0
+    return totals
 
 
 def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_absent: bool) -> None:

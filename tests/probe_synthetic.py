@@ -82,3 +82,16 @@ def make_stamps(root: Path, seed: int = 0) -> Path:
     write_stamp(root, "animals/mammals/cartoon", "toon", "A cartoon cat.", photo_rgba(rng))
     write_stamp(root, "animals/mammals", "cat_mirror", None, photo_rgba(rng))
     return root
+
+
+def build_small_probe(root: Path) -> Path:
+    """A small probe built from :func:`make_stamps` with :class:`BagOfWordsEmbedder` (seconds to
+    build): every condition, a few dozen images."""
+    from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
+
+    out = root / "probe"
+    settings = BuildSettings(seed=0, image_size=160, max_distractors=14,
+                             thresholds=ThresholdQuantiles(semantic_similar=0.15, semantic_dissimilar=0.5,
+                                                           pilot_size=40))
+    build_probe(TuxPaintPool(make_stamps(root / "stamps")), out, settings, embedder=BagOfWordsEmbedder())
+    return out

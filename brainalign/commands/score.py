@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import click
@@ -41,6 +42,33 @@ def _print_outcomes(outcomes) -> None:
     for (benchmark, message), models in skipped.items():  # one line per benchmark and reason
         who = models[0] if len(models) == 1 else f"{len(models)} models"
         click.echo(f"skipped {benchmark} for {who}: {message}", err=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes:
+        return f"{minutes} min {rest:02d} s"
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s"
+
+
+def _print_account(outcomes, wall: float, page: float) -> None:
+    """Where the run's time went, per phase (forward passes, Gram, comparison, bootstrap, …),
+    summed over the pairs it scored (their results record the same numbers)."""
+    from ..phases import PHASES
+    from ..runner import phase_totals
+
+    totals = phase_totals(outcomes)
+    totals["page"] += page
+    accounted = sum(totals.values())
+    rows = [(PHASES[name], _duration(seconds), seconds) for name, seconds in totals.items() if seconds > 0]
+    if wall - accounted >= 0.005:
+        rows.append(("other", _duration(wall - accounted),
+                     wall - accounted))
+    whole = max(wall, accounted)
+    scored = sum(o.status == "scored" for o in outcomes)
+    summed = " (summed over the workers)" if accounted > 1.05 * wall else ""
+    click.echo(f"\ntime: {_duration(wall)} in all, {scored} pair(s) scored{summed}")
+    click.echo(table(("phase", "time", "share"), [(what, text, f"{100 * s / whole:.0f}%") for what, text, s in rows]))
 
 
 def probe_option(function):
@@ -181,7 +209,9 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
     the saliency/semantic probe (built on first use) and every human benchmark whose data is
     available; the others are listed as skipped, with the command that gets their data (damaged
     data, or a --benchmark whose data is missing, is an error). Killed and started again, a run
-    resumes where it stopped.
+    resumes where it stopped. It ends with where the time went: forward passes, Gram
+    matrices, comparison, bootstrap, files and the page, each with its share (results record
+    the same per pair).
 
     \b
     Examples:
@@ -192,14 +222,17 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
       brainalign run --workers 4                      # 4 local worker processes (Dask)
       brainalign run --scheduler tcp://10.0.0.5:8786 --results /shared/results
     """
+    from .. import phases
     from ..api import DEFAULT_MODELS, run
 
     options = _options(seed, data_dir, **model_opts)
+    started, before = time.perf_counter(), phases.elapsed()
     with _client(scheduler, workers) as client:
         report = run(list(models) or DEFAULT_MODELS, _with_probes(benchmarks, probes), results=results_dir,
                      leaderboard=out, options=options, force=force, client=client,
                      layer_groups=layer_groups)
     _print_outcomes(report.outcomes)
+    _print_account(report.outcomes, time.perf_counter() - started, phases.since(before)["page"])
     _require_some_scored(report.outcomes)
     click.echo(f"leaderboard: {report.leaderboard}")
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when the way activations become RDMs changes (flattening, token handling, …).
-FORMAT = 1
+FORMAT = 2  # 2: cosine/correlation distances within rsa.ZERO_DISTANCE of zero are zero
 
 
 class LayerRDMCache:

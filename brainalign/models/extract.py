@@ -3,36 +3,46 @@
 How it works:
 
 1. A probe pass on the first stimulus measures each requested layer's size per stimulus.
-2. Layers, in execution order, are packed into groups whose activations *for all stimuli*
-   fit the budget (float32: ``n_stimuli × features × 4`` bytes each).
-3. One forward pass over all stimuli per group, in batches, under ``torch.inference_mode()``.
-   Hooks take each wanted output (batch axis first, flattened): outputs that nothing changes in
-   place later (known from the load-time trace) are kept as the forward pass made them, without
-   a copy; the others (e.g. a BatchNorm output an in-place ReLU overwrites) are copied at once
-   into one reusable block of RAM. The hook of the group's deepest layer raises a private
-   exception that ends the pass there, so no group pays for the layers after it.
-4. Each layer becomes an RDM from its float64 Gram matrix (:func:`brainalign.rsa.gram` summed
-   over ~2 MB column blocks, so float32 activations never get a float64 copy, then
-   :func:`brainalign.rsa.rdm_from_gram`) and is cached.
+2. Layers, in execution order, are planned into forward passes: a layer whose activations *for
+   all stimuli* fit what is left of the budget (float32: ``n_stimuli × features × 4`` bytes) is
+   held in memory; on the CPU the others are *spilled* to a temporary file in ``$TMPDIR``
+   (writing and reading them back costs less than another forward pass), so one pass suffices;
+   on a GPU, where a pass is cheap, they wait for another pass.
+3. One forward pass over all stimuli per group, in batches, under ``torch.inference_mode()``,
+   while a background thread decodes and preprocesses the next batch. Hooks take each wanted
+   output (batch axis first, flattened): outputs that nothing changes in place later (known
+   from the load-time trace) are kept as the forward pass made them, without a copy; the
+   others (e.g. a BatchNorm output an in-place ReLU overwrites) are copied at once. The hook of
+   the group's deepest layer raises a private exception that ends the pass there, so no pass
+   pays for the layers after it.
+4. Each layer becomes an RDM from its float64 Gram matrix, summed over ~2 MB column blocks
+   (:func:`brainalign.rsa.gram` per block, so float32 activations never get a float64 copy,
+   then :func:`brainalign.rsa.rdm_from_gram`), and is cached. On CUDA the activations stay on
+   the GPU and the Gram matrix is computed there, in float64; only it comes back.
 
-A single layer larger than the whole budget is *spilled*: its buffer is a temporary
-``np.memmap`` on disk (in a :class:`~brainalign._io.ScratchFolder` under ``$TMPDIR``, which a
-later run removes if this one is killed), filled batch by batch and read back in column blocks
-for the Gram matrix; its pages are the operating system's file cache, which it reclaims under
-memory pressure. Results are identical, bit for bit, whatever the budget (at a given torch
-thread count: the forward pass itself rounds differently with another).
+A spilled layer's file is laid out in the Gram's column blocks, written with ``pwrite`` and read
+back one block at a time with ``pread``: its pages live in the operating system's file cache,
+which reclaims them under memory pressure, never in this process. Its space is reserved when it
+is created (a full disk is an error then, not later), and it lives in a
+:class:`~brainalign._io.ScratchFolder` (a killed run's is removed by the next run). Results are identical,
+bit for bit, whatever the budget (at a given torch thread count: the forward pass itself rounds
+differently with another). While extracting, glibc keeps freed memory for the next batch
+(:mod:`brainalign.models.allocator`).
 
 With more than one pass the preprocessed images are kept in a temporary folder (not in RAM) so
-images are decoded and transformed once. Activations always land on the CPU; on CUDA the module
-and each batch move to the GPU and only the wanted outputs come back.
+images are decoded and transformed once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +54,13 @@ from torch import nn
 from .. import rsa
 from .._io import ScratchFolder, allocate
 from ..errors import BrainAlignError
+from ..phases import phase
 from ..progress import progress
 from ..rsa import LayerRDMs, RDMs
+from ..rsa.dissimilarity import close_pairs, pair_stimuli
 from ..stimuli import StimulusSet
 from . import preprocessing as pp
+from .allocator import reuse_freed_memory
 from .cache import LayerRDMCache
 from .graph import Layer, first_tensor, layer_name
 from .loaded import Layers, LoadedModel
@@ -98,7 +111,7 @@ class _Size:
 
 @dataclass(frozen=True)
 class Group:
-    """Layers that share one forward pass; ``spilled`` of them live on disk."""
+    """Layers that share one forward pass; ``spilled`` of them go to disk, not memory."""
 
     layers: tuple[Layer, ...]
     spilled: frozenset[str]
@@ -108,52 +121,148 @@ class Group:
         return self.layers[-1]
 
 
-def plan_groups(layers: Sequence[Layer], nbytes: dict[str, int], budget: int) -> list[Group]:
-    """Pack layers, in execution order, into passes whose in-RAM activations fit ``budget``.
+def plan_groups(
+    layers: Sequence[Layer], nbytes: dict[str, int], budget: int, spill_room: int = 0
+) -> list[Group]:
+    """Plan layers, in execution order, into passes whose in-memory activations fit ``budget``.
 
-    A layer bigger than the budget on its own is spilled to disk and rides along with the
-    current group without using its budget.
+    A layer that does not fit what is left of the budget is spilled to disk while the pass's
+    spilled bytes stay within ``spill_room``; otherwise it starts the next pass. A layer bigger
+    than the whole budget is always spilled (it rides along with the current pass).
     """
     groups: list[Group] = []
     current: list[Layer] = []
     spilled: set[str] = set()
-    used = 0
+    used = spilled_bytes = 0
     for layer in layers:
         size = nbytes[layer.name]
         if size > budget:
             current.append(layer)
             spilled.add(layer.name)
-            continue
-        if current and used + size > budget:
+        elif used + size <= budget:
+            current.append(layer)
+            used += size
+        elif spilled_bytes + size <= spill_room:
+            current.append(layer)
+            spilled.add(layer.name)
+            spilled_bytes += size
+        else:
             groups.append(Group(tuple(current), frozenset(spilled)))
-            current, spilled, used = [], set(), 0
-        current.append(layer)
-        used += size
+            current, spilled, used, spilled_bytes = [layer], set(), size, 0
     if current:
         groups.append(Group(tuple(current), frozenset(spilled)))
     return groups
 
 
-class _Rows:
-    """A layer's activations as the forward pass produced them, one ``(batch, features)`` tensor
-    per batch in row order: kept, not copied, for outputs nothing changes in place later."""
+def spill_room(folder: Path | None = None) -> int:
+    """Bytes a pass may spill on the CPU: half the free space of the temporary folder."""
+    return shutil.disk_usage(folder or tempfile.gettempdir()).free // 2
 
-    def __init__(self, n: int, features: int) -> None:
+
+# Columns per block of the Gram sum: ~2 MB float64 blocks are reused by malloc (no fresh pages
+# per block) and stay in cache, yet at least n wide so large stimulus sets stay compute-bound.
+# A spilled layer's file is laid out in these blocks. GPUs take larger blocks (fewer kernels).
+_GRAM_BLOCK_ELEMENTS = 1 << 18
+_DEVICE_BLOCK_ELEMENTS = 1 << 24
+_THREADED_GRAM_MIN_STIMULI = 256
+
+
+def gram_step(n: int) -> int:
+    """Columns per Gram block for ``n`` stimuli on the CPU."""
+    return max(n, _GRAM_BLOCK_ELEMENTS // n)
+
+
+class _Kept:
+    """A layer's activations as ``(batch, features)`` tensors, one per batch in row order, on
+    the device that made them: the forward pass's own tensors where nothing changes them in
+    place later, else copies."""
+
+    def __init__(self, n: int, features: int, copy: bool) -> None:
         self.shape = (n, features)
+        self.copy = copy
         self.parts: list[torch.Tensor] = []
 
-    def add(self, flat: torch.Tensor) -> None:
+    def add(self, rows: slice, flat: torch.Tensor, output: torch.Tensor) -> None:
         if flat.dtype not in (torch.float32, torch.float64):
             flat = flat.float()
+        elif self.copy and flat.untyped_storage().data_ptr() == output.untyped_storage().data_ptr():
+            flat = flat.clone()  # a later in-place operation would change the forward's tensor
         elif flat.untyped_storage().nbytes() > flat.numel() * flat.element_size():
             flat = flat.clone()  # a view into a larger tensor: keep only what is ours
         self.parts.append(flat)
 
+    @property
+    def device(self) -> torch.device:
+        return self.parts[0].device
+
     def columns(self, start: int, stop: int) -> np.ndarray:
         return np.concatenate([part[:, start:stop].numpy() for part in self.parts])
 
-    def array(self) -> np.ndarray:
-        return self.columns(0, self.shape[1])
+    def close(self) -> None:
+        self.parts.clear()
+
+
+class _Spilled:
+    """A layer's activations in a temporary file, laid out in Gram column blocks of ``step``
+    columns (block after block, each holding every row), so that one block is one ``pread``.
+    The file lives in a :class:`~brainalign._io.ScratchFolder`: removed when the extraction ends,
+    or by the next run where a kill skipped that."""
+
+    def __init__(self, path: Path, n: int, features: int, dtype: np.dtype, step: int) -> None:
+        self.shape = (n, features)
+        self.dtype = dtype
+        self.step = step
+        allocate(path, n * features * dtype.itemsize)  # a full disk: an error here, not mid-pass
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR)
+
+    def _block(self, start: int) -> tuple[int, int]:
+        """Offset in bytes and width of the block starting at column ``start``."""
+        n, d = self.shape
+        width = min(self.step, d - start)
+        return start * n * self.dtype.itemsize, width
+
+    def add(self, rows: slice, flat: torch.Tensor, output: torch.Tensor) -> None:
+        array = flat.to("cpu", torch.float64 if self.dtype == np.float64 else torch.float32).numpy()
+        itemsize = self.dtype.itemsize
+        with phase("io"):
+            for start in range(0, self.shape[1], self.step):
+                offset, width = self._block(start)
+                chunk = np.ascontiguousarray(array[:, start : start + width])
+                _write_all(self.fd, memoryview(chunk).cast("B"), offset + rows.start * width * itemsize)
+
+    def columns(self, start: int, stop: int) -> np.ndarray:
+        """The Gram block that starts at column ``start`` (spilled files are read whole blocks
+        at a time; ``stop`` is where the block ends at the most)."""
+        if start % self.step:
+            raise ValueError("spilled activations are read in whole Gram blocks")
+        offset, width = self._block(start)
+        block = np.empty((self.shape[0], width), self.dtype)
+        _read_all(self.fd, memoryview(block).cast("B"), offset)
+        return block
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+            self.path.unlink(missing_ok=True)  # its disk space back as soon as its RDM is done
+
+
+def _write_all(fd: int, data: memoryview, offset: int) -> None:
+    while len(data):
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
+
+
+def _read_all(fd: int, into: memoryview, offset: int) -> None:
+    while len(into):
+        got = os.preadv(fd, [into], offset)
+        if got == 0:
+            raise BrainAlignError("a spilled activation file ended early; is $TMPDIR full?")
+        into, offset = into[got:], offset + got
+
+
+_Sink = _Kept | _Spilled
 
 
 class _Capture:
@@ -162,7 +271,7 @@ class _Capture:
     def __init__(self, module: nn.Module, layers: Sequence[Layer], stop_after: Layer | None) -> None:
         self.wanted = {layer.name: layer for layer in layers}
         self.stop_name = stop_after.name if stop_after is not None else None
-        self.sinks: dict[str, np.ndarray | _Rows] = {}
+        self.sinks: dict[str, _Sink] = {}
         self.shapes: dict[str, _Size] = {}
         self.counts: dict[str, int] = {}
         self.seen: set[str] = set()
@@ -202,10 +311,7 @@ class _Capture:
                 f"layer {layer.name} gave {tuple(flat.shape)} activations for a batch, expected "
                 f"{expected}; the preprocessing must give every image the same size"
             )
-        if isinstance(sink, _Rows):
-            sink.add(flat)
-        else:
-            torch.from_numpy(sink[self.rows]).copy_(flat)
+        sink.add(self.rows, flat, tensor)
         self.seen.add(layer.name)
 
     def run(self, module: nn.Module, batch: torch.Tensor, rows: slice) -> None:
@@ -234,7 +340,8 @@ def _buffer_dtype(dtype: torch.dtype) -> np.dtype:
 
 
 class _Inputs:
-    """Preprocessed batches; with several passes they are kept in a temporary folder on disk."""
+    """Preprocessed batches, the next one prepared by a background thread while the model
+    runs; with several passes they are kept in a temporary folder on disk."""
 
     def __init__(self, model: LoadedModel, stimuli: StimulusSet, batch_size: int) -> None:
         self.model = model
@@ -262,8 +369,14 @@ class _Inputs:
         return batch.to(self.model.device)
 
     def __iter__(self) -> Iterator[tuple[slice, torch.Tensor]]:
-        for rows in self.batches:
-            yield rows, self.tensor(rows)
+        with ThreadPoolExecutor(1, thread_name_prefix="brainalign-inputs") as pool:
+            pending = pool.submit(self.tensor, self.batches[0])
+            for index, rows in enumerate(self.batches):
+                with phase("preprocess"):
+                    batch = pending.result()
+                if index + 1 < len(self.batches):
+                    pending = pool.submit(self.tensor, self.batches[index + 1])
+                yield rows, batch
 
     def close(self) -> None:
         if self.scratch is not None:
@@ -274,8 +387,10 @@ def _probe(model: LoadedModel, inputs: _Inputs, layers: Sequence[Layer]) -> dict
     """Each layer's features per stimulus and dtype, from one forward pass on the first image."""
     capture = _Capture(model.module, layers, stop_after=layers[-1])
     try:
-        with torch.inference_mode():
-            capture.run(model.module, inputs.tensor(slice(0, 1)), slice(0, 1))
+        with phase("preprocess"):
+            first = inputs.tensor(slice(0, 1))
+        with torch.inference_mode(), phase("forward"):
+            capture.run(model.module, first, slice(0, 1))
     finally:
         capture.close()
     return capture.shapes
@@ -296,9 +411,9 @@ def extract_layer_rdms(
 
     Exact: activations are flattened per stimulus (batch axis first, every token of a
     transformer, class token included) and the RDM is computed in float64 from their Gram
-    matrix. ``memory_budget`` bounds the activations held at once (bytes or e.g. ``"2GB"``).
-    Cached layer RDMs are reused unless ``cache=False``. The result lists layers in execution
-    order with their relative depths.
+    matrix, on the activations' device. ``memory_budget`` bounds the activations held at once
+    (bytes or e.g. ``"2GB"``). Cached layer RDMs are reused unless ``cache=False``. The result
+    lists layers in execution order with their relative depths.
     """
     if distance not in rsa.DISTANCES:
         raise BrainAlignError(f"unknown distance {distance!r}; choose one of {', '.join(rsa.DISTANCES)}")
@@ -330,16 +445,33 @@ def _extract(
     store = LayerRDMCache(model, stimuli, distance=distance, batch_size=batch_size) if cache else None
     results: dict[str, np.ndarray] = {}
     if store is not None:
-        for name in names:
-            cached = store.get(name)
-            if cached is not None:
-                results[name] = cached
+        with phase("io"):
+            for name in names:
+                cached = store.get(name)
+                if cached is not None:
+                    results[name] = cached
     todo = [model.graph[name] for name in names if name not in results]
     if todo:
         log.info("%s: %d of %d layer RDMs cached; computing %d", model.id, len(results), len(names), len(todo))
-        _compute(model, stimuli, todo, distance, batch_size, budget, store, results)
+        with reuse_freed_memory(), _exact_float32(model.device):
+            _compute(model, stimuli, todo, distance, batch_size, budget, store, results)
     data = np.stack([results[name] for name in names])
     return LayerRDMs(RDMs(data, names, stimuli.ids, distance), model.graph.depths(names), model.id)
+
+
+@contextmanager
+def _exact_float32(device: torch.device) -> Iterator[None]:
+    """On CUDA, float32 convolutions and matrix products in float32, not TF32 (which keeps 10
+    bits of mantissa): the activations are the network's float32 ones on every device."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def _compute(
@@ -357,33 +489,43 @@ def _compute(
     try:
         sizes = _probe(model, inputs, todo)
         n = len(stimuli)
-        groups = plan_groups(todo, {name: size.nbytes(n) for name, size in sizes.items()}, budget)
+        nbytes = {name: size.nbytes(n) for name, size in sizes.items()}
+        room = spill_room() if model.device.type == "cpu" else 0
+        groups = plan_groups(todo, nbytes, budget, room)
         if len(groups) > 1:
             inputs.keep_on_disk()
         if any(group.spilled for group in groups):
             spill = ScratchFolder("spill")
-        log.info("%s: %d layers in %d passes of %d batches (budget %.2f GB)",
-                 model.id, len(todo), len(groups), len(inputs.batches), budget / 1e9)
-        arena = _Arena(groups, sizes, n, model.device)
+        log.info("%s: %d layers in %d passes of %d batches (budget %.2f GB, %.2f GB spilled)",
+                 model.id, len(todo), len(groups), len(inputs.batches), budget / 1e9,
+                 sum(nbytes[name] for group in groups for name in group.spilled) / 1e9)
         bar = progress(total=len(groups) * len(inputs.batches), unit="batch", desc=model.id)
         try:
             for index, group in enumerate(groups, 1):
                 bar.set_description(f"{model.id} pass {index}/{len(groups)}")
-                sinks = arena.sinks(group, spill.path if spill is not None else None)
+                sinks = _sinks(group, sizes, n, spill.path if spill is not None else None)
                 capture = _Capture(model.module, group.layers, stop_after=group.last)
                 capture.sinks = sinks
                 try:
                     with torch.inference_mode():
                         for rows, batch in inputs:
-                            capture.run(model.module, batch, rows)
+                            with phase("forward"):
+                                capture.run(model.module, batch, rows)
                             bar.update(1)
                 finally:
                     capture.close()
-                for layer in group.layers:
-                    results[layer.name] = layer_rdm(sinks.pop(layer.name), distance)
-                    if store is not None:
-                        store.put(layer.name, results[layer.name])
-                del sinks
+                try:
+                    for layer in group.layers:
+                        sink = sinks.pop(layer.name)
+                        with phase("gram"):
+                            results[layer.name] = layer_rdm(sink, distance)
+                        sink.close()
+                        if store is not None:
+                            with phase("io"):
+                                store.put(layer.name, results[layer.name])
+                finally:
+                    for sink in sinks.values():
+                        sink.close()
         finally:
             bar.close()
     finally:
@@ -392,27 +534,53 @@ def _compute(
             spill.remove()
 
 
-# Columns per block of the Gram sum: ~2 MB float64 blocks are reused by malloc (no fresh pages
-# per block) and stay in cache, yet at least n wide so large stimulus sets stay compute-bound.
-_GRAM_BLOCK_ELEMENTS = 1 << 18
-_THREADED_GRAM_MIN_STIMULI = 256
+def _sinks(group: Group, sizes: dict[str, _Size], n: int, spill_folder: Path | None) -> dict[str, _Sink]:
+    sinks: dict[str, _Sink] = {}
+    for position, layer in enumerate(group.layers):
+        size = sizes[layer.name]
+        if layer.name in group.spilled:
+            assert spill_folder is not None
+            path = spill_folder / f"{position}.f{size.dtype.itemsize * 8}"
+            sinks[layer.name] = _Spilled(path, n, size.features, size.dtype, gram_step(n))
+        else:
+            sinks[layer.name] = _Kept(n, size.features, copy=layer.mutated)
+    return sinks
 
 
-def layer_rdm(features: np.ndarray | _Rows, distance: str) -> np.ndarray:
-    """The RDM of one layer's ``(n_stimuli, n_features)`` activations (an array, a memmap, or
-    kept batch outputs), exactly: float64 Gram matrices of column blocks
-    (:func:`brainalign.rsa.gram`) summed in block order, then
-    :func:`brainalign.rsa.rdm_from_gram`. Euclidean distances use :func:`brainalign.rsa.rdm`,
-    which also recomputes near-identical pairs."""
-    kept = isinstance(features, _Rows)
-    if distance in ("euclidean", "sqeuclidean"):
-        return rsa.rdm(features.array() if kept else features, distance)
+def layer_rdm(features: np.ndarray | _Sink, distance: str) -> np.ndarray:
+    """The RDM of one layer's ``(n_stimuli, n_features)`` activations, exactly: float64 Gram
+    matrices of column blocks summed in block order, then :func:`brainalign.rsa.rdm_from_gram`;
+    for Euclidean distances the pairs where that loses digits are recomputed from the blocks.
+    Activations held on a GPU are reduced there (:func:`_device_gram`)."""
+    if isinstance(features, np.ndarray):
+        features = _Array(features)
+    if isinstance(features, _Kept) and features.device.type != "cpu":
+        gram, sums = _device_gram(features.parts, features.shape, distance == "correlation")
+        columns = None
+    else:
+        gram, sums = _host_gram(features, distance == "correlation")
+        columns = features.columns
+    return _rdm_from_gram(gram, sums, features, distance, columns)
+
+
+class _Array:
+    """An in-memory ``(n, features)`` array as a sink (for :func:`layer_rdm` on plain arrays)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.shape = array.shape
+
+    def columns(self, start: int, stop: int) -> np.ndarray:
+        return self.array[:, start:stop]
+
+
+def _host_gram(features: _Kept | _Spilled | _Array, center: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 Gram matrix and row sums of activations in host memory, block by block."""
     n, d = features.shape
-    step = max(n, _GRAM_BLOCK_ELEMENTS // n)
-    center = distance == "correlation"
+    step = gram_step(n)
 
     def block_gram(start: int) -> tuple[np.ndarray, np.ndarray | None]:
-        block = features.columns(start, start + step) if kept else features[:, start : start + step]
+        block = features.columns(start, start + step)
         return rsa.gram(block), block.sum(axis=1, dtype=np.float64) if center else None
 
     gram = np.zeros((n, n))
@@ -423,8 +591,7 @@ def layer_rdm(features: np.ndarray | _Rows, distance: str) -> np.ndarray:
         # busy machine their spin-waits cost 10x the product), so blocks go to threads of our
         # own, one BLAS thread each. Summed in block order: identical whatever the thread count.
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_gram_threads()) as pool:
-            parts = pool.map(block_gram, starts)
-            for part, part_sums in parts:
+            for part, part_sums in pool.map(block_gram, starts):
                 gram += part
                 if center:
                     sums += part_sums
@@ -433,59 +600,70 @@ def layer_rdm(features: np.ndarray | _Rows, distance: str) -> np.ndarray:
             gram += part
             if center:
                 sums += part_sums
-    if center:
-        return rsa.rdm_from_gram(gram, distance, row_sums=sums, n_features=d)
-    return rsa.rdm_from_gram(gram, distance)
+    return gram, sums
+
+
+def _device_gram(parts: list[torch.Tensor], shape: tuple[int, int], center: bool
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 Gram matrix and row sums computed where the activations are (a GPU): column
+    blocks are converted to float64 there, and only the ``(n, n)`` result comes back."""
+    n, d = shape
+    device = parts[0].device
+    gram = torch.zeros((n, n), dtype=torch.float64, device=device)
+    sums = torch.zeros(n, dtype=torch.float64, device=device)
+    step = max(1, _DEVICE_BLOCK_ELEMENTS // n)
+    for start in range(0, d, step):
+        block = torch.cat([part[:, start : start + step] for part in parts]).double()
+        gram.addmm_(block, block.T)
+        if center:
+            sums += block.sum(dim=1)
+    return gram.cpu().numpy(), sums.cpu().numpy()
+
+
+def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features, distance: str, columns) -> np.ndarray:
+    n, d = features.shape
+    if distance in ("cosine", "correlation"):
+        result = rsa.rdm_from_gram(gram, distance, row_sums=sums if distance == "correlation" else None,
+                                   n_features=d)
+        result[np.abs(result) <= rsa.ZERO_DISTANCE] = 0.0  # identical stimuli tie exactly
+        return result
+    result = rsa.rdm_from_gram(gram, distance)
+    if distance in ("euclidean", "sqeuclidean"):
+        squared = distance == "sqeuclidean"
+        close = close_pairs(gram, result, squared=squared)
+        if close.size:
+            exact = _squared_distances(features, close, columns)
+            result[close] = exact if squared else np.sqrt(exact)
+    return result
+
+
+def _squared_distances(features, pairs: np.ndarray, columns) -> np.ndarray:
+    """Exact float64 squared distances of the stimulus pairs at condensed indices ``pairs``,
+    summed over column blocks (on the GPU for activations held there)."""
+    n, d = features.shape
+    rows, cols = pair_stimuli(n, pairs)
+    if columns is None:  # on a GPU
+        parts = features.parts
+        device = parts[0].device
+        index_rows = torch.from_numpy(rows).to(device)
+        index_cols = torch.from_numpy(cols).to(device)
+        total = torch.zeros(pairs.size, dtype=torch.float64, device=device)
+        step = max(1, _DEVICE_BLOCK_ELEMENTS // n)
+        for start in range(0, d, step):
+            block = torch.cat([part[:, start : start + step] for part in parts]).double()
+            diff = block[index_rows] - block[index_cols]
+            total += (diff * diff).sum(dim=1)
+        return total.cpu().numpy()
+    total = np.zeros(pairs.size)
+    for start in range(0, d, gram_step(n)):
+        block = columns(start, start + gram_step(n))
+        diff = block[rows].astype(np.float64) - block[cols].astype(np.float64)
+        total += np.einsum("ij,ij->i", diff, diff)
+    return total
 
 
 def _gram_threads() -> int:
     return max(1, torch.get_num_threads())
-
-
-class _Arena:
-    """RAM for the layers that must be copied out of the forward pass (their output is changed
-    in place later, e.g. by an in-place ReLU, or it lives on a GPU): one block, allocated once at
-    the largest group's need and reused by every pass, so later passes touch no fresh pages.
-    Layers nothing changes later keep the forward pass's own tensors (no copy); layers bigger
-    than the budget go to a memmap on disk."""
-
-    ALIGN = 64
-
-    def __init__(self, groups: Sequence[Group], sizes: dict[str, _Size], n: int, device: torch.device) -> None:
-        self.n = n
-        self.sizes = sizes
-        self.keep_outputs = device.type == "cpu"
-        need = max((sum(self._aligned(l) for l in self._copied(g)) for g in groups), default=0)
-        self.memory = np.empty(need, dtype=np.uint8)
-
-    def _aligned(self, layer: Layer) -> int:
-        return -(-self.sizes[layer.name].nbytes(self.n) // self.ALIGN) * self.ALIGN
-
-    def _copied(self, group: Group) -> list[Layer]:
-        return [
-            layer for layer in group.layers
-            if layer.name not in group.spilled and (layer.mutated or not self.keep_outputs)
-        ]
-
-    def sinks(self, group: Group, spill_folder: Path | None) -> dict[str, np.ndarray | _Rows]:
-        sinks: dict[str, np.ndarray | _Rows] = {}
-        copied = {layer.name for layer in self._copied(group)}
-        offset = 0
-        for position, layer in enumerate(group.layers):
-            size = self.sizes[layer.name]
-            shape = (self.n, size.features)
-            if layer.name in group.spilled:
-                assert spill_folder is not None
-                path = spill_folder / f"{position}.f{size.dtype.itemsize * 8}"
-                allocate(path, size.nbytes(self.n))  # a full disk: an error here, not SIGBUS later
-                sinks[layer.name] = np.memmap(path, dtype=size.dtype, mode="r+", shape=shape)
-            elif layer.name in copied:
-                block = self.memory[offset : offset + size.nbytes(self.n)]
-                sinks[layer.name] = block.view(size.dtype).reshape(shape)
-                offset += self._aligned(layer)
-            else:
-                sinks[layer.name] = _Rows(*shape)
-        return sinks
 
 
 def activation_bytes(model: LoadedModel, stimuli: StimulusSet, layers: Layers | None = None) -> dict[str, int]:

@@ -10,7 +10,7 @@
 
 from .ceiling import NoiseCeiling, algonauts2019_noise_ceiling, noise_ceiling
 from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
-from .dissimilarity import DISTANCES, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
+from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .inference import (
     TwoFactorDraws,
     TwoFactorSamples,
@@ -35,6 +35,7 @@ __all__ = [
     "NoiseCeiling",
     "RDMs",
     "TargetRDMs",
+    "ZERO_DISTANCE",
     "TwoFactorDraws",
     "TwoFactorSamples",
     "TwoFactorVariance",

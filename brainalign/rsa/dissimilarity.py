@@ -22,6 +22,14 @@ DISTANCES: tuple[str, ...] = ("cosine", "correlation", "euclidean", "sqeuclidean
 # Columns converted to float64 at a time when building a Gram matrix from float32 activations.
 _CHUNK_ELEMENTS = 1 << 24
 
+#: A model's layer RDMs (:func:`brainalign.models.extract_layer_rdms`) set cosine and correlation
+#: distances at most this far from zero to zero: far above the rounding of float64 Gram arithmetic
+#: on identical stimuli (a few ulps of 1), far below any distance between different images.
+#: Identical stimuli then tie exactly, whichever way rounding went, so their order (and every rank
+#: statistic) does not depend on how the Gram matrix was summed. :func:`rdm` itself keeps
+#: scipy's values.
+ZERO_DISTANCE = 2.0**-40
+
 
 def as_array(values: Any, dtype: type | None = None) -> np.ndarray:
     """A numpy view of ``values``; torch tensors are detached and moved to the CPU."""
@@ -195,17 +203,30 @@ def rdm_from_gram(
     return result
 
 
-def _refine_close_pairs(x: np.ndarray, g: np.ndarray, result: np.ndarray, *, squared: bool) -> None:
-    """Recompute, from the features, pairs whose Gram-based distance lost digits to cancellation."""
+def close_pairs(g: np.ndarray, result: np.ndarray, *, squared: bool) -> np.ndarray:
+    """Condensed indices of the pairs whose Gram-based Euclidean distance in ``result`` lost
+    digits to cancellation (squared distance at most 1e-6 of the two squared norms)."""
     rows, cols = _triu(g.shape[0])
     diag = np.diagonal(g)
     sq = result if squared else result**2
-    suspect = np.flatnonzero(sq <= 1e-6 * (diag[rows] + diag[cols]))
+    return np.flatnonzero(sq <= 1e-6 * (diag[rows] + diag[cols]))
+
+
+def pair_stimuli(n_stimuli: int, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two stimuli (row, column) of each pair at condensed indices ``pairs``."""
+    rows, cols = _triu(n_stimuli)
+    return rows[pairs], cols[pairs]
+
+
+def _refine_close_pairs(x: np.ndarray, g: np.ndarray, result: np.ndarray, *, squared: bool) -> None:
+    """Recompute, from the features, pairs whose Gram-based distance lost digits to cancellation."""
+    suspect = close_pairs(g, result, squared=squared)
+    rows, cols = pair_stimuli(g.shape[0], suspect)
     for start in range(0, suspect.size, 256):
-        idx = suspect[start : start + 256]
-        diff = x[rows[idx]].astype(np.float64) - x[cols[idx]].astype(np.float64)
+        chunk = slice(start, start + 256)
+        diff = x[rows[chunk]].astype(np.float64) - x[cols[chunk]].astype(np.float64)
         exact = np.einsum("ij,ij->i", diff, diff)
-        result[idx] = exact if squared else np.sqrt(exact)
+        result[suspect[chunk]] = exact if squared else np.sqrt(exact)
 
 
 def _check_distance(distance: str) -> None:

@@ -9,18 +9,17 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as student_t
 
 from ..errors import BrainAlignError
+from ..phases import phase
 from .compare import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
 from .dissimilarity import n_stimuli_from_pairs
-
-if TYPE_CHECKING:
-    import torch
+from .parallel import share_out
 
 
 def bootstrap_stimuli(
@@ -36,9 +35,12 @@ def bootstrap_stimuli(
     Each sample draws the stimuli with replacement and keeps every pair of drawn stimuli except a
     stimulus paired with its own copy (its dissimilarity is undefined), as rsatoolbox does; a pair
     drawn ``w`` times counts ``w`` times. Rather than materialising those copies and re-ranking
-    them, each pair carries its multiplicity ``w`` as a weight: ranks of a weighted multiset come
-    from one cumulative sum over the order each RDM was sorted in once, and the correlation is
-    the weighted one: the same number (to rounding), several times faster.
+    them, each pair carries its multiplicity ``w`` as a weight and the correlation is the weighted
+    one: the same number (to rounding), many times faster. For Spearman the stack with more RDMs
+    is never re-ranked in place: each of its RDMs is walked in the order it was sorted once, where
+    a weighted rank is a cumulative sum, and reduced there against the few other RDMs' weighted
+    units (:class:`_SortedStack`). Resamples are shared out among threads, each resample computed
+    by one thread alone: the numbers do not depend on the thread count.
     """
     stack_a, stack_b = as_rdm_stack(a, "a"), as_rdm_stack(b, "b")
     n = n_stimuli_from_pairs(stack_a.shape[1])
@@ -49,109 +51,176 @@ def bootstrap_stimuli(
             pairs = resampled_pairs(rng.integers(0, n, size=n), n)
             out[k] = compare(stack_a[:, pairs], stack_b[:, pairs], method)
         return out
-    counts = (np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot))
-    out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
-    for k, compared in enumerate(weighted_comparisons(stack_a, stack_b, counts, method)):
-        out[k] = compared
+    with phase("bootstrap"):
+        counts = [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
+        resampled = _Resampled(stack_a, stack_b, method)
+        out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
+
+        def resample(k: int) -> None:
+            out[k] = resampled.compare(counts[k])
+
+        share_out(resample, n_boot)
     return out
 
 
 def weighted_comparisons(
     stack_a: np.ndarray, stack_b: np.ndarray, counts: Iterable[np.ndarray], method: str = "spearman",
-    *, threads: int | None = None,
 ) -> Iterator[np.ndarray]:
     """``compare(a, b, method)`` on each stimulus resample given by its draw ``counts`` (how often
     each stimulus was drawn): ``(len(a), len(b))`` per resample, the pairs weighted by their
     multiplicity and self-pairs dropped, as :func:`bootstrap_stimuli` describes. Not for
-    ``kendall_tau_a``. ``threads``: torch's intra-op threads while computing (default: as set);
-    one suits small stacks, whose operations are too short to share among threads (on a busy
-    machine, waiting for a descheduled thread then costs far more than the work)."""
-    import torch  # the inner loop runs in torch (float64): multithreaded gathers and prefix sums
-
-    weighted_a, weighted_b = _WeightedStack(stack_a, method), _WeightedStack(stack_b, method)
-    rows, cols = np.triu_indices(n_stimuli_from_pairs(stack_a.shape[1]), k=1)
-    previous = torch.get_num_threads()
+    ``kendall_tau_a``."""
+    resampled = _Resampled(stack_a, stack_b, method)
     for drawn in counts:
+        yield resampled.compare(drawn)
+
+
+class _Resampled:
+    """Two stacks prepared once for weighted comparisons under many resamples: the stack with
+    more RDMs is reduced in its sorted order (Spearman), the other gets weighted units."""
+
+    def __init__(self, stack_a: np.ndarray, stack_b: np.ndarray, method: str) -> None:
+        self.swap = stack_a.shape[0] < stack_b.shape[0]
+        many, few = (stack_b, stack_a) if self.swap else (stack_a, stack_b)
+        self.few = _WeightedStack(few, method)
+        self.many = _SortedStack(many) if method == "spearman" else _WeightedStack(many, method)
+        self.rows, self.cols = np.triu_indices(n_stimuli_from_pairs(stack_a.shape[1]), k=1)
+
+    def compare(self, drawn: np.ndarray) -> np.ndarray:
+        """``(len(a), len(b))`` similarities with each pair weighted by its multiplicity."""
         drawn = np.asarray(drawn, dtype=np.float64)
-        if threads is not None:
-            torch.set_num_threads(threads)
-        try:
-            weights = torch.from_numpy(drawn[rows] * drawn[cols])
-            units_a, units_b = weighted_a.units(weights), weighted_b.units(weights)
-            compared = ((units_a * weights) @ units_b.T).clamp_(-1.0, 1.0).numpy()
-        finally:
-            torch.set_num_threads(previous)
-        yield compared  # with the caller's thread setting restored while it runs
+        weights = drawn[self.rows] * drawn[self.cols]
+        units = self.few.units(weights)
+        if isinstance(self.many, _SortedStack):
+            out = self.many.similarities(weights, units)
+        else:
+            out = (self.many.units(weights) * weights) @ units.T
+        np.clip(out, -1.0, 1.0, out=out)
+        return out.T if self.swap else out
+
+
+def _undefined_rows(stack: np.ndarray, method: str) -> np.ndarray:
+    """RDMs without a defined similarity (holding NaN; constant, or all-zero for cosine), warned about."""
+    has_nan = np.isnan(stack).any(axis=1)
+    undefined = has_nan | (
+        (stack.max(axis=1) == stack.min(axis=1)) if method != "cosine" else ~stack.any(axis=1)
+    )
+    warn_undefined(undefined, has_nan, "all-zero" if method == "cosine" else "constant")
+    return undefined
+
+
+class _Ranking:
+    """Each RDM's sort order and tie groups, computed once: a weighted average rank of a sorted
+    position is (weight of all smaller values) + (weight of its tie group + 1) / 2."""
+
+    def __init__(self, stack: np.ndarray) -> None:
+        self.order = np.argsort(stack, axis=1)
+        ordered = np.take_along_axis(stack, self.order, axis=1)
+        starts = np.ones_like(ordered, dtype=bool)
+        starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+        self.tied = not starts.all()
+        if self.tied:
+            ends = np.ones_like(starts)
+            ends[:, :-1] = starts[:, 1:]
+            self.group = np.cumsum(starts.ravel()) - 1  # tie-group id of each sorted position
+            self.group_last = np.flatnonzero(ends.ravel())  # each group's last sorted position
+            self.group_row = self.group_last // stack.shape[1]  # the RDM each group belongs to
+
+    def sorted_ranks(self, sorted_weights: np.ndarray) -> np.ndarray:
+        """Weighted average ranks in sorted order, from the weights in sorted order."""
+        cumulative = np.cumsum(sorted_weights, axis=1)
+        if not self.tied:
+            cumulative -= (sorted_weights - 1) / 2
+            return cumulative
+        group_weight = np.bincount(self.group, weights=sorted_weights.ravel())
+        group_rank = cumulative.ravel()[self.group_last] - (group_weight - 1) / 2
+        return group_rank[self.group].reshape(sorted_weights.shape)
 
 
 class _WeightedStack:
-    """RDMs prepared once for weighted comparisons (as torch float64 tensors): for spearman, each
-    row's sort order, its inverse and its tie groups."""
+    """RDMs prepared once for weighted comparisons: :meth:`units` gives per-RDM vectors whose
+    weighted inner products are the similarities."""
 
     def __init__(self, stack: np.ndarray, method: str) -> None:
-        import torch
-
         if method not in ("spearman", "pearson", "cosine"):
             raise BrainAlignError(f"unknown comparison {method!r}")
         self.method = method
-        has_nan = np.isnan(stack).any(axis=1)
-        undefined = has_nan | (
-            (stack.max(axis=1) == stack.min(axis=1)) if method != "cosine" else ~stack.any(axis=1)
-        )
-        warn_undefined(undefined, has_nan, "all-zero" if method == "cosine" else "constant")
-        self.undefined = torch.from_numpy(undefined)
-        safe = np.where(undefined[:, None], 0.0, stack)
-        self.stack = torch.from_numpy(safe)
-        if method != "spearman":
-            return
-        order = np.argsort(safe, axis=1)
-        inverse = np.argsort(order, axis=1)  # sorted position of each pair
-        ordered = np.take_along_axis(safe, order, axis=1)
-        starts = np.ones_like(ordered, dtype=bool)
-        starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-        # gathers as flat index_select (several times faster than advanced indexing or gather)
-        offsets = (np.arange(stack.shape[0]) * stack.shape[1])[:, None]
-        self.order = torch.from_numpy(order.ravel())
-        self.inverse = torch.from_numpy((inverse + offsets).ravel())
-        self.tied = not starts.all()
-        if self.tied:
-            group = np.cumsum(starts.ravel()) - 1  # global tie-group id per sorted element
-            ends = np.ones_like(starts)
-            ends[:, :-1] = starts[:, 1:]
-            self.group_sorted = torch.from_numpy(group)
-            self.group_of_pair = torch.from_numpy(
-                np.take_along_axis(group.reshape(starts.shape), inverse, axis=1).ravel())
-            self.group_last = torch.from_numpy(np.flatnonzero(ends.ravel()))  # each group's last element
+        self.undefined = _undefined_rows(stack, method)
+        self.stack = np.where(self.undefined[:, None], 0.0, stack)
+        self.ranking = _Ranking(self.stack) if method == "spearman" else None
 
-    def units(self, weights: torch.Tensor) -> torch.Tensor:
+    def units(self, weights: np.ndarray) -> np.ndarray:
         """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity."""
-        values = self._weighted_ranks(weights) if self.method == "spearman" else self.stack.clone()
+        if self.ranking is not None:
+            order = self.ranking.order
+            values = np.empty_like(self.stack)
+            np.put_along_axis(values, order, self.ranking.sorted_ranks(weights[order]), axis=1)
+        else:
+            values = self.stack.copy()
         if self.method != "cosine":
             values -= (values @ weights / weights.sum())[:, None]
-        norms = ((values * values) @ weights).sqrt_()
+        norms = np.sqrt((values * values) @ weights)
         undefined = self.undefined | (norms == 0)
         if self.method == "pearson":  # constant on the drawn pairs: rounding leaves a tiny norm
             drawn = self.stack[:, weights > 0]
-            undefined |= drawn.amax(dim=1) == drawn.amin(dim=1)
+            undefined |= drawn.max(axis=1) == drawn.min(axis=1)
         norms[undefined] = 1.0
         values /= norms[:, None]
-        values[undefined] = float("nan")
+        values[undefined] = np.nan
         return values
 
-    def _weighted_ranks(self, weights: torch.Tensor) -> torch.Tensor:
-        """Average ranks of each row's values in the multiset where value ``j`` occurs ``w_j``
-        times: (weight of all smaller values) + (weight of its tie group + 1) / 2."""
-        import torch
 
-        shape = self.stack.shape
-        sorted_weights = weights.index_select(0, self.order).view(shape)
-        cumulative = torch.cumsum(sorted_weights, dim=1)
-        if not self.tied:
-            cumulative -= (sorted_weights - 1) / 2
-            return cumulative.view(-1).index_select(0, self.inverse).view(shape)
-        group_weight = torch.bincount(self.group_sorted, weights=sorted_weights.reshape(-1))
-        group_rank = cumulative.reshape(-1)[self.group_last] - (group_weight - 1) / 2
-        return group_rank.index_select(0, self.group_of_pair).view(shape)
+class _SortedStack:
+    """Many RDMs compared by weighted Spearman correlation with a few others, without ranking
+    them anew for every resample. With ``u`` the others' weighted units (centred, so the ranks'
+    mean drops out), ``ρ = Σ w·r·u / ‖r − mean‖_w``:
+
+    * the numerator is a sum along each RDM's own sorted order, where a weighted rank is a
+      cumulative sum of the weights minus ``(w − 1) / 2``, and the latter's share
+      ``Σ (w − 1)/2 · w·u`` does not depend on the order at all;
+    * the denominator does not depend on the order either: weighted average ranks of a multiset
+      of total weight ``W`` whose tie groups weigh ``W_g`` have ``Σ w (r − mean)² =
+      (W³ − W)/12 − Σ_g (W_g³ − W_g)/12`` (each pair its own group where the RDM has no ties),
+      a sum of integers, exact in float64.
+    """
+
+    ROWS_PER_CHUNK = 8  # keeps a chunk's gathered weights in cache
+
+    def __init__(self, stack: np.ndarray) -> None:
+        self.undefined = _undefined_rows(stack, "spearman")
+        safe = np.where(self.undefined[:, None], 0.0, stack)
+        self.chunks = [_Ranking(safe[start : start + self.ROWS_PER_CHUNK])
+                       for start in range(0, safe.shape[0], self.ROWS_PER_CHUNK)]
+
+    def similarities(self, weights: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """``(len(stack), len(units))`` weighted Spearman correlations with ``units``
+        (:meth:`_WeightedStack.units` of the other RDMs under the same ``weights``)."""
+        total = weights.sum()
+        weighted_units = units * weights  # (others, pairs)
+        offsets = weighted_units @ ((weights - 1) / 2)  # Σ (w − 1)/2 · w·u, whatever the order
+        untied_spread = (total**3 - total) / 12 - np.sum(weights**3 - weights) / 12
+        out = []
+        for ranking in self.chunks:
+            sorted_weights = np.take(weights, ranking.order)
+            if ranking.tied:
+                ranks = ranking.sorted_ranks(sorted_weights)
+                group_weight = np.bincount(ranking.group, weights=sorted_weights.ravel())
+                spread = (total**3 - total) / 12 - np.bincount(
+                    ranking.group_row, weights=(group_weight**3 - group_weight) / 12,
+                    minlength=len(ranking.order))
+                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, ranking.order))
+                                       for u in weighted_units], axis=1)
+            else:
+                cumulative = np.cumsum(sorted_weights, axis=1)
+                spread = np.full(len(ranking.order), untied_spread)
+                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, ranking.order))
+                                       for u in weighted_units], axis=1) - offsets
+            norms = np.sqrt(np.maximum(spread, 0.0))
+            norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
+            out.append(numerators / norms[:, None])
+        similarities = np.concatenate(out)
+        similarities[self.undefined] = np.nan
+        return similarities
 
 
 def pair_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
@@ -367,7 +436,7 @@ def bootstrap_two_factor(
     per_subject = compare(model, subjects, method)
     by_subjects = [statistic(per_subject, sample) for sample in draws.subjects]
     by_stimuli, by_both = [], []
-    resampled = weighted_comparisons(model, subjects, draws.stimulus_counts, method, threads=1)
+    resampled = weighted_comparisons(model, subjects, draws.stimulus_counts, method)
     for compared, sample in zip(resampled, draws.subjects):
         by_stimuli.append(statistic(compared, None))
         by_both.append(statistic(compared, sample))

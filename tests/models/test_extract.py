@@ -1,5 +1,6 @@
-"""Extraction mechanics: memory budget (groups, early stop, spill to disk), the layer-RDM cache
-(hits, keys, resume after an interruption), distances and arguments."""
+"""Extraction mechanics: memory budget (one pass with the overflow spilled to disk on the CPU,
+several passes where spilling is not allowed, early stop), the layer-RDM cache (hits, keys, resume
+after an interruption), distances and arguments."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from brainalign import BrainAlignError
 from brainalign.models import extract_layer_rdms, from_module, parse_memory_budget
 from brainalign.models import preprocessing as pp
 from brainalign.models.cache import LayerRDMCache
+from brainalign.models import extract
 from brainalign.models.extract import activation_bytes, plan_groups
 from brainalign.progress import is_quiet, set_quiet
 
@@ -43,6 +45,12 @@ def test_every_distance_matches_scipy(tiny, stimuli, distance):
         np.testing.assert_allclose(result.rdms.get(name), reference, rtol=1e-6, atol=1e-6)
 
 
+@pytest.fixture
+def no_spill(monkeypatch):
+    """No room to spill: extraction falls back to one forward pass per group that fits the budget."""
+    monkeypatch.setattr(extract, "spill_room", lambda folder=None: 0)
+
+
 def test_groups_fit_the_budget_and_oversized_layers_are_spilled(tiny, stimuli):
     sizes = activation_bytes(tiny, stimuli)
     assert sizes["conv1"] == len(stimuli) * 8 * 32 * 32 * 4
@@ -56,13 +64,46 @@ def test_groups_fit_the_budget_and_oversized_layers_are_spilled(tiny, stimuli):
         ["conv1", "bn1", "relu", "conv2"], ["relu#2"], ["pool", "fc"]]
 
 
-def test_results_are_bit_identical_whatever_the_budget(tiny, stimuli):
-    roomy = extract_layer_rdms(tiny, stimuli, batch_size=2, cache=False)
-    tight = extract_layer_rdms(tiny, stimuli, batch_size=2, memory_budget=1000, cache=False)
-    np.testing.assert_array_equal(roomy.rdms.data, tight.rdms.data)
+def test_with_room_to_spill_the_overflow_goes_to_disk_in_the_same_pass(tiny, stimuli):
+    sizes = activation_bytes(tiny, stimuli)
+    budget = sizes["conv2"]
+    layers = [tiny.graph[n] for n in tiny.layers]
+    (group,) = plan_groups(layers, sizes, budget, spill_room=sum(sizes.values()))
+    assert [layer.name for layer in group.layers] == list(tiny.layers)
+    assert sum(sizes[n] for n in tiny.layers if n not in group.spilled) <= budget
+    # room for only part of the overflow: the rest waits for a second pass
+    groups = plan_groups(layers, sizes, budget, spill_room=sizes["conv2"])
+    assert len(groups) == 2
+    for group in groups:
+        spilled = [sizes[name] for name in group.spilled if sizes[name] <= budget]
+        assert sum(spilled) <= sizes["conv2"]
 
 
-def test_each_pass_stops_after_the_deepest_layer_it_needs(stimuli):
+@pytest.mark.parametrize("spilling", [True, False], ids=["one pass, spilled", "several passes"])
+def test_results_are_bit_identical_whatever_the_budget(tiny, stimuli, monkeypatch, spilling):
+    if not spilling:
+        monkeypatch.setattr(extract, "spill_room", lambda folder=None: 0)
+    for distance in ("cosine", "euclidean"):
+        roomy = extract_layer_rdms(tiny, stimuli, distance=distance, batch_size=2, cache=False)
+        tight = extract_layer_rdms(tiny, stimuli, distance=distance, batch_size=2, memory_budget=1000,
+                                   cache=False)
+        np.testing.assert_array_equal(roomy.rdms.data, tight.rdms.data)
+
+
+def test_one_pass_spills_what_does_not_fit_and_leaves_nothing_behind(stimuli, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(extract.tempfile, "tempdir", None)  # re-read TMPDIR
+    model = from_module(tiny_net(), tiny_preprocess(32), layers=["conv1", "bn1", "fc"], model_id="t")
+    sizes = activation_bytes(model, stimuli)
+    counts = _count_calls(model.module)
+    tight = extract_layer_rdms(model, stimuli, batch_size=2, memory_budget=sizes["conv1"], cache=False)
+    assert counts["conv1"] == 3 + 1  # one pass of 3 batches, plus the probe image
+    assert list(tmp_path.iterdir()) == []
+    roomy = extract_layer_rdms(model, stimuli, batch_size=2, cache=False)
+    np.testing.assert_array_equal(tight.rdms.data, roomy.rdms.data)
+
+
+def test_each_pass_stops_after_the_deepest_layer_it_needs(stimuli, no_spill):
     model = from_module(tiny_net(), tiny_preprocess(32), layers=["conv1", "bn1", "fc"], model_id="t")
     sizes = activation_bytes(model, stimuli)
     counts = _count_calls(model.module)
@@ -72,6 +113,9 @@ def test_each_pass_stops_after_the_deepest_layer_it_needs(stimuli):
     assert counts["conv1"] == 3 * n_batches + 1
     assert counts["bn1"] == 2 * n_batches + 1
     assert counts["fc"] == n_batches + 1
+    counts.clear()
+    extract_layer_rdms(model, stimuli, batch_size=2, layers=["conv1", "bn1"], cache=False)
+    assert counts == {"conv1": n_batches + 1, "bn1": n_batches + 1}  # one pass, stopped after bn1
 
 
 def test_cache_hits_skip_the_forward_pass(tiny, stimuli):
@@ -151,7 +195,7 @@ def test_changed_weights_are_not_served_from_the_cache(tiny, stimuli):
     assert not np.allclose(before.rdms.data, after.rdms.data)
 
 
-def test_an_interrupted_extraction_resumes_with_the_finished_layers(tiny, stimuli):
+def test_an_interrupted_extraction_resumes_with_the_finished_layers(tiny, stimuli, no_spill):
     budget = activation_bytes(tiny, stimuli)["conv2"]  # passes: conv1…conv2 | relu#2 | pool, fc
     calls = []
 

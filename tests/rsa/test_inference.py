@@ -132,6 +132,34 @@ def test_weighted_bootstrap_equals_materialised_copies(method: str) -> None:
     assert np.isnan(fast[:, 2]).all() == (method != "cosine")
 
 
+@pytest.mark.parametrize("swap", [False, True], ids=["many vs few", "few vs many"])
+def test_weighted_spearman_bootstrap_of_many_rdms_equals_materialised_copies(swap: bool) -> None:
+    """Many RDMs (more than one chunk of them, some with ties) against a few, either way round:
+    the sorted-order reduction gives what comparing duplicated pairs gives."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(22, 5))
+    many = np.vstack([pdist(x + s * rng.normal(size=x.shape)) for s in np.linspace(0.1, 2, 11)])
+    many[[2, 9]] = np.round(many[[2, 9]], 1)  # ties in both chunks
+    few = np.vstack([pdist(x), np.round(pdist(x + rng.normal(size=x.shape)))])
+    a, b = (few, many) if swap else (many, few)
+    fast = bootstrap_stimuli(a, b, n_boot=15, seed=2)
+    assert fast.shape == (15, len(a), len(b))
+    draws = np.random.default_rng(2)
+    for k in range(15):
+        pairs = resampled_pairs(draws.integers(0, 22, size=22), 22)
+        np.testing.assert_allclose(fast[k], compare(a[:, pairs], b[:, pairs]), atol=1e-12)
+
+
+def test_the_bootstrap_does_not_depend_on_the_thread_count(related, monkeypatch) -> None:
+    from brainalign.rsa import parallel
+
+    a, b = related
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    threaded = bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1)
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    np.testing.assert_array_equal(bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1), threaded)
+
+
 def test_undefined_comparisons_get_no_p_value_and_are_never_rejected() -> None:
     rng = np.random.default_rng(5)
     a = pdist(rng.normal(size=(12, 3)))

@@ -143,3 +143,18 @@ def test_rank_rows_equals_scipy_rankdata(stack: np.ndarray) -> None:
     from brainalign.rsa import rank_rows
 
     np.testing.assert_array_equal(rank_rows(stack), rankdata(stack, axis=1))
+
+
+def test_a_large_stack_is_ranked_row_by_row_on_threads_with_the_same_result(monkeypatch) -> None:
+    from scipy.stats import rankdata
+
+    from brainalign.rsa import parallel, rank_rows
+
+    rng = np.random.default_rng(8)
+    stack = np.round(rng.random((6, 200_000)), 3)  # above the threading threshold, with ties
+    stack[4, 7] = np.nan
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    threaded = rank_rows(stack)
+    expected = rankdata(stack, axis=1)
+    expected[4] = np.nan
+    np.testing.assert_array_equal(threaded, expected)

@@ -1,0 +1,42 @@
+"""tools/gpu_check.py, run as a GPU machine would run it, on the CPU: a small model on a small
+built probe and the 92-image benchmarks, scored twice and every number compared."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from probe_synthetic import build_small_probe
+
+SCRIPT = Path(__file__).parents[1] / "tools" / "gpu_check.py"
+
+
+@pytest.mark.slow
+def test_gpu_check_scores_twice_and_finds_every_number_equal(tmp_path: Path, shared_data: Path) -> None:
+    probe = build_small_probe(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(probe), str(shared_data), "--device", "cpu",
+         "--model", "torchvision:resnet18:untrained=blocks", "--n-boot", "50", "--batch-size", "16"],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    compared = [line for line in lines if "numbers agree" in line]
+    # the four 92-image human benchmarks and the probe, each with its numbers checked
+    assert len(compared) == 5, done.stdout
+    assert any("probe.saliency_semantic~" in line for line in compared)
+    assert all(int(line.split("numbers")[0].split()[-1]) > 10 for line in compared)
+    for title in ("cpu (cpu)", "cpu reference"):
+        at = lines.index(next(line for line in lines if line.startswith(title)))
+        assert "forward passes" in "\n".join(lines[at : at + 10])
+
+
+def test_gpu_check_without_a_gpu_says_so(tmp_path: Path, shared_data: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the check itself is the test")
+    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), str(shared_data)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.startswith("error: no CUDA device"), done.stderr

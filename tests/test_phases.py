@@ -1,0 +1,60 @@
+"""The per-phase account: exclusive nesting, one account per thread, and `brainalign run`'s table."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from brainalign import phases
+from brainalign.cli import main
+from brainalign.results import ResultsStore
+
+
+def test_nested_phases_are_charged_to_the_inner_one_only() -> None:
+    before = phases.elapsed()
+    with phases.phase("forward"):
+        time.sleep(0.05)
+        with phases.phase("io"):
+            time.sleep(0.1)
+        time.sleep(0.05)
+    spent = phases.since(before)
+    assert 0.1 <= spent["io"] < 0.2
+    assert 0.1 <= spent["forward"] < spent["io"] + 0.1  # its own 0.1 s, not the nested io
+    assert sum(spent.values()) == pytest.approx(spent["io"] + spent["forward"])
+
+
+def test_each_thread_keeps_its_own_account() -> None:
+    before = phases.elapsed()
+    seen: dict[str, float] = {}
+
+    def worker() -> None:
+        mine = phases.elapsed()
+        with phases.phase("gram"):
+            time.sleep(0.05)
+        seen.update(phases.since(mine))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["gram"] >= 0.05
+    assert phases.since(before)["gram"] == 0.0
+
+
+def test_an_unknown_phase_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown phase"):
+        with phases.phase("lunch"):
+            pass
+
+
+def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys) -> None:
+    main(["-q", "run", "--results", str(tmp_path), "--data-dir", str(shared_data), "-m", "pixels",
+          "-b", "kriegeskorte2008.hIT", "-b", "mur2013.judgements"])
+    out = capsys.readouterr().out
+    assert "2 pair(s) scored" in out
+    for label in ("forward passes", "Gram matrices, RDMs", "ranking, comparison", "leaderboard page"):
+        assert label in out, out
+    timings = [r.provenance["timings"] for r in ResultsStore(tmp_path).load_all(strict=True).results]
+    assert all(t["forward_s"] > 0 and t["gram_s"] > 0 for t in timings[:1])  # the pair that extracted
+    assert all(t["compare_s"] > 0 for t in timings)
