@@ -6,9 +6,11 @@ device, then on the CPU in the same run, and checks that every reported number a
 ``brainalign.results.verification.TOLERANCE`` (1e-6). Prints the time per phase of both runs.
 Exit status 0: every number agrees; 1: some differ (listed); 2: it could not run.
 
-Needs only what a GPU machine's own Python usually has (torch, torchvision, numpy, scipy,
-pandas, pillow) and this checkout: nothing is downloaded (untrained models, the probe and the
-data are taken along). Run from the repository root::
+Needs the GPU machine's own Python with torch, torchvision, numpy, scipy, pandas and pillow, this
+checkout, and the few other packages brainalign imports on its scoring path: tqdm, threadpoolctl,
+timm, jsonschema (with attrs, referencing, rpds-py, jsonschema-specifications), matplotlib and
+opencv-python-headless. Nothing is downloaded (untrained models, the probe and the data are taken
+along). Run from the repository root::
 
     python tools/gpu_check.py PROBE_DIR DATA_DIR                 # --device cuda
     python tools/gpu_check.py PROBE_DIR DATA_DIR --device cpu --model torchvision:resnet18:untrained=blocks
