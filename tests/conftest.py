@@ -1,5 +1,5 @@
-"""Shared fixtures. Real human data comes from the folder named by BRAINALIGN_DATA (CI points it
-at ../shared/data). Tests that need it skip when it is absent, except where
+"""Shared fixtures. Real human data comes from the folder named by BRAINALIGN_DATA (CI sets it in
+.ci/run). Tests that need it skip when it is absent, except where
 BRAINALIGN_REQUIRE_DATA=1 (CI), where its absence is a failure."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def shared_data() -> Path:
     folder = os.environ.get("BRAINALIGN_DATA")
     if folder and Path(folder, "algonauts2019_92").is_dir():
         return Path(folder)
-    message = "real human data not found: set BRAINALIGN_DATA to a folder like ../shared/data"
+    message = "real human data not found: set BRAINALIGN_DATA to a folder laid out as the README's Data section describes"
     if _required("BRAINALIGN_REQUIRE_DATA"):
         pytest.fail(message)
     pytest.skip(message)

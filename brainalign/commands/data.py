@@ -42,7 +42,7 @@ def data() -> None:
     Examples:
       brainalign data list
       brainalign data fetch kriegeskorte2008_92
-      brainalign data verify --data-dir ../shared/data
+      brainalign data verify --data-dir ~/brainalign-data
     """
 
 

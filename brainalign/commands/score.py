@@ -216,7 +216,7 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
     \b
     Examples:
       brainalign run                                  # everything, into ./results
-      brainalign run --data-dir ../shared/data --results results
+      brainalign run --data-dir ~/brainalign-data --results results
       brainalign run -m efficientnet_lite0 -m resnet50:untrained -b kriegeskorte2008.hIT
       brainalign run --probe nsd_probe/               # your probe instead of the default one
       brainalign run --workers 4                      # 4 local worker processes (Dask)
