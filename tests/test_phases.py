@@ -48,7 +48,8 @@ def test_an_unknown_phase_is_refused() -> None:
             pass
 
 
-def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys) -> None:
+def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # its own: the layer RDMs are computed here
     main(["-q", "run", "--results", str(tmp_path), "--data-dir", str(shared_data), "-m", "pixels",
           "-b", "kriegeskorte2008.hIT", "-b", "mur2013.judgements"])
     out = capsys.readouterr().out
