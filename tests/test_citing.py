@@ -10,22 +10,16 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from synthetic_results import make_result
 
 from brainalign.citation import STUDY_BIBTEX, suite_bibtex
 from brainalign.citing import keys, with_study_and_suite
-from brainalign.cli import main
 from brainalign.results import ResultsStore
 
 
 def cite(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(["cite", *argv])
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(["cite", *argv], capsys)
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from probe_synthetic import BagOfWordsEmbedder, make_stamps
 
 from brainalign.benchmarks.probe import SaliencySemanticProbe
-from brainalign.cli import main
 from brainalign.leaderboard.compare import format_interval
 from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
 from brainalign.probe import default as default_module
@@ -33,13 +33,7 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(["--quiet", *args])
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(["--quiet", *args], capsys)
 
 
 class _Table(HTMLParser):

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from synthetic_results import make_result
 
 from brainalign.cli import main
@@ -33,12 +34,7 @@ def build():
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(argv, capsys)
     return code, " ".join((out + err).split())  # messages are wrapped for the terminal
 
 

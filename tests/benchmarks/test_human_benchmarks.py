@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 from brainalign.benchmarks import get
 from brainalign.benchmarks.base import LAYERWISE_COLUMNS
 from brainalign.benchmarks.registry import all_benchmarks
-from brainalign.cli import main
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import STUDY_ROIS, datasets, get_dataset
 from brainalign.rsa import LayerRDMs, RDMs
@@ -94,15 +94,6 @@ def test_unavailable_data_says_how_to_get_it(tmp_path: Path, monkeypatch) -> Non
 
 
 # --- commands ---------------------------------------------------------------------------------------
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
 
 def test_data_verify_command(shared_data: Path, tmp_path: Path, capsys) -> None:
     code, out, _ = run_cli(["data", "verify", "algonauts2019_92", "kriegeskorte2008_92", "--data-dir", str(shared_data)], capsys)

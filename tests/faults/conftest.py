@@ -9,9 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from fault_helpers import FAULT_MODELS, Ran
-
-from brainalign.cli import main
 
 
 @pytest.fixture
@@ -19,14 +18,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
     """Run ``brainalign ARGS`` in this process (so faults can be injected with monkeypatch)."""
 
     def run(*args: object) -> Ran:
-        capsys.readouterr()
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
+        capsys.readouterr()  # what earlier steps printed is not this run's
+        return Ran(*run_cli(args, capsys))
 
     return run
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 from synthetic_results import PROBE, make_result
 
-from brainalign.cli import main
 from brainalign.leaderboard.compare import compare_results, difference_interval, format_interval
 
 IT = "algonauts2019.92images.IT@1"
@@ -57,13 +57,7 @@ def test_format_interval() -> None:
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(argv, capsys)
 
 
 def test_compare_command_by_model_id_and_by_file(synthetic_store, capsys) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from html import unescape
 from pathlib import Path
 
+from cli_run import run_cli
 from synthetic_results import HUMAN, PROBE, fill_store, make_result, two_labs
 
-from brainalign.cli import main
 from brainalign.leaderboard.merge import merge_stores
 from brainalign.results import Result, ResultsStore
 from brainalign.results.verification import VerificationRecord, write_record
@@ -19,13 +19,7 @@ IT = "algonauts2019.92images.IT@1"  # the benchmark two_labs makes conflict
 
 
 def build(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(["leaderboard", "build", *argv])
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(["leaderboard", "build", *argv], capsys)
 
 
 def test_a_conflicting_entry_is_shown_and_kept_out_of_the_numbers(tmp_path: Path, capsys) -> None:

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 from test_factories import MODEL_FILE
 
-from brainalign.cli import main
 from brainalign.models import (
     extract_layer_rdms,
     list_models,
@@ -20,13 +20,7 @@ from brainalign.stimuli import StimulusSet
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(["--quiet", *args])
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cli(["--quiet", *args], capsys)
 
 
 def test_models_table_marks_weights_on_this_machine(capsys):

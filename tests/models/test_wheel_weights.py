@@ -15,6 +15,7 @@ import pytest
 import skimage.data
 import torch
 from PIL import Image
+from cli_run import run_cli
 
 from brainalign._io import sha256_file
 from brainalign.cli import main
@@ -34,9 +35,7 @@ def _exit_status(args: list[str]) -> int:
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = _exit_status(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(["--quiet", *args], capsys)
 
 
 @pytest.fixture(autouse=True)
