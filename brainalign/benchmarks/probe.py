@@ -234,6 +234,7 @@ class SaliencySemanticProbe(Benchmark):
     )
     metric = METRIC
     measures = probe_measures()
+    comparison = "spearman"  # how layer RDMs are compared with the target RDMs
 
     def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
         self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None
