@@ -58,7 +58,12 @@ class Metric(Protocol):
         or ``"kernels"`` (:class:`brainalign.metrics.LayerKernels`)."""
 
     @property
-    def definition(self) -> str: ...
+    def definition(self) -> str:
+        """What the score is, exactly, in a few sentences (results carry it; no measured numbers)."""
+
+    @property
+    def resampling(self) -> str:
+        """How a stimulus resample is scored (for the text of an interval)."""
 
     def score(self, layers: Any, target: Any, *, seed: int = 0) -> MetricScores: ...
 

@@ -102,15 +102,18 @@ class LinearCKA:
     @property
     def definition(self) -> str:
         return (
-            "Linear CKA (Kornblith et al. 2019) of the layer with each subject: HSIC(K, L) / "
-            "sqrt(HSIC(K, K) HSIC(L, L)), HSIC(K, L) = tr(K H L H), H = I - 11'/n, with K the Gram "
-            "matrix of the layer's flattened activations and L that of the subject's patterns: "
-            + PATTERNS_DEFINITION + " Noise ceiling: leave-one-subject-out on the subjects' centred "
-            "Gram matrices (lower: each subject against the mean of the others; upper: against the "
-            "mean of all). A stimulus resample weights the entries of the two centred Gram "
-            "matrices as the RSA bootstrap weights pairs: a pair drawn c_i and c_j times c_i c_j "
-            "times, a stimulus's own entry c_i times, a stimulus paired with its own copy dropped."
+            "Linear CKA (Kornblith et al. 2019) of the layer's flattened activations with each "
+            "subject's patterns: " + PATTERNS_DEFINITION + "; HSIC(K, L) / sqrt(HSIC(K, K) "
+            "HSIC(L, L)), HSIC(K, L) = tr(K H L H), H = I - 11'/n. Ceiling: leave-one-subject-out "
+            "on the subjects' centred Gram matrices (lower: against the mean of the others; upper: "
+            "of all)."
         )
+
+    @property
+    def resampling(self) -> str:
+        return ("stimulus resamples weight the entries of the centred Gram matrices as the RSA "
+                "bootstrap weights pairs: c_i c_j for a pair drawn c_i and c_j times, c_i for a "
+                "stimulus's own entry, a stimulus paired with its own copy dropped")
 
     def score(self, layers: LayerKernels, target: TargetRDMs | TargetResponses, *, seed: int = 0) -> MetricScores:
         layers = layers.reorder(target.stimulus_ids)

@@ -29,11 +29,14 @@ class ClassicalRSA:
     def definition(self) -> str:
         return (
             f"Classical RSA: {_NAMES.get(self.method, self.method)} between the layer's RDM and each "
-            "subject's RDM over the pairs of stimuli (upper triangle). Noise ceiling: "
-            "leave-one-subject-out (lower: each subject's RDM against the mean RDM of the others; "
-            "upper: against the mean of all). A stimulus resample weights a pair drawn c_i and c_j "
-            "times c_i c_j times and drops a stimulus paired with its own copy."
+            "subject's RDM over the pairs of stimuli (upper triangle). Ceiling: leave-one-subject-out "
+            "(lower: each subject's RDM against the mean RDM of the others; upper: of all)."
         )
+
+    @property
+    def resampling(self) -> str:
+        return ("stimulus resamples weight a pair drawn c_i and c_j times c_i c_j times and drop a "
+                "stimulus paired with its own copy")
 
     def score(self, layers: LayerRDMs, target: TargetRDMs, *, seed: int = 0) -> MetricScores:
         model = layers.rdms.reorder(target.stimulus_ids).data

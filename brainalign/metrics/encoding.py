@@ -142,22 +142,20 @@ class Encoding:
     def definition(self) -> str:
         return (
             "Ridge regression with an intercept from the layer's flattened activations to each "
-            "subject's patterns: " + PATTERNS_DEFINITION + f" {self.n_folds} folds of stimuli, dealt "
-            "in a seeded order of the sorted stimulus ids; in each fold the penalty is chosen among "
-            "10^-6, 10^-5.5, ..., 10^2 times the trace of the training stimuli's centred Gram matrix "
-            "by the exact leave-one-out squared error on the training stimuli (per unit for measured "
-            "responses, one for all of a subject's MDS dimensions). Score: Pearson r between the "
-            "predictions and the patterns on each test fold, averaged over folds, then over units "
-            "(measured responses), or pooled over the MDS dimensions (covariances and variances "
-            "summed over dimensions, so it does not depend on the embedding's rotation). Noise "
-            "ceiling: with repeated measurements, per unit the correlation of the noise-free signal "
-            "with the trial average, sqrt(max(V - s2/R, 0) / V) (V: variance of the trial averages "
-            "over stimuli, s2: mean variance over repeats, R repeats; the NCSNR of Allen et al. "
-            "2022), averaged over units; without, leave-one-subject-out: each subject's score from "
-            "the mean centred Gram matrix of the other subjects (lower) or of all (upper). A "
-            "stimulus resample re-scores the out-of-fold predictions on the resampled stimuli, "
-            "each copy counted; the fits are not redone."
+            "subject's patterns: " + PATTERNS_DEFINITION + f"; in {self.n_folds} folds of stimuli "
+            "(dealt by sorted id and seed), the penalty (10^-6, 10^-5.5, ..., 10^2 times the trace of "
+            "the training stimuli's centred Gram matrix) chosen by exact leave-one-out error on the "
+            "training stimuli, per unit for responses, per subject for MDS coordinates; score: "
+            "Pearson r of predictions and patterns on each test fold, averaged over folds, then over "
+            "units (responses) or pooled over the coordinates (RDMs). Ceiling: with repeats, per unit "
+            "sqrt(max(V - s2/R, 0) / V) (NCSNR; V: variance of the trial averages, s2: mean variance "
+            "over R repeats), averaged over units; else leave-one-subject-out, the mean centred Gram "
+            "matrix of the other subjects (lower) or of all (upper) in the layer's place."
         )
+
+    @property
+    def resampling(self) -> str:
+        return "stimulus resamples re-score the out-of-fold predictions (fits not redone), a stimulus counting as often as drawn"
 
     def score(self, layers: LayerKernels, target: TargetRDMs | TargetResponses, *, seed: int = 0) -> MetricScores:
         layers = layers.reorder(target.stimulus_ids)

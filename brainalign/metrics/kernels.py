@@ -176,6 +176,8 @@ class LayerKernels:
         depths, ids = tuple(float(d) for d in self.depths), tuple(str(s) for s in self.stimulus_ids)
         if not len(kernels) == len(names) == len(depths):
             raise BrainAlignError(f"{len(kernels)} kernels, {len(names)} layer names and {len(depths)} depths")
+        if any(not 0.0 <= d <= 1.0 for d in depths):
+            raise BrainAlignError("relative layer depths must lie in [0, 1]")
         if any(k.n != len(ids) for k in kernels):
             raise BrainAlignError(f"every kernel must cover the {len(ids)} stimuli of the stimulus ids")
         if len(set(ids)) != len(ids):

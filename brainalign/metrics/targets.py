@@ -40,11 +40,9 @@ from .kernels import double_centre
 
 #: How a subject's patterns are defined, for the metrics' definitions.
 PATTERNS_DEFINITION = (
-    "measured responses averaged over repeats, or, for an RDM, the classical-MDS coordinates of "
-    "its squared distances (the RDM itself for squared-Euclidean, correlation and cosine distances, "
-    "else its square; eigenvectors of -1/2 H D H scaled by the square roots of the positive "
-    "eigenvalues), which are the patterns behind the RDM up to rotation, translation and scale "
-    "when it is a Euclidean distance."
+    "responses averaged over repeats, or an RDM's classical-MDS coordinates (of the RDM for "
+    "squared-Euclidean, correlation and cosine distances, else of its square; exact for Euclidean "
+    "RDMs, negative eigenvalues dropped)"
 )
 
 #: RDM distances that are (proportional to) squared Euclidean distances of some patterns.

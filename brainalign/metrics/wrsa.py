@@ -158,20 +158,20 @@ class ReweightedRSA:
     @property
     def definition(self) -> str:
         return (
-            f"Feature-reweighted RSA (after Kaniuth & Hebart 2022): {self.n_folds} folds of stimuli, "
-            "dealt in a seeded order of the sorted stimulus ids; in each fold, the principal "
-            "components of the layer's flattened activations on the training stimuli (at most "
-            f"{self.components}, and at most the number of training stimuli minus 2, so that the fit "
-            "is unique) are the feature groups, each with the RDM of its scores' squared "
-            "differences; per subject, non-negative weights of these RDMs and a free intercept are "
-            "fitted by least squares to the subject's dissimilarities among the training stimuli "
-            "and predict those among the fold's test stimuli. Score: Pearson r between predicted and "
-            "observed dissimilarities over the pairs of stimuli within each test fold, averaged over "
-            "folds. Noise ceiling: the same with one feature group, the mean RDM of the other "
-            "subjects (lower) or of all (upper). A stimulus resample re-scores the held-out "
-            "predictions, a pair drawn c_i and c_j times counting c_i c_j times, a stimulus paired "
-            "with its own copy dropped; the fits are not redone."
+            f"Feature-reweighted RSA (after Kaniuth & Hebart 2022): in {self.n_folds} folds of stimuli "
+            "(dealt by sorted id and seed), per subject, non-negative weights of the squared-score-"
+            "difference RDMs of the layer's principal components on the training stimuli (at most "
+            f"{self.components} and the number of training stimuli minus 2) and an intercept, fitted "
+            "by least squares to the subject's dissimilarities among training stimuli; score: Pearson "
+            "r of fitted and observed dissimilarities among each fold's test stimuli, averaged over "
+            "folds. Ceiling: the same with the mean RDM of the other subjects (lower) or of all "
+            "(upper) as the only group."
         )
+
+    @property
+    def resampling(self) -> str:
+        return ("stimulus resamples re-score the held-out predictions (fits not redone), a pair drawn "
+                "c_i and c_j times counting c_i c_j times, a stimulus paired with its own copy dropped")
 
     def score(self, layers: LayerKernels, target: TargetRDMs, *, seed: int = 0) -> MetricScores:
         rdms = _rdms_of(target)

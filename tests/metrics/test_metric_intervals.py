@@ -136,3 +136,4 @@ def test_the_built_in_metrics_are_named_versioned_and_defined() -> None:
         assert metric_id(metric) == f"{name}@{metric.version}"
         assert metric.layers_as in ("rdms", "kernels")
         assert len(metric.definition) > 100 and metric.definition == type(metric)().definition
+        assert "resample" in metric.resampling
