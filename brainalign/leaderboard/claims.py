@@ -247,7 +247,8 @@ def _null(test: LineageTest) -> str:
 
 def _untestable(test: LineageTest) -> str:
     lineages = f"{test.n_lineages} architecture lineage{'s' if test.n_lineages != 1 else ''}"
-    return (f"not testable: {len(test.models)} trained model{'s' if len(test.models) != 1 else ''} from "
+    kind = "trained model" if test.trained_only else "model"
+    return (f"not testable: {len(test.models)} {kind}{'s' if len(test.models) != 1 else ''} from "
             f"{lineages}{' (' + ', '.join(test.lineages) + ')' if test.lineages else ''}; the test needs at "
             f"least {test.minimum} lineages")
 
