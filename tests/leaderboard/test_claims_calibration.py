@@ -90,7 +90,7 @@ def test_the_default_layout_fools_the_pooled_analysis_not_the_claim() -> None:
 
 @pytest.mark.parametrize("n_lineages", [6, 8])
 def test_a_realistic_relation_within_models_is_found_with_enough_lineages(n_lineages: int) -> None:
-    """Trained networks' layers show within-model r of about 0.8-0.9 between semantic ρ and IT ρ
+    """Trained networks' layers show within-model r of about 0.8-0.95 between semantic ρ and brain ρ
     (the default run); planted at 0.8, with two trained models per lineage, the claim is supported
     most of the time."""
     count = _supported(sim.layout(2 * n_lineages, n_lineages), REPS, seed=n_lineages, within_r=0.8)
