@@ -223,6 +223,7 @@ def score_pair(
         seed=options.seed,
         reuse_key=key,
         stimuli_sha256={name: s.content_hash for name, s in stimulus_sets.items()},
+        stimulus_ids_sha256={name: s.ids_sha256 for name, s in stimulus_sets.items()},
         data_checksums=data_checksums,
         preprocessing=key["preprocessing"],
         preprocess_sha256=model.preprocess_sha256,

@@ -147,6 +147,13 @@ class StimulusSet:
                            name or self.name)
 
     @cached_property
+    def ids_sha256(self) -> str:
+        """sha256 of the sorted stimulus ids: which stimuli, whatever their pixels. Two sets of the
+        same objects rendered differently (the 92 objects on white and on grey) share it, so
+        results on them are known not to be independent evidence."""
+        return hashlib.sha256("\n".join(sorted(self.ids)).encode()).hexdigest()
+
+    @cached_property
     def content_hash(self) -> str:
         """sha256 over ids and image content, in order: the stimuli's identity for caches."""
         digest = hashlib.sha256()

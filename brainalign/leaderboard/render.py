@@ -26,7 +26,7 @@ from .._io import write_text_atomic
 from ..progress import progress
 from .aggregate import Entry, Leaderboard, build_leaderboard
 from .merge import Conflict, merge_stores
-from .claims import evaluate_claims
+from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims, page_text
 from .compare import format_interval
 from .plots import profile_svg, scatter_svg
 from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, PROBE_SUMMARIES, brain_columns
@@ -72,6 +72,8 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
     """The leaderboard page as one HTML string (deterministic for the same results)."""
     template = _environment().get_template("leaderboard.html.j2")
     brains = brain_columns(board.layers)
+    tests = decisive_tests(board)
+    claims = evaluate_claims(board, tests)
     return template.render(
         title=title,
         version=__version__,
@@ -88,13 +90,15 @@ def render_html(board: Leaderboard, *, title: str = "brainalign leaderboard") ->
         model_figures=_model_figures(board),
         profiles=_profiles(board, brains),
         twins=_records(board.twins),
-        claims=evaluate_claims(board),
+        claims=claims,
+        decisive=decisive_rows(tests),
+        analysis=page_text(tests),
         provenance=[_provenance(entry, board) for entry in board.entries],
         entries=_entries(board),
         conflicts=_conflicts(board),
         several_sources=board.merged is not None and len({o.folder for os_ in board.merged.origins.values()
                                                           for o in os_}) > 1,
-        data=_data(board),
+        data=_data(board, tests, claims),
         css=Markup(_asset("leaderboard.css")),
         js=Markup(_asset("leaderboard.js")),
     )
@@ -285,7 +289,7 @@ def _provenance(entry: Entry, board: Leaderboard) -> dict[str, Any]:
     }
 
 
-def _data(board: Leaderboard) -> Any:
+def _data(board: Leaderboard, tests: DecisiveTests, claims: Sequence[Claim]) -> Any:
     """Everything the page shows, as JSON-ready data for the download button."""
     return jsonable({
         "brainalign_version": __version__,
@@ -303,6 +307,8 @@ def _data(board: Leaderboard) -> Any:
         "layers": _records(board.layers),
         "layer_relations": _records(board.layer_relations),
         "model_relations": _records(board.model_relations),
+        "decisive_tests": decisive_rows(tests),
+        "claims": [claim.to_dict() for claim in claims],
         "model_table": _records(board.models),
         "untrained_twins": _records(board.twins),
         "skipped": [{"path": str(p.path), "message": p.message} for p in board.problems],

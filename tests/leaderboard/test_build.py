@@ -192,7 +192,7 @@ def test_claims_on_the_synthetic_entries(synthetic_store) -> None:
     clip = _claim(claims, "CLIP-trained models encode semantics")
     assert clip.status == "supported"
     assert "difference CLIP − supervised: 0.146 [0.089, 0.202]" in clip.evidence
-    assert _claim(claims, "Across layers, semantic encoding goes with").status == "supported"
+    assert _claim(claims, "Across layers, semantic encoding goes with").status == "not testable"  # 2 lineages
     cnn_vit = _claim(claims, "ResNets (CNNs) are more sensitive")
     assert cnn_vit.status == "not testable" and "trained ViT" in cnn_vit.needs
     # the same claim on entries where CLIP falls below supervised training
@@ -220,14 +220,11 @@ def test_a_sensitivity_claim_compares_magnitudes_of_change(synthetic_store) -> N
     assert claim.status == "contradicted", claim.evidence
 
 
-def test_weaker_relation_needs_separated_intervals() -> None:
-    from brainalign.leaderboard.claims import _magnitude, _weaker_verdict
+def test_a_magnitude_interval_spanning_zero_starts_at_zero() -> None:
+    from brainalign.leaderboard.claims import _magnitude
 
     assert _magnitude(-0.3, -0.5, -0.1) == (0.3, 0.1, 0.5)
     assert _magnitude(0.1, -0.2, 0.3) == (0.1, 0.0, 0.3)
-    assert _weaker_verdict((0.2, 0.1, 0.3), [0.8, 0.7, 0.9]) == "supported"
-    assert _weaker_verdict((0.6, 0.5, 0.75), [0.8, 0.7, 0.9]) == "inconclusive"  # point estimates alone would say supported
-    assert _weaker_verdict((0.95, 0.92, 0.97), [0.8, 0.7, 0.9]) == "contradicted"
 
 
 def test_results_on_other_stimuli_or_the_fallback_probe_are_flagged(synthetic_store) -> None:
