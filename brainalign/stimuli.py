@@ -82,6 +82,7 @@ class StimulusSet:
             raise BrainAlignError(
                 f"no images ({', '.join(IMAGE_SUFFIXES)}) in {root}; point --stimuli at a folder of images"
             )
+        check_stems(paths, root)
         return cls.from_paths(paths, metadata=metadata, name=name or root.name)
 
     @classmethod
@@ -162,6 +163,22 @@ class StimulusSet:
                 array = np.asarray(source if isinstance(source, np.ndarray) else source.convert("RGB"))
                 digest.update(str(array.shape).encode() + array.astype(np.uint8).tobytes())
         return digest.hexdigest()
+
+
+def check_stems(paths: Sequence[Path], folder: Path) -> None:
+    """Files whose names differ only in their suffix (``image_01.jpg``, ``image_01.png``) would be
+    one stimulus id: an error naming both."""
+    by_stem: dict[str, list[str]] = {}
+    for path in paths:
+        by_stem.setdefault(path.stem, []).append(path.name)
+    clashes = {stem: names for stem, names in by_stem.items() if len(names) > 1}
+    if clashes:
+        stem, names = next(iter(clashes.items()))
+        more = f" ({len(clashes) - 1} more such stem(s))" if len(clashes) > 1 else ""
+        raise BrainAlignError(
+            f"{folder} holds {' and '.join(names)}, which would both be stimulus {stem!r}{more}: a "
+            "stimulus id is the file name without its suffix; keep one of them, or rename the other"
+        )
 
 
 def _or_empty(metadata: pd.DataFrame | None) -> pd.DataFrame:

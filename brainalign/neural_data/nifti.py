@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BrainAlignError
-from ..rsa import RDMs, TargetRDMs, rdm
+from ..rsa import RDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, Skip, complete_subjects, report_skip
+from .collection import NeuralData, Skip, report_skip, subject_target
 
 ImageSpec = Union[str, os.PathLike, Any]  # a path or a nibabel image
 REQUIRED_COLUMNS: tuple[str, ...] = ("subject", "stimulus_id", "beta")
@@ -79,10 +79,10 @@ def load_nifti_betas(
             per_roi.setdefault(roi, []).append((str(subject), rdm(patterns, distance)))
     targets = {}
     for roi, entries in per_roi.items():
-        rdms = complete_subjects(
-            roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped)
-        if rdms is not None:
-            targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind=kind, method=method)
+        target = subject_target(roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids,
+                                          distance), skipped, kind=kind, method=method)
+        if target is not None:
+            targets[roi] = target
     return NeuralData(stimuli, targets, tuple(skipped))
 
 
