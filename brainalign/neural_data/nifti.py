@@ -87,6 +87,7 @@ def load_nifti_betas(
 
 
 def _read_table(table: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame, Path]:
+    where = "the stimulus table"
     if isinstance(table, pd.DataFrame):
         frame, base = table.copy(), Path.cwd()
     else:
@@ -97,7 +98,7 @@ def _read_table(table: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFr
             raise BrainAlignError(f"stimulus table {path} does not exist") from None
         except (ValueError, pd.errors.ParserError) as err:
             raise BrainAlignError(f"stimulus table {path} is not a readable CSV ({err})") from None
-        base = path.parent
+        base, where = path.parent, f"stimulus table {path}"
     absent = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if absent:
         raise BrainAlignError(
@@ -110,7 +111,7 @@ def _read_table(table: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFr
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise BrainAlignError(
-            f"the stimulus table lists stimulus {first['stimulus_id']!r} twice for subject "
+            f"{where} lists stimulus {first['stimulus_id']!r} twice for subject "
             f"{first['subject']!r}; give one beta image per subject and stimulus"
         )
     return frame, base
