@@ -69,6 +69,24 @@ def test_an_emptied_probe_folder_is_refused_before_anything_runs(cli, tmp_path) 
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(("file", "content", "message"), [
+    ("metadata.csv", None, "probe file {path} cannot be read (FileNotFoundError); rebuild the probe"),
+    ("manifest.json", b"[1, 2]", "{path} is not a brainalign probe manifest; rebuild the probe"),
+    ("manifest.json", b"\x89PNG garbage", "{path} is corrupt"),
+])
+def test_a_probe_whose_own_files_are_damaged_is_refused_naming_them(cli, probe, tmp_path, file, content,
+                                                                     message) -> None:
+    path = probe / file
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    ran = cli("-q", "score", "pixels", "--probe", probe, "--results", tmp_path / "results")
+    assert ran.code == 2, ran
+    assert message.format(path=path) in ran.error_line and "Traceback" not in ran.err
+    assert not (tmp_path / "results").exists()
+
+
 def test_a_probe_is_scored_on_its_own_and_by_its_id(cli, probe, tmp_path, monkeypatch) -> None:
     no_data = tmp_path / "no-data"
     no_data.mkdir()
