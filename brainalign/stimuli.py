@@ -134,7 +134,7 @@ class StimulusSet:
                 return image.convert("RGB")
         except FileNotFoundError:
             raise BrainAlignError(f"stimulus image {source} is missing") from None
-        except (UnidentifiedImageError, OSError) as err:
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
             raise BrainAlignError(
                 f"stimulus image {source} cannot be read ({err}); replace or remove the file"
             ) from None

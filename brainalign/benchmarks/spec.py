@@ -161,6 +161,13 @@ class SpecBenchmark(HumanRSABenchmark):
             )
         return NeuralData(self.stimulus_set.subset(ids, self.dataset), {self.target: target}, data.skipped)
 
+    def check_data(self, data_dir: Path | None) -> None:
+        """The RDMs under the loaders' rules, and every image decoded once: a spec's files are
+        nobody's but the user's, so a damaged image stops a run before any model runs."""
+        stimuli = self.load(data_dir).stimuli
+        for stimulus_id in stimuli.ids:
+            stimuli.load(stimulus_id)
+
     def provenance(self, data_dir: Path | None) -> dict[str, Any]:
         """``{dataset: {file: sha256}}`` of the files the spec names (where they lie is not recorded)."""
         return {self.dataset: dict(self.checksums)}

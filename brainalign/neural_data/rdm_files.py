@@ -55,8 +55,8 @@ def rdms_from_array(
             f"{source} holds RDMs of {n} stimuli but the stimulus list has {len(stimulus_ids)}; "
             "give the stimulus list these RDMs were computed on (same order)"
         )
-    if not np.issubdtype(array.dtype, np.number):
-        raise BrainAlignError(f"{source} holds {array.dtype} values; RDMs must be numbers")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise BrainAlignError(f"{source} holds {array.dtype} values; RDMs must be real numbers")
     stack = array if array.ndim == 3 else array[None]
     if names is None:
         names = subject_names(stack.shape[0])

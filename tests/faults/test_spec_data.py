@@ -158,6 +158,20 @@ def test_an_npz_member_header_declaring_more_than_it_holds_is_named(run, tmp_pat
     assert "MemoryError" not in ran.err and "Traceback" not in ran.err
 
 
+@pytest.mark.parametrize("damage", ["random bytes", "decompression bomb"])
+def test_an_image_that_cannot_be_read_stops_the_run_before_any_model_runs(run, tmp_path, damage) -> None:
+    spec_data(tmp_path)
+    image = tmp_path / "images" / "img05.png"
+    if damage == "random bytes":
+        image.write_bytes(bytes(range(256)) * 4)
+    else:  # a few kilobytes that would decode to 196 million pixels (over PIL's limit)
+        Image.new("1", (14_000, 14_000)).save(image)
+    ran, _ = run(spec_file(tmp_path))
+    assert ran.code == 2, ran
+    assert f"stimulus image {image} cannot be read" in ran.error_line and "Traceback" not in ran.err
+    assert not (tmp_path / "results").exists()
+
+
 def test_bad_data_stops_the_run_before_any_result_is_stored(run, tmp_path) -> None:
     good, bad = tmp_path / "good", tmp_path / "bad"
     spec_data(good)
