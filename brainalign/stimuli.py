@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -165,13 +165,19 @@ class StimulusSet:
         return digest.hexdigest()
 
 
+def repeats(pairs: Iterable[tuple[str, Any]]) -> dict[str, list[Any]]:
+    """The keys of ``(key, value)`` pairs that occur more than once, each with all its values, in
+    order of first occurrence: what an error about a repeated stimulus id names."""
+    grouped: dict[str, list[Any]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return {key: values for key, values in grouped.items() if len(values) > 1}
+
+
 def check_stems(paths: Sequence[Path], folder: Path) -> None:
     """Files whose names differ only in their suffix (``image_01.jpg``, ``image_01.png``) would be
     one stimulus id: an error naming both."""
-    by_stem: dict[str, list[str]] = {}
-    for path in paths:
-        by_stem.setdefault(path.stem, []).append(path.name)
-    clashes = {stem: names for stem, names in by_stem.items() if len(names) > 1}
+    clashes = repeats((path.stem, path.name) for path in paths)
     if clashes:
         stem, names = next(iter(clashes.items()))
         more = f" ({len(clashes) - 1} more such stem(s))" if len(clashes) > 1 else ""

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs
-from ..stimuli import StimulusSet
+from ..stimuli import StimulusSet, repeats
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,7 @@ def read_stimulus_list(path: Path) -> tuple[str, ...]:
     numbered = [(number, s) for number, line in enumerate(lines, 1) if (s := line.split("#", 1)[0].strip())]
     if not numbered:
         raise BrainAlignError(f"stimulus list {path} holds no ids; write one stimulus id per line")
-    lines_of: dict[str, list[int]] = {}
-    for number, stimulus in numbered:
-        lines_of.setdefault(stimulus, []).append(number)
-    repeated = {s: n for s, n in lines_of.items() if len(n) > 1}
+    repeated = repeats((stimulus, number) for number, stimulus in numbered)
     if repeated:
         stimulus, numbers = next(iter(repeated.items()))
         more = f" ({len(repeated) - 1} more id(s) repeated)" if len(repeated) > 1 else ""
@@ -117,13 +114,12 @@ def read_stimulus_list(path: Path) -> tuple[str, ...]:
 def check_unique_ids(ids: Sequence[str], source: str) -> None:
     """A repeated stimulus id is an error naming ``source`` (the file or table that lists them)
     and the id: RDM rows are matched by id, so a repeated one could be either."""
-    seen: set[str] = set()
-    repeated = [i for i in ids if i in seen or seen.add(i)]  # type: ignore[func-returns-value]
+    repeated = repeats((stimulus, position) for position, stimulus in enumerate(ids))
     if repeated:
-        more = f" ({len(set(repeated)) - 1} more id(s) repeated)" if len(set(repeated)) > 1 else ""
+        more = f" ({len(repeated) - 1} more id(s) repeated)" if len(repeated) > 1 else ""
         raise BrainAlignError(
-            f"{source} names stimulus {repeated[0]!r} more than once{more}; each stimulus id must "
-            "appear once"
+            f"{source} names stimulus {next(iter(repeated))!r} more than once{more}; each stimulus id "
+            "must appear once"
         )
 
 
