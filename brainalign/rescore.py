@@ -22,7 +22,7 @@ from typing import Any
 from ._io import remove_orphaned_writes, sha256_file
 from .benchmarks import Benchmark, get
 from .benchmarks.plugins import PluginError
-from .benchmarks.registry import PROBE_ID
+from .benchmarks.registry import PROBE_HASH_MARK
 from .errors import BrainAlignError
 from .models import LoadedModel, extract_layer_rdms, load_model
 from .paths import data_dir as resolve_data_dir
@@ -134,7 +134,7 @@ class _Context:
         try:
             return get(identifier)
         except BrainAlignError as err:
-            if identifier.startswith(PROBE_ID + "~"):
+            if PROBE_HASH_MARK in identifier:  # a probe: the error says how to name its folder
                 raise CannotVerify(str(err)) from None
             raise CannotVerify(
                 f"benchmark {identifier} is not known here: install the package that provides it, "

@@ -56,10 +56,9 @@ class PluginBenchmark(Benchmark):
         self._failure: PluginError | None = None
         label = plugin_label(entry_point, package)
         identifier, version = inner.id, inner.version  # read once: it never changes afterwards
-        if not isinstance(identifier, str) or not identifier or "@" in identifier or any(
-                c.isspace() for c in identifier):
+        if not isinstance(identifier, str) or not identifier or any(c in "@~" or c.isspace() for c in identifier):
             raise BrainAlignError(f"{label} gives the benchmark id {identifier!r}; an id is text without "
-                                  "spaces or '@'")
+                                  "spaces, '@' or '~' (which marks probe ids)")
         if isinstance(version, bool) or not isinstance(version, int):
             raise BrainAlignError(f"{label}: benchmark {identifier} has version {version!r}; a version is an integer")
         self.id, self.version = identifier, version

@@ -34,8 +34,8 @@ ENTRY_POINT_GROUP = "brainalign.benchmarks"
 #: The distribution whose entry points are brainalign's own built-ins.
 DISTRIBUTION = "brainalign"
 THIS_PROCESS = "this process"
-#: Probe ids: the standard probe's id, then ``~`` and the start of a probe's hash.
-PROBE_ID = "probe.saliency_semantic"
+#: What sets a probe's id apart: ``probe.saliency_semantic~<hash>`` (no other id holds it).
+PROBE_HASH_MARK = "~"
 
 _REGISTRY: dict[str, Benchmark] = {}
 _ORIGIN: dict[str, str] = {}  # identifier → the package (or "this process") that registered it
@@ -133,7 +133,7 @@ def _discover() -> None:
         except PLUGIN_FAILURES as err:
             _leave_out(point, f"cannot be loaded: {failure_text(err)}")
             continue
-        builtin = sorted({b.identifier for b in wrapped if b.id in _builtin_ids() or b.id.startswith(PROBE_ID)})
+        builtin = sorted({b.identifier for b in wrapped if b.id in _builtin_ids()})
         if builtin:
             _leave_out(point, f"registers {', '.join(builtin)}, an id of brainalign's own benchmarks, which "
                               "a plugin never answers for (at any version): refused")
@@ -198,7 +198,7 @@ def get(benchmark_id: str) -> Benchmark:
 
         return SpecBenchmark(benchmark_id)
     base, _, version = benchmark_id.partition("@")
-    if base.startswith(PROBE_ID + "~"):
+    if PROBE_HASH_MARK in base:
         from .probe_index import probe_for_id  # the probe code, only when a probe is named
 
         return probe_for_id(base, version)

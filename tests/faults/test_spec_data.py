@@ -19,6 +19,7 @@ from scipy.spatial.distance import squareform
 
 from brainalign.results import ResultsStore
 
+
 @pytest.fixture
 def run(cli, caplog, tmp_path):
     """``brainalign -q score pixels SPEC...`` into the test's results; warnings (logged) and stderr
@@ -77,7 +78,7 @@ def test_missing_values_in_every_subject_are_one_line_saying_so(run, tmp_path, v
     write_rdms(tmp_path, squares)
     ran, _ = run(spec_file(tmp_path))
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: toylab.bench.")
+    assert ran.error_line.startswith("error: toylab.bench.")
     assert (f"target shapes: every subject's RDM in {tmp_path / 'judgements.npy'} has missing values (NaN or "
             "infinite), so no subject is left to score") in ran.error_line
     assert "target.roi" not in ran.err and not _stored(tmp_path)
@@ -91,9 +92,9 @@ def test_missing_values_in_one_subject_leave_it_out_and_say_so(run, tmp_path) ->
     assert ran.code == 0, ran
     (result,) = ResultsStore(tmp_path / "results").load_all(strict=True).results
     assert result.extra["n_subjects"] == 3
-    assert result.extra["left_out"] == [f"sub02 shapes: 1 of 45 dissimilarities missing (NaN or infinite) in "
-                                        f"{tmp_path / 'judgements.npy'}, e.g. img03–img06; a subject with missing "
-                                        "values is left out"]
+    assert result.extra["left_out"] == [(f"sub02 shapes: 1 of 45 dissimilarities missing (NaN or infinite) in "
+                                         f"{tmp_path / 'judgements.npy'}, e.g. img03–img06; a subject with missing "
+                                         "values is left out")]
     assert any("sub02 shapes: 1 of 45" in w for w in warnings)
 
 
