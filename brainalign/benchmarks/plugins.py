@@ -92,12 +92,14 @@ class PluginBenchmark(Benchmark):
         try:
             return call()
         except PLUGIN_FAILURES as err:
-            # the plugin's own BrainAlignError says what to fix; anything else is a fault of its code
-            fix = "" if isinstance(err, BrainAlignError) else f": fix or uninstall {self.package}"
             self._failure = PluginError(
                 f"{self.identifier} ({plugin_label(self.entry_point, self.package)}) failed in {method}(): "
-                f"{failure_text(err)}; it is left out{fix}")
+                f"{failure_text(err)}; it is left out: {self._fix}")
             raise self._failure from None
+
+    @property
+    def _fix(self) -> str:
+        return f"fix or uninstall {self.package}"
 
     # --- the Benchmark interface, guarded ------------------------------------------------------------
     def availability(self, data_dir: Path | None) -> Availability:
@@ -106,7 +108,7 @@ class PluginBenchmark(Benchmark):
             if not isinstance(found, Availability):
                 self._call("availability", lambda: _wrong_type("availability()", found, "an Availability"))
         except PluginError as err:
-            return Availability(False, str(err), f"fix or uninstall {self.package}")
+            return Availability(False, str(err), self._fix)  # the reason holds the fix: one message
         return found
 
     def stimulus_sets(self, data_dir: Path | None) -> dict[str, StimulusSet]:
