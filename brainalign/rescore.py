@@ -143,9 +143,11 @@ class _Context:
     def _changed_spec(self, result: Result) -> str:
         """Where a spec given defines the benchmark of ``result``'s name under another id (its data
         or definition changed since the result was scored), what it defines now and which files differ."""
+        from .benchmarks.spec import SpecBenchmark  # the data loaders, only when a spec is given
+
         name, _, _ = result.benchmark.partition("@")[0].rpartition(".")
         for bench in self.specs.values():
-            if not name or getattr(bench, "dataset", None) != name:
+            if not name or not isinstance(bench, SpecBenchmark) or bench.dataset != name:
                 continue
             recorded = (result.provenance.get("data_checksums") or {}).get(name, {})
             try:
