@@ -181,6 +181,11 @@ class HumanRSABenchmark(Benchmark):
         assert stimuli is not None  # every built-in reader returns its images
         return {self.stimulus_set_name: stimuli}
 
+    def check_data(self, data_dir: Path | None) -> None:
+        """Parse the data and its target (the loaders' rules: neural_data.collection) before any
+        model runs; the parse is kept for scoring."""
+        self.target_rdms(data_dir)
+
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None):
         data = self.load(data_dir)
         if self.target not in data.targets:
