@@ -59,11 +59,11 @@ _COMMON_DEFINITION = (
 _SUBJECT_INTERVAL_DEFINITION = (
     "95% expanded percentile bootstrap over subjects "
     f"({N_BOOT} resamples, the cross-validation repeated on each; Hesterberg's expansion for few "
-    "subjects, whose plain percentile interval is far too narrow: simulated coverage with the "
-    "expansion is about 93% for 15 subjects, 92% for 8, 80% for 4). It holds the stimuli fixed: it "
+    "subjects, whose plain percentile interval is far too narrow). It holds the stimuli fixed: it "
     "is about new subjects seeing these images, not new images."
 )
-#: How each version's interval is made (the versions differ in nothing else).
+#: How each version's interval is made (the versions differ in nothing else). What each covers in
+#: simulation is in docs/metrics.md: a result's texts hold definitions, not measurements.
 INTERVAL_DEFINITIONS: dict[int, str] = {
     1: "Its interval: " + _SUBJECT_INTERVAL_DEFINITION,
     2: (
@@ -73,12 +73,14 @@ INTERVAL_DEFINITIONS: dict[int, str] = {
         "of the bootstraps over subjects only (V_s), stimuli only (V_p) and both (V_b), all from the "
         "same draws, are combined as in Schuett et al. 2023 (eLife 12:e82566): V = S/(S-1) V_s + "
         "n/(n-1) V_p - S n/((S-1)(n-1)) (V_b - V_s - V_p), bounded above by V_b and below by "
-        "S/(S-1) V_s (which also replaces a negative V); the interval is the score +- t * sqrt(V), t "
+        "S/(S-1) V_s only (which also replaces a negative V): the two-factor bootstrap variance "
+        "floored at the subjects' share. Unlike rsatoolbox's eval_dual_bootstrap it is not floored "
+        "at the stimuli's share n/(n-1) V_p (recorded as extra.two_factor.variance_stimulus_floor). "
+        "The interval is the score +- t * sqrt(V), t "
         "with Welch-Satterthwaite degrees of freedom (S/(S-1) V_s on S-1, the rest on n-1). It is "
         "about new subjects and new images of the same kind and number. What it means: "
         f"{TWO_FACTOR_MEANING} "
-        "Simulated coverage (planted subjects and stimuli, 92 stimuli): about 96% with 15 subjects, "
-        "95-98% with 8, 90-92% with 4. The normalised interval divides by the upper ceiling held "
+        "The normalised interval divides by the upper ceiling held "
         "fixed. subjects_ci_low/high: the subject-only interval of version 1 from the same draws, "
         + _SUBJECT_INTERVAL_DEFINITION
     ),

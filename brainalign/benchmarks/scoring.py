@@ -14,14 +14,16 @@ benchmark with per-subject RDMs.
 
    - ``"two-factor"`` (the default): about new subjects *and* new stimuli. One set of seeded
      draws resamples the subjects, the stimuli (pairs weighted by their multiplicity, self-pairs
-     dropped), and both; Schütt et al.'s (2023) correction turns the three bootstrap variances
-     into the variance over new subjects and stimuli, bounded below by the subjects' share
-     (:func:`brainalign.rsa.two_factor_variance`), and the interval is the score ± t·√V
+     dropped), and both; Schütt et al.'s (2023) combination turns the three bootstrap variances
+     into the variance over new subjects and stimuli, floored at the subjects' share only, not
+     also at the stimuli's as rsatoolbox's ``eval_dual_bootstrap`` is
+     (:data:`brainalign.rsa.inference.VARIANCE_RULE`), and the interval is the score ± t·√V
      (Welch–Satterthwaite degrees of freedom). The subject-only interval is reported beside it.
    - ``"subjects"``: about new subjects seeing *these* stimuli: subjects resampled, as an
      *expanded* percentile interval (:func:`brainalign.rsa.expanded_percentile_interval`): a
-     plain percentile interval over 4 subjects covers far less than 95% (README: simulated
-     coverage).
+     plain percentile interval over 4 subjects covers far less than 95%.
+
+   What each covers in simulation is in docs/metrics.md, not in the texts results record.
 
    Every subject resample repeats the whole cross-validation with the same splits of the original
    subjects: copies of a subject stay in one half, so none both picks and tests, and each copy
@@ -87,13 +89,14 @@ INTERVALS: tuple[str, ...] = ("two-factor", "subjects")
 
 SUBJECT_INTERVAL = (
     "95% expanded percentile bootstrap over subjects: about new subjects seeing these stimuli, "
-    "not about new stimuli; simulated coverage about 93% with 15 subjects, 92% with 8, 80% with 4"
+    "not about new stimuli (simulated coverage: docs/metrics.md)"
 )
 TWO_FACTOR_INTERVAL = (
-    "95% two-factor bootstrap over subjects and stimuli (Schuett et al. 2023 correction; score "
-    "+- t * sqrt(corrected variance)): about new subjects and new images of the same kind and "
-    "number; simulated coverage about 96% with 15 subjects, 95-98% with 8, 90-92% with 4 (there, "
-    "read it as a 90% interval). "
+    "95% two-factor bootstrap over subjects and stimuli: score +- t * sqrt(V), V the two-factor "
+    "bootstrap variance floored at the subjects' share (Schuett et al. 2023's combination of the "
+    "three bootstrap variances; not floored at the stimuli's share as rsatoolbox's "
+    "eval_dual_bootstrap is): about new subjects and new images of the same kind and number "
+    "(simulated coverage: docs/metrics.md). "
     "subjects_ci_low/high: the subject-only interval (expanded percentile bootstrap over subjects)"
 )
 #: Plain words for a leaderboard reader: what the two-factor interval means.
@@ -294,6 +297,8 @@ class TargetComparison:
                 "variance_both": variance.both, "variance_raw": variance.raw,
                 "variance": variance.variance, "bound": variance.bound, "dof": variance.dof,
                 "n_stimuli": record.n_stimuli,
+                # rsatoolbox's floor at the stimuli's share, not applied (VARIANCE_RULE)
+                "variance_stimulus_floor": record.n_stimuli / (record.n_stimuli - 1) * variance.stimuli,
             }
             extra["resamples"] = {
                 "draws": record.draws, "interval": "two-factor", "level": LEVEL,
