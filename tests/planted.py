@@ -31,6 +31,7 @@ from functools import cached_property
 
 import numpy as np
 from scipy.stats import t as student_t
+from threadpoolctl import threadpool_limits
 
 from brainalign.benchmarks.scoring import cv_over_subjects, score_target, subject_halves
 from brainalign.rsa import LayerRDMs, RDMs, TargetRDMs, compare
@@ -72,6 +73,7 @@ class Population:
             "brain_share": self.brain_weight * np.exp(-((layers - self.peak) ** 2) / (2 * self.width**2)),
         }
 
+    @threadpool_limits.wrap(limits=1, user_api="blas")  # small products: BLAS threads only wait
     def experiment(self, rng: np.random.Generator, n_subjects: int, n_stimuli: int) -> tuple[np.ndarray, np.ndarray]:
         """Condensed RDMs of ``n_subjects`` fresh subjects and of every layer, on ``n_stimuli``
         fresh stimuli: ``(subjects, pairs)``, ``(layers, pairs)``."""
