@@ -83,7 +83,8 @@ def compare_numbers(recorded: Result, recomputed: Result, tolerance: float = TOL
     """Every number of ``recorded`` against ``recomputed`` (summary, extra, layerwise rows
     matched by their text and integer columns). What only the recomputation has (fields added
     since, e.g. by a newer brainalign) is not compared; a recorded number it lacks is a difference,
-    except a recorded layerwise row whose values are NaN."""
+    except a recorded missing number (null, or a
+    layerwise row whose values are NaN)."""
     pairs = [*_leaves("summary", recorded.summary, recomputed.summary),
              *_leaves("extra", recorded.extra, recomputed.extra),
              *_layerwise_pairs(recorded.layerwise, recomputed.layerwise)]
@@ -120,6 +121,8 @@ def _leaves(prefix: str, a: Any, b: Any) -> Iterator[tuple[str, Any, Any]]:
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for k, (x, y) in enumerate(zip(a, b)):
             yield from _leaves(f"{prefix}[{k}]", x, y)
+    elif b is _MISSING and (a is None or (isinstance(a, float) and math.isnan(a))):
+        return  # a recorded missing number (a layer now dropped as uncomparable) claims nothing
     else:
         yield prefix, ("absent" if a is _MISSING else a), ("absent" if b is _MISSING else b)
 
