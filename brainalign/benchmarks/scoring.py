@@ -391,13 +391,15 @@ _AGREEMENT: dict[tuple[str, str, int, int], CeilingReliability] = {}
 def subjects_agree(target: TargetRDMs, method: str, n_permutations: int, seed: int) -> CeilingReliability:
     """:func:`brainalign.rsa.ceiling_reliability` of ``target``'s subjects, computed once per
     process for the same RDMs, comparison, permutations and seed: every model scored on a target
-    shares it."""
-    digest = hashlib.sha256(np.ascontiguousarray(target.rdms.data).tobytes()).hexdigest()
+    shares it. Stimuli are taken in the order of their ids (as the two-factor draws are), so the
+    same data gives the same p whatever the order of its file's rows."""
+    rdms = target.rdms.reorder(sorted(target.stimulus_ids))
+    digest = hashlib.sha256(np.ascontiguousarray(rdms.data).tobytes()).hexdigest()
     key = (digest, method, n_permutations, seed)
     if key not in _AGREEMENT:
         if len(_AGREEMENT) >= 64:
             _AGREEMENT.pop(next(iter(_AGREEMENT)))
-        _AGREEMENT[key] = ceiling_reliability(target.rdms.data, method, n_perm=n_permutations, seed=seed)
+        _AGREEMENT[key] = ceiling_reliability(rdms.data, method, n_perm=n_permutations, seed=seed)
     return _AGREEMENT[key]
 
 
