@@ -32,6 +32,7 @@ from .models import (
     get_card,
     load_model,
 )
+from .models.constant_layers import drop_uncomparable_layers
 from .models.registry import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
 from .paths import data_dir as resolve_data_dir
@@ -224,9 +225,12 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
                                  device=options.device)
         for name, stimuli in stimulus_sets.items()
     }
+    layer_rdms, dropped = drop_uncomparable_layers(layer_rdms, model.id)
     extracted = time.perf_counter()
     with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
         scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
+    if dropped:
+        scored.extra["dropped_layers"] = dropped
     finished = time.perf_counter()
     timings = {"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)}
     check_headline(scored, benchmark, model.id)

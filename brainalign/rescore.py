@@ -25,6 +25,7 @@ from .benchmarks.plugins import PluginError
 from .benchmarks.registry import PROBE_HASH_MARK
 from .errors import BrainAlignError
 from .models import LoadedModel, extract_layer_rdms, load_model
+from .models.constant_layers import drop_uncomparable_layers
 from .paths import data_dir as resolve_data_dir
 from .progress import progress
 from .results import Result
@@ -225,7 +226,10 @@ def _rescore(result: Result, context: _Context) -> Comparison:
     with _torch_threads(provenance.get("environment", {}).get("torch_threads")):
         layers = {name: context.layer_rdms(model, stimuli, bench.distance, batch_size)
                   for name, stimuli in stimulus_sets.items()}
+        layers, dropped = drop_uncomparable_layers(layers, model.id)
         score = bench.score(layers, seed=seed, data_dir=context.data_dir)
+    if dropped:
+        score.extra["dropped_layers"] = dropped
     recomputed = Result.from_score(score, model_card=result.model_card, benchmark=result.benchmark_info, seed=seed)
     return compare_numbers(result, recomputed)
 

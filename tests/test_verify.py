@@ -182,3 +182,19 @@ def test_compare_numbers_finds_exactly_the_planted_differences() -> None:
     c = make_result("efficientnet_lite0", BENCH)
     c.layerwise = c.layerwise.drop(index=7).reset_index(drop=True)
     assert any(d.recomputed == "absent" for d in compare_numbers(a, c).differences)
+
+
+def test_fields_a_newer_version_adds_are_not_differences_but_lost_numbers_are() -> None:
+    recorded = make_result("efficientnet_lite0", BENCH)
+    newer = make_result("efficientnet_lite0", BENCH)
+    newer.summary["noise_ceiling"]["reliable"] = True  # reported beside the recorded numbers
+    newer.extra["dropped_layers"] = [{"layer": "head", "reason": "constant RDM"}]
+    assert compare_numbers(recorded, newer).agree
+    assert not compare_numbers(newer, recorded).agree  # a recorded number the recomputation lacks
+    # a recorded row of NaN only (a layer whose RDM could not be compared) may be dropped since
+    recorded.layerwise.loc[7, ["value", "ci_low", "ci_high"]] = float("nan")
+    recorded.extra["layer_means"] = {"blocks.0": 0.25, "head": None}
+    dropped = make_result("efficientnet_lite0", BENCH)
+    dropped.layerwise = dropped.layerwise.drop(index=7).reset_index(drop=True)
+    dropped.extra["layer_means"] = {"blocks.0": 0.25}
+    assert compare_numbers(recorded, dropped).agree

@@ -36,10 +36,12 @@ from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
 from .scoring import (
     N_BOOT,
+    N_PERMUTATIONS,
     N_SPLITS,
     TWO_FACTOR_MEANING,
     benchmark_score,
     brain_measures,
+    ceiling_convention,
     score_target,
 )
 
@@ -57,11 +59,11 @@ _COMMON_DEFINITION = (
 _SUBJECT_INTERVAL_DEFINITION = (
     "95% expanded percentile bootstrap over subjects "
     f"({N_BOOT} resamples, the cross-validation repeated on each; Hesterberg's expansion for few "
-    "subjects, whose plain percentile interval is far too narrow: simulated coverage with the "
-    "expansion is about 93% for 15 subjects, 92% for 8, 80% for 4). It holds the stimuli fixed: it "
+    "subjects, whose plain percentile interval is far too narrow). It holds the stimuli fixed: it "
     "is about new subjects seeing these images, not new images."
 )
-#: How each version's interval is made (the versions differ in nothing else).
+#: How each version's interval is made (the versions differ in nothing else). What each covers in
+#: simulation is in docs/metrics.md: a result's texts hold definitions, not measurements.
 INTERVAL_DEFINITIONS: dict[int, str] = {
     1: "Its interval: " + _SUBJECT_INTERVAL_DEFINITION,
     2: (
@@ -71,12 +73,14 @@ INTERVAL_DEFINITIONS: dict[int, str] = {
         "of the bootstraps over subjects only (V_s), stimuli only (V_p) and both (V_b), all from the "
         "same draws, are combined as in Schuett et al. 2023 (eLife 12:e82566): V = S/(S-1) V_s + "
         "n/(n-1) V_p - S n/((S-1)(n-1)) (V_b - V_s - V_p), bounded above by V_b and below by "
-        "S/(S-1) V_s (which also replaces a negative V); the interval is the score +- t * sqrt(V), t "
+        "S/(S-1) V_s only (which also replaces a negative V): the two-factor bootstrap variance "
+        "floored at the subjects' share. Unlike rsatoolbox's eval_dual_bootstrap it is not floored "
+        "at the stimuli's share n/(n-1) V_p (recorded as extra.two_factor.variance_stimulus_floor). "
+        "The interval is the score +- t * sqrt(V), t "
         "with Welch-Satterthwaite degrees of freedom (S/(S-1) V_s on S-1, the rest on n-1). It is "
         "about new subjects and new images of the same kind and number. What it means: "
         f"{TWO_FACTOR_MEANING} "
-        "Simulated coverage (planted subjects and stimuli, 92 stimuli): about 96% with 15 subjects, "
-        "95-98% with 8, 90-92% with 4. The normalised interval divides by the upper ceiling held "
+        "The normalised interval divides by the upper ceiling held "
         "fixed. subjects_ci_low/high: the subject-only interval of version 1 from the same draws, "
         + _SUBJECT_INTERVAL_DEFINITION
     ),
@@ -87,7 +91,12 @@ _REST_DEFINITION = (
     "the highest mean rho over subjects among all layers (layer chosen and scored on the same "
     "subjects, as in Opielka et al. 2024). noise_ceiling: leave-one-subject-out with Spearman; "
     "lower = mean rho of each subject's RDM with the mean RDM of the other subjects, upper = "
-    "with the mean RDM of all subjects. Layerwise rows: rho of every layer with every subject."
+    "with the mean RDM of all subjects. reliable: whether the subjects agree more than chance - "
+    f"the lower ceiling against its values in {N_PERMUTATIONS} seeded permutations that shuffle "
+    "each subject's stimulus labels independently (one-sided, p = (1 + #null >= observed) / "
+    "(1 + permutations)), reliable if p < 0.05; where not reliable, or with a single RDM, every "
+    "normalised number is withheld (null) and normalised_withheld says why. Layerwise rows: rho "
+    "of every layer with every subject."
 )
 #: The interval each version of the human benchmarks reports (scoring.INTERVALS).
 VERSION_INTERVALS: dict[int, str] = {1: "subjects", 2: "two-factor"}
@@ -120,12 +129,14 @@ class HumanRSABenchmark(Benchmark):
         reader: Reader,
         default: bool = True,
         version: int = CURRENT_VERSION,
+        ceiling_note: str = "",
     ) -> None:
         if version not in VERSION_INTERVALS:
             raise BrainAlignError(f"{id}: no version {version} (versions: {sorted(VERSION_INTERVALS)})")
         self._arguments = {
             "id": id, "title": title, "description": description, "target_definition": target_definition,
             "dataset": dataset, "target": target, "reader": reader, "default": default,
+            "ceiling_note": ceiling_note,
         }
         self.id = id
         self.version = version
@@ -139,6 +150,13 @@ class HumanRSABenchmark(Benchmark):
         self.measures = brain_measures(target, self.interval)
         self.default = default and version == CURRENT_VERSION
         self._reader = reader
+        self.ceiling_note = ceiling_note  # how the data's own publication made its ceiling, if otherwise
+
+    @property
+    def ceiling_convention(self) -> str:
+        """The ceiling convention this benchmark's results record (summary.noise_ceiling.convention)."""
+        own = ceiling_convention(self.comparison)
+        return f"{own}; {self.ceiling_note}" if self.ceiling_note else own
 
     def versions(self) -> tuple[HumanRSABenchmark, ...]:
         """This benchmark in every version of the metric (all are registered)."""
@@ -218,7 +236,7 @@ class HumanRSABenchmark(Benchmark):
             )
         target = self.target_rdms(data_dir)
         result = score_target(layers[self.stimulus_set_name], target, method=self.comparison, seed=seed,
-                              interval=self.interval)
+                              interval=self.interval, convention=self.ceiling_convention)
         extra: dict[str, Any] = {"dataset": self.dataset, "target": self.target}
         left_out = [str(s) for s in self.load(data_dir).skipped if s.target == self.target]
         if left_out:  # e.g. subjects with missing dissimilarities (neural_data.collection's rule)
@@ -253,6 +271,17 @@ _ALGONAUTS2023_READER: Reader = algonauts2023.read_algonauts2023_folder
 
 
 # --- the registered benchmarks -----------------------------------------------------------------
+#: How the Algonauts challenges' own ceilings differ from the one brainalign divides by.
+ALGONAUTS2019_CEILING_NOTE = (
+    "not the Algonauts 2019 challenge's convention (mean over subjects of the squared Spearman rho "
+    "with the group mean RDM including the subject, which divided the challenge's squared-rho "
+    "scores; recorded as extra.algonauts2019_noise_ceiling), so normalised numbers here are not "
+    "the challenge's percentages of its ceiling"
+)
+ALGONAUTS2023_CEILING_NOTE = (
+    "not the Algonauts 2023 challenge's convention (a noise ceiling per vertex from repeated "
+    "trials, for encoding-model predictions), which does not apply to RDMs"
+)
 def _algonauts2019(images: int, roi: str, default: bool) -> HumanRSABenchmark:
     region = {"EVC": "early visual cortex (EVC)", "IT": "inferior temporal cortex (IT)"}[roi]
     test = " (the challenge's test set)" if images == 78 else ""
@@ -274,6 +303,7 @@ def _algonauts2019(images: int, roi: str, default: bool) -> HumanRSABenchmark:
         target=roi,
         reader=_ALGONAUTS2019_READERS[images],
         default=default,
+        ceiling_note=ALGONAUTS2019_CEILING_NOTE,
     )
 
 
@@ -296,6 +326,7 @@ def _algonauts2023(roi: str) -> HumanRSABenchmark:
         target=roi,
         reader=_ALGONAUTS2023_READER,
         default=False,
+        ceiling_note=ALGONAUTS2023_CEILING_NOTE,
     )
 
 

@@ -14,14 +14,16 @@ benchmark with per-subject RDMs.
 
    - ``"two-factor"`` (the default): about new subjects *and* new stimuli. One set of seeded
      draws resamples the subjects, the stimuli (pairs weighted by their multiplicity, self-pairs
-     dropped), and both; Schütt et al.'s (2023) correction turns the three bootstrap variances
-     into the variance over new subjects and stimuli, bounded below by the subjects' share
-     (:func:`brainalign.rsa.two_factor_variance`), and the interval is the score ± t·√V
+     dropped), and both; Schütt et al.'s (2023) combination turns the three bootstrap variances
+     into the variance over new subjects and stimuli, floored at the subjects' share only, not
+     also at the stimuli's as rsatoolbox's ``eval_dual_bootstrap`` is
+     (:data:`brainalign.rsa.inference.VARIANCE_RULE`), and the interval is the score ± t·√V
      (Welch–Satterthwaite degrees of freedom). The subject-only interval is reported beside it.
    - ``"subjects"``: about new subjects seeing *these* stimuli: subjects resampled, as an
      *expanded* percentile interval (:func:`brainalign.rsa.expanded_percentile_interval`): a
-     plain percentile interval over 4 subjects covers far less than 95% (README: simulated
-     coverage).
+     plain percentile interval over 4 subjects covers far less than 95%.
+
+   What each covers in simulation is in docs/metrics.md, not in the texts results record.
 
    Every subject resample repeats the whole cross-validation with the same splits of the original
    subjects: copies of a subject stay in one half, so none both picks and tests, and each copy
@@ -29,6 +31,12 @@ benchmark with per-subject RDMs.
    choice itself is not resampled). The normalised interval divides by the upper ceiling, held
    fixed (its own sampling variation is not part of the interval). An undefined score (NaN) has
    a NaN interval.
+6. **Do the subjects agree?** The lower noise ceiling is tested against its values with every
+   subject's stimulus labels shuffled on their own (:func:`brainalign.rsa.ceiling_reliability`,
+   :data:`N_PERMUTATIONS` seeded permutations, one-sided). Where they do not agree more than chance
+   (p ≥ :data:`~brainalign.rsa.RELIABILITY_ALPHA`), or there is a single RDM and so no ceiling,
+   the normalised numbers are withheld (null) with the reason in ``normalised_withheld``: a
+   ceiling made of noise still comes out near 1/√S, and a score divided by it means nothing.
 
 Every random choice comes from ``seed``; the same inputs give bit-identical numbers.
 """
@@ -47,10 +55,13 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..rsa import (
+    RELIABILITY_ALPHA,
+    CeilingReliability,
     LayerRDMs,
     NoiseCeiling,
     TargetRDMs,
     bootstrap_stimuli,
+    ceiling_reliability,
     compare,
     expanded_percentile_interval,
     percentile_interval,
@@ -70,19 +81,22 @@ N_SPLITS = 100
 N_BOOT = 1000
 STIMULUS_SPLITS = 20
 LEVEL = 0.95
+#: Permutations of the test that the subjects agree (item 6 of the module docstring).
+N_PERMUTATIONS = 1000
 #: What the score's interval can resample (see the module docstring).
 INTERVALS: tuple[str, ...] = ("two-factor", "subjects")
 
 
 SUBJECT_INTERVAL = (
     "95% expanded percentile bootstrap over subjects: about new subjects seeing these stimuli, "
-    "not about new stimuli; simulated coverage about 93% with 15 subjects, 92% with 8, 80% with 4"
+    "not about new stimuli (simulated coverage: docs/metrics.md)"
 )
 TWO_FACTOR_INTERVAL = (
-    "95% two-factor bootstrap over subjects and stimuli (Schuett et al. 2023 correction; score "
-    "+- t * sqrt(corrected variance)): about new subjects and new images of the same kind and "
-    "number; simulated coverage about 96% with 15 subjects, 95-98% with 8, 90-92% with 4 (there, "
-    "read it as a 90% interval). "
+    "95% two-factor bootstrap over subjects and stimuli: score +- t * sqrt(V), V the two-factor "
+    "bootstrap variance floored at the subjects' share (Schuett et al. 2023's combination of the "
+    "three bootstrap variances; not floored at the stimuli's share as rsatoolbox's "
+    "eval_dual_bootstrap is): about new subjects and new images of the same kind and number "
+    "(simulated coverage: docs/metrics.md). "
     "subjects_ci_low/high: the subject-only interval (expanded percentile bootstrap over subjects)"
 )
 #: Plain words for a leaderboard reader: what the two-factor interval means.
@@ -108,8 +122,38 @@ def brain_measures(target: str, interval: str = "two-factor") -> tuple[Measure, 
                 "same subjects (optimistic)", layerwise={"target": target}, target=target),
         Measure("noise_ceiling", "noise_ceiling", "noise ceiling",
                 "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
-                "the mean of all", target=target),
+                "the mean of all; reliable: the lower ceiling beats its values with stimulus labels "
+                "shuffled per subject (permutation p < 0.05), else normalised numbers are withheld",
+                target=target),
     )
+
+
+def ceiling_convention(method: str) -> str:
+    """One line naming the ceiling a score on ``method`` comparisons is divided by."""
+    return (f"leave-one-subject-out {_METHOD_NAMES.get(method, method)} ceiling: lower = each "
+            "subject's RDM vs the mean RDM of the other subjects, upper = vs the mean RDM of all "
+            "subjects (raw dissimilarities averaged)")
+
+
+_METHOD_NAMES = {"spearman": "Spearman", "pearson": "Pearson", "kendall_tau_a": "Kendall tau-a",
+                 "cosine": "cosine"}
+RELIABILITY_TEST = (
+    "one-sided permutation test of the lower noise ceiling against its values with each subject's "
+    f"stimulus labels shuffled independently; reliable if p < {RELIABILITY_ALPHA}"
+)
+#: Why a target with one RDM has no normalised numbers.
+SINGLE_RDM_WITHHELD = "Withheld: a target with a single RDM has no noise ceiling to divide by."
+
+
+def withheld_reason(reliability: CeilingReliability) -> str:
+    """One sentence: why the normalised numbers of a target whose subjects do not agree are withheld."""
+    if not np.isfinite(reliability.lower):
+        return ("Withheld: the lower noise ceiling is undefined (a subject's RDM is constant or holds "
+                "NaN), so the subjects' agreement cannot be tested.")
+    return (f"Withheld: the subjects do not agree more than chance (lower noise ceiling "
+            f"{reliability.lower:.3f}, permutation p = {reliability.p:.3g} with stimulus labels "
+            "shuffled per subject), so the ceiling measures noise and a score divided by it means "
+            "nothing.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +187,8 @@ class TargetComparison:
     n_splits: int
     n_boot: int
     two_factor: TwoFactorRecord | None = None
+    reliability: CeilingReliability | None = None  # None: a single RDM, no ceiling to test
+    convention: str = ""  # which ceiling the normalised numbers divide by (ceiling_convention)
 
     @property
     def layer_means(self) -> np.ndarray:
@@ -164,8 +210,21 @@ class TargetComparison:
         top = max(counts.values())
         return self.layers[min(i for i, c in counts.items() if c == top)]
 
+    @property
+    def reliable(self) -> bool:
+        """Whether the subjects agree more than chance, so that a normalised number means something."""
+        return self.reliability is not None and self.reliability.reliable
+
+    @property
+    def withheld(self) -> str:
+        """Why the normalised numbers are withheld ("" where they are not)."""
+        if self.reliable:
+            return ""
+        return SINGLE_RDM_WITHHELD if self.reliability is None else withheld_reason(self.reliability)
+
     def normalise(self, value: float) -> float:
-        if self.ceiling is None or not self.ceiling.upper > 0:
+        """``value`` divided by the upper ceiling; NaN without a ceiling or where it is withheld."""
+        if self.ceiling is None or not self.ceiling.upper > 0 or not self.reliable:
             return float("nan")
         return float(value / self.ceiling.upper)
 
@@ -198,14 +257,26 @@ class TargetComparison:
         if self.two_factor is not None:
             subjects_low, subjects_high = self.two_factor.subjects_ci
             brain.update(interval=self.resampled, subjects_ci_low=subjects_low, subjects_ci_high=subjects_high)
+        best = {"value": self.best_value, "layer": self.layers[self.best_index],
+                "normalised": self.normalise(self.best_value)}
+        if self.withheld:
+            brain["normalised_withheld"] = best["normalised_withheld"] = self.withheld
         return {
             "brain_similarity": brain,
-            "brain_similarity_max": {
-                "value": self.best_value, "layer": self.layers[self.best_index],
-                "normalised": self.normalise(self.best_value),
-            },
-            "noise_ceiling": {"lower": float(ceiling.lower), "upper": float(ceiling.upper)},
+            "brain_similarity_max": best,
+            "noise_ceiling": {"lower": float(ceiling.lower), "upper": float(ceiling.upper),
+                              "reliable": self.reliable, "reliability": self._reliability_record(),
+                              "convention": self.convention or "none: a single RDM has no noise ceiling"},
         }
+
+    def _reliability_record(self) -> dict[str, Any]:
+        test = self.reliability
+        if test is None:
+            return {"test": "none: a single RDM has no noise ceiling to test", "p": None,
+                    "n_permutations": 0, "seed": None}
+        return {"test": RELIABILITY_TEST, "p": test.p, "n_permutations": test.n_permutations,
+                "seed": test.seed, "alpha": RELIABILITY_ALPHA, "lower_null_mean": test.null_mean,
+                "lower_null_sd": test.null_sd}
 
     def extra(self) -> dict[str, Any]:
         counts = Counter(self.cv_choices)
@@ -226,6 +297,8 @@ class TargetComparison:
                 "variance_both": variance.both, "variance_raw": variance.raw,
                 "variance": variance.variance, "bound": variance.bound, "dof": variance.dof,
                 "n_stimuli": record.n_stimuli,
+                # rsatoolbox's floor at the stimuli's share, not applied (VARIANCE_RULE)
+                "variance_stimulus_floor": record.n_stimuli / (record.n_stimuli - 1) * variance.stimuli,
             }
             extra["resamples"] = {
                 "draws": record.draws, "interval": "two-factor", "level": LEVEL,
@@ -248,9 +321,13 @@ def score_target(
     level: float = LEVEL,
     seed: int = 0,
     interval: str = "two-factor",
+    n_permutations: int = N_PERMUTATIONS,
+    convention: str = "",
 ) -> TargetComparison:
     """Score ``layers`` on ``target`` as described in the module docstring; ``interval`` (one of
-    :data:`INTERVALS`) says what the score's interval resamples."""
+    :data:`INTERVALS`) says what the score's interval resamples; ``convention`` names the ceiling
+    (default :func:`ceiling_convention` of ``method``; a benchmark adds what its data's own
+    convention was)."""
     if interval not in INTERVALS:
         raise BrainAlignError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
     if len(layers.layers) == 0:
@@ -303,7 +380,27 @@ def score_target(
         cv_ci=(float(low), float(high)), cv_choices=tuple(int(c) for c in choices),
         ceiling=target.ceiling_for(method), method=method, resampled=resampled, n_splits=splits, n_boot=n_boot,
         two_factor=record,
+        reliability=subjects_agree(target, method, n_permutations, seed) if subjects.shape[0] >= 2 else None,
+        convention=(convention or ceiling_convention(method)) if subjects.shape[0] >= 2 else "",
     )
+
+
+_AGREEMENT: dict[tuple[str, str, int, int], CeilingReliability] = {}
+
+
+def subjects_agree(target: TargetRDMs, method: str, n_permutations: int, seed: int) -> CeilingReliability:
+    """:func:`brainalign.rsa.ceiling_reliability` of ``target``'s subjects, computed once per
+    process for the same RDMs, comparison, permutations and seed: every model scored on a target
+    shares it. Stimuli are taken in the order of their ids (as the two-factor draws are), so the
+    same data gives the same p whatever the order of its file's rows."""
+    rdms = target.rdms.reorder(sorted(target.stimulus_ids))
+    digest = hashlib.sha256(np.ascontiguousarray(rdms.data).tobytes()).hexdigest()
+    key = (digest, method, n_permutations, seed)
+    if key not in _AGREEMENT:
+        if len(_AGREEMENT) >= 64:
+            _AGREEMENT.pop(next(iter(_AGREEMENT)))
+        _AGREEMENT[key] = ceiling_reliability(rdms.data, method, n_perm=n_permutations, seed=seed)
+    return _AGREEMENT[key]
 
 
 def _two_factor(

@@ -119,6 +119,16 @@ def paired_difference(a: Result, b: Result, name: str, normalised: bool = False)
     return low, high
 
 
+def withheld(result: Result, name: str) -> bool:
+    """Whether ``result`` withholds the normalised numbers of summary entry ``name``: it says so,
+    or its noise ceiling failed the test that the subjects agree (a number divided by a ceiling
+    of noise is never shown, whatever a hand-edited file holds)."""
+    if result.summary.get(name, {}).get("normalised_withheld"):
+        return True
+    ceiling = result.measure("noise_ceiling")
+    return ceiling is not None and result.summary.get(ceiling.name, {}).get("reliable") is False
+
+
 def compare_results(
     a: Sequence[Result], b: Sequence[Result], *, label_a: str = "A", label_b: str = "B"
 ) -> pd.DataFrame:
@@ -128,7 +138,7 @@ def compare_results(
     ``covers`` says what the intervals are about and ``interval_caveat`` where they rest on few
     subjects (:mod:`brainalign.leaderboard.caveats`).
     Benchmarks are matched by ``id@version``; numbers without a ``value`` (e.g. the noise
-    ceiling) are skipped."""
+    ceiling) are skipped, and so are normalised numbers either side withholds (:func:`withheld`)."""
     by_benchmark_b = {result.benchmark: result for result in b}
     rows = []
     for left in sorted(a, key=lambda r: r.benchmark):
@@ -141,7 +151,7 @@ def compare_results(
                 continue
             for suffix, value, low, high in _VALUE_KEYS:
                 va, vb = left.value(name, value), right.value(name, value)
-                if math.isnan(va) or math.isnan(vb):
+                if math.isnan(va) or math.isnan(vb) or (suffix and (withheld(left, name) or withheld(right, name))):
                     continue
                 la, ha = left.value(name, low), left.value(name, high)
                 lb, hb = right.value(name, low), right.value(name, high)

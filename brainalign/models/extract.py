@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -517,7 +518,7 @@ def _compute(
                 try:
                     for layer in group.layers:
                         sink = sinks.pop(layer.name)
-                        with phase("gram"):
+                        with phase("gram"), _undefined_distances_reported_by_scoring():
                             results[layer.name] = layer_rdm(sink, distance)
                         sink.close()
                         if store is not None:
@@ -532,6 +533,17 @@ def _compute(
         inputs.close()
         if spill is not None:
             spill.remove()
+
+
+@contextmanager
+def _undefined_distances_reported_by_scoring() -> Iterator[None]:
+    """Silences the warning about stimuli with all-zero or non-finite activations: their NaN
+    dissimilarities stay in the RDM, and scoring drops such a layer and reports it once per model
+    (:mod:`brainalign.models.constant_layers`), not once per layer, stimulus set and benchmark."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*distances are undefined and set to NaN",
+                                category=RuntimeWarning)
+        yield
 
 
 def _sinks(group: Group, sizes: dict[str, _Size], n: int, spill_folder: Path | None) -> dict[str, _Sink]:

@@ -81,7 +81,10 @@ class Comparison:
 
 def compare_numbers(recorded: Result, recomputed: Result, tolerance: float = TOLERANCE) -> Comparison:
     """Every number of ``recorded`` against ``recomputed`` (summary, extra, layerwise rows
-    matched by their text and integer columns)."""
+    matched by their text and integer columns). What only the recomputation has (fields added
+    since, e.g. by a newer brainalign) is not compared; a recorded number it lacks is a difference,
+    except a recorded missing number (null, or a
+    layerwise row whose values are NaN)."""
     pairs = [*_leaves("summary", recorded.summary, recomputed.summary),
              *_leaves("extra", recorded.extra, recomputed.extra),
              *_layerwise_pairs(recorded.layerwise, recomputed.layerwise)]
@@ -109,13 +112,17 @@ _MISSING = object()
 
 
 def _leaves(prefix: str, a: Any, b: Any) -> Iterator[tuple[str, Any, Any]]:
-    """``(path, a value, b value)`` for every leaf of either of two JSON-like trees."""
+    """``(path, a value, b value)`` for every leaf of the recorded tree ``a`` and of the recomputed
+    ``b``, except what ``b`` adds: a field a later brainalign reports beside the recorded numbers
+    (e.g. a test of the noise ceiling) claims nothing about them."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
-        for key in sorted(set(a) | set(b), key=str):
+        for key in sorted(set(a), key=str):
             yield from _leaves(f"{prefix}.{key}", a.get(key, _MISSING), b.get(key, _MISSING))
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for k, (x, y) in enumerate(zip(a, b)):
             yield from _leaves(f"{prefix}[{k}]", x, y)
+    elif b is _MISSING and (a is None or (isinstance(a, float) and math.isnan(a))):
+        return  # a recorded missing number (a layer now dropped as uncomparable) claims nothing
     else:
         yield prefix, ("absent" if a is _MISSING else a), ("absent" if b is _MISSING else b)
 
@@ -134,6 +141,9 @@ def _layerwise_pairs(a: pd.DataFrame, b: pd.DataFrame) -> Iterator[tuple[str, An
     for row in left.index.union(right.index, sort=False):
         where = f"layerwise[{', '.join(map(str, row if isinstance(row, tuple) else (row,)))}]"
         if row not in right.index or row not in left.index:
+            measured = [c for c in ("value", "ci_low", "ci_high") if c in numbers]
+            if row in left.index and left.loc[[row], measured].isna().all(axis=None):
+                continue  # a recorded row of NaN (a layer now dropped as uncomparable) claims no number
             yield where, "present" if row in left.index else "absent", "present" if row in right.index else "absent"
             continue
         for column in numbers:

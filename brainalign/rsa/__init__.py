@@ -8,7 +8,14 @@
 1.0
 """
 
-from .ceiling import NoiseCeiling, algonauts2019_noise_ceiling, noise_ceiling
+from .ceiling import (
+    RELIABILITY_ALPHA,
+    CeilingReliability,
+    NoiseCeiling,
+    algonauts2019_noise_ceiling,
+    ceiling_reliability,
+    noise_ceiling,
+)
 from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
 from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .inference import (
@@ -29,11 +36,13 @@ from .inference import (
 from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [
+    "CeilingReliability",
     "DISTANCES",
     "METHODS",
     "LayerRDMs",
     "NoiseCeiling",
     "RDMs",
+    "RELIABILITY_ALPHA",
     "TargetRDMs",
     "ZERO_DISTANCE",
     "TwoFactorDraws",
@@ -43,6 +52,7 @@ __all__ = [
     "bootstrap_stimuli",
     "bootstrap_subjects",
     "bootstrap_two_factor",
+    "ceiling_reliability",
     "compare",
     "compare_units",
     "condense",

@@ -345,7 +345,16 @@ def expanded_percentile_interval(
 # resampling both at once (with the same draws) sees σe²/(S n) a third time, so it overstates the
 # variance, most where subjects or stimuli are few. Schütt, Kipnis, Diedrichsen & Kriegeskorte
 # (2023, "Statistical inference on representational geometries", eLife 12:e82566) solve the three
-# bootstrap variances for the true one; :func:`two_factor_variance` does that.
+# bootstrap variances for the true one; :func:`two_factor_variance` does that, bounded as
+# :data:`VARIANCE_RULE` says (rsatoolbox's ``eval_dual_bootstrap`` bounds it otherwise).
+
+#: What :func:`corrected_variance` is, in one line (results record it beside the variance).
+VARIANCE_RULE = (
+    "two-factor bootstrap variance floored at the subjects' share: Schuett et al.'s (2023) "
+    "combination of the subject, stimulus and both-factor bootstrap variances, bounded to "
+    "[S/(S-1) V_s, V_b]; not floored at the stimuli's share n/(n-1) V_p as rsatoolbox's "
+    "eval_dual_bootstrap is"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -447,7 +456,7 @@ def bootstrap_two_factor(
 class TwoFactorVariance:
     """The three bootstrap variances, the corrected variance and how it was bounded.
 
-    ``raw`` is Schütt et al.'s estimate before bounds (it can be negative); ``variance`` is raw
+    ``raw`` is Schütt et al.'s combination before bounds (it can be negative); ``variance`` is raw
     bounded to [S/(S−1)·V_subjects, V_both]; ``bound`` says which bound applied (``""``,
     ``"subjects"`` or ``"both"``); ``dof`` the Welch–Satterthwaite degrees of freedom of the t
     quantile.
@@ -463,7 +472,7 @@ class TwoFactorVariance:
 
 
 def two_factor_variance(samples: TwoFactorSamples, n_subjects: int, n_stimuli: int) -> TwoFactorVariance:
-    """Sampling variance of a statistic over new subjects *and* new stimuli (Schütt et al. 2023),
+    """Sampling variance of a statistic over new subjects *and* new stimuli (:data:`VARIANCE_RULE`),
     from its three bootstrap distributions (:func:`corrected_variance`). Resamples where the
     statistic is undefined (NaN) are left out."""
     def variance(x: np.ndarray) -> float:
@@ -476,7 +485,8 @@ def two_factor_variance(samples: TwoFactorSamples, n_subjects: int, n_stimuli: i
 def corrected_variance(
     v_subjects: float, v_stimuli: float, v_both: float, n_subjects: int, n_stimuli: int
 ) -> TwoFactorVariance:
-    """Schütt et al.'s correction of the bootstrap variances over subjects (V_s), over stimuli
+    """The two-factor bootstrap variance floored at the subjects' share (:data:`VARIANCE_RULE`):
+    Schütt et al.'s combination of the bootstrap variances over subjects (V_s), over stimuli
     (V_p) and over both (V_b). With f_s = S/(S−1) and f_p = n/(n−1):
 
         raw = f_s·V_s + f_p·V_p − f_s·f_p·(V_b − V_s − V_p)
@@ -486,8 +496,10 @@ def corrected_variance(
     undercounts), below by f_s·V_s (the subjects' share alone, which needs no correction). Unlike
     rsatoolbox's ``eval_dual_bootstrap`` there is no floor at f_p·V_p: a pair of stimuli drawn
     ``c_i`` and ``c_j`` times weighs ``c_i·c_j``, whose variance is 3, not 1, so the stimulus
-    bootstrap of an RDM comparison overstates its own share. Where the bounds cross, the lower one
-    holds. Degrees of freedom: Welch–Satterthwaite with f_s·V_s on S − 1 and the rest on n − 1,
+    bootstrap of an RDM comparison overstates its own share, most where pair-specific noise
+    dominates. On such noisy data the floor binds and widens the interval well beyond its level;
+    without it the interval keeps its level (docs/metrics.md: simulated coverage in the noisy
+    regime). Where the bounds cross, the lower one holds. Degrees of freedom: Welch–Satterthwaite with f_s·V_s on S − 1 and the rest on n − 1,
     within [S − 1, n − 1].
     """
     if n_subjects < 2 or n_stimuli < 2:

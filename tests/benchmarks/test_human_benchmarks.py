@@ -61,7 +61,9 @@ def test_default_benchmarks_score_planted_layers(shared_data: Path, benchmark_id
     assert set(summary["brain_similarity"]) >= {
         "value", "ci_low", "ci_high", "normalised", "normalised_ci_low", "normalised_ci_high"}
     assert set(summary["brain_similarity_max"]) >= {"value", "layer", "normalised"}
-    assert summary["noise_ceiling"] == {"lower": target.ceiling.lower, "upper": target.ceiling.upper}
+    ceiling = summary["noise_ceiling"]
+    assert (ceiling["lower"], ceiling["upper"]) == (target.ceiling.lower, target.ceiling.upper)
+    assert ceiling["reliable"] is True and ceiling["reliability"]["p"] < 0.05
     assert summary["brain_similarity"]["layer"] == "block4"
     assert summary["brain_similarity_max"]["layer"] == "block4"
     assert 0.5 < summary["brain_similarity"]["normalised"] <= 1.05

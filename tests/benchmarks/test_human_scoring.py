@@ -101,7 +101,9 @@ def test_planted_best_layer_is_found_and_normalised_below_one() -> None:
     bs = summary["brain_similarity"]
     assert bs["ci_low"] < bs["value"] < bs["ci_high"]
     assert bs["normalised_ci_low"] == pytest.approx(bs["ci_low"] / target.ceiling.upper)
-    assert summary["noise_ceiling"] == {"lower": target.ceiling.lower, "upper": target.ceiling.upper}
+    ceiling = summary["noise_ceiling"]
+    assert (ceiling["lower"], ceiling["upper"]) == (target.ceiling.lower, target.ceiling.upper)
+    assert ceiling["reliable"] is True and ceiling["reliability"]["p"] < 0.05
 
 
 def _null_problem(seed: int) -> tuple[LayerRDMs, TargetRDMs]:
@@ -193,6 +195,8 @@ def test_single_rdm_cross_validates_over_stimuli() -> None:
     assert summary["brain_similarity"]["layer"] == "c"
     assert summary["brain_similarity"]["ci_low"] < summary["brain_similarity"]["value"] < summary["brain_similarity"]["ci_high"]
     assert np.isnan(summary["brain_similarity"]["normalised"])
+    assert summary["noise_ceiling"]["reliable"] is False
+    assert "single RDM" in summary["brain_similarity"]["normalised_withheld"]
     full = spearmanr(data[2], truth).statistic
     assert summary["brain_similarity_max"]["value"] == pytest.approx(full, abs=1e-12)
 

@@ -11,7 +11,7 @@ coverage table is measured at the real benchmarks' size (92 stimuli, 1000 resamp
 from __future__ import annotations
 
 import pytest
-from planted import Population, coverage, population_value
+from planted import NOISY, Population, coverage, population_value
 from scipy.stats import binom
 
 N_SUBJECTS, N_STIMULI, N_BOOT, N_SPLITS, REPETITIONS = 15, 60, 100, 20, 300
@@ -40,3 +40,19 @@ def test_two_factor_interval_covers_about_95_percent_with_15_subjects() -> None:
     # the stimuli fixed and misses the stimuli's share of the variance; it stays below the band.
     subject_hits = round(found["coverage_subjects"] * REPETITIONS)
     assert subject_hits < low, subject_hits
+
+
+@pytest.mark.slow
+def test_in_the_noisy_regime_the_interval_excludes_zero_at_most_5_percent_of_the_time() -> None:
+    """fMRI-like subjects who share nothing (tests/planted.py, population N0: correlation-distance
+    RDMs of pure noise), so every score's population value is 0: an interval that excludes 0 is
+    a false positive. Without rsatoolbox's floor at the stimuli's share the interval is narrower
+    than rsatoolbox's here (that floor binds in nearly every experiment), yet it must still hold
+    its level; the floored interval, wider still, is the reference that shows the difference."""
+    repetitions = 300
+    found = coverage(NOISY["N0"], 0.0, N_SUBJECTS, 40, repetitions, N_BOOT, n_splits=10)
+    false_positives = round(found["excludes_zero"]["two-factor"] * repetitions)
+    # a sound 95% interval excludes the truth at most 5% of the time: a count above this band
+    # would happen with probability below 0.1% if it did
+    assert false_positives <= binom.isf(0.001, repetitions, 0.05), false_positives
+    assert found["width_stimulus_floor"] > found["width"]  # rsatoolbox's floor binds here

@@ -39,3 +39,13 @@ def constant() -> LoadedModel:
     torch.nn.init.zeros_(net[0].weight)
     torch.nn.init.ones_(net[0].bias)
     return from_module(net, _preprocess(), layers="all", model_id="fault-constant")
+
+
+def zero_head() -> LoadedModel:
+    """Like an untrained ViT: a zero-initialised output head, all zero for every image."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(4 * 11 * 11, 5))
+    torch.nn.init.zeros_(net[3].weight)
+    torch.nn.init.zeros_(net[3].bias)
+    return from_module(net, _preprocess(), layers="all", model_id="fault-zero-head")

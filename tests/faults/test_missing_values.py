@@ -56,16 +56,15 @@ def test_a_target_without_one_complete_subject_is_an_error_and_nothing_is_stored
 
 
 def test_a_score_none_of_whose_headline_numbers_exists_is_not_stored(cli, model_file, shared_data, tmp_path) -> None:
-    """A network whose every layer RDM is undefined (constant outputs) has no brain similarity:
+    """A network whose every layer RDM is constant (constant outputs) has no brain similarity:
     an error, never a result with a null score on the leaderboard."""
-    with pytest.warns(RuntimeWarning):
-        ran = cli("-q", "score", model_file("constant"), "kriegeskorte2008.hIT", "--results", tmp_path / "results",
-                  "--data-dir", shared_data)
+    ran = cli("-q", "score", model_file("constant"), "kriegeskorte2008.hIT", "--results", tmp_path / "results",
+              "--data-dir", shared_data)
     assert ran.code == 2, ran
     assert ran.error_line == (
-        "error: fault-constant on kriegeskorte2008.hIT@2: brain_similarity could not be computed (every "
-        "layer's comparison with the target is undefined (constant or NaN RDMs: see the warnings above)); "
-        "nothing was stored")
+        "error: fault-constant: every layer's RDM on kriegeskorte2008_92 is constant or undefined (constant "
+        "RDM: every pair of stimuli is equally dissimilar (the same activations for every stimulus)); "
+        "nothing was scored or stored")
     assert not list((tmp_path / "results").rglob("*.json"))
 
 
