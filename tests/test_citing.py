@@ -150,7 +150,8 @@ def test_a_caveat_only_where_it_applies() -> None:
 
 def test_the_ceilings_reliability_is_said_where_the_result_records_it() -> None:
     silent = methods_paragraph(_human("algonauts2019.92images.IT@2", 15))
-    assert "reliable" not in silent  # older results do not say: neither does the paragraph
+    # Older results record no reliability test: the paragraph then claims neither way.
+    assert "The noise ceiling is reliable" not in silent and "not reliable" not in silent
     reliability = {"test": "permutation test of the split-half ceiling", "p": 0.001, "n_permutations": 1000, "seed": 0}
     reliable = methods_paragraph(_human("algonauts2019.92images.IT@2", 15,
                                         noise_ceiling={"reliable": True, "reliability": reliability}))
