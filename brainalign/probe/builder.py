@@ -25,7 +25,10 @@ away from 1 step by step (down for non-salient, up for salient) and keeps the fi
 meets it, i.e. the least manipulation that works. A base image enters the probe only when all four
 conditions succeed, so every condition shows the same base images. Base images are visited in a
 seeded order until ``n_bases`` are complete; every random choice depends only on the seed and the
-item's id, so the same inputs give byte-identical output.
+item's id, and the pixels are integer arithmetic (:mod:`.exact`), so the same inputs give the same
+images and table with any library versions (and, on one machine, byte-identical files), unless a
+saliency change or caption distance lies within its libraries' last bits of a threshold: the
+build records how close the closest ones came (:class:`DecisionMargins`).
 
 Thresholds are either absolute (:data:`STUDY_THRESHOLDS`, the study's values for the Universal
 Sentence Encoder on COCO) or quantiles (:class:`ThresholdQuantiles`, the default): semantic ones
@@ -34,7 +37,8 @@ pilot sample of random pastes at random contrasts. Quantiles suit any embedder a
 
 Output folder: ``images/<Condition>/<base id>.png``, ``metadata.csv`` (one row per stimulus),
 ``targets.npz`` (the saliency and semantic RDMs of the Baseline images) and ``manifest.json``
-(settings, resolved thresholds, counts, failure reasons and the sha256 of every file).
+(settings, resolved thresholds, counts, failure reasons, decision margins, the sha256 of every
+file and of every image's decoded pixels; the probe's identity is :mod:`.identity`).
 """
 
 from __future__ import annotations
@@ -268,7 +272,7 @@ class ProbeBuild:
     thresholds: Thresholds
     failures: dict[str, int]
     shapes: dict[str, int] = field(default_factory=dict)
-    margins: DecisionMargins = field(default_factory=lambda: DecisionMargins())
+    margins: DecisionMargins = field(default_factory=DecisionMargins)
 
     def lines(self) -> list[str]:
         lines = [

@@ -4,9 +4,9 @@ It is not shipped: the stamps come from Debian's archive (``apt-get download``, 
 once), an installed package or a folder, and the probe is built from them with fixed settings
 (:data:`DEFAULT_SETTINGS`, seed 0, 200 base images) into ``cache_dir()/probe/``. The stamp files
 it is built from are pinned (:mod:`.pinned`): a folder holding every pinned file unchanged builds
-the standard probe, the same pixels on every machine with any library versions (:mod:`.exact`). A folder that does not (another package
-version, an edited stamp) still builds a default probe, with a warning, cached apart and
-identified by its own hash. Where no stamps can be had, the few photos bundled with scikit-image /
+the standard probe, the same images on every machine with any library versions (:mod:`.exact`). A
+folder that does not (another package version, an edited stamp) still builds a default probe, with
+a warning, cached apart and identified by its own hash. Where no stamps can be had, the few photos bundled with scikit-image /
 scikit-learn / matplotlib are used instead, with a warning: that probe has only a handful of base
 images and its numbers are not comparable with the default's.
 """

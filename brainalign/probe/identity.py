@@ -62,12 +62,15 @@ def table_rows(metadata: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _canonical(value: Any) -> Any:
     """One spelling per value, however it was stored: missing → None, whole numbers → int,
-    other numbers → float, the rest → str (a table read back from CSV equals the one written)."""
+    other numbers → float to 12 digits, the rest → str (a table read back from CSV equals the one
+    written)."""
     if value is None or value is pd.NA or (isinstance(value, str) and not value):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
         if math.isnan(number):
             return None
-        return int(number) if number.is_integer() else number
+        # 12 significant digits: the table's numbers are short decimals (contrasts, pixel boxes),
+        # and a CSV reader's last-bit rounding must not make another probe
+        return int(number) if number.is_integer() else float(f"{number:.12g}")
     return str(value)
