@@ -16,7 +16,7 @@ from brainalign.benchmarks.probe import probe_measures
 from brainalign.benchmarks.scoring import brain_measures
 from brainalign.results import Result, ResultsStore
 
-PROBE = "probe.saliency_semantic@1"
+PROBE = "probe.saliency_semantic@2"
 HUMAN = {  # identifier → (target, number of subjects, noise ceiling lower, upper)
     "algonauts2019.92images.IT@1": ("IT", 15, 0.28, 0.35),
     "kriegeskorte2008.hIT@1": ("hIT", 4, 0.15, 0.22),

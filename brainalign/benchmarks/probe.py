@@ -1,4 +1,4 @@
-"""``probe.saliency_semantic@1``: how much a network's layers follow low-level saliency versus
+"""``probe.saliency_semantic@2``: how much a network's layers follow low-level saliency versus
 high-level semantics, and how they react to distractors that change one but not the other.
 
 The benchmark is the study's probe (Opiełka, Loke & Scholte 2024) made standard: five stimulus
@@ -110,7 +110,7 @@ def score_layers(
     n_boot: int = 1000,
     seed: int = 0,
     early_depth: float = EARLY_DEPTH,
-    benchmark: str = "probe.saliency_semantic@1",
+    benchmark: str = "probe.saliency_semantic@2",
 ) -> BenchmarkScore:
     """The probe's scores from layer RDMs per condition and the two condensed target RDMs
     (``saliency``, ``semantic``) on ``stimulus_ids``; deterministic given ``seed``.
@@ -189,9 +189,10 @@ def _interval(value: float, samples: np.ndarray) -> dict[str, Any]:
 
 def probe_id(probe: ProbeFolder) -> str:
     """The one id rule of every probe: ``probe.saliency_semantic`` is the pinned default probe
-    alone (the same files on every machine); any other probe (another seed or pool, unpinned
+    alone (the same images on every machine); any other probe (another seed or pool, unpinned
     stamps, the bundled fallback, a folder of your own) is ``probe.saliency_semantic~<hash>``,
-    ``<hash>`` the start of its manifest's sha256. Numbers of two ids never share a column."""
+    ``<hash>`` the start of its content hash (decoded images, condition table, defining
+    settings). Numbers of two ids never share a column."""
     return PROBE_ID if is_pinned(probe) else f"{PROBE_ID}~{probe.content_hash[:ID_HASH_LENGTH]}"
 
 
@@ -224,7 +225,10 @@ class SaliencySemanticProbe(Benchmark):
     the probe is open (until then it is the standard probe's id, which the build normally gives).
     """
 
-    version = 1
+    #: 2: the standard probe's images rendered by brainalign.probe.exact (the same with any library
+    #: versions) and identified by their content; version 1's pinned images came from one machine's
+    #: Pillow and OpenCV and are not comparable.
+    version = 2
     title = "Saliency/semantic probe"
     description = (
         "How strongly each layer's representational geometry follows the Itti–Koch saliency of "
@@ -299,7 +303,7 @@ class SaliencySemanticProbe(Benchmark):
         probe = self.probe()
         manifest = probe.manifest
         return {
-            "probe_manifest_sha256": probe.content_hash,
+            "probe_content_sha256": probe.content_hash,
             "probe_pool": manifest["pool"].get("kind"),
             "probe_builder_version": manifest["builder_version"],
             "probe_seed": manifest["settings"]["seed"],

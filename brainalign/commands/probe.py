@@ -118,7 +118,8 @@ def _print_id(folder) -> None:
     identifier = probe_id(folder)
     remember(SaliencySemanticProbe(folder.root))
     standard = "the pinned standard probe" if identifier == PROBE_ID else "not the pinned standard probe"
-    click.echo(f"id: {identifier}@1 ({standard}; score it with `brainalign score MODEL --probe {folder.root}`)")
+    click.echo(f"id: {identifier}@{SaliencySemanticProbe.version} ({standard}; score it with "
+               f"`brainalign score MODEL --probe {folder.root}`)")
 
 
 @probe.command()
@@ -147,9 +148,9 @@ def default() -> None:
     """Build the default probe (Tux Paint cut-outs, seed 0, 200 base images) if needed; print where.
 
     It is built from the pinned stamp files of tuxpaint-stamps-default 2022.06.04-1 (apt-get
-    download, an installed copy, or BRAINALIGN_TUXPAINT_STAMPS), which gives the same files on
-    every machine: the standard probe, probe.saliency_semantic@1. Other stamps build a probe that
-    says so and carries an id of its own.
+    download, an installed copy, or BRAINALIGN_TUXPAINT_STAMPS), which gives the same images on
+    every machine with any library versions: the standard probe, probe.saliency_semantic@2. Other
+    stamps build a probe that says so and carries an id of its own.
 
     \b
     Example:

@@ -19,7 +19,10 @@ def setup(result: Result) -> dict[str, str]:
     """Each aspect of how ``result`` was computed, as a short comparable text."""
     provenance = result.provenance
     data = provenance.get("data_checksums") or {}
-    probe = data.get("probe_manifest_sha256") if isinstance(data, dict) else None
+    # which probe: its content hash (the same wherever it was built); results of version 1 had
+    # only the manifest's sha256
+    probe = (data.get("probe_content_sha256") or data.get("probe_manifest_sha256")
+             if isinstance(data, dict) else None)
     policy = provenance.get("layer_policy", result.model_card.get("layer_policy"))
     return {
         "stimulus set": _digest(provenance.get("stimuli_sha256")),

@@ -25,7 +25,10 @@ away from 1 step by step (down for non-salient, up for salient) and keeps the fi
 meets it, i.e. the least manipulation that works. A base image enters the probe only when all four
 conditions succeed, so every condition shows the same base images. Base images are visited in a
 seeded order until ``n_bases`` are complete; every random choice depends only on the seed and the
-item's id, so the same inputs give byte-identical output.
+item's id, and the pixels are integer arithmetic (:mod:`.exact`), so the same inputs give the same
+images and table with any library versions (and, on one machine, byte-identical files), unless a
+saliency change or caption distance lies within its libraries' last bits of a threshold: the
+build records how close the closest ones came (:class:`DecisionMargins`).
 
 Thresholds are either absolute (:data:`STUDY_THRESHOLDS`, the study's values for the Universal
 Sentence Encoder on COCO) or quantiles (:class:`ThresholdQuantiles`, the default): semantic ones
@@ -34,7 +37,8 @@ pilot sample of random pastes at random contrasts. Quantiles suit any embedder a
 
 Output folder: ``images/<Condition>/<base id>.png``, ``metadata.csv`` (one row per stimulus),
 ``targets.npz`` (the saliency and semantic RDMs of the Baseline images) and ``manifest.json``
-(settings, resolved thresholds, counts, failure reasons and the sha256 of every file).
+(settings, resolved thresholds, counts, failure reasons, decision margins, the sha256 of every
+file and of every image's decoded pixels; the probe's identity is :mod:`.identity`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
 import shutil
 from collections import Counter
@@ -67,6 +72,7 @@ from .._io import (
 from ..errors import BrainAlignError
 from ..progress import progress
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
+from .identity import pixels_sha256
 from .itti_koch import map_change, rdm_map, saliency_rdm
 from .pools import ImagePool, item_rng
 from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
@@ -74,8 +80,9 @@ from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_e
 log = logging.getLogger(__name__)
 
 FORMAT = "brainalign-probe"
-#: Bump when the same settings would give different images.
-BUILDER_VERSION = 1
+#: Bump when the same settings would give different images or targets. 2: images rendered by
+#: :mod:`.exact` (the same pixels with any library version), identity on pixels and table.
+BUILDER_VERSION = 2
 
 BASELINE = "Baseline"
 #: condition → (semantically similar to the base?, salient?)
@@ -190,6 +197,62 @@ class Placement:
     image: np.ndarray = field(repr=False)
 
 
+@dataclass
+class DecisionMargins:
+    """How close the build's closest calls came to their thresholds: the smallest distance of any
+    saliency change and of any semantic distance the search compared with a threshold.
+
+    Those numbers come from OpenCV (float32) and a sentence model (PyTorch), whose last bits vary
+    between library versions and machines; a decision can only come out differently elsewhere if
+    its margin is within that variation, so the margins say how safely a build reproduces.
+    """
+
+    saliency: float = math.inf
+    semantic: float = math.inf
+
+    def note_saliency(self, change: float, thresholds: Thresholds, salient: bool) -> None:
+        limit = thresholds.saliency_salient if salient else thresholds.saliency_non_salient
+        self.saliency = min(self.saliency, abs(change - limit))
+
+    def note_semantic(self, distances: np.ndarray, thresholds: Thresholds) -> None:
+        if distances.size:
+            for limit in (thresholds.semantic_similar, thresholds.semantic_dissimilar):
+                self.semantic = min(self.semantic, float(np.min(np.abs(distances - limit))))
+
+    def line(self) -> str:
+        return (f"closest calls: a saliency change {self.saliency:.2g} and a semantic distance "
+                f"{self.semantic:.2g} from their thresholds")
+
+
+class Renders:
+    """The base images, their saliency maps and the fitted cut-outs of one build, each rendered
+    once: a base image is used by the pilot and the search, and a distractor always gets the
+    same box size (its aspect and the area fraction fix it), so it is resized once."""
+
+    def __init__(self, pool: ImagePool, settings: BuildSettings) -> None:
+        self.pool, self.settings = pool, settings
+        self._bases: dict[str, np.ndarray] = {}
+        self._maps: dict[str, np.ndarray] = {}
+        self._fitted: dict[tuple[str, int, int], np.ndarray] = {}
+
+    def base(self, item_id: str) -> np.ndarray:
+        if item_id not in self._bases:
+            self._bases[item_id] = self.pool.base_image(item_id, self.settings.image_size,
+                                                        self.settings.seed)
+        return self._bases[item_id]
+
+    def base_map(self, item_id: str) -> np.ndarray:
+        if item_id not in self._maps:
+            self._maps[item_id] = rdm_map(self.base(item_id))
+        return self._maps[item_id]
+
+    def fitted(self, item_id: str, box: PasteBox) -> np.ndarray:
+        key = (item_id, box.width, box.height)
+        if key not in self._fitted:
+            self._fitted[key] = fit_cutout(self.pool.cutout(item_id), box)
+        return self._fitted[key]
+
+
 #: Fewer complete base images than this make a probe whose intervals are more than twice as wide as
 #: the default probe's 200 (bootstrap intervals over stimuli narrow as 1/√n): said loudly.
 FEW_BASES = 50
@@ -209,6 +272,7 @@ class ProbeBuild:
     thresholds: Thresholds
     failures: dict[str, int]
     shapes: dict[str, int] = field(default_factory=dict)
+    margins: DecisionMargins = field(default_factory=DecisionMargins)
 
     def lines(self) -> list[str]:
         lines = [
@@ -217,6 +281,7 @@ class ProbeBuild:
             f"base images tried: {self.n_tried}; complete with all four conditions: {self.n_complete}",
             "distractors: " + ", ".join(f"{count} {shape}s" for shape, count in sorted(self.shapes.items())),
             "thresholds: " + ", ".join(f"{k} {v:.4g}" for k, v in asdict(self.thresholds).items()),
+            self.margins.line(),
         ]
         if self.failures:
             lines.append("why the other base images failed (first failing condition):")
@@ -247,15 +312,15 @@ def probe_warnings(n_bases: int, shapes: Mapping[str, int]) -> list[str]:
     return found
 
 
-def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSettings) -> Thresholds:
+def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSettings,
+                       renders: Renders | None = None) -> Thresholds:
     """Absolute thresholds for this pool and embedder (quantiles resolved, overrides applied)."""
     spec = settings.thresholds
     if isinstance(spec, Thresholds):
         resolved = spec
     else:
-        pairs = semantic[np.triu_indices(len(semantic), k=1)]
-        pairs = pairs[pairs > _SAME_CAPTIONS]
-        changes = _pilot_changes(pool, settings, spec.pilot_size)
+        pairs = caption_pairs(semantic)
+        changes = _pilot_changes(renders or Renders(pool, settings), spec.pilot_size)
         changes = changes[np.isfinite(changes)]
         if changes.size < 10:
             raise BrainAlignError(
@@ -271,19 +336,26 @@ def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSet
     return replace(resolved, **dict(settings.threshold_overrides))
 
 
-def _pilot_changes(pool: ImagePool, settings: BuildSettings, size: int) -> np.ndarray:
+def caption_pairs(semantic: np.ndarray) -> np.ndarray:
+    """The semantic distances of all pairs of pool items with different captions: what the
+    semantic quantiles are taken of, and what every semantic decision compares."""
+    pairs = semantic[np.triu_indices(len(semantic), k=1)]
+    return pairs[pairs > _SAME_CAPTIONS]
+
+
+def _pilot_changes(renders: Renders, size: int) -> np.ndarray:
     """Saliency changes of ``size`` random pastes (random base, distractor, place, contrast)."""
+    settings = renders.settings
     rng = np.random.default_rng([settings.seed, 1])
-    ids = [item.id for item in pool.items]
+    ids = [item.id for item in renders.pool.items]
     changes = []
     for _ in progress(range(size), desc="calibrating saliency thresholds", unit="paste"):
-        base_id, distractor_id = rng.choice(len(ids), size=2, replace=False)
-        base = pool.base_image(ids[base_id], settings.image_size, settings.seed)
-        cutout = pool.cutout(ids[distractor_id])
-        box = _random_box(rng, base.shape, cutout, settings.area_fraction)
+        base_id, distractor_id = (ids[i] for i in rng.choice(len(ids), size=2, replace=False))
+        base = renders.base(base_id)
+        box = _random_box(rng, base.shape, renders.pool.cutout(distractor_id), settings.area_fraction)
         contrast = float(rng.choice(settings.contrasts))
-        pasted = composite(base, fit_cutout(cutout, box), box, contrast)
-        changes.append(map_change(rdm_map(base), rdm_map(pasted)))
+        pasted = composite(base, renders.fitted(distractor_id, box), box, contrast)
+        changes.append(map_change(renders.base_map(base_id), rdm_map(pasted)))
     return np.asarray(changes)
 
 
@@ -302,18 +374,23 @@ def _renderings(contrasts: Sequence[float], salient: bool) -> list[float]:
 
 
 def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: Thresholds,
-                settings: BuildSettings) -> tuple[np.ndarray, list[Placement] | str]:
-    """The base image and its four placements, or the base image and why it failed."""
+                settings: BuildSettings, *, renders: Renders | None = None,
+                margins: DecisionMargins | None = None) -> tuple[np.ndarray, list[Placement] | str]:
+    """The base image and its four placements, or the base image and why it failed; ``margins``
+    (if given) takes note of every comparison with a threshold."""
+    renders = renders or Renders(pool, settings)
+    margins = margins if margins is not None else DecisionMargins()
     items = pool.items
     base_id = items[index].id
     rng = item_rng(settings.seed, base_id)
-    base = pool.base_image(base_id, settings.image_size, settings.seed)
-    base_map = rdm_map(base)
+    base = renders.base(base_id)
+    base_map = renders.base_map(base_id)
     if not base_map.any():
         return base, "Baseline: flat saliency map (uniform or tiny image)"
     distances = semantic[index]
     usable = distances > _SAME_CAPTIONS
     usable[index] = False
+    margins.note_semantic(distances[usable], thresholds)
     placements = []
     for condition, (similar, salient) in DISTRACTOR_CONDITIONS.items():
         candidates = np.flatnonzero(usable & thresholds.semantic_ok(distances, similar))
@@ -322,12 +399,13 @@ def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: T
             return base, f"{condition}: no semantically {kind} distractor in the pool"
         chosen = None
         for candidate in rng.permutation(candidates)[: settings.max_distractors]:
-            cutout = pool.cutout(items[candidate].id)
-            box = _random_box(rng, base.shape, cutout, settings.area_fraction)
-            fitted = fit_cutout(cutout, box)
+            candidate_id = items[candidate].id
+            box = _random_box(rng, base.shape, pool.cutout(candidate_id), settings.area_fraction)
+            fitted = renders.fitted(candidate_id, box)
             for contrast in _renderings(settings.contrasts, salient):
                 image = composite(base, fitted, box, contrast)
                 change = map_change(base_map, rdm_map(image))
+                margins.note_saliency(change, thresholds, salient)
                 if thresholds.saliency_ok(change, salient):
                     chosen = Placement(condition, items[candidate].id, box, contrast,
                                        float(distances[candidate]), change, image)
@@ -361,20 +439,23 @@ def build_probe(
     captions = [item.captions for item in pool.items]
     vectors = caption_vectors(captions, embedder)
     semantic = cosine_distances(vectors, vectors)
-    thresholds = resolve_thresholds(pool, semantic, settings)
+    renders = Renders(pool, settings)
+    thresholds = resolve_thresholds(pool, semantic, settings, renders)
     log.info("thresholds: %s", thresholds)
 
     order = np.random.default_rng([settings.seed, 2]).permutation(len(pool))
     wanted = settings.n_bases or len(pool)
     complete: list[tuple[int, np.ndarray, list[Placement]]] = []
     failures: Counter[str] = Counter()
+    margins = DecisionMargins()
     tried = 0
     with progress(total=wanted, desc="building probe", unit="base image") as bar:
         for index in order:
             if len(complete) >= wanted:
                 break
             tried += 1
-            base, result = search_base(pool, int(index), semantic, thresholds, settings)
+            base, result = search_base(pool, int(index), semantic, thresholds, settings,
+                                       renders=renders, margins=margins)
             if isinstance(result, str):
                 failures[result] += 1
             else:
@@ -390,7 +471,7 @@ def build_probe(
     complete.sort(key=lambda entry: entry[0])  # pool order: stable ids, independent of the search
     shapes = Counter(_shape(pool, p.distractor_id) for _, _, placements in complete for p in placements)
     report = ProbeBuild(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures),
-                        dict(sorted(shapes.items())))
+                        dict(sorted(shapes.items())), margins)
     for warning in report.warnings():
         log.warning("probe %s: %s", out, warning)
     _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
@@ -404,7 +485,8 @@ def _shape(pool: ImagePool, item_id: str) -> str:
 
 def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(image, "RGB").save(buffer, format="PNG", optimize=False, compress_level=6)
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(
+        buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()
 
 
@@ -420,6 +502,7 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
     try:
         rows = []
         baselines = []
+        pixels: dict[str, str] = {}
         for index, base, placements in complete:
             item = pool.items[index]
             baselines.append(base)
@@ -428,6 +511,7 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
                 relative = f"images/{condition}/{item.id}.png"
                 write_bytes_atomic(staging / relative, _png(image))
                 rows.append(_row(pool, item.id, condition, placement, relative))
+                pixels[rows[-1]["stimulus_id"]] = pixels_sha256(image)
         metadata = pd.DataFrame(rows)
         write_text_atomic(staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n"))
         indices = [index for index, _, _ in complete]
@@ -440,7 +524,7 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
             str(path.relative_to(staging)): sha256_file(path)
             for path in sorted(staging.rglob("*")) if path.is_file() and path != staging / OWNER_FILE
         }
-        write_json_atomic(staging / "manifest.json", {
+        manifest = {
             "format": FORMAT,
             "builder_version": BUILDER_VERSION,
             "conditions": list(CONDITIONS),
@@ -453,8 +537,11 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
             "n_tried": report.n_tried,
             "failures": report.failures,
             "distractor_shapes": report.shapes,
+            "decision_margins": asdict(report.margins),
             "files": files,
-        })
+            "pixels_sha256": pixels,
+        }
+        write_json_atomic(staging / "manifest.json", manifest)
         _move_into_place(scratch.release(), out, overwrite)
     finally:
         scratch.remove()

@@ -11,6 +11,10 @@ alpha compositing. A low-contrast distractor is still there (its shape, its hue,
 but barely changes the Itti–Koch map; a high-contrast one dominates it. The builder measures the
 saliency change of each rendering and keeps one that meets the condition's threshold. Contrast 1
 is the plain paste of the study.
+
+Resizing is :func:`.exact.resize_rgba` and compositing is float32 arithmetic one element at a
+time with the region's mean taken from an exact integer sum, so a paste has the same pixels with
+any Pillow or NumPy.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from ..errors import BrainAlignError
+from .exact import resize_rgba
 
 EDGES: tuple[str, ...] = ("top", "bottom", "left", "right")
 ASPECT_LIMITS = (1 / 3, 3.0)
@@ -80,7 +84,10 @@ def composite(base: np.ndarray, fitted: np.ndarray, box: PasteBox, contrast: flo
     region = out[box.y0:box.y1, box.x0:box.x1]
     colour = fitted[..., :3].astype(np.float32)
     if contrast != 1.0:
-        mean = region.reshape(-1, 3).mean(axis=0)
+        # the mean colour under the box: an exact integer sum, divided once in float32
+        pixels = base[box.y0:box.y1, box.x0:box.x1].reshape(-1, 3)
+        sums = pixels.sum(axis=0, dtype=np.int64)
+        mean = sums.astype(np.float32) / np.float32(len(pixels))
         colour = mean + np.float32(contrast) * (colour - mean)
     alpha = fitted[..., 3:4].astype(np.float32) / 255.0
     region[:] = region * (1.0 - alpha) + np.clip(colour, 0, 255) * alpha
@@ -93,9 +100,3 @@ def crop_to_alpha(rgba: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         return rgba
     return rgba[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-
-def resize_rgba(rgba: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Lanczos resize in premultiplied alpha, so transparent pixels do not bleed colour."""
-    image = Image.fromarray(rgba, "RGBA").convert("RGBa")
-    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS).convert("RGBA"))

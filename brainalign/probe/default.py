@@ -4,9 +4,9 @@ It is not shipped: the stamps come from Debian's archive (``apt-get download``, 
 once), an installed package or a folder, and the probe is built from them with fixed settings
 (:data:`DEFAULT_SETTINGS`, seed 0, 200 base images) into ``cache_dir()/probe/``. The stamp files
 it is built from are pinned (:mod:`.pinned`): a folder holding every pinned file unchanged builds
-the standard probe, byte for byte, on every machine. A folder that does not (another package
-version, an edited stamp) still builds a default probe, with a warning, cached apart and
-identified by its own hash. Where no stamps can be had, the few photos bundled with scikit-image /
+the standard probe, the same images on every machine with any library versions (:mod:`.exact`). A
+folder that does not (another package version, an edited stamp) still builds a default probe, with
+a warning, cached apart and identified by its own hash. Where no stamps can be had, the few photos bundled with scikit-image /
 scikit-learn / matplotlib are used instead, with a warning: that probe has only a handful of base
 images and its numbers are not comparable with the default's.
 """
@@ -27,7 +27,10 @@ from .tuxpaint import TuxPaintPool, ensure_tuxpaint_stamps
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SETTINGS = BuildSettings(seed=0, n_bases=200)
+#: The standard probe's settings: seed 0, 200 base images, and thresholds resolved once from the
+#: default quantile rule on the pinned stamps and then fixed in the pin (``tools/pin_default_probe.py``),
+#: so that no build compares against a threshold its own libraries computed.
+DEFAULT_SETTINGS = BuildSettings(seed=0, n_bases=200, thresholds=pinned.pin().thresholds)
 #: A default build completing fewer base images than this share of its target used a damaged or
 #: foreign stamp folder: refuse it rather than score models on a handful of images.
 MIN_COMPLETE_FRACTION = 0.75
@@ -98,9 +101,11 @@ def _build_default(pool: TuxPaintPool, root: Path, pinned_stamps: bool) -> Probe
     probe = ProbeFolder.open(root)
     if pinned_stamps and not pinned.is_pinned(probe):
         log.warning(
-            "the default probe built from the pinned stamps differs from the pinned probe (manifest "
-            "sha256 %s, pinned %s): this machine's libraries render other bytes, so its results "
-            "carry an id of their own", probe.content_hash, pinned.pin().probe_manifest_sha256)
+            "the default probe built from the pinned stamps differs from the pinned probe (content "
+            "hash %s, pinned %s; closest calls: %s): a saliency change or caption distance came out "
+            "on the other side of its threshold, so its results carry an id of their own; please "
+            "report it with `pip list` and your platform", probe.content_hash,
+            pinned.pin().probe_content_sha256, probe.manifest.get("decision_margins"))
     return probe
 
 

@@ -16,12 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from .._io import sha256_file
 from ..errors import BrainAlignError
 from ..progress import progress
 from ..stimuli import StimulusSet
 from .builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FORMAT, Thresholds
+from .identity import content_sha256, pixels_sha256, table_rows
 from .itti_koch import saliency_change, saliency_rdm
 from .embedders import (
     CaptionEmbedder,
@@ -43,7 +45,8 @@ class ProbeFolder:
 
     @classmethod
     def open(cls, root: str | Path, *, verify: bool = True) -> ProbeFolder:
-        """Read ``root``; with ``verify`` every file's sha256 must match the manifest."""
+        """Read ``root``; with ``verify`` every file's sha256 must match the manifest, and every
+        image's decoded pixels the digest the build recorded."""
         root = Path(root).expanduser()
         manifest_path = root / "manifest.json"
         if not manifest_path.is_file():
@@ -66,7 +69,10 @@ class ProbeFolder:
         except (OSError, ValueError, pd.errors.ParserError) as err:  # deleted or damaged since it was built
             raise BrainAlignError(f"probe file {root / 'metadata.csv'} cannot be read ({type(err).__name__}); "
                                   "rebuild the probe") from None
-        return cls(root, manifest, metadata)
+        probe = cls(root, manifest, metadata)
+        if verify and "pixels_sha256" in manifest:
+            _verify_pixels(root, metadata, manifest["pixels_sha256"])
+        return probe
 
     @cached_property
     def base_ids(self) -> tuple[str, ...]:
@@ -78,7 +84,21 @@ class ProbeFolder:
 
     @cached_property
     def content_hash(self) -> str:
-        """The manifest's own sha256: it covers every file of the probe."""
+        """The probe's identity (:mod:`.identity`): sha256 of its defining settings, condition
+        table and each image's decoded pixels, the same on every machine that builds the same
+        probe. Computed from the manifest and the table (the pixel digests the build recorded,
+        which :meth:`open` checks against the images); a probe built before builds recorded
+        them has its images decoded here."""
+        pixels = self.manifest.get("pixels_sha256")
+        if pixels is None:
+            pixels = {row["stimulus_id"]: pixels_sha256(_decode(self.root / row["file"]))
+                      for row in self.metadata.to_dict("records")}
+        return content_sha256(self.manifest, table_rows(self.metadata), pixels)
+
+    @cached_property
+    def manifest_sha256(self) -> str:
+        """The manifest file's own sha256 (it lists every file's sha256): the bytes of this copy,
+        which another zlib or Pillow may write differently for the same images."""
         return sha256_file(self.root / "manifest.json")
 
     def rows(self, condition: str) -> pd.DataFrame:
@@ -111,6 +131,19 @@ class ProbeFolder:
 
     def image(self, condition: str, base_id: str) -> np.ndarray:
         return np.asarray(self.stimulus_set(condition).load(base_id))
+
+
+def _decode(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _verify_pixels(root: Path, metadata: pd.DataFrame, recorded: dict[str, str]) -> None:
+    for stimulus_id, relative in zip(metadata["stimulus_id"], metadata["file"]):
+        if recorded.get(stimulus_id) != pixels_sha256(_decode(root / relative)):
+            raise BrainAlignError(
+                f"the pixels of {root / relative} are not the ones its manifest records "
+                "(content hash mismatch); rebuild the probe")
 
 
 def _verify_files(root: Path, files: dict[str, str]) -> None:

@@ -1,13 +1,15 @@
-"""The standard probe, pinned: the stamp files the default probe is built from, and the hash of the
-folder they build.
+"""The standard probe, pinned: the stamp files the default probe is built from, and the content
+hash of the probe they build.
 
 Debian drops old package versions from its archive and an installed ``/usr/share/tuxpaint/stamps``
 may be another version, so "the default probe" cannot mean whatever ``tuxpaint-stamps-default``
 a machine happens to get. It means the probe built with the default settings from exactly the
 stamp files listed in ``default_probe.json`` (path and sha256 of each photo stamp and of its
 description, from ``tuxpaint-stamps-default`` 2022.06.04-1), however they were obtained: ``apt-get
-download``, an installed package, or a folder. ``probe.saliency_semantic@1`` names the folder that
-build gives, by the sha256 of its manifest, which covers every file in it.
+download``, an installed package, or a folder. ``probe.saliency_semantic@2`` names the probe that
+build gives, by its content hash (:mod:`.identity`: decoded pixels, condition table, defining
+settings), which is the same with any library versions the package allows: the images are
+rendered by :mod:`.exact`.
 """
 
 from __future__ import annotations
@@ -19,24 +21,32 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from .._io import sha256_file
+from .builder import Thresholds
 from .folder import ProbeFolder
 from .tuxpaint import files_digest
 
 PIN_FILE = "default_probe.json"
 _STAMP_SUFFIXES = (".png", ".txt")
+#: How far (a fraction of all caption pairs, either side) a pinned semantic threshold may move from
+#: its quantile to sit in the middle of a wide gap between the pool's caption distances.
+GAP_WINDOW = 0.001
 
 
 @dataclass(frozen=True)
 class Pin:
     """What ``default_probe.json`` records: the package the stamp files came from, the files
-    (relative path → sha256) and the sha256 of the manifest of the probe they build."""
+    (relative path → sha256), the default probe's thresholds (resolved once from the quantile
+    rule, then fixed) and the content hash of the probe they build."""
 
     package: str
     version: str
     deb_sha256: str
     files: Mapping[str, str]
-    probe_manifest_sha256: str
+    thresholds: Thresholds
+    probe_content_sha256: str
 
     @property
     def source(self) -> str:
@@ -52,7 +62,34 @@ class Pin:
 def pin() -> Pin:
     raw = json.loads(resources.files(__package__).joinpath(PIN_FILE).read_text("utf-8"))
     return Pin(raw["package"], raw["version"], raw["deb_sha256"], dict(raw["files"]),
-               raw["probe_manifest_sha256"])
+               Thresholds(**raw["thresholds"]), raw["probe_content_sha256"])
+
+
+def gap_cut(values: np.ndarray, quantile: float, window: float = GAP_WINDOW) -> float:
+    """A threshold for ``values`` near their ``quantile`` that none of them lies close to: the
+    middle of the widest gap between neighbouring sorted values within ``window`` (a fraction of
+    them) of the quantile, written with the fewest decimals that stay in the gap's middle third.
+
+    The default probe compares caption distances from a sentence model with its semantic
+    thresholds; those distances differ in their last bits between PyTorch builds (about 1e-7).
+    A threshold taken from the same distances by a quantile lies as close to its neighbours as
+    they lie to each other (here about 1e-6 apart); in the middle of the widest nearby gap it is
+    half that gap from every distance, so no build's last bits can move a pair across it.
+    """
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(ordered)
+    centre = int(quantile * (n - 1))
+    half = max(1, round(window * n))
+    segment = ordered[max(0, centre - half):min(n, centre + half + 2)]
+    gaps = np.diff(segment)
+    widest = int(np.argmax(gaps))
+    low, high = float(segment[widest]), float(segment[widest + 1])
+    middle, third = (low + high) / 2, (high - low) / 6
+    for digits in range(1, 17):
+        rounded = round(middle, digits)
+        if abs(rounded - middle) <= third:
+            return rounded
+    return middle
 
 
 @dataclass(frozen=True)
@@ -95,5 +132,5 @@ def folder_digest(root: Path) -> str:
 
 
 def is_pinned(probe: ProbeFolder) -> bool:
-    """Whether ``probe`` is exactly the pinned default probe (same manifest, hence same files)."""
-    return probe.content_hash == pin().probe_manifest_sha256
+    """Whether ``probe`` is the pinned default probe (the same images, table and settings)."""
+    return probe.content_hash == pin().probe_content_sha256

@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..errors import BrainAlignError
 from ..stimuli import IMAGE_SUFFIXES, StimulusSet, natural_key
+from .exact import resize_rgba
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,13 @@ class ImagePool(ABC):
 
 
 def square(image: Image.Image, size: int) -> np.ndarray:
-    """Shorter side scaled to ``size`` and the centre cropped square (Lanczos, deterministic)."""
-    return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.LANCZOS))
+    """The centre square of the image (whole pixels), resized to ``size`` (Lanczos,
+    :func:`.exact.resize_rgba`: the same pixels with any Pillow once the file is decoded)."""
+    rgba = opaque(image)
+    height, width = rgba.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return resize_rgba(rgba[top:top + side, left:left + side], size, size)[..., :3]
 
 
 def opaque(image: Image.Image) -> np.ndarray:

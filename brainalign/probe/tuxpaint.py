@@ -14,7 +14,8 @@ and texts are kept, under ``cache_dir()/pools/tuxpaint-stamps-default``. An inst
 
 A base image is one stamp composited on a generated background: a smooth field of a few random
 colours (a 4×4 grid upsampled and blurred), seeded per stamp; smooth, so it compresses well
-and leaves the stamp as the salient object.
+and leaves the stamp as the salient object. Both the field and the stamp's resizing are computed
+by :mod:`.exact`, so a base image has the same pixels with any Pillow, OpenCV or NumPy.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from .._io import sha256_file
 from ..errors import BrainAlignError
 from ..paths import cache_dir
-from .compositing import PasteBox, composite, crop_to_alpha, resize_rgba
+from .compositing import PasteBox, composite, crop_to_alpha
+from .exact import resize_rgba, smooth_field
 from .pools import ImagePool, PoolItem, item_rng
 
 log = logging.getLogger(__name__)
@@ -229,12 +230,11 @@ def stamp_captions(stamp: Stamp) -> tuple[str, ...]:
 
 
 def background(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A smooth random colour field, ``(size, size, 3)`` uint8."""
+    """A smooth random colour field, ``(size, size, 3)`` uint8: a 4×4 grid of whole grey levels
+    around a random colour, upsampled and blurred (:func:`.exact.smooth_field`)."""
     base = rng.uniform(70, 200, size=3)
-    grid = np.clip(base + rng.normal(0, 25, size=(4, 4, 3)), 0, 255).astype(np.float32)
-    field = cv2.resize(grid, (size, size), interpolation=cv2.INTER_LINEAR)
-    field = cv2.GaussianBlur(field, (0, 0), sigmaX=size / 10)
-    return np.clip(np.rint(field), 0, 255).astype(np.uint8)
+    grid = np.rint(np.clip(base + rng.normal(0, 25, size=(4, 4, 3)), 0, 255))
+    return smooth_field(grid.astype(np.int64), size)
 
 
 def stamp_files(stamps: Iterable[Stamp], root: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""probe.saliency_semantic@1: scores checked against scipy on planted layer RDMs, the summaries'
+"""probe.saliency_semantic@2: scores checked against scipy on planted layer RDMs, the summaries'
 definitions, determinism, and the benchmark end to end on a small built probe."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from probe_synthetic import BagOfWordsEmbedder, make_stamps
 from scipy.stats import spearmanr
 
 from brainalign import rsa
-from brainalign._io import sha256_file
 from brainalign.benchmarks import LAYERWISE_COLUMNS, get
 from brainalign.benchmarks.probe import SaliencySemanticProbe, score_layers
 from brainalign.probe import (
@@ -176,20 +175,20 @@ def test_benchmark_scores_a_built_probe(small_probe: Path) -> None:
     assert list(sets) == list(CONDITIONS)
     score = bench.score(_pixel_layers(sets), seed=0)
     # a probe other than the pinned standard one: its id carries the start of its manifest's sha256
-    assert score.benchmark == bench.identifier == f"probe.saliency_semantic~{sha256_file(small_probe / 'manifest.json')[:12]}@1"
+    assert score.benchmark == bench.identifier == f"probe.saliency_semantic~{ProbeFolder.open(small_probe).content_hash[:12]}@2"
     keys = {"semantic_encoding", "saliency_suppression"} | {
         f"sensitivity.{c}.{t}" for c in CONDITIONS[1:] for t in ("saliency", "semantic")}
     assert set(score.summary) == keys
     assert all(np.isfinite(v["value"]) for v in score.summary.values())
     assert score.summary["saliency_suppression"]["n_layers"] == 1
     provenance = bench.provenance(None)
-    assert provenance["probe_pool"] == "tuxpaint" and len(provenance["probe_manifest_sha256"]) == 64
+    assert provenance["probe_pool"] == "tuxpaint" and len(provenance["probe_content_sha256"]) == 64
     assert "Tux Paint" in bench.bibtex and "2404.18772" in bench.bibtex
 
 
 def test_registered_and_describes_how_it_becomes_available(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     bench = get("probe.saliency_semantic")
-    assert isinstance(bench, SaliencySemanticProbe) and bench.identifier == "probe.saliency_semantic@1"
+    assert isinstance(bench, SaliencySemanticProbe) and bench.identifier == "probe.saliency_semantic@2"
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "empty-cache"))
     status = SaliencySemanticProbe().availability(None)
     assert status.available and "apt-get download" in status.reason
@@ -265,17 +264,17 @@ def test_default_probe_refuses_a_stamp_folder_that_completes_too_few_bases(
 
 
 def test_the_id_rule_is_one_for_every_probe(small_probe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the pinned probe is probe.saliency_semantic@1, wherever its folder lies; a copy of any
+    """Only the pinned probe is probe.saliency_semantic@2, wherever its folder lies; a copy of any
     other probe keeps its hashed id, and one changed byte gives another."""
     from brainalign.probe import pinned
 
     copy = tmp_path / "copy"
     shutil.copytree(small_probe, copy)
     hashed = SaliencySemanticProbe(small_probe).identifier
-    assert SaliencySemanticProbe(copy).identifier == hashed != "probe.saliency_semantic@1"
-    standard = dataclasses.replace(pinned.pin(), probe_manifest_sha256=sha256_file(small_probe / "manifest.json"))
+    assert SaliencySemanticProbe(copy).identifier == hashed != "probe.saliency_semantic@2"
+    standard = dataclasses.replace(pinned.pin(), probe_content_sha256=ProbeFolder.open(small_probe).content_hash)
     monkeypatch.setattr(pinned, "pin", lambda: standard)
-    assert SaliencySemanticProbe(copy).identifier == "probe.saliency_semantic@1"
+    assert SaliencySemanticProbe(copy).identifier == "probe.saliency_semantic@2"
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["settings"]["seed"] = 1
     (copy / "manifest.json").write_text(json.dumps(manifest))
@@ -289,4 +288,4 @@ def test_the_default_probe_is_found_by_its_registered_name_after_resolving_to_an
     registered = get("probe.saliency_semantic")
     monkeypatch.setattr(registered, "_probe", ProbeFolder.open(small_probe))
     assert registered.identifier.startswith("probe.saliency_semantic~")
-    assert get("probe.saliency_semantic") is registered is get("probe.saliency_semantic@1")
+    assert get("probe.saliency_semantic") is registered is get("probe.saliency_semantic@2")

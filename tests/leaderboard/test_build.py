@@ -252,7 +252,7 @@ def _on_other_probe(result, identifier: str, shift: float, recorded: dict):
 def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthetic_store, tmp_path: Path) -> None:
     """Numbers of two probes never share a column; a small folder probe with rectangular
     distractors says so in its header and in the notes; relations use one probe, named."""
-    other = "probe.saliency_semantic~0123456789ab@1"
+    other = "probe.saliency_semantic~0123456789ab@2"
     recorded = {"probe_pool": "folder", "probe_seed": 5, "probe_n_bases": 12,
                 "probe_distractor_shapes": {"rectangle": 48}}
     standard = {r.model_id: r for r in synthetic_store.load_all().results if r.benchmark == PROBE}

@@ -249,7 +249,7 @@ def test_the_pinned_probe_wins_a_tie_and_the_most_scored_probe_otherwise() -> No
         result.provenance["benchmark"]["id"] = identifier.partition("@")[0]
         return Result(model_id, identifier, result.summary, result.layerwise, result.provenance)
 
-    hashed = "probe.saliency_semantic~0123456789ab@1"
+    hashed = "probe.saliency_semantic~0123456789ab@2"
     assert choose_probe([on(hashed, "a"), on(PROBE, "b")]) == PROBE
     assert choose_probe([on(hashed, "a"), on(PROBE, "b")][::-1]) == PROBE
     assert choose_probe([on(hashed, "a"), on(hashed, "c"), on(PROBE, "b")]) == hashed

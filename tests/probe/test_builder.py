@@ -202,6 +202,9 @@ def test_check_catches_a_tampered_image(built, tmp_path: Path) -> None:
 
     manifest["files"][str(victim.relative_to(copy))] = sha256_file(victim)
     (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BrainAlignError, match="content hash mismatch"):  # the pixels changed
+        ProbeFolder.open(copy)
+    _record_image(copy, victim)  # a manifest rewritten to match: another probe, checked
     result = check_probe(copy, BagOfWordsEmbedder())
     assert not result.ok
     failing = result.rows[~result.rows["ok"]]
@@ -224,6 +227,55 @@ def test_same_seed_gives_byte_identical_output(built, pool: TuxPaintPool, tmp_pa
     for base_id in shared:  # another seed, another background behind the same stamp
         name = f"images/Baseline/{base_id}.png"
         assert (other / name).read_bytes() != (out / name).read_bytes()
+
+
+def _record_image(probe: Path, image: Path) -> None:
+    """Rewrite ``probe``'s manifest so that it records ``image`` as it now is."""
+    from brainalign._io import sha256_file
+    from brainalign.probe.identity import pixels_sha256
+
+    manifest = json.loads((probe / "manifest.json").read_text())
+    relative = str(image.relative_to(probe))
+    manifest["files"][relative] = sha256_file(image)
+    stimulus_id = relative.removeprefix("images/").removesuffix(".png")
+    manifest["pixels_sha256"][stimulus_id] = pixels_sha256(np.asarray(Image.open(image).convert("RGB")))
+    (probe / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_content_hash_is_the_pixels_and_table_not_the_file_bytes(built, tmp_path: Path) -> None:
+    """Another PNG encoder (here: another compression level) writes other bytes for the same
+    pixels: the probe stays the same probe. A changed pixel or table entry makes another one."""
+    out, _ = built
+    original = ProbeFolder.open(out).content_hash
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    for path in sorted((copy / "images").rglob("*.png")):
+        with Image.open(path) as image:
+            pixels = np.asarray(image)
+        Image.fromarray(pixels).save(path, compress_level=1)
+        _record_image(copy, path)
+    reencoded = ProbeFolder.open(copy)  # verified: every file, and every image's pixels
+    assert reencoded.manifest_sha256 != ProbeFolder.open(out).manifest_sha256
+    assert reencoded.content_hash == original
+
+    table = pd.read_csv(copy / "metadata.csv", dtype=str, keep_default_na=False)
+    row = table.index[table["condition"] == "Control"][0]
+    # a measured number's last bits (another OpenCV): the same probe
+    table.loc[row, "saliency_change"] = repr(float(table.loc[row, "saliency_change"]) * (1 + 1e-9))
+    table.to_csv(copy / "metadata.csv", index=False, lineterminator="\n")
+    assert ProbeFolder.open(copy, verify=False).content_hash == original
+    # another contrast for a distractor: another probe
+    table.loc[row, "contrast"] = "0.6" if table.loc[row, "contrast"] != "0.6" else "0.3"
+    table.to_csv(copy / "metadata.csv", index=False, lineterminator="\n")
+    assert ProbeFolder.open(copy, verify=False).content_hash != original
+    shutil.copy(out / "metadata.csv", copy / "metadata.csv")
+
+    victim = copy / "images" / "Control" / f"{table.loc[row, 'base_id']}.png"  # one pixel: another probe
+    changed = np.asarray(Image.open(victim)).copy()
+    changed[0, 0, 0] ^= 1
+    Image.fromarray(changed).save(victim)
+    _record_image(copy, victim)
+    assert ProbeFolder.open(copy).content_hash != original
 
 
 def test_targets_match_the_baseline_images(built) -> None:
@@ -410,7 +462,7 @@ def test_cli_builds_and_checks_a_probe(stamps: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "complete with all four conditions" in result.stdout
     built = ProbeFolder.open(tmp_path / "probe")
-    assert f"id: probe.saliency_semantic~{built.content_hash[:12]}@1 (not the pinned standard probe" in result.stdout
+    assert f"id: probe.saliency_semantic~{built.content_hash[:12]}@2 (not the pinned standard probe" in result.stdout
     assert f"warning: only {len(built.base_ids)} base images" in result.stderr  # a handful: said loudly
     assert "rectangles" not in result.stderr  # Tux Paint stamps are cut-outs
     manifest = json.loads((tmp_path / "probe" / "manifest.json").read_text())

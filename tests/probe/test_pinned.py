@@ -1,4 +1,4 @@
-"""The pinned standard probe: which stamp files build it, which folder they build, and the one id
+"""The pinned standard probe: which stamp files build it, which probe they build, and the one id
 rule that tells it from every other probe.
 
 The fast tests pin a synthetic stamps folder (the real pin is replaced, nothing else); the slow
@@ -18,7 +18,7 @@ from probe_synthetic import BagOfWordsEmbedder, make_stamps, photo_rgba
 
 from brainalign.benchmarks.probe import PROBE_ID, SaliencySemanticProbe, probe_id
 from brainalign.errors import BrainAlignError
-from brainalign.probe import BuildSettings, ThresholdQuantiles, default_probe, pinned
+from brainalign.probe import BuildSettings, ThresholdQuantiles, Thresholds, default_probe, pinned
 from brainalign.probe import default as default_module
 from brainalign.probe.tuxpaint import TuxPaintPool, stamp_files
 
@@ -36,7 +36,8 @@ def _pin_of(stamps: Path, probe_sha256: str = "0" * 64) -> pinned.Pin:
 
     pool = TuxPaintPool(stamps)
     files = {name: sha256_file(stamps / name) for name in stamp_files(pool.stamps.values(), stamps)}
-    return pinned.Pin("tuxpaint-stamps-default", "test-1", "ab" * 32, files, probe_sha256)
+    return pinned.Pin("tuxpaint-stamps-default", "test-1", "ab" * 32, files,
+                      Thresholds(0.3, 0.6, 0.01, 0.2), probe_sha256)
 
 
 @pytest.fixture
@@ -123,7 +124,28 @@ def test_the_real_pin_lists_photo_stamps_with_their_descriptions() -> None:
     pin = pinned.pin()
     assert pin.source == "tuxpaint-stamps-default 2022.06.04-1" and len(pin.stamps) == 305
     assert {Path(name).with_suffix(".txt").as_posix() for name in pin.stamps} | set(pin.stamps) == set(pin.files)
-    assert all(len(digest) == 64 for digest in (*pin.files.values(), pin.probe_manifest_sha256))
+    assert all(len(digest) == 64 for digest in (*pin.files.values(), pin.probe_content_sha256))
+    assert 0 < pin.thresholds.semantic_similar < pin.thresholds.semantic_dissimilar < 1
+    assert 0 < pin.thresholds.saliency_non_salient < pin.thresholds.saliency_salient < 1
+    assert default_module.DEFAULT_SETTINGS.thresholds == pin.thresholds
+
+
+def test_a_gap_cut_lies_in_the_middle_of_the_widest_nearby_gap() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 1, 20_000)
+    quantile = np.quantile(values, 0.3)
+    low, high = quantile - 0.0005, quantile + 0.0005  # a planted gap at the 30 % quantile
+    values = values[(values < low) | (values > high)]
+    cut = pinned.gap_cut(values, 0.30, window=0.002)
+    assert low + 0.001 / 3 <= cut <= high - 0.001 / 3
+    assert np.min(np.abs(values - cut)) >= 0.001 / 3
+    assert len(repr(cut)) <= len("0.3088")  # written short: 4 decimals fit the gap's middle third
+    free = rng.uniform(0, 1, 50_000)  # no planted gap: still within the window of the quantile
+    for quantile in (0.05, 0.6):
+        cut = pinned.gap_cut(free, quantile, window=0.001)
+        assert abs(np.mean(free < cut) - quantile) <= 0.001 + 2 / len(free)
+        gaps = np.diff(np.sort(free))
+        assert np.min(np.abs(free - cut)) > 2 * np.median(gaps)  # far wider than a typical gap
 
 
 # --- the real default probe (Debian's package; apt-get works in CI) ------------------------------------
@@ -150,16 +172,27 @@ def real_default(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.mark.slow
-def test_the_default_probe_is_the_pinned_folder_byte_for_byte_on_two_clean_caches(
-        real_default, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, stamps = real_default
+def test_the_default_probe_is_the_pinned_probe(real_default) -> None:
+    """What `tox -e probe-oldest` and `tox -e probe-newest` run: with the oldest and the newest
+    Pillow, OpenCV, NumPy and scikit-image pyproject.toml allows, the first build is the standard
+    probe, and no decision came near enough to its threshold to tip elsewhere."""
+    first, _ = real_default
     assert pinned.is_pinned(first) and probe_id(first) == PROBE_ID
+    assert SaliencySemanticProbe(first.root).identifier == "probe.saliency_semantic@2"
     assert first.manifest["n_bases"] == 200 and first.manifest["pool"]["kind"] == "tuxpaint"
+    margins = first.manifest["decision_margins"]
+    assert margins["saliency"] > 1e-7 and margins["semantic"] > 1e-5
+
+
+@pytest.mark.slow
+def test_a_second_clean_cache_builds_the_same_files(real_default, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    first, stamps = real_default
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "clean-cache-2"))
     monkeypatch.setenv("BRAINALIGN_TUXPAINT_STAMPS", str(stamps))  # the stamps obtained another way
     second = default_probe()
-    assert second.root != first.root and _files(second.root) == _files(first.root)
-    assert SaliencySemanticProbe(second.root).identifier == "probe.saliency_semantic@1"
+    assert second.root != first.root and _files(second.root) == _files(first.root)  # one machine: same bytes
+    assert probe_id(second) == PROBE_ID
 
 
 @pytest.mark.slow
@@ -177,4 +210,4 @@ def test_a_stamps_folder_with_one_file_changed_builds_a_probe_with_another_id(
     monkeypatch.setenv("BRAINALIGN_TUXPAINT_STAMPS", str(changed))
     other = default_probe()
     assert probe_id(other).startswith(f"{PROBE_ID}~") and other.content_hash != first.content_hash
-    assert SaliencySemanticProbe(other.root).identifier == f"{probe_id(other)}@1"
+    assert SaliencySemanticProbe(other.root).identifier == f"{probe_id(other)}@2"
