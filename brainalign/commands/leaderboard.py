@@ -63,6 +63,56 @@ def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe
                + (f", {len(report.conflicts)} conflict(s) shown" if report.conflicts else ""))
 
 
+@leaderboard.command("export")
+@click.argument("results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown", "latex", "json"]), default="csv",
+              show_default=True, help="csv and json: every column; markdown and latex (booktabs): the columns a "
+              "paper needs, with what each interval resamples below the table.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file to write [default: standard output].")
+@click.option("--all-measures", is_flag=True, help="Every measure each benchmark declares (the probe's "
+              "sensitivities, the best layer's ρ…), not only its headline numbers.")
+@click.option("--strict", is_flag=True, help="Fail on an invalid result file or a conflict instead of "
+              "skipping or leaving it out.")
+def export_command(results_dirs: tuple[Path, ...], fmt: str, out: Path | None, all_measures: bool,
+                   strict: bool) -> None:
+    """Write the leaderboard's numbers as a table: one row per model × benchmark × measure.
+
+    Each row holds the value, its 95% interval and what that interval resamples, the value
+    divided by the noise ceiling (human benchmarks), the ceiling and whether it was found
+    reliable, the number of subjects and stimuli, a caveat where the interval comes from few
+    subjects, the result's content id, whether `brainalign verify` verified it and the file it
+    came from. Several folders merge as in `leaderboard build`; conflicting results are left out.
+    The LaTeX is a booktabs longtable: load the booktabs and longtable packages in the
+    preamble, then input the file where the table goes.
+
+    \b
+    Examples:
+      brainalign leaderboard export results --format csv --out leaderboard.csv
+      brainalign leaderboard export results --format latex --out table.tex
+      brainalign leaderboard export lab-a/results lab-b/results --format markdown
+    """
+    from ..leaderboard.aggregate import build_leaderboard
+    from ..leaderboard.export import export
+    from ..leaderboard.merge import merge_stores
+    from .._io import write_text_atomic
+
+    merged = merge_stores(list(results_dirs), strict=strict)
+    for problem in merged.problems:
+        click.echo(f"skipped: {problem.message}", err=True)
+    for conflict in merged.conflicts:
+        click.echo(f"left out (conflict): {conflict}", err=True)
+    if not merged.results:
+        raise BrainAlignError(f"no results to export in {', '.join(map(str, results_dirs))}")
+    board = build_leaderboard(merged.results, merged.problems, merged=merged)
+    text = export(board, fmt, all_measures=all_measures)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(out, text)
+        click.echo(f"wrote {out}: {len(board.entries)} model(s), {fmt}", err=True)
+
+
 def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:
     """A result file, or every result of a model id in the store."""
     path = Path(spec)

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from synthetic_results import CARDS, HUMAN, PROBE, fill_store, make_result
-from test_build import _read, _visible
+from test_build import _read, _table_models, _visible, page_of, site
 
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import evaluate_claims
 from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations, model_table
-from brainalign.leaderboard.render import build, render_html
+from brainalign.leaderboard.render import build, render_analysis
 
 SEMANTIC_CLAIM = "Across layers, semantic encoding goes with"
 NULL_CLAIM = "Across models, saliency suppression does not go with"
@@ -84,7 +84,7 @@ def test_relations_across_models_resample_models_and_carry_a_caveat_with_few_of_
 
 def test_p_values_are_not_shown_beside_intervals_that_resample_models(synthetic_store) -> None:
     board = build_leaderboard(synthetic_store.load_all().results)
-    text = _visible(render_html(board))
+    text = _visible(render_analysis(board))
     pooled = board.layer_relations[board.layer_relations["model"] == ""].dropna(subset=["r"])
     assert pooled["ci_method"].str.endswith("models resampled").all()
     for p_value in pooled["p"]:
@@ -97,11 +97,14 @@ def test_each_benchmark_says_what_its_interval_resamples_and_how_it_covers(tmp_p
     store = fill_store(tmp_path / "results", models=("efficientnet_lite0",),
                        benchmarks=(PROBE, "kriegeskorte2008.hIT@1"))
     store.save(make_result("efficientnet_lite0:untrained", "kriegeskorte2008.hIT@2"))
-    text = _visible(build(store.folder, tmp_path / "board.html").path.read_text())
-    assert "Interval: 95% expanded percentile bootstrap over subjects" in text
+    index = build(store.folder, tmp_path / "board.html").path
+    text = _visible(index.read_text())
+    assert "hIT: 95% expanded percentile bootstrap over subjects" in text
     assert "80% with 4" in text
-    assert "Interval: 95% two-factor bootstrap over subjects and stimuli" in text
-    assert "Interval: 95% percentile bootstrap over stimuli" in text  # the probe's
+    assert "hIT: 95% two-factor bootstrap over subjects and stimuli" in text
+    assert "saliency_semantic: 95% percentile bootstrap over stimuli" in text  # the probe's
+    for identifier in ("kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2", PROBE):  # and each benchmark's page
+        assert "Interval 95% " in _visible(page_of(index, "benchmarks", identifier))
 
 
 def test_no_column_mixes_versions_of_a_benchmark(tmp_path: Path) -> None:
@@ -111,16 +114,16 @@ def test_no_column_mixes_versions_of_a_benchmark(tmp_path: Path) -> None:
     store.save(make_result("clip_rn50", "kriegeskorte2008.hIT@2"))
     html = build(store.folder, tmp_path / "board.html").path.read_text()
     header, *rows = _read(html).rows
-    columns = [i for i, cell in enumerate(header) if cell.startswith("kriegeskorte2008.hIT")]
-    assert [header[i][:len("kriegeskorte2008.hIT@1")] for i in columns] == [  # raw and ÷ ceiling of each
-        "kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2", "kriegeskorte2008.hIT@2"]
-    cells = {row[0]: [row[i] for i in columns] for row in rows if row}
-    assert cells["efficientnet_lite0"][2:] == ["—", "—"] and cells["efficientnet_lite0"][0] != "—"
-    assert cells["clip_rn50"][:2] == ["—", "—"] and cells["clip_rn50"][2] != "—"
+    columns = [i for i, cell in enumerate(header) if cell.startswith("hIT")]
+    assert [("@1" in header[i], "@2" in header[i]) for i in columns] == [(True, False), (False, True)]
+    cells = dict(zip(_table_models(html), ([row[i] for i in columns] for row in rows)))
+    assert cells["efficientnet_lite0"][1] == "—" and cells["efficientnet_lite0"][0] != "—"
+    assert cells["clip_rn50"][0] == "—" and cells["clip_rn50"][1] != "—"
     layers = build_leaderboard(store.load_all().results).layers
     assert {"kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2"} <= set(layers.columns)
 
 
 @pytest.mark.parametrize("word", ["raises", "training adds", "drives", "causes"])
 def test_no_causal_wording(built_leaderboard, word: str) -> None:
-    assert word not in _visible(built_leaderboard[0].read_text())
+    for html in site(built_leaderboard[0]).values():
+        assert word not in _visible(html)
