@@ -139,13 +139,21 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
     cells, methods = _brief(table)
 
     def line(values: Sequence[str]) -> str:
-        return "| " + " | ".join(v.replace("|", "\\|").replace("\n", " ") for v in values) + " |"
+        return "| " + " | ".join(markdown_escape(v) for v in values) + " |"
 
     lines = [line(BRIEF_HEADER), "|" + "|".join("---:" if i >= 3 else "---" for i in range(len(BRIEF_HEADER))) + "|"]
     lines += [line(row) for row in cells]
     lines += ["", "Interval:"] + [f"{i}. {m}" for i, m in enumerate(methods, 1)]
     lines += ["", _footnote(table)]
     return "\n".join(lines) + "\n"
+
+
+_MARKDOWN_SPECIAL = {"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*", "<": "&lt;", ">": "&gt;", "\n": " "}
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` as a Markdown table cell that shows it as written (no markup, no cell break)."""
+    return "".join(_MARKDOWN_SPECIAL.get(c, c) for c in str(text))
 
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

@@ -457,8 +457,15 @@ def _environment() -> jinja2.Environment:
     env.filters["pvalue"] = _p_value
     env.filters["measure"] = lambda m: _MEASURE_LABELS.get(m, m)
     env.filters["short"] = shorten
+    env.filters["breakable"] = _breakable
     env.filters["isnan"] = lambda v: math.isnan(as_float(v))
     return env
+
+
+def _breakable(text: str) -> Markup:
+    """``text`` escaped, with line-break opportunities after dots, underscores and tildes (ids in
+    narrow column heads break there, not mid-word)."""
+    return Markup("<wbr>").join(Markup.escape(part) for part in re.split(r"(?<=[._~])", str(text)))
 
 
 def _asset(name: str) -> str:

@@ -15,7 +15,8 @@
     function key(row, index, type) {
       const cell = row.cells[index];
       if (type === "number") return numberOf(cell);
-      return cell ? cell.textContent.trim().toLowerCase() : "";
+      if (!cell) return "";
+      return (cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim()).toLowerCase();
     }
 
     function sortBy(th, index) {
@@ -35,7 +36,7 @@
         const kb = key(b, index, type);
         if (ka === null || kb === null) return (ka === null) - (kb === null);  // missing last
         if (type === "number") return sign * (ka - kb);
-        return sign * ka.localeCompare(kb);
+        return sign * (ka < kb ? -1 : ka > kb ? 1 : 0);
       });
       rows.forEach(function (row) { body.appendChild(row); });
     }
