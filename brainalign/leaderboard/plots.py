@@ -73,20 +73,19 @@ def profile_svg(layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str
     Drawn as plain SVG rather than with matplotlib: a page has one per model, and at hundreds of
     models matplotlib's second per figure would dominate the build."""
     ordered = layers.sort_values("depth")
-    series = [(f"{m} (probe)", m, colour, "") for m, colour in PROBE_COLOURS.items()
-              if m in ordered and ordered[m].notna().any()]
-    series += [(labels.get(c, c), c, brain_colour(i), "4 3") for i, c in enumerate(brains)
-               if c in ordered and ordered[c].notna().any()]
-    values = np.concatenate([ordered[c].to_numpy(np.float64) for _, c, _, _ in series]) if series else np.zeros(1)
+    names, depths = ordered["layer"].astype(str).to_numpy(), ordered["depth"].to_numpy(np.float64)
+    columns = [(f"{m} (probe)", m, colour, "") for m, colour in PROBE_COLOURS.items()]
+    columns += [(labels.get(c, c), c, brain_colour(i), "4 3") for i, c in enumerate(brains)]
+    series = [(label, ordered[c].to_numpy(np.float64), colour, dash) for label, c, colour, dash in columns
+              if c in ordered and ordered[c].notna().any()]
+    values = np.concatenate([v for _, v, _, _ in series]) if series else np.zeros(1)
     values = values[np.isfinite(values)]
     low, high = min(0.0, float(values.min(initial=0.0))), max(0.05, float(values.max(initial=0.0)))
     ticks = nice_ticks(low, high)
     low, high = min(low, ticks[0]), max(high, ticks[-1])
     width, height, left, right, top, bottom = 640, 250, 46, 190, 10, 38
     plot_w, plot_h = width - left - right, height - top - bottom
-
-    def px(depth: float) -> float:
-        return left + (0.03 + 0.94 * depth) * plot_w
+    xs = left + (0.03 + 0.94 * depths) * plot_w
 
     def py(value: float) -> float:
         return top + (high - value) / (high - low) * plot_h
@@ -99,19 +98,22 @@ def profile_svg(layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str
                      f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
     parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{py(0):.1f}" y2="{py(0):.1f}" class="zero"/>')
     for depth in (0, 0.25, 0.5, 0.75, 1):
-        parts.append(f'<text x="{px(depth):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{depth:g}</text>')
+        x = left + (0.03 + 0.94 * depth) * plot_w
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{depth:g}</text>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">relative depth</text>'
                  f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
                  'Spearman ρ</text>')
-    for index, (label, column, colour, dash) in enumerate(series):
-        rows = ordered[["layer", "depth", column]].dropna()
-        points = " ".join(f"{px(d):.1f},{py(v):.1f}" for d, v in zip(rows["depth"], rows[column]))
+    escaped = [escape(n) for n in names]
+    for index, (label, ys_raw, colour, dash) in enumerate(series):
+        keep = np.isfinite(ys_raw)
+        ys = top + (high - ys_raw) / (high - low) * plot_h
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs[keep], ys[keep]))
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(f'<g class="series"><title>{escape(str(label))}</title>'
                      f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"{dashes}/>')
-        for layer, d, v in zip(rows["layer"], rows["depth"], rows[column]):
-            parts.append(f'<circle cx="{px(d):.1f}" cy="{py(v):.1f}" r="2.6" fill="{colour}">'
-                         f'<title>{escape(str(layer))} (depth {d:.2f}): {v:.3f}</title></circle>')
+        parts += [f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="2.6" fill="{colour}">'
+                  f'<title>{escaped[i]} (depth {depths[i]:.2f}): {ys_raw[i]:.3f}</title></circle>'
+                  for i in np.flatnonzero(keep)]
         y = top + 8 + index * 17
         parts.append(f'</g><g class="legend"><title>{escape(str(label))}</title>'
                      f'<line x1="{width - right + 12}" x2="{width - right + 32}" y1="{y}" y2="{y}" stroke="{colour}" '

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from .._io import write_text_atomic
 from .._version import __version__
+from ..citation import STUDY_BIBTEX, suite_bibtex
 from ..progress import progress
 from ..results import RejectedFile, Result, as_float
 from .aggregate import BenchmarkCard, Entry, Leaderboard, build_leaderboard, is_trained
@@ -316,8 +317,9 @@ class Site:
             "verified": verification.summary() if verification is not None else "",
             "sources": [str(o.path) for o in origins],
             "caveat": card.few_subjects,
-            "dropped": result.extra.get("dropped_layers") or [],
-            "citation": _citation(result),
+            "dropped": [f"{d.get('layer')} ({d.get('reason')})" if isinstance(d, dict) else str(d)
+                        for d in result.extra.get("dropped_layers") or []],
+            "citation": _citation(result, _id(board, result)),
             "conflict": board.conflicting(entry.model_id, identifier),
             "text": json.dumps({"summary": result.summary, "provenance": result.provenance}, indent=2,
                                sort_keys=True, ensure_ascii=False),
@@ -434,11 +436,22 @@ def _index_name(files: str) -> str:
     return files[: -len(FILES_SUFFIX)] + ".html" if files.endswith(FILES_SUFFIX) else "index.html"
 
 
-def _citation(result: Result) -> str:
-    """What a result's "cite" button copies: its methods text and BibTeX."""
-    from ..citing import cite_result
-
-    return cite_result(result)
+def _citation(result: Result, result_id: str) -> str:
+    """What a result's "cite" button copies: its methods paragraph and the BibTeX of every work it
+    names (:mod:`.methods`, the code behind `brainalign cite`); where that module is not part of
+    this version, the BibTeX the result recorded with the study's and the suite's."""
+    try:
+        from .methods import cite_result  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        version = str(result.provenance.get("brainalign_version", "")) or None
+        parts = [f"% {result.model_id} on {result.benchmark}, brainalign {version}, result {result_id}",
+                 str(result.benchmark_info.get("bibtex", "")).strip()]
+        for entry in (STUDY_BIBTEX, suite_bibtex(version) if version else suite_bibtex()):
+            key = re.search(r"@\w+\s*\{\s*([^,\s]+)", entry)
+            if key is None or key.group(1) not in parts[1]:
+                parts.append(entry.strip())
+        return "\n\n".join(part for part in parts if part) + "\n"
+    return str(cite_result(result, "text"))
 
 
 def _environment() -> jinja2.Environment:

@@ -343,3 +343,29 @@ def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthet
         value = f"{standard[model].summary['semantic_encoding']['value'] + 0.5:.3f}"
         assert value in page and value in _visible(page_of(out, "models", model))
     assert f"on {PROBE}" in _visible(html)
+
+
+def test_an_unreliable_ceiling_shows_raw_rho_and_dropped_layers_are_named(tmp_path: Path) -> None:
+    """Where a benchmark's noise ceiling was found unreliable its column shows raw ρ, saying so
+    (and why on hover); layers a benchmark dropped are named on the model's page."""
+    hit = "kriegeskorte2008.hIT@1"
+    store = fill_store(tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=(hit,))
+    for model in ("clip_rn50", "efficientnet_lite0"):
+        result = store.load(model, hit)
+        result.summary["noise_ceiling"].update(reliable=False, reliability={"test": "permutation", "p": 0.31})
+        result.summary["brain_similarity"].update(normalised=None, normalised_ci_low=None, normalised_ci_high=None,
+                                                  normalised_withheld="the ceiling is not above chance")
+        result.extra["dropped_layers"] = [{"layer": "blocks.0", "reason": "constant RDM"}]
+        store.save(result)
+    out = tmp_path / "board.html"
+    build(store.folder, out)
+    header, *rows = _read(out.read_text()).rows
+    column = next(i for i, cell in enumerate(header) if cell.startswith("hIT"))
+    assert "ρ (ceiling unreliable)" in header[column]
+    raw = store.load("clip_rn50", hit).summary["brain_similarity"]["value"]
+    row = dict(zip(_table_models(out.read_text()), rows))["clip_rn50"]
+    assert row[column].startswith(f"{raw:.3f}")
+    assert "not divided by the ceiling: the ceiling is not above chance" in out.read_text()
+    assert "Not found reliable" in _visible(page_of(out, "benchmarks", hit))
+    assert "p 0.31" in _visible(page_of(out, "benchmarks", hit))
+    assert "Layers left out: blocks.0 (constant RDM)" in _visible(page_of(out, "models", "clip_rn50"))
