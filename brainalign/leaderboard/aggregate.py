@@ -16,8 +16,10 @@ import pandas as pd
 
 from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
+from ..results import RejectedFile, Result
 from .caveats import few_subjects
 from .compare import compare_results
+from .merge import Conflict, Merged
 from .relation import (
     choose_probe,
     is_brain,
@@ -27,9 +29,7 @@ from .relation import (
     model_relations,
     model_table,
 )
-from .merge import Conflict, Merged
 from .setups import Note, column_notes, version_notes
-from ..results import RejectedFile, Result
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
 UNTRAINED_SUFFIX = ":untrained"

@@ -90,8 +90,8 @@ def profile_svg(layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str
     def py(value: float) -> float:
         return top + (high - value) / (high - low) * plot_h
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="profile" '
-             f'role="img" aria-label="layer profile">']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="profile" '
+              f'role="img" aria-label="layer profile">')]
     for tick in ticks:
         y = py(tick)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="gridline"/>'
@@ -188,11 +188,11 @@ def scatter_svg(
         full: dict[str, str] = {}
         if categories:
             legend = axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
-            for index, text in enumerate(legend.get_texts()):
-                label = text.get_text()
+            for index, entry in enumerate(legend.get_texts()):
+                label = entry.get_text()
                 if len(label) > LEGEND_CHARS:
-                    text.set_text(shorten(label, LEGEND_CHARS))
-                    text.set_gid(f"label-{index}")
+                    entry.set_text(shorten(label, LEGEND_CHARS))
+                    entry.set_gid(f"label-{index}")
                     full[f"label-{index}"] = label
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)

@@ -42,7 +42,7 @@ def t_quantile(dof: float) -> float:
     page's JavaScript, which looks the same table up, gives the same interval)."""
     if not math.isfinite(dof) or dof > T_TABLE_MAX:
         return Z_975
-    return T_975[max(int(math.floor(dof)), 1) - 1]
+    return T_975[max(math.floor(dof), 1) - 1]
 
 
 @dataclass(frozen=True)
@@ -173,12 +173,11 @@ def correlation_matrix(parts: Sequence[Component | None]) -> np.ndarray:
 
 def _correlation(a: Component, b: Component) -> float:
     """From the resamples where they were drawn alike (same seed, same images), else 1."""
-    aligned = (a.samples is not None and b.samples is not None and len(a.samples) == len(b.samples)
-               and a.seed is not None and a.seed == b.seed and a.stimuli != "" and a.stimuli == b.stimuli)
-    if not aligned or not (a.se > 0 and b.se > 0):
+    if a.samples is None or b.samples is None or len(a.samples) != len(b.samples):
         return 1.0
+    aligned = a.seed is not None and a.seed == b.seed and a.stimuli != "" and a.stimuli == b.stimuli
     finite = np.isfinite(a.samples) & np.isfinite(b.samples)
-    if finite.sum() < 3:
+    if not aligned or not (a.se > 0 and b.se > 0) or finite.sum() < 3:
         return 1.0
     covariance = float(np.cov(a.samples[finite], b.samples[finite])[0, 1])
     return float(np.clip(covariance / (a.se * b.se), -1.0, 1.0))

@@ -220,7 +220,7 @@ class Site:
         low_key, high_key = ("normalised_ci_low", "normalised_ci_high") if column.normalised else ("ci_low", "ci_high")
         part = self.ranking.components.get(entry.model_id, {}).get(column.benchmark.identifier)
         verification = board.merged.verification_of(result) if board.merged is not None else None
-        raw = format_interval(number.get("value"), number.get("ci_low"), number.get("ci_high"))
+        raw = _interval(number)
         hover = [f"{column.benchmark.identifier}, {column.label}: {raw}"]
         if column.normalised:
             hover.append(f"÷ upper noise ceiling {column.benchmark.ceiling_upper:.3f}")
@@ -304,10 +304,8 @@ class Site:
                 continue
             numbers.append({
                 "label": measure.label or measure.name, "name": measure.name, "headline": measure.headline,
-                "value": format_interval(number.get("value"), number.get("ci_low"), number.get("ci_high")),
-                "normalised": format_interval(number.get("normalised"), number.get("normalised_ci_low"),
-                                              number.get("normalised_ci_high"))
-                if measure.kind == "brain_similarity" else "",
+                "value": _interval(number),
+                "normalised": _interval(number, "normalised") if measure.kind == "brain_similarity" else "",
                 "withheld": str(number.get("normalised_withheld") or ""),
                 "layer": str(number.get("layer") or ""),
                 "description": measure.description,
@@ -327,7 +325,7 @@ class Site:
 
     def benchmark_page(self, bench: BenchmarkCard) -> str:
         board = self.board
-        rows = []
+        rows: list[dict[str, Any]] = []
         for entry in board.entries:
             result = entry.results.get(bench.identifier)
             if result is None:
@@ -416,11 +414,17 @@ def _columns(board: Leaderboard) -> list[Column]:
     return columns
 
 
+def _interval(number: dict[str, Any], prefix: str = "") -> str:
+    """``value [low, high]`` of a summary entry (``prefix`` "normalised": its normalised triple)."""
+    value = prefix or "value"
+    low, high = (f"{prefix}_ci_low", f"{prefix}_ci_high") if prefix else ("ci_low", "ci_high")
+    return format_interval(as_float(number.get(value)), as_float(number.get(low)), as_float(number.get(high)))
+
+
 def _number_cell(result: Result, name: str, brain: bool) -> dict[str, Any]:
     number = result.summary.get(name) or {}
-    return {"raw": format_interval(number.get("value"), number.get("ci_low"), number.get("ci_high")),
-            "normalised": format_interval(number.get("normalised"), number.get("normalised_ci_low"),
-                                          number.get("normalised_ci_high")) if brain else "",
+    return {"raw": _interval(number),
+            "normalised": _interval(number, "normalised") if brain else "",
             "layer": str(number.get("layer") or ""),
             "sort": as_float(number.get("normalised" if brain and number.get("normalised") is not None else "value"))}
 
@@ -513,7 +517,7 @@ def _headline(result: Result) -> str:
     if measure is None:
         return "—"
     entry = result.summary[measure.name]
-    return f"{measure.name} {format_interval(entry['value'], entry.get('ci_low'), entry.get('ci_high'))}"
+    return f"{measure.name} {_interval(entry)}"
 
 
 def _conflicts(board: Leaderboard) -> list[dict[str, Any]]:

@@ -14,7 +14,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from synthetic_results import HOSTILE_MODEL, HUMAN, MORE_HUMAN, PROBE, fill_store, hostile_result, two_labs
+from synthetic_results import (
+    HOSTILE_MODEL,
+    HUMAN,
+    MORE_HUMAN,
+    PROBE,
+    fill_store,
+    hostile_result,
+    two_labs,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -72,8 +72,8 @@ def test_other_settings_are_not_a_conflict_but_are_named(tmp_path: Path) -> None
     merged = merge_stores([lab_a.folder, lab_b.folder])
     assert merged.conflicts == [] and len(merged.results) == 1
     assert merged.results[0].content_id() == lab_a.load("clip_rn50", IT).content_id()
-    assert [n.text for n in merged.notes] == [f"clip_rn50 on {IT}: {lab_b.folder} also holds a result with other settings "
-                            f"(seed 1 there, null here); the one from {lab_a.folder} is shown"]
+    assert [n.text for n in merged.notes] == [(f"clip_rn50 on {IT}: {lab_b.folder} also holds a result with other "
+                                               f"settings (seed 1 there, null here); the one from {lab_a.folder} is shown")]
 
 
 def test_the_page_shows_ids_sources_and_verified_marks(tmp_path: Path) -> None:
