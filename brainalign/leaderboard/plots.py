@@ -170,7 +170,7 @@ def scatter_svg(
     categories = sorted(colour_key.unique())
     with matplotlib.rc_context({**_STYLE, "svg.hashsalt": f"brainalign:{key}"}):
         figure = Figure(figsize=(5.8, 3.2))
-        axes = figure.add_axes((0.1, 0.14, 0.58, 0.74))
+        axes = figure.add_axes((0.14, 0.14, 0.54, 0.74))
         palette = matplotlib.colormaps["tab10"]
         rasterized = len(data) > RASTER_POINTS
         for index, name in enumerate(categories):
