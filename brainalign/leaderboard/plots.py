@@ -36,10 +36,11 @@ _BRAIN_COLOURS = ("#2a9d4b", "#7b3fa0", "#b8323f", "#4d4d4d", "#1a9e9e", "#8c6d1
 
 
 def svg(figure: Figure, key: str) -> str:
-    """``figure`` as an ``<svg>`` element (no XML prolog), reproducible byte for byte."""
+    """``figure`` as an ``<svg>`` element (no XML prolog), reproducible byte for byte. The figure
+    is saved at its own size (laid out when drawn: a tight bounding box is slow with many points)."""
     buffer = io.StringIO()
     with matplotlib.rc_context({**_STYLE, "svg.hashsalt": f"brainalign:{key}"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     text = buffer.getvalue()
     return _prefix_ids(text[text.index("<svg"):], key)
 
@@ -54,11 +55,6 @@ def _prefix_ids(text: str, key: str) -> str:
         lambda m: m.group(1) + (f"{key}-{m.group(2)}" if m.group(2) in ids else m.group(2)),
         text,
     )
-
-
-def _figure(width: float, height: float) -> Figure:
-    with matplotlib.rc_context(_STYLE):
-        return Figure(figsize=(width, height), layout="constrained")
 
 
 def brain_colour(index: int) -> str:
@@ -168,7 +164,7 @@ def scatter_svg(
     by_kind = len(names) > MAX_LEGEND
     colour_key = data[group].map(lambda g: (kinds or {}).get(g, "other")) if by_kind else data[group]
     categories = sorted(colour_key.unique())
-    with matplotlib.rc_context({**_STYLE, "svg.hashsalt": f"brainalign:{key}"}):
+    with matplotlib.rc_context(_STYLE):
         figure = Figure(figsize=(5.8, 3.2))
         axes = figure.add_axes((0.14, 0.14, 0.54, 0.74))
         palette = matplotlib.colormaps["tab10"]
@@ -194,11 +190,7 @@ def scatter_svg(
                     entry.set_text(shorten(label, LEGEND_CHARS))
                     entry.set_gid(f"label-{index}")
                     full[f"label-{index}"] = label
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
-    # the same as svg(), without the tight bounding box (slow with many points)
-    text = buffer.getvalue()
-    text = _prefix_ids(text[text.index("<svg"):], key)
+        text = svg(figure, key)
     for gid, label in full.items():
         text = text.replace(f'<g id="{key}-{gid}">', f'<g id="{key}-{gid}"><title>{escape(label)}</title>', 1)
     return text
