@@ -1,11 +1,10 @@
-"""The BibTeX of the suite and of the study it grows out of (CITATION.cff at the repository root
-says the same for GitHub's "Cite this repository"). What to cite for a benchmark, a data set or a
-result: :mod:`brainalign.citing`."""
+"""The BibTeX of the suite, of the study it grows out of and of the methods papers behind its
+analyses (CITATION.cff at the repository root says the same for GitHub's "Cite this repository").
+What to cite for a benchmark, a data set or a result: :mod:`brainalign.citing`."""
 
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import BrainAlignError
 
 STUDY_BIBTEX = """@misc{opielka2024saliency,
   author        = {Opie{\\l}ka, Gustaw and Loke, Jessica and Scholte, Steven},
@@ -26,5 +25,54 @@ def suite_bibtex(version: str = __version__) -> str:
   version = {{{version}}},
   year    = {{2026}},
   url     = {{https://github.com/brainalign/brainalign}},
-  note    = {{Benchmarks are cited by id and version, e.g. kriegeskorte2008.hIT@1}}
+  note    = {{Each result names the benchmark it was scored on as id@version}}
 }}"""
+
+
+#: The methods papers a methods paragraph names, by what they stand for: RSA itself, the noise
+#: ceiling, and the interval of each kind (what it resamples, as results record it).
+METHOD_BIBTEX: dict[str, str] = {
+    "rsa": """@article{kriegeskorte2008representational,
+  author  = {Kriegeskorte, Nikolaus and Mur, Marieke and Bandettini, Peter A.},
+  title   = {Representational similarity analysis -- connecting the branches of systems neuroscience},
+  journal = {Frontiers in Systems Neuroscience},
+  volume  = {2},
+  pages   = {4},
+  year    = {2008},
+  doi     = {10.3389/neuro.06.004.2008}
+}""",
+    "noise ceiling": """@article{nili2014toolbox,
+  author  = {Nili, Hamed and Wingfield, Cai and Walther, Alexander and Su, Li and Marslen-Wilson, William and Kriegeskorte, Nikolaus},
+  title   = {A Toolbox for Representational Similarity Analysis},
+  journal = {PLoS Computational Biology},
+  volume  = {10},
+  number  = {4},
+  pages   = {e1003553},
+  year    = {2014},
+  doi     = {10.1371/journal.pcbi.1003553}
+}""",
+    "subjects and stimuli": """@article{schutt2023statistical,
+  author  = {Sch{\\"u}tt, Heiko H. and Kipnis, Alexander D. and Diedrichsen, J{\\"o}rn and Kriegeskorte, Nikolaus},
+  title   = {Statistical inference on representational geometries},
+  journal = {eLife},
+  volume  = {12},
+  pages   = {e82566},
+  year    = {2023},
+  doi     = {10.7554/eLife.82566}
+}""",
+    "subjects": """@article{hesterberg2015teachers,
+  author  = {Hesterberg, Tim C.},
+  title   = {What Teachers Should Know About the Bootstrap: Resampling in the Undergraduate Statistics Curriculum},
+  journal = {The American Statistician},
+  volume  = {69},
+  number  = {4},
+  pages   = {371--386},
+  year    = {2015},
+  doi     = {10.1080/00031305.2015.1089789}
+}""",
+}
+
+
+def method_bibtex(*methods: str) -> str:
+    """The entries of :data:`METHOD_BIBTEX` for ``methods`` (unknown names are skipped)."""
+    return "\n\n".join(METHOD_BIBTEX[m] for m in methods if m in METHOD_BIBTEX)

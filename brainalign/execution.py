@@ -22,8 +22,16 @@ import numpy as np
 from . import phases
 from ._io import sha256_file
 from .benchmarks import Benchmark, BenchmarkScore
+from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError
-from .models import DEFAULT_MEMORY_BUDGET, LoadedModel, ModelCard, extract_layer_rdms, get_card, load_model
+from .models import (
+    DEFAULT_MEMORY_BUDGET,
+    LoadedModel,
+    ModelCard,
+    extract_layer_rdms,
+    get_card,
+    load_model,
+)
 from .models.registry import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
 from .paths import data_dir as resolve_data_dir
@@ -166,9 +174,18 @@ def score_pair(
     """Score one (model, benchmark) pair into ``store``, or reuse the stored result. A scored
     result's timings hold the pair's seconds per phase (:mod:`brainalign.phases`).
 
-    Absent data gives a "skipped" outcome (callers that must not skip check first, see
-    ``brainalign.runner.check_data``); damaged data, a result whose headline numbers could not be
-    computed, and another network under a model id already in ``store`` are errors."""
+    Absent data, and a plugin whose code fails, give a "skipped" outcome (callers that must not
+    skip check first and after, see ``brainalign.runner``); damaged data, a result whose headline
+    numbers could not be computed, and another network under a model id already in ``store``
+    are errors."""
+    try:
+        return _score_pair(session, benchmark, store, options, force, prepare_layers)
+    except PluginError as err:  # a plugin's code failed: it is left out from now on (benchmarks.plugins)
+        return Outcome(session.id, benchmark.identifier, "skipped", message=str(err))
+
+
+def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore, options: ScoringOptions,
+                force: bool, prepare_layers: PrepareLayers | None) -> Outcome:
     before = phases.elapsed()
     data_dir = resolve_data_dir(options.data_dir)
     with phases.phase("data"):
@@ -223,6 +240,7 @@ def score_pair(
         seed=options.seed,
         reuse_key=key,
         stimuli_sha256={name: s.content_hash for name, s in stimulus_sets.items()},
+        stimulus_ids_sha256={name: s.ids_sha256 for name, s in stimulus_sets.items()},
         data_checksums=data_checksums,
         preprocessing=key["preprocessing"],
         preprocess_sha256=model.preprocess_sha256,

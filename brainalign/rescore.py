@@ -19,15 +19,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._io import sha256_file
+from ._io import remove_orphaned_writes, sha256_file
 from .benchmarks import Benchmark, get
+from .benchmarks.plugins import PluginError
+from .benchmarks.registry import PROBE_HASH_MARK
 from .errors import BrainAlignError
 from .models import LoadedModel, extract_layer_rdms, load_model
 from .paths import data_dir as resolve_data_dir
 from .progress import progress
 from .results import Result
 from .results.provenance import environment
-from .results.verification import TOLERANCE, Comparison, Status, VerificationRecord, compare_numbers, write_record
+from .results.verification import (
+    TOLERANCE,
+    Comparison,
+    Status,
+    VerificationRecord,
+    compare_numbers,
+    write_record,
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,8 @@ def verify(
     differing result. ``use_cache`` reads layer RDMs from the cache instead of extracting them.
     """
     files = result_files(paths)
+    for folder in dict.fromkeys(p.parent for p in files):  # what a killed verify left: its records' temporary files
+        remove_orphaned_writes(folder)
     context = _Context(model_files, weights, specs, resolve_data_dir(data_dir), use_cache)
     verdicts = []
     for path in progress(files, desc="verifying", unit="result"):
@@ -112,15 +123,43 @@ class _Context:
         self._model: tuple[tuple, LoadedModel] | None = None
         self._layers: dict[tuple, Any] = {}
 
-    def benchmark(self, identifier: str) -> Benchmark:
+    def benchmark(self, result: Result) -> Benchmark:
+        """The benchmark ``result`` was scored on: a spec given, a probe known here, or registered."""
+        identifier = result.benchmark
         if identifier in self.specs:
             return self.specs[identifier]
+        changed = self._changed_spec(result)
+        if changed:
+            raise CannotVerify(changed)
         try:
             return get(identifier)
-        except BrainAlignError:
+        except BrainAlignError as err:
+            if PROBE_HASH_MARK in identifier:  # a probe: the error says how to name its folder
+                raise CannotVerify(str(err)) from None
             raise CannotVerify(
                 f"benchmark {identifier} is not known here: install the package that provides it, "
                 "or give its spec file with --spec FILE.toml") from None
+
+    def _changed_spec(self, result: Result) -> str:
+        """Where a spec given defines the benchmark of ``result``'s name under another id (its data
+        or definition changed since the result was scored), what it defines now and which files differ."""
+        from .benchmarks.spec import SpecBenchmark  # the data loaders, only when a spec is given
+
+        name, _, _ = result.benchmark.partition("@")[0].rpartition(".")
+        for bench in self.specs.values():
+            if not name or not isinstance(bench, SpecBenchmark) or bench.dataset != name:
+                continue
+            recorded = (result.provenance.get("data_checksums") or {}).get(name, {})
+            try:
+                here = bench.provenance(self.data_dir).get(name, {})
+            except BrainAlignError:
+                here = {}
+            differ = sorted({f for f in {*recorded, *here} if recorded.get(f) != here.get(f)})
+            files = f" (files that differ: {', '.join(differ)})" if differ else ""
+            return (f"the spec file {bench.path} now defines benchmark {bench.identifier}, not {result.benchmark} "
+                    f"that this result was scored on: its data or definition changed since{files}; give the spec "
+                    "and files the result was scored with")
+        return ""
 
     def file_for(self, model_id: str) -> str | None:
         """The ``--model-file`` whose model has id ``model_id``."""
@@ -152,7 +191,7 @@ def _verify_file(path: Path, context: _Context) -> tuple[Verdict, Result | None]
         return Verdict(path, "", "", "cannot verify", f"not a valid result: {err}"), None
     try:
         comparison = _rescore(result, context)
-    except CannotVerify as err:
+    except (CannotVerify, PluginError) as err:  # a plugin that fails here cannot verify its results
         return Verdict(path, result.model_id, result.benchmark, "cannot verify", str(err)), result
     edited = written_id is not None and written_id != result.content_id()
     notes = environment_notes(result)
@@ -172,7 +211,7 @@ def _verify_file(path: Path, context: _Context) -> tuple[Verdict, Result | None]
 
 def _rescore(result: Result, context: _Context) -> Comparison:
     provenance = result.provenance
-    bench = context.benchmark(result.benchmark)
+    bench = context.benchmark(result)
     availability = bench.availability(context.data_dir)
     if not availability.available:
         raise CannotVerify(f"its data is not here ({availability.reason}); get it with: {availability.fix}")

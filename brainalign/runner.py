@@ -2,10 +2,10 @@
 
 A run is resumable by construction: a (model, benchmark) pair already in the results store with a
 matching reuse key is reused, and layer RDMs are cached on disk, so a killed run started again
-recomputes only what was lost and ends with the same numbers. Before anything runs, every
-benchmark's data is checked: damaged data is an error, and so is absent data of a benchmark the
-caller named; only the default set's benchmarks whose data is absent are reported as skipped,
-with the command that gets the data. Where pairs run is the executor's
+recomputes only what was lost and ends with the same numbers. Before any model runs, every
+benchmark's data is checked: damaged or wrong data is an error, and so is absent data of a
+benchmark the caller named; only the default set's benchmarks whose data is absent (or whose
+plugin code fails) are reported as skipped, with the command that gets the data. Where pairs run is the executor's
 business (:class:`~brainalign.execution.LocalExecutor` by default); the leaderboard is built by
 the caller (``brainalign.run``), from the store.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ._io import remove_orphaned_writes, remove_stale_scratch
 from .benchmarks import Benchmark, resolve
+from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError
 from .execution import (
     Executor,
@@ -78,21 +79,53 @@ def phase_totals(outcomes: Iterable[Outcome]) -> dict[str, float]:
 
 
 def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_absent: bool) -> None:
-    """Refuse, before any work, benchmarks that cannot run: those whose data is damaged, and
-    those whose data is absent unless ``skip_absent`` (they are then reported as skipped)."""
+    """Refuse, before any model runs, benchmarks that cannot run: those whose data is damaged,
+    those whose data is absent unless ``skip_absent`` (they are then reported as skipped), and
+    those whose data, read and checked (:meth:`Benchmark.check_data`: a spec's files, a probe
+    folder, a data set's RDMs under the loaders' rules), is wrong. A plugin whose code fails is
+    refused where it was named, and left out (reported as skipped) otherwise."""
     folder = resolve_data_dir(data_dir)
     problems = []
     for benchmark in benchmarks:
         availability = benchmark.availability(folder)
-        if not availability.available and (availability.damaged or not skip_absent):
-            problems.append(f"{benchmark.identifier} cannot be scored: {availability.message}")
+        if not availability.available:
+            if availability.damaged or not skip_absent:
+                problems.append(f"{benchmark.identifier} cannot be scored: {availability.message}")
+            continue
+        try:
+            benchmark.check_data(folder)
+        except PluginError as err:
+            if not skip_absent:  # named: the command needed it; else it stays out, as skipped
+                problems.append(str(err))
+        except BrainAlignError as err:
+            message = str(err)
+            problems.append(message if message.startswith(benchmark.identifier)
+                            else f"{benchmark.identifier} cannot be scored: {message}")
     if problems:
         more = f" (and {len(problems) - 1} more benchmark(s) cannot be scored)" if len(problems) > 1 else ""
         raise BrainAlignError(problems[0] + more)
 
 
+def check_outcomes(outcomes: Sequence[Outcome], store: ResultsStore, *, skip_absent: bool) -> None:
+    """A benchmark the caller named (``skip_absent`` false) that ended up skipped after all (a
+    plugin whose code failed while scoring) is an error, raised once every other pair is done."""
+    if skip_absent:
+        return
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    if skipped:
+        first = skipped[0]
+        more = f" (and {len(skipped) - 1} more pair(s) were not scored)" if len(skipped) > 1 else ""
+        raise BrainAlignError(f"{first.benchmark} was not scored for {first.model_id}: {first.message}{more}; "
+                              f"the other results are saved in {store.folder}")
+
+
+def _skips_absent(benchmarks: BenchmarkSpec, skip_absent: bool | None) -> bool:
+    """Whether absent data is skipped: the default set's (no benchmark named), unless overridden."""
+    return benchmarks is None if skip_absent is None else skip_absent
+
+
 def _prepare(benchmarks: BenchmarkSpec, store: ResultsStore, options: ScoringOptions,
-             skip_absent: bool | None) -> list[Benchmark]:
+             skip_absent: bool) -> list[Benchmark]:
     """The benchmarks of a run, checked (:func:`check_data`), once what a killed run left behind
     (scratch folders, temporary files of unfinished writes in the cache and results) is removed."""
     remove_stale_scratch()
@@ -100,8 +133,7 @@ def _prepare(benchmarks: BenchmarkSpec, store: ResultsStore, options: ScoringOpt
         if folder.is_dir():
             remove_orphaned_writes(folder)
     resolved = resolve(benchmarks)
-    named = benchmarks is not None
-    check_data(resolved, options.data_dir, skip_absent=not named if skip_absent is None else skip_absent)
+    check_data(resolved, options.data_dir, skip_absent=skip_absent)
     return resolved
 
 
@@ -127,8 +159,11 @@ def score(
     """
     options = (options or ScoringOptions()).replace(option_overrides)
     store = open_store(results)
-    chosen = _prepare(benchmarks, store, options, skip_absent)
-    return (executor or LocalExecutor()).score([model], chosen, store, options, force=force)
+    skips = _skips_absent(benchmarks, skip_absent)
+    chosen = _prepare(benchmarks, store, options, skips)
+    outcomes = (executor or LocalExecutor()).score([model], chosen, store, options, force=force)
+    check_outcomes(outcomes, store, skip_absent=skips)
+    return outcomes
 
 
 def run(
@@ -147,7 +182,9 @@ def run(
     Benchmarks that cannot run are treated as by :func:`score`."""
     options = (options or ScoringOptions()).replace(option_overrides)
     store = open_store(results)
-    chosen = _prepare(benchmarks, store, options, skip_absent)
+    skips = _skips_absent(benchmarks, skip_absent)
+    chosen = _prepare(benchmarks, store, options, skips)
     outcomes = (executor or LocalExecutor()).score(list(models), chosen, store, options, force=force,
                                                    on_outcome=on_outcome)
+    check_outcomes(outcomes, store, skip_absent=skips)
     return RunReport(outcomes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -82,6 +82,7 @@ class StimulusSet:
             raise BrainAlignError(
                 f"no images ({', '.join(IMAGE_SUFFIXES)}) in {root}; point --stimuli at a folder of images"
             )
+        check_stems(paths, root)
         return cls.from_paths(paths, metadata=metadata, name=name or root.name)
 
     @classmethod
@@ -133,7 +134,7 @@ class StimulusSet:
                 return image.convert("RGB")
         except FileNotFoundError:
             raise BrainAlignError(f"stimulus image {source} is missing") from None
-        except (UnidentifiedImageError, OSError) as err:
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
             raise BrainAlignError(
                 f"stimulus image {source} cannot be read ({err}); replace or remove the file"
             ) from None
@@ -145,6 +146,13 @@ class StimulusSet:
             raise BrainAlignError(f"stimulus ids {unknown[:5]} are not in {self.name}")
         return StimulusSet(ids, {i: self.sources[i] for i in ids}, self.metadata.loc[list(ids)],
                            name or self.name)
+
+    @cached_property
+    def ids_sha256(self) -> str:
+        """sha256 of the sorted stimulus ids: which stimuli, whatever their pixels. Two sets of the
+        same objects rendered differently (the 92 objects on white and on grey) share it, so
+        results on them are known not to be independent evidence."""
+        return hashlib.sha256("\n".join(sorted(self.ids)).encode()).hexdigest()
 
     @cached_property
     def content_hash(self) -> str:
@@ -162,6 +170,28 @@ class StimulusSet:
                 array = np.asarray(source if isinstance(source, np.ndarray) else source.convert("RGB"))
                 digest.update(str(array.shape).encode() + array.astype(np.uint8).tobytes())
         return digest.hexdigest()
+
+
+def repeats(pairs: Iterable[tuple[str, Any]]) -> dict[str, list[Any]]:
+    """The keys of ``(key, value)`` pairs that occur more than once, each with all its values, in
+    order of first occurrence: what an error about a repeated stimulus id names."""
+    grouped: dict[str, list[Any]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return {key: values for key, values in grouped.items() if len(values) > 1}
+
+
+def check_stems(paths: Sequence[Path], folder: Path) -> None:
+    """Files whose names differ only in their suffix (``image_01.jpg``, ``image_01.png``) would be
+    one stimulus id: an error naming both."""
+    clashes = repeats((path.stem, path.name) for path in paths)
+    if clashes:
+        stem, names = next(iter(clashes.items()))
+        more = f" ({len(clashes) - 1} more such stem(s))" if len(clashes) > 1 else ""
+        raise BrainAlignError(
+            f"{folder} holds {' and '.join(names)}, which would both be stimulus {stem!r}{more}: a "
+            "stimulus id is the file name without its suffix; keep one of them, or rename the other"
+        )
 
 
 def _or_empty(metadata: pd.DataFrame | None) -> pd.DataFrame:

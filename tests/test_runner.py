@@ -40,6 +40,7 @@ def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path
     assert stored.content_id() == first[0].result.content_id()
     assert stored.provenance["seed"] == 0 and stored.provenance["layer_policy"] == "all"  # the pixel baseline's policy
     assert set(stored.provenance["stimuli_sha256"]) == {"kriegeskorte2008_92"}
+    assert set(stored.provenance["stimulus_ids_sha256"]) == {"kriegeskorte2008_92"}  # which stimuli, not pixels
     assert stored.provenance["data_checksums"]
 
     def no_loading(*args, **kwargs):

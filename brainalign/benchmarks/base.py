@@ -148,5 +148,12 @@ class Benchmark(ABC):
         """Data checksums and anything else a result must record to be reproduced."""
         return {}
 
+    def check_data(self, data_dir: Path | None) -> None:
+        """Read the data (already :meth:`availability`-checked) and check it, before any model
+        runs: raise :class:`~brainalign.errors.BrainAlignError` naming the file, the stimulus or
+        subject and the fix. By default, by loading the stimulus sets; a benchmark whose targets
+        are read apart from its stimuli checks them too."""
+        self.stimulus_sets(data_dir)
+
     def __repr__(self) -> str:
         return f"<Benchmark {self.identifier}: {self.title}>"

@@ -25,7 +25,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..citation import STUDY_BIBTEX, method_bibtex, suite_bibtex
 from ..errors import BrainAlignError
 from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
 from ..neural_data.collection import NeuralData
@@ -91,6 +91,8 @@ _REST_DEFINITION = (
 )
 #: The interval each version of the human benchmarks reports (scoring.INTERVALS).
 VERSION_INTERVALS: dict[int, str] = {1: "subjects", 2: "two-factor"}
+#: What each kind of interval resamples (the words results record, and citation.METHOD_BIBTEX's keys).
+INTERVAL_RESAMPLES: dict[str, str] = {"subjects": "subjects", "two-factor": "subjects and stimuli"}
 #: The newest version: `brainalign run` scores it; older ones stay computable, off the default set.
 CURRENT_VERSION = max(VERSION_INTERVALS)
 
@@ -144,7 +146,10 @@ class HumanRSABenchmark(Benchmark):
 
     @property
     def bibtex(self) -> str:  # type: ignore[override]
-        return "\n\n".join([get_dataset(self.dataset).bibtex, STUDY_BIBTEX, suite_bibtex()])
+        """The data, the methods (RSA, the noise ceiling, this version's interval), the study and
+        the suite."""
+        methods = method_bibtex("rsa", "noise ceiling", INTERVAL_RESAMPLES[self.interval])
+        return "\n\n".join([get_dataset(self.dataset).bibtex, methods, STUDY_BIBTEX, suite_bibtex()])
 
     @property
     def stimulus_set_name(self) -> str:
@@ -175,6 +180,11 @@ class HumanRSABenchmark(Benchmark):
         stimuli = self.load(data_dir).stimuli
         assert stimuli is not None  # every built-in reader returns its images
         return {self.stimulus_set_name: stimuli}
+
+    def check_data(self, data_dir: Path | None) -> None:
+        """Parse the data and its target (the loaders' rules: neural_data.collection) before any
+        model runs; the parse is kept for scoring."""
+        self.target_rdms(data_dir)
 
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None):
         data = self.load(data_dir)

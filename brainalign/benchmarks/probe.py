@@ -234,6 +234,7 @@ class SaliencySemanticProbe(Benchmark):
     )
     metric = METRIC
     measures = probe_measures()
+    comparison = "spearman"  # how layer RDMs are compared with the target RDMs
 
     def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
         self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None
@@ -265,10 +266,14 @@ class SaliencySemanticProbe(Benchmark):
 
     def availability(self, data_dir: Path | None) -> Availability:
         if self.probe_dir is not None:
-            if (self.probe_dir / "manifest.json").is_file():
-                return Availability(True, f"probe folder {self.probe_dir}")
-            return Availability(False, f"no probe in {self.probe_dir}",
-                                f"brainalign probe build --out {self.probe_dir}")
+            if not (self.probe_dir / "manifest.json").is_file():
+                return Availability(False, f"no probe in {self.probe_dir}",
+                                    f"brainalign probe build --out {self.probe_dir}")
+            try:
+                self.probe()  # every file checked against the manifest, once: damage stops a run before it starts
+            except BrainAlignError as err:
+                return Availability(False, str(err), damaged=True)
+            return Availability(True, f"probe folder {self.probe_dir}")
         if is_built():
             return Availability(True, f"default probe cached in {default_probe_dir()}")
         return Availability(

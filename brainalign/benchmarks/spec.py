@@ -161,6 +161,13 @@ class SpecBenchmark(HumanRSABenchmark):
             )
         return NeuralData(self.stimulus_set.subset(ids, self.dataset), {self.target: target}, data.skipped)
 
+    def check_data(self, data_dir: Path | None) -> None:
+        """The RDMs under the loaders' rules, and every image decoded once: a spec's files are
+        nobody's but the user's, so a damaged image stops a run before any model runs."""
+        stimuli = self.load(data_dir).stimuli
+        for stimulus_id in stimuli.ids:
+            stimuli.load(stimulus_id)
+
     def provenance(self, data_dir: Path | None) -> dict[str, Any]:
         """``{dataset: {file: sha256}}`` of the files the spec names (where they lie is not recorded)."""
         return {self.dataset: dict(self.checksums)}
@@ -286,13 +293,16 @@ _READERS: dict[str, Callable[[SpecBenchmark], NeuralData]] = {
 
 
 def _pick_target(data: NeuralData, bench: SpecBenchmark) -> Any:
-    """The one target the spec means (``roi`` where the files hold several), renamed to its name."""
+    """The one target the spec means (``roi`` where the files hold several), renamed to its name.
+    A target the loader left out (no subject with complete values) is one line saying so."""
     roi = bench.spec["target"].get("roi")
-    if roi is None and len(data.targets) == 1:
-        (target,) = data.targets.values()
-    elif roi in data.targets:
-        target = data.targets[roi]
-    else:
-        why = "name the one to score with target.roi" if roi is None else f"there is no ROI {roi!r}"
-        raise BrainAlignError(f"{bench.path}: the RDM files hold targets {', '.join(data.targets) or 'none'}; {why}")
-    return dataclasses.replace(target, name=bench.target)
+    left_out = {s.target: s for s in data.skipped if not s.subject}  # whole targets, and why
+    held = [*data.targets, *(name for name in left_out if name not in data.targets)]
+    wanted = roi if roi is not None else (held[0] if len(held) == 1 else None)
+    if wanted in data.targets:
+        return dataclasses.replace(data.targets[wanted], name=bench.target)
+    if wanted in left_out:
+        raise BrainAlignError(f"{bench.path}: target {wanted}: {left_out[wanted].reason}; give RDMs with "
+                              "complete values (a subject with a missing value is left out)")
+    why = "name the one to score with target.roi" if roi is None else f"there is no ROI {roi!r}"
+    raise BrainAlignError(f"{bench.path}: the RDM files hold targets {', '.join(held) or 'none'}; {why}")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..benchmarks.registry import all_benchmarks, broken_plugins, get
-from ..citing import bibtex_for
+from ..benchmarks.registry import all_benchmarks, get
+from ..citing import FORMATS, bibtex_for
 from ._shared import data_dir_option, table, wrap
 
 
@@ -30,13 +30,14 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
         _describe(benchmark_id, data_dir)
         return
     rows = []
-    for benchmark in all_benchmarks():
+    listed = all_benchmarks()  # plugins left out when loaded are reported there, once
+    for benchmark in listed:
         availability = benchmark.availability(data_dir)
         data = "yes" if availability.available else f"no: {availability.fix}"
         rows.append((benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title))
     click.echo(table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
-    for broken in broken_plugins():
-        click.echo(f"warning: {broken}; its benchmarks are left out", err=True)
+    for failure in dict.fromkeys(str(b.failure) for b in listed if getattr(b, "failure", None)):
+        click.echo(f"warning: {failure}", err=True)  # a plugin whose code failed just now
 
 
 def _describe(benchmark_id: str, data_dir: Path | None) -> None:
@@ -55,25 +56,36 @@ def _describe(benchmark_id: str, data_dir: Path | None) -> None:
 
 @click.command()
 @click.argument("identifier", required=False)
-def cite(identifier: str | None) -> None:
-    """Print BibTeX for a result, a benchmark, a data set, or the suite.
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="For a result: the methods paragraph as plain text, Markdown or LaTeX (each followed "
+              "by the BibTeX), or the BibTeX with the paragraph as % comments (a valid .bib file).")
+def cite(identifier: str | None, format_: str) -> None:
+    """A methods paragraph and BibTeX for a result; BibTeX for a benchmark, a data set, or the suite.
 
-    A result file (.json) gets the BibTeX of its benchmark's data, the study and the suite (at
-    the version that computed it), then a methods sentence as % comments: the benchmark
-    id@version, the number reported with its interval and what the interval resamples, the layer
-    policy, the seed, the brainalign version and the result's content id. The output can be
-    saved as a .bib file as it is.
+    For a result file (.json): one methods paragraph naming the model (id, weights sha256), the
+    stimuli and their number, the layer RDMs' distance, the comparison, how the layer was chosen,
+    the score raw and divided by the noise ceiling (the ceiling's value, and whether it is
+    reliable where the result records it), the interval (what it resamples, how many resamples,
+    the seed) and when it covers less than it says (few subjects), the benchmark id@version, the
+    result's id and the brainalign version; then the BibTeX of every work it names (the data, the
+    study, the methods, the model, the suite at the version that computed the result). Text and
+    Markdown cite author-year; LaTeX and bibtex use \\cite with the keys of that BibTeX.
+
+    For anything else the output is BibTeX (--format does not apply). A name that is part of
+    several benchmarks or data sets (algonauts2019.92images) lists them.
 
     \b
     Examples:
-      brainalign cite results/efficientnet_lite0/mur2013.judgements@1.json   # a result
-      brainalign cite kriegeskorte2008.hIT  # data + study + suite
+      brainalign cite results/efficientnet_lite0/mur2013.judgements@2.json   # paragraph + BibTeX
+      brainalign cite results/efficientnet_lite0/mur2013.judgements@2.json --format latex
+      brainalign cite results/efficientnet_lite0/mur2013.judgements@2.json --format bibtex > refs.bib
+      brainalign cite kriegeskorte2008.hIT  # data + methods + study + suite
       brainalign cite mylab/benchmark.toml  # a spec-file benchmark
       brainalign cite algonauts2019_92      # a data set's sources
       brainalign cite study                 # Opiełka, Loke & Scholte 2024
       brainalign cite                       # the suite
     """
-    click.echo(bibtex_for(identifier))
+    click.echo(bibtex_for(identifier, format_))
 
 
 commands = [benchmarks, cite]

@@ -9,6 +9,7 @@ import click
 import pandas as pd
 
 from ..errors import BrainAlignError
+from ..leaderboard.caveats import FEW_SUBJECTS
 from ..leaderboard.compare import MOVER, PAIRED, compare_results, format_interval
 from ..leaderboard.setups import one_sided, setup_differences
 from ..results import Result, ResultsStore
@@ -159,6 +160,10 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
               scored on the same data it is usually conservative: an interval excluding 0 is
               evidence of a difference, one including 0 is not evidence of equality.
 
+    Below the table: what each benchmark's intervals are about (new subjects and new images,
+    or new images only), and a † on every verdict whose intervals were resampled from fewer
+    than {FEW_SUBJECTS} subjects, with the caveat in full (such an interval covers less than 95%).
+
     \b
     Examples:
       brainalign compare efficientnet_lite0 efficientnet_lite0:untrained --results results
@@ -193,7 +198,7 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
         "B": intervals("b", "b_ci_low", "b_ci_high"),
         "A − B [95%]": intervals("difference", "ci_low", "ci_high"),
         "interval": [how.split(":")[0].split(",")[0] or "—" for how in table["interval"]],
-        "verdict": table["verdict"],
+        "verdict": [v + (" †" if caveat else "") for v, caveat in zip(table["verdict"], table["interval_caveat"])],
     })
     click.echo(f"A = {label_a}\nB = {label_b}\n")
     click.echo(text_table(readable.columns, readable.astype(str).values.tolist()))
@@ -207,8 +212,14 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
 
 
 def _interval_note(table: pd.DataFrame) -> str:
-    """What the INTERVAL column means for these rows, and why rows are not paired."""
+    """What the intervals cover, which rest on few subjects (†), what the INTERVAL column means
+    for these rows, and why rows are not paired."""
     lines = []
+    covers = table[table["covers"] != ""].groupby("covers", sort=True)["benchmark"].unique()
+    for words, benchmarks in covers.items():
+        lines.append(f"95% intervals of {', '.join(sorted(benchmarks))}: about {words}.")
+    few = table[table["interval_caveat"] != ""].groupby("benchmark", sort=True)["interval_caveat"].first()
+    lines += [f"† {benchmark}: {caveat}." for benchmark, caveat in few.items()]
     if table["interval"].str.startswith(PAIRED).any():
         lines.append("paired: A − B bootstrapped resample by resample (same subjects and stimuli), "
                      "two-factor corrected.")
@@ -220,5 +231,7 @@ def _interval_note(table: pd.DataFrame) -> str:
         lines += [f"  {benchmark}: {how.partition(': ')[2]}" for benchmark, how in reasons.items()]
     return "\n".join(lines)
 
+
+compare_command.help = (compare_command.help or "").replace("{FEW_SUBJECTS}", str(FEW_SUBJECTS))
 
 commands = [leaderboard, compare_command]

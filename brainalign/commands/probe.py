@@ -110,10 +110,13 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
 
 
 def _print_id(folder) -> None:
-    """The id its results will carry, and whether it is the standard probe."""
-    from ..benchmarks.probe import PROBE_ID, probe_id
+    """The id its results will carry, and whether it is the standard probe (the folder is
+    remembered under that id, so the id names it wherever a benchmark is named)."""
+    from ..benchmarks.probe import PROBE_ID, SaliencySemanticProbe, probe_id
+    from ..benchmarks.probe_index import remember
 
     identifier = probe_id(folder)
+    remember(SaliencySemanticProbe(folder.root))
     standard = "the pinned standard probe" if identifier == PROBE_ID else "not the pinned standard probe"
     click.echo(f"id: {identifier}@1 ({standard}; score it with `brainalign score MODEL --probe {folder.root}`)")
 

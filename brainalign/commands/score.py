@@ -84,16 +84,26 @@ def probe_option(function):
 
 def _with_probes(named, probes):
     """The benchmarks to score: those named (None: the default set) plus one probe benchmark per
-    --probe folder, which replace the default probe when no benchmark is named."""
+    --probe folder, which replace the default probe when no benchmark is named (the folders are
+    remembered, so their ids name them from now on)."""
     if not probes:
         return list(named) or None
     from ..benchmarks import default_benchmarks
     from ..benchmarks.probe import SaliencySemanticProbe
+    from ..benchmarks.probe_index import remember
 
     folders = [SaliencySemanticProbe(folder) for folder in probes]
+    for folder in folders:
+        remember(folder)
     if named:
         return [*named, *folders]
     return [b for b in default_benchmarks() if not isinstance(b, SaliencySemanticProbe)] + folders
+
+
+def _skip_absent(named, probes) -> bool | None:
+    """With --probe and no benchmark named, the rest of the default set is skipped where its data
+    is absent, as without --probe (a probe folder is never absent: an empty one is refused)."""
+    return True if probes and not named else None
 
 
 def _require_some_scored(outcomes) -> None:
@@ -159,8 +169,10 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
     MODEL is a registered id (see `brainalign models`), torchvision:<name>, timm:<name>,
     open_clip:<arch>/<pretrained>, <id>:untrained, or your own FILE.py:FUNCTION returning
     brainalign.models.from_module(...). BENCHMARKS are ids (see `brainalign benchmarks`),
-    with or without @version; a benchmark you name whose data is missing or damaged is an error
-    (without BENCHMARKS, those whose data is absent are skipped). Results already stored with the
+    with or without @version, spec files (.toml) or probe ids (probe.saliency_semantic~HASH, a
+    probe built or scored here before); a benchmark you name whose data is missing, damaged or
+    wrong is an error before any model runs (without BENCHMARKS, those whose data is absent are
+    skipped). Results already stored with the
     same seed, preprocessing and layers are reused, and layer RDMs are cached, so an interrupted
     run resumes.
 
@@ -170,6 +182,7 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
       brainalign score resnet50:untrained probe.saliency_semantic --layers all
       brainalign score my_net.py:build algonauts2019.92images.IT --results my-results
       brainalign score efficientnet_lite0 --probe my_probe/            # a probe you built
+      brainalign score pixels probe.saliency_semantic~3f2a9c1b7d4e      # the same probe, by its id
       brainalign score vit_b_16:untrained --scheduler tcp://10.0.0.5:8786 --layer-groups 4
     """
     from ..api import score
@@ -177,7 +190,8 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
     options = _options(seed, data_dir, **model_opts)
     with _client(scheduler, workers) as client:
         outcomes = score(model, _with_probes(benchmarks, probes), results=results_dir, options=options,
-                         force=force, client=client, layer_groups=layer_groups)
+                         force=force, client=client, layer_groups=layer_groups,
+                         skip_absent=_skip_absent(benchmarks, probes))
     _print_outcomes(outcomes)
     _require_some_scored(outcomes)
     click.echo(f"results in {results_dir}")
@@ -230,7 +244,7 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
     with _client(scheduler, workers) as client:
         report = run(list(models) or DEFAULT_MODELS, _with_probes(benchmarks, probes), results=results_dir,
                      leaderboard=out, options=options, force=force, client=client,
-                     layer_groups=layer_groups)
+                     layer_groups=layer_groups, skip_absent=_skip_absent(benchmarks, probes))
     _print_outcomes(report.outcomes)
     _print_account(report.outcomes, time.perf_counter() - started, phases.since(before)["page"])
     _require_some_scored(report.outcomes)

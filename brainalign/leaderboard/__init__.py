@@ -8,6 +8,10 @@
 >>> results = ResultsStore("results").load_all().results           # doctest: +SKIP
 >>> layers = layer_table(results)                                  # doctest: +SKIP
 >>> relation(layers, "semantic", "algonauts2019.92images.IT@2")    # doctest: +SKIP
+
+That pooled relation is the study's analysis, descriptive only. The claims are decided by
+``within_model_test`` (:mod:`.decisive`), which takes the same kind of table plus each model's
+``lineage`` and ``trained`` flag (``model_metadata``) and tests over architecture lineages.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from .decisive import across_lineage_test, model_metadata, within_model_contrast, within_model_test
 from .relation import layer_relations, layer_table, model_relations, model_table, relation
 
-__all__ = ["layer_relations", "layer_table", "model_relations", "model_table", "relation"]
+__all__ = ["across_lineage_test", "layer_relations", "layer_table", "model_metadata", "model_relations",
+           "model_table", "relation", "within_model_contrast", "within_model_test"]
 
 #: Names that moved to :mod:`brainalign.results`; still importable from here, with a warning.
 _MOVED = {"Problem": "RejectedFile", "Result": "Result", "ResultsStore": "ResultsStore"}

@@ -1,41 +1,76 @@
 """The claims panel: the study's claims checked on whatever models were scored.
 
-Each claim comes back with a status, its evidence (one line per brain target or group, each with
-its own verdict), the rule that turned the evidence into the status, and, where it cannot be
-tested, the entries that would make it testable. The claims describe associations among the scored
-models, not causes. Statuses:
+Each claim comes back with a status, its evidence (for the relation claims, one line of evidence
+per set of stimuli, each target with its own verdict), the rule that turned the evidence into the
+status, and, where it cannot be tested, the entries that would make it testable. The claims
+describe associations among the scored models, not causes. Statuses:
 
-- ``supported``: the interval excludes the null in the claimed direction (on every target);
-- ``contradicted``: it excludes it in the other direction (on every target);
+- ``supported``: the 95% interval lies wholly on the claimed side of 0, on every target;
+- ``contradicted``: it lies wholly on the other side, on every target;
 - ``mixed``: targets disagree (e.g. supported on IT, inconclusive on hIT);
-- ``inconclusive``: no interval excludes the null;
+- ``inconclusive``: the interval includes 0;
 - ``not contradicted``: a "no relation" claim whose interval includes 0. That is not evidence of
   absence (the same interval allows sizeable relations), so it is not shown as support;
-- ``not testable``.
+- ``not testable``: too few independent entries; no number is given.
 
-Group comparisons (CLIP vs supervised, CNN vs ViT) use trained models only. A group's mean gets
-the interval [mean of lows, mean of highs], which is at least as wide as the interval of a mean
-of independent estimates (conservative); the difference of two group means gets the MOVER
-interval of :mod:`brainalign.leaderboard.compare`.
+The relation claims are decided by :mod:`.decisive` (within models, over architecture lineages),
+never by the study's pooled analysis, which a gap between trained and untrained models carries.
+Requiring every target to agree keeps a claim's chance of a false "supported" at that of one
+target's test however many targets there are, and targets on the same stimuli are reported as one
+line of evidence, not as replications. Group comparisons (CLIP vs supervised, CNN vs ViT) use
+trained models only. A group's mean gets the interval [mean of lows, mean of highs], which is at
+least as wide as the interval of a mean of independent estimates (conservative); the difference of
+two group means gets the MOVER interval of :mod:`brainalign.leaderboard.compare`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .aggregate import Entry, Leaderboard, is_trained
 from .compare import difference_interval, format_interval
-from .relation import MIN_GROUPS
+from .decisive import (
+    MIN_LINEAGES,
+    MIN_LINEAGES_ACROSS,
+    WITHIN_ESTIMATE,
+    LineageTest,
+    across_lineage_test,
+    model_metadata,
+    within_model_contrast,
+    within_model_test,
+)
+from .relation import PROBE_MEASURES, brain_columns, evidence_lines, target_stimuli
 
-_PER_TARGET_RULE = (
-    "Decided per brain target on the interval of r that resamples whole models (layers of one model "
-    "are not independent); the claim is {decided} only when every target says so, mixed when "
-    "targets disagree, inconclusive when {open}."
+_WITHIN_RULE = (
+    "Decided within models: for each trained model, Pearson's r between its layers' {x} and their brain "
+    "ρ; as Fisher z, averaged over the models of one architecture lineage (scaled versions of one "
+    "design, like EfficientNet-Lite0/1/2, are one lineage), then a 95% t interval over lineages. Per "
+    "target: supported when the interval lies above 0, contradicted when below, inconclusive when it "
+    "includes 0; not testable with fewer than {minimum} trained lineages. The claim is supported or "
+    "contradicted only when every target says so, mixed when targets disagree. In simulations of this "
+    "leaderboard's layout and of 4 to 20 trained models from 2 to 6 lineages with no relation within "
+    "models, the rule said supported at most 5% of the time (documentation: Claims)."
+)
+_CONTRAST_RULE = (
+    "Decided within models: for each trained model, the Fisher z of r between its layers' semantic ρ "
+    "and brain ρ minus the absolute Fisher z of r between their saliency ρ and brain ρ; averaged over "
+    "the models of one architecture lineage, then a 95% t interval over lineages. Per target: "
+    "supported when the interval lies above 0 (semantics goes with brain similarity more strongly "
+    "than saliency does, in either direction), contradicted when below, inconclusive when it "
+    "includes 0; not testable with fewer than {minimum} trained lineages; every target must agree."
+)
+_ACROSS_RULE = (
+    "Decided among trained models, one point per architecture lineage (the mean of its models): "
+    "Pearson's r over those points with its 95% interval. A claim of no relation cannot be shown by "
+    "an interval that includes 0: that interval also allows sizeable relations. It is contradicted "
+    "on a target whose interval excludes 0, and otherwise only not contradicted; mixed when targets "
+    "disagree; not testable with fewer than {minimum} trained lineages. Across all models, r "
+    "mostly measures the gap between trained and untrained models, so it decides nothing."
 )
 _GROUP_RULE = (
     "Trained models only. Each group's mean gets the interval [mean of lower ends, mean of upper "
@@ -43,11 +78,26 @@ _GROUP_RULE = (
     "MOVER interval; supported when that interval excludes 0 in the claimed direction, "
     "contradicted when it excludes 0 in the other."
 )
-_NULL_RULE = (
-    "A claim of no relation cannot be shown by an interval that includes 0: that interval also "
-    "allows sizeable relations. It is contradicted on a target whose interval (resampling models) "
-    "excludes 0, and otherwise only not contradicted; mixed when targets disagree."
+_POOLED_NOTE = (
+    "The study's own analysis, pooled over all layers of all models, is under Relations as a "
+    "descriptive replication and does not decide this claim: pooled over models, r follows "
+    "differences between models (trained against untrained) as much as differences between layers."
 )
+#: Registered models to suggest for a lineage not yet scored (those before the others work offline).
+_SUGGESTIONS = {
+    "efficientnet": "efficientnet_lite0", "mobilenet": "mobilenet_v2", "resnet": "resnet50 or clip_rn50",
+    "vit": "vit_b_16 or clip_vit_b_16",
+}
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    """Targets measured on the same stimuli: one line of evidence, with its own status."""
+
+    targets: tuple[str, ...]
+    status: str
+    items: tuple[str, ...]  # one per target, ending in its verdict
+    shared: str = ""  # how the targets are known to share stimuli ("" for a single target)
 
 
 @dataclass(frozen=True)
@@ -57,14 +107,88 @@ class Claim:
     evidence: list[str] = field(default_factory=list)
     needs: str = ""
     rule: str = ""  # how the evidence became the status
+    lines: list[EvidenceLine] = field(default_factory=list)  # relation claims: per line of evidence
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim": self.claim, "status": self.status, "evidence": list(self.evidence), "needs": self.needs,
+                "rule": self.rule, "note": self.note,
+                "lines": [{"targets": list(line.targets), "status": line.status, "items": list(line.items),
+                           "shared": line.shared} for line in self.lines]}
 
 
-def evaluate_claims(board: Leaderboard) -> list[Claim]:
+@dataclass(frozen=True)
+class DecisiveTests:
+    """Every decisive test the page shows: within models per brain target and probe measure (trained
+    models, and all models for comparison), the saliency-against-semantics contrast, and across
+    trained lineages per brain target and probe summary; and the lines of evidence."""
+
+    within: list[tuple[str, str, LineageTest]]
+    within_all: list[tuple[str, str, LineageTest]]
+    contrast: list[tuple[str, LineageTest]]
+    across: list[tuple[str, str, LineageTest]]
+    lines: list[list[str]]
+    stimuli_recorded: bool
+
+
+def decisive_tests(board: Leaderboard) -> DecisiveTests:
+    metadata = model_metadata({e.model_id: e.card for e in board.entries},
+                              {e.model_id for e in board.entries if is_trained(e)})
+    layers, models = board.layers, board.models
+    targets = brain_columns(layers)
+    within, within_all = [], []
+    for target in targets:
+        for measure in PROBE_MEASURES:
+            within.append((target, measure, within_model_test(layers, measure, target, models=metadata)))
+            within_all.append((target, measure, within_model_test(layers, measure, target, models=metadata,
+                                                                  trained_only=False)))
+    contrast = [(t, within_model_contrast(layers, "semantic", "saliency", t, models=metadata)) for t in targets]
+    across = [(t, m, across_lineage_test(models, m, t, models=metadata))
+              for t in brain_columns(models) for m in ("semantic_encoding", "saliency_suppression")]
+    stimuli = target_stimuli(r for e in board.entries for r in e.results.values())
+    stimuli = {t: stimuli.get(t, "not recorded") for t in targets}
+    return DecisiveTests(within, within_all, contrast, across, evidence_lines(stimuli),
+                         not any("not recorded" in key for key in stimuli.values()))
+
+
+def decisive_rows(tests: DecisiveTests) -> list[dict[str, Any]]:
+    """The decisive tests as table rows (JSON-ready): a row below its test's minimum carries no
+    estimate, interval or p-value at all."""
+    rows = [{"brain": t, "measure": m, **test.to_dict()} for t, m, test in [*tests.within, *tests.within_all]]
+    rows += [{"brain": t, "measure": "semantic − |saliency|", **test.to_dict()} for t, test in tests.contrast]
+    rows += [{"brain": t, "measure": m, **test.to_dict()} for t, m, test in tests.across]
+    return rows
+
+
+def page_text(tests: DecisiveTests) -> dict[str, Any]:
+    """What the page says about the decisive tests: what they estimate, their minimums, and how
+    targets on shared stimuli count."""
+    if len(tests.lines) == 1 and len(tests.lines[0]) > 1:
+        lines = (f"The targets here ({', '.join(tests.lines[0])}) "
+                 + ("share their stimuli (the same stimulus ids)" if tests.stimuli_recorded else
+                    "do not record which stimuli they were computed on (results of an older brainalign)")
+                 + ", so they are one line of evidence: their agreement is not replication.")
+    elif len(tests.lines) > 1:
+        lines = (f"The targets here form {len(tests.lines)} lines of evidence (targets on the same stimulus ids "
+                 f"are one line): " + "; ".join(", ".join(group) for group in tests.lines) + ".")
+    else:
+        lines = ""
+    return {
+        "estimate": WITHIN_ESTIMATE.format(x="semantic (or saliency) ρ"),
+        "minimum": MIN_LINEAGES, "minimum_across": MIN_LINEAGES_ACROSS, "lines": lines,
+        "multiplicity": (
+            "Targets measured on the same stimuli count as one line of evidence, not as replications. A "
+            "claim is supported only when every target supports it, which keeps its chance of a false "
+            "\"supported\" at that of one target's test however many targets there are; each claim is "
+            "tested on its own (no correction across claims)."),
+    }
+
+
+def evaluate_claims(board: Leaderboard, tests: DecisiveTests | None = None) -> list[Claim]:
+    tests = tests if tests is not None else decisive_tests(board)
     return [
-        _layer_claim(board, "semantic", "Across layers, semantic encoding goes with brain similarity "
-                     "(a layer's semantic ρ correlates positively with its brain ρ)", expect="positive"),
-        _layer_claim(board, "saliency", "Across layers, saliency relates to brain similarity more weakly "
-                     "than semantics does (|r| of saliency below r of semantics)", expect="weaker"),
+        semantic_claim(tests),
+        saliency_claim(tests),
         _group_claim(board, "CLIP-trained models encode semantics more strongly than supervised ones "
                      "(higher semantic encoding)",
                      _kind("semantic_encoding"), "objective", "CLIP", "supervised",
@@ -79,8 +203,126 @@ def evaluate_claims(board: Leaderboard) -> list[Claim]:
                      _salient_distractor_on_saliency, "family", "CNN", "ViT",
                      needs="score at least one trained CNN and one trained ViT on the probe",
                      magnitude=True),
-        _no_relation_claim(board),
+        saliency_across_models_claim(tests),
     ]
+
+
+def semantic_claim(tests: DecisiveTests) -> Claim:
+    """Across layers, semantic encoding goes with brain similarity: the within-model test of the
+    semantic ρ against each brain target."""
+    return _relation_claim(
+        "Across layers, semantic encoding goes with brain similarity (within a model, layers with higher "
+        "semantic ρ have higher brain ρ)", {t: test for t, m, test in tests.within if m == "semantic"}, tests,
+        _positive, _WITHIN_RULE.format(x="semantic ρ", minimum=MIN_LINEAGES), _within_item("within-model r"), MIN_LINEAGES)
+
+
+def saliency_claim(tests: DecisiveTests) -> Claim:
+    """Across layers, saliency relates to brain similarity more weakly than semantics does: the
+    within-model contrast against each brain target."""
+    return _relation_claim(
+        "Across layers, saliency relates to brain similarity more weakly than semantics does (within a "
+        "model, |r| of saliency ρ with brain ρ below r of semantic ρ)", dict(tests.contrast), tests,
+        _positive, _CONTRAST_RULE.format(minimum=MIN_LINEAGES),
+        _within_item("z of semantic r minus |z| of saliency r, within models"), MIN_LINEAGES)
+
+
+def saliency_across_models_claim(tests: DecisiveTests) -> Claim:
+    """Across models, saliency suppression does not go with brain similarity: r over trained
+    lineages against each brain target."""
+    return _relation_claim(
+        "Across models, saliency suppression does not go with brain similarity",
+        {t: test for t, m, test in tests.across if m == "saliency_suppression"}, tests, _null,
+        _ACROSS_RULE.format(minimum=MIN_LINEAGES_ACROSS), _across_item, MIN_LINEAGES_ACROSS, pooled_note=False)
+
+
+def _positive(test: LineageTest) -> str:
+    return {"positive": "supported", "negative": "contradicted", "open": "inconclusive"}.get(
+        test.direction, "not testable")
+
+
+def _null(test: LineageTest) -> str:
+    return {"positive": "contradicted", "negative": "contradicted", "open": "not contradicted"}.get(
+        test.direction, "not testable")
+
+
+def _untestable(test: LineageTest) -> str:
+    lineages = f"{test.n_lineages} architecture lineage{'s' if test.n_lineages != 1 else ''}"
+    kind = "trained model" if test.trained_only else "model"
+    return (f"not testable: {len(test.models)} {kind}{'s' if len(test.models) != 1 else ''} from "
+            f"{lineages}{' (' + ', '.join(test.lineages) + ')' if test.lineages else ''}; the test needs at "
+            f"least {test.minimum} lineages")
+
+
+def _within_item(estimate: str) -> Callable[[str, LineageTest, str], str]:
+    """An evidence line of a within-model test, its estimate called ``estimate``."""
+    def item(target: str, test: LineageTest, verdict: str) -> str:
+        if not test.testable:
+            return f"{target}: {_untestable(test)}"
+        return (f"{target}: {estimate} = {format_interval(test.estimate, test.ci_low, test.ci_high, 2)} over "
+                f"{test.n_lineages} lineages ({len(test.models)} trained models) → {verdict}")
+    return item
+
+
+def _across_item(target: str, test: LineageTest, verdict: str) -> str:
+    if not test.testable:
+        return f"{target}: {_untestable(test)}"
+    line = (f"{target}: r over {test.n_lineages} trained lineages (one point each) = "
+            f"{format_interval(test.estimate, test.ci_low, test.ci_high, 2)} → {verdict}")
+    if verdict == "not contradicted":
+        line += f" (r anywhere from {test.ci_low:.2f} to {test.ci_high:.2f} fits these lineages)"
+    return line
+
+
+def _combine(verdicts: Sequence[str]) -> str:
+    """One status for several targets (or lines): unanimous among those that could be tested,
+    ``mixed`` when they disagree, ``not testable`` when none could."""
+    tested = {v for v in verdicts if v != "not testable"}
+    if not tested:
+        return "not testable"
+    return tested.pop() if len(tested) == 1 else "mixed"
+
+
+def _relation_claim(text: str, by_target: dict[str, LineageTest], tests: DecisiveTests,
+                    verdict_of: Callable[[LineageTest], str], rule: str,
+                    item: Callable[[str, LineageTest, str], str], minimum: int, pooled_note: bool = True) -> Claim:
+    if not any(test.models for test in by_target.values()):
+        return Claim(text, "not testable", needs="score trained models on the probe and on a human benchmark",
+                     rule=rule)
+    lines = []
+    for group in tests.lines or [sorted(by_target)]:
+        members = [t for t in group if t in by_target]
+        if not members:
+            continue
+        verdicts = [verdict_of(by_target[t]) for t in members]
+        shared = ""
+        if len(members) > 1:
+            shared = ("share their stimuli (the same stimulus ids): one line of evidence, not replications"
+                      if tests.stimuli_recorded else
+                      "do not record which stimuli they were computed on (results of an older brainalign), so "
+                      "they are taken as one line of evidence, not replications")
+        lines.append(EvidenceLine(tuple(members), _combine(verdicts),
+                                  tuple(item(t, by_target[t], v) for t, v in zip(members, verdicts)), shared))
+    status = _combine([line.status for line in lines])
+    note = _POOLED_NOTE if pooled_note else ""
+    if status == "not testable":  # every target for the same reason, said once
+        reasons = dict.fromkeys(_untestable(test) for test in by_target.values())
+        evidence = [f"{reason[0].upper()}{reason[1:]} ({', '.join(t for t, test in by_target.items() if _untestable(test) == reason)})."
+                    for reason in reasons]
+        return Claim(text, status, evidence, needs=_needs(by_target.values(), minimum), rule=rule, note=note)
+    return Claim(text, status, rule=rule, lines=lines, note=note)
+
+
+def _needs(tests: Sequence[LineageTest] | Any, minimum: int) -> str:
+    """What to score to make a lineage test testable: trained models of enough more lineages."""
+    tests = list(tests)
+    present = sorted({lineage for test in tests for lineage in test.lineages})
+    missing = max(minimum - len(present), 1)
+    suggestions = [model for lineage, model in _SUGGESTIONS.items() if lineage not in present]
+    return (f"score trained models of {missing} more architecture lineage{'s' if missing != 1 else ''} on the probe "
+            f"and the human benchmarks (now {len(present)}{': ' + ', '.join(present) if present else ''}; scaled "
+            "versions of one design count once), e.g. " + "; ".join(suggestions[:3])
+            + " (weights must be available locally), or any torchvision, timm or open_clip checkpoint of "
+              "another design")
 
 
 Metric = Callable[[Entry, str | None, str], float]
@@ -102,58 +344,10 @@ def _salient_distractor_on_saliency(entry: Entry, probe: str | None, key: str) -
                           distractor={"salient": True, "semantically_similar": True})
 
 
-def _layer_claim(board: Leaderboard, measure: str, text: str, expect: str) -> Claim:
-    relations = board.layer_relations
-    if not len(relations):
-        return Claim(text, "not testable", needs="score models on the probe and on a human benchmark")
-    # Only intervals that resample whole models decide: layers of one model are not independent.
-    pooled = relations[(relations["model"] == "") & (relations["n"] >= 4)
-                       & (relations["n_groups"] >= MIN_GROUPS)]
-    mine = pooled[pooled["measure"] == measure]
-    if mine.empty or mine["r"].isna().all():
-        return Claim(text, "not testable", needs=f"score at least {MIN_GROUPS} models on the probe and on "
-                     "a human benchmark (the interval of r resamples models, since layers of one model "
-                     "are not independent)")
-    evidence, verdicts = [], []
-    for row in mine.itertuples():
-        line = (f"{row.brain}: r = {format_interval(row.r, row.ci_low, row.ci_high, 2)} "
-                f"({row.ci_method}), n = {row.n} layers")
-        if expect == "positive":
-            found = ("supported" if row.ci_low > 0 else "contradicted" if row.ci_high < 0 else "inconclusive")
-        else:
-            semantic = pooled[(pooled["measure"] == "semantic") & (pooled["brain"] == row.brain)]
-            sem = (semantic[["r", "ci_low", "ci_high"]].iloc[0].astype(float).tolist() if len(semantic)
-                   else [math.nan] * 3)
-            line += f"; semantic r = {format_interval(*sem, 2)}"
-            found = _weaker_verdict(_magnitude(row.r, row.ci_low, row.ci_high), sem)
-        verdicts.append(found)
-        evidence.append(f"{line} → {found}")
-    evidence += _cautions(mine["caveat"])
-    open_when = ("no target's interval excludes 0" if expect == "positive" else
-                 "on no target the interval of |r| lies wholly below (or above) semantics' interval")
-    return Claim(text, _overall(verdicts), evidence,
-                 rule=_PER_TARGET_RULE.format(decided="supported or contradicted", open=open_when))
-
-
-def _cautions(caveats: pd.Series) -> list[str]:
-    """The relations' caveats as evidence lines, each said once."""
-    return [f"Caution: {c}." for c in dict.fromkeys(caveats) if isinstance(c, str) and c]
-
-
 def _magnitude(value: float, low: float, high: float) -> tuple[float, float, float]:
     """|x| with its interval: [0, max] when the interval spans 0."""
     ends = sorted((abs(low), abs(high)))
     return abs(value), (0.0 if low <= 0 <= high else ends[0]), ends[1]
-
-
-def _weaker_verdict(saliency: tuple[float, float, float], semantic: list[float]) -> str:
-    """Whether |r| of saliency is surely below r of semantics: its whole interval under the
-    semantic interval's lower end (supported), or surely above its upper end (contradicted)."""
-    if any(math.isnan(x) for x in (*saliency, *semantic)):
-        return "inconclusive"
-    if saliency[2] < semantic[1]:
-        return "supported"
-    return "contradicted" if saliency[1] > semantic[2] else "inconclusive"
 
 
 def _group_claim(board: Leaderboard, text: str, metric: Metric, attribute: str, higher: str, lower: str,
@@ -193,29 +387,3 @@ def _group(board: Leaderboard, metric: Metric, attribute: str, name: str,
 def _group_mean(members: list[tuple[Entry, tuple[float, ...]]]) -> tuple[float, float, float]:
     values = np.array([triple for _, triple in members], dtype=np.float64)
     return float(values[:, 0].mean()), float(values[:, 1].mean()), float(values[:, 2].mean())
-
-
-def _no_relation_claim(board: Leaderboard) -> Claim:
-    text = "Across models, saliency suppression does not go with brain similarity"
-    relations = board.model_relations
-    usable = relations[(relations["measure"] == "saliency_suppression") & (relations["n"] >= 4)] \
-        if len(relations) else relations
-    if not len(usable) or usable["r"].isna().all():
-        return Claim(text, "not testable", needs="score at least 4 models on the probe and on a human benchmark")
-    evidence, verdicts = [], []
-    for row in usable.itertuples():
-        interval = format_interval(row.r, row.ci_low, row.ci_high, 2)
-        found = "contradicted" if row.ci_low > 0 or row.ci_high < 0 else "not contradicted"
-        verdicts.append(found)
-        line = f"{row.brain}: r = {interval} ({row.ci_method}), n = {row.n} models → {found}"
-        if found == "not contradicted":
-            line += f" (r anywhere from {row.ci_low:.2f} to {row.ci_high:.2f} fits these models)"
-        evidence.append(line)
-    evidence += _cautions(usable["caveat"])
-    return Claim(text, _overall(verdicts), evidence, rule=_NULL_RULE)
-
-
-def _overall(verdicts: list[str]) -> str:
-    """One status for several targets: unanimous, or ``mixed`` when they disagree."""
-    distinct = set(verdicts)
-    return distinct.pop() if len(distinct) == 1 else "mixed"

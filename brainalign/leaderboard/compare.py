@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..rsa.inference import TwoFactorSamples, two_factor_interval
 from ..results import Result, as_float
+from .caveats import interval_caveat, interval_covers, interval_resamples
 
 #: Sub-keys of a summary entry that carry a point value and its interval.
 _VALUE_KEYS: tuple[tuple[str, str, str, str], ...] = (
@@ -42,6 +43,7 @@ _VALUE_KEYS: tuple[tuple[str, str, str, str], ...] = (
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "benchmark", "metric", "a", "a_ci_low", "a_ci_high", "b", "b_ci_low", "b_ci_high",
     "difference", "ci_low", "ci_high", "verdict", "interval",
+    "covers", "interval_caveat",  # what the intervals are about; few subjects (leaderboard.caveats)
 )
 #: How the interval of a difference was made (the ``interval`` column starts with one of these).
 PAIRED = "paired"
@@ -122,7 +124,9 @@ def compare_results(
 ) -> pd.DataFrame:
     """One row per (benchmark, summary number) that both sides report: each side's value and
     interval, the difference ``a − b`` with its interval (paired where the two results share
-    their resamples, else MOVER; ``interval`` says which, and why not paired), and a verdict.
+    their resamples, else MOVER; ``interval`` says which, and why not paired), and a verdict;
+    ``covers`` says what the intervals are about and ``interval_caveat`` where they rest on few
+    subjects (:mod:`brainalign.leaderboard.caveats`).
     Benchmarks are matched by ``id@version``; numbers without a ``value`` (e.g. the noise
     ceiling) are skipped."""
     by_benchmark_b = {result.benchmark: result for result in b}
@@ -153,8 +157,18 @@ def compare_results(
                     "a": va, "a_ci_low": la, "a_ci_high": ha, "b": vb, "b_ci_low": lb, "b_ci_high": hb,
                     "difference": va - vb, "ci_low": d_low, "ci_high": d_high,
                     "verdict": verdict(d_low, d_high, label_a, label_b), "interval": how,
+                    **_interval_words(left, right, name, math.isnan(d_low)),
                 })
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _interval_words(a: Result, b: Result, name: str, no_interval: bool) -> dict[str, str]:
+    """What the intervals of number ``name`` cover, and the few-subjects caveat of either side."""
+    if no_interval:
+        return {"covers": "", "interval_caveat": ""}
+    covers = {interval_covers(interval_resamples(r, name)) for r in (a, b)} - {""}
+    caveats = [c for c in dict.fromkeys(interval_caveat(r, name) for r in (a, b)) if c]
+    return {"covers": "; ".join(sorted(covers)), "interval_caveat": "; ".join(caveats)}
 
 
 def format_interval(value: float, low: float = math.nan, high: float = math.nan, digits: int = 3) -> str:

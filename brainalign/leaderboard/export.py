@@ -20,6 +20,7 @@ from .._version import __version__
 from ..results import as_float, jsonable
 from .aggregate import Leaderboard
 from .caveats import few_subjects
+from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims
 from .compare import format_interval
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "latex", "json")
@@ -83,12 +84,23 @@ def export(board: Leaderboard, fmt: str, *, all_measures: bool = False) -> str:
         return to_csv(table)
     if fmt == "json":
         return json.dumps({"brainalign_version": __version__, "columns": list(COLUMNS),
-                           "rows": jsonable(table, "export")}, indent=2, ensure_ascii=False) + "\n"
+                           "rows": jsonable(table, "export"), **claims_data(board)},
+                          indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         return to_markdown(table)
     if fmt == "latex":
         return to_latex(table)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def claims_data(board: Leaderboard, tests: DecisiveTests | None = None,
+                claims: Sequence[Claim] | None = None) -> dict[str, Any]:
+    """The decisive within-model tests and the study's claims checked on ``board`` (as the analysis
+    page shows them), JSON-ready: a test below its minimum carries no number."""
+    tests = tests if tests is not None else decisive_tests(board)
+    claims = claims if claims is not None else evaluate_claims(board, tests)
+    return jsonable({"decisive_tests": decisive_rows(tests), "claims": [claim.to_dict() for claim in claims]},
+                    "claims")
 
 
 def to_csv(table: Sequence[dict[str, Any]]) -> str:

@@ -1,4 +1,5 @@
-"""How semantic encoding and saliency go with brain similarity: the study's headline analysis.
+"""How semantic encoding and saliency go with brain similarity: the study's headline analysis, kept
+as a descriptive replication (the claims are decided by :mod:`.decisive`, within models).
 
 Two levels. Across layers: every scored layer of every model is one point (a layer's ρ with the
 probe's semantic or saliency RDM on the Baseline images against its ρ with a brain target, averaged
@@ -172,6 +173,41 @@ def brain_column(result: Result, target: str, n_targets: int) -> str:
     return result.benchmark if n_targets == 1 else f"{result.benchmark}:{target}"
 
 
+#: The stimulus identity of a target whose results do not record which stimuli they were computed on.
+STIMULI_NOT_RECORDED = "not recorded"
+
+
+def target_stimuli(results: Iterable[Result]) -> dict[str, str]:
+    """Each brain column of :func:`layer_table` → which stimuli its numbers were computed on: the
+    digest of the sorted stimulus ids its results record (``stimulus_ids_sha256``), so the 92
+    objects count as the same stimuli on a white or a grey background; :data:`STIMULI_NOT_RECORDED`
+    for results that do not record it (written before brainalign recorded it)."""
+    found: dict[str, set[str]] = {}
+    for result in results:
+        if is_probe(result) or not is_brain(result):
+            continue
+        recorded = result.provenance.get("stimulus_ids_sha256")
+        key = ("+".join(sorted(str(v) for v in recorded.values())) if isinstance(recorded, dict) and recorded
+               else STIMULI_NOT_RECORDED)
+        brains = [m for m in result.measures if m.kind == "brain_similarity"]
+        for measure in brains:
+            found.setdefault(brain_column(result, measure.target, len(brains)), set()).add(key)
+    # models that disagree about a column's stimuli (they should not): the column gets all their keys
+    return {column: "|".join(sorted(keys)) for column, keys in found.items()}
+
+
+def evidence_lines(stimuli: dict[str, str]) -> list[list[str]]:
+    """Brain columns grouped into lines of evidence: columns on the same stimuli are one line (not
+    replications of each other). Where any column's stimuli are not recorded, all columns are one
+    line: nothing shows that column is independent of the others."""
+    if any(STIMULI_NOT_RECORDED in key for key in stimuli.values()):
+        return [sorted(stimuli)] if stimuli else []
+    groups: dict[str, list[str]] = {}
+    for column in sorted(stimuli):
+        groups.setdefault(stimuli[column], []).append(column)
+    return sorted(groups.values())
+
+
 def _layer_parts(result: Result, chosen: str | None) -> list[pd.DataFrame]:
     """A result's per-layer values, as (model, layer, …, column, value) rows: the chosen probe's
     semantic and saliency measures, or a brain benchmark's brain similarity per target (the
@@ -252,7 +288,8 @@ def _models_used(table: pd.DataFrame, x: str, y: str) -> list[str]:
 
 def caveat(models: Sequence[str], trained: Collection[str] | None = None) -> str:
     """What a reader must know about a relation across ``models`` before trusting its interval:
-    fewer than :data:`FEW_MODELS` models, or fewer than that many trained ones among them."""
+    fewer than :data:`FEW_MODELS` models, or fewer than that many trained ones among them (then
+    trained and untrained models form two clusters, and r mostly measures the gap between them)."""
     notes = []
     if 0 < len(models) < FEW_MODELS:
         notes.append(f"only {len(models)} models: an interval resampling so few is unreliable")
@@ -260,7 +297,7 @@ def caveat(models: Sequence[str], trained: Collection[str] | None = None) -> str
         n_trained = sum(m in trained for m in models)
         if n_trained < min(FEW_MODELS, len(models)):
             notes.append(f"only {n_trained} of {len(models)} models are trained: the gap between trained "
-                         "and untrained models alone can make r large")
+                         "and untrained models alone can make r large; descriptive only")
     return "; ".join(notes)
 
 

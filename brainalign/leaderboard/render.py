@@ -31,12 +31,12 @@ from .._io import write_text_atomic
 from .._version import __version__
 from ..citation import STUDY_BIBTEX, suite_bibtex
 from ..progress import progress
-from ..results import RejectedFile, Result, as_float
+from ..results import RejectedFile, Result, as_float, jsonable
 from .aggregate import BenchmarkCard, Entry, Leaderboard, build_leaderboard, is_trained
 from .caveats import FEW_SUBJECTS
-from .claims import evaluate_claims
+from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims, page_text
 from .compare import format_interval
-from .export import export
+from .export import claims_data, export
 from .merge import Conflict, merge_stores
 from .plots import profile_svg, scatter_svg, shorten
 from .ranking import T_975, Z_975, Ranking, rank
@@ -349,6 +349,8 @@ class Site:
         board = self.board
         brains = brain_columns(board.layers)
         relations = _relation_records(board.layer_relations)
+        tests = decisive_tests(board)
+        claims = evaluate_claims(board, tests)
         return self._render(
             "analysis_page.html.j2", 1,
             probes=board.probes,
@@ -358,8 +360,23 @@ class Site:
             layer_figures=self._layer_figures(brains),
             model_figures=self._model_figures(),
             twins=_records(board.twins),
-            claims=evaluate_claims(board),
+            claims=claims,
+            decisive=decisive_rows(tests),
+            analysis=page_text(tests),
+            data=self._analysis_data(tests, claims),
         )
+
+    def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim]) -> Any:
+        """The analysis page's numbers, JSON-ready, for its download button."""
+        board = self.board
+        return jsonable({
+            "brainalign_version": __version__,
+            "probe": board.probe,
+            "layer_relations": _records(board.layer_relations),
+            "model_relations": _records(board.model_relations),
+            **claims_data(board, tests, claims),
+            "untrained_twins": _records(board.twins),
+        }, "analysis data")
 
     def _kinds(self) -> dict[str, str]:
         return {e.model_id: "trained" if is_trained(e) else "untrained" for e in self.board.entries}

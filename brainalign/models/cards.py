@@ -6,6 +6,8 @@ A card is what a result cites: which network, trained how, on what, with which w
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -54,6 +56,11 @@ class ModelCard:
     def untrained(self) -> bool:
         return self.objective == "untrained"
 
+    @property
+    def lineage(self) -> str:
+        """The architecture's lineage (see :func:`architecture_lineage`)."""
+        return architecture_lineage(self.architecture)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -64,6 +71,36 @@ class ModelCard:
         if unknown:
             raise BrainAlignError(f"unknown model card fields {unknown}; known: {sorted(known)}")
         return cls(**data)
+
+
+#: Lineage stems that are spellings of another lineage's name.
+_LINEAGE_SYNONYMS = {"rn": "resnet", "wide": "resnet"}
+
+
+def architecture_lineage(architecture: str) -> str:
+    """The design an architecture is a size or version of: its name without framework prefix,
+    size, version or variant (``tf_efficientnet_lite0``, ``efficientnet_b3`` → ``efficientnet``;
+    ``resnet50``, open_clip's ``RN50`` → ``resnet``; ``vit_b_16``, ``ViT-B-16`` → ``vit``;
+    ``mobilenet_v2``, ``mobilenetv3_large_100`` → ``mobilenet``).
+
+    Models of one lineage are not independent evidence about networks in general (scaled copies
+    of one design behave alike), so analyses that need independent models count lineages, not
+    models. Derived from the card's ``architecture``, it needs nothing from a plugin's card; a name
+    it cannot parse is its own lineage.
+    """
+    name = architecture.strip().lower().replace("-", "_")
+    name = re.sub(r"^(tf|tv|timm)_", "", name)
+    stem = re.match(r"[a-z]*", name).group()  # type: ignore[union-attr]  # always matches
+    if len(stem) > 3 and stem.endswith("v"):  # mobilenetv3, resnetv2, efficientnetv2
+        stem = stem[:-1]
+    return _LINEAGE_SYNONYMS.get(stem, stem) or name or "unknown"
+
+
+def card_lineage(card: Mapping[str, Any]) -> str:
+    """:func:`architecture_lineage` of a card stored as a mapping (a result's ``model_card``); a
+    card without an architecture is a lineage of its own, named by its id."""
+    architecture = str(card.get("architecture") or "")
+    return architecture_lineage(architecture) if architecture else f"model {card.get('id', '?')}"
 
 
 # --- citations (BibTeX of the paper that introduced each architecture / training recipe) -------

@@ -23,6 +23,7 @@ import dataclasses
 import difflib
 import hashlib
 import inspect
+import logging
 import os
 import re
 import sys
@@ -46,6 +47,8 @@ from .loaded import Layers, LoadedModel, assemble
 from .preprocessing import check_mode, clip_preprocess
 from .sources import Built, baselines, efficientnet_lite
 from .weights import weights_file_path
+
+log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "brainalign.models"
 GENERIC_SOURCES = ("torchvision", "timm", "open_clip", "efficientnet_lite", "baseline")
@@ -216,29 +219,69 @@ def _open_clip_generic(make_card: Card, name: str, untrained: bool) -> ModelEntr
 # --- registered ids: entry points (built-ins and plugins alike) ---------------------------------------
 
 def registered() -> dict[str, EntryPoint]:
-    """Every registered model id and its entry point. A plugin's id that repeats a built-in one is
-    ignored (brainalign's own distribution wins), so an installed package cannot change what a
+    """Every registered model id and its entry point: brainalign's own, then the plugins' that
+    are not refused (:func:`refused_ids`), so an installed package can never change what a
     result's model id means."""
-    found: dict[str, EntryPoint] = {}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        own = point.dist is not None and point.dist.name == DISTRIBUTION
-        if point.name not in found or own:
-            found[point.name] = point
-    return found
+    return _registry()[0]
+
+
+def refused_ids() -> dict[str, str]:
+    """Model ids of plugins that are refused, and why: a built-in id (brainalign's own wins, at
+    every load), or an id two packages register (neither answers for it). Each is reported once
+    per process, as a warning naming both."""
+    return _registry()[1]
+
+
+def _registry() -> tuple[dict[str, EntryPoint], dict[str, str]]:
+    points = list(entry_points(group=ENTRY_POINT_GROUP))
+    found = {p.name: p for p in points if _is_builtin(p)}
+    claims: dict[str, dict[str, EntryPoint]] = {}  # id → {package: its entry point}
+    for point in points:
+        if not _is_builtin(point):
+            claims.setdefault(point.name, {}).setdefault(_package(point), point)
+    refused: dict[str, str] = {}
+    for name, by_package in sorted(claims.items()):
+        packages = " and ".join(f"package {package}" for package in sorted(by_package))
+        if name in found:
+            refused[name] = (f"model plugin {name!r} of {packages} is refused: {name} is one of brainalign's "
+                             "own model ids, which a plugin never answers for")
+        elif len(by_package) > 1:
+            refused[name] = (f"model id {name!r} is registered by {packages}: refused for both, so that neither "
+                             "answers for the other; uninstall one of them")
+        else:
+            (found[name],) = by_package.values()
+    for reason in refused.values():
+        _warn_once(reason)
+    return found, refused
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning("%s", message)
 
 
 def _is_builtin(point: EntryPoint) -> bool:
     return point.dist is not None and point.dist.name == DISTRIBUTION
 
 
+def _package(point: EntryPoint) -> str:
+    return point.dist.name if point.dist is not None else point.value
+
+
 def _load_point(point: EntryPoint) -> object:
+    """What an entry point names; whatever a plugin's import does (an exception, ``SystemExit``;
+    not ``KeyboardInterrupt``) becomes one error naming the package and the entry point."""
     try:
         return point.load()
-    except Exception as err:  # noqa: BLE001 - a broken plugin is reported, not a traceback
-        origin = point.dist.name if point.dist is not None else point.value
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - a broken plugin is reported, not a traceback
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         raise BrainAlignError(
-            f"model {point.name!r} of the installed package {origin} cannot be loaded "
-            f"({type(err).__name__}: {err}); fix or uninstall that package"
+            f"model {point.name!r} of the installed package {_package(point)} cannot be loaded "
+            f"({text}); fix or uninstall that package"
         ) from None
 
 
@@ -263,8 +306,8 @@ def _factory_card(point: EntryPoint) -> ModelCard:
     """What a plugin factory says about itself (its ``card`` attribute), else a minimal card."""
     source = f"plugin:{point.dist.name}" if point.dist is not None else "plugin"
     try:
-        card = getattr(point.load(), "card", None)
-    except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
+        card = getattr(_load_point(point), "card", None)
+    except BrainAlignError:  # a broken plugin must not break the listing (list_models reports it)
         card = None
     if isinstance(card, ModelCard):
         return card
@@ -291,7 +334,12 @@ def _registered_entry(model_id: str) -> ModelEntry | None:
 def _factory_point(model_id: str) -> EntryPoint | None:
     """The entry point of a plugin factory called ``model_id`` (not an alias)."""
     point = registered().get(model_id)
-    if point is None or _is_builtin(point) or isinstance(_load_point(point), ModelAlias):
+    if point is None:
+        refused = refused_ids().get(model_id)  # two packages claim it: neither is loaded
+        if refused is not None:
+            raise BrainAlignError(refused)
+        return None
+    if _is_builtin(point) or isinstance(_load_point(point), ModelAlias):
         return None
     return point
 
@@ -426,8 +474,9 @@ def list_models(*, plugins: bool = True) -> list[ModelCard]:
             continue
         try:
             target = _load_point(point)
-        except BrainAlignError:
-            continue  # reported when the model is asked for
+        except BrainAlignError as err:
+            _warn_once(f"{err}; it is left out")  # and again, as an error, where it is asked for
+            continue
         if isinstance(target, ModelAlias):
             cards.append(model_entry(name).card)
             if target.target.partition(":")[0] not in WITHOUT_TWINS:

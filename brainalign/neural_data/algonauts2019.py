@@ -21,7 +21,7 @@ from ..errors import BrainAlignError
 from ..rsa import TargetRDMs, algonauts2019_noise_ceiling
 from ..stimuli import StimulusSet
 from . import objects92
-from .collection import NeuralData, Skip, complete_subjects
+from .collection import NeuralData, Skip, subject_target
 from .rdm_files import rdms_from_array, read_npz_array
 from .locations import locate
 
@@ -71,12 +71,11 @@ def read_algonauts2019_folder(folder: str | os.PathLike[str], images: int = 92) 
         path = root / f"fmri_{roi}_RDMs.npz"
         array = read_npz_array(path, ARRAY_KEYS[images])
         rdms = rdms_from_array(array, ids, source=str(path), distance="correlation")
-        rdms = complete_subjects(roi, rdms, skipped, source=str(path))
-        if rdms is None:
+        target = subject_target(roi, rdms, skipped, source=str(path), kind="fmri", method="spearman",
+                                dataset=name)
+        if target is None:
             continue
-        challenge = {}
-        if len(rdms) > 1:
-            challenge["algonauts2019_noise_ceiling"] = algonauts2019_noise_ceiling(rdms.data)
-        targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind="fmri", method="spearman", dataset=name,
-                                                **challenge)
+        if len(target.rdms) > 1:
+            target.metadata["algonauts2019_noise_ceiling"] = algonauts2019_noise_ceiling(target.rdms.data)
+        targets[roi] = target
     return NeuralData(stimuli, targets, tuple(skipped))

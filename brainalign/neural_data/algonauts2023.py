@@ -35,7 +35,8 @@ from ..errors import BrainAlignError
 from ..progress import progress
 from ..rsa import RDMs, TargetRDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, Skip, complete_subjects, report_skip
+from .arrays import read_npy
+from .collection import NeuralData, Skip, report_skip, subject_target
 from .locations import locate
 
 DATASET = "algonauts2023"
@@ -146,13 +147,11 @@ def read_algonauts2023_folder(
         if not entries:
             report_skip(skipped, name, "", "no subject has vertices in both hemispheres")
             continue
-        rdms = complete_subjects(
-            name, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped)
-        if rdms is not None:
-            targets[name] = TargetRDMs.from_subjects(
-                name, rdms, kind="fmri", method="spearman", dataset=DATASET,
-                hemispheres="RDM per hemisphere, averaged",
-            )
+        target = subject_target(
+            name, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped,
+            kind="fmri", dataset=DATASET, hemispheres="RDM per hemisphere, averaged")
+        if target is not None:
+            targets[name] = target
     return NeuralData(stimuli, targets, tuple(skipped))
 
 
@@ -181,12 +180,9 @@ def training_images(folder: Path) -> dict[int, tuple[int, Path]]:
 def fmri_rows(folder: Path, hemisphere: str, rows: list[int]) -> np.ndarray:
     """Rows ``rows`` of a hemisphere's training fMRI, read through a memory map."""
     path = folder / "training_split" / "training_fmri" / f"{hemisphere}_training_fmri.npy"
-    try:
-        data = np.load(path, mmap_mode="r", allow_pickle=False)
-    except FileNotFoundError:
-        raise BrainAlignError(f"fMRI file {path} is missing") from None
-    except (ValueError, OSError, EOFError) as err:
-        raise BrainAlignError(f"{path} is not a readable .npy file ({err}); replace it") from None
+    if not path.is_file():
+        raise BrainAlignError(f"fMRI file {path} is missing")
+    data = read_npy(path, mmap=True)
     if data.ndim != 2:
         raise BrainAlignError(f"{path} has shape {data.shape}; expected (images, vertices)")
     if rows and max(rows) >= data.shape[0]:
@@ -206,12 +202,9 @@ def roi_masks(folder: Path, n_vertices: dict[str, int]) -> list[RoiMask]:
         labels = {}
         for h in HEMISPHERES:
             path = directory / f"{h}.{roi_class}_challenge_space.npy"
-            try:
-                labels[h] = np.load(path, allow_pickle=False)
-            except FileNotFoundError:
-                raise BrainAlignError(f"ROI mask {path} is missing") from None
-            except (ValueError, OSError, EOFError) as err:
-                raise BrainAlignError(f"ROI mask {path} is unreadable ({err}); replace it") from None
+            if not path.is_file():
+                raise BrainAlignError(f"ROI mask {path} is missing")
+            labels[h] = read_npy(path)
             if labels[h].shape != (n_vertices[h],):
                 raise BrainAlignError(
                     f"ROI mask {path} has shape {labels[h].shape} but the {h} fMRI has "

@@ -1,10 +1,22 @@
-"""What every loader returns: the stimuli, one TargetRDMs per target, and what was skipped.
+"""What every loader returns: the stimuli, one TargetRDMs per target, and what was skipped; and
+the rules every loader applies to per-subject RDMs, in one place (:func:`subject_target`), so
+spec files, the built-in data sets and plugins that read their data with these loaders (or call
+:func:`subject_target` on RDMs of their own) are held to the same rules:
 
-**Missing values** follow one rule in every loader (:func:`complete_subjects`): a subject whose
-RDM lacks any dissimilarity (NaN or infinite) is left out of that target and reported with the
-number of pairs it lacks; the other subjects are kept whole. Scores, ceilings and intervals are
-then those of the complete subjects, and ``brainalign.rsa.compare`` never sees a missing value
-from the data. A target none of whose subjects is complete is left out and reported.
+* **Stimulus ids** are unique: a repeated id is an error naming the file and the id
+  (:func:`check_unique_ids`).
+* **Missing values** (:func:`complete_subjects`): a subject whose RDM lacks any dissimilarity
+  (NaN or infinite) is left out of that target and reported with the number of pairs it lacks;
+  the other subjects are kept whole. Scores, ceilings and intervals are then those of the complete
+  subjects, and ``brainalign.rsa.compare`` never sees a missing value from the data. A target
+  none of whose subjects is complete is left out and reported in one line.
+* **Negative dissimilarities** are refused (an error naming the file, the subject and a pair),
+  unless the target's distance is one that is negative by design (:data:`SIGNED_DISTANCES`, the
+  cross-validated estimators): elsewhere a value below zero means the file holds something else
+  (similarities, centred or z-scored values).
+* **A single subject**: the target is scored (the layer is chosen on halves of the stimuli in
+  place of halves of the subjects) with a warning, and has no noise ceiling (a ceiling compares
+  subjects), so no normalised score.
 """
 
 from __future__ import annotations
@@ -13,15 +25,22 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
 from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs
-from ..stimuli import StimulusSet
+from ..stimuli import StimulusSet, repeats
 
 log = logging.getLogger(__name__)
+
+#: Dissimilarities that may be negative by design (cross-validated distance estimators, as in
+#: rsatoolbox): a target declaring one of these may hold values below zero.
+SIGNED_DISTANCES: tuple[str, ...] = ("crossnobis", "poisson_cv")
+#: Rounding slack below zero (relative to the largest dissimilarity) that is not "negative": a
+#: cosine or correlation distance computed in floating point can come out at -1e-16.
+NEGATIVE_TOLERANCE = 1e-9
 
 #: How a loader is told the stimulus order: a StimulusSet, a folder of images (ids = file stems in
 #: natural order), a text file with one id per line, or the ids themselves.
@@ -68,6 +87,7 @@ def resolve_stimuli(stimuli: StimuliSpec) -> tuple[tuple[str, ...], StimulusSet 
     ids = tuple(str(s) for s in stimuli)
     if not ids:
         raise BrainAlignError("the stimulus list is empty")
+    check_unique_ids(ids, "the stimulus list given")
     return ids, None
 
 
@@ -77,10 +97,30 @@ def read_stimulus_list(path: Path) -> tuple[str, ...]:
         lines = path.read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BrainAlignError(f"cannot read stimulus list {path} ({err}); give a UTF-8 text file") from None
-    ids = tuple(s for line in lines if (s := line.split("#", 1)[0].strip()))
-    if not ids:
+    numbered = [(number, s) for number, line in enumerate(lines, 1) if (s := line.split("#", 1)[0].strip())]
+    if not numbered:
         raise BrainAlignError(f"stimulus list {path} holds no ids; write one stimulus id per line")
-    return ids
+    repeated = repeats((stimulus, number) for number, stimulus in numbered)
+    if repeated:
+        stimulus, numbers = next(iter(repeated.items()))
+        more = f" ({len(repeated) - 1} more id(s) repeated)" if len(repeated) > 1 else ""
+        raise BrainAlignError(
+            f"stimulus list {path} names stimulus {stimulus!r} more than once (lines "
+            f"{', '.join(map(str, numbers))}){more}; each stimulus id must appear once, in the RDMs' row order"
+        )
+    return tuple(s for _, s in numbered)
+
+
+def check_unique_ids(ids: Sequence[str], source: str) -> None:
+    """A repeated stimulus id is an error naming ``source`` (the file or table that lists them)
+    and the id: RDM rows are matched by id, so a repeated one could be either."""
+    repeated = repeats((stimulus, position) for position, stimulus in enumerate(ids))
+    if repeated:
+        more = f" ({len(repeated) - 1} more id(s) repeated)" if len(repeated) > 1 else ""
+        raise BrainAlignError(
+            f"{source} names stimulus {next(iter(repeated))!r} more than once{more}; each stimulus id "
+            "must appear once"
+        )
 
 
 def report_skip(skipped: list[Skip], target: str, subject: str, reason: str) -> None:
@@ -88,6 +128,46 @@ def report_skip(skipped: list[Skip], target: str, subject: str, reason: str) -> 
     skip = Skip(target, subject, reason)
     log.warning("skipped: %s", skip)
     skipped.append(skip)
+
+
+def subject_target(name: str, rdms: RDMs, skipped: list[Skip], *, source: str = "", kind: str = "fmri",
+                   method: str = "spearman", **metadata: Any) -> TargetRDMs | None:
+    """Target ``name`` from per-subject ``rdms`` read from ``source``, with this module's rules
+    applied: negative dissimilarities refused, subjects with missing values left out (recorded in
+    ``skipped``; None when none is complete), a single subject warned about (no noise ceiling).
+    ``metadata`` is kept with the target (e.g. ``dataset=``)."""
+    check_dissimilarities(name, rdms, source)
+    complete = complete_subjects(name, rdms, skipped, source=source)
+    if complete is None:
+        return None
+    if len(complete) == 1:
+        where = f" ({source})" if source else ""
+        log.warning("%s%s has a single subject%s: it is scored with the layer chosen on halves of the "
+                    "stimuli, and it has no noise ceiling (a ceiling compares subjects), so no normalised "
+                    "score", name, where, "" if len(rdms) == 1 else f" with complete values ({complete.names[0]})")
+    return TargetRDMs.from_subjects(name, complete, kind=kind, method=method, **metadata)
+
+
+def check_dissimilarities(name: str, rdms: RDMs, source: str = "") -> None:
+    """Refuse negative dissimilarities (beyond rounding) unless ``rdms.distance`` is one of
+    :data:`SIGNED_DISTANCES`; the error names the source, the subject and a pair."""
+    if rdms.distance in SIGNED_DISTANCES or rdms.data.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        finite = np.where(np.isfinite(rdms.data), rdms.data, 0.0)
+    scale = max(float(np.abs(finite).max()), 1.0)
+    negative = finite < -NEGATIVE_TOLERANCE * scale
+    if not negative.any():
+        return
+    row = int(np.flatnonzero(negative.any(axis=1))[0])
+    column = int(np.flatnonzero(negative[row])[0])
+    where = f"{source}: " if source else ""
+    raise BrainAlignError(
+        f"{where}{name} of subject {rdms.names[row]} holds negative dissimilarities ({int(negative.sum())} "
+        f"in all, e.g. {finite[row, column]:.4g} for {_pair(rdms.stimulus_ids, column)}); dissimilarities "
+        "are distances (>= 0): give dissimilarities, not similarities or centred values, or declare a "
+        f"distance that can be negative ({', '.join(SIGNED_DISTANCES)})"
+    )
 
 
 def complete_subjects(name: str, rdms: RDMs, skipped: list[Skip], *, source: str = "") -> RDMs | None:
@@ -105,7 +185,8 @@ def complete_subjects(name: str, rdms: RDMs, skipped: list[Skip], *, source: str
                         f"{_pair(rdms.stimulus_ids, first)}; a subject with missing values is left out")
     complete = [n for n, count in zip(rdms.names, counts) if not count]
     if not complete:
-        report_skip(skipped, name, "", f"every subject's RDM{where} has missing values")
+        report_skip(skipped, name, "", f"every subject's RDM{where} has missing values (NaN or infinite), "
+                                       "so no subject is left to score")
         return None
     return rdms if len(complete) == len(rdms.names) else rdms.select(complete)
 

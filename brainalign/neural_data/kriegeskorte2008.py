@@ -28,7 +28,7 @@ from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs
 from ..stimuli import StimulusSet
 from . import objects92
-from .collection import NeuralData, Skip, complete_subjects
+from .collection import NeuralData, Skip, subject_target
 from .rdm_files import rdms_from_array
 from .locations import locate
 
@@ -48,20 +48,14 @@ def read_kriegeskorte2008_folder(folder: str | os.PathLike[str]) -> NeuralData:
     stimuli = read_stimuli(root / STIMULI_FILE)
     ids = stimuli.ids
     skipped: list[Skip] = []
-    subjects = complete_subjects("hIT", average_sessions(read_hit_sessions(root / BRAIN_FILE, ids)), skipped,
-                                 source=str(root / BRAIN_FILE))
-    judgements = complete_subjects("judgements", read_judgements(root / BEHAVIOUR_FILE, ids), skipped,
-                                   source=str(root / BEHAVIOUR_FILE))
-    targets = {}
-    if subjects is not None:
-        targets["hIT"] = TargetRDMs.from_subjects(
-            "hIT", subjects, kind="fmri", method="spearman", dataset=DATASET,
-            sessions_combined="mean of the 2 sessions per subject",
-        )
-    if judgements is not None:
-        targets["judgements"] = TargetRDMs.from_subjects(
-            "judgements", judgements, kind="behaviour", method="spearman", dataset=DATASET,
-        )
+    made = {
+        "hIT": subject_target("hIT", average_sessions(read_hit_sessions(root / BRAIN_FILE, ids)), skipped,
+                              source=str(root / BRAIN_FILE), kind="fmri", dataset=DATASET,
+                              sessions_combined="mean of the 2 sessions per subject"),
+        "judgements": subject_target("judgements", read_judgements(root / BEHAVIOUR_FILE, ids), skipped,
+                                     source=str(root / BEHAVIOUR_FILE), kind="behaviour", dataset=DATASET),
+    }
+    targets = {name: target for name, target in made.items() if target is not None}
     return NeuralData(stimuli, targets, tuple(skipped))
 
 

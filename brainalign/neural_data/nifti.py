@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BrainAlignError
-from ..rsa import RDMs, TargetRDMs, rdm
+from ..rsa import RDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, Skip, complete_subjects, report_skip
+from .collection import NeuralData, Skip, report_skip, subject_target
 
 ImageSpec = Union[str, os.PathLike, Any]  # a path or a nibabel image
 REQUIRED_COLUMNS: tuple[str, ...] = ("subject", "stimulus_id", "beta")
@@ -79,14 +79,15 @@ def load_nifti_betas(
             per_roi.setdefault(roi, []).append((str(subject), rdm(patterns, distance)))
     targets = {}
     for roi, entries in per_roi.items():
-        rdms = complete_subjects(
-            roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped)
-        if rdms is not None:
-            targets[roi] = TargetRDMs.from_subjects(roi, rdms, kind=kind, method=method)
+        target = subject_target(roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids,
+                                          distance), skipped, kind=kind, method=method)
+        if target is not None:
+            targets[roi] = target
     return NeuralData(stimuli, targets, tuple(skipped))
 
 
 def _read_table(table: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame, Path]:
+    where = "the stimulus table"
     if isinstance(table, pd.DataFrame):
         frame, base = table.copy(), Path.cwd()
     else:
@@ -97,7 +98,7 @@ def _read_table(table: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFr
             raise BrainAlignError(f"stimulus table {path} does not exist") from None
         except (ValueError, pd.errors.ParserError) as err:
             raise BrainAlignError(f"stimulus table {path} is not a readable CSV ({err})") from None
-        base = path.parent
+        base, where = path.parent, f"stimulus table {path}"
     absent = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if absent:
         raise BrainAlignError(
@@ -110,7 +111,7 @@ def _read_table(table: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFr
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise BrainAlignError(
-            f"the stimulus table lists stimulus {first['stimulus_id']!r} twice for subject "
+            f"{where} lists stimulus {first['stimulus_id']!r} twice for subject "
             f"{first['subject']!r}; give one beta image per subject and stimulus"
         )
     return frame, base

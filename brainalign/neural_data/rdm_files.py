@@ -1,13 +1,13 @@
 """RDMs someone else computed: ``.npz`` (one per ROI, Net2Brain style), ``.npy`` + stimulus list,
 and rsatoolbox HDF5. Rows and columns follow the stimulus order given; everything is checked
-(square, symmetric, zero diagonal, size matching the stimulus list) before it becomes a number.
+(array headers against the file's size, square, symmetric, zero diagonal, size matching the
+stimulus list, then the rules of :func:`~.collection.subject_target`) before it becomes a number.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +16,15 @@ import numpy as np
 from ..errors import BrainAlignError
 from ..rsa import RDMs, TargetRDMs, condense
 from ..stimuli import natural_key
-from .collection import NeuralData, Skip, StimuliSpec, complete_subjects, resolve_stimuli
+from .arrays import read_npy, read_npz
+from .collection import (
+    NeuralData,
+    Skip,
+    StimuliSpec,
+    check_unique_ids,
+    resolve_stimuli,
+    subject_target,
+)
 
 #: Net2Brain names ROI files ``fmri_<ROI>_RDMs.npz``; the ROI is what lies between.
 _NET2BRAIN_NAME = re.compile(r"^(?:fmri_|meg_|eeg_)?(?P<roi>.+?)(?:_RDMs?)?$", re.IGNORECASE)
@@ -47,8 +55,8 @@ def rdms_from_array(
             f"{source} holds RDMs of {n} stimuli but the stimulus list has {len(stimulus_ids)}; "
             "give the stimulus list these RDMs were computed on (same order)"
         )
-    if not np.issubdtype(array.dtype, np.number):
-        raise BrainAlignError(f"{source} holds {array.dtype} values; RDMs must be numbers")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise BrainAlignError(f"{source} holds {array.dtype} values; RDMs must be real numbers")
     stack = array if array.ndim == 3 else array[None]
     if names is None:
         names = subject_names(stack.shape[0])
@@ -58,41 +66,14 @@ def rdms_from_array(
 
 
 def read_npz_array(path: Path, key: str | None = None) -> np.ndarray:
-    """The array ``key`` (or the only array) of an ``.npz``, loaded without pickles."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.files)
-            if key is None:
-                if len(keys) != 1:
-                    raise BrainAlignError(
-                        f"{path} holds arrays {keys}; name the one with the RDMs (key=...)"
-                    )
-                key = keys[0]
-            if key not in keys:
-                raise BrainAlignError(f"{path} has no array {key!r} (it holds {keys})")
-            return archive[key]
-    except BrainAlignError:
-        raise
-    except FileNotFoundError:
-        raise BrainAlignError(f"RDM file {path} does not exist") from None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
-        raise BrainAlignError(
-            f"{path} is not a readable .npz file ({err}); it is corrupt or truncated: "
-            "replace it with an intact copy"
-        ) from None
+    """The array ``key`` (or the only array) of an ``.npz``, loaded without pickles, its header
+    checked before anything is allocated (:mod:`.arrays`)."""
+    return read_npz(path, key)
 
 
 def read_npy_array(path: Path) -> np.ndarray:
-    """A ``.npy`` array, without pickles."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise BrainAlignError(f"RDM file {path} does not exist") from None
-    except (ValueError, OSError, EOFError) as err:
-        raise BrainAlignError(
-            f"{path} is not a readable .npy file ({err}); it is corrupt, truncated or holds "
-            "Python objects: save plain numeric arrays with np.save"
-        ) from None
+    """A ``.npy`` array, without pickles, its header checked first (:mod:`.arrays`)."""
+    return read_npy(path)
 
 
 def roi_name(path: Path) -> str:
@@ -130,10 +111,11 @@ def load_npz_folder(
         if name in seen:
             raise BrainAlignError(f"two files in {root} describe ROI {name!r}; keep one")
         seen.add(name)
-        rdms = complete_subjects(name, rdms_from_array(read_npz_array(path, key), ids, source=str(path),
-                                                       distance=distance), skipped, source=str(path))
-        if rdms is not None:
-            targets[name] = TargetRDMs.from_subjects(name, rdms, kind=kind, method=method, file=path.name)
+        target = subject_target(name, rdms_from_array(read_npz_array(path, key), ids, source=str(path),
+                                                      distance=distance),
+                                skipped, source=str(path), kind=kind, method=method, file=path.name)
+        if target is not None:
+            targets[name] = target
     return NeuralData(stimulus_set, targets, tuple(skipped))
 
 
@@ -151,11 +133,9 @@ def load_npy(
     ids, stimulus_set = resolve_stimuli(stimuli)
     target = name or file.stem
     skipped: list[Skip] = []
-    rdms = complete_subjects(target, rdms_from_array(read_npy_array(file), ids, source=str(file),
-                                                     distance=distance), skipped, source=str(file))
-    targets = {}
-    if rdms is not None:
-        targets[target] = TargetRDMs.from_subjects(target, rdms, kind=kind, method=method)
+    made = subject_target(target, rdms_from_array(read_npy_array(file), ids, source=str(file), distance=distance),
+                          skipped, source=str(file), kind=kind, method=method)
+    targets = {target: made} if made is not None else {}
     return NeuralData(stimulus_set, targets, tuple(skipped))
 
 
@@ -193,6 +173,8 @@ def load_rsatoolbox_hdf5(
         ) from None
     descriptor = next((d for d in STIMULUS_DESCRIPTORS if d in loaded.pattern_descriptors), None)
     file_ids = tuple(str(s) for s in loaded.pattern_descriptors[descriptor]) if descriptor else None
+    if file_ids is not None:
+        check_unique_ids(file_ids, f"{file} (pattern descriptor {descriptor!r})")
     stimulus_set = None
     if stimuli is not None:
         ids, stimulus_set = resolve_stimuli(stimuli)
@@ -231,7 +213,7 @@ def load_rsatoolbox_hdf5(
         rdms = RDMs(vectors[rows], tuple(names), file_ids, distance)
         if stimulus_set is not None:
             rdms = rdms.reorder(stimulus_set.ids)
-        complete = complete_subjects(roi, rdms, skipped, source=str(file))
-        if complete is not None:
-            targets[roi] = TargetRDMs.from_subjects(roi, complete, kind=kind, method=method)
+        target = subject_target(roi, rdms, skipped, source=str(file), kind=kind, method=method)
+        if target is not None:
+            targets[roi] = target
     return NeuralData(stimulus_set, targets, tuple(skipped))

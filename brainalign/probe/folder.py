@@ -52,15 +52,20 @@ class ProbeFolder:
             )
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise BrainAlignError(f"{manifest_path} is corrupt ({err}); rebuild the probe") from None
-        if manifest.get("format") != FORMAT:
-            raise BrainAlignError(f"{manifest_path} is not a brainalign probe manifest")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(
+                manifest.get("files"), dict):
+            raise BrainAlignError(f"{manifest_path} is not a brainalign probe manifest; rebuild the probe")
         if verify:
             _verify_files(root, manifest["files"])
-        metadata = pd.read_csv(root / "metadata.csv", dtype={"base_id": str, "distractor_id": str},
-                               keep_default_na=False, na_values={"semantic_distance": [""],
-                               "saliency_change": [""], "contrast": [""]})
+        try:
+            metadata = pd.read_csv(root / "metadata.csv", dtype={"base_id": str, "distractor_id": str},
+                                   keep_default_na=False, na_values={"semantic_distance": [""],
+                                   "saliency_change": [""], "contrast": [""]})
+        except (OSError, ValueError, pd.errors.ParserError) as err:  # deleted or damaged since it was built
+            raise BrainAlignError(f"probe file {root / 'metadata.csv'} cannot be read ({type(err).__name__}); "
+                                  "rebuild the probe") from None
         return cls(root, manifest, metadata)
 
     @cached_property

@@ -78,7 +78,11 @@ class ImagePool(ABC):
     def __init__(self, items: Sequence[PoolItem]) -> None:
         ids = [item.id for item in items]
         if len(set(ids)) != len(ids):
-            raise BrainAlignError(f"{self.kind} pool has repeated image ids; ids must be unique")
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            sources = [item.source for item in items if item.id == repeated]
+            raise BrainAlignError(
+                f"{self.kind} pool: {' and '.join(sources)} would both be image {repeated!r} (an image's id "
+                "is its file name without the suffix); keep one of them, or rename the other")
         self.items: tuple[PoolItem, ...] = tuple(items)
         self._by_id = {item.id: item for item in self.items}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy.spatial.distance import squareform
 
 HUMAN = "kriegeskorte2008.hIT"
 FAULT_MODELS = Path(__file__).with_name("fault_models.py")
@@ -83,7 +84,7 @@ def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
                 damage: Callable[[dict[str, np.ndarray]], None] | None = None) -> Path:
     """A data folder holding a synthetic ``algonauts2019_78`` (whose checksums brainalign does
     not pin): 78 small images and per-subject RDMs of EVC and IT with a planted structure (each
-    subject: the images' true dissimilarity plus noise). ``damage`` may edit the arrays first."""
+    subject: the absolute value of the images' true dissimilarity plus noise). ``damage`` may edit the arrays first."""
     root = folder / "algonauts2019_78"
     (root / "stimuli").mkdir(parents=True)
     rng = np.random.default_rng(seed)
@@ -95,7 +96,7 @@ def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
     arrays = {}
     for roi in ("EVC", "IT"):
         noise = rng.normal(0, truth.std(), size=(n_subjects, 78, 78))
-        subjects = truth[None] + noise + np.swapaxes(noise, 1, 2)
+        subjects = np.abs(truth[None] + noise + np.swapaxes(noise, 1, 2))  # dissimilarities are >= 0
         for s in subjects:
             np.fill_diagonal(s, 0.0)
         arrays[roi] = subjects
@@ -104,3 +105,37 @@ def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
     for roi, subjects in arrays.items():
         np.savez(root / f"fmri_{roi}_RDMs.npz", arr_0=subjects)
     return folder
+
+
+# --- a spec-file benchmark over ten synthetic images ------------------------------------------------
+
+IDS = [f"img{i:02d}" for i in range(1, 11)]
+
+
+def spec_file(folder: Path, name: str = "bench", fmt: str = "npy", **target: str) -> Path:
+    """``folder/NAME.toml`` over ``folder/images`` with ``target`` keys (default: the .npy and its list)."""
+    target = target or {"rdms": "judgements.npy", "stimulus_list": "stimuli.txt"}
+    lines = [f'id = "toylab.{name}"', 'title = "Toy judgements"', 'citation = "@misc{toylab, title = {Toy}}"',
+             'stimuli = "images"', "", "[target]", 'name = "shapes"', 'kind = "behaviour"', f'format = "{fmt}"']
+    lines += [f'{key} = "{value}"' for key, value in target.items()]
+    path = folder / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def spec_data(folder: Path, n_subjects: int = 4, seed: int = 0) -> np.ndarray:
+    """Ten images, and ``n_subjects`` square RDMs (a shared structure plus noise, all positive)
+    written as judgements.npy with stimuli.txt; the squares are returned for damaging."""
+    rng = np.random.default_rng(seed)
+    (folder / "images").mkdir(parents=True)
+    for stimulus in IDS:
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / "images" / f"{stimulus}.png")
+    shared = rng.random(len(IDS) * (len(IDS) - 1) // 2)
+    squares = np.stack([squareform(shared + rng.normal(0, 0.2, shared.size) + 1) for _ in range(n_subjects)])
+    write_rdms(folder, squares)
+    return squares
+
+
+def write_rdms(folder: Path, squares: np.ndarray, ids: list[str] = IDS) -> None:
+    np.save(folder / "judgements.npy", squares)
+    (folder / "stimuli.txt").write_text("\n".join(ids) + "\n")

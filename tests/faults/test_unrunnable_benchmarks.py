@@ -92,7 +92,8 @@ def test_an_unpinned_data_file_damaged_inside_is_an_error_naming_it(cli, model_f
     ran = cli("score", model_file("tiny"), "algonauts2019.78images.IT", "--results", tmp_path / "results",
               "--data-dir", data)
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: {npz} is not a readable .npz file")
+    assert ran.error_line.startswith(f"error: algonauts2019.78images.IT@2 cannot be scored: {npz} is not a "
+                                     "readable .npz file")
     assert not list((tmp_path / "results").rglob("*.json"))
 
 

@@ -221,3 +221,37 @@ def test_compare_command_says_which_rows_are_paired(tmp_path: Path, capsys) -> N
     line = next(l for l in out.splitlines() if l.startswith("planted.ROI@2") and " brain_similarity " in l)
     assert " paired " in line
     assert "paired: A − B bootstrapped resample by resample" in out and "MOVER" not in out
+
+
+def test_compare_flags_intervals_from_few_subjects_and_says_what_intervals_cover(tmp_path: Path, capsys) -> None:
+    """A difference on 4 subjects gets its verdict marked and the caveat in full; one on 8 does not;
+    every interval says what it is about."""
+    from brainalign.leaderboard.caveats import FEW_SUBJECTS
+    from brainalign.results import ResultsStore
+
+    store = ResultsStore(tmp_path)
+    for n_subjects, benchmark in ((4, "few.ROI@2"), (FEW_SUBJECTS, "enough.ROI@2")):
+        (one, other), target = _planted(seed=4, n_subjects=n_subjects)
+        for model_id, layers in (("one", one), ("other", other)):
+            result = _scored(model_id, layers, target)
+            result.benchmark = benchmark
+            result.provenance["benchmark"]["id"] = benchmark.partition("@")[0]
+            store.save(result)
+    a, b = (store.load(m, "few.ROI@2") for m in ("one", "other"))
+    table = compare_results([a], [b]).set_index("metric")
+    assert "only 4 subjects" in table.loc["brain_similarity", "interval_caveat"]
+    assert table.loc["brain_similarity", "covers"] == "new subjects and new images of the same kind and number"
+    assert table.loc["brain_similarity_max", "covers"] == ""  # no interval, nothing to say
+    code, out, _ = _run(["compare", "one", "other", "--results", str(tmp_path)], capsys)
+    assert code == 0
+    rows = {line.split()[0] + " " + line.split()[1]: line for line in out.splitlines() if ".ROI@2 " in line}
+    assert rows["few.ROI@2 brain_similarity"].rstrip().endswith("†")
+    assert not rows["enough.ROI@2 brain_similarity"].rstrip().endswith("†")
+    assert "† few.ROI@2: an interval from only 4 subjects covers the population value less often than 95%" in out
+    assert "† enough.ROI@2" not in out
+    assert ("95% intervals of enough.ROI@2, few.ROI@2: about new subjects and new images of the same kind "
+            "and number.") in out
+    code, out, _ = _run(["compare", "one", "other", "--results", str(tmp_path), "--json"], capsys)
+    records = {(r["benchmark"], r["metric"]): r for r in json.loads(out)["comparisons"]}
+    assert records[("few.ROI@2", "brain_similarity")]["interval_caveat"].startswith("an interval from only 4 subjects")
+    assert records[("enough.ROI@2", "brain_similarity")]["interval_caveat"] == ""

@@ -15,11 +15,14 @@ from brainalign.benchmarks.base import BenchmarkScore, Measure
 from brainalign.errors import BrainAlignError
 from brainalign.leaderboard import relation
 from brainalign.leaderboard.relation import (
+    STIMULI_NOT_RECORDED,
     choose_probe,
+    evidence_lines,
     layer_relations,
     layer_table,
     model_relations,
     model_table,
+    target_stimuli,
 )
 from brainalign.results import Result
 
@@ -251,3 +254,36 @@ def test_the_pinned_probe_wins_a_tie_and_the_most_scored_probe_otherwise() -> No
     assert choose_probe([on(hashed, "a"), on(PROBE, "b")][::-1]) == PROBE
     assert choose_probe([on(hashed, "a"), on(hashed, "c"), on(PROBE, "b")]) == hashed
     assert choose_probe([on(hashed, "a"), on(PROBE, "b")], "probe.saliency_semantic~0123456789ab") == hashed
+
+
+def _on_stimuli(result: Result, ids_digest: str | None) -> Result:
+    if ids_digest is not None:
+        result.provenance["stimulus_ids_sha256"] = {"stimuli": ids_digest}
+    return result
+
+
+def test_targets_on_the_same_stimulus_ids_are_one_line_of_evidence() -> None:
+    objects, others = "92" * 32, "78" * 32  # (a version of hIT stands in for a benchmark on other stimuli)
+    results = [_on_stimuli(make_result("clip_rn50", b), digest) for b, digest in (
+        (IT, objects), ("kriegeskorte2008.hIT@1", objects), ("mur2013.judgements@1", objects),
+        ("kriegeskorte2008.hIT@2", others))]
+    results.append(make_result("clip_rn50", PROBE))  # the probe is not a brain target
+    stimuli = target_stimuli(results)
+    assert set(stimuli) == {IT, "kriegeskorte2008.hIT@1", "mur2013.judgements@1", "kriegeskorte2008.hIT@2"}
+    assert evidence_lines(stimuli) == [[IT, "kriegeskorte2008.hIT@1", "mur2013.judgements@1"],
+                                       ["kriegeskorte2008.hIT@2"]]
+    # a result that does not record its stimuli is not shown to be independent of any other
+    results[3] = make_result("clip_rn50", "kriegeskorte2008.hIT@2")
+    stimuli = target_stimuli(results)
+    assert stimuli["kriegeskorte2008.hIT@2"] == STIMULI_NOT_RECORDED
+    assert evidence_lines(stimuli) == [sorted(stimuli)]
+
+
+def test_the_92_objects_on_white_and_on_grey_share_their_stimulus_ids(shared_data) -> None:
+    """The Algonauts 92 images (white background) and Kriegeskorte's (grey): other bytes, the same
+    objects; results on them record the same stimulus ids digest."""
+    from brainalign.neural_data import load_algonauts2019, load_kriegeskorte2008
+
+    white, grey = load_algonauts2019(92, shared_data).stimuli, load_kriegeskorte2008(shared_data).stimuli
+    assert white.content_hash != grey.content_hash
+    assert white.ids_sha256 == grey.ids_sha256

