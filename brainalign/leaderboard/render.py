@@ -29,7 +29,6 @@ from markupsafe import Markup
 
 from .._io import write_text_atomic
 from .._version import __version__
-from ..citation import STUDY_BIBTEX, suite_bibtex
 from ..progress import progress
 from ..results import RejectedFile, Result, as_float, jsonable
 from .aggregate import BenchmarkCard, Entry, Leaderboard, build_leaderboard, is_trained
@@ -38,6 +37,7 @@ from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluat
 from .compare import format_interval
 from .export import claims_data, export
 from .merge import Conflict, merge_stores
+from .methods import cite_result
 from .plots import profile_svg, scatter_svg, shorten
 from .ranking import T_975, Z_975, Ranking, rank
 from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, brain_columns
@@ -317,7 +317,7 @@ class Site:
             "caveat": card.few_subjects,
             "dropped": [f"{d.get('layer')} ({d.get('reason')})" if isinstance(d, dict) else str(d)
                         for d in result.extra.get("dropped_layers") or []],
-            "citation": _citation(result, _id(board, result)),
+            "citation": cite_result(result, "text"),  # what `brainalign cite RESULT` prints
             "conflict": board.conflicting(entry.model_id, identifier),
             "text": json.dumps({"summary": result.summary, "provenance": result.provenance}, indent=2,
                                sort_keys=True, ensure_ascii=False),
@@ -455,24 +455,6 @@ def _upper_triangle(matrix: Any) -> list[float]:
 
 def _index_name(files: str) -> str:
     return files[: -len(FILES_SUFFIX)] + ".html" if files.endswith(FILES_SUFFIX) else "index.html"
-
-
-def _citation(result: Result, result_id: str) -> str:
-    """What a result's "cite" button copies: its methods paragraph and the BibTeX of every work it
-    names (:mod:`.methods`, the code behind `brainalign cite`); where that module is not part of
-    this version, the BibTeX the result recorded with the study's and the suite's."""
-    try:
-        from .methods import cite_result  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        version = str(result.provenance.get("brainalign_version", "")) or None
-        parts = [f"% {result.model_id} on {result.benchmark}, brainalign {version}, result {result_id}",
-                 str(result.benchmark_info.get("bibtex", "")).strip()]
-        for entry in (STUDY_BIBTEX, suite_bibtex(version) if version else suite_bibtex()):
-            key = re.search(r"@\w+\s*\{\s*([^,\s]+)", entry)
-            if key is None or key.group(1) not in parts[1]:
-                parts.append(entry.strip())
-        return "\n\n".join(part for part in parts if part) + "\n"
-    return str(cite_result(result, "text"))
 
 
 def _environment() -> jinja2.Environment:

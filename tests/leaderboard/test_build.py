@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from collections import Counter
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from synthetic_results import CARDS, HOSTILE_MODEL, HUMAN, PROBE, fill_store
 from brainalign.cli import main
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import evaluate_claims
+from brainalign.leaderboard.methods import cite_result
 from brainalign.leaderboard.render import build, slug
 
 
@@ -143,6 +145,18 @@ def test_every_entry_benchmark_and_provenance_is_shown(built_leaderboard) -> Non
     assert '"extract_s": 1.5' in model
     assert "pretrained higher" in model  # beside its untrained twin
     assert "pretrained higher" in _visible(site(index)["analysis.html"])
+
+
+def test_each_cite_button_carries_what_brainalign_cite_prints(built_leaderboard) -> None:
+    """The text a model page's cite button copies is the result's methods paragraph and BibTeX, as
+    `brainalign cite RESULT` prints them (--format text)."""
+    index, store = built_leaderboard
+    results = [r for r in store.load_all().results if r.model_id == "clip_rn50"]
+    page = page_of(index, "models", "clip_rn50")
+    copied = [unescape(text) for text in re.findall(r'<textarea[^>]*class="citation"[^>]*>(.*?)</textarea>',
+                                                          page, re.DOTALL)]
+    assert results and sorted(copied) == sorted(cite_result(r, "text") for r in results)
+    assert all(f"The result's id is {r.content_id()}" in " ".join(cite_result(r, "text").split()) for r in results)
 
 
 def test_id_attributes_are_unique_within_each_page(built_leaderboard) -> None:
