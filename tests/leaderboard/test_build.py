@@ -355,6 +355,10 @@ def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthet
         value = f"{standard[model].summary['semantic_encoding']['value'] + 0.5:.3f}"
         assert value in page and value in _visible(page_of(out, "models", model))
     assert f"on {PROBE}" in _visible(html)
+    analysis = site(out)["analysis.html"]  # the relations name their probe and where the other one is
+    note = _visible(re.search(r'<p class="note" id="relations-probe">.*?</p>', analysis, re.DOTALL).group(0))
+    assert note.startswith(f"Probe: {PROBE}") and f"The other probes' numbers are on their benchmark pages ({other})" in note
+    assert f'href="benchmarks/{slug(other)}.html"' in analysis and "table above" not in _visible(analysis)
 
 
 def test_an_unreliable_ceiling_shows_raw_rho_and_dropped_layers_are_named(tmp_path: Path) -> None:
