@@ -17,7 +17,7 @@ import pandas as pd
 from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
 from ..results import RejectedFile, Result
-from .caveats import few_subjects
+from .caveats import few_subjects, interval_resamples
 from .compare import compare_results
 from .merge import Conflict, Merged
 from .relation import (
@@ -62,6 +62,7 @@ class BenchmarkCard:
     ceiling_reliable: bool | None = None  # None: its results do not say (older results)
     ceiling_reliability: dict[str, Any] = field(default_factory=dict)  # test, p, n_permutations, seed
     ceiling_convention: str = ""
+    resampled: str | None = None  # human benchmarks: what the brain similarity's interval resamples
 
     @property
     def name(self) -> str:
@@ -76,7 +77,7 @@ class BenchmarkCard:
     @property
     def few_subjects(self) -> str:
         """The caveat of intervals resampled from few subjects, "" where none applies."""
-        return few_subjects(self.n_subjects) if self.kind == "human" else ""
+        return few_subjects(self.n_subjects, self.resampled or "subjects and stimuli") if self.kind == "human" else ""
 
 
 @dataclass
@@ -246,6 +247,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[Bench
             ceiling_reliable=_reliable(group),
             ceiling_reliability=dict(ceiling.get("reliability") or {}),
             ceiling_convention=str(ceiling.get("convention") or ""),
+            resampled=_most_common(_resampled(r) for r in group) if kind == "human" else None,
         ))
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}
@@ -260,6 +262,12 @@ def _n_subjects(result: Result) -> int | None:
         subjects = result.layerwise["subject"]
         found = subjects[subjects != ""].nunique() or None
     return int(found) if found is not None else None
+
+
+def _resampled(result: Result) -> str | None:
+    """What the interval of a human result's brain similarity resamples, as it recorded it."""
+    measure = result.measure("brain_similarity")
+    return interval_resamples(result, measure.name) if measure is not None else None
 
 
 def _n_stimuli(result: Result) -> int | None:

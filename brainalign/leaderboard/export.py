@@ -19,7 +19,7 @@ from typing import Any
 from .._version import __version__
 from ..results import as_float, jsonable
 from .aggregate import Leaderboard
-from .caveats import few_subjects
+from .caveats import few_subjects, interval_resamples
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims
 from .compare import format_interval
 
@@ -68,7 +68,8 @@ def rows(board: Leaderboard, *, all_measures: bool = False) -> list[dict[str, An
                     "ceiling_reliable": card.ceiling_reliable if human else None,
                     "n_subjects": card.n_subjects if human else None,
                     "n_stimuli": card.n_stimuli,
-                    "caveat": few_subjects(card.n_subjects) if human else "",
+                    "caveat": few_subjects(card.n_subjects, interval_resamples(result, measure.name)
+                                           or "subjects and stimuli") if human else "",
                     "result_id": result_id,
                     "verified": verification.summary() if verification is not None else "",
                     "source": "; ".join(str(o.path) for o in origins),

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_results import CARDS, HUMAN, PROBE, fill_store, make_result
+from synthetic_results import HUMAN, PROBE, fill_store, make_result
 from test_build import _read, _table_models, _visible, page_of, site
 
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import DecisiveTests, evaluate_claims, saliency_across_models_claim, semantic_claim
 from brainalign.leaderboard.decisive import LineageTest
-from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations, model_table
+from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations
 from brainalign.leaderboard.render import build, files_folder, render_analysis
 from brainalign.results import ResultsStore
 
@@ -167,6 +167,9 @@ def test_each_benchmark_says_what_its_interval_resamples_and_how_it_covers(tmp_p
     assert "saliency_semantic: 95% percentile bootstrap over stimuli" in text  # the probe's
     for identifier in ("kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2", PROBE):  # and each benchmark's page
         assert "Interval 95% " in _visible(page_of(index, "benchmarks", identifier))
+    # the few-subjects caveat reads by what the interval resamples: subjects only (@1), or also stimuli (@2)
+    assert "about an 80% interval" in _visible(page_of(index, "benchmarks", "kriegeskorte2008.hIT@1"))
+    assert "about a 90% interval" in _visible(page_of(index, "benchmarks", "kriegeskorte2008.hIT@2"))
 
 
 def test_no_column_mixes_versions_of_a_benchmark(tmp_path: Path) -> None:
