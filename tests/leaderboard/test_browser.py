@@ -1,7 +1,8 @@
 """The leaderboard in a real headless Chromium (Debian's `chromium`, driven by Playwright): layout
 facts at common window sizes (the ranked table fits the width, its first rows are on the first
-screen), sorting, filtering, re-weighting the overall rank, the cite button, the CSV download,
-hostile names shown as text, no console errors and no network, on every kind of page.
+screen), sorting, filtering, re-weighting the overall rank, the cite button, the CSV and the
+analysis page's JSON downloads, hostile names shown as text, no console errors and no network, on
+every kind of page.
 
 Skipped only where chromium is absent and BRAINALIGN_REQUIRE_BROWSER is unset; CI sets it."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -239,6 +241,21 @@ def test_the_csv_download_holds_every_number(page) -> None:
     assert len(rows) == len(WIDE_MODELS) * (2 + len(HUMAN) + len(MORE_HUMAN)) + 1
     assert all(len(r["result_id"]) == 64 for r in rows)
     _clean(page)
+
+
+def test_the_analysis_page_downloads_its_numbers_with_the_claims(browser, wide_board) -> None:
+    from brainalign.leaderboard.render import files_folder
+
+    context, tab = _open(browser, files_folder(wide_board) / "analysis.html")
+    with tab.expect_download() as caught:
+        tab.click("#download-data")
+    assert caught.value.suggested_filename == "brainalign-analysis.json"
+    data = json.loads(Path(caught.value.path()).read_text())
+    statuses = tab.locator("#claims .claim > div:first-child > span").all_inner_texts()
+    assert [c["status"] for c in data["claims"]] == statuses and statuses  # the verdicts the page shows
+    assert data["decisive_tests"] and all(("estimate" in r) == r["testable"] for r in data["decisive_tests"])
+    _clean(tab)
+    context.close()
 
 
 def test_the_cite_button_copies_the_methods_text_and_bibtex(browser, wide_board) -> None:

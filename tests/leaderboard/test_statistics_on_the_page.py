@@ -4,6 +4,7 @@ intervals that agree with them, what each interval resamples, and one column per
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from synthetic_results import HUMAN, PROBE, fill_store, make_result
-from test_build import _read, _table_models, _visible, page_of, site
+from test_build import _data_block, _read, _table_models, _visible, page_of, site
 
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import DecisiveTests, evaluate_claims, saliency_across_models_claim, semantic_claim
 from brainalign.leaderboard.decisive import LineageTest
+from brainalign.leaderboard.export import export
 from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations
 from brainalign.leaderboard.render import build, files_folder, render_analysis
 from brainalign.results import ResultsStore
@@ -109,13 +111,22 @@ def test_the_page_shows_no_number_beside_not_testable_and_states_the_rule(tmp_pa
     assert "excludes no effect" not in text and "no interval excludes" not in text
 
 
-def test_with_enough_lineages_the_page_shows_the_within_model_estimates(tmp_path: Path) -> None:
-    store = ResultsStore(tmp_path / "results")
-    architectures = {"efficientnet_lite0": "tf_efficientnet_lite0", "clip_rn50": "RN50",
-                     "vit_b_16": "vit_b_16", "convnext_tiny": "convnext_tiny", "resnet50": "resnet50"}
-    for model, architecture in architectures.items():
+#: Five trained models of four lineages (CLIP's RN50 and resnet50 are one): enough for the within-model
+#: test (3 lineages), not for the across-model one (5).
+ARCHITECTURES = {"efficientnet_lite0": "tf_efficientnet_lite0", "clip_rn50": "RN50",
+                 "vit_b_16": "vit_b_16", "convnext_tiny": "convnext_tiny", "resnet50": "resnet50"}
+
+
+def _four_lineages(folder: Path) -> ResultsStore:
+    store = ResultsStore(folder)
+    for model, architecture in ARCHITECTURES.items():
         for identifier in (PROBE, *HUMAN):
             store.save(make_result(model, identifier, architecture=architecture))
+    return store
+
+
+def test_with_enough_lineages_the_page_shows_the_within_model_estimates(tmp_path: Path) -> None:
+    store = _four_lineages(tmp_path / "results")
     board = build_leaderboard(store.load_all().results)
     claim = _claim(board, SEMANTIC_CLAIM)
     assert claim.status == "supported"  # planted: brain ρ = 0.05 + 0.6 × semantic ρ in every model
@@ -123,6 +134,26 @@ def test_with_enough_lineages_the_page_shows_the_within_model_estimates(tmp_path
     html = render_analysis(board)
     rows = [row for row in _table_rows(html, "within-table") if row[1].startswith("semantic ρ") and row[2] == "trained"]
     assert rows and all(row[-2].startswith("r = ") and row[4] == "4" for row in rows)
+
+
+def test_the_analysis_download_and_the_json_export_carry_the_decisive_tests_and_claims(tmp_path: Path) -> None:
+    store = _four_lineages(tmp_path / "results")
+    index = build(store.folder, tmp_path / "board.html").path
+    board = build_leaderboard(store.load_all().results)
+    page = json.loads(_data_block((files_folder(index) / "analysis.html").read_text(), "analysis-data"))
+    exported = json.loads(export(board, "json"))
+    claims = evaluate_claims(board)
+    for data in (page, exported):
+        assert [(c["claim"], c["status"]) for c in data["claims"]] == [(c.claim, c.status) for c in claims]
+        semantic = [r for r in data["decisive_tests"]
+                    if r["analysis"] == "within models" and r["measure"] == "semantic" and r["trained_only"]]
+        assert len(semantic) == len(HUMAN) and all(r["testable"] and r["n_lineages"] == 4 and r["ci_low"] > 0
+                                                   for r in semantic)  # planted within every model
+        across = [r for r in data["decisive_tests"] if r["analysis"] == "across models"]
+        assert across and not any(r["testable"] for r in across)  # 4 lineages, 5 needed
+        assert all(("estimate" in r) == r["testable"] for r in data["decisive_tests"])  # no number when not testable
+    assert page["decisive_tests"] == exported["decisive_tests"]
+    assert {"layer_relations", "model_relations", "untrained_twins"} <= set(page)
 
 
 def test_relations_across_models_resample_models_and_carry_a_caveat_with_few_of_them() -> None:
