@@ -367,15 +367,17 @@ class Site:
         )
 
     def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim]) -> Any:
-        """The analysis page's numbers, JSON-ready, for its download button."""
+        """The analysis page's summary numbers, JSON-ready, for its download button: the decisive
+        tests, the claims and the relations pooled over models (not the per-model rows, which
+        grow with the number of models)."""
         board = self.board
+        relations = board.layer_relations
         return jsonable({
             "brainalign_version": __version__,
             "probe": board.probe,
-            "layer_relations": _records(board.layer_relations),
-            "model_relations": _records(board.model_relations),
             **claims_data(board, tests, claims),
-            "untrained_twins": _records(board.twins),
+            "pooled_relations": _records(relations[relations["model"] == ""] if len(relations) else relations),
+            "model_relations": _records(board.model_relations),
         }, "analysis data")
 
     def _kinds(self) -> dict[str, str]:

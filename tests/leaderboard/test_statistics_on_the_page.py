@@ -153,7 +153,8 @@ def test_the_analysis_download_and_the_json_export_carry_the_decisive_tests_and_
         assert across and not any(r["testable"] for r in across)  # 4 lineages, 5 needed
         assert all(("estimate" in r) == r["testable"] for r in data["decisive_tests"])  # no number when not testable
     assert page["decisive_tests"] == exported["decisive_tests"]
-    assert {"layer_relations", "model_relations", "untrained_twins"} <= set(page)
+    assert {"pooled_relations", "model_relations"} <= set(page)
+    assert all(r["model"] == "" for r in page["pooled_relations"]) and page["pooled_relations"]
 
 
 def test_relations_across_models_resample_models_and_carry_a_caveat_with_few_of_them() -> None:
