@@ -368,14 +368,17 @@ class Site:
 
     def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim]) -> Any:
         """The analysis page's summary numbers, JSON-ready, for its download button: the decisive
-        tests, the claims and the relations pooled over models (not the per-model rows, which
-        grow with the number of models)."""
+        tests, the claims and the relations pooled over models. Nothing that grows with the number
+        of models: no per-model rows, and each test names its lineages but not its models (the
+        json export lists them)."""
         board = self.board
         relations = board.layer_relations
+        data = claims_data(board, tests, claims)
         return jsonable({
             "brainalign_version": __version__,
             "probe": board.probe,
-            **claims_data(board, tests, claims),
+            "decisive_tests": [{k: v for k, v in row.items() if k != "models"} for row in data["decisive_tests"]],
+            "claims": data["claims"],
             "pooled_relations": _records(relations[relations["model"] == ""] if len(relations) else relations),
             "model_relations": _records(board.model_relations),
         }, "analysis data")
