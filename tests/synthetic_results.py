@@ -36,11 +36,43 @@ CARDS = {
 }
 
 
+#: Extra human benchmarks for tests at scale (same shape as :data:`HUMAN`; version 2: two-factor intervals).
+MORE_HUMAN = {
+    "synthetic.V1@2": ("V1", 10, 0.40, 0.52),
+    "synthetic.V4@2": ("V4", 6, 0.30, 0.41),
+    "synthetic.face@2": ("face", 20, 0.25, 0.31),
+    "synthetic.scene@2": ("scene", 12, 0.18, 0.27),
+}
+_FAMILIES = ("CNN", "ViT", "MLP-Mixer", "ConvNeXt")
+_OBJECTIVES = ("supervised", "CLIP", "self-supervised", "untrained")
+
+
+def spec(model_id: str) -> dict:
+    """What a synthetic model is like: one of :data:`CARDS`, or for ``synthetic_<n>`` (models made
+    in bulk for tests at scale) a family, objective, size, depth and strength drawn from ``n``."""
+    if model_id in CARDS:
+        return CARDS[model_id]
+    if model_id.startswith("synthetic_"):
+        rng = np.random.default_rng(int(model_id.rpartition("_")[2]))
+        objective = _OBJECTIVES[int(rng.integers(len(_OBJECTIVES)))]
+        return {"family": _FAMILIES[int(rng.integers(len(_FAMILIES)))], "objective": objective,
+                "training_data": "none" if objective == "untrained" else "ImageNet-1k",
+                "n_parameters": int(rng.integers(1, 600)) * 1_000_000,
+                "strength": float(rng.uniform(0.1, 0.3) if objective == "untrained" else rng.uniform(0.6, 1.4)),
+                "layers": int(rng.integers(6, 25))}
+    return CARDS["efficientnet_lite0"]
+
+
+def many_models(n: int) -> list[str]:
+    """``n`` distinct synthetic model ids."""
+    return [f"synthetic_{i:04d}" for i in range(n)]
+
+
 def card(model_id: str, **overrides) -> dict:
-    spec = CARDS.get(model_id, CARDS["efficientnet_lite0"])
+    spec_ = spec(model_id)
     base = {
-        "id": model_id, "source": "synthetic", "family": spec["family"], "objective": spec["objective"],
-        "training_data": spec["training_data"], "n_parameters": spec["n_parameters"],
+        "id": model_id, "source": "synthetic", "family": spec_["family"], "objective": spec_["objective"],
+        "training_data": spec_["training_data"], "n_parameters": spec_["n_parameters"],
         "weights_id": f"{model_id}-weights", "weights_sha256": "ab" * 32,
         "preprocessing": "resize 256, centre crop 224, ImageNet normalisation",
         "layer_policy": "blocks", "citation": f"@misc{{{model_id.replace(':', '_')}, title={{x}}}}",
@@ -65,21 +97,24 @@ def benchmark_info(identifier: str) -> dict:
 
 def _profile(model_id: str, seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Layer names, depths, semantic ρ and saliency ρ of a synthetic model."""
-    spec = CARDS.get(model_id, CARDS["efficientnet_lite0"])
-    n = spec["layers"]
+    spec_ = spec(model_id)
+    n = spec_["layers"]
     rng = np.random.default_rng(seed)
     depth = np.linspace(0, 1, n)
-    semantic = spec["strength"] * 0.45 * depth ** 1.5 + rng.normal(0, 0.01, n)
-    saliency = 0.5 * (1 - depth) ** 2 * (1.2 - 0.4 * spec["strength"]) + rng.normal(0, 0.01, n)
+    semantic = spec_["strength"] * 0.45 * depth ** 1.5 + rng.normal(0, 0.01, n)
+    saliency = 0.5 * (1 - depth) ** 2 * (1.2 - 0.4 * spec_["strength"]) + rng.normal(0, 0.01, n)
     return [f"blocks.{i}" for i in range(n)], depth, semantic, saliency
 
 
 def _rows(layers, depth, target, subject, condition, values, ci=None) -> pd.DataFrame:
-    low, high = (values - ci, values + ci) if ci is not None else (np.nan, np.nan)
+    """Layerwise rows; ``subject`` one name for every row or one per row (then ``layers``,
+    ``depth`` and ``values`` are per row too)."""
+    n = len(values)
+    low, high = (values - ci, values + ci) if ci is not None else (np.full(n, np.nan), np.full(n, np.nan))
     return pd.DataFrame({
-        "layer": layers, "layer_index": np.arange(len(layers)), "depth": depth, "target": target,
+        "layer": layers, "layer_index": np.arange(n) % len(set(layers)), "depth": depth, "target": target,
         "subject": subject, "condition": condition, "value": values, "ci_low": low, "ci_high": high,
-    })[list(LAYERWISE_COLUMNS)]
+    }, columns=list(LAYERWISE_COLUMNS))
 
 
 def probe_score(model_id: str, seed: int = 0) -> BenchmarkScore:
@@ -108,8 +143,9 @@ def probe_score(model_id: str, seed: int = 0) -> BenchmarkScore:
 
 
 def human_spec(identifier: str) -> tuple[str, int, float, float]:
-    """The :data:`HUMAN` entry of a benchmark, in any version."""
-    return next(spec for known, spec in HUMAN.items() if known.partition("@")[0] == identifier.partition("@")[0])
+    """The :data:`HUMAN` (or :data:`MORE_HUMAN`) entry of a benchmark, in any version."""
+    return next(spec for known, spec in {**HUMAN, **MORE_HUMAN}.items()
+                if known.partition("@")[0] == identifier.partition("@")[0])
 
 
 def human_score(model_id: str, identifier: str, seed: int = 0) -> BenchmarkScore:
@@ -117,12 +153,10 @@ def human_score(model_id: str, identifier: str, seed: int = 0) -> BenchmarkScore
     layers, depth, semantic, _ = _profile(model_id, seed)
     rng = np.random.default_rng([seed, len(identifier)])
     brain = 0.05 + 0.6 * semantic + rng.normal(0, 0.005, len(layers))
-    parts = [
-        _rows(layers, depth, target, f"sub-{s + 1:02d}", "", brain + rng.normal(0, 0.02, len(layers)))
-        for s in range(n_subjects)
-    ]
-    table = pd.concat(parts, ignore_index=True)
-    per_layer = table.groupby("layer_index")["value"].mean().to_numpy()
+    noisy = brain[None, :] + rng.normal(0, 0.02, (n_subjects, len(layers)))  # subjects × layers
+    subjects = np.repeat([f"sub-{s + 1:02d}" for s in range(n_subjects)], len(layers))
+    table = _rows(np.tile(layers, n_subjects), np.tile(depth, n_subjects), target, subjects, "", noisy.ravel())
+    per_layer = noisy.mean(axis=0)
     best = int(np.argmax(per_layer))
     value = float(per_layer[best] - 0.01)
     summary = {
@@ -133,7 +167,33 @@ def human_score(model_id: str, identifier: str, seed: int = 0) -> BenchmarkScore
                                  "normalised": float(per_layer[best]) / upper},
         "noise_ceiling": {"lower": lower, "upper": upper},
     }
-    return BenchmarkScore(identifier, table, summary)
+    extra = {"n_subjects": n_subjects, "n_boot": N_BOOT}
+    if identifier.endswith("@2"):  # two-factor: the resamples as the real benchmarks record them
+        extra.update(interval_resamples="subjects and stimuli", **two_factor_extra(value, identifier, seed, n_subjects))
+    return BenchmarkScore(identifier, table, summary, extra)
+
+
+#: Resamples per synthetic two-factor result (the real benchmarks record 1000).
+N_BOOT = 200
+N_STIMULI = 92
+HALF_WIDTH = 0.03  # of every synthetic interval
+
+
+def two_factor_extra(value: float, identifier: str, seed: int, n_subjects: int) -> dict:
+    """``two_factor`` and ``resamples`` records of a two-factor interval ``value ± 0.03``: one
+    resampled stimulus draw per seed, shared by every benchmark of the same model (the images
+    are the same), and subject draws of each benchmark's own."""
+    sd = HALF_WIDTH / 1.96
+    stimuli = np.random.default_rng([seed, 7]).normal(0, sd / np.sqrt(2), N_BOOT)
+    subjects = np.random.default_rng([seed, len(identifier), 1]).normal(0, sd / np.sqrt(2), N_BOOT)
+    return {
+        "two_factor": {"variance": sd ** 2, "dof": float(N_STIMULI - 1), "n_stimuli": N_STIMULI},
+        "resamples": {"draws": f"seed {seed}, {identifier}", "interval": "two-factor", "level": 0.95,
+                      "n_subjects": n_subjects, "n_stimuli": N_STIMULI,
+                      "samples": {"brain_similarity": {"subjects": (value + subjects).tolist(),
+                                                       "stimuli": (value + stimuli).tolist(),
+                                                       "both": (value + subjects + stimuli).tolist()}}},
+    }
 
 
 def make_result(model_id: str, identifier: str, seed: int = 0, **card_overrides) -> Result:

@@ -13,6 +13,7 @@ from probe_synthetic import BagOfWordsEmbedder, make_stamps
 
 from brainalign.benchmarks.probe import SaliencySemanticProbe
 from brainalign.leaderboard.compare import format_interval
+from brainalign.leaderboard.render import files_folder, slug
 from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
 from brainalign.probe import default as default_module
 from brainalign.results import ResultsStore
@@ -88,7 +89,7 @@ def test_score_with_probe_folders_stores_each_under_its_own_id(probes, tmp_path:
     assert not default_module.default_probe_dir().exists()
 
 
-def test_run_with_a_probe_folder_shows_it_in_columns_of_its_own(probes, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_run_with_probe_folders_gives_each_probe_columns_or_a_page_of_its_own(probes, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # this test's own: no default probe yet
     results = tmp_path / "results"
     assert _run(["score", "pixels", "--probe", str(probes[0]), "--results", str(results)], capsys)[0] == 0
@@ -103,10 +104,15 @@ def test_run_with_a_probe_folder_shows_it_in_columns_of_its_own(probes, tmp_path
         result = store.load("pixels", identifier)
         values[seed] = (identifier, result.summary["semantic_encoding"]["value"],
                         result.provenance["data_checksums"]["probe_n_bases"])
-    table = _table(results / "leaderboard.html")
-    row = next(r for r in table.rows if r[0] == "pixels")
+    index = results / "leaderboard.html"
+    table = _table(index)
+    row = next(r for r in table.rows if r[1].startswith("pixels"))  # rank, then model
+    shown = [i for i, h in enumerate(table.headers) if h.startswith("Semantic encoding")]
+    assert len(shown) == 1, table.headers  # the main table shows one probe; numbers of two never share a column
     for seed, (identifier, value, n_bases) in values.items():
-        columns = [i for i, h in enumerate(table.headers) if h.startswith("Semantic encoding") and identifier in h]
-        assert len(columns) == 1, table.headers  # one column per probe, never shared
-        assert f"tuxpaint pool, seed {seed}, {n_bases} base images" in table.headers[columns[0]]
-        assert row[columns[0]].startswith(format_interval(value, digits=3))
+        label = f"tuxpaint pool, seed {seed}, {n_bases} base images"
+        if identifier in table.headers[shown[0]]:
+            assert label in table.headers[shown[0]]
+            assert row[shown[0]].startswith(format_interval(value, digits=3))
+        page = (files_folder(index) / "benchmarks" / f"{slug(identifier)}.html").read_text(encoding="utf-8")
+        assert label in page and format_interval(value, digits=3) in page  # every probe has a page of its own

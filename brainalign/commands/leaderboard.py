@@ -25,26 +25,29 @@ def leaderboard() -> None:
 @leaderboard.command("build")
 @click.argument("results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("leaderboard.html"),
-              show_default=True, help="The HTML file to write.")
+              show_default=True, help="The index page to write (its other pages go in OUT's name + _files/).")
 @click.option("--strict", is_flag=True, help="Fail on the first invalid result file or conflict instead of "
               "skipping or showing it.")
 @click.option("--probe", default=None, help="Probe benchmark (id or id@version) the relations and claims use, "
               "when several were scored (each has its own table columns anyway).")
 @click.option("--title", default="brainalign leaderboard", show_default=True, help="Page title.")
 def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe: str | None, title: str) -> None:
-    """Write one self-contained HTML leaderboard from every result under RESULTS_DIRS.
+    """Write the HTML leaderboard of every result under RESULTS_DIRS.
 
-    Several folders (several labs' results) merge into one page: results of the same model,
-    benchmark and settings that agree are one entry; if their numbers differ they are a
-    conflict, shown on the page (and on stderr) and kept out of every number, never silently
-    overwritten (--strict fails on it). The page says which folder each entry came from, shows
-    each result's content id, and marks entries that `brainalign verify` verified.
+    OUT (leaderboard.html) is the index: the title, one sentence on what is measured and a
+    ranked table that fits the window: one column per human benchmark (brain similarity divided
+    by its noise ceiling, with its 95% interval) and the probe's two measures, ranked by an
+    overall score whose rule the page states (and lets the reader re-weight). Beside it, the
+    folder OUT_files/ (leaderboard_files/) holds a page per model (every number, result ids,
+    verification, a cite button, the layer profile, provenance), a page per benchmark, the
+    analysis page (untrained twins, relations, the study's claims) and leaderboard.csv. Every
+    page is self-contained and needs no network: the index and its folder open from file://.
 
-    The page needs no network (inline CSS, JS and SVG) and opens from file://. It holds a
-    sortable, filterable table, the untrained-twin comparison, the relations of semantic and
-    saliency ρ to brain ρ across layers and models, layer profiles, the study's claims, a card
-    per benchmark and the provenance of every entry. Invalid result files are skipped and
-    listed (on stderr and in the page), or stop the build with --strict.
+    Several folders (several labs' results) merge into one leaderboard: results of the same
+    model, benchmark and settings that agree are one entry; if their numbers differ they are a
+    conflict, flagged on the page (and on stderr) and kept out of every number, never silently
+    overwritten (--strict fails on it). Invalid result files are skipped and listed (on stderr
+    and in the page's warnings), or stop the build with --strict.
 
     \b
     Examples:
@@ -59,9 +62,59 @@ def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe
         click.echo(f"skipped: {problem.message}", err=True)
     for conflict in report.conflicts:
         click.echo(f"conflict: {conflict}", err=True)
-    click.echo(f"wrote {report.path}: {report.n_models} model(s), {report.n_results} result(s)"
+    click.echo(f"wrote {report.path} and {report.folder}/: {report.n_models} model(s), {report.n_results} result(s)"
                + (f", {len(report.problems)} file(s) skipped" if report.problems else "")
                + (f", {len(report.conflicts)} conflict(s) shown" if report.conflicts else ""))
+
+
+@leaderboard.command("export")
+@click.argument("results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown", "latex", "json"]), default="csv",
+              show_default=True, help="csv and json: every column; markdown and latex (booktabs): the columns a "
+              "paper needs, with what each interval resamples below the table.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file to write [default: standard output].")
+@click.option("--all-measures", is_flag=True, help="Every measure each benchmark declares (the probe's "
+              "sensitivities, the best layer's ρ…), not only its headline numbers.")
+@click.option("--strict", is_flag=True, help="Fail on an invalid result file or a conflict instead of "
+              "skipping or leaving it out.")
+def export_command(results_dirs: tuple[Path, ...], fmt: str, out: Path | None, all_measures: bool,
+                   strict: bool) -> None:
+    """Write the leaderboard's numbers as a table: one row per model × benchmark × measure.
+
+    Each row holds the value, its 95% interval and what that interval resamples, the value
+    divided by the noise ceiling (human benchmarks), the ceiling and whether it was found
+    reliable, the number of subjects and stimuli, a caveat where the interval comes from few
+    subjects, the result's content id, whether `brainalign verify` verified it and the file it
+    came from. Several folders merge as in `leaderboard build`; conflicting results are left out.
+    The LaTeX is a booktabs longtable: load the booktabs and longtable packages in the
+    preamble, then input the file where the table goes.
+
+    \b
+    Examples:
+      brainalign leaderboard export results --format csv --out leaderboard.csv
+      brainalign leaderboard export results --format latex --out table.tex
+      brainalign leaderboard export lab-a/results lab-b/results --format markdown
+    """
+    from .._io import write_text_atomic
+    from ..leaderboard.aggregate import build_leaderboard
+    from ..leaderboard.export import export
+    from ..leaderboard.merge import merge_stores
+
+    merged = merge_stores(list(results_dirs), strict=strict)
+    for problem in merged.problems:
+        click.echo(f"skipped: {problem.message}", err=True)
+    for conflict in merged.conflicts:
+        click.echo(f"left out (conflict): {conflict}", err=True)
+    if not merged.results:
+        raise BrainAlignError(f"no results to export in {', '.join(map(str, results_dirs))}")
+    board = build_leaderboard(merged.results, merged.problems, merged=merged)
+    text = export(board, fmt, all_measures=all_measures)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(out, text)
+        click.echo(f"wrote {out}: {len(board.entries)} model(s), {fmt}", err=True)
 
 
 def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:

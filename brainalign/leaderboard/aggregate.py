@@ -14,8 +14,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
+from ..results import RejectedFile, Result
+from .caveats import few_subjects, interval_resamples
 from .compare import compare_results
+from .merge import Conflict, Merged
 from .relation import (
     choose_probe,
     is_brain,
@@ -25,9 +29,7 @@ from .relation import (
     model_relations,
     model_table,
 )
-from .merge import Conflict, Merged
-from .setups import column_notes, version_notes
-from ..results import RejectedFile, Result
+from .setups import Note, column_notes, version_notes
 
 #: The id suffix of a model's untrained twin (``resnet50:untrained``).
 UNTRAINED_SUFFIX = ":untrained"
@@ -54,6 +56,28 @@ class BenchmarkCard:
     label: str = ""  # probes: which probe (source, base images, caveats in a word)
     caveats: tuple[str, ...] = ()
     interval: str = ""  # what its headline numbers' intervals resample, and how well they cover
+    headlines: tuple[Measure, ...] = ()  # the measures it declares as headline numbers (table columns)
+    n_subjects: int | None = None  # human benchmarks: subjects its intervals resample
+    n_stimuli: int | None = None
+    ceiling_reliable: bool | None = None  # None: its results do not say (older results)
+    ceiling_reliability: dict[str, Any] = field(default_factory=dict)  # test, p, n_permutations, seed
+    ceiling_convention: str = ""
+    resampled: str | None = None  # human benchmarks: what the brain similarity's interval resamples
+
+    @property
+    def name(self) -> str:
+        """A short name for a column head: the last part of its id (``IT``, ``judgements``)."""
+        return self.id.rpartition(".")[2]
+
+    @property
+    def source(self) -> str:
+        """The rest of its id with the version (``algonauts2019.92images @2``)."""
+        return f"{self.id.rpartition('.')[0] or self.id} @{self.version}"
+
+    @property
+    def few_subjects(self) -> str:
+        """The caveat of intervals resampled from few subjects, "" where none applies."""
+        return few_subjects(self.n_subjects, self.resampled or "subjects and stimuli") if self.kind == "human" else ""
 
 
 @dataclass
@@ -91,8 +115,13 @@ class Leaderboard:
     model_relations: pd.DataFrame
     twins: pd.DataFrame
     problems: list[RejectedFile] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     merged: Merged | None = None  # where each result came from, verifications and conflicts
+
+    @property
+    def warnings(self) -> list[Note]:
+        """The notes a reader must see (the others follow from how the models are defined)."""
+        return [n for n in self.notes if n.warning]
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -116,6 +145,12 @@ class Leaderboard:
         """The probe the relations and claims use."""
         return next((b for b in self.probes if b.identifier == self.probe), None)
 
+    @property
+    def ranked_benchmarks(self) -> list[BenchmarkCard]:
+        """The benchmarks of the main table: every human benchmark, the probe the relations use
+        and any other benchmark with headline numbers (other probes have pages of their own)."""
+        return [b for b in self.benchmarks if b.kind != "probe" or b.identifier == self.probe]
+
     def entry(self, model_id: str) -> Entry:
         return next(e for e in self.entries if e.model_id == model_id)
 
@@ -128,7 +163,7 @@ def build_leaderboard(
     benchmark whose numbers describe models when several were scored (default: the most common).
     ``merged``: where the results came from (several folders), with their verifications and
     conflicts, for the page to show."""
-    notes: list[str] = list(merged.notes) if merged is not None else []
+    notes: list[Note] = list(merged.notes) if merged is not None else []
     entries = _entries(results, notes)
     layers = layer_table(results, probe)
     models = model_table(results, probe)
@@ -159,7 +194,7 @@ def is_trained(entry: Entry) -> bool:
             and entry.card.get("objective") not in UNTRAINED_OBJECTIVES)
 
 
-def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:
+def _entries(results: Sequence[Result], notes: list[Note]) -> list[Entry]:
     by_model: dict[str, dict[str, Result]] = {}
     for result in results:
         by_model.setdefault(result.model_id, {})[result.benchmark] = result
@@ -168,8 +203,9 @@ def _entries(results: Sequence[Result], notes: list[str]) -> list[Entry]:
         own = by_model[model_id]
         cards = {json.dumps(r.model_card, sort_keys=True): r.benchmark for r in own.values()}
         if len(cards) > 1:
-            notes.append(f"model {model_id}: its model card differs between results "
-                         f"({', '.join(sorted(cards.values()))}); the card of the first is shown")
+            notes.append(Note(f"model {model_id}: its model card differs between results "
+                              f"({', '.join(sorted(cards.values()))}); the card of the first is shown",
+                              model=model_id))
         first = own[min(own)]
         entries.append(Entry(model_id, dict(first.model_card), dict(sorted(own.items()))))
     return entries
@@ -179,7 +215,7 @@ def _kind(result: Result) -> str:
     return "probe" if is_probe(result) else "human" if is_brain(result) else "other"
 
 
-def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[BenchmarkCard]:
+def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[BenchmarkCard]:
     grouped: dict[str, list[Result]] = {}
     for result in sorted(results, key=lambda r: r.model_id):
         grouped.setdefault(result.benchmark, []).append(result)
@@ -189,14 +225,15 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
         info = first.benchmark_info
         ceilings = {_ceiling(r) for r in group}
         if len({json.dumps(c) for c in ceilings}) > 1:
-            notes.append(f"benchmark {identifier}: results record different noise ceilings; "
-                         f"the one of {first.model_id} is shown")
+            notes.append(Note(f"benchmark {identifier}: results record different noise ceilings; "
+                              f"the one of {first.model_id} is shown", benchmark=identifier))
         _note_stimuli(identifier, group, notes)
         lower, upper = _ceiling(first)
         kind = _kind(first)
         label, caveats = probe_label(identifier, first.provenance.get("data_checksums") or {}) \
             if kind == "probe" else ("", [])
-        notes += [f"benchmark {identifier} ({label}): {caveat}" for caveat in caveats]
+        notes += [Note(f"benchmark {identifier} ({label}): {caveat}", benchmark=identifier) for caveat in caveats]
+        ceiling = first.summary.get("noise_ceiling") or {}
         cards.append(BenchmarkCard(
             identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=kind,
             title=str(info.get("title") or identifier), description=str(info.get("description", "")),
@@ -204,10 +241,57 @@ def _benchmark_cards(results: Sequence[Result], notes: list[str]) -> list[Benchm
             datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
             n_models=len(group), label=label, caveats=tuple(caveats),
             interval="; ".join(dict.fromkeys(m.interval for m in first.measures if m.headline and m.interval)),
+            headlines=tuple(m for m in first.measures if m.headline),
+            n_subjects=_most_common(_n_subjects(r) for r in group),
+            n_stimuli=_most_common(_n_stimuli(r) for r in group),
+            ceiling_reliable=_reliable(group),
+            ceiling_reliability=dict(ceiling.get("reliability") or {}),
+            ceiling_convention=str(ceiling.get("convention") or ""),
+            resampled=_most_common(_resampled(r) for r in group) if kind == "human" else None,
         ))
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}
     return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
+
+
+def _n_subjects(result: Result) -> int | None:
+    """How many subjects a human result's interval resampled (as its scoring recorded it)."""
+    extra = result.extra
+    found = extra.get("n_subjects", (extra.get("resamples") or {}).get("n_subjects"))
+    if found is None and "subject" in result.layerwise and is_brain(result):
+        subjects = result.layerwise["subject"]
+        found = subjects[subjects != ""].nunique() or None
+    return int(found) if found is not None else None
+
+
+def _resampled(result: Result) -> str | None:
+    """What the interval of a human result's brain similarity resamples, as it recorded it."""
+    measure = result.measure("brain_similarity")
+    return interval_resamples(result, measure.name) if measure is not None else None
+
+
+def _n_stimuli(result: Result) -> int | None:
+    """How many stimuli the result's numbers were computed on, where it recorded it."""
+    extra = result.extra
+    found = (extra.get("two_factor") or {}).get("n_stimuli", (extra.get("resamples") or {}).get(
+        "n_stimuli", extra.get("n_stimuli")))
+    return int(found) if found is not None else None
+
+
+def _most_common(values: Any) -> Any:
+    counts: dict[Any, int] = {}
+    for value in values:
+        if value is not None:
+            counts[value] = counts.get(value, 0) + 1
+    return max(counts, key=lambda v: counts[v]) if counts else None
+
+
+def _reliable(group: Sequence[Result]) -> bool | None:
+    """Whether the benchmark's noise ceiling was found reliable: False if any result says it was
+    not, True if they say it was, None where none says (results written before the test)."""
+    said = [r.summary.get("noise_ceiling", {}).get("reliable") for r in group]
+    said = [s for s in said if isinstance(s, bool)]
+    return None if not said else all(said)
 
 
 def _ceiling(result: Result) -> tuple[float, float]:
@@ -218,7 +302,7 @@ def _ceiling(result: Result) -> tuple[float, float]:
     return result.value(measure.name, "lower"), result.value(measure.name, "upper")
 
 
-def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[str]) -> None:
+def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[Note]) -> None:
     """Numbers of one benchmark compare models only on the same stimuli, data and layer policy:
     say when they were not (e.g. a probe built elsewhere, or the small fallback probe where the
     Tux Paint stamps were missing)."""
@@ -226,9 +310,9 @@ def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[str]) ->
     fallback = sorted(r.model_id for r in group
                       if r.provenance.get("data_checksums", {}).get("probe_pool") == "bundled")
     if fallback:
-        notes.append(f"benchmark {identifier}: {', '.join(fallback)} scored on the small fallback probe of "
-                     "bundled photos (the Tux Paint stamps were not available), not the default probe; "
-                     "its numbers are not comparable with the default's")
+        notes.append(Note(f"benchmark {identifier}: {', '.join(fallback)} scored on the small fallback probe "
+                          "of bundled photos (the Tux Paint stamps were not available), not the default probe; "
+                          "its numbers are not comparable with the default's", benchmark=identifier))
 
 
 def twin_comparison(entries: Sequence[Entry]) -> pd.DataFrame:

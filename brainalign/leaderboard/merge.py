@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import BrainAlignError
 from ..results import RejectedFile, Result, ResultsStore
 from ..results.verification import Difference, VerificationRecord, compare_numbers, read_record
+from .setups import Note
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Merged:
     origins: dict[str, tuple[Origin, ...]]  # result content id → where it was found
     conflicts: list[Conflict] = field(default_factory=list)
     problems: list[RejectedFile] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     _ids: dict[int, str] = field(default_factory=dict, repr=False)
 
     def id_of(self, result: Result) -> str:
@@ -125,15 +126,16 @@ def _versions(group: list[tuple[Result, Origin]], id_of: Callable[[Result], str]
     return [(result, tuple(origins)) for result, origins in versions]
 
 
-def _other_settings_note(shown: tuple[Result, Origin], other: list[tuple[Result, Origin]]) -> str:
+def _other_settings_note(shown: tuple[Result, Origin], other: list[tuple[Result, Origin]]) -> Note:
     result, origin = shown
     alternative, where = other[0]
     keys = sorted(k for k in set(result.reuse_key) | set(alternative.reuse_key)
                   if result.reuse_key.get(k) != alternative.reuse_key.get(k))
     differing = ", ".join(f"{k} {_brief(alternative.reuse_key.get(k))} there, {_brief(result.reuse_key.get(k))} here"
                           for k in keys)
-    return (f"{result.model_id} on {result.benchmark}: {where.folder} also holds a result with other settings "
-            f"({differing}); the one from {origin.folder} is shown")
+    return Note(f"{result.model_id} on {result.benchmark}: {where.folder} also holds a result with other settings "
+                f"({differing}); the one from {origin.folder} is shown", model=result.model_id,
+                benchmark=result.benchmark)
 
 
 def _brief(value: Any) -> str:

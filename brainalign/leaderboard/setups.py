@@ -7,12 +7,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..results import Result
 
 #: The aspects of a result's setup that make two numbers of one benchmark incomparable (and their plurals).
 ASPECTS: dict[str, str] = {"stimulus set": "stimulus sets", "data": "data sets", "layer policy": "layer policies"}
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a reader of the page should know, and where it belongs: a ``model``'s or a
+    ``benchmark``'s page (or the whole board). ``warning``: it may change how a number reads
+    (shown, counted, on the first screen); otherwise it only explains how the numbers were made
+    (shown on the page it belongs to)."""
+
+    text: str
+    warning: bool = True
+    model: str | None = None
+    benchmark: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def setup(result: Result) -> dict[str, str]:
@@ -42,9 +59,11 @@ def setup_differences(a: Result, b: Result, label_a: str = "A", label_b: str = "
             for aspect in ASPECTS if left[aspect] != right[aspect]]
 
 
-def column_notes(identifier: str, results: Sequence[Result]) -> list[str]:
+def column_notes(identifier: str, results: Sequence[Result]) -> list[Note]:
     """Notes for one benchmark's column: each aspect in which its models' setups differ, with
-    the models of each group."""
+    the models of each group. Layer policies that differ only because each model was scored at
+    its own card's policy (the pixel baseline has no blocks, so its card says "all") are not a
+    warning; a policy chosen against the card is."""
     notes = []
     for aspect, plural in ASPECTS.items():
         groups: dict[str, list[str]] = {}
@@ -52,18 +71,26 @@ def column_notes(identifier: str, results: Sequence[Result]) -> list[str]:
             groups.setdefault(setup(result)[aspect], []).append(result.model_id)
         if len(groups) > 1:
             sets = "; ".join(f"{value}: {', '.join(models)}" for value, models in groups.items())
-            notes.append(f"benchmark {identifier}: models were scored on {len(groups)} different {plural} "
-                         f"({sets}); numbers compare only within one")
+            by_card = aspect == "layer policy" and all(_at_card_policy(r) for r in results)
+            text = (f"benchmark {identifier}: models were scored on {len(groups)} different {plural} ({sets}); "
+                    + ("each at its own card's layer policy" if by_card else "numbers compare only within one"))
+            notes.append(Note(text, warning=not by_card, benchmark=identifier))
     return notes
 
 
-def version_notes(identifiers: Sequence[str]) -> list[str]:
+def _at_card_policy(result: Result) -> bool:
+    """Whether the result was scored at the layer policy its model card declares."""
+    policy = result.provenance.get("layer_policy")
+    return policy is not None and policy == result.model_card.get("layer_policy")
+
+
+def version_notes(identifiers: Sequence[str]) -> list[Note]:
     """A note for each benchmark id present in several versions (each has its own column)."""
     versions: dict[str, list[str]] = {}
     for identifier in sorted(set(identifiers)):
         versions.setdefault(identifier.partition("@")[0], []).append(identifier)
-    return [f"benchmark {bench} has results of versions {', '.join(v.partition('@')[2] for v in found)}: "
-            "each version has its own column, and their numbers are not comparable"
+    return [Note(f"benchmark {bench} has results of versions {', '.join(v.partition('@')[2] for v in found)}: "
+                 "each version has its own column, and their numbers are not comparable", benchmark=found[-1])
             for bench, found in versions.items() if len(found) > 1]
 
 

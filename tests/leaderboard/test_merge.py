@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cli_run import run_cli
 from synthetic_results import HUMAN, PROBE, fill_store, make_result, two_labs
+from test_build import _visible, page_of
 
 from brainalign.leaderboard.merge import merge_stores
 from brainalign.results import Result, ResultsStore
@@ -29,15 +30,18 @@ def test_a_conflicting_entry_is_shown_and_kept_out_of_the_numbers(tmp_path: Path
     assert code == 0
     assert "3 model(s)" in out and "1 conflict(s) shown" in out
     assert f"conflict: clip_rn50 on {IT}: 2 results with the same settings and different numbers" in err
-    page = unescape(out_file.read_text())
-    conflict = page.split('id="conflicts"')[1].split("</div>\n  </div>")[0]
+    conflict = unescape(page_of(out_file, "models", "clip_rn50").split('id="conflicts"')[1])
     a_value = lab_a.load("clip_rn50", IT).summary["brain_similarity"]["value"]
     assert f"brain_similarity {a_value:.3f}" in conflict and f"brain_similarity {a_value + 0.1:.3f}" in conflict
     assert str(lab_a.folder) in conflict and str(lab_b.folder) in conflict
     assert "summary.brain_similarity.value: recorded" in conflict
-    row = page.split('<td class="model">clip_rn50</td>')[1].split("</tr>")[0]
-    assert row.count('<a href="#conflicts">conflict</a>') == 2  # raw and ÷ ceiling of IT
-    assert f"{a_value:.3f}" not in row and f"{a_value + 0.1:.3f}" not in row
+    index = out_file.read_text()
+    assert "⚠ 1 warning" in index and "conflict: clip_rn50 on" in unescape(index)
+    row = index.split('<tr data-model="clip_rn50"')[1].split("</tr>")[0]
+    assert row.count(">conflict</a>") == 1  # the IT column (÷ ceiling; the raw ρ is on hover only)
+    a_normalised = lab_a.load("clip_rn50", IT).summary["brain_similarity"]["normalised"]
+    for number in (a_value, a_value + 0.1, a_normalised):
+        assert f"{number:.3f}" not in row
     merged = merge_stores([lab_a.folder, lab_b.folder])
     assert not [r for r in merged.results if (r.model_id, r.benchmark) == ("clip_rn50", IT)]
     assert len(merged.results) == 3 * 4 - 1  # 3 models × 4 benchmarks, the conflicting pair left out
@@ -68,8 +72,8 @@ def test_other_settings_are_not_a_conflict_but_are_named(tmp_path: Path) -> None
     merged = merge_stores([lab_a.folder, lab_b.folder])
     assert merged.conflicts == [] and len(merged.results) == 1
     assert merged.results[0].content_id() == lab_a.load("clip_rn50", IT).content_id()
-    assert merged.notes == [f"clip_rn50 on {IT}: {lab_b.folder} also holds a result with other settings "
-                            f"(seed 1 there, null here); the one from {lab_a.folder} is shown"]
+    assert [n.text for n in merged.notes] == [(f"clip_rn50 on {IT}: {lab_b.folder} also holds a result with other "
+                                               f"settings (seed 1 there, null here); the one from {lab_a.folder} is shown")]
 
 
 def test_the_page_shows_ids_sources_and_verified_marks(tmp_path: Path) -> None:
@@ -86,19 +90,17 @@ def test_the_page_shows_ids_sources_and_verified_marks(tmp_path: Path) -> None:
     write_record(stale, VerificationRecord.now(make_result("efficientnet_lite0", PROBE, seed=3), "verified", None))
     out_file = tmp_path / "page.html"
     build_page([lab_a.folder, lab_b.folder], out_file)
-    page = unescape(out_file.read_text())
-    entries = page.split('id="entries-table"')[1].split("</table>")[0]
     for model, identifier in (("efficientnet_lite0", IT), ("vit_b_16:untrained", PROBE)):
         store = lab_a if model == "efficientnet_lite0" else lab_b
-        assert store.load(model, identifier).content_id() in entries
-    rows = {tuple(r.split("</td>")[0:2]): r for r in entries.split("<tr>")[2:]}
-    verified = rows[('<td class="model">efficientnet_lite0', f"<td>{IT}")]
-    assert "✓</span> verified on" in verified and record.verified_at in verified
-    assert "not verified" in rows[('<td class="model">efficientnet_lite0', f"<td>{PROBE}")]
-    assert str(lab_b.folder) in rows[('<td class="model">vit_b_16:untrained', f"<td>{PROBE}")]
-    table_row = page.split('<td class="model">efficientnet_lite0</td>')[1].split("</tr>")[0]
-    assert table_row.count('class="verified"') == 2  # its IT cells, raw and ÷ ceiling
-    assert f"<td>{lab_a.folder}</td>" in table_row
+        assert store.load(model, identifier).content_id() in page_of(out_file, "models", model)
+    page = unescape(page_of(out_file, "models", "efficientnet_lite0"))
+    provenance = {p.split("</code>")[0]: p for p in page.split('<details class="provenance"><summary><code>')[1:]}
+    assert "✓</span> verified on" in provenance[IT] and record.verified_at in provenance[IT]
+    assert "not verified" in provenance[PROBE]
+    assert str(lab_a.folder) in provenance[IT]
+    assert str(lab_b.folder) in unescape(page_of(out_file, "models", "vit_b_16:untrained"))
+    table_row = out_file.read_text().split('<tr data-model="efficientnet_lite0"')[1].split("</tr>")[0]
+    assert table_row.count('class="verified"') == 1  # its IT cell
 
 
 def test_a_column_with_other_layer_policies_or_versions_says_so(tmp_path: Path) -> None:
@@ -111,6 +113,27 @@ def test_a_column_with_other_layer_policies_or_versions_says_so(tmp_path: Path) 
     results.append(Result(v2.model_id, "mur2013.judgements@2", v2.summary, v2.layerwise, v2.provenance))
     notes = build_leaderboard(results).notes
     last = results[-2].benchmark
-    assert any(n.startswith(f"benchmark {last}: models were scored on 2 different layer policies") for n in notes)
-    assert any(n.startswith("benchmark mur2013.judgements has results of versions 1, 2") for n in notes)
+    policies = [n for n in notes if n.text.startswith(f"benchmark {last}: models were scored on 2 different layer policies")]
+    assert len(policies) == 1 and policies[0].warning  # "all" is not clip_rn50's card's policy
+    assert any(n.text.startswith("benchmark mur2013.judgements has results of versions 1, 2") for n in notes)
+
+
+def test_a_model_scored_at_its_own_cards_policy_is_no_warning(tmp_path: Path) -> None:
+    """The pixel baseline has no blocks, so its card's policy is "all": a column holding it and
+    models scored on blocks is explained on the benchmark's page, not raised as a warning."""
+    from brainalign.leaderboard.aggregate import build_leaderboard
+    from brainalign.leaderboard.render import build as build_page
+
+    store = fill_store(tmp_path / "results", models=("clip_rn50",), benchmarks=(IT,))
+    pixels = make_result("pixels", IT, layer_policy="all")
+    pixels.provenance["layer_policy"] = "all"
+    store.save(pixels)
+    board = build_leaderboard(store.load_all().results)
+    notes = [n for n in board.notes if "layer policies" in n.text]
+    assert len(notes) == 1 and not notes[0].warning and notes[0].benchmark == IT
+    assert board.warnings == []
+    out = tmp_path / "page.html"
+    build_page(store.folder, out)
+    assert "⚠" not in out.read_text() and "layer polic" not in _visible(out.read_text())
+    assert "each at its own card's layer policy" in _visible(page_of(out, "benchmarks", IT))
 

@@ -4,20 +4,22 @@ intervals that agree with them, what each interval resamples, and one column per
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_results import CARDS, HUMAN, PROBE, fill_store, make_result
-from test_build import _read, _visible
+from synthetic_results import HUMAN, PROBE, fill_store, make_result
+from test_build import _data_block, _read, _table_models, _visible, page_of, site
 
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import DecisiveTests, evaluate_claims, saliency_across_models_claim, semantic_claim
 from brainalign.leaderboard.decisive import LineageTest
-from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations, model_table
-from brainalign.leaderboard.render import build, render_html
+from brainalign.leaderboard.export import export
+from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations
+from brainalign.leaderboard.render import build, files_folder, render_analysis
 from brainalign.results import ResultsStore
 
 SEMANTIC_CLAIM = "Across layers, semantic encoding goes with"
@@ -93,7 +95,8 @@ def test_claims_below_the_minimum_show_no_number_and_say_what_to_score(synthetic
 
 def test_the_page_shows_no_number_beside_not_testable_and_states_the_rule(tmp_path: Path) -> None:
     store = fill_store(tmp_path / "results")
-    html = build(store.folder, tmp_path / "board.html").path.read_text()
+    index = build(store.folder, tmp_path / "board.html").path
+    html = (files_folder(index) / "analysis.html").read_text()
     within = _table_rows(html, "within-table")
     assert within and all("not testable" in row[-1] for row in within if row[2] == "trained")
     for row in within:
@@ -108,20 +111,52 @@ def test_the_page_shows_no_number_beside_not_testable_and_states_the_rule(tmp_pa
     assert "excludes no effect" not in text and "no interval excludes" not in text
 
 
-def test_with_enough_lineages_the_page_shows_the_within_model_estimates(tmp_path: Path) -> None:
-    store = ResultsStore(tmp_path / "results")
-    architectures = {"efficientnet_lite0": "tf_efficientnet_lite0", "clip_rn50": "RN50",
-                     "vit_b_16": "vit_b_16", "convnext_tiny": "convnext_tiny", "resnet50": "resnet50"}
-    for model, architecture in architectures.items():
+#: Five trained models of four lineages (CLIP's RN50 and resnet50 are one): enough for the within-model
+#: test (3 lineages), not for the across-model one (5).
+ARCHITECTURES = {"efficientnet_lite0": "tf_efficientnet_lite0", "clip_rn50": "RN50",
+                 "vit_b_16": "vit_b_16", "convnext_tiny": "convnext_tiny", "resnet50": "resnet50"}
+
+
+def _four_lineages(folder: Path) -> ResultsStore:
+    store = ResultsStore(folder)
+    for model, architecture in ARCHITECTURES.items():
         for identifier in (PROBE, *HUMAN):
             store.save(make_result(model, identifier, architecture=architecture))
+    return store
+
+
+def test_with_enough_lineages_the_page_shows_the_within_model_estimates(tmp_path: Path) -> None:
+    store = _four_lineages(tmp_path / "results")
     board = build_leaderboard(store.load_all().results)
     claim = _claim(board, SEMANTIC_CLAIM)
     assert claim.status == "supported"  # planted: brain ρ = 0.05 + 0.6 × semantic ρ in every model
     assert all("over 4 lineages (5 trained models)" in item for line in claim.lines for item in line.items)
-    html = render_html(board)
+    html = render_analysis(board)
     rows = [row for row in _table_rows(html, "within-table") if row[1].startswith("semantic ρ") and row[2] == "trained"]
     assert rows and all(row[-2].startswith("r = ") and row[4] == "4" for row in rows)
+
+
+def test_the_analysis_download_and_the_json_export_carry_the_decisive_tests_and_claims(tmp_path: Path) -> None:
+    store = _four_lineages(tmp_path / "results")
+    index = build(store.folder, tmp_path / "board.html").path
+    board = build_leaderboard(store.load_all().results)
+    page = json.loads(_data_block((files_folder(index) / "analysis.html").read_text(), "analysis-data"))
+    exported = json.loads(export(board, "json"))
+    claims = evaluate_claims(board)
+    for data in (page, exported):
+        assert [(c["claim"], c["status"]) for c in data["claims"]] == [(c.claim, c.status) for c in claims]
+        semantic = [r for r in data["decisive_tests"]
+                    if r["analysis"] == "within models" and r["measure"] == "semantic" and r["trained_only"]]
+        assert len(semantic) == len(HUMAN) and all(r["testable"] and r["n_lineages"] == 4 and r["ci_low"] > 0
+                                                   for r in semantic)  # planted within every model
+        across = [r for r in data["decisive_tests"] if r["analysis"] == "across models"]
+        assert across and not any(r["testable"] for r in across)  # 4 lineages, 5 needed
+        assert all(("estimate" in r) == r["testable"] for r in data["decisive_tests"])  # no number when not testable
+    assert page["decisive_tests"] == [{k: v for k, v in row.items() if k != "models"}  # the export names models
+                                      for row in exported["decisive_tests"]]
+    assert all(len(row["models"]) == row["n_models"] for row in exported["decisive_tests"])
+    assert {"pooled_relations", "model_relations"} <= set(page)
+    assert all(r["model"] == "" for r in page["pooled_relations"]) and page["pooled_relations"]
 
 
 def test_relations_across_models_resample_models_and_carry_a_caveat_with_few_of_them() -> None:
@@ -145,7 +180,7 @@ def test_relations_across_models_resample_models_and_carry_a_caveat_with_few_of_
 
 def test_p_values_are_not_shown_beside_intervals_that_resample_models(synthetic_store) -> None:
     board = build_leaderboard(synthetic_store.load_all().results)
-    text = _visible(render_html(board))
+    text = _visible(render_analysis(board))
     pooled = board.layer_relations[board.layer_relations["model"] == ""].dropna(subset=["r"])
     assert pooled["ci_method"].str.endswith("models resampled").all()
     for p_value in pooled["p"]:
@@ -158,11 +193,17 @@ def test_each_benchmark_says_what_its_interval_resamples_and_how_it_covers(tmp_p
     store = fill_store(tmp_path / "results", models=("efficientnet_lite0",),
                        benchmarks=(PROBE, "kriegeskorte2008.hIT@1"))
     store.save(make_result("efficientnet_lite0:untrained", "kriegeskorte2008.hIT@2"))
-    text = _visible(build(store.folder, tmp_path / "board.html").path.read_text())
-    assert "Interval: 95% expanded percentile bootstrap over subjects" in text
+    index = build(store.folder, tmp_path / "board.html").path
+    text = _visible(index.read_text())
+    assert "hIT: 95% expanded percentile bootstrap over subjects" in text
     assert "80% with 4" in text
-    assert "Interval: 95% two-factor bootstrap over subjects and stimuli" in text
-    assert "Interval: 95% percentile bootstrap over stimuli" in text  # the probe's
+    assert "hIT: 95% two-factor bootstrap over subjects and stimuli" in text
+    assert "saliency_semantic: 95% percentile bootstrap over stimuli" in text  # the probe's
+    for identifier in ("kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2", PROBE):  # and each benchmark's page
+        assert "Interval 95% " in _visible(page_of(index, "benchmarks", identifier))
+    # the few-subjects caveat reads by what the interval resamples: subjects only (@1), or also stimuli (@2)
+    assert "about an 80% interval" in _visible(page_of(index, "benchmarks", "kriegeskorte2008.hIT@1"))
+    assert "about a 90% interval" in _visible(page_of(index, "benchmarks", "kriegeskorte2008.hIT@2"))
 
 
 def test_no_column_mixes_versions_of_a_benchmark(tmp_path: Path) -> None:
@@ -172,16 +213,16 @@ def test_no_column_mixes_versions_of_a_benchmark(tmp_path: Path) -> None:
     store.save(make_result("clip_rn50", "kriegeskorte2008.hIT@2"))
     html = build(store.folder, tmp_path / "board.html").path.read_text()
     header, *rows = _read(html).rows
-    columns = [i for i, cell in enumerate(header) if cell.startswith("kriegeskorte2008.hIT")]
-    assert [header[i][:len("kriegeskorte2008.hIT@1")] for i in columns] == [  # raw and ÷ ceiling of each
-        "kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2", "kriegeskorte2008.hIT@2"]
-    cells = {row[0]: [row[i] for i in columns] for row in rows if row}
-    assert cells["efficientnet_lite0"][2:] == ["—", "—"] and cells["efficientnet_lite0"][0] != "—"
-    assert cells["clip_rn50"][:2] == ["—", "—"] and cells["clip_rn50"][2] != "—"
+    columns = [i for i, cell in enumerate(header) if cell.startswith("hIT")]
+    assert [("@1" in header[i], "@2" in header[i]) for i in columns] == [(True, False), (False, True)]
+    cells = dict(zip(_table_models(html), ([row[i] for i in columns] for row in rows)))
+    assert cells["efficientnet_lite0"][1] == "—" and cells["efficientnet_lite0"][0] != "—"
+    assert cells["clip_rn50"][0] == "—" and cells["clip_rn50"][1] != "—"
     layers = build_leaderboard(store.load_all().results).layers
     assert {"kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2"} <= set(layers.columns)
 
 
 @pytest.mark.parametrize("word", ["raises", "training adds", "drives", "causes"])
 def test_no_causal_wording(built_leaderboard, word: str) -> None:
-    assert word not in _visible(built_leaderboard[0].read_text())
+    for html in site(built_leaderboard[0]).values():
+        assert word not in _visible(html)
