@@ -368,7 +368,7 @@ def test_an_unreliable_ceiling_shows_raw_rho_and_dropped_layers_are_named(tmp_pa
     store = fill_store(tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=(hit,))
     for model in ("clip_rn50", "efficientnet_lite0"):
         result = store.load(model, hit)
-        result.summary["noise_ceiling"].update(reliable=False, reliability={"test": "permutation", "p": 0.31})
+        result.summary["noise_ceiling"].update(reliable=False, reliability={"test": "permutation", "p": 0.31, "n_permutations": 1000, "seed": 0})
         result.summary["brain_similarity"].update(normalised=None, normalised_ci_low=None, normalised_ci_high=None,
                                                   normalised_withheld="the ceiling is not above chance")
         result.extra["dropped_layers"] = [{"layer": "blocks.0", "reason": "constant RDM"}]

@@ -196,7 +196,6 @@ def test_each_benchmark_says_what_its_interval_resamples_and_how_it_covers(tmp_p
     index = build(store.folder, tmp_path / "board.html").path
     text = _visible(index.read_text())
     assert "hIT: 95% expanded percentile bootstrap over subjects" in text
-    assert "80% with 4" in text
     assert "hIT: 95% two-factor bootstrap over subjects and stimuli" in text
     assert "saliency_semantic: 95% percentile bootstrap over stimuli" in text  # the probe's
     for identifier in ("kriegeskorte2008.hIT@1", "kriegeskorte2008.hIT@2", PROBE):  # and each benchmark's page
