@@ -72,7 +72,7 @@ def rows(board: Leaderboard, *, all_measures: bool = False) -> list[dict[str, An
                                            or "subjects and stimuli") if human else "",
                     "result_id": result_id,
                     "verified": verification.summary() if verification is not None else "",
-                    "source": "; ".join(str(o.path) for o in origins),
+                    "source": "; ".join(o.file for o in origins),
                     "brainalign_version": str(result.provenance.get("brainalign_version", "")),
                 })
     return out

@@ -11,6 +11,7 @@ page. A result with other settings than the one shown is named in a note.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,16 @@ class Origin:
     folder: str
     path: Path
     verification: VerificationRecord | None = None
+
+    @property
+    def file(self) -> str:
+        """The file's path inside its results folder (``MODEL/BENCHMARK.json``): the same on
+        every machine, unlike :attr:`path`."""
+        folder = Path(self.folder).expanduser()
+        try:
+            return Path(self.path).relative_to(folder).as_posix()
+        except ValueError:
+            return Path(os.path.relpath(self.path, folder)).as_posix()
 
 
 @dataclass(frozen=True)

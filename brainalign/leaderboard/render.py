@@ -27,7 +27,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from .._io import write_text_atomic
+from .._io import atomic_path
 from .._version import __version__
 from ..progress import progress
 from ..results import RejectedFile, Result, as_float, jsonable
@@ -87,27 +87,43 @@ def build(
     board = build_leaderboard(merged.results, merged.problems, probe=probe, merged=merged)
     site = Site(board, title=title, files=files_folder(out).name)
     pages = site.pages()
-    _write_folder(files_folder(out), {k: v for k, v in pages.items() if k != "index.html"})
-    write_text_atomic(out, pages["index.html"])
+    _write_page(Path(out), pages)
     return LeaderboardPage(Path(out), len(merged.results), len(board.entries), merged.problems, merged.conflicts,
                            files_folder(out), len(pages))
 
 
+def _write_page(index: Path, pages: dict[str, str]) -> None:
+    """Write the index ``index`` and its folder of pages, both replaced whole: the new index and
+    folder are written aside first, so a write the machine refuses (a full disk, no permission)
+    raises a :class:`~brainalign.errors.BrainAlignError` naming ``index`` and leaves the old
+    page, folder included, as it was."""
+    with atomic_path(index) as tmp:
+        tmp.write_text(pages["index.html"], encoding="utf-8")
+        _write_folder(files_folder(index), {k: v for k, v in pages.items() if k != "index.html"})
+
+
 def _write_folder(folder: Path, files: dict[str, str]) -> None:
     """Write ``files`` (relative path → text) as ``folder``, replacing what was there at once:
-    the new folder is written aside, then swapped in."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    the new folder is written aside, then swapped in; on failure the old folder stays."""
     fresh = folder.with_name(f".{folder.name}.new-{os.getpid()}")
     stale = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     for path in (fresh, stale):
         shutil.rmtree(path, ignore_errors=True)
-    for relative, text in files.items():
-        target = fresh / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    if folder.exists():
-        folder.rename(stale)
-    fresh.rename(folder)
+    try:
+        for relative, text in files.items():
+            target = fresh / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        if folder.exists():
+            folder.rename(stale)
+        try:
+            fresh.rename(folder)
+        except OSError:
+            if stale.exists():
+                stale.rename(folder)
+            raise
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
     shutil.rmtree(stale, ignore_errors=True)
 
 

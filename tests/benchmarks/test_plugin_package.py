@@ -103,61 +103,59 @@ def test_score_cite_verify_and_publish_exactly_like_a_built_in(installed, toylab
     assert built.returncode == 0, built.stderr
     parsed = _Page()
     parsed.feed(page.read_text(encoding="utf-8"))
-    for identifier in ("toylab.shapes@1", "mur2013.judgements@2"):
-        assert parsed.headers.count(identifier) == 2, identifier  # a raw and a ÷ ceiling column
-        assert identifier in parsed.cards  # a benchmark card
     (row,) = parsed.rows
-    columns = {h: i for i, h in reversed(list(enumerate(parsed.header_cells)))}
-    for identifier in ("toylab.shapes@1", "mur2013.judgements@2"):  # a number, its interval, verified
-        assert re.fullmatch(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\] ✓", row[columns[f"{identifier} ρ"]])
-    assert row[columns["toylab.shapes@1 ρ"]].startswith(f"{value:.3f} [")
+    for identifier in ("toylab.shapes@1", "mur2013.judgements@2"):
+        assert parsed.columns.count(identifier) == 1, identifier  # a column of its own, named by its id
+        assert (page.parent / parsed.cards[identifier]).is_file(), identifier  # a benchmark page
+        assert identifier in (page.parent / parsed.cards[identifier]).read_text(encoding="utf-8")
+        text, title = row[parsed.columns.index(identifier)]  # a number ÷ ceiling, verified, its interval
+        assert re.fullmatch(r"-?\d\.\d{3}✓ ?-?\d\.\d{2} – -?\d\.\d{2}", text), text
+        assert re.match(rf"{re.escape(identifier)}, brain similarity: -?\d\.\d{{3}} \[", title), title
+    text, title = row[parsed.columns.index("toylab.shapes@1")]
+    assert f"brain similarity: {value:.3f} [" in title  # the raw ρ the score command printed
 
 
 class _Page(HTMLParser):
-    """The leaderboard table's header texts and row cells, and the benchmark cards' identifiers."""
+    """The leaderboard table's columns (each header's benchmark id, None for the others), its rows
+    (each cell's text and title) and the benchmark cards' links, by benchmark id."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.headers: list[str] = []
-        self.header_cells: list[str] = []
-        self.rows: list[list[str]] = []
-        self.cards: list[str] = []
-        self._in: str | None = None
+        self.columns: list[str | None] = []
+        self.rows: list[list[tuple[str, str]]] = []
+        self.cards: dict[str, str] = {}
+        self._cell: tuple[str, str] | None = None
         self._text: list[str] = []
         self._table = False
-        self._card = False
+        self._card: str | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "table" and attrs.get("id") == "leaderboard":
             self._table = True
-        elif self._table and tag == "tr" and self.header_cells:
+        elif self._table and tag == "th":
+            self.columns.append(attrs.get("data-benchmark"))
+        elif self._table and tag == "tr" and self.columns:
             self.rows.append([])
-        elif self._table and tag in ("th", "td"):
-            self._in, self._text = tag, []
-        elif tag == "br" and self._in:
-            self._text.append(" ")
-        elif tag == "div" and "benchmark" in (attrs.get("class") or ""):
-            self._card = True
+        elif self._table and tag == "td":
+            self._cell, self._text = (tag, attrs.get("title") or ""), []
+        elif tag == "a" and "bench-card" in (attrs.get("class") or ""):
+            self._card = attrs["href"]
 
     def handle_endtag(self, tag):
         if tag == "table":
             self._table = False
-        elif self._table and tag == self._in:
-            text = " ".join("".join(self._text).split())
-            if tag == "th":
-                self.header_cells.append(text)
-                self.headers.append(text.split(" ")[0])
-            else:
-                self.rows[-1].append(text)
-            self._in = None
+        elif self._cell and tag == "td":
+            self.rows[-1].append((" ".join("".join(self._text).split()), self._cell[1]))
+            self._cell = None
+        elif tag == "a":
+            self._card = None
 
     def handle_data(self, data):
-        if self._in:
+        if self._cell:
             self._text.append(data)
-        if self._card and re.search(r"@\d+$", data.strip()):
-            self.cards.append(data.strip())
-            self._card = False
+        if self._card and re.fullmatch(r"\S+@\d+", data.strip()):
+            self.cards[data.strip()] = self._card
 
 
 def test_the_readme_shows_this_package_whole_in_under_50_lines() -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from brainalign.benchmarks import Benchmark, get
-from brainalign.results import Result
 from brainalign.api import RunReport, ScoringOptions, run
+from brainalign.benchmarks import Benchmark, get
+from brainalign.leaderboard.render import files_folder
+from brainalign.results import Result
 
 HUMAN = "kriegeskorte2008.hIT"
 ABSENT = "algonauts2023.V1d"  # its data is not in the shared folder: skipped (skip_absent=True)
@@ -38,7 +39,11 @@ def stored(folder: Path) -> dict[str, object]:
     ``provenance.environment``: a worker's thread count is its own) and so without the content id,
     which covers the environment."""
     files: dict[str, object] = {}
+    # the run's page and exports are not results (the CSV carries the content ids)
+    page = files_folder(folder / "leaderboard.html")
     for path in sorted(folder.glob("*/*")):
+        if path.parent == page:
+            continue
         name = str(path.relative_to(folder))
         if path.suffix == ".csv":
             files[name] = path.read_bytes()

@@ -3,7 +3,9 @@ determinism, skipped files, claims."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
 from collections import Counter
@@ -15,6 +17,7 @@ import pytest
 from synthetic_results import CARDS, HOSTILE_MODEL, HUMAN, PROBE, fill_store
 
 from brainalign.cli import main
+from brainalign.errors import BrainAlignError
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import evaluate_claims
 from brainalign.leaderboard.methods import cite_result
@@ -215,6 +218,26 @@ def test_a_rebuild_replaces_the_pages_of_models_no_longer_there(tmp_path: Path) 
     assert [p for p in site(out) if p.startswith("models/")] == [f"models/{slug('vit_b_16:untrained')}.html"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # nothing left aside
     assert store.load_all().problems == [] and not list(out.parent.rglob("*_files/**/*.json"))
+
+
+def test_a_write_refused_midway_keeps_the_old_page_whole(tmp_path: Path, monkeypatch) -> None:
+    store = fill_store(tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,))
+    out = tmp_path / "board.html"
+    build(store.folder, out)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and store.folder not in p.parents}
+    shutil.rmtree(store.folder / "clip_rn50")
+    write_text = Path.write_text
+
+    def disk_full_at_the_model_pages(path: Path, *args, **kwargs):
+        if "models" in path.parts:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", disk_full_at_the_model_pages)
+    with pytest.raises(BrainAlignError, match=rf"cannot write {re.escape(str(out))}: No space left on device"):
+        build(store.folder, out)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and store.folder not in p.parents}
+    assert after == before  # the old index and its folder, nothing half-written, nothing left aside
 
 
 def test_bad_files_are_skipped_and_listed_or_fail_with_strict(tmp_path: Path, capsys) -> None:
