@@ -25,7 +25,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from ..citation import STUDY_BIBTEX, method_bibtex, suite_bibtex
+from ..bibtex import STUDY_BIBTEX, method_bibtex, suite_bibtex
 from ..errors import BrainAlignError
 from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
 from ..neural_data.collection import NeuralData
@@ -100,7 +100,7 @@ _REST_DEFINITION = (
 )
 #: The interval each version of the human benchmarks reports (scoring.INTERVALS).
 VERSION_INTERVALS: dict[int, str] = {1: "subjects", 2: "two-factor"}
-#: What each kind of interval resamples (the words results record, and citation.METHOD_BIBTEX's keys).
+#: What each kind of interval resamples (the words results record, and bibtex.METHOD_BIBTEX's keys).
 INTERVAL_RESAMPLES: dict[str, str] = {"subjects": "subjects", "two-factor": "subjects and stimuli"}
 #: The newest version: `brainalign run` scores it; older ones stay computable, off the default set.
 CURRENT_VERSION = max(VERSION_INTERVALS)

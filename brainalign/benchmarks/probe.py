@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
 from ..rsa.compare import as_rdm_stack
@@ -38,7 +38,7 @@ TARGETS: tuple[str, ...] = ("saliency", "semantic")
 #: Layers at relative depth ≤ this count as "early" for saliency suppression.
 EARLY_DEPTH = 1 / 3
 
-#: The methods behind the two targets (the study itself: :data:`brainalign.citation.STUDY_BIBTEX`).
+#: The methods behind the two targets (the study itself: :data:`brainalign.bibtex.STUDY_BIBTEX`).
 METHODS_BIBTEX = """@article{itti1998saliency,
   title = {A Model of Saliency-Based Visual Attention for Rapid Scene Analysis},
   author = {Itti, Laurent and Koch, Christof and Niebur, Ernst},

@@ -39,7 +39,7 @@ import pandas as pd
 
 from .._io import sha256_file
 from .._toml import load_toml
-from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
 from ..neural_data import load_nifti_betas, load_npy, load_npz_folder, load_rsatoolbox_hdf5
 from ..neural_data.collection import NeuralData

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..benchmarks.registry import all_benchmarks, get
-from ..citing import FORMATS, bibtex_for
+from ..cite import FORMATS, bibtex_for
 from ._shared import data_dir_option, table, wrap
 
 

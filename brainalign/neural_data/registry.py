@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ..bibtex import parse_bibtex
 from ..errors import BrainAlignError
 
 
@@ -98,16 +98,6 @@ def get_dataset(name: str) -> Dataset:
 def _bibtex() -> dict[str, str]:
     text = resources.files(__package__).joinpath("datasets.bib").read_text("utf-8")
     return parse_bibtex(text)
-
-
-def parse_bibtex(text: str) -> dict[str, str]:
-    """Split a .bib text into ``{key: entry}`` (entries start with ``@type{key,`` at a line start)."""
-    entries: dict[str, str] = {}
-    starts = [m for m in re.finditer(r"^@\w+\{([^,\s]+),", text, flags=re.MULTILINE)]
-    for match, following in zip(starts, starts[1:] + [None]):
-        end = following.start() if following else len(text)
-        entries[match.group(1)] = text[match.start() : end].strip()
-    return entries
 
 
 def bibtex_entry(key: str) -> str:
