@@ -20,7 +20,7 @@ from .execution import Executor, LocalExecutor, ModelSpec, Outcome, OutcomeCallb
 from .leaderboard.render import build as _build
 from .phases import phase
 from .models import LoadedModel, ModelCard, extract_layer_rdms, from_module, list_models, load_model
-from .rescore import verify
+from .verification import verify
 from .results import Result, ResultsStore
 from .runner import DEFAULT_MODELS, BenchmarkSpec, RunReport
 from .stimuli import StimulusSet

@@ -17,7 +17,8 @@ from synthetic_results import make_result
 
 from brainalign.cli import main
 from brainalign.results import Result, ResultsStore
-from brainalign.results.verification import TOLERANCE, compare_numbers, read_record, record_path
+from brainalign.results.agreement import TOLERANCE, compare_numbers
+from brainalign.results.verification_record import read_record, record_path
 
 BENCH = "mur2013.judgements@2"
 

@@ -45,7 +45,7 @@ def verify_command(paths, model_files, weights, specs, data_dir, use_cache, no_r
       brainalign verify submission/ --model-file my_net.py:build --data-dir /data
       brainalign verify submission/ --spec mylab/benchmark.toml --weights finetuned.safetensors
     """
-    from ..rescore import verify
+    from ..verification import verify
 
     verdicts = verify(list(paths), model_files=model_files, weights=weights, specs=specs, data_dir=data_dir,
                       use_cache=use_cache, record=not no_record)

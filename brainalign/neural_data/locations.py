@@ -162,7 +162,7 @@ def fetch(
     """Make ``name`` available: return a verified local copy, else download it into the cache.
 
     Files already in the cache and intact are kept unless ``force``; each download is verified
-    before it lands. Checksums of unpinned files are recorded for later ``verify`` runs.
+    before it lands. Checksums of unpinned files are recorded for later ``brainalign data check`` runs.
     """
     dataset = get_dataset(name)
     if not dataset.fetchable:

@@ -15,7 +15,7 @@ from fault_helpers import leftovers, process_env, spec_data, spec_file, write_rd
 
 from brainalign.benchmarks.spec import SpecBenchmark
 from brainalign.results import ResultsStore
-from brainalign.results.verification import read_record
+from brainalign.results.verification_record import read_record
 
 
 def _scored(cli, tmp_path: Path) -> tuple[Path, Path, Path]:

@@ -6,7 +6,7 @@ preprocessing and its output's sha256, a ``FILE.py`` model's source sha256), the
 the batch size, and the environment (library versions, torch's thread count). :func:`verify`
 rebuilds each of those here, checks every checksum, extracts the layer RDMs afresh (the layer-RDM
 cache is not read unless asked), scores with the recorded seed and thread count, and compares every
-number with the file's (:data:`~brainalign.results.verification.TOLERANCE`). Each result is
+number with the file's (:data:`~brainalign.results.agreement.TOLERANCE`). Each result is
 *verified*, *differs* (which numbers, by how much) or *cannot verify* (what is missing).
 """
 
@@ -30,14 +30,8 @@ from .paths import data_dir as resolve_data_dir
 from .progress import progress
 from .results import Result
 from .results.provenance import environment
-from .results.verification import (
-    TOLERANCE,
-    Comparison,
-    Status,
-    VerificationRecord,
-    compare_numbers,
-    write_record,
-)
+from .results.agreement import TOLERANCE, Comparison, compare_numbers
+from .results.verification_record import Status, VerificationRecord, write_record
 
 
 @dataclass(frozen=True)
