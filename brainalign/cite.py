@@ -12,7 +12,7 @@ from .benchmarks.registry import all_benchmarks, candidates, get
 from .bibtex import STUDY_BIBTEX, suite_bibtex, with_study_and_suite
 from .errors import BrainAlignError
 from .leaderboard.methods import FORMATS, cite_result, methods_paragraph, result_bibtex
-from .neural_data.registry import datasets, get_dataset
+from .neural_data.catalogue import datasets, get_dataset
 from .results import Result
 
 __all__ = ["FORMATS", "bibtex_for", "cite_result", "methods_paragraph", "result_bibtex"]

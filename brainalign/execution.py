@@ -33,7 +33,7 @@ from .models import (
     load_model,
 )
 from .models.constant_layers import drop_uncomparable_layers
-from .models.registry import file_spec_path, is_file_spec
+from .models.zoo import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
 from .paths import data_dir as resolve_data_dir
 from .results import Result, ResultsStore, as_float, default_results_dir, jsonable

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrainAlignError
-from ..neural_data.registry import Dataset, datasets, get_dataset
+from ..neural_data.catalogue import Dataset, datasets, get_dataset
 from ..neural_data.locations import check_folder, find, roots
 from ..neural_data.locations import fetch as fetch_dataset
 from ._shared import data_dir_option, table, wrap

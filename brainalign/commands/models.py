@@ -1,4 +1,4 @@
-"""``brainalign models`` (the registry) and ``brainalign extract`` (layer RDMs to a file)."""
+"""``brainalign models`` (the model zoo) and ``brainalign extract`` (layer RDMs to a file)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _millions(n: int | None) -> str:
 @click.group("models", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON (with weights_available).")
 @click.option("--layers", "layers_of", metavar="MODEL",
-              help="Instead of the registry, list every layer of MODEL: name, kind, depth, policies.")
+              help="Instead of the model zoo, list every layer of MODEL: name, kind, depth, policies.")
 @click.pass_context
 def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> None:
     """List the registered models and whether their weights are on this machine.
@@ -39,7 +39,7 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
     if ctx.invoked_subcommand is not None:
         return
     from ..models import list_models, load_model, weights_available
-    from ..models.registry import weights_second_source
+    from ..models.zoo import weights_second_source
 
     if layers_of is not None:
         model = load_model(layers_of)

@@ -11,7 +11,7 @@ from .graph import KINDS, OUTPUT, POLICIES, LayerGraph
 from .io import read_layer_rdms, save_layer_rdms
 from .loaded import LoadedModel, from_module
 from .preprocessing import clip_preprocess
-from .registry import ENTRY_POINT_GROUP, get_card, list_models, load_model, weights_available
+from .zoo import ENTRY_POINT_GROUP, get_card, list_models, load_model, weights_available
 from .weights import WeightsUnavailableError
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Human data: a registry of data sets (URLs, checksums, citations), fetching, and loaders.
+"""Human data: a catalogue of data sets (URLs, checksums, citations), fetching, and loaders.
 
 >>> from brainalign.neural_data import load_kriegeskorte2008      # doctest: +SKIP
 >>> stimuli, targets, skipped = load_kriegeskorte2008()             # doctest: +SKIP
@@ -16,7 +16,7 @@ from .collection import NeuralData, Skip
 from .kriegeskorte2008 import load_kriegeskorte2008, read_kriegeskorte2008_folder
 from .nifti import load_nifti_betas
 from .rdm_files import load_npy, load_npz_folder, load_rsatoolbox_hdf5
-from .registry import DataFile, Dataset, datasets, get_dataset
+from .catalogue import DataFile, Dataset, datasets, get_dataset
 from .locations import FileCheck, Location, fetch, find, locate, roots
 
 __all__ = [

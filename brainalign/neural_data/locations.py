@@ -22,7 +22,7 @@ from ..errors import BrainAlignError
 from ..paths import cache_dir
 from ..paths import data_dir as local_data_dir
 from .download import download
-from .registry import DataFile, Dataset, get_dataset
+from .catalogue import DataFile, Dataset, get_dataset
 
 FETCH_RECORD = ".fetched.json"
 

@@ -1,4 +1,4 @@
-"""The data registry: every data set described as data (registry.json and datasets.bib).
+"""The data catalogue: every data set described as data (catalogue.json and datasets.bib).
 
 A data set is a folder of files, each known by its download URL (pinned to a commit), sha256 and
 size; plus a licence, citations and a description. Code only reads these descriptions, so adding
@@ -68,8 +68,8 @@ class Dataset:
 
 
 @lru_cache(maxsize=1)
-def _registry() -> dict[str, Dataset]:
-    raw = json.loads(resources.files(__package__).joinpath("registry.json").read_text("utf-8"))
+def _catalogue() -> dict[str, Dataset]:
+    raw = json.loads(resources.files(__package__).joinpath("catalogue.json").read_text("utf-8"))
     out: dict[str, Dataset] = {}
     for name, spec in raw["datasets"].items():
         files = tuple(DataFile(**entry) for entry in spec.pop("files"))
@@ -79,15 +79,15 @@ def _registry() -> dict[str, Dataset]:
 
 def datasets() -> list[Dataset]:
     """Every registered data set, sorted by name."""
-    return [d for _, d in sorted(_registry().items())]
+    return [d for _, d in sorted(_catalogue().items())]
 
 
 def get_dataset(name: str) -> Dataset:
     """The data set called ``name``; an unknown name lists the close ones."""
-    registry = _registry()
-    if name in registry:
-        return registry[name]
-    close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
+    catalogue = _catalogue()
+    if name in catalogue:
+        return catalogue[name]
+    close = difflib.get_close_matches(name, list(catalogue), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise BrainAlignError(
         f"unknown data set {name!r}{hint} (`brainalign data list` shows them all)"

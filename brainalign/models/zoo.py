@@ -1,4 +1,4 @@
-"""The model registry: ids → cards (data) and builders (code), and :func:`load_model`.
+"""The model zoo: every model id → its card (data) and builder (code), and :func:`load_model`.
 
 Model ids
 ---------
@@ -222,17 +222,17 @@ def registered() -> dict[str, EntryPoint]:
     """Every registered model id and its entry point: brainalign's own, then the plugins' that
     are not refused (:func:`refused_ids`), so an installed package can never change what a
     result's model id means."""
-    return _registry()[0]
+    return _entry_points()[0]
 
 
 def refused_ids() -> dict[str, str]:
     """Model ids of plugins that are refused, and why: a built-in id (brainalign's own wins, at
     every load), or an id two packages register (neither answers for it). Each is reported once
     per process, as a warning naming both."""
-    return _registry()[1]
+    return _entry_points()[1]
 
 
-def _registry() -> tuple[dict[str, EntryPoint], dict[str, str]]:
+def _entry_points() -> tuple[dict[str, EntryPoint], dict[str, str]]:
     points = list(entry_points(group=ENTRY_POINT_GROUP))
     found = {p.name: p for p in points if _is_builtin(p)}
     claims: dict[str, dict[str, EntryPoint]] = {}  # id → {package: its entry point}
@@ -442,7 +442,7 @@ def _run_factory(
 # --- public API ------------------------------------------------------------------------------------
 
 def model_entry(model_id: str) -> ModelEntry:
-    """The registry entry of a registered alias or a generic id (not of plugin factories or file
+    """The zoo entry of a registered alias or a generic id (not of plugin factories or file
     factories, which are code: only loading tells what they are)."""
     entry = _registered_entry(model_id)
     if entry is None:

@@ -1,4 +1,4 @@
-"""The registry is complete, pinned and matches the real files; lookup order and error messages."""
+"""The data catalogue is complete, pinned and matches the real files; lookup order and error messages."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import scipy.io
 from brainalign._io import sha256_file
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import datasets, get_dataset, locate, locations, objects92
-from brainalign.neural_data.registry import DataFile, bibtex_entry
+from brainalign.neural_data.catalogue import DataFile, bibtex_entry
 
 RAW_COMMIT_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
 
@@ -39,7 +39,7 @@ def test_only_the_78_image_set_is_unpinned() -> None:
     assert "NOT pinned" in get_dataset("algonauts2019_78").description
 
 
-def test_registry_matches_the_readme_checksums(shared_data: Path) -> None:
+def test_catalogue_matches_the_readme_checksums(shared_data: Path) -> None:
     readme = (shared_data / "README.md").read_text()
     documented = dict(re.findall(r"^\| (\S+\.(?:npz|mat)) \|.*\| ([0-9a-f]{64}) \|$", readme, re.MULTILINE))
     registered = {
