@@ -19,7 +19,7 @@ import pandas as pd
 from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
-from ..rsa.compare import as_rdm_stack
+from ..rsa.comparison import as_rdm_stack
 from ..stimuli import StimulusSet
 from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
 from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FEW_BASES, probe_warnings

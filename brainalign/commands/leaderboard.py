@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..leaderboard.caveats import FEW_SUBJECTS
-from ..leaderboard.compare import MOVER, PAIRED, compare_results, format_interval
+from ..leaderboard.differences import MOVER, PAIRED, compare_results, format_interval
 from ..leaderboard.setups import one_sided, setup_differences
 from ..results import Result, ResultsStore
 from ._shared import results_option

@@ -18,7 +18,7 @@ from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
 from ..results import RejectedFile, Result
 from .caveats import few_subjects, interval_resamples
-from .compare import compare_results
+from .differences import compare_results
 from .merge import Conflict, Merged
 from .relation import (
     choose_probe,

@@ -34,7 +34,7 @@ from ..results import RejectedFile, Result, as_float, jsonable
 from .aggregate import BenchmarkCard, Entry, Leaderboard, build_leaderboard, is_trained
 from .caveats import FEW_SUBJECTS
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims, page_text
-from .compare import format_interval
+from .differences import format_interval
 from .export import claims_data, export
 from .merge import Conflict, merge_stores
 from .methods import cite_result

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BrainAlignError
-from ..rsa.compare import as_rdm_stack
+from ..rsa.comparison import as_rdm_stack
 from ..rsa.dissimilarity import as_array, n_stimuli_from_pairs, to_square
 from ..rsa.rdms import TargetRDMs
 from .folds import match_ids

@@ -16,7 +16,7 @@ from .ceiling import (
     ceiling_reliability,
     noise_ceiling,
 )
-from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
+from .comparison import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
 from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .inference import (
     TwoFactorDraws,

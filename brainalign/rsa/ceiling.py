@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import BrainAlignError
-from .compare import as_rdm_stack, compare, unit_vectors
+from .comparison import as_rdm_stack, compare, unit_vectors
 from .dissimilarity import n_stimuli_from_pairs
 from .inference import pair_index
 from .parallel import share_out

@@ -17,7 +17,7 @@ from scipy.stats import t as student_t
 
 from ..errors import BrainAlignError
 from ..phases import phase
-from .compare import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
+from .comparison import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
 from .dissimilarity import n_stimuli_from_pairs
 from .parallel import share_out
 

@@ -13,7 +13,7 @@ import pytest
 from cli_run import run_cli
 from synthetic_results import PROBE, make_result
 
-from brainalign.leaderboard.compare import compare_results, difference_interval, format_interval
+from brainalign.leaderboard.differences import compare_results, difference_interval, format_interval
 
 IT = "algonauts2019.92images.IT@1"
 
