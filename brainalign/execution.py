@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import numpy as np
 
 from . import phases
-from ._io import sha256_file
+from ._files import sha256_file
 from .benchmarks import Benchmark, BenchmarkScore
 from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._io import remove_orphaned_writes, remove_stale_scratch
+from ._files import remove_orphaned_writes, remove_stale_scratch
 from .benchmarks import Benchmark, resolve
 from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError

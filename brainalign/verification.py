@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._io import remove_orphaned_writes, sha256_file
+from ._files import remove_orphaned_writes, sha256_file
 from .benchmarks import Benchmark, get
 from .benchmarks.plugins import PluginError
 from .benchmarks.registry import PROBE_HASH_MARK

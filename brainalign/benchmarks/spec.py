@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._io import sha256_file
+from .._files import sha256_file
 from .._toml import load_toml
 from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError

@@ -96,7 +96,7 @@ def export_command(results_dirs: tuple[Path, ...], fmt: str, out: Path | None, a
       brainalign leaderboard export results --format latex --out table.tex
       brainalign leaderboard export lab-a/results lab-b/results --format markdown
     """
-    from .._io import write_text_atomic
+    from .._files import write_text_atomic
     from ..leaderboard.aggregate import build_leaderboard
     from ..leaderboard.export import export
     from ..leaderboard.merge import merge_stores

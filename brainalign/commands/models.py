@@ -137,7 +137,7 @@ def extract_command(
       brainalign extract --model-file my_net.py:build --stimuli images/ --out mine.npz
     """
     from ..models import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, load_model, save_layer_rdms
-    from ..models.io import provenance
+    from ..models.layer_rdm_files import provenance
     from ..stimuli import StimulusSet
 
     if (model is None) == (model_file is None):

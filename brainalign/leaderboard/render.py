@@ -27,7 +27,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from .._io import write_text_atomic
+from .._files import write_text_atomic
 from .._version import __version__
 from ..progress import progress
 from ..results import RejectedFile, Result, as_float, jsonable

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from .._io import NPZ_READ_ERRORS, write_npz_atomic
+from .._files import NPZ_READ_ERRORS, write_npz_atomic
 from ..paths import cache_dir
 from . import preprocessing as pp
 

@@ -24,7 +24,7 @@ A spilled layer's file is laid out in the Gram's column blocks, written with ``p
 back one block at a time with ``pread``: its pages live in the operating system's file cache,
 which reclaims them under memory pressure, never in this process. Its space is reserved when it
 is created (a full disk is an error then, not later), and it lives in a
-:class:`~brainalign._io.ScratchFolder` (a killed run's is removed by the next run). Results are identical,
+:class:`~brainalign._files.ScratchFolder` (a killed run's is removed by the next run). Results are identical,
 bit for bit, whatever the budget (at a given torch thread count: the forward pass itself rounds
 differently with another). While extracting, glibc keeps freed memory for the next batch
 (:mod:`brainalign.models.allocator`).
@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from .. import rsa
-from .._io import ScratchFolder, allocate
+from .._files import ScratchFolder, allocate
 from ..errors import BrainAlignError
 from ..phases import phase
 from ..progress import progress
@@ -206,7 +206,7 @@ class _Kept:
 class _Spilled:
     """A layer's activations in a temporary file, laid out in Gram column blocks of ``step``
     columns (block after block, each holding every row), so that one block is one ``pread``.
-    The file lives in a :class:`~brainalign._io.ScratchFolder`: removed when the extraction ends,
+    The file lives in a :class:`~brainalign._files.ScratchFolder`: removed when the extraction ends,
     or by the next run where a kill skipped that."""
 
     def __init__(self, path: Path, n: int, features: int, dtype: np.dtype, step: int) -> None:

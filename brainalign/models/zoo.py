@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from .._io import sha256_file
+from .._files import sha256_file
 from ..errors import BrainAlignError
 from . import cards as c
 from .aliases import ModelAlias

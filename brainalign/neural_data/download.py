@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.request import Request, urlopen
 
 from .._version import __version__
-from .._io import atomic_path
+from .._files import atomic_path
 from ..errors import BrainAlignError
 from ..progress import progress
 

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._io import sha256_file, write_json_atomic
+from .._files import sha256_file, write_json_atomic
 from ..errors import BrainAlignError
 from ..paths import cache_dir
 from ..paths import data_dir as local_data_dir

@@ -60,7 +60,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import rsa
-from .._io import (
+from .._files import (
     OWNER_FILE,
     ScratchFolder,
     sha256_file,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .._io import sha256_file
+from .._files import sha256_file
 from ..errors import BrainAlignError
 from ..progress import progress
 from ..stimuli import StimulusSet

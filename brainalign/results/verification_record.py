@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .._io import write_json_atomic
+from .._files import write_json_atomic
 from .._version import __version__
 from .agreement import TOLERANCE, Comparison
 from .provenance import environment

@@ -16,7 +16,7 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from safetensors.torch import save_file
 
 from brainalign import BrainAlignError
-from brainalign._io import sha256_file
+from brainalign._files import sha256_file
 from brainalign.models import WeightsUnavailableError, load_model, weights_available
 
 

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from cli_run import run_cli
 
-from brainalign._io import sha256_file
+from brainalign._files import sha256_file
 from brainalign.cli import main
 from brainalign.models import WeightsUnavailableError, load_model, weights_available
 from brainalign.models.builtins import MOBILENET_V2_WHEEL as WHEEL

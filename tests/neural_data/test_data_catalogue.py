@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from brainalign._io import sha256_file
+from brainalign._files import sha256_file
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import datasets, get_dataset, locate, locations, objects92
 from brainalign.neural_data.catalogue import DataFile, bibtex_entry

@@ -198,7 +198,7 @@ def test_check_catches_a_tampered_image(built, tmp_path: Path) -> None:
     with pytest.raises(BrainAlignError, match="sha256 mismatch"):
         ProbeFolder.open(copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    from brainalign._io import sha256_file
+    from brainalign._files import sha256_file
 
     manifest["files"][str(victim.relative_to(copy))] = sha256_file(victim)
     (copy / "manifest.json").write_text(json.dumps(manifest))
@@ -231,7 +231,7 @@ def test_same_seed_gives_byte_identical_output(built, pool: TuxPaintPool, tmp_pa
 
 def _record_image(probe: Path, image: Path) -> None:
     """Rewrite ``probe``'s manifest so that it records ``image`` as it now is."""
-    from brainalign._io import sha256_file
+    from brainalign._files import sha256_file
     from brainalign.probe.identity import pixels_sha256
 
     manifest = json.loads((probe / "manifest.json").read_text())
@@ -322,11 +322,11 @@ def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(pool: TuxPai
     import signal
     import sys
 
-    from brainalign._io import OWNER_FILE, ScratchFolder
+    from brainalign._files import OWNER_FILE, ScratchFolder
 
     out = tmp_path / "probe"
     killed = subprocess.run([sys.executable, "-c", (
-        "import os, signal, sys; from brainalign._io import ScratchFolder; "
+        "import os, signal, sys; from brainalign._files import ScratchFolder; "
         f"s = ScratchFolder('probe.building', root={str(tmp_path)!r}); "
         "(s.path / 'images').mkdir(); (s.path / 'images' / 'half.png').write_bytes(b'half'); "
         "os.kill(os.getpid(), signal.SIGKILL)")])

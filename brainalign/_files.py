@@ -1,4 +1,5 @@
-"""Atomic file writes: readers see the old file or the complete new one, never half of one.
+"""Files handled safely: atomic writes (readers see the old file or the complete new one, never
+half of one), what a killed write or run leaves behind, scratch folders, and sha256 checksums.
 
 A write the environment refuses (a full disk, a read-only or unwritable folder) raises
 :class:`~brainalign.errors.BrainAlignError` naming the path, the system's reason and errno, with

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from .._io import NPZ_READ_ERRORS, write_npz_atomic
+from .._files import NPZ_READ_ERRORS, write_npz_atomic
 from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, RDMs
 
