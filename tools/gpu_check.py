@@ -73,7 +73,7 @@ def score_all(models: list[str], chosen: list, device: str, args: argparse.Names
 
 def account(title: str, outcomes, wall: float) -> None:
     from brainalign.phases import PHASES
-    from brainalign.runner import phase_totals
+    from brainalign.execution import phase_totals
 
     print(f"\n{title}: {wall:.1f} s in all")
     for name, seconds in phase_totals(outcomes).items():

@@ -55,7 +55,7 @@ def _print_account(outcomes, wall: float, page: float) -> None:
     """Where the run's time went, per phase (forward passes, Gram, comparison, bootstrap, …),
     summed over the pairs it scored (their results record the same numbers)."""
     from ..phases import PHASES
-    from ..runner import phase_totals
+    from ..execution import phase_totals
 
     totals = phase_totals(outcomes)
     totals["page"] += page
