@@ -31,12 +31,10 @@ from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
 from ..neural_data.collection import NeuralData
 from ..neural_data.catalogue import get_dataset
 from ..neural_data.locations import Location, bad_file_message, find, locate, not_found_message
-from ..rsa import LayerRDMs
+from ..rsa import N_BOOT, N_PERMUTATIONS, LayerRDMs
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
 from .scoring import (
-    N_BOOT,
-    N_PERMUTATIONS,
     N_SPLITS,
     TWO_FACTOR_MEANING,
     benchmark_score,

@@ -33,8 +33,8 @@ benchmark with per-subject RDMs.
    a NaN interval.
 6. **Do the subjects agree?** The lower noise ceiling is tested against its values with every
    subject's stimulus labels shuffled on their own (:func:`brainalign.rsa.ceiling_reliability`,
-   :data:`N_PERMUTATIONS` seeded permutations, one-sided). Where they do not agree more than chance
-   (p ≥ :data:`~brainalign.rsa.RELIABILITY_ALPHA`), or there is a single RDM and so no ceiling,
+   :data:`~brainalign.rsa.N_PERMUTATIONS` seeded permutations, one-sided). Where they do not agree more than chance
+   (p ≥ :data:`~brainalign.rsa.ALPHA`), or there is a single RDM and so no ceiling,
    the normalised numbers are withheld (null) with the reason in ``normalised_withheld``: a
    ceiling made of noise still comes out near 1/√S, and a score divided by it means nothing.
 
@@ -55,7 +55,10 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..rsa import (
-    RELIABILITY_ALPHA,
+    ALPHA,
+    LEVEL,
+    N_BOOT,
+    N_PERMUTATIONS,
     CeilingReliability,
     LayerRDMs,
     NoiseCeiling,
@@ -78,11 +81,7 @@ from ..rsa.inference import (
 from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
 N_SPLITS = 100
-N_BOOT = 1000
 STIMULUS_SPLITS = 20
-LEVEL = 0.95
-#: Permutations of the test that the subjects agree (item 6 of the module docstring).
-N_PERMUTATIONS = 1000
 #: What the score's interval can resample (see the module docstring).
 INTERVALS: tuple[str, ...] = ("two-factor", "subjects")
 
@@ -139,7 +138,7 @@ _METHOD_NAMES = {"spearman": "Spearman", "pearson": "Pearson", "kendall_tau_a": 
                  "cosine": "cosine"}
 RELIABILITY_TEST = (
     "one-sided permutation test of the lower noise ceiling against its values with each subject's "
-    f"stimulus labels shuffled independently; reliable if p < {RELIABILITY_ALPHA}"
+    f"stimulus labels shuffled independently; reliable if p < {ALPHA}"
 )
 #: Why a target with one RDM has no normalised numbers.
 SINGLE_RDM_WITHHELD = "Withheld: a target with a single RDM has no noise ceiling to divide by."
@@ -275,7 +274,7 @@ class TargetComparison:
             return {"test": "none: a single RDM has no noise ceiling to test", "p": None,
                     "n_permutations": 0, "seed": None}
         return {"test": RELIABILITY_TEST, "p": test.p, "n_permutations": test.n_permutations,
-                "seed": test.seed, "alpha": RELIABILITY_ALPHA, "lower_null_mean": test.null_mean,
+                "seed": test.seed, "alpha": ALPHA, "lower_null_mean": test.null_mean,
                 "lower_null_sd": test.null_sd}
 
     def extra(self) -> dict[str, Any]:

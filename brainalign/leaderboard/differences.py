@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..rsa.inference import TwoFactorSamples, two_factor_interval
+from ..rsa.inference import LEVEL, TwoFactorSamples, two_factor_interval
 from ..results import Result, as_float
 from .caveats import interval_caveat, interval_covers, interval_resamples
 
@@ -115,7 +115,7 @@ def paired_difference(a: Result, b: Result, name: str, normalised: bool = False)
     record = _resamples(a)
     low, high, _ = two_factor_interval(a.value(name, key) - b.value(name, key), samples_a - samples_b,
                                        int(record["n_subjects"]), int(record["n_stimuli"]),
-                                       float(record.get("level", 0.95)))
+                                       float(record.get("level", LEVEL)))
     return low, high
 
 

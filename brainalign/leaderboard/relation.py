@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BrainAlignError
-from ..rsa.inference import expanded_percentile_interval
+from ..rsa.inference import LEVEL, expanded_percentile_interval
 from ..results import Result
 from ..results.measures import layer_rows
 
@@ -30,8 +30,9 @@ PROBE_MEASURES: tuple[str, ...] = tuple(PROBE_COLUMNS)
 PROBE_SUMMARIES: tuple[str, ...] = tuple(PROBE_COLUMNS.values())
 
 
-#: Resamples of the model-cluster bootstrap of a pooled relation's interval.
-N_BOOT = 2000
+#: Resamples of the model-cluster bootstrap of a pooled relation's interval (more than
+#: :data:`~brainalign.rsa.N_BOOT`: few clusters make a coarse distribution).
+RELATION_N_BOOT = 2000
 #: Fewest models for an interval over models (fewer: Fisher z over points, marked as such).
 MIN_GROUPS = 3
 #: Fewer models (or trained models) than this, and a relation across them carries a caveat: an
@@ -43,7 +44,7 @@ POINTS_INDEPENDENT = "Fisher z, points independent"
 
 
 def relation(
-    layers: pd.DataFrame, x: str, y: str, *, groups: str | None = None, n_boot: int = N_BOOT,
+    layers: pd.DataFrame, x: str, y: str, *, groups: str | None = None, n_boot: int = RELATION_N_BOOT,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Pearson and quadratic relation between columns ``x`` and ``y`` of ``layers``.
@@ -86,7 +87,7 @@ def relation(
         low, high = _group_bootstrap_interval(xs, ys, codes, n_boot, seed)
         method = f"{out['n_groups']} {groups}s resampled"
     else:
-        interval = pearson.confidence_interval(0.95)
+        interval = pearson.confidence_interval(LEVEL)
         low, high, method = interval.low, interval.high, POINTS_INDEPENDENT
     fit = stats.linregress(xs, ys)
     rss_linear = _rss(xs, ys, degree=1)

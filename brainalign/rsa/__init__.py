@@ -9,7 +9,6 @@
 """
 
 from .ceiling import (
-    RELIABILITY_ALPHA,
     CeilingReliability,
     NoiseCeiling,
     algonauts2019_noise_ceiling,
@@ -19,6 +18,10 @@ from .ceiling import (
 from .comparison import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
 from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
 from .inference import (
+    ALPHA,
+    LEVEL,
+    N_BOOT,
+    N_PERMUTATIONS,
     TwoFactorDraws,
     TwoFactorSamples,
     TwoFactorVariance,
@@ -36,13 +39,16 @@ from .inference import (
 from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [
+    "ALPHA",
+    "LEVEL",
+    "N_BOOT",
+    "N_PERMUTATIONS",
     "CeilingReliability",
     "DISTANCES",
     "METHODS",
     "LayerRDMs",
     "NoiseCeiling",
     "RDMs",
-    "RELIABILITY_ALPHA",
     "TargetRDMs",
     "ZERO_DISTANCE",
     "TwoFactorDraws",
