@@ -18,7 +18,7 @@ import socket
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -150,12 +150,6 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
-
-
-def write_with_atomic(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp_path)`` (e.g. ``np.savez``), then move the finished file into place."""
-    with atomic_path(path) as tmp:
-        writer(tmp)
 
 
 def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None:

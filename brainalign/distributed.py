@@ -8,7 +8,7 @@ its layer RDMs, scores them and writes the result, exactly as a local run would.
 
 Shared state is explicit:
 
-* **results folder**: every worker writes its pair there (atomic: the Parquet table, then the JSON
+* **results folder**: every worker writes its pair there (atomic: the layerwise table, then the JSON
   that names it), so it must be one path all workers and the client see. The client checks each
   result it receives against its own view of the folder and writes it itself if it is missing
   there (a folder that is not shared costs resumability, never results).

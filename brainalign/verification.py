@@ -188,7 +188,7 @@ def _verify_file(path: Path, context: _Context) -> tuple[Verdict, Result | None]
         comparison = _rescore(result, context)
     except (CannotVerify, PluginError) as err:  # a plugin that fails here cannot verify its results
         return Verdict(path, result.model_id, result.benchmark, "cannot verify", str(err)), result
-    edited = written_id is not None and written_id != result.content_id()
+    edited = written_id != result.content_id()
     notes = environment_notes(result)
     versions = f"; {', '.join(notes)}" if notes else ""
     if comparison.agree and not edited:

@@ -14,12 +14,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
     target = tmp_path / "result.json"
     _files.write_text_atomic(target, "old")
 
-    def crash(tmp: Path) -> None:
+    with pytest.raises(RuntimeError), _files.atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        _files.write_with_atomic(target, crash)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 

@@ -31,7 +31,7 @@ from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
 from ..neural_data.collection import NeuralData
 from ..neural_data.catalogue import get_dataset
 from ..neural_data.locations import Location, bad_file_message, find, locate, not_found_message
-from ..rsa import N_BOOT, N_PERMUTATIONS, LayerRDMs
+from ..rsa import ALPHA, N_BOOT, N_PERMUTATIONS, LayerRDMs
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
 from .scoring import (
@@ -92,7 +92,7 @@ _REST_DEFINITION = (
     "with the mean RDM of all subjects. reliable: whether the subjects agree more than chance - "
     f"the lower ceiling against its values in {N_PERMUTATIONS} seeded permutations that shuffle "
     "each subject's stimulus labels independently (one-sided, p = (1 + #null >= observed) / "
-    "(1 + permutations)), reliable if p < 0.05; where not reliable, or with a single RDM, every "
+    f"(1 + permutations)), reliable if p < {ALPHA}; where not reliable, or with a single RDM, every "
     "normalised number is withheld (null) and normalised_withheld says why. Layerwise rows: rho "
     "of every layer with every subject."
 )

@@ -122,7 +122,7 @@ def brain_measures(target: str, interval: str = "two-factor") -> tuple[Measure, 
         Measure("noise_ceiling", "noise_ceiling", "noise ceiling",
                 "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
                 "the mean of all; reliable: the lower ceiling beats its values with stimulus labels "
-                "shuffled per subject (permutation p < 0.05), else normalised numbers are withheld",
+                f"shuffled per subject (permutation p < {ALPHA}), else normalised numbers are withheld",
                 target=target),
     )
 

@@ -77,7 +77,7 @@ def probe_option(function):
         "--probe", "probes", multiple=True, metavar="DIR",
         type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="A probe folder built with `brainalign probe build` to score too (repeatable), as "
-             "probe.saliency_semantic~<its hash>@1 unless it is the pinned standard probe. With no "
+             "probe.saliency_semantic~<its hash>@2 unless it is the pinned standard probe. With no "
              "benchmarks named, it takes the default probe's place in the default set.",
     )(function)
 

@@ -41,7 +41,7 @@ def verify_command(paths, model_files, weights, specs, data_dir, use_cache, no_r
     \b
     Examples:
       brainalign verify results/
-      brainalign verify results/efficientnet_lite0/mur2013.judgements@1.json
+      brainalign verify results/efficientnet_lite0/mur2013.judgements@2.json
       brainalign verify submission/ --model-file my_net.py:build --data-dir /data
       brainalign verify submission/ --spec mylab/benchmark.toml --weights finetuned.safetensors
     """

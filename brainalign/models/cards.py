@@ -13,8 +13,6 @@ from typing import Any
 
 from ..errors import BrainAlignError
 
-FAMILIES = ("CNN", "ViT", "pixels", "unknown")
-OBJECTIVES = ("supervised", "CLIP", "self-supervised", "untrained", "none", "unknown")
 UNTRAINED_SUFFIX = ":untrained"
 # Seed of the random initialisation of every untrained twin: same id, same weights.
 UNTRAINED_SEED = 0

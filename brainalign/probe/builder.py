@@ -13,7 +13,7 @@ condition                     caption semantics       saliency-map change
 ============================  ======================  =====================
 
 *Semantic distance* is the cosine distance between the mean caption embeddings of base and
-distractor (:mod:`.semantics`); *saliency change* the cosine distance between the Itti–Koch maps
+distractor (:mod:`.embedders`); *saliency change* the cosine distance between the Itti–Koch maps
 of the base image with and without the distractor (both resized to 224 × 224, as
 :func:`~.itti_koch.saliency_change`). The distractor covers ``area_fraction`` (10 %) of the base
 image, against a random edge (:mod:`.compositing`).

@@ -68,7 +68,7 @@ class ResultsStore:
 
     >>> store = ResultsStore("results")                       # doctest: +SKIP
     >>> store.save(result)                                     # doctest: +SKIP
-    >>> store.has("resnet50:untrained", "kriegeskorte2008.hIT@1")  # doctest: +SKIP
+    >>> store.has("resnet50:untrained", "kriegeskorte2008.hIT@2")  # doctest: +SKIP
     """
 
     def __init__(self, folder: str | Path) -> None:
@@ -77,7 +77,7 @@ class ResultsStore:
     def path_for(self, model_id: str, benchmark: str) -> Path:
         """The JSON file of ``model_id`` on ``benchmark`` (``id@version``)."""
         if "@" not in benchmark:
-            raise BrainAlignError(f"benchmark {benchmark!r} needs a version, like {benchmark}@1")
+            raise BrainAlignError(f"benchmark {benchmark!r} needs a version, like {benchmark}@2")
         return self.folder / file_stem(model_id) / f"{file_stem(benchmark)}.json"
 
     def save(self, result: Result) -> Path:

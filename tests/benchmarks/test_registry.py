@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from plugin_packages import enable_brainalign_logs
 
 from brainalign.benchmarks import registry
 from brainalign.benchmarks.registry import all_benchmarks, broken_plugins, candidates, get, origin
@@ -51,7 +50,6 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (info / "entry_points.txt").write_text(
         "[brainalign.benchmarks]\ntoy = toylab_plugin:Toy\nbroken = toylab_plugin:broken\n")
     monkeypatch.syspath_prepend(str(site))
-    enable_brainalign_logs()
     registry.refresh()
     yield
     monkeypatch.undo()

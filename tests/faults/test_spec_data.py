@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from fault_helpers import IDS, spec_data, spec_file, write_rdms
 from PIL import Image
-from plugin_packages import enable_brainalign_logs
 from scipy.spatial.distance import squareform
 
 from brainalign.results import ResultsStore
@@ -25,8 +24,6 @@ from brainalign.results import ResultsStore
 def run(cli, caplog, tmp_path):
     """``brainalign -q score pixels SPEC...`` into the test's results; warnings (logged) and stderr
     together in ``err``."""
-
-    enable_brainalign_logs()
 
     def score(*specs: Path):
         caplog.clear()
