@@ -203,7 +203,7 @@ class ScratchFolder:
             self.path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-", dir=root))
             if fcntl is not None:  # lock first, then name it .owner: a sweeper never sees it unlocked
                 pending = self.path / f"{OWNER_FILE}.{os.getpid()}"
-                self._lock = open(pending, "wb")
+                self._lock = open(pending, "wb")  # noqa: SIM115 - held open (and locked) until remove()
                 fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._lock.write(f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
                 self._lock.flush()

@@ -276,7 +276,7 @@ def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portabl
             except KilledWorker:
                 failures.append(f"{labels[key]}: its worker died every time it ran it (out of memory? "
                                 "lower --memory-budget or --batch-size, or give workers more memory)")
-            except Exception as err:  # noqa: BLE001 - reported once every other pair is done
+            except Exception as err:  # reported once every other pair is done
                 unexpected.append(err)
                 failures.append(f"{labels[key]}: {type(err).__name__}: {err}")
             else:

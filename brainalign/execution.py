@@ -33,8 +33,8 @@ from .models import (
     load_model,
 )
 from .models.constant_layers import drop_uncomparable_layers
-from .models.zoo import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
+from .models.zoo import file_spec_path, is_file_spec
 from .paths import data_dir as resolve_data_dir
 from .results import Result, ResultsStore, as_float, default_results_dir, jsonable
 from .results.provenance import environment

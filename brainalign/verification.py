@@ -29,8 +29,8 @@ from .models.constant_layers import drop_uncomparable_layers
 from .paths import data_dir as resolve_data_dir
 from .progress import progress
 from .results import Result
-from .results.provenance import environment
 from .results.agreement import TOLERANCE, Comparison, compare_numbers
+from .results.provenance import environment
 from .results.verification_record import Status, VerificationRecord, write_record
 
 

@@ -20,8 +20,8 @@ from brainalign import BrainAlignError, api, execution
 from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
 from brainalign.benchmarks import get as get_benchmark
 from brainalign.cli import main
-from brainalign.results import ResultsStore
 from brainalign.models import from_module
+from brainalign.results import ResultsStore
 from brainalign.stimuli import StimulusSet
 
 HUMAN = "kriegeskorte2008.hIT"
@@ -71,7 +71,7 @@ def test_force_recomputes_identical_numbers(shared_data, tmp_path) -> None:
 def test_missing_data_of_a_named_benchmark_is_an_error_with_the_fix_and_skipped_on_request(tmp_path) -> None:
     empty = tmp_path / "no-data"
     empty.mkdir()
-    with pytest.raises(BrainAlignError, match="algonauts2019.78images.IT@2 cannot be scored: data set "
+    with pytest.raises(BrainAlignError, match=r"algonauts2019.78images.IT@2 cannot be scored: data set "
                                               "algonauts2019_78 not found.*brainalign data fetch algonauts2019_78"):
         api.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty)
     outcome = api.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty,

@@ -112,7 +112,7 @@ def test_a_number_changed_with_every_checksum_made_to_fit_is_caught(store, share
 
 
 def test_what_is_missing_is_named_and_can_be_supplied(store, scored, shared_data, tmp_path: Path, capsys) -> None:
-    folder, _ = scored
+    _folder, _ = scored
     moved = tmp_path / "elsewhere.py"
     moved.write_text(NET)
     json_path = store / "tiny" / f"{BENCH}.json"

@@ -72,8 +72,8 @@ def score_all(models: list[str], chosen: list, device: str, args: argparse.Names
 
 
 def account(title: str, outcomes, wall: float) -> None:
-    from brainalign.phases import PHASES
     from brainalign.execution import phase_totals
+    from brainalign.phases import PHASES
 
     print(f"\n{title}: {wall:.1f} s in all")
     for name, seconds in phase_totals(outcomes).items():

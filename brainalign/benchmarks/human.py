@@ -28,8 +28,8 @@ from typing import Any
 from ..bibtex import STUDY_BIBTEX, method_bibtex, suite_bibtex
 from ..errors import BrainAlignError
 from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
-from ..neural_data.collection import NeuralData
 from ..neural_data.catalogue import get_dataset
+from ..neural_data.collection import NeuralData
 from ..neural_data.locations import Location, bad_file_message, find, locate, not_found_message
 from ..rsa import ALPHA, N_BOOT, N_PERMUTATIONS, LayerRDMs
 from ..stimuli import StimulusSet

@@ -18,15 +18,15 @@ import pandas as pd
 
 from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
-from ..rsa import N_BOOT, LayerRDMs, bootstrap_stimuli, compare, percentile_interval
-from ..rsa.comparison import as_rdm_stack
-from ..stimuli import StimulusSet
-from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
 from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FEW_BASES, probe_warnings
 from ..probe.default import default_probe, default_probe_dir, is_built
 from ..probe.folder import ProbeFolder
 from ..probe.pinned import is_pinned, pin
 from ..probe.tuxpaint import PACKAGE, TUXPAINT_BIBTEX
+from ..rsa import N_BOOT, LayerRDMs, bootstrap_stimuli, compare, percentile_interval
+from ..rsa.comparison import as_rdm_stack
+from ..stimuli import StimulusSet
+from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
 
 #: The id of the pinned standard probe; every other probe's id carries its hash (:func:`probe_id`).
 PROBE_ID = "probe.saliency_semantic"

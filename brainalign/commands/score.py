@@ -54,8 +54,8 @@ def _duration(seconds: float) -> str:
 def _print_account(outcomes, wall: float, page: float) -> None:
     """Where the run's time went, per phase (forward passes, Gram, comparison, bootstrap, …),
     summed over the pairs it scored (their results record the same numbers)."""
-    from ..phases import PHASES
     from ..execution import phase_totals
+    from ..phases import PHASES
 
     totals = phase_totals(outcomes)
     totals["page"] += page
@@ -113,8 +113,8 @@ def _require_some_scored(outcomes) -> None:
 
 
 def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):
-    from ..models import DEFAULT_MEMORY_BUDGET
     from ..execution import ScoringOptions
+    from ..models import DEFAULT_MEMORY_BUDGET
 
     return ScoringOptions(
         device=resolve_device(device), batch_size=batch_size,

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from .aggregate import Entry, Leaderboard, is_trained
-from .differences import difference_interval, format_interval
 from .decisive import (
     MIN_LINEAGES,
     MIN_LINEAGES_ACROSS,
@@ -44,6 +43,7 @@ from .decisive import (
     within_model_contrast,
     within_model_test,
 )
+from .differences import difference_interval, format_interval
 from .relation import PROBE_MEASURES, brain_columns, evidence_lines, target_stimuli
 
 _WITHIN_RULE = (

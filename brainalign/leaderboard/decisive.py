@@ -30,7 +30,9 @@ from scipy import stats
 
 from ..errors import BrainAlignError
 from ..models.cards import card_lineage
-from ..rsa import ALPHA  # two-sided, every interval here: a claim comes out "supported" by chance at most half as often
+from ..rsa import (
+    ALPHA,  # two-sided, every interval here: a claim comes out "supported" by chance at most half as often
+)
 
 #: Fewest independent trained lineages for a within-model verdict: with two, the t-test over
 #: lineages has 1 degree of freedom and its interval is ±12.7 standard errors (the power curve in

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..rsa.inference import LEVEL, TwoFactorSamples, two_factor_interval
 from ..results import Result, as_float
+from ..rsa.inference import LEVEL, TwoFactorSamples, two_factor_interval
 from .caveats import interval_caveat, interval_covers, interval_resamples
 
 #: Sub-keys of a summary entry that carry a point value and its interval.

@@ -19,9 +19,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BrainAlignError
-from ..rsa.inference import LEVEL, expanded_percentile_interval
 from ..results import Result
 from ..results.measures import layer_rows
+from ..rsa.inference import LEVEL, expanded_percentile_interval
 
 #: Layer-table columns of the chosen probe, and the measure kind each holds per layer.
 PROBE_COLUMNS: dict[str, str] = {"semantic": "semantic_encoding", "saliency": "saliency_suppression"}

@@ -43,7 +43,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,10 +319,8 @@ class _Capture:
         self.counts.clear()
         self.seen.clear()
         self.rows = rows
-        try:
+        with suppress(_StopForward):
             module(batch)
-        except _StopForward:
-            pass
         missing = set(self.wanted) - self.seen
         if missing:
             raise BrainAlignError(
@@ -633,7 +631,7 @@ def _device_gram(parts: list[torch.Tensor], shape: tuple[int, int], center: bool
 
 
 def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features, distance: str, columns) -> np.ndarray:
-    n, d = features.shape
+    _n, d = features.shape
     if distance in ("cosine", "correlation"):
         result = rsa.rdm_from_gram(gram, distance, row_sums=sums if distance == "correlation" else None,
                                    n_features=d)

@@ -277,7 +277,7 @@ def _load_point(point: EntryPoint) -> object:
     not ``KeyboardInterrupt``) becomes one error naming the package and the entry point."""
     try:
         return point.load()
-    except (Exception, SystemExit) as err:  # noqa: BLE001 - a broken plugin is reported, not a traceback
+    except (Exception, SystemExit) as err:  # a broken plugin is reported, not a traceback
         text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         raise BrainAlignError(
             f"model {point.name!r} of the installed package {_package(point)} cannot be loaded "
@@ -372,7 +372,7 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
     module.__file__ = str(path)
     sys.modules[name] = module
     try:
-        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102 (the user's model)
+        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # runs the user's model file
     except (Exception, SystemExit) as err:
         del sys.modules[name]
         raise user_code_error(f"cannot import model file {path} (for {spec})", err) from err

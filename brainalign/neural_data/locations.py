@@ -21,8 +21,8 @@ from .._files import sha256_file, write_json_atomic
 from ..errors import BrainAlignError
 from ..paths import cache_dir
 from ..paths import data_dir as local_data_dir
-from .download import download
 from .catalogue import DataFile, Dataset, get_dataset
+from .download import download
 
 FETCH_RECORD = ".fetched.json"
 

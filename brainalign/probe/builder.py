@@ -72,10 +72,10 @@ from .._files import (
 from ..errors import BrainAlignError
 from ..progress import progress
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
+from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 from .identity import pixels_sha256
 from .itti_koch import map_change, rdm_map, saliency_rdm
 from .pools import ImagePool, item_rng
-from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 
 log = logging.getLogger(__name__)
 

@@ -199,7 +199,7 @@ class UniversalSentenceEncoder:
                 ) from None
             try:
                 self._model = hub.load(self.handle)
-            except Exception as err:  # noqa: BLE001 - TF raises many types for a missing model
+            except Exception as err:  # TF raises many types for a missing model
                 raise BrainAlignError(
                     f"Universal Sentence Encoder {self.handle!r} cannot be loaded ({err}); "
                     "download it once with network, or pass a local SavedModel folder"

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from jsonschema import Draft202012Validator
 
-from .._version import __version__
 from .._files import write_bytes_atomic, write_json_atomic
+from .._version import __version__
 from ..benchmarks.base import Benchmark, BenchmarkScore, Measure
 from ..errors import BrainAlignError
 from .layerwise import canonical_layerwise, column_kinds, layerwise_csv, read_layerwise_csv

@@ -15,7 +15,6 @@ from urllib.parse import unquote
 from ..errors import BrainAlignError
 from .result import Result, jsonable
 
-
 # --- the store ------------------------------------------------------------------------------------
 
 

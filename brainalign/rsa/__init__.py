@@ -16,7 +16,16 @@ from .ceiling import (
     noise_ceiling,
 )
 from .comparison import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
-from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
+from .dissimilarity import (
+    DISTANCES,
+    ZERO_DISTANCE,
+    condense,
+    gram,
+    rdm,
+    rdm_from_gram,
+    to_square,
+    upper_triangle,
+)
 from .inference import (
     ALPHA,
     LEVEL,
@@ -40,17 +49,17 @@ from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [
     "ALPHA",
+    "DISTANCES",
     "LEVEL",
+    "METHODS",
     "N_BOOT",
     "N_PERMUTATIONS",
+    "ZERO_DISTANCE",
     "CeilingReliability",
-    "DISTANCES",
-    "METHODS",
     "LayerRDMs",
     "NoiseCeiling",
     "RDMs",
     "TargetRDMs",
-    "ZERO_DISTANCE",
     "TwoFactorDraws",
     "TwoFactorSamples",
     "TwoFactorVariance",

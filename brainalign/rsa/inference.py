@@ -287,7 +287,7 @@ def permutation_test(
     observed = compare(stack_a, stack_b, method)
     rng = np.random.default_rng(seed)
     rows, cols = np.triu_indices(n, k=1)
-    null = np.empty((n_perm,) + observed.shape)
+    null = np.empty((n_perm, *observed.shape))
     if method == "kendall_tau_a":
         for k in range(n_perm):
             null[k] = compare(stack_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)],

@@ -16,6 +16,7 @@ from brainalign.errors import BrainAlignError
 from brainalign.neural_data import STUDY_ROIS, datasets, get_dataset
 from brainalign.rsa import LayerRDMs, RDMs
 
+
 def test_every_data_set_has_benchmarks_and_the_default_ones_are_fetchable_and_pinned() -> None:
     human = {b.identifier: b for b in all_benchmarks() if hasattr(b, "dataset")}
     assert {b.dataset for b in human.values()} == {d.name for d in datasets()}

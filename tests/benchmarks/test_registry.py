@@ -83,7 +83,7 @@ def test_a_second_registration_of_an_identifier_is_refused(installed) -> None:
 def test_no_version_of_a_built_in_id_can_be_registered(installed) -> None:
     toy = get("toylab.toy").inner
     toy.id, toy.version = "mur2013.judgements", 9
-    with pytest.raises(BrainAlignError, match="mur2013.judgements is the id of one of brainalign's own"):
+    with pytest.raises(BrainAlignError, match=r"mur2013.judgements is the id of one of brainalign's own"):
         registry.register(toy)
     assert get("mur2013.judgements").version < 9
 

@@ -40,7 +40,7 @@ def _stored(tmp_path: Path) -> list[Path]:
 
 def test_a_repeated_stimulus_id_is_named_with_its_file(run, tmp_path) -> None:
     squares = spec_data(tmp_path)
-    write_rdms(tmp_path, squares, IDS[:6] + ["img03"] + IDS[7:])
+    write_rdms(tmp_path, squares, [*IDS[:6], "img03", *IDS[7:]])
     ran, _ = run(spec_file(tmp_path))
     assert ran.code == 2, ran
     assert ran.error_line.startswith("error: toylab.bench.") and ran.error_line.endswith(
@@ -54,7 +54,7 @@ def test_a_repeated_stimulus_id_in_an_rsatoolbox_file_is_named(run, tmp_path) ->
 
     squares = spec_data(tmp_path)
     stored = rsatoolbox.rdm.RDMs(np.stack([squareform(s) for s in squares]), dissimilarity_measure="judgement",
-                                 pattern_descriptors={"stimulus_id": IDS[:-1] + ["img01"]})
+                                 pattern_descriptors={"stimulus_id": [*IDS[:-1], "img01"]})
     stored.save(str(tmp_path / "rdms.hdf5"), file_type="hdf5")
     ran, _ = run(spec_file(tmp_path, fmt="rsatoolbox", rdms="rdms.hdf5"))
     assert ran.code == 2, ran

@@ -63,7 +63,7 @@ def test_real_files_verify(shared_data: Path, name: str) -> None:
 
 def test_shipped_categories_equal_the_mat_file(shared_data: Path) -> None:
     mat = scipy.io.loadmat(shared_data / "kriegeskorte2008_92" / "Kriegeskorte_Neuron2008_supplementalData.mat")
-    vectors = pd.DataFrame(mat["categoryVectors"], columns=[str(l[0]) for l in mat["categoryLabels"][0]])
+    vectors = pd.DataFrame(mat["categoryVectors"], columns=[str(label[0]) for label in mat["categoryLabels"][0]])
     table = objects92.categories()
     assert list(table.index) == list(objects92.object_ids())
     np.testing.assert_array_equal(table["animate"], vectors["animate"] == 1)

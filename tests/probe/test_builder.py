@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from probe_synthetic import PHOTO_STAMPS, BagOfWordsEmbedder, drawing_rgba, make_stamps, photo_rgba
 
+from brainalign.errors import BrainAlignError
 from brainalign.probe import (
     CONDITIONS,
     BuildSettings,
@@ -29,7 +30,6 @@ from brainalign.probe import (
     tuxpaint,
 )
 from brainalign.probe.compositing import EDGES, composite, paste_box
-from brainalign.errors import BrainAlignError
 from brainalign.stimuli import StimulusSet
 
 SMALL = BuildSettings(seed=0, image_size=160, max_distractors=14,
@@ -355,7 +355,7 @@ def test_threshold_parameters_are_validated() -> None:
         Thresholds(0.9, 0.3, 0.01, 0.2)
     with pytest.raises(BrainAlignError, match="quantile"):
         ThresholdQuantiles(semantic_similar=1.5)
-    with pytest.raises(BrainAlignError, match="include 1.0"):
+    with pytest.raises(BrainAlignError, match=r"include 1.0"):
         BuildSettings(contrasts=(0.5, 2.0))
     with pytest.raises(BrainAlignError, match="too small"):
         BuildSettings(image_size=64)
@@ -416,7 +416,7 @@ def test_distractors_without_transparency_are_announced_as_rectangles(stamps: Pa
 
 
 def test_cut_outs_are_counted_as_such(built) -> None:
-    out, report = built
+    _out, report = built
     assert report.shapes == {"cut-out": 4 * report.n_complete}
     assert not [w for w in report.warnings() if "rectangles" in w]
 
