@@ -115,8 +115,8 @@ class _Context:
         self.data_dir = data_dir
         self.use_cache = use_cache
         self._file_cards: dict[str, str] | None = None
-        self._model: tuple[tuple, LoadedModel] | None = None
-        self._layers: dict[tuple, Any] = {}
+        self._model: tuple[tuple[Any, ...], LoadedModel] | None = None
+        self._layers: dict[tuple[Any, ...], Any] = {}
 
     def benchmark(self, result: Result) -> Benchmark:
         """The benchmark ``result`` was scored on: a spec given, a probe known here, or registered."""
@@ -261,10 +261,10 @@ def _model(result: Result, context: _Context) -> LoadedModel:
     checks = (("weights", model.card.weights_sha256, result.model_card.get("weights_sha256")),
               ("parameters", model.state_sha256(), provenance.get("parameters_sha256")),
               ("preprocessing output", model.preprocess_sha256, provenance.get("preprocess_sha256")))
-    for name, here, recorded in checks:
-        if recorded and here and recorded != here:
+    for name, built, recorded in checks:
+        if recorded and built and recorded != built:
             raise CannotVerify(f"the model built here is not the one scored: its {name} sha256 is "
-                               f"{here[:12]}…, the result records {recorded[:12]}…")
+                               f"{built[:12]}…, the result records {recorded[:12]}…")
     return model
 
 
@@ -297,6 +297,6 @@ def environment_notes(result: Result) -> list[str]:
     """Where this machine's versions differ from those the result records (numbers may then
     differ in their last bits, within the tolerance)."""
     recorded = result.provenance.get("environment", {}).get("libraries", {})
-    here = environment()["libraries"]
+    here: dict[str, str] = environment()["libraries"]  # type: ignore[assignment]
     return [f"{name} {recorded[name]} there, {here.get(name)} here" for name in sorted(recorded)
             if recorded.get(name) and here.get(name) and recorded[name] != here[name]]

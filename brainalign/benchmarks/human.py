@@ -131,7 +131,7 @@ class HumanRSABenchmark(Benchmark):
     ) -> None:
         if version not in VERSION_INTERVALS:
             raise BrainAlignError(f"{id}: no version {version} (versions: {sorted(VERSION_INTERVALS)})")
-        self._arguments = {
+        self._arguments: dict[str, Any] = {
             "id": id, "title": title, "description": description, "target_definition": target_definition,
             "dataset": dataset, "target": target, "reader": reader, "default": default,
             "ceiling_note": ceiling_note,

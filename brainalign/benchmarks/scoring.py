@@ -347,7 +347,7 @@ def score_target(
             rng = np.random.default_rng(boot_seed)
             n = subjects.shape[0]
             samples = np.array([
-                cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
+                cv_over_subjects(per_subject, masks, np.asarray(rng.integers(0, n, size=n)))[0]
                 for _ in range(n_boot)
             ])
             resampled = "subjects"
@@ -363,6 +363,8 @@ def score_target(
             seed=int(np.random.default_rng(boot_seed).integers(2**31)),
         )[:, 0, 0]
         resampled = "stimuli"
+    low: float | np.ndarray
+    high: float | np.ndarray
     if not n_boot or not np.isfinite(value):
         low, high = np.nan, np.nan  # an undefined score has no interval (not one of its resamples')
         if record is not None:
@@ -419,8 +421,10 @@ def _two_factor(
         method=method,
     )
     variance = two_factor_variance(samples, n_subjects, n_stimuli)
-    subjects_ci = tuple(map(float, expanded_percentile_interval(samples.subjects, n_subjects, level))) \
-        if n_boot else (np.nan, np.nan)
+    subjects_ci = (np.nan, np.nan)
+    if n_boot:
+        subjects_low, subjects_high = expanded_percentile_interval(samples.subjects, n_subjects, level)
+        subjects_ci = (float(subjects_low), float(subjects_high))
     identity = json.dumps([list(target.subjects), list(target.stimulus_ids)]).encode()
     digest = hashlib.sha256(identity + draws.digest().encode()).hexdigest()
     return TwoFactorRecord(variance, subjects_ci, samples, digest, n_stimuli)

@@ -44,7 +44,7 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
     if layers_of is not None:
         model = load_model(layers_of)
         policies = {policy: set(model.graph.policy(policy)) for policy in ("blocks", "all")}
-        rows = [
+        rows: list[tuple[object, ...]] = [
             (layer.name, layer.kind or ("block" if layer.block else "-"), f"{layer.depth:.3f}",
              ",".join(p for p, names in policies.items() if layer.name in names) or "-")
             for layer in model.graph.layers
@@ -144,7 +144,7 @@ def extract_command(
         raise BrainAlignError("name a MODEL id or give --model-file FILE.py:FUNCTION (exactly one)")
     device = resolve_device(device)
     stimuli = StimulusSet.from_folder(stimuli_dir)
-    loaded = load_model(model or model_file, device, weights=weights, preprocessing=preprocessing,
+    loaded = load_model(model or model_file or "", device, weights=weights, preprocessing=preprocessing,
                         layers=layers)
     budget = memory_budget or DEFAULT_MEMORY_BUDGET
     result = extract_layer_rdms(loaded, stimuli, distance=distance, batch_size=batch_size,

@@ -101,7 +101,7 @@ class Entry:
         """The number ``key`` of the measure of ``kind`` its result on ``benchmark`` declares."""
         result = self.results.get(benchmark) if benchmark else None
         measure = result.measure(kind, **attributes) if result is not None else None
-        return result.value(measure.name, key) if measure is not None else math.nan
+        return result.value(measure.name, key) if result is not None and measure is not None else math.nan
 
 
 @dataclass

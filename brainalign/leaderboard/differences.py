@@ -113,6 +113,7 @@ def paired_difference(a: Result, b: Result, name: str, normalised: bool = False)
         return None
     key = "normalised" if normalised else "value"
     record = _resamples(a)
+    assert record is not None  # _paired_samples found the resamples
     low, high, _ = two_factor_interval(a.value(name, key) - b.value(name, key), samples_a - samples_b,
                                        int(record["n_subjects"]), int(record["n_stimuli"]),
                                        float(record.get("level", LEVEL)))

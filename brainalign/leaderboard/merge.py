@@ -11,6 +11,7 @@ page. A result with other settings than the one shown is named in a note.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ class Merged:
         return next((o.verification for o in self.origins_of(result) if o.verification is not None), None)
 
 
-def merge_stores(folders: Sequence[str | Path], *, strict: bool = False) -> Merged:
+def merge_stores(folders: Sequence[str | os.PathLike[str]], *, strict: bool = False) -> Merged:
     """Read every result under each of ``folders`` and merge them (see the module docstring).
     With ``strict`` an unreadable file or a conflict raises :class:`BrainAlignError`."""
     merged = Merged([], {})

@@ -318,7 +318,8 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
                 measure = result.measure(kind)
                 row[kind] = result.value(measure.name) if measure is not None else np.nan
         elif is_brain(result):
-            row[result.benchmark] = result.value(result.measure("brain_similarity").name)
+            headline = result.measure("brain_similarity")
+            row[result.benchmark] = result.value(headline.name) if headline is not None else np.nan
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
     for name in PROBE_SUMMARIES:
         if name not in table.columns:

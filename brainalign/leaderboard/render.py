@@ -490,7 +490,7 @@ def _breakable(text: str) -> Markup:
 
 
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath(_TEMPLATES, name).read_text("utf-8")
+    return resources.files(__package__).joinpath(_TEMPLATES).joinpath(name).read_text("utf-8")
 
 
 def _sort_value(value: Any) -> str:

@@ -383,7 +383,7 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
         target = getattr(target, part)
     if not callable(target):
         raise BrainAlignError(f"{match['attr']!r} in {path} is not callable")
-    return target  # type: ignore[return-value]
+    return target
 
 
 _LIBRARY_FOLDERS = tuple(
@@ -529,7 +529,10 @@ def load_model(
         return _run_factory(import_factory(model_id), model_id, device, weights, preprocessing, layers)
     point = _factory_point(model_id)
     if point is not None:
-        return _run_factory(_load_point(point), f"plugin {model_id!r}", device, weights, preprocessing, layers)
+        factory = _load_point(point)
+        if not callable(factory):
+            raise BrainAlignError(f"plugin {model_id!r} names {factory!r}, which is not a callable model factory")
+        return _run_factory(factory, f"plugin {model_id!r}", device, weights, preprocessing, layers)
     entry = model_entry(model_id)
     weights_path = weights_file_path(weights) if weights is not None else None
     built = entry.build(weights_path)

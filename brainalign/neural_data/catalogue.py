@@ -50,7 +50,7 @@ class Dataset:
     @property
     def size(self) -> int | None:
         sizes = [f.size for f in self.files]
-        return None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+        return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
 
     @property
     def pinned(self) -> bool:

@@ -48,7 +48,8 @@ UNSTABLE_PROVENANCE = ("timings",)
 @lru_cache(maxsize=1)
 def result_schema() -> dict[str, Any]:
     """The JSON schema a result file is validated against (``schema.json``)."""
-    return json.loads(resources.files(__package__).joinpath("schema.json").read_text("utf-8"))
+    schema: dict[str, Any] = json.loads(resources.files(__package__).joinpath("schema.json").read_text("utf-8"))
+    return schema
 
 
 @lru_cache(maxsize=1)
@@ -130,11 +131,13 @@ class Result:
     # --- convenience views -----------------------------------------------------------------
     @property
     def model_card(self) -> dict[str, Any]:
-        return self.provenance["model_card"]
+        card: dict[str, Any] = self.provenance["model_card"]
+        return card
 
     @property
     def benchmark_info(self) -> dict[str, Any]:
-        return self.provenance["benchmark"]
+        info: dict[str, Any] = self.provenance["benchmark"]
+        return info
 
     @property
     def benchmark_id(self) -> str:

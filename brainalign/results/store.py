@@ -4,6 +4,7 @@ workers write without coordination (see :mod:`brainalign.results.result` for the
 
 from __future__ import annotations
 
+import builtins
 import os
 import string
 from collections.abc import Mapping
@@ -70,7 +71,7 @@ class ResultsStore:
     >>> store.has("resnet50:untrained", "kriegeskorte2008.hIT@2")  # doctest: +SKIP
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder).expanduser()
 
     def path_for(self, model_id: str, benchmark: str) -> Path:
@@ -92,7 +93,7 @@ class ResultsStore:
         ]
         return sorted(found, key=lambda s: (s.model_id, s.benchmark))
 
-    def model_ids(self) -> list[str]:
+    def model_ids(self) -> builtins.list[str]:
         return sorted({stored.model_id for stored in self.list()})
 
     def load(self, model_id: str, benchmark: str) -> Result:
