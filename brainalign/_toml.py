@@ -4,16 +4,15 @@ its backport ``tomli`` (a conditional dependency) on 3.10."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from .errors import BrainAlignError
 
-if sys.version_info >= (3, 11):
+try:
     import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef, unused-ignore]
 
 
 def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
