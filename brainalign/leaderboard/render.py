@@ -329,7 +329,7 @@ class Site:
         return {
             "benchmark": card, "id": _id(board, result), "numbers": numbers,
             "verified": verification.summary() if verification is not None else "",
-            "sources": [str(o.path) for o in origins],
+            "sources": [(Path(o.folder) / o.file).as_posix() for o in origins],  # as the user named the folder
             "caveat": card.few_subjects,
             "dropped": [f"{d.get('layer')} ({d.get('reason')})" if isinstance(d, dict) else str(d)
                         for d in result.extra.get("dropped_layers") or []],
