@@ -21,11 +21,13 @@ from .caveats import few_subjects, interval_resamples
 from .differences import compare_results
 from .merge import Conflict, Merged
 from .relation import (
+    CLASSICAL,
     choose_probe,
     is_brain,
     is_probe,
     layer_relations,
     layer_table,
+    metric_of,
     model_relations,
     model_table,
 )
@@ -63,6 +65,8 @@ class BenchmarkCard:
     ceiling_reliability: dict[str, Any] = field(default_factory=dict)  # test, p, n_permutations, seed
     ceiling_convention: str = ""
     resampled: str | None = None  # human benchmarks: what the brain similarity's interval resamples
+    metric_name: str = CLASSICAL  # the alignment metric it scores with (rsa, wrsa, cka, encoding, …)
+    target_id: str = ""  # its id without the metric: benchmarks of one target under several metrics share it
 
     @property
     def name(self) -> str:
@@ -234,6 +238,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[Bench
             if kind == "probe" else ("", [])
         notes += [Note(f"benchmark {identifier} ({label}): {caveat}", benchmark=identifier) for caveat in caveats]
         ceiling = first.summary.get("noise_ceiling") or {}
+        target_id, metric_name = metric_of(identifier, first.provenance)
         cards.append(BenchmarkCard(
             identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=kind,
             title=str(info.get("title") or identifier), description=str(info.get("description", "")),
@@ -248,6 +253,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[Bench
             ceiling_reliability=dict(ceiling.get("reliability") or {}),
             ceiling_convention=str(ceiling.get("convention") or ""),
             resampled=_most_common(_resampled(r) for r in group) if kind == "human" else None,
+            target_id=target_id, metric_name=metric_name,
         ))
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}

@@ -11,7 +11,7 @@ correlation of a quadratic fit, because the study found the saliency relation to
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BrainAlignError
+from ..metrics import METRICS  # the built-in names (a plugin's metric is known from its results)
 from ..rsa.inference import LEVEL, expanded_percentile_interval
 from ..results import Result
 from ..results.measures import layer_rows
@@ -172,6 +173,45 @@ def brain_column(result: Result, target: str, n_targets: int) -> str:
     """The layer-table column of a brain target: the benchmark identifier, plus ``:target`` when
     the benchmark has several targets."""
     return result.benchmark if n_targets == 1 else f"{result.benchmark}:{target}"
+
+
+#: The metric of a benchmark that names none: classical RSA (every benchmark scored one way).
+CLASSICAL = "rsa"
+#: The provenance field in which a result records its metric (``name@version``).
+METRIC_FIELD = "metric"
+
+
+def metric_of(identifier: str, provenance: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """(the benchmark's id without its metric, the metric's name) of a benchmark ``identifier``
+    (``id@version``): the metric its result's ``provenance`` records, else the last part of its id
+    when that names a known metric (``algonauts2019.92images.IT.cka@1`` → ``(…IT, "cka")``), else
+    :data:`CLASSICAL`. The first item names the brain target whatever the metric, so benchmarks
+    that score one target with several metrics share it."""
+    bench_id = identifier.partition("@")[0]
+    head, _, last = bench_id.rpartition(".")
+    recorded = (provenance or {}).get(METRIC_FIELD)
+    if isinstance(recorded, Mapping):
+        recorded = recorded.get("name")
+    if isinstance(recorded, str) and recorded:
+        name = recorded.partition("@")[0]
+        return (head if head and last == name else bench_id), name
+    if head and last in METRICS:
+        return head, last
+    return bench_id, CLASSICAL
+
+
+def column_benchmarks(results: Iterable[Result]) -> dict[str, str]:
+    """Each brain column of :func:`layer_table` and :func:`model_table` → the identifier of the
+    benchmark it holds."""
+    columns: dict[str, str] = {}
+    for result in results:
+        if is_probe(result) or not is_brain(result):
+            continue
+        columns[result.benchmark] = result.benchmark
+        brains = [m for m in result.measures if m.kind == "brain_similarity"]
+        for measure in brains:
+            columns[brain_column(result, measure.target, len(brains))] = result.benchmark
+    return columns
 
 
 #: The stimulus identity of a target whose results do not record which stimuli they were computed on.

@@ -41,6 +41,7 @@ from .methods import cite_result
 from .plots import profile_svg, scatter_svg, shorten
 from .ranking import T_975, Z_975, Ranking, rank
 from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, brain_columns
+from .robustness import Robustness, metric_label, metric_robustness
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {
@@ -351,6 +352,7 @@ class Site:
         relations = _relation_records(board.layer_relations)
         tests = decisive_tests(board)
         claims = evaluate_claims(board, tests)
+        robustness = metric_robustness(board)
         return self._render(
             "analysis_page.html.j2", 1,
             probes=board.probes,
@@ -363,13 +365,15 @@ class Site:
             claims=claims,
             decisive=decisive_rows(tests),
             analysis=page_text(tests),
-            data=self._analysis_data(tests, claims),
+            robustness=robustness,
+            data=self._analysis_data(tests, claims, robustness),
         )
 
-    def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim]) -> Any:
+    def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim], robustness: Robustness) -> Any:
         """The analysis page's summary numbers, JSON-ready, for its download button: the decisive
-        tests, the claims and the relations pooled over models. Nothing that grows with the number
-        of models: no per-model rows, and each test names its lineages but not its models (the
+        tests, the claims, the relations pooled over models and the metric-robustness panel. Only
+        the panel's ranks grow with the number of models (one small integer per model, target and
+        metric); no other per-model rows, and each test names its lineages but not its models (the
         json export lists them)."""
         board = self.board
         relations = board.layer_relations
@@ -381,6 +385,7 @@ class Site:
             "claims": data["claims"],
             "pooled_relations": _records(relations[relations["model"] == ""] if len(relations) else relations),
             "model_relations": _records(board.model_relations),
+            "metric_robustness": robustness.to_dict(),
         }, "analysis data")
 
     def _kinds(self) -> dict[str, str]:
@@ -477,6 +482,7 @@ def _environment() -> jinja2.Environment:
     env.filters["parameters"] = _parameters
     env.filters["pvalue"] = _p_value
     env.filters["measure"] = lambda m: _MEASURE_LABELS.get(m, m)
+    env.filters["metric"] = metric_label
     env.filters["short"] = shorten
     env.filters["breakable"] = _breakable
     env.filters["isnan"] = lambda v: math.isnan(as_float(v))
