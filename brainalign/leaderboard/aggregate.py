@@ -22,7 +22,9 @@ from .differences import compare_results
 from .merge import Conflict, Merged
 from .relation import (
     CLASSICAL,
+    brain_columns,
     choose_probe,
+    column_benchmarks,
     is_brain,
     is_probe,
     layer_relations,
@@ -121,6 +123,7 @@ class Leaderboard:
     problems: list[RejectedFile] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     merged: Merged | None = None  # where each result came from, verifications and conflicts
+    metrics: dict[str, str] = field(default_factory=dict)  # brain column → the metric its benchmark scores with
 
     @property
     def warnings(self) -> list[Note]:
@@ -158,6 +161,14 @@ class Leaderboard:
     def entry(self, model_id: str) -> Entry:
         return next(e for e in self.entries if e.model_id == model_id)
 
+    def brain_columns(self, metric: str | None = CLASSICAL) -> list[str]:
+        """The brain columns of the layer and model tables whose benchmark scores with ``metric``
+        (None: every metric). The relations and claims use classical RSA's alone; the
+        metric-robustness panel compares the others with them."""
+        columns = brain_columns(self.layers) + [c for c in brain_columns(self.models)
+                                                if c not in set(brain_columns(self.layers))]
+        return columns if metric is None else [c for c in columns if self.metrics.get(c, CLASSICAL) == metric]
+
 
 def build_leaderboard(
     results: Sequence[Result], problems: Sequence[RejectedFile] = (), *, probe: str | None = None,
@@ -172,18 +183,23 @@ def build_leaderboard(
     layers = layer_table(results, probe)
     models = model_table(results, probe)
     trained = {e.model_id for e in entries if is_trained(e)}
+    cards = _benchmark_cards(results, notes)
+    metric = {card.identifier: card.metric_name for card in cards}
+    metrics = {column: metric.get(identifier, CLASSICAL) for column, identifier in column_benchmarks(results).items()}
+    classical = {column for column, name in metrics.items() if name == CLASSICAL}
     return Leaderboard(
         entries=entries,
-        benchmarks=_benchmark_cards(results, notes),
+        benchmarks=cards,
         probe=choose_probe(results, probe),
         layers=layers,
         models=models,
-        layer_relations=layer_relations(layers, trained),
-        model_relations=model_relations(models, trained),
+        layer_relations=layer_relations(layers, trained, targets=classical),
+        model_relations=model_relations(models, trained, targets=classical),
         twins=twin_comparison(entries),
         problems=list(problems),
         notes=notes,
         merged=merged,
+        metrics=metrics,
     )
 
 

@@ -44,7 +44,7 @@ from .decisive import (
     within_model_contrast,
     within_model_test,
 )
-from .relation import CLASSICAL, PROBE_MEASURES, brain_columns, column_benchmarks, evidence_lines, target_stimuli
+from .relation import PROBE_MEASURES, brain_columns, evidence_lines, target_stimuli
 
 _WITHIN_RULE = (
     "Decided within models: for each trained model, Pearson's r between its layers' {x} and their brain "
@@ -135,7 +135,7 @@ def decisive_tests(board: Leaderboard) -> DecisiveTests:
     metadata = model_metadata({e.model_id: e.card for e in board.entries},
                               {e.model_id for e in board.entries if is_trained(e)})
     layers, models = board.layers, board.models
-    classical = classical_columns(board)
+    classical = set(board.brain_columns())
     targets = [t for t in brain_columns(layers) if t in classical]
     within, within_all = [], []
     for target in targets:
@@ -150,14 +150,6 @@ def decisive_tests(board: Leaderboard) -> DecisiveTests:
     stimuli = {t: stimuli.get(t, "not recorded") for t in targets}
     return DecisiveTests(within, within_all, contrast, across, evidence_lines(stimuli),
                          not any("not recorded" in key for key in stimuli.values()))
-
-
-def classical_columns(board: Leaderboard) -> set[str]:
-    """The brain columns of the layer and model tables scored with classical RSA: the claims are
-    decided on them alone (the metric-robustness panel asks whether other metrics agree)."""
-    metric = {b.identifier: b.metric_name for b in board.benchmarks}
-    return {column for column, identifier in column_benchmarks(r for e in board.entries for r in e.results.values()).items()
-            if metric.get(identifier, CLASSICAL) == CLASSICAL}
 
 
 def decisive_rows(tests: DecisiveTests) -> list[dict[str, Any]]:

@@ -305,12 +305,13 @@ def brain_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in fixed]
 
 
-def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None) -> pd.DataFrame:
-    """For each brain target and probe measure: the relation pooled over models (``model`` "")
-    and per model, over the layers of :func:`layer_table`. ``trained``: the ids of the trained
-    models, for the pooled relations' :func:`caveat`."""
+def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
+                    targets: Collection[str] | None = None) -> pd.DataFrame:
+    """For each brain target (of ``targets``, when given) and probe measure: the relation pooled
+    over models (``model`` "") and per model, over the layers of :func:`layer_table`. ``trained``:
+    the ids of the trained models, for the pooled relations' :func:`caveat`."""
     rows = []
-    for target in brain_columns(table):
+    for target in _chosen(brain_columns(table), targets):
         for measure in PROBE_MEASURES:
             pooled = relation(table, measure, target, groups="model")
             rows.append({"brain": target, "measure": measure, "model": "", **pooled,
@@ -319,6 +320,10 @@ def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None)
                 rows.append({"brain": target, "measure": measure, "model": model,
                              **relation(group, measure, target), "caveat": ""})
     return _frame(rows)
+
+
+def _chosen(columns: list[str], targets: Collection[str] | None) -> list[str]:
+    return columns if targets is None else [c for c in columns if c in targets]
 
 
 def _models_used(table: pd.DataFrame, x: str, y: str) -> list[str]:
@@ -367,14 +372,15 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
     return table[["model", *PROBE_SUMMARIES, *brains]].sort_values("model", ignore_index=True)
 
 
-def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None) -> pd.DataFrame:
+def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
+                    targets: Collection[str] | None = None) -> pd.DataFrame:
     """Across models: each probe summary against each benchmark's brain similarity. Each model is
     one point, and the interval of r resamples models (with :data:`MIN_GROUPS` or more), like the
-    pooled layer relation's; ``trained`` as in :func:`layer_relations`."""
+    pooled layer relation's; ``trained`` and ``targets`` as in :func:`layer_relations`."""
     rows = [
         {"brain": target, "measure": measure, **relation(table, measure, target, groups="model"),
          "caveat": caveat(_models_used(table, measure, target), trained)}
-        for target in brain_columns(table)
+        for target in _chosen(brain_columns(table), targets)
         for measure in PROBE_SUMMARIES
     ]
     return _frame(rows)

@@ -348,7 +348,7 @@ class Site:
 
     def analysis(self) -> str:
         board = self.board
-        brains = brain_columns(board.layers)
+        brains = [c for c in brain_columns(board.layers) if c in set(board.brain_columns())]
         relations = _relation_records(board.layer_relations)
         tests = decisive_tests(board)
         claims = evaluate_claims(board, tests)

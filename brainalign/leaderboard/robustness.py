@@ -24,7 +24,14 @@ from scipy import stats
 from ..results import as_float
 from .aggregate import Leaderboard, is_trained
 from .claims import Claim, DecisiveTests, saliency_claim, semantic_claim
-from .decisive import LineageTest, model_metadata, within_model_contrast, within_model_test
+from .decisive import (
+    LineageTest,
+    difference_test,
+    model_metadata,
+    within_model_contrast,
+    within_model_test,
+)
+from .differences import format_interval
 from .relation import (
     CLASSICAL,
     STIMULI_NOT_RECORDED,
@@ -98,11 +105,22 @@ class Verdict:
     status: str
     test: LineageTest | None = None
     benchmark: str = ""
+    difference: LineageTest | None = None  # its estimate minus classical RSA's, within models (Δz)
+
+    @property
+    def beyond_chance(self) -> bool:
+        """Whether its estimate differs from classical RSA's beyond chance (the interval of the
+        difference excludes 0)."""
+        return self.difference is not None and self.difference.direction in ("positive", "negative")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "benchmark": self.benchmark}
         if self.test is not None:
             out.update({k: v for k, v in self.test.to_dict().items() if k != "models"})
+        if self.difference is not None:
+            out["difference_from_rsa"] = {k: v for k, v in self.difference.to_dict().items()
+                                          if k in ("estimate", "ci_low", "ci_high", "p", "direction", "n_lineages",
+                                                   "scale", "testable")}
         return out
 
 
@@ -158,21 +176,55 @@ def claims_across_metrics(board: Leaderboard, scored: Mapping[str, Mapping[str, 
             pairs = [(t, metric) for t in scored if metric in scored[t]]
             status[metric] = claim_of(decisive(pairs)).status
             n_targets[metric] = len(pairs)
-        per_target = {}
+        per_target: dict[str, dict[str, Verdict]] = {}
         for target, by_metric in scored.items():
-            per_target[target] = {
-                m: (Verdict(claim_of(decisive([(target, m)])).status, tests[target, m][index], by_metric[m].benchmark)
-                    if m in by_metric else Verdict(NOT_SCORED)) for m in metrics}
+            classical = tests.get((target, CLASSICAL))
+            per_target[target] = {}
+            for m in metrics:
+                if m not in by_metric:
+                    per_target[target][m] = Verdict(NOT_SCORED)
+                    continue
+                test = tests[target, m][index]
+                difference = (difference_test(test, classical[index], metadata)
+                              if classical is not None and m != CLASSICAL else None)
+                per_target[target][m] = Verdict(claim_of(decisive([(target, m)])).status, test,
+                                                by_metric[m].benchmark, difference)
         depends, sentence = agreement(status)
+        sentence += _chance(status, per_target)
         target_sentences = {}
         for target, verdicts in per_target.items():
             differs, text = agreement({m: v.status for m, v in verdicts.items()})
             if differs:
-                target_sentences[target] = text
+                target_sentences[target] = text + _chance({m: v.status for m, v in verdicts.items()},
+                                                          {target: verdicts})
         text = claim_of(decisive([])).claim
         out.append(ClaimAcrossMetrics(key, text, metrics, status, n_targets, per_target, depends, sentence,
                                       target_sentences))
     return out
+
+
+def _chance(status: Mapping[str, str], per_target: Mapping[str, Mapping[str, Verdict]]) -> str:
+    """For each metric whose verdict differs from classical RSA's: whether its within-model
+    estimate differs from RSA's beyond chance on some target (then the metric, not chance, moved
+    the verdict), or on none (then the verdicts may differ by chance alone)."""
+    classical = status.get(CLASSICAL)
+    if classical is None or _undecided(classical):
+        return ""
+    notes = []
+    for metric, verdict in status.items():
+        if metric == CLASSICAL or _undecided(verdict) or verdict == classical:
+            continue
+        label = metric_label(metric)
+        beyond = [(t, v[metric].difference) for t, v in per_target.items() if v[metric].beyond_chance]
+        if beyond:
+            notes.append(f"under {label} the within-model estimate differs from RSA's beyond chance on "
+                         + ", ".join(f"{t} (Δz = {format_interval(d.estimate, d.ci_low, d.ci_high, 2)})"
+                                     for t, d in beyond if d is not None))
+        else:
+            notes.append(f"under {label} no target's estimate differs from RSA's beyond chance, so the verdicts "
+                         "may differ by chance alone")
+    text = "; ".join(notes)
+    return f" {text[0].upper()}{text[1:]}." if text else ""
 
 
 def _metrics(scored: Mapping[str, Mapping[str, Scored]]) -> tuple[str, ...]:

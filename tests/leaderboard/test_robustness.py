@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_run import run_cli
+from scipy import stats
 from synthetic_results import PROBE, _rows, benchmark_info, card, make_result
 
 from brainalign.benchmarks.base import BenchmarkScore
+from brainalign.leaderboard import simulation as sim
 from brainalign.leaderboard.aggregate import build_leaderboard
 from brainalign.leaderboard.claims import decisive_rows, decisive_tests, evaluate_claims
+from brainalign.leaderboard.decisive import difference_test, within_model_test
+from brainalign.leaderboard.ranking import rank
 from brainalign.leaderboard.relation import metric_of
 from brainalign.leaderboard.render import build, render_analysis, render_html
 from brainalign.leaderboard.robustness import NOT_SCORED, agreement, metric_robustness, ranks
@@ -161,6 +165,9 @@ def test_the_rule_is_the_claims_panels_and_the_claims_panel_stays_classical() ->
     assert {c.claim: c.status for c in evaluate_claims(mixed)} == main
     assert decisive_rows(decisive_tests(mixed)) == decisive_rows(decisive_tests(alone))
     assert {row["brain"] for row in decisive_rows(decisive_tests(mixed))} == {f"{IT}@1", f"{HIT}@1"}
+    classical_columns = {f"{IT}@1", f"{HIT}@1"}
+    assert set(mixed.layer_relations["brain"]) == set(mixed.model_relations["brain"]) == classical_columns
+    assert set(mixed.brain_columns("cka")) == {f"{IT}.cka@1", f"{HIT}.cka@1"}
     panel = metric_robustness(mixed)
     for claim in panel.claims:
         assert main[claim.claim] == claim.status["rsa"]
@@ -264,3 +271,62 @@ def test_with_one_metric_the_panel_says_there_is_nothing_to_compare() -> None:
     assert not panel.several and "one metric only" in panel.summary
     assert "metric-robustness" in render_analysis(board)
     assert "metric-robustness" in render_html(board)
+
+
+def test_the_overall_rank_stays_classical_rsa() -> None:
+    """Another metric's benchmark scores the same target again: by default it weighs 0 in the
+    overall rank (the page's weights can raise it), so the rank is the one without it."""
+    values = {f"{IT}/rsa": [0.1, 0.2, 0.3, 0.4, 0.5], f"{IT}/cka": [0.5, 0.4, 0.3, 0.2, 0.1]}
+    relations = {k: SUPPORTED for k in values}
+    with_cka = rank(_board(planted(relations, values)))
+    alone = rank(_board(planted({f"{IT}/rsa": SUPPORTED}, values)))
+    assert [s.model for s in with_cka.standings] == [s.model for s in alone.standings] == ["m4", "m3", "m2", "m1", "m0"]
+    assert with_cka.weights[f"{IT}.cka@1"] == 0 and "classical RSA" in with_cka.left_out[f"{IT}.cka@1"]
+    assert rank(_board(planted(relations, values)), {f"{IT}.cka@1": 1.0}).standings[0].value == pytest.approx(0.3 / 0.4)
+
+
+def test_verdicts_that_differ_by_chance_alone_say_so() -> None:
+    """CKA's relation is weaker on two models only: inconclusive under CKA, supported under RSA,
+    but the difference of the two within-model estimates is within chance."""
+    weaker = (0.9, -0.5, 0.85, 0.2, 0.95)
+    board = _board(planted({f"{IT}/rsa": SUPPORTED, f"{IT}/cka": weaker}))
+    semantic = next(c for c in metric_robustness(board).claims if c.key == "semantic")
+    assert semantic.status == {"rsa": "supported", "cka": "inconclusive"} and semantic.depends
+    assert not semantic.targets[IT]["cka"].beyond_chance
+    assert "may differ by chance alone" in semantic.sentence
+    planted_only_under_rsa = _board(planted({f"{IT}/rsa": SUPPORTED, f"{IT}/cka": CONTRADICTED}))
+    semantic = next(c for c in metric_robustness(planted_only_under_rsa).claims if c.key == "semantic")
+    assert semantic.targets[IT]["cka"].beyond_chance
+    assert semantic.targets[IT]["cka"].difference.estimate < 0
+    assert f"beyond chance on {IT}" in semantic.sentence
+
+
+def _at_most(count: int, reps: int, rate: float) -> bool:
+    return count <= stats.binom.ppf(0.999, reps, rate)
+
+
+def test_equal_relations_under_two_metrics_rarely_differ_beyond_chance() -> None:
+    """The same planted within-model relation under two metrics (each lineage deviating on its
+    own): the difference is called beyond chance at most 5% of the time, while the two verdicts
+    alone disagree far more often (which is why the sentence says which it is)."""
+    reps, rng = 200, np.random.default_rng(11)
+    beyond = disagree = 0
+    for _ in range(reps):
+        layers = sim.simulate_layers(sim.layout(8, 4), rng, within_r=0.5, x="rsa", y="semantic", others={"cka": 0.5})
+        rsa, cka = within_model_test(layers, "semantic", "rsa"), within_model_test(layers, "semantic", "cka")
+        meta = layers.groupby("model", as_index=False)[["lineage", "trained"]].first()
+        beyond += difference_test(cka, rsa, meta).direction in ("positive", "negative")
+        disagree += rsa.direction != cka.direction
+    assert _at_most(beyond, reps, 0.05), f"{beyond} of {reps}"
+    assert disagree > beyond, (disagree, beyond)
+
+
+def test_a_relation_under_one_metric_only_is_found_beyond_chance_with_enough_lineages() -> None:
+    reps, rng = 100, np.random.default_rng(12)
+    found = 0
+    for _ in range(reps):
+        layers = sim.simulate_layers(sim.layout(12, 6), rng, within_r=0.8, x="rsa", y="semantic", others={"cka": 0.0})
+        rsa, cka = within_model_test(layers, "semantic", "rsa"), within_model_test(layers, "semantic", "cka")
+        meta = layers.groupby("model", as_index=False)[["lineage", "trained"]].first()
+        found += difference_test(cka, rsa, meta).direction == "negative"
+    assert found >= stats.binom.ppf(0.001, reps, 0.5), f"{found} of {reps}"
