@@ -29,6 +29,7 @@ from .relation import (
     is_probe,
     layer_relations,
     layer_table,
+    metric_label,
     metric_of,
     model_relations,
     model_table,
@@ -72,13 +73,16 @@ class BenchmarkCard:
 
     @property
     def name(self) -> str:
-        """A short name for a column head: the last part of its id (``IT``, ``judgements``)."""
-        return self.id.rpartition(".")[2]
+        """A short name for a column head: the last part of its target's id (``IT``,
+        ``judgements``), and its metric where that is not classical RSA (``IT (CKA)``)."""
+        short = (self.target_id or self.id).rpartition(".")[2]
+        return short if self.metric_name == CLASSICAL else f"{short} ({metric_label(self.metric_name)})"
 
     @property
     def source(self) -> str:
-        """The rest of its id with the version (``algonauts2019.92images @2``)."""
-        return f"{self.id.rpartition('.')[0] or self.id} @{self.version}"
+        """The rest of its target's id with the version (``algonauts2019.92images @2``)."""
+        target = self.target_id or self.id
+        return f"{target.rpartition('.')[0] or target} @{self.version}"
 
     @property
     def few_subjects(self) -> str:

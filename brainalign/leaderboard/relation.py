@@ -177,27 +177,32 @@ def brain_column(result: Result, target: str, n_targets: int) -> str:
 
 #: The metric of a benchmark that names none: classical RSA (every benchmark scored one way).
 CLASSICAL = "rsa"
-#: The provenance field in which a result records its metric (``name@version``).
-METRIC_FIELD = "metric"
+#: How pages name the built-in metrics (others: by their own name).
+METRIC_LABELS: dict[str, str] = {CLASSICAL: "RSA", "wrsa": "wRSA", "cka": "CKA", "encoding": "encoding"}
 
 
 def metric_of(identifier: str, provenance: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """(the benchmark's id without its metric, the metric's name) of a benchmark ``identifier``
-    (``id@version``): the metric its result's ``provenance`` records, else the last part of its id
-    when that names a known metric (``algonauts2019.92images.IT.cka@1`` → ``(…IT, "cka")``), else
-    :data:`CLASSICAL`. The first item names the brain target whatever the metric, so benchmarks
-    that score one target with several metrics share it."""
+    (``id@version``): the metric its result's ``provenance`` records with the benchmark
+    (``benchmark.metric_id``, ``name@version``), else the last part of its id when that names a
+    built-in metric (``algonauts2019.92images.IT.cka@1`` → ``(…IT, "cka")``), else
+    :data:`CLASSICAL` (results written before there were other metrics). The first item names the
+    brain target whatever the metric, so benchmarks that score one target with several metrics
+    share it."""
     bench_id = identifier.partition("@")[0]
     head, _, last = bench_id.rpartition(".")
-    recorded = (provenance or {}).get(METRIC_FIELD)
-    if isinstance(recorded, Mapping):
-        recorded = recorded.get("name")
+    info = (provenance or {}).get("benchmark")
+    recorded = info.get("metric_id") if isinstance(info, Mapping) else None
     if isinstance(recorded, str) and recorded:
         name = recorded.partition("@")[0]
-        return (head if head and last == name else bench_id), name
-    if head and last in METRICS:
+        return (head if head and last == name and name != CLASSICAL else bench_id), name
+    if head and last in METRICS and last != CLASSICAL:
         return head, last
     return bench_id, CLASSICAL
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, name)
 
 
 def column_benchmarks(results: Iterable[Result]) -> dict[str, str]:

@@ -40,8 +40,8 @@ from .merge import Conflict, merge_stores
 from .methods import cite_result
 from .plots import profile_svg, scatter_svg, shorten
 from .ranking import T_975, Z_975, Ranking, rank
-from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, brain_columns
-from .robustness import Robustness, metric_label, metric_robustness
+from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, brain_columns, metric_label
+from .robustness import Robustness, metric_robustness
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {

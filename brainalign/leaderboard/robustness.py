@@ -39,11 +39,10 @@ from .relation import (
     evidence_lines,
     is_brain,
     is_probe,
+    metric_label,
     target_stimuli,
 )
 
-#: How the page names the built-in metrics (others: by their own name).
-METRIC_LABELS: dict[str, str] = {CLASSICAL: "RSA", "wrsa": "wRSA", "cka": "CKA", "encoding": "encoding"}
 #: The verdict of a target that was not scored with a metric.
 NOT_SCORED = "not scored"
 #: Fewest models ranked under both metrics for a comparison of their rankings.
@@ -52,10 +51,6 @@ MIN_RANKED = 3
 #: The claims of the claims panel decided within models, by key: each takes the tests of
 #: :class:`~.claims.DecisiveTests` and gives a :class:`~.claims.Claim`.
 WITHIN_CLAIMS: dict[str, Callable[[DecisiveTests], Claim]] = {"semantic": semantic_claim, "saliency": saliency_claim}
-
-
-def metric_label(name: str) -> str:
-    return METRIC_LABELS.get(name, name)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ def brain_result(model: str, identifier: str, r: float, value: float, *, seed: i
                "noise_ceiling": {"lower": 0.3, "upper": 0.4}}
     info = benchmark_info(f"{base}@1")
     info["id"] = identifier.partition("@")[0]
+    metric = info["id"][len(base) + 1:] or "rsa"
+    if metric != "cka":  # as results record it (CKA's is left to the id, as in results that predate the record)
+        info["metric_id"] = f"{metric}@1"
     score = BenchmarkScore(identifier, table, summary, {"n_subjects": N_SUBJECTS})
     return Result.from_score(score, model_card=card(model, architecture=ARCHITECTURES[model]), benchmark=info,
                              seed=seed, **(provenance or {}))
@@ -105,8 +108,9 @@ def test_the_benchmark_id_or_the_result_names_the_metric() -> None:
     assert metric_of("algonauts2019.92images.IT@2") == ("algonauts2019.92images.IT", "rsa")
     assert metric_of("algonauts2019.92images.IT.wrsa@1") == ("algonauts2019.92images.IT", "wrsa")
     assert metric_of("algonauts2019.92images.IT.encoding@3") == ("algonauts2019.92images.IT", "encoding")
-    assert metric_of("lab.V1.mymetric@1", {"metric": "mymetric@2"}) == ("lab.V1", "mymetric")
-    assert metric_of("lab.V1@1", {"metric": {"name": "cka", "version": 1}}) == ("lab.V1", "cka")
+    assert metric_of("lab.V1.mymetric@1", {"benchmark": {"metric_id": "mymetric@2"}}) == ("lab.V1", "mymetric")
+    assert metric_of("lab.cka@1", {"benchmark": {"metric_id": "rsa@1"}}) == ("lab.cka", "rsa")  # the record wins
+    assert metric_of("lab.V1@1", {"benchmark": {"metric_id": "rsa@1"}}) == ("lab.V1", "rsa")
 
 
 def test_a_relation_planted_under_one_metric_only_depends_on_the_metric() -> None:
@@ -165,6 +169,9 @@ def test_the_rule_is_the_claims_panels_and_the_claims_panel_stays_classical() ->
     assert {c.claim: c.status for c in evaluate_claims(mixed)} == main
     assert decisive_rows(decisive_tests(mixed)) == decisive_rows(decisive_tests(alone))
     assert {row["brain"] for row in decisive_rows(decisive_tests(mixed))} == {f"{IT}@1", f"{HIT}@1"}
+    cards = {b.identifier: b for b in mixed.benchmarks}
+    assert (cards[f"{IT}.cka@1"].name, cards[f"{IT}@1"].name) == ("IT (CKA)", "IT")
+    assert cards[f"{IT}.cka@1"].source == cards[f"{IT}@1"].source == "algonauts2019.92images @1"
     classical_columns = {f"{IT}@1", f"{HIT}@1"}
     assert set(mixed.layer_relations["brain"]) == set(mixed.model_relations["brain"]) == classical_columns
     assert set(mixed.brain_columns("cka")) == {f"{IT}.cka@1", f"{HIT}.cka@1"}
