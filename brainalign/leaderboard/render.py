@@ -269,9 +269,14 @@ class Site:
         }
 
     # --- detail pages -------------------------------------------------------------------------
+    def _classical_brains(self) -> list[str]:
+        """The layer table's brain columns scored with classical RSA (plots labelled ρ, the relations)."""
+        classical = set(self.board.brain_columns())
+        return [c for c in brain_columns(self.board.layers) if c in classical]
+
     def model_page(self, entry: Entry) -> str:
         board = self.board
-        brains = brain_columns(board.layers)
+        brains = self._classical_brains()
         layers = board.layers[board.layers["model"] == entry.model_id] if len(board.layers) else board.layers
         labels = {c: self._brain_label(c) for c in brains}
         twins = board.twins[board.twins["model"] == entry.model_id] if len(board.twins) else board.twins
@@ -348,7 +353,7 @@ class Site:
 
     def analysis(self) -> str:
         board = self.board
-        brains = [c for c in brain_columns(board.layers) if c in set(board.brain_columns())]
+        brains = self._classical_brains()
         relations = _relation_records(board.layer_relations)
         tests = decisive_tests(board)
         claims = evaluate_claims(board, tests)

@@ -48,9 +48,14 @@ NOT_SCORED = "not scored"
 #: Fewest models ranked under both metrics for a comparison of their rankings.
 MIN_RANKED = 3
 
-#: The claims of the claims panel decided within models, by key: each takes the tests of
-#: :class:`~.claims.DecisiveTests` and gives a :class:`~.claims.Claim`.
-WITHIN_CLAIMS: dict[str, Callable[[DecisiveTests], Claim]] = {"semantic": semantic_claim, "saliency": saliency_claim}
+#: The claims of the claims panel decided within models, by key: the claim (from
+#: :class:`~.claims.DecisiveTests`) and its decisive test of one brain column of the layer table.
+WITHIN_CLAIMS: dict[str, tuple[Callable[[DecisiveTests], Claim], Callable[..., LineageTest]]] = {
+    "semantic": (semantic_claim, lambda layers, column, models: within_model_test(
+        layers, "semantic", column, models=models)),
+    "saliency": (saliency_claim, lambda layers, column, models: within_model_contrast(
+        layers, "semantic", "saliency", column, models=models)),
+}
 
 
 @dataclass(frozen=True)
@@ -151,21 +156,19 @@ def claims_across_metrics(board: Leaderboard, scored: Mapping[str, Mapping[str, 
                               {e.model_id for e in board.entries if is_trained(e)})
     stimuli = target_stimuli(r for e in board.entries for r in e.results.values())
     layers = board.layers
-    tests: dict[tuple[str, str], tuple[LineageTest, LineageTest]] = {}
-    for target, by_metric in scored.items():
-        for metric, s in by_metric.items():
-            tests[target, metric] = (
-                within_model_test(layers, "semantic", s.column, models=metadata),
-                within_model_contrast(layers, "semantic", "saliency", s.column, models=metadata))
+    tests = {(key, target, metric): test_of(layers, s.column, metadata)
+             for key, (_, test_of) in WITHIN_CLAIMS.items()
+             for target, by_metric in scored.items() for metric, s in by_metric.items()}
 
     def decisive(pairs: Sequence[tuple[str, str]]) -> DecisiveTests:
+        """The tests of (target, metric) ``pairs``, as the claims read them (target names as rows)."""
         keys = {t: stimuli.get(scored[t][m].column, STIMULI_NOT_RECORDED) for t, m in pairs}
-        return DecisiveTests([(t, "semantic", tests[t, m][0]) for t, m in pairs], [],
-                             [(t, tests[t, m][1]) for t, m in pairs], [], evidence_lines(keys),
+        return DecisiveTests([(t, "semantic", tests["semantic", t, m]) for t, m in pairs], [],
+                             [(t, tests["saliency", t, m]) for t, m in pairs], [], evidence_lines(keys),
                              not any(STIMULI_NOT_RECORDED in key for key in keys.values()))
 
     out = []
-    for index, (key, claim_of) in enumerate(WITHIN_CLAIMS.items()):
+    for key, (claim_of, _) in WITHIN_CLAIMS.items():
         status, n_targets = {}, {}
         for metric in metrics:
             pairs = [(t, metric) for t in scored if metric in scored[t]]
@@ -173,14 +176,14 @@ def claims_across_metrics(board: Leaderboard, scored: Mapping[str, Mapping[str, 
             n_targets[metric] = len(pairs)
         per_target: dict[str, dict[str, Verdict]] = {}
         for target, by_metric in scored.items():
-            classical = tests.get((target, CLASSICAL))
+            classical = tests.get((key, target, CLASSICAL))
             per_target[target] = {}
             for m in metrics:
                 if m not in by_metric:
                     per_target[target][m] = Verdict(NOT_SCORED)
                     continue
-                test = tests[target, m][index]
-                difference = (difference_test(test, classical[index], metadata)
+                test = tests[key, target, m]
+                difference = (difference_test(test, classical, metadata)
                               if classical is not None and m != CLASSICAL else None)
                 per_target[target][m] = Verdict(claim_of(decisive([(target, m)])).status, test,
                                                 by_metric[m].benchmark, difference)
@@ -347,16 +350,21 @@ def compare_rankings(a: str, b: str, first: Mapping[str, tuple[float, float, flo
     x = np.array([first[m] for m in common], dtype=np.float64).reshape(-1, 3)
     y = np.array([second[m] for m in common], dtype=np.float64).reshape(-1, 3)
     n = len(common)
-    tops = tuple(max(common, key=lambda m, s=s: (s[m][0], m)) if common else "" for s in (first, second))
+    tops = (_first(first, common), _first(second, common))
     if n < MIN_RANKED:
-        return RankComparison(a, b, n, math.nan, math.nan, n * (n - 1) // 2, 0, 0, tops)  # type: ignore[arg-type]
+        return RankComparison(a, b, n, math.nan, math.nan, n * (n - 1) // 2, 0, 0, tops)
     i, j = np.triu_indices(n, 1)
     swapped = np.sign(x[i, 0] - x[j, 0]) * np.sign(y[i, 0] - y[j, 0]) < 0
     apart_x = (x[i, 1] > x[j, 2]) | (x[j, 1] > x[i, 2])
     apart_y = (y[i, 1] > y[j, 2]) | (y[j, 1] > y[i, 2])
     tau = stats.kendalltau(x[:, 0], y[:, 0])
     return RankComparison(a, b, n, float(tau.statistic), float(tau.pvalue), len(i), int(swapped.sum()),
-                          int((swapped & apart_x & apart_y).sum()), tops)  # type: ignore[arg-type]
+                          int((swapped & apart_x & apart_y).sum()), tops)
+
+
+def _first(values: Mapping[str, tuple[float, float, float]], models: Sequence[str]) -> str:
+    """The first-ranked of ``models`` by ``values`` ("" for none; on a tie, the last by name)."""
+    return max(models, key=lambda m: (values[m][0], m)) if models else ""
 
 
 def target_ranks(board: Leaderboard, scored: Mapping[str, Mapping[str, Scored]] | None = None) -> list[TargetRanks]:

@@ -25,7 +25,7 @@ from brainalign.leaderboard.claims import decisive_rows, decisive_tests, evaluat
 from brainalign.leaderboard.decisive import difference_test, within_model_test
 from brainalign.leaderboard.ranking import rank
 from brainalign.leaderboard.relation import metric_of
-from brainalign.leaderboard.render import build, render_analysis, render_html
+from brainalign.leaderboard.render import build, render_analysis, render_html, slug
 from brainalign.leaderboard.robustness import NOT_SCORED, agreement, metric_robustness, ranks
 from brainalign.results import Result, ResultsStore
 
@@ -265,6 +265,9 @@ def test_the_page_and_both_json_downloads_carry_the_panel(tmp_path: Path, capsys
     panel = data["metric_robustness"]
     semantic = next(c for c in panel["claims"] if c["key"] == "semantic")
     assert semantic["status"] == {"rsa": "supported", "cka": "inconclusive"} and semantic["depends_on_metric"]
+    model_page = (tmp_path / "leaderboard_files" / "models" / f"{slug('m0')}.html").read_text()
+    profile = re.search(r'<figure class="profile">(.*?)</figure>', model_page, re.DOTALL).group(1)
+    assert "IT" in profile and "CKA" not in profile  # the profile's axis is ρ: classical RSA's targets only
     code, out, _ = run_cli(["leaderboard", "export", store.folder, "--format", "json"], capsys)
     exported = json.loads(out)
     assert code == 0
