@@ -421,9 +421,15 @@ class Robustness:
                     f"({_join(list(self.metrics))}); score a target's benchmarks per metric (e.g. "
                     "<target>.wrsa, .cka, .encoding) to see whether a claim or a rank survives a change of metric.")
         depends = [c for c in self.claims if c.depends]
+        compared = [c for c in self.claims if sum(not _undecided(s) for s in c.status.values()) >= 2]
         moved = [r.target for r in self.ranks if r.disagree]
-        text = (f"{len(depends)} of {len(self.claims)} within-model claims depend on the metric"
-                if depends else "No within-model claim depends on the metric among those that could test it")
+        if depends:
+            text = f"{len(depends)} of {len(self.claims)} within-model claims depend on the metric"
+        elif compared:
+            text = "No within-model claim depends on the metric among those that could test it"
+        else:
+            text = ("No within-model claim could be tested under two metrics (too few trained architecture "
+                    "lineages)")
         text += (f"; the models' ranks differ between metrics on {_join_plain(moved)}." if moved
                  else "; the models rank alike under every metric.")
         return text

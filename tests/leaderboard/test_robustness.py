@@ -184,8 +184,10 @@ def test_the_rule_is_the_claims_panels_and_the_claims_panel_stays_classical() ->
 def test_too_few_lineages_are_not_testable_under_every_metric() -> None:
     results = [r for r in planted({f"{IT}/rsa": SUPPORTED, f"{IT}/cka": NULL})
                if r.model_id in ("m0", "m1")]
-    semantic = next(c for c in metric_robustness(_board(results)).claims if c.key == "semantic")
+    panel = metric_robustness(_board(results))
+    semantic = next(c for c in panel.claims if c.key == "semantic")
     assert semantic.status == {"rsa": "not testable", "cka": "not testable"}
+    assert "could be tested under two metrics" in panel.summary
     assert not semantic.depends and semantic.sentence.startswith("Open")
 
 
