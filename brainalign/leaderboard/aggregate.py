@@ -21,11 +21,16 @@ from .caveats import few_subjects, interval_resamples
 from .differences import compare_results
 from .merge import Conflict, Merged
 from .relation import (
+    CLASSICAL,
+    brain_columns,
     choose_probe,
+    column_benchmarks,
     is_brain,
     is_probe,
     layer_relations,
     layer_table,
+    metric_label,
+    metric_of,
     model_relations,
     model_table,
 )
@@ -63,16 +68,21 @@ class BenchmarkCard:
     ceiling_reliability: dict[str, Any] = field(default_factory=dict)  # test, p, n_permutations, seed
     ceiling_convention: str = ""
     resampled: str | None = None  # human benchmarks: what the brain similarity's interval resamples
+    metric_name: str = CLASSICAL  # the alignment metric it scores with (rsa, wrsa, cka, encoding, …)
+    target_id: str = ""  # its id without the metric: benchmarks of one target under several metrics share it
 
     @property
     def name(self) -> str:
-        """A short name for a column head: the last part of its id (``IT``, ``judgements``)."""
-        return self.id.rpartition(".")[2]
+        """A short name for a column head: the last part of its target's id (``IT``,
+        ``judgements``), and its metric where that is not classical RSA (``IT (CKA)``)."""
+        short = (self.target_id or self.id).rpartition(".")[2]
+        return short if self.metric_name == CLASSICAL else f"{short} ({metric_label(self.metric_name)})"
 
     @property
     def source(self) -> str:
-        """The rest of its id with the version (``algonauts2019.92images @2``)."""
-        return f"{self.id.rpartition('.')[0] or self.id} @{self.version}"
+        """The rest of its target's id with the version (``algonauts2019.92images @2``)."""
+        target = self.target_id or self.id
+        return f"{target.rpartition('.')[0] or target} @{self.version}"
 
     @property
     def few_subjects(self) -> str:
@@ -117,6 +127,7 @@ class Leaderboard:
     problems: list[RejectedFile] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     merged: Merged | None = None  # where each result came from, verifications and conflicts
+    metrics: dict[str, str] = field(default_factory=dict)  # brain column → the metric its benchmark scores with
 
     @property
     def warnings(self) -> list[Note]:
@@ -154,6 +165,14 @@ class Leaderboard:
     def entry(self, model_id: str) -> Entry:
         return next(e for e in self.entries if e.model_id == model_id)
 
+    def brain_columns(self, metric: str | None = CLASSICAL) -> list[str]:
+        """The brain columns of the layer and model tables whose benchmark scores with ``metric``
+        (None: every metric). The relations and claims use classical RSA's alone; the
+        metric-robustness panel compares the others with them."""
+        columns = brain_columns(self.layers) + [c for c in brain_columns(self.models)
+                                                if c not in set(brain_columns(self.layers))]
+        return columns if metric is None else [c for c in columns if self.metrics.get(c, CLASSICAL) == metric]
+
 
 def build_leaderboard(
     results: Sequence[Result], problems: Sequence[RejectedFile] = (), *, probe: str | None = None,
@@ -168,18 +187,23 @@ def build_leaderboard(
     layers = layer_table(results, probe)
     models = model_table(results, probe)
     trained = {e.model_id for e in entries if is_trained(e)}
+    cards = _benchmark_cards(results, notes)
+    metric = {card.identifier: card.metric_name for card in cards}
+    metrics = {column: metric.get(identifier, CLASSICAL) for column, identifier in column_benchmarks(results).items()}
+    classical = {column for column, name in metrics.items() if name == CLASSICAL}
     return Leaderboard(
         entries=entries,
-        benchmarks=_benchmark_cards(results, notes),
+        benchmarks=cards,
         probe=choose_probe(results, probe),
         layers=layers,
         models=models,
-        layer_relations=layer_relations(layers, trained),
-        model_relations=model_relations(models, trained),
+        layer_relations=layer_relations(layers, trained, targets=classical),
+        model_relations=model_relations(models, trained, targets=classical),
         twins=twin_comparison(entries),
         problems=list(problems),
         notes=notes,
         merged=merged,
+        metrics=metrics,
     )
 
 
@@ -234,6 +258,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[Bench
             if kind == "probe" else ("", [])
         notes += [Note(f"benchmark {identifier} ({label}): {caveat}", benchmark=identifier) for caveat in caveats]
         ceiling = first.summary.get("noise_ceiling") or {}
+        target_id, metric_name = metric_of(identifier, first.provenance)
         cards.append(BenchmarkCard(
             identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=kind,
             title=str(info.get("title") or identifier), description=str(info.get("description", "")),
@@ -248,6 +273,7 @@ def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[Bench
             ceiling_reliability=dict(ceiling.get("reliability") or {}),
             ceiling_convention=str(ceiling.get("convention") or ""),
             resampled=_most_common(_resampled(r) for r in group) if kind == "human" else None,
+            target_id=target_id, metric_name=metric_name,
         ))
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}

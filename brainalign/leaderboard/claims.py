@@ -135,7 +135,8 @@ def decisive_tests(board: Leaderboard) -> DecisiveTests:
     metadata = model_metadata({e.model_id: e.card for e in board.entries},
                               {e.model_id for e in board.entries if is_trained(e)})
     layers, models = board.layers, board.models
-    targets = brain_columns(layers)
+    classical = set(board.brain_columns())
+    targets = [t for t in brain_columns(layers) if t in classical]
     within, within_all = [], []
     for target in targets:
         for measure in PROBE_MEASURES:
@@ -144,7 +145,7 @@ def decisive_tests(board: Leaderboard) -> DecisiveTests:
                                                                   trained_only=False)))
     contrast = [(t, within_model_contrast(layers, "semantic", "saliency", t, models=metadata)) for t in targets]
     across = [(t, m, across_lineage_test(models, m, t, models=metadata))
-              for t in brain_columns(models) for m in ("semantic_encoding", "saliency_suppression")]
+              for t in brain_columns(models) if t in classical for m in ("semantic_encoding", "saliency_suppression")]
     stimuli = target_stimuli(r for e in board.entries for r in e.results.values())
     stimuli = {t: stimuli.get(t, "not recorded") for t in targets}
     return DecisiveTests(within, within_all, contrast, across, evidence_lines(stimuli),

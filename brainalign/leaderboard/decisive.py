@@ -228,6 +228,31 @@ def within_model_contrast(
     return replace(test, estimate=mean, ci_low=low, ci_high=high, p=p)
 
 
+def difference_test(first: LineageTest, second: LineageTest, models: pd.DataFrame, *,
+                    minimum: int = MIN_LINEAGES) -> LineageTest:
+    """Whether two within-model tests of the same models differ, e.g. one relation measured with
+    two metrics: per model (those in both), ``first``'s value minus ``second``'s (Fisher z of r;
+    a Δz as it is), tested over lineages like :func:`within_model_test` (scale Δz; positive:
+    ``first`` is stronger). ``models``: model metadata with ``model`` and ``lineage``. Two verdicts
+    can differ by chance alone (one interval just excludes 0, the other just includes it); this
+    tests the difference itself."""
+    lineage_of = dict(zip(models["model"].astype(str), models["lineage"].astype(str)))
+    common = sorted(set(first.per_model) & set(second.per_model))
+
+    def value(test: LineageTest, model: str) -> float:
+        v = test.per_model[model]
+        return float(_fisher_z(np.array(v))) if test.scale == "r" else v
+
+    difference = np.array([value(first, m) - value(second, m) for m in common], dtype=np.float64)
+    names, mean, low, high, p = _lineage_t(difference, np.array([lineage_of.get(m, m) for m in common], dtype=object))
+    test = LineageTest(first.analysis, f"{first.x} ({first.y} − {second.y})", first.y, tuple(common), tuple(names),
+                       minimum, scale="Δz", trained_only=first.trained_only,
+                       per_model=dict(zip(common, difference.tolist())))
+    if len(names) < minimum:
+        return test
+    return replace(test, estimate=mean, ci_low=low, ci_high=high, p=p)
+
+
 def across_lineage_test(
     table: pd.DataFrame, x: str, y: str, *, models: pd.DataFrame | None = None, trained_only: bool = True,
     minimum: int = MIN_LINEAGES_ACROSS,

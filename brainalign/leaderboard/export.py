@@ -22,6 +22,7 @@ from .aggregate import Leaderboard
 from .caveats import few_subjects, interval_resamples
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims
 from .differences import format_interval
+from .robustness import metric_robustness
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "latex", "json")
 
@@ -85,7 +86,8 @@ def export(board: Leaderboard, fmt: str, *, all_measures: bool = False) -> str:
         return to_csv(table)
     if fmt == "json":
         return json.dumps({"brainalign_version": __version__, "columns": list(COLUMNS),
-                           "rows": jsonable(table, "export"), **claims_data(board)},
+                           "rows": jsonable(table, "export"), **claims_data(board),
+                           "metric_robustness": jsonable(metric_robustness(board).to_dict(), "metric robustness")},
                           indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         return to_markdown(table)

@@ -2,7 +2,9 @@
 
 The overall score is the weighted mean, over the human benchmarks, of brain similarity divided by
 the benchmark's noise ceiling (each weight 1 by default; 0 for a benchmark whose ceiling was found
-unreliable, and for one whose results withheld the normalised score). A model needs a score on
+unreliable, for one whose results withheld the normalised score, and for one that scores a target
+with another metric than classical RSA: it measures the same target again, and the
+metric-robustness panel compares the metrics' ranks). A model needs a score on
 every benchmark with a weight above 0 to have one.
 
 Its interval combines the benchmarks' own intervals. Each benchmark gives a standard error ``s_k``
@@ -29,6 +31,7 @@ from scipy.stats import t as student_t
 
 from ..results import Result, as_float
 from .aggregate import BenchmarkCard, Entry, Leaderboard
+from .relation import CLASSICAL
 
 #: Degrees of freedom up to which the t quantile is tabulated (above: the normal quantile).
 T_TABLE_MAX = 200
@@ -104,6 +107,9 @@ def rank(board: Leaderboard, weights: Mapping[str, float] | None = None) -> Rank
     benchmarks = [b for b in board.human_benchmarks if any(m.kind == "brain_similarity" for m in b.headlines)]
     left_out = {b.identifier: "its noise ceiling was not found reliable" for b in benchmarks
                 if b.ceiling_reliable is False}
+    left_out.update({b.identifier: f"scored with {b.metric_name}: the overall rank is classical RSA's, and the "
+                     "ranks under each metric are in the metric-robustness panel" for b in benchmarks
+                     if b.metric_name != CLASSICAL and b.identifier not in left_out})
     chosen = {b.identifier: (0.0 if b.identifier in left_out else 1.0) for b in benchmarks}
     chosen.update({k: float(v) for k, v in (weights or {}).items() if k in chosen})
     components = {e.model_id: _components(e, benchmarks) for e in board.entries}

@@ -11,7 +11,7 @@ correlation of a quadratic fit, because the study found the saliency relation to
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BrainAlignError
+from ..metrics import METRICS  # the built-in names (a plugin's metric is known from its results)
 from ..results import Result
 from ..results.measures import layer_rows
 from ..rsa.inference import LEVEL, expanded_percentile_interval
@@ -174,6 +175,50 @@ def brain_column(result: Result, target: str, n_targets: int) -> str:
     return result.benchmark if n_targets == 1 else f"{result.benchmark}:{target}"
 
 
+#: The metric of a benchmark that names none: classical RSA (every benchmark scored one way).
+CLASSICAL = "rsa"
+#: How pages name the built-in metrics (others: by their own name).
+METRIC_LABELS: dict[str, str] = {CLASSICAL: "RSA", "wrsa": "wRSA", "cka": "CKA", "encoding": "encoding"}
+
+
+def metric_of(identifier: str, provenance: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """(the benchmark's id without its metric, the metric's name) of a benchmark ``identifier``
+    (``id@version``): the metric its result's ``provenance`` records with the benchmark
+    (``benchmark.metric_id``, ``name@version``), else the last part of its id when that names a
+    built-in metric (``algonauts2019.92images.IT.cka@1`` → ``(…IT, "cka")``), else
+    :data:`CLASSICAL` (results written before there were other metrics). The first item names the
+    brain target whatever the metric, so benchmarks that score one target with several metrics
+    share it."""
+    bench_id = identifier.partition("@")[0]
+    head, _, last = bench_id.rpartition(".")
+    info = (provenance or {}).get("benchmark")
+    recorded = info.get("metric_id") if isinstance(info, Mapping) else None
+    if isinstance(recorded, str) and recorded:
+        name = recorded.partition("@")[0]
+        return (head if head and last == name and name != CLASSICAL else bench_id), name
+    if head and last in METRICS and last != CLASSICAL:
+        return head, last
+    return bench_id, CLASSICAL
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, name)
+
+
+def column_benchmarks(results: Iterable[Result]) -> dict[str, str]:
+    """Each brain column of :func:`layer_table` and :func:`model_table` → the identifier of the
+    benchmark it holds."""
+    columns: dict[str, str] = {}
+    for result in results:
+        if is_probe(result) or not is_brain(result):
+            continue
+        columns[result.benchmark] = result.benchmark
+        brains = [m for m in result.measures if m.kind == "brain_similarity"]
+        for measure in brains:
+            columns[brain_column(result, measure.target, len(brains))] = result.benchmark
+    return columns
+
+
 #: The stimulus identity of a target whose results do not record which stimuli they were computed on.
 STIMULI_NOT_RECORDED = "not recorded"
 
@@ -265,12 +310,13 @@ def brain_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in fixed]
 
 
-def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None) -> pd.DataFrame:
-    """For each brain target and probe measure: the relation pooled over models (``model`` "")
-    and per model, over the layers of :func:`layer_table`. ``trained``: the ids of the trained
-    models, for the pooled relations' :func:`caveat`."""
+def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
+                    targets: Collection[str] | None = None) -> pd.DataFrame:
+    """For each brain target (of ``targets``, when given) and probe measure: the relation pooled
+    over models (``model`` "") and per model, over the layers of :func:`layer_table`. ``trained``:
+    the ids of the trained models, for the pooled relations' :func:`caveat`."""
     rows = []
-    for target in brain_columns(table):
+    for target in _chosen(brain_columns(table), targets):
         for measure in PROBE_MEASURES:
             pooled = relation(table, measure, target, groups="model")
             rows.append({"brain": target, "measure": measure, "model": "", **pooled,
@@ -279,6 +325,10 @@ def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None)
                 rows.append({"brain": target, "measure": measure, "model": model,
                              **relation(group, measure, target), "caveat": ""})
     return _frame(rows)
+
+
+def _chosen(columns: list[str], targets: Collection[str] | None) -> list[str]:
+    return columns if targets is None else [c for c in columns if c in targets]
 
 
 def _models_used(table: pd.DataFrame, x: str, y: str) -> list[str]:
@@ -328,14 +378,15 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
     return table[["model", *PROBE_SUMMARIES, *brains]].sort_values("model", ignore_index=True)
 
 
-def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None) -> pd.DataFrame:
+def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
+                    targets: Collection[str] | None = None) -> pd.DataFrame:
     """Across models: each probe summary against each benchmark's brain similarity. Each model is
     one point, and the interval of r resamples models (with :data:`MIN_GROUPS` or more), like the
-    pooled layer relation's; ``trained`` as in :func:`layer_relations`."""
+    pooled layer relation's; ``trained`` and ``targets`` as in :func:`layer_relations`."""
     rows = [
         {"brain": target, "measure": measure, **relation(table, measure, target, groups="model"),
          "caveat": caveat(_models_used(table, measure, target), trained)}
-        for target in brain_columns(table)
+        for target in _chosen(brain_columns(table), targets)
         for measure in PROBE_SUMMARIES
     ]
     return _frame(rows)

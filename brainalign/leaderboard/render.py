@@ -40,7 +40,8 @@ from .merge import Conflict, merge_stores
 from .methods import cite_result
 from .plots import profile_svg, scatter_svg, shorten
 from .ranking import T_975, Z_975, Ranking, rank
-from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, brain_columns
+from .relation import POINTS_INDEPENDENT, PROBE_MEASURES, brain_columns, metric_label
+from .robustness import Robustness, metric_robustness
 
 _TEMPLATES = "templates"
 _MEASURE_LABELS = {
@@ -284,9 +285,14 @@ class Site:
         }
 
     # --- detail pages -------------------------------------------------------------------------
+    def _classical_brains(self) -> list[str]:
+        """The layer table's brain columns scored with classical RSA (plots labelled ρ, the relations)."""
+        classical = set(self.board.brain_columns())
+        return [c for c in brain_columns(self.board.layers) if c in classical]
+
     def model_page(self, entry: Entry) -> str:
         board = self.board
-        brains = brain_columns(board.layers)
+        brains = self._classical_brains()
         layers = board.layers[board.layers["model"] == entry.model_id] if len(board.layers) else board.layers
         labels = {c: self._brain_label(c) for c in brains}
         twins = board.twins[board.twins["model"] == entry.model_id] if len(board.twins) else board.twins
@@ -363,10 +369,11 @@ class Site:
 
     def analysis(self) -> str:
         board = self.board
-        brains = brain_columns(board.layers)
+        brains = self._classical_brains()
         relations = _relation_records(board.layer_relations)
         tests = decisive_tests(board)
         claims = evaluate_claims(board, tests)
+        robustness = metric_robustness(board)
         return self._render(
             "analysis_page.html.j2", 1,
             probes=board.probes,
@@ -379,13 +386,15 @@ class Site:
             claims=claims,
             decisive=decisive_rows(tests),
             analysis=page_text(tests),
-            data=self._analysis_data(tests, claims),
+            robustness=robustness,
+            data=self._analysis_data(tests, claims, robustness),
         )
 
-    def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim]) -> Any:
+    def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim], robustness: Robustness) -> Any:
         """The analysis page's summary numbers, JSON-ready, for its download button: the decisive
-        tests, the claims and the relations pooled over models. Nothing that grows with the number
-        of models: no per-model rows, and each test names its lineages but not its models (the
+        tests, the claims, the relations pooled over models and the metric-robustness panel. Only
+        the panel's ranks grow with the number of models (one small integer per model, target and
+        metric); no other per-model rows, and each test names its lineages but not its models (the
         json export lists them)."""
         board = self.board
         relations = board.layer_relations
@@ -397,6 +406,7 @@ class Site:
             "claims": data["claims"],
             "pooled_relations": _records(relations[relations["model"] == ""] if len(relations) else relations),
             "model_relations": _records(board.model_relations),
+            "metric_robustness": robustness.to_dict(),
         }, "analysis data")
 
     def _kinds(self) -> dict[str, str]:
@@ -493,6 +503,7 @@ def _environment() -> jinja2.Environment:
     env.filters["parameters"] = _parameters
     env.filters["pvalue"] = _p_value
     env.filters["measure"] = lambda m: _MEASURE_LABELS.get(m, m)
+    env.filters["metric"] = metric_label
     env.filters["short"] = shorten
     env.filters["breakable"] = _breakable
     env.filters["isnan"] = lambda v: math.isnan(as_float(v))

@@ -16,6 +16,7 @@ from brainalign.leaderboard.decisive import (
     MIN_LAYERS,
     MIN_LINEAGES,
     across_lineage_test,
+    difference_test,
     model_metadata,
     within_model_contrast,
     within_model_test,
@@ -121,3 +122,23 @@ def test_model_metadata_takes_lineages_from_the_cards() -> None:
 def test_a_table_without_model_metadata_is_refused_with_the_fix() -> None:
     with pytest.raises(BrainAlignError, match="lineage and trained per model"):
         within_model_test(pd.DataFrame({"model": ["a"], "x": [1.0], "y": [2.0]}), "x", "y")
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_difference_of_two_within_model_tests_is_a_t_test_over_lineages(seed: int) -> None:
+    """Two relations of the same models (one x with two y's, e.g. a brain target under two
+    metrics): per model z(r1) − z(r2), lineage means, scipy's one-sample t over lineages."""
+    layers = sim.simulate_layers(sim.layout(9, 4), np.random.default_rng(seed), within_r=0.5, others={"s": 0.2})
+    meta = layers.groupby("model", as_index=False)[["lineage", "trained"]].first()
+    first, second = within_model_test(layers, "x", "y"), within_model_test(layers, "s", "y")
+    got = difference_test(first, second, meta)
+    trained = layers[layers["trained"]]
+    z = {m: math.atanh(np.corrcoef(g["x"], g["y"])[0, 1]) - math.atanh(np.corrcoef(g["s"], g["y"])[0, 1])
+         for m, g in trained.groupby("model")}
+    mean, low, high, p = _reference_t(z, dict(zip(trained["model"], trained["lineage"])))
+    assert (got.estimate, got.ci_low, got.ci_high, got.p) == pytest.approx((mean, low, high, p))
+    assert got.scale == "Δz" and got.testable
+    contrast = within_model_contrast(layers, "x", "s", "y")
+    assert difference_test(contrast, contrast, meta).estimate == 0  # Δz values are subtracted as they are
+    few = layers[layers["lineage"].isin(sorted(set(trained["lineage"]))[:2])]
+    assert not difference_test(within_model_test(few, "x", "y"), within_model_test(few, "s", "y"), meta).testable
