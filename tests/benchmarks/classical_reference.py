@@ -17,7 +17,7 @@ import numpy as np
 
 from brainalign.benchmarks import get
 from brainalign.benchmarks.base import BenchmarkScore
-from brainalign.rsa import RDMs, LayerRDMs
+from brainalign.rsa import LayerRDMs, RDMs
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "classical_rsa"
 BENCHMARKS = tuple(
