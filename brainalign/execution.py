@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -24,17 +24,18 @@ from ._files import sha256_file
 from .benchmarks import Benchmark, BenchmarkScore
 from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError
+from .metrics import LayerKernels
 from .models import (
     DEFAULT_MEMORY_BUDGET,
     LoadedModel,
     ModelCard,
-    extract_layer_rdms,
+    extract_layers,
     get_card,
     load_model,
 )
 from .models.constant_layers import drop_uncomparable_layers
-from .models.zoo import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
+from .models.zoo import file_spec_path, is_file_spec
 from .paths import data_dir as resolve_data_dir
 from .results import Result, ResultsStore, as_float, default_results_dir, jsonable
 from .results.provenance import environment
@@ -219,16 +220,19 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
         stimulus_sets = benchmark.stimulus_sets(data_dir)
     if prepare_layers is not None:
         prepare_layers(model, stimulus_sets)
-    layer_rdms = {
-        name: extract_layer_rdms(model, stimuli, distance=benchmark.distance,
-                                 batch_size=options.batch_size, memory_budget=options.memory_budget,
-                                 device=options.device)
+    as_kernels = getattr(benchmark, "layers_as", "rdms") == "kernels"
+    extracted_sets = {
+        name: extract_layers(model, stimuli, distance=benchmark.distance, batch_size=options.batch_size,
+                             memory_budget=options.memory_budget, device=options.device, kernels=as_kernels)
         for name, stimuli in stimulus_sets.items()
     }
-    layer_rdms, dropped = drop_uncomparable_layers(layer_rdms, model.id)
+    layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted_sets.items()}, model.id)
+    layers: dict[str, Any] = layer_rdms
+    if as_kernels:  # the kernels of the layers whose RDMs can be compared
+        layers = {n: _kernels_of(kernels, layer_rdms[n].layers) for n, (_, kernels) in extracted_sets.items()}
     extracted = time.perf_counter()
     with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
-        scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
+        scored = benchmark.score(layers, seed=options.seed, data_dir=data_dir)
     if dropped:
         scored.extra["dropped_layers"] = dropped
     finished = time.perf_counter()
@@ -389,3 +393,10 @@ class LocalExecutor:
                 session.release()
         return outcomes
 
+
+def _kernels_of(kernels: LayerKernels | None, names: Sequence[str]) -> LayerKernels:
+    """``kernels`` restricted to the layers ``names`` (those whose RDMs can be compared)."""
+    assert kernels is not None  # extracted with kernels=True
+    index = [kernels.names.index(n) for n in names]
+    return LayerKernels(tuple(kernels.kernels[i] for i in index), tuple(names),
+                        tuple(kernels.depths[i] for i in index), kernels.stimulus_ids, kernels.model_id)

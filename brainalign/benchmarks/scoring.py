@@ -92,9 +92,24 @@ TWO_FACTOR_MEANING = (
 )
 
 
-def brain_measures(target: str, interval: str = "two-factor") -> tuple[Measure, ...]:
+def brain_measures(target: str, interval: str = "two-factor", metric: str | None = None) -> tuple[Measure, ...]:
     """What a benchmark scored with :func:`score_target` (``interval`` as there) reports about
-    ``target``."""
+    ``target``; or with :func:`score_metric` by ``metric`` (its ``name@version``)."""
+    if metric is not None:
+        return (
+            Measure("brain_similarity", "brain_similarity", f"brain similarity ({metric})",
+                    f"{metric} score of the layer chosen on half of the subjects, scored on the other half; "
+                    "normalised: divided by the metric's upper noise ceiling",
+                    layerwise={"target": target}, target=target, interval=TWO_FACTOR_INTERVAL, headline=True,
+                    metric=metric),
+            Measure("brain_similarity_max", "other", f"best layer's {metric} score (max over layers)",
+                    "the highest mean score over subjects among all layers, chosen and scored on the same "
+                    "subjects (optimistic)", layerwise={"target": target}, target=target, metric=metric),
+            Measure("noise_ceiling", "noise_ceiling", f"noise ceiling ({metric})",
+                    "the metric's leave-one-subject-out ceiling; reliable: the target's lower Spearman "
+                    "ceiling beats its values with stimulus labels shuffled per subject (permutation p < "
+                    "0.05), else normalised numbers are withheld", target=target, metric=metric),
+        )
     return (
         Measure("brain_similarity", "brain_similarity", "brain similarity",
                 "rho of the layer chosen on half of the subjects, scored on the other half; "
@@ -330,6 +345,7 @@ def score_metric(
     n_boot: int = N_BOOT,
     level: float = LEVEL,
     seed: int = 0,
+    interval: str = "two-factor",
     n_permutations: int = N_PERMUTATIONS,
     convention: str = "",
 ) -> TargetComparison:
@@ -340,8 +356,11 @@ def score_metric(
     Classical RSA is :func:`score_target`, exactly."""
     if isinstance(metric, ClassicalRSA):
         return score_target(layers, target, method=metric.method, n_splits=n_splits, n_boot=n_boot,  # type: ignore[arg-type]
-                            level=level, seed=seed, n_permutations=n_permutations, convention=convention)
-    if len(layers.layers) == 0:
+                            level=level, seed=seed, interval=interval, n_permutations=n_permutations,
+                            convention=convention)
+    if interval != "two-factor":
+        raise BrainAlignError(f"{metric_id(metric)} has the two-factor interval only, not {interval!r}")
+    if len(layers.depths) == 0:
         raise BrainAlignError("no layers to score")
     if len(target.subjects) < 2:
         raise BrainAlignError(f"{metric_id(metric)} needs a target with at least 2 subjects (its best layer is "
@@ -369,7 +388,8 @@ def _comparison(
     reliability: CeilingReliability | None, convention: str,
 ) -> TargetComparison:
     return TargetComparison(
-        target=target.name, layers=tuple(layers.layers), depths=tuple(layers.depths),
+        target=target.name, layers=tuple(layers.layers if isinstance(layers, LayerRDMs) else layers.names),
+        depths=tuple(layers.depths),
         subjects=tuple(target.subjects), per_subject=per_subject, cv_value=scored.value, cv_ci=scored.ci,
         cv_choices=scored.choices, ceiling=ceiling, method=method, resampled=scored.resampled,
         n_splits=scored.n_splits, n_boot=scored.n_boot, two_factor=scored.two_factor,

@@ -155,6 +155,12 @@ def is_brain(result: Result) -> bool:
     return result.measure("brain_similarity") is not None
 
 
+def is_classical_brain(result: Result) -> bool:
+    """A human benchmark scored by classical RSA: the relations and claims are defined over these
+    (the same targets scored by another metric are benchmarks of their own, not more evidence)."""
+    return result.measure("brain_similarity", metric="") is not None
+
+
 def choose_probe(results: Iterable[Result], probe: str | None = None) -> str | None:
     """The probe benchmark whose numbers the relations and claims use: ``probe`` if given (``id``
     or ``id@version``), else the one most models were scored on (on a tie: the pinned standard
@@ -185,7 +191,7 @@ def target_stimuli(results: Iterable[Result]) -> dict[str, str]:
     for results that do not record it (written before brainalign recorded it)."""
     found: dict[str, set[str]] = {}
     for result in results:
-        if is_probe(result) or not is_brain(result):
+        if is_probe(result) or not is_classical_brain(result):
             continue
         recorded = result.provenance.get("stimulus_ids_sha256")
         key = ("+".join(sorted(str(v) for v in recorded.values())) if isinstance(recorded, dict) and recorded
@@ -217,6 +223,8 @@ def _layer_parts(result: Result, chosen: str | None) -> list[pd.DataFrame]:
         if result.benchmark != chosen:
             return []
         columns = [(column, result.measure(kind)) for column, kind in PROBE_COLUMNS.items()]
+    elif not is_classical_brain(result):
+        return []
     else:
         brains = [m for m in result.measures if m.kind == "brain_similarity"]
         columns = [(brain_column(result, m.target, len(brains)), m) for m in brains]
@@ -317,7 +325,7 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
             for kind in PROBE_SUMMARIES:
                 measure = result.measure(kind)
                 row[kind] = result.value(measure.name) if measure is not None else np.nan
-        elif is_brain(result):
+        elif is_classical_brain(result):
             row[result.benchmark] = result.value(result.measure("brain_similarity").name)
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
     for name in PROBE_SUMMARIES:
