@@ -224,7 +224,10 @@ class DeclaredBenchmark(Benchmark):
     def check_data(self, data_dir: Path | None) -> None:
         """Parse the data and its target before any model runs (the parse is kept for scoring)."""
         self.stimulus_sets(data_dir)
-        self.target_rdms(data_dir)
+        target = self.target_rdms(data_dir)
+        if not isinstance(self.scored_with, ClassicalRSA) and len(target.subjects) < 2:
+            raise BrainAlignError(f"{self.identifier}: {self.metric_id} chooses the best layer on half of the "
+                                  f"subjects, and target {target.name} has one; score it with metric = \"rsa\"")
 
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None) -> Any:
         """The scored target (:class:`~brainalign.rsa.TargetRDMs`)."""

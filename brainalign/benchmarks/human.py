@@ -1,5 +1,5 @@
-"""The human RSA benchmarks: fMRI and behavioural RDMs from brainalign.neural_data, scored with
-brainalign.benchmarks.scoring.
+"""The human benchmarks: fMRI and behavioural RDMs from brainalign.neural_data, scored with
+brainalign.benchmarks.scoring by classical RSA (and the 92-image fMRI targets by every metric).
 
 ====================================== ============================================= =======
 id                                     target                                        default
@@ -57,7 +57,7 @@ def scoring_definition(version: int) -> str:
     return rsa_definition(VERSION_INTERVALS[version])
 
 
-class HumanRSABenchmark(DeclaredBenchmark):
+class HumanBenchmark(DeclaredBenchmark):
     """One target (an ROI or a behavioural task) of a registered data set, declared: its data
     come from brainalign.neural_data's catalogue. With classical RSA (``metric="rsa"``) it exists in
     every version of :data:`VERSION_INTERVALS` (they differ in what the interval resamples); with
@@ -100,13 +100,13 @@ class HumanRSABenchmark(DeclaredBenchmark):
             self.version = self.scored_with.version
             self.title = f"{title} ({self.metric_id})"
 
-    def versions(self) -> tuple[HumanRSABenchmark, ...]:
+    def versions(self) -> tuple[HumanBenchmark, ...]:
         """This benchmark in every version of classical RSA (all are registered)."""
-        return tuple(HumanRSABenchmark(**self._arguments, version=v) for v in sorted(VERSION_INTERVALS))
+        return tuple(HumanBenchmark(**self._arguments, version=v) for v in sorted(VERSION_INTERVALS))
 
-    def scored_by(self, metric: str) -> HumanRSABenchmark:
+    def scored_by(self, metric: str) -> HumanBenchmark:
         """The same target scored by ``metric`` (a benchmark of its own)."""
-        return HumanRSABenchmark(**self._arguments, metric=metric)
+        return HumanBenchmark(**self._arguments, metric=metric)
 
     @property
     def bibtex(self) -> str:  # type: ignore[override]
@@ -176,12 +176,12 @@ ALGONAUTS2023_CEILING_NOTE = (
     "not the Algonauts 2023 challenge's convention (a noise ceiling per vertex from repeated "
     "trials, for encoding-model predictions), which does not apply to RDMs"
 )
-def _algonauts2019(images: int, roi: str, default: bool) -> HumanRSABenchmark:
+def _algonauts2019(images: int, roi: str, default: bool) -> HumanBenchmark:
     region = {"EVC": "early visual cortex (EVC)", "IT": "inferior temporal cortex (IT)"}[roi]
     test = " (the challenge's test set)" if images == 78 else ""
     unpinned = (" The source files' checksums are not pinned in brainalign's registry; results "
                 "record the checksums of the files actually used.") if images == 78 else ""
-    return HumanRSABenchmark(
+    return HumanBenchmark(
         id=f"algonauts2019.{images}images.{roi}",
         title=f"Algonauts 2019, {images} images{test}: human fMRI, {roi}",
         description=(
@@ -201,9 +201,9 @@ def _algonauts2019(images: int, roi: str, default: bool) -> HumanRSABenchmark:
     )
 
 
-def _algonauts2023(roi: str) -> HumanRSABenchmark:
+def _algonauts2023(roi: str) -> HumanBenchmark:
     name = "all cortical vertices of the challenge space" if roi == algonauts2023.ALL_VERTICES else roi
-    return HumanRSABenchmark(
+    return HumanBenchmark(
         id=f"algonauts2023.{roi}",
         title=f"Algonauts 2023 (NSD): {name}",
         description=(
@@ -224,12 +224,12 @@ def _algonauts2023(roi: str) -> HumanRSABenchmark:
     )
 
 
-_TARGETS: tuple[HumanRSABenchmark, ...] = (
+_TARGETS: tuple[HumanBenchmark, ...] = (
     _algonauts2019(92, "EVC", True),
     _algonauts2019(92, "IT", True),
     _algonauts2019(78, "EVC", False),
     _algonauts2019(78, "IT", False),
-    HumanRSABenchmark(
+    HumanBenchmark(
         id="kriegeskorte2008.hIT",
         title="Kriegeskorte et al. 2008: human IT fMRI, 92 objects",
         description=(
@@ -244,7 +244,7 @@ _TARGETS: tuple[HumanRSABenchmark, ...] = (
         target="hIT",
         reader=kriegeskorte2008.read_kriegeskorte2008_folder,
     ),
-    HumanRSABenchmark(
+    HumanBenchmark(
         id="mur2013.judgements",
         title="Mur et al. 2013: human similarity judgements, 92 objects",
         description=(
@@ -263,7 +263,7 @@ _TARGETS: tuple[HumanRSABenchmark, ...] = (
 )
 #: Every target in every version: ``get(id)`` gives the newest, ``id@1`` the subject-only interval;
 #: and the 92-image fMRI targets by every other metric (``algonauts2019.92images.IT.wrsa@1``).
-BENCHMARKS: tuple[HumanRSABenchmark, ...] = (
+BENCHMARKS: tuple[HumanBenchmark, ...] = (
     *(version for benchmark in _TARGETS for version in benchmark.versions()),
     *(benchmark.scored_by(metric) for benchmark in _TARGETS[:2] for metric in OTHER_METRICS),
 )

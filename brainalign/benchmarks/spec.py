@@ -175,6 +175,7 @@ class SpecBenchmark(DeclaredBenchmark):
     def check_data(self, data_dir: Path | None) -> None:
         """The RDMs under the loaders' rules, and every image decoded once: a spec's files are
         nobody's but the user's, so a damaged image stops a run before any model runs."""
+        super().check_data(data_dir)
         stimuli = self.load(data_dir).stimuli
         for stimulus_id in stimuli.ids:
             stimuli.load(stimulus_id)
