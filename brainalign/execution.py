@@ -24,7 +24,6 @@ from ._files import sha256_file
 from .benchmarks import Benchmark, BenchmarkScore
 from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError
-from .metrics import LayerKernels
 from .models import (
     DEFAULT_MEMORY_BUDGET,
     LoadedModel,
@@ -229,7 +228,7 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
     layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted_sets.items()}, model.id)
     layers: dict[str, Any] = layer_rdms
     if as_kernels:  # the kernels of the layers whose RDMs can be compared
-        layers = {n: _kernels_of(kernels, layer_rdms[n].layers) for n, (_, kernels) in extracted_sets.items()}
+        layers = {n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted_sets.items()}
     extracted = time.perf_counter()
     with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
         scored = benchmark.score(layers, seed=options.seed, data_dir=data_dir)
@@ -393,10 +392,3 @@ class LocalExecutor:
                 session.release()
         return outcomes
 
-
-def _kernels_of(kernels: LayerKernels | None, names: Sequence[str]) -> LayerKernels:
-    """``kernels`` restricted to the layers ``names`` (those whose RDMs can be compared)."""
-    assert kernels is not None  # extracted with kernels=True
-    index = [kernels.names.index(n) for n in names]
-    return LayerKernels(tuple(kernels.kernels[i] for i in index), tuple(names),
-                        tuple(kernels.depths[i] for i in index), kernels.stimulus_ids, kernels.model_id)

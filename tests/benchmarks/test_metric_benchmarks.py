@@ -102,3 +102,25 @@ def _rdms_of(kernels: LayerKernels):
 
     data = np.stack([rdm_from_gram(k.gram_matrix, "cosine") for k in kernels.kernels])
     return LayerRDMs(RDMs(data, kernels.names, kernels.stimulus_ids, "cosine"), kernels.depths, kernels.model_id)
+
+
+def test_a_model_is_scored_on_rsa_and_a_metric_from_one_forward_pass_and_verified(
+        shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+    """Through the API as `brainalign run` does: the pixel baseline on IT by classical RSA and by
+    CKA (its kernels from the cache the RSA extraction filled: no second forward pass); `verify`
+    re-scores the CKA result from its provenance and finds every number again."""
+    from brainalign import score
+    from brainalign.models import extract
+    from brainalign.verification import verify
+
+    passes = []
+    compute = extract._compute
+    monkeypatch.setattr(extract, "_compute", lambda *a, **k: (passes.append(1), compute(*a, **k))[1])
+    outcomes = score("pixels", ["algonauts2019.92images.IT", "algonauts2019.92images.IT.cka"],
+                     results=tmp_path / "results", data_dir=shared_data)
+    assert [o.status for o in outcomes] == ["scored", "scored"] and len(passes) == 1
+    cka = next(o.result for o in outcomes if o.benchmark == "algonauts2019.92images.IT.cka@1")
+    assert cka.provenance["benchmark"]["metric_id"] == "cka@1"
+    (verdict,) = verify([tmp_path / "results" / "pixels" / "algonauts2019.92images.IT.cka@1.json"],
+                        data_dir=shared_data)
+    assert verdict.verified, verdict.message
