@@ -264,6 +264,9 @@ class DeclaredBenchmark(Benchmark):
         extra: dict[str, Any] = {"dataset": name, "target": self.target}
         if not isinstance(self.scored_with, ClassicalRSA):
             extra["metric"] = self.metric_id
+        if isinstance(layers[name], LayerKernels) and any(k.gram_matrix is None for k in layers[name].kernels):
+            extra["approximate"] = ("the layers' kernels are seeded count sketches of their activations (too many "
+                                    "stimuli for exact Gram matrices): the numbers are approximations")
         left_out = [str(s) for s in self.load(data_dir).skipped if s.target == self.target]
         if left_out:  # e.g. subjects with missing dissimilarities (neural_data.collection's rule)
             extra["left_out"] = left_out

@@ -309,6 +309,9 @@ def test_a_spec_chooses_its_metric_by_name(toy, tmp_path: Path) -> None:
     kernels = LayerKernels((Kernel.from_gram(features @ features.T),), ("a",), (1.0,), stimuli.ids)
     score = cka.score({name: kernels}, seed=0)
     assert score.extra["metric"] == "cka@1" and len(score.layerwise) == N_SUBJECTS
+    assert "approximate" not in score.extra  # exact Gram matrices
+    sketched = LayerKernels((Kernel.from_features(features),), ("a",), (1.0,), stimuli.ids)  # as above SMALL
+    assert "approximations" in cka.score({name: sketched}, seed=0).extra["approximate"]
     np.save(folder / "one.npy", rdms[:1])
     (folder / "one.toml").write_text(spec_text(rdms="one.npy").replace('stimuli = "images"',
                                                                         'stimuli = "images"\nmetric = "wrsa"'))
