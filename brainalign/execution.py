@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from .models import (
     DEFAULT_MEMORY_BUDGET,
     LoadedModel,
     ModelCard,
-    extract_layer_rdms,
+    extract_layers,
     get_card,
     load_model,
 )
@@ -219,16 +219,19 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
         stimulus_sets = benchmark.stimulus_sets(data_dir)
     if prepare_layers is not None:
         prepare_layers(model, stimulus_sets)
-    layer_rdms = {
-        name: extract_layer_rdms(model, stimuli, distance=benchmark.distance,
-                                 batch_size=options.batch_size, memory_budget=options.memory_budget,
-                                 device=options.device)
+    as_kernels = getattr(benchmark, "layers_as", "rdms") == "kernels"
+    extracted_sets = {
+        name: extract_layers(model, stimuli, distance=benchmark.distance, batch_size=options.batch_size,
+                             memory_budget=options.memory_budget, device=options.device, kernels=as_kernels)
         for name, stimuli in stimulus_sets.items()
     }
-    layer_rdms, dropped = drop_uncomparable_layers(layer_rdms, model.id)
+    layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted_sets.items()}, model.id)
+    layers: dict[str, Any] = layer_rdms
+    if as_kernels:  # the kernels of the layers whose RDMs can be compared
+        layers = {n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted_sets.items()}
     extracted = time.perf_counter()
     with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
-        scored = benchmark.score(layer_rdms, seed=options.seed, data_dir=data_dir)
+        scored = benchmark.score(layers, seed=options.seed, data_dir=data_dir)
     if dropped:
         scored.extra["dropped_layers"] = dropped
     finished = time.perf_counter()

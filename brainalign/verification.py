@@ -24,7 +24,7 @@ from .benchmarks import Benchmark, get
 from .benchmarks.plugins import PluginError
 from .benchmarks.registry import PROBE_HASH_MARK
 from .errors import BrainAlignError
-from .models import LoadedModel, extract_layer_rdms, load_model
+from .models import LoadedModel, extract_layers, load_model
 from .models.constant_layers import drop_uncomparable_layers
 from .paths import data_dir as resolve_data_dir
 from .progress import progress
@@ -171,11 +171,12 @@ class _Context:
             self._model = (key, load_model(spec, weights=weights, preprocessing=preprocessing, layers=layers))
         return self._model[1]
 
-    def layer_rdms(self, model: LoadedModel, stimuli: Any, distance: str, batch_size: int) -> Any:
+    def layers(self, model: LoadedModel, stimuli: Any, distance: str, batch_size: int) -> Any:
+        """The layer RDMs and kernels (:func:`~brainalign.models.extract_layers`) on ``stimuli``."""
         key = (stimuli.content_hash, distance, batch_size)
         if key not in self._layers:  # benchmarks sharing stimuli (two ROIs of one data set) share them
-            self._layers[key] = extract_layer_rdms(model, stimuli, distance=distance, batch_size=batch_size,
-                                                   cache=self.use_cache)
+            self._layers[key] = extract_layers(model, stimuli, distance=distance, batch_size=batch_size,
+                                               cache=self.use_cache)
         return self._layers[key]
 
 
@@ -218,9 +219,12 @@ def _rescore(result: Result, context: _Context) -> Comparison:
     batch_size = int(provenance.get("batch_size") or 32)
     seed = int(provenance["seed"])
     with _torch_threads(provenance.get("environment", {}).get("torch_threads")):
-        layers = {name: context.layer_rdms(model, stimuli, bench.distance, batch_size)
-                  for name, stimuli in stimulus_sets.items()}
-        layers, dropped = drop_uncomparable_layers(layers, model.id)
+        extracted = {name: context.layers(model, stimuli, bench.distance, batch_size)
+                     for name, stimuli in stimulus_sets.items()}
+        layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted.items()}, model.id)
+        layers: dict[str, Any] = layer_rdms
+        if getattr(bench, "layers_as", "rdms") == "kernels":  # the kernels of the layers that can be compared
+            layers = {n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted.items()}
         score = bench.score(layers, seed=seed, data_dir=context.data_dir)
     if dropped:
         score.extra["dropped_layers"] = dropped

@@ -48,10 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def benchmarks(probe: Path, data: Path, n_boot: int) -> list:
     from brainalign.benchmarks import default_benchmarks
-    from brainalign.benchmarks.human import HumanRSABenchmark
+    from brainalign.benchmarks.human import HumanBenchmark
     from brainalign.benchmarks.probe import SaliencySemanticProbe
 
-    human = [b for b in default_benchmarks() if isinstance(b, HumanRSABenchmark)
+    human = [b for b in default_benchmarks() if isinstance(b, HumanBenchmark)
              and b.stimulus_set_name in HUMAN_STIMULUS_SETS and b.availability(data).available]
     return [*human, SaliencySemanticProbe(probe, n_boot=n_boot)]
 

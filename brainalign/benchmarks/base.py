@@ -56,6 +56,7 @@ class Measure:
     distractor: Mapping[str, bool] = field(default_factory=dict)
     interval: str = ""
     headline: bool = False  # shown as a column of the leaderboard's table
+    metric: str = ""  # the metric's name@version where not classical RSA (brainalign.metrics)
 
     def __post_init__(self) -> None:
         if self.kind not in MEASURE_KINDS:
@@ -66,6 +67,7 @@ class Measure:
             "name": self.name, "kind": self.kind, "label": self.label, "description": self.description,
             "layerwise": dict(self.layerwise), "target": self.target, "condition": self.condition,
             "distractor": dict(self.distractor), "interval": self.interval, "headline": self.headline,
+            **({"metric": self.metric} if self.metric else {}),
         }
 
     @classmethod
@@ -124,6 +126,9 @@ class Benchmark(ABC):
     default: bool = True  # part of `brainalign run`'s default set
     distance: str = "cosine"  # how layer RDMs are computed for this benchmark
     measures: tuple[Measure, ...] = ()  # what its summary reports, for readers of its results
+    #: What score() takes of each layer: "rdms" (rsa.LayerRDMs) or "kernels" (metrics.LayerKernels:
+    #: the layers' Gram matrices, from the same forward pass and cache as their RDMs).
+    layers_as: str = "rdms"
 
     @property
     def identifier(self) -> str:

@@ -71,6 +71,10 @@ class PluginBenchmark(Benchmark):
         self.datasets = tuple(str(d) for d in getattr(inner, "datasets", ()))
         self.default = bool(getattr(inner, "default", True))
         self.distance = str(getattr(inner, "distance", "cosine"))
+        self.layers_as = str(getattr(inner, "layers_as", "rdms"))
+        if self.layers_as not in ("rdms", "kernels"):
+            raise BrainAlignError(f"{label}: benchmark {self.identifier} takes layers as {self.layers_as!r}; "
+                                  "layers_as is 'rdms' or 'kernels'")
         self.measures = tuple(getattr(inner, "measures", ()))
         if not all(isinstance(m, Measure) for m in self.measures):
             raise BrainAlignError(f"{label}: benchmark {self.identifier} declares measures that are not "

@@ -1,51 +1,27 @@
-"""Score a model's layer RDMs against one target (docs/metrics.md, "Brain similarity"), for any
-benchmark with per-subject RDMs.
+"""Score a model's layers against one target (docs/metrics.md, "Brain similarity"), for any
+benchmark with per-subject RDMs (or responses), by any metric: the scores as results store them.
 
-1. Match the layer RDMs to the target's stimuli by id.
-2. ρ (``method``, Spearman by default) of every layer with every subject: ``(layers, subjects)``.
-3. **Cross-validated best layer**: split the subjects at random into halves A and B (|A| = ⌊S/2⌋);
-   pick the layer with the highest mean ρ over A and take its mean ρ over B, and the same with A
-   and B swapped; average over ``n_splits`` seeded splits. This is the model's score, reported
-   raw and divided by the upper noise ceiling. With a single RDM (no subjects to split), halves of
-   the *stimuli* play that role (pairs within each half), over :data:`STIMULUS_SPLITS` splits.
-4. **Max over layers**: the best layer's mean ρ on all subjects (the study's number; optimistic,
-   since the same data pick and score the layer).
-5. **Confidence interval** of the score, one of :data:`INTERVALS`:
+The maths is pure and lives in :mod:`brainalign.rsa.crossvalidation` (the cross-validated best
+layer over halves of the subjects, or of the stimuli with a single RDM, and its two-factor or
+subject-only interval) and in :mod:`brainalign.metrics` (what each metric scores per layer and
+subject, and its ceiling). Here it becomes a :class:`TargetComparison`: the layerwise rows and the
+summary a result holds, with the noise ceiling and the test whether the subjects agree:
 
-   - ``"two-factor"`` (the default): about new subjects *and* new stimuli. One set of seeded
-     draws resamples the subjects, the stimuli (pairs weighted by their multiplicity, self-pairs
-     dropped), and both; Schütt et al.'s (2023) combination turns the three bootstrap variances
-     into the variance over new subjects and stimuli, floored at the subjects' share only, not
-     also at the stimuli's as rsatoolbox's ``eval_dual_bootstrap`` is
-     (:data:`brainalign.rsa.inference.VARIANCE_RULE`), and the interval is the score ± t·√V
-     (Welch–Satterthwaite degrees of freedom). The subject-only interval is reported beside it.
-   - ``"subjects"``: about new subjects seeing *these* stimuli: subjects resampled, as an
-     *expanded* percentile interval (:func:`brainalign.rsa.expanded_percentile_interval`): a
-     plain percentile interval over 4 subjects covers far less than 95%.
-
-   What each covers in simulation is in docs/metrics.md, not in the texts results record.
-
-   Every subject resample repeats the whole cross-validation with the same splits of the original
-   subjects: copies of a subject stay in one half, so none both picks and tests, and each copy
-   counts once. With one RDM, bootstrap over stimuli of ρ at the layer chosen most often (the
-   choice itself is not resampled). The normalised interval divides by the upper ceiling, held
-   fixed (its own sampling variation is not part of the interval). An undefined score (NaN) has
-   a NaN interval.
-6. **Do the subjects agree?** The lower noise ceiling is tested against its values with every
-   subject's stimulus labels shuffled on their own (:func:`brainalign.rsa.ceiling_reliability`,
-   :data:`~brainalign.rsa.N_PERMUTATIONS` seeded permutations, one-sided). Where they do not agree more than chance
-   (p ≥ :data:`~brainalign.rsa.ALPHA`), or there is a single RDM and so no ceiling,
-   the normalised numbers are withheld (null) with the reason in ``normalised_withheld``: a
-   ceiling made of noise still comes out near 1/√S, and a score divided by it means nothing.
+The lower noise ceiling is tested against its values with every subject's stimulus labels
+shuffled on their own (:func:`brainalign.rsa.ceiling_reliability`,
+:data:`~brainalign.rsa.N_PERMUTATIONS` seeded permutations, one-sided, on the target's RDMs with
+the comparison of classical RSA whatever the metric: whether the subjects agree is a property of
+the data). Where they do not agree more than chance (p ≥ :data:`~brainalign.rsa.ALPHA`), or there
+is a single RDM and so no ceiling, the normalised numbers are withheld (null) with the reason in
+``normalised_withheld``: a ceiling made of noise still comes out near 1/√S, and a score divided by
+it means nothing.
 
 Every random choice comes from ``seed``; the same inputs give bit-identical numbers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +30,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BrainAlignError
+from ..metrics import (
+    ClassicalRSA,
+    LayerKernels,
+    Metric,
+    TargetResponses,
+    metric_id,
+    two_factor_samples,
+)
 from ..rsa import (
     ALPHA,
     LEVEL,
@@ -63,28 +47,30 @@ from ..rsa import (
     LayerRDMs,
     NoiseCeiling,
     TargetRDMs,
-    bootstrap_stimuli,
     ceiling_reliability,
     compare,
-    expanded_percentile_interval,
-    percentile_interval,
 )
-from ..rsa.inference import (
-    TwoFactorDraws,
-    TwoFactorSamples,
-    TwoFactorVariance,
-    bootstrap_two_factor,
-    resampled_pairs,
-    two_factor_interval,
-    two_factor_variance,
+from ..rsa.crossvalidation import (
+    INTERVALS,
+    N_SPLITS,
+    STIMULUS_SPLITS,
+    CrossValidatedScore,
+    TwoFactorRecord,
+    best_layers,
+    cross_validate,
+    cross_validate_one_rdm,
+    cv_over_stimuli,
+    cv_over_subjects,
+    subject_halves,
 )
+from ..rsa.inference import bootstrap_two_factor
 from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
-N_SPLITS = 100
-STIMULUS_SPLITS = 20
-#: What the score's interval can resample (see the module docstring).
-INTERVALS: tuple[str, ...] = ("two-factor", "subjects")
-
+__all__ = [
+    "INTERVALS", "N_SPLITS", "STIMULUS_SPLITS", "TargetComparison", "TwoFactorRecord", "benchmark_score",
+    "brain_measures", "ceiling_convention", "cv_over_stimuli", "cv_over_subjects", "score_metric",
+    "score_target", "subject_halves", "subjects_agree",
+]
 
 SUBJECT_INTERVAL = (
     "95% expanded percentile bootstrap over subjects: about new subjects seeing these stimuli, "
@@ -106,9 +92,24 @@ TWO_FACTOR_MEANING = (
 )
 
 
-def brain_measures(target: str, interval: str = "two-factor") -> tuple[Measure, ...]:
+def brain_measures(target: str, interval: str = "two-factor", metric: str | None = None) -> tuple[Measure, ...]:
     """What a benchmark scored with :func:`score_target` (``interval`` as there) reports about
-    ``target``."""
+    ``target``; or with :func:`score_metric` by ``metric`` (its ``name@version``)."""
+    if metric is not None:
+        return (
+            Measure("brain_similarity", "brain_similarity", f"brain similarity ({metric})",
+                    f"{metric} score of the layer chosen on half of the subjects, scored on the other half; "
+                    "normalised: divided by the metric's upper noise ceiling",
+                    layerwise={"target": target}, target=target, interval=TWO_FACTOR_INTERVAL, headline=True,
+                    metric=metric),
+            Measure("brain_similarity_max", "other", f"best layer's {metric} score (max over layers)",
+                    "the highest mean score over subjects among all layers, chosen and scored on the same "
+                    "subjects (optimistic)", layerwise={"target": target}, target=target, metric=metric),
+            Measure("noise_ceiling", "noise_ceiling", f"noise ceiling ({metric})",
+                    "the metric's leave-one-subject-out ceiling; reliable: the target's lower Spearman "
+                    "ceiling beats its values with stimulus labels shuffled per subject (permutation p < "
+                    "0.05), else normalised numbers are withheld", target=target, metric=metric),
+        )
     return (
         Measure("brain_similarity", "brain_similarity", "brain similarity",
                 "rho of the layer chosen on half of the subjects, scored on the other half; "
@@ -156,19 +157,6 @@ def withheld_reason(reliability: CeilingReliability) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class TwoFactorRecord:
-    """What the two-factor interval was made from: the corrected variance, the subject-only
-    interval beside it, and the bootstrap samples with the digest of their draws (two scores
-    with the same digest were resampled alike, so their difference can be bootstrapped paired)."""
-
-    variance: TwoFactorVariance
-    subjects_ci: tuple[float, float]
-    samples: TwoFactorSamples
-    draws: str
-    n_stimuli: int
-
-
-@dataclass(frozen=True, eq=False)
 class TargetComparison:
     """A model's scores on one target; :meth:`layerwise` and :meth:`summary` are what results store."""
 
@@ -196,7 +184,7 @@ class TargetComparison:
 
     @property
     def best_index(self) -> int:
-        return _argmax(self.layer_means[:, None])[0]
+        return best_layers(self.layer_means[:, None])[0]
 
     @property
     def best_value(self) -> float:
@@ -323,10 +311,10 @@ def score_target(
     n_permutations: int = N_PERMUTATIONS,
     convention: str = "",
 ) -> TargetComparison:
-    """Score ``layers`` on ``target`` as described in the module docstring; ``interval`` (one of
-    :data:`INTERVALS`) says what the score's interval resamples; ``convention`` names the ceiling
-    (default :func:`ceiling_convention` of ``method``; a benchmark adds what its data's own
-    convention was)."""
+    """Classical RSA of ``layers`` on ``target`` (``method``: how RDMs are compared): the
+    cross-validated best layer with its ``interval`` (one of :data:`INTERVALS`), the ceiling and
+    the subjects' agreement (module docstring); ``convention`` names the ceiling (default
+    :func:`ceiling_convention` of ``method``; a benchmark adds what its data's own convention was)."""
     if interval not in INTERVALS:
         raise BrainAlignError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
     if len(layers.layers) == 0:
@@ -334,55 +322,78 @@ def score_target(
     model = layers.rdms.reorder(target.stimulus_ids).data
     subjects = target.rdms.data
     per_subject = compare(model, subjects, method)
-    split_seed, boot_seed, stimulus_seed = np.random.SeedSequence(seed).spawn(3)
-    record = None
-    if subjects.shape[0] >= 2:
-        masks = subject_halves(subjects.shape[0], n_splits, np.random.default_rng(split_seed))
-        value, choices = cv_over_subjects(per_subject, masks)
-        if interval == "two-factor":
-            record = _two_factor(model, target, masks, method, n_boot, boot_seed, stimulus_seed, level)
-            samples = record.samples.subjects
-            resampled = "subjects and stimuli"
-        else:
-            rng = np.random.default_rng(boot_seed)
-            n = subjects.shape[0]
-            samples = np.array([
-                cv_over_subjects(per_subject, masks, np.asarray(rng.integers(0, n, size=n)))[0]
-                for _ in range(n_boot)
-            ])
-            resampled = "subjects"
-        splits = n_splits
-    else:
-        splits = min(n_splits, STIMULUS_SPLITS)
-        value, choices = cv_over_stimuli(
-            model, subjects, method, splits, np.random.default_rng(split_seed)
-        )
-        modal = Counter(choices.tolist()).most_common(1)[0][0]
-        samples = bootstrap_stimuli(
-            model[modal], subjects, method=method, n_boot=n_boot,
-            seed=int(np.random.default_rng(boot_seed).integers(2**31)),
-        )[:, 0, 0]
-        resampled = "stimuli"
-    low: float | np.ndarray
-    high: float | np.ndarray
-    if not n_boot or not np.isfinite(value):
-        low, high = np.nan, np.nan  # an undefined score has no interval (not one of its resamples')
-        if record is not None:
-            record = dataclasses.replace(record, subjects_ci=(np.nan, np.nan))
-    elif record is not None:
-        low, high, _ = two_factor_interval(value, record.samples, subjects.shape[0], record.n_stimuli, level)
-    elif resampled == "subjects":
-        low, high = expanded_percentile_interval(samples, subjects.shape[0], level)
-    else:
-        low, high = percentile_interval(samples, level)
+    if subjects.shape[0] < 2:
+        scored = cross_validate_one_rdm(model, subjects, method, seed=seed, n_splits=n_splits, n_boot=n_boot,
+                                        level=level)
+        return _comparison(layers, target, per_subject, scored, target.ceiling_for(method), method, None, "")
+
+    def bootstrap(statistic, draws):
+        return bootstrap_two_factor(model, subjects, statistic, draws, method=method)
+
+    scored = cross_validate(per_subject, target.subjects, target.stimulus_ids, bootstrap, seed=seed,
+                            n_splits=n_splits, n_boot=n_boot, level=level, interval=interval)
+    return _comparison(layers, target, per_subject, scored, target.ceiling_for(method), method,
+                       subjects_agree(target, method, n_permutations, seed), convention or ceiling_convention(method))
+
+
+def score_metric(
+    layers: LayerRDMs | LayerKernels,
+    target: TargetRDMs | TargetResponses,
+    metric: Metric,
+    *,
+    n_splits: int = N_SPLITS,
+    n_boot: int = N_BOOT,
+    level: float = LEVEL,
+    seed: int = 0,
+    interval: str = "two-factor",
+    n_permutations: int = N_PERMUTATIONS,
+    convention: str = "",
+) -> TargetComparison:
+    """``layers`` on ``target`` by ``metric`` (:mod:`brainalign.metrics`): its ``(layers,
+    subjects)`` scores, cross-validated over subjects like classical RSA's, with the two-factor
+    interval from the same draws (stimulus resamples re-scored as the metric says), the metric's
+    own ceiling, and the subjects' agreement tested on the target's RDMs (module docstring).
+    Classical RSA is :func:`score_target`, exactly."""
+    if isinstance(metric, ClassicalRSA):
+        return score_target(layers, target, method=metric.method, n_splits=n_splits, n_boot=n_boot,  # type: ignore[arg-type]
+                            level=level, seed=seed, interval=interval, n_permutations=n_permutations,
+                            convention=convention)
+    if interval != "two-factor":
+        raise BrainAlignError(f"{metric_id(metric)} has the two-factor interval only, not {interval!r}")
+    if len(layers.depths) == 0:
+        raise BrainAlignError("no layers to score")
+    if len(target.subjects) < 2:
+        raise BrainAlignError(f"{metric_id(metric)} needs a target with at least 2 subjects (its best layer is "
+                              f"chosen on half of them); {target.name} has one: score it with classical RSA")
+    scores = metric.score(layers, target, seed=seed)
+    scored = cross_validate(
+        scores.per_subject, target.subjects, target.stimulus_ids,
+        lambda statistic, draws: two_factor_samples(scores, statistic, draws),
+        seed=seed, n_splits=n_splits, n_boot=n_boot, level=level,
+    )
+    agreement = subjects_agree(target, "spearman", n_permutations, seed) if isinstance(target, TargetRDMs) else None
+    return _comparison(layers, target, scores.per_subject, scored, metric.ceiling(target, seed=seed),
+                       metric_id(metric), agreement, convention or metric_ceiling_convention(metric))
+
+
+def metric_ceiling_convention(metric: Metric) -> str:
+    """One line naming the ceiling a score by ``metric`` is divided by."""
+    return (f"the {metric_id(metric)} ceiling: lower = each subject's target scored by the metric against the "
+            "mean of the other subjects, upper = against the mean of all subjects (docs/metrics.md)")
+
+
+def _comparison(
+    layers: LayerRDMs | LayerKernels, target: TargetRDMs | TargetResponses, per_subject: np.ndarray,
+    scored: CrossValidatedScore, ceiling: NoiseCeiling | None, method: str,
+    reliability: CeilingReliability | None, convention: str,
+) -> TargetComparison:
     return TargetComparison(
-        target=target.name, layers=layers.layers, depths=layers.depths,
-        subjects=target.subjects, per_subject=per_subject, cv_value=float(value),
-        cv_ci=(float(low), float(high)), cv_choices=tuple(int(c) for c in choices),
-        ceiling=target.ceiling_for(method), method=method, resampled=resampled, n_splits=splits, n_boot=n_boot,
-        two_factor=record,
-        reliability=subjects_agree(target, method, n_permutations, seed) if subjects.shape[0] >= 2 else None,
-        convention=(convention or ceiling_convention(method)) if subjects.shape[0] >= 2 else "",
+        target=target.name, layers=tuple(layers.layers if isinstance(layers, LayerRDMs) else layers.names),
+        depths=tuple(layers.depths),
+        subjects=tuple(target.subjects), per_subject=per_subject, cv_value=scored.value, cv_ci=scored.ci,
+        cv_choices=scored.choices, ceiling=ceiling, method=method, resampled=scored.resampled,
+        n_splits=scored.n_splits, n_boot=scored.n_boot, two_factor=scored.two_factor,
+        reliability=reliability, convention=convention,
     )
 
 
@@ -402,96 +413,6 @@ def subjects_agree(target: TargetRDMs, method: str, n_permutations: int, seed: i
             _AGREEMENT.pop(next(iter(_AGREEMENT)))
         _AGREEMENT[key] = ceiling_reliability(rdms.data, method, n_perm=n_permutations, seed=seed)
     return _AGREEMENT[key]
-
-
-def _two_factor(
-    model: np.ndarray, target: TargetRDMs, masks: np.ndarray, method: str, n_boot: int,
-    subject_seed: np.random.SeedSequence, stimulus_seed: np.random.SeedSequence, level: float,
-) -> TwoFactorRecord:
-    """The three bootstraps of the cross-validated score from one set of draws (the subject draws
-    are those of the subject-only interval, so that interval is reported unchanged beside it)."""
-    n_subjects, n_stimuli = len(target.subjects), len(target.stimulus_ids)
-    draws = TwoFactorDraws.draw(n_subjects, n_stimuli, n_boot, subject_seed, stimulus_seed)
-    # Stimuli are drawn in the order of their ids (matched by id, never by position): the same
-    # data gives the same interval whatever the order of its file's rows.
-    by_id = np.argsort(np.asarray(target.stimulus_ids, dtype=str), kind="stable")
-    draws = dataclasses.replace(draws, stimulus_counts=draws.stimulus_counts[:, np.argsort(by_id)])
-    samples = bootstrap_two_factor(
-        model, target.rdms.data, lambda rho, sample: cv_over_subjects(rho, masks, sample)[0], draws,
-        method=method,
-    )
-    variance = two_factor_variance(samples, n_subjects, n_stimuli)
-    subjects_ci = (np.nan, np.nan)
-    if n_boot:
-        subjects_low, subjects_high = expanded_percentile_interval(samples.subjects, n_subjects, level)
-        subjects_ci = (float(subjects_low), float(subjects_high))
-    identity = json.dumps([list(target.subjects), list(target.stimulus_ids)]).encode()
-    digest = hashlib.sha256(identity + draws.digest().encode()).hexdigest()
-    return TwoFactorRecord(variance, subjects_ci, samples, digest, n_stimuli)
-
-
-def subject_halves(n_subjects: int, n_splits: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_splits, n_subjects)`` boolean masks of half A (⌊n/2⌋ subjects) of each random split."""
-    masks = np.zeros((n_splits, n_subjects), dtype=bool)
-    for k in range(n_splits):
-        masks[k, rng.permutation(n_subjects)[: n_subjects // 2]] = True
-    return masks
-
-
-def cv_over_subjects(
-    per_subject: np.ndarray, masks: np.ndarray, sample: np.ndarray | None = None
-) -> tuple[float, np.ndarray]:
-    """Each subject's ρ at the layer chosen (highest mean ρ) on the other half of the split,
-    averaged over subjects and splits: every subject is held out once per split.
-
-    ``per_subject``: ``(layers, subjects)``; ``masks``: half A of each split, over subjects.
-    ``sample`` (a bootstrap resample of subject indices) keeps every copy of a subject in the
-    half its original is in, so no subject ever both picks and tests a layer, and every copy
-    counts once: a half that drew more copies weighs more, as it would with more subjects
-    (weighting the halves equally instead hides part of the resampling variance and narrows the
-    interval). Splits that leave a half empty are dropped. Returns the score and the chosen layer
-    of every kept half-split.
-    """
-    if sample is not None:
-        per_subject, masks = per_subject[:, sample], masks[:, sample]
-    in_a = masks.astype(np.float64)
-    in_b = 1.0 - in_a
-    count_a, count_b = in_a.sum(axis=1), in_b.sum(axis=1)
-    keep = (count_a > 0) & (count_b > 0)
-    in_a, in_b = in_a[keep], in_b[keep]
-    if in_a.shape[0] == 0:
-        return float("nan"), np.zeros(0, dtype=int)
-    pick_a = _argmax(per_subject @ (in_a / count_a[keep, None]).T)  # (kept splits,)
-    pick_b = _argmax(per_subject @ (in_b / count_b[keep, None]).T)
-    held_out = (per_subject[pick_a] * in_b).sum() + (per_subject[pick_b] * in_a).sum()
-    return float(held_out / in_a.size), np.concatenate([pick_a, pick_b])
-
-
-def cv_over_stimuli(
-    model: np.ndarray, target: np.ndarray, method: str, n_splits: int, rng: np.random.Generator
-) -> tuple[float, np.ndarray]:
-    """The same with one target RDM: halves of the stimuli, ρ on the pairs within each half."""
-    from ..rsa.dissimilarity import n_stimuli_from_pairs
-
-    n = n_stimuli_from_pairs(model.shape[1])
-    if n < 8:
-        raise BrainAlignError(f"cross-validating over stimuli needs at least 8 stimuli, not {n}")
-    held_out, choices = [], []
-    for _ in range(n_splits):
-        order = rng.permutation(n)
-        halves = [np.sort(order[: n // 2]), np.sort(order[n // 2 :])]
-        rho = [compare(model[:, resampled_pairs(h, n)], target[:, resampled_pairs(h, n)], method)
-               for h in halves]
-        for pick_on, test_on in ((0, 1), (1, 0)):
-            layer = _argmax(rho[pick_on])[0]
-            held_out.append(rho[test_on][layer, 0])
-            choices.append(layer)
-    return float(np.mean(held_out)), np.array(choices)
-
-
-def _argmax(values: np.ndarray) -> np.ndarray:
-    """Column-wise argmax ignoring NaN (a constant layer RDM has no ρ); all-NaN → 0."""
-    return np.argmax(np.where(np.isnan(values), -np.inf, values), axis=0)
 
 
 def benchmark_score(identifier: str, score: TargetComparison, **extra: Any) -> BenchmarkScore:

@@ -1,5 +1,6 @@
 """Your data as a benchmark, without code: a TOML spec file naming a stimulus folder and
-per-subject RDMs, scored with the standard metric of the human benchmarks.
+per-subject RDMs, declared (:class:`~brainalign.benchmarks.declared.DeclaredBenchmark`) and scored
+like the human benchmarks: by classical RSA, or by the metric ``metric`` names.
 
 .. code-block:: toml
 
@@ -8,6 +9,7 @@ per-subject RDMs, scored with the standard metric of the human benchmarks.
     description = "How well a model's layers match how 16 people judge the objects."
     citation = "@article{mylab2026, ...}"   # BibTeX of the data
     stimuli = "images"                      # a folder of images; stimulus id = file name without suffix
+    metric = "rsa"                          # rsa (default) | wrsa | cka | encoding | a plugin's metric
 
     [target]
     name = "judgements"
@@ -41,29 +43,32 @@ from .._files import sha256_file
 from .._toml import load_toml
 from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
+from ..metrics import ClassicalRSA
 from ..neural_data import load_nifti_betas, load_npy, load_npz_folder, load_rsatoolbox_hdf5
 from ..neural_data.collection import NeuralData
 from ..rsa import METHODS
 from ..rsa.dissimilarity import DISTANCES
 from ..stimuli import StimulusSet
 from .base import Availability
-from .human import HumanRSABenchmark
+from .declared import DeclaredBenchmark
+from .human import CURRENT_VERSION
+from .metric_registry import DEFAULT_METRIC
 
 #: Hex digits of the content hash in the id (64 bits: no two data sets share one by chance).
 HASH_DIGITS = 16
 FORMATS: tuple[str, ...] = ("npy", "npz", "rsatoolbox", "nifti")
 
 _TOP = {"id": False, "title": True, "description": False, "citation": True, "stimuli": True,
-        "layer_distance": False, "target": True}  # key → required
+        "layer_distance": False, "metric": False, "target": True}  # key → required
 _TARGET = {"name": False, "kind": True, "format": True, "rdms": False, "stimulus_list": False, "roi": False,
            "key": False, "table": False, "mask": False, "distance": False, "comparison": False}
 _NEEDS = {"npy": ("rdms",), "npz": ("rdms",), "rsatoolbox": ("rdms",), "nifti": ("table", "mask")}
 _PATH_KEYS = ("rdms", "stimulus_list", "table", "mask")
 
 
-class SpecBenchmark(HumanRSABenchmark):
-    """A human benchmark defined by a spec file (see the module docstring); it is scored exactly
-    like the built-in human benchmarks (:mod:`brainalign.benchmarks.scoring`)."""
+class SpecBenchmark(DeclaredBenchmark):
+    """A benchmark declared by a spec file (see the module docstring); it is scored exactly like
+    the built-in human benchmarks (:mod:`brainalign.benchmarks.scoring`)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser().resolve()
@@ -78,17 +83,20 @@ class SpecBenchmark(HumanRSABenchmark):
         target_name = str(target.get("name") or target.get("roi") or "target")
         self.citation = spec["citation"].strip()
         self.kind = target["kind"]
+        metric = spec.get("metric", DEFAULT_METRIC)
         super().__init__(
             id=f"{name}.{self.content_hash[:HASH_DIGITS]}",
+            version=CURRENT_VERSION,
             title=spec["title"],
             description=spec.get("description") or spec["title"],
             target_definition=_definition(spec, target_name),
-            dataset=name,
+            datasets=(name,),
             target=target_name,
-            reader=_unused_reader,
-            default=False,
+            metric=metric,
+            distance=spec.get("layer_distance", "cosine"),
         )
-        self.distance = spec.get("layer_distance", "cosine")
+        if not isinstance(self.scored_with, ClassicalRSA):
+            self.version = self.scored_with.version
 
     # --- files ----------------------------------------------------------------------------------
     def file(self, key: str) -> Path | None:
@@ -150,8 +158,11 @@ class SpecBenchmark(HumanRSABenchmark):
                                 f"restore the files or edit {self.path.name}")
         return Availability(True)
 
-    def load(self, data_dir: str | os.PathLike[str] | None = None) -> NeuralData:
+    def data(self, data_dir: Path | None) -> NeuralData:
         """The target's RDMs, on the spec's stimuli (matched by id), read once per object."""
+        return self._data
+
+    def load(self, data_dir: str | os.PathLike[str] | None = None) -> NeuralData:
         return self._data
 
     @cached_property
@@ -171,6 +182,7 @@ class SpecBenchmark(HumanRSABenchmark):
     def check_data(self, data_dir: Path | None) -> None:
         """The RDMs under the loaders' rules, and every image decoded once: a spec's files are
         nobody's but the user's, so a damaged image stops a run before any model runs."""
+        super().check_data(data_dir)
         stimuli = self.load(data_dir).stimuli
         assert stimuli is not None  # a spec's data always comes with its images
         for stimulus_id in stimuli.ids:
@@ -182,10 +194,6 @@ class SpecBenchmark(HumanRSABenchmark):
 
     def __reduce__(self) -> tuple[Callable[..., SpecBenchmark], tuple[str]]:
         return SpecBenchmark, (str(self.path),)  # a Dask worker reads the spec again
-
-
-def _unused_reader(folder: Path) -> NeuralData:  # SpecBenchmark.load reads the files itself
-    raise NotImplementedError
 
 
 def _checked(spec: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -208,6 +216,8 @@ def _checked(spec: dict[str, Any], path: Path) -> dict[str, Any]:
         raise BrainAlignError(f"{path}: target.distance of NIfTI betas must be one of {', '.join(DISTANCES)}")
     if spec.get("layer_distance", "cosine") not in DISTANCES:
         raise BrainAlignError(f"{path}: layer_distance must be one of {', '.join(DISTANCES)}")
+    if not isinstance(spec.get("metric", DEFAULT_METRIC), str):
+        raise BrainAlignError(f"{path}: metric must be a metric's name in quotes, e.g. \"wrsa\"")
     if "@" in str(spec.get("id", "")) or any(c.isspace() for c in str(spec.get("id", ""))):
         raise BrainAlignError(f"{path}: id {spec['id']!r} may hold neither spaces nor '@'")
     return spec

@@ -104,7 +104,8 @@ class Ranking:
 def rank(board: Leaderboard, weights: Mapping[str, float] | None = None) -> Ranking:
     """The overall rank of ``board``'s models (``weights``: benchmark identifier → weight, for
     those given; the defaults of the module docstring otherwise)."""
-    benchmarks = [b for b in board.human_benchmarks if any(m.kind == "brain_similarity" for m in b.headlines)]
+    benchmarks = [b for b in board.human_benchmarks  # classical RSA: other metrics are ranked on their own
+                  if any(m.kind == "brain_similarity" and not m.metric for m in b.headlines)]
     left_out = {b.identifier: "its noise ceiling was not found reliable" for b in benchmarks
                 if b.ceiling_reliable is False}
     left_out.update({b.identifier: f"scored with {b.metric_name}: the overall rank is classical RSA's, and the "

@@ -156,6 +156,12 @@ def is_brain(result: Result) -> bool:
     return result.measure("brain_similarity") is not None
 
 
+def is_classical_brain(result: Result) -> bool:
+    """A human benchmark scored by classical RSA: the relations and claims are defined over these
+    (the same targets scored by another metric are benchmarks of their own, not more evidence)."""
+    return result.measure("brain_similarity", metric="") is not None
+
+
 def choose_probe(results: Iterable[Result], probe: str | None = None) -> str | None:
     """The probe benchmark whose numbers the relations and claims use: ``probe`` if given (``id``
     or ``id@version``), else the one most models were scored on (on a tie: the pinned standard
@@ -262,6 +268,8 @@ def _layer_parts(result: Result, chosen: str | None) -> list[pd.DataFrame]:
         if result.benchmark != chosen:
             return []
         columns = [(column, result.measure(kind)) for column, kind in PROBE_COLUMNS.items()]
+    elif not is_brain(result):
+        return []
     else:
         brains = [m for m in result.measures if m.kind == "brain_similarity"]
         columns = [(brain_column(result, m.target, len(brains)), m) for m in brains]

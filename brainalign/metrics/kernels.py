@@ -187,6 +187,15 @@ class LayerKernels:
         object.__setattr__(self, "depths", depths)
         object.__setattr__(self, "stimulus_ids", ids)
 
+    def select(self, names: Sequence[str]) -> LayerKernels:
+        """The layers ``names`` (in this order), e.g. those whose RDMs can be compared."""
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise BrainAlignError(f"no layer kernels named {', '.join(map(str, missing[:5]))}")
+        index = [self.names.index(n) for n in names]
+        return LayerKernels(tuple(self.kernels[i] for i in index), tuple(names),
+                            tuple(self.depths[i] for i in index), self.stimulus_ids, self.model_id)
+
     def reorder(self, stimulus_ids: Sequence[str]) -> LayerKernels:
         """The kernels restricted to, and ordered as, ``stimulus_ids`` (matched by id)."""
         index = match_ids(self.stimulus_ids, stimulus_ids,

@@ -6,7 +6,7 @@
 """
 
 from .cards import ModelCard
-from .extract import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, parse_memory_budget
+from .extract import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, extract_layers, parse_memory_budget
 from .graph import KINDS, OUTPUT, POLICIES, LayerGraph
 from .layer_rdm_files import read_layer_rdms, save_layer_rdms
 from .loaded import LoadedModel, from_module
@@ -26,6 +26,7 @@ __all__ = [
     "WeightsUnavailableError",
     "clip_preprocess",
     "extract_layer_rdms",
+    "extract_layers",
     "from_module",
     "get_card",
     "list_models",

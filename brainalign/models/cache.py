@@ -1,4 +1,5 @@
-"""A disk cache of layer RDMs (small), never of activations (huge).
+"""A disk cache of layer RDMs (small) and of layer kernels (their Gram matrices, or a sketch of the
+activations above ``metrics.kernels.SMALL`` stimuli), never of activations (huge).
 
 One ``.npz`` per layer under ``cache_dir()/layer_rdms``, named by the sha256 of everything that
 determines the RDM: the model card, the sha256 of the module's actual parameters, the
@@ -6,7 +7,8 @@ preprocessing (mode, transform, and the sha256 of its output on a fixed image: t
 that print alike still differ there), the stimuli's content hash, the layer, the distance, the
 batch size and device type (float rounding may differ with either), and the versions of
 brainalign and torch. Files are written atomically as soon as a layer is done, so an
-interrupted extraction resumes with the layers it had finished.
+interrupted extraction resumes with the layers it had finished. A layer's kernel lies beside its
+RDM, under the same key with the distance replaced by the kernel's form (``gram`` or ``sketch``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,35 @@ class LayerRDMCache:
             log.warning("ignoring cached layer RDM %s: it does not match layer %s", path, layer)
             return None
         return rdm
+
+    def kernel_path(self, layer: str, form: str) -> Path:
+        """Where the layer's kernel lies (``form``: ``gram`` or ``sketch``), beside its RDM: keyed
+        like it, with the distance (which a kernel does not depend on) replaced by the form."""
+        text = json.dumps({**self.identity, "distance": form, "layer": layer}, sort_keys=True, default=str)
+        key = hashlib.sha256(text.encode()).hexdigest()
+        return self.root / key[:2] / f"{key}.{form}.npz"
+
+    def get_kernel(self, layer: str, form: str) -> np.ndarray | None:
+        """The cached Gram matrix ``(n, n)`` or sketch ``(n, k)`` of ``layer``, if any."""
+        path = self.kernel_path(layer, form)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                kernel = np.array(data[form], dtype=np.float64)
+                stored_layer = str(data["layer"])
+        except NPZ_READ_ERRORS as err:
+            log.warning("ignoring unreadable cached layer kernel %s (%s)", path, err)
+            return None
+        if stored_layer != layer or kernel.ndim != 2 or kernel.shape[0] != self.n_stimuli:
+            log.warning("ignoring cached layer kernel %s: it does not match layer %s", path, layer)
+            return None
+        return kernel
+
+    def put_kernel(self, layer: str, form: str, kernel: np.ndarray) -> None:
+        write_npz_atomic(self.kernel_path(layer, form), {
+            form: np.asarray(kernel, np.float64), "layer": np.str_(layer),
+        })
 
     def put(self, layer: str, rdm: np.ndarray) -> None:
         identity = json.dumps({**self.identity, "layer": layer}, sort_keys=True, default=str)

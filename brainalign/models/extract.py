@@ -35,6 +35,7 @@ images are decoded and transformed once.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -55,6 +56,8 @@ from torch import nn
 from .. import rsa
 from .._files import ScratchFolder, allocate
 from ..errors import BrainAlignError
+from ..metrics import Kernel, LayerKernels, sketch
+from ..metrics.kernels import SMALL
 from ..phases import phase
 from ..progress import progress
 from ..rsa import LayerRDMs, RDMs
@@ -416,6 +419,30 @@ def extract_layer_rdms(
     (bytes or e.g. ``"2GB"``). Cached layer RDMs are reused unless ``cache=False``. The result
     lists layers in execution order with their relative depths.
     """
+    return extract_layers(model, stimuli, distance=distance, batch_size=batch_size, memory_budget=memory_budget,
+                          device=device, cache=cache, layers=layers, kernels=False)[0]
+
+
+def extract_layers(
+    model: LoadedModel,
+    stimuli: StimulusSet,
+    *,
+    distance: str = "cosine",
+    batch_size: int = 32,
+    memory_budget: int | str = DEFAULT_MEMORY_BUDGET,
+    device: str | torch.device | None = None,
+    cache: bool = True,
+    layers: Layers | None = None,
+    kernels: bool = True,
+) -> tuple[LayerRDMs, LayerKernels | None]:
+    """The layer RDMs of :func:`extract_layer_rdms` and, with ``kernels``, each layer's linear
+    kernel from the same forward pass (:class:`brainalign.metrics.LayerKernels`, what the metrics
+    beyond classical RSA take): up to :data:`brainalign.metrics.kernels.SMALL` stimuli the exact
+    uncentred float64 Gram matrix ``X Xᵀ`` the RDM is computed from; above, a seeded count sketch
+    of the activations (:func:`brainalign.metrics.sketch`, ``SKETCH_DIMENSIONS`` columns, seeded by
+    the model and layer; ``E[Z Zᵀ] = X Xᵀ``), summed over the same column blocks. Kernels are
+    cached beside the RDMs (up to ``SMALL`` stimuli the Gram matrix is cached whenever an RDM is
+    computed, so a later metric needs no second pass)."""
     if distance not in rsa.DISTANCES:
         raise BrainAlignError(f"unknown distance {distance!r}; choose one of {', '.join(rsa.DISTANCES)}")
     if batch_size < 1:
@@ -427,7 +454,7 @@ def extract_layer_rdms(
     if device is not None and torch.device(device) != home:
         model = model.to(device)  # and back afterwards, so the caller's model stays consistent
     try:
-        return _extract(model, stimuli, distance, batch_size, budget, cache, layers)
+        return _extract(model, stimuli, distance, batch_size, budget, cache, layers, kernels)
     finally:
         if model.device != home:
             model.module.to(home)
@@ -441,23 +468,40 @@ def _extract(
     budget: int,
     cache: bool,
     layers: Layers | None,
-) -> LayerRDMs:
+    kernels: bool,
+) -> tuple[LayerRDMs, LayerKernels | None]:
     names = model.select(layers)
     store = LayerRDMCache(model, stimuli, distance=distance, batch_size=batch_size) if cache else None
+    form = "gram" if len(stimuli) <= SMALL else "sketch"
+    # Gram matrices of few stimuli are a free by-product: cached whenever an RDM is computed.
+    keep_kernels = kernels or (store is not None and form == "gram")
     results: dict[str, np.ndarray] = {}
+    kernel_results: dict[str, np.ndarray] = {}
     if store is not None:
         with phase("io"):
             for name in names:
                 cached = store.get(name)
                 if cached is not None:
                     results[name] = cached
-    todo = [model.graph[name] for name in names if name not in results]
+                cached = store.get_kernel(name, form) if kernels else None
+                if cached is not None:
+                    kernel_results[name] = cached
+    todo = [model.graph[name] for name in names
+            if name not in results or (kernels and name not in kernel_results)]
     if todo:
-        log.info("%s: %d of %d layer RDMs cached; computing %d", model.id, len(results), len(names), len(todo))
+        log.info("%s: %d of %d layers cached; computing %d", model.id, len(names) - len(todo), len(names), len(todo))
         with reuse_freed_memory(), _exact_float32(model.device):
-            _compute(model, stimuli, todo, distance, batch_size, budget, store, results)
+            _compute(model, stimuli, todo, distance, batch_size, budget, store, results,
+                     (form, kernel_results) if keep_kernels else None)
     data = np.stack([results[name] for name in names])
-    return LayerRDMs(RDMs(data, names, stimuli.ids, distance), model.graph.depths(names), model.id)
+    depths = model.graph.depths(names)
+    layer_rdms = LayerRDMs(RDMs(data, names, stimuli.ids, distance), depths, model.id)
+    if not kernels:
+        return layer_rdms, None
+    made = (Kernel.from_gram if form == "gram" else Kernel.from_features)
+    layer_kernels = LayerKernels(tuple(made(kernel_results[name]) for name in names), names, depths,
+                                 stimuli.ids, model.id)
+    return layer_rdms, layer_kernels
 
 
 @contextmanager
@@ -484,7 +528,10 @@ def _compute(
     budget: int,
     store: LayerRDMCache | None,
     results: dict[str, np.ndarray],
+    kernels: tuple[str, dict[str, np.ndarray]] | None = None,
 ) -> None:
+    """Forward passes over ``todo``; each layer's RDM into ``results`` and, where ``kernels`` is
+    ``(form, into)``, its kernel of that form into ``into``; each written to ``store`` when done."""
     inputs = _Inputs(model, stimuli, batch_size)
     spill: ScratchFolder | None = None
     try:
@@ -519,11 +566,18 @@ def _compute(
                     for layer in group.layers:
                         sink = sinks.pop(layer.name)
                         with phase("gram"), _undefined_distances_reported_by_scoring():
-                            results[layer.name] = layer_rdm(sink, distance)
+                            rdm, gram = _layer_rdm_and_gram(sink, distance)
+                            results[layer.name] = rdm
+                            if kernels is not None:
+                                form, into = kernels
+                                into[layer.name] = gram if form == "gram" else _sketch(
+                                    sink, sketch_seed(model.id, layer.name))
                         sink.close()
                         if store is not None:
                             with phase("io"):
                                 store.put(layer.name, results[layer.name])
+                                if kernels is not None:
+                                    store.put_kernel(layer.name, kernels[0], kernels[1][layer.name])
                 finally:
                     for sink in sinks.values():
                         sink.close()
@@ -564,14 +618,44 @@ def layer_rdm(features: np.ndarray | _Sink, distance: str) -> np.ndarray:
     matrices of column blocks summed in block order, then :func:`brainalign.rsa.rdm_from_gram`;
     for Euclidean distances the pairs where that loses digits are recomputed from the blocks.
     Activations held on a GPU are reduced there (:func:`_device_gram`)."""
-    sink = _Array(features) if isinstance(features, np.ndarray) else features
-    if isinstance(sink, _Kept) and sink.device.type != "cpu":
-        gram, sums = _device_gram(sink.parts, sink.shape, distance == "correlation")
+    return _layer_rdm_and_gram(features, distance)[0]
+
+
+def _layer_rdm_and_gram(features: np.ndarray | _Sink, distance: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`layer_rdm` and the uncentred float64 Gram matrix it was computed from."""
+    if isinstance(features, np.ndarray):
+        features = _Array(features)
+    if isinstance(features, _Kept) and features.device.type != "cpu":
+        gram, sums = _device_gram(features.parts, features.shape, distance == "correlation")
         columns = None
     else:
-        gram, sums = _host_gram(sink, distance == "correlation")
-        columns = sink.columns
-    return _rdm_from_gram(gram, sums, sink, distance, columns)
+        gram, sums = _host_gram(features, distance == "correlation")
+        columns = features.columns
+    return _rdm_from_gram(gram, sums, features, distance, columns), gram
+
+
+#: Columns of the count sketch that stands for a layer's kernel above metrics.kernels.SMALL stimuli.
+SKETCH_DIMENSIONS = 2048
+
+
+def sketch_seed(model_id: str, layer: str) -> int:
+    """The seed of a layer's count sketch: fixed by the model and the layer."""
+    return int.from_bytes(hashlib.sha256(f"{model_id}\0{layer}".encode()).digest()[:4], "little")
+
+
+def _sketch(features: _Sink | _Array, seed: int) -> np.ndarray:
+    """The count sketch of a layer's activations (:func:`brainalign.metrics.sketch`), summed over
+    column blocks (activations on a GPU are brought over block by block)."""
+    n, d = features.shape
+    step = gram_step(n)
+    total = np.zeros((n, SKETCH_DIMENSIONS))
+    for start in range(0, d, step):
+        if isinstance(features, _Kept) and features.device.type != "cpu":
+            block = torch.cat([part[:, start : start + step] for part in features.parts]).cpu().numpy()
+        else:
+            block = features.columns(start, start + step)
+        total += sketch(block, start, SKETCH_DIMENSIONS, seed)
+    return total
 
 
 class _Array:

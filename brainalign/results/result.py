@@ -381,7 +381,7 @@ def benchmark_info(benchmark: Benchmark | Mapping[str, Any]) -> dict[str, Any]:
     info.update({name: getattr(benchmark, name, "") for name in _BENCHMARK_INFO_FIELDS})
     info["datasets"] = list(getattr(benchmark, "datasets", ()))
     info["measures"] = [m.to_dict() for m in getattr(benchmark, "measures", ())]
-    for name in ("distance", "comparison"):  # how layer RDMs were made and compared (for a methods text)
+    for name in ("distance", "comparison", "metric_id"):  # how layer RDMs were made, compared, scored
         if isinstance(getattr(benchmark, name, None), str):
             info[name] = getattr(benchmark, name)
     return info

@@ -45,7 +45,7 @@ def planted_layers(target, stimulus_ids, n_layers: int = 5, seed: int = 0) -> La
 
 
 @pytest.mark.parametrize("benchmark_id", sorted(b.identifier for b in all_benchmarks()
-                                                 if b.default and hasattr(b, "dataset")))
+                                                 if b.default and hasattr(b, "dataset") and b.layers_as == "rdms"))
 def test_default_benchmarks_score_planted_layers(shared_data: Path, benchmark_id: str) -> None:
     benchmark = get(benchmark_id)
     assert benchmark.availability(shared_data).available

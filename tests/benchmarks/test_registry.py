@@ -89,10 +89,12 @@ def test_no_version_of_a_built_in_id_can_be_registered(installed) -> None:
 
 
 def test_a_partial_name_lists_the_benchmarks_it_begins() -> None:
-    assert [b.identifier for b in candidates("algonauts2019.92images")] == [
-        "algonauts2019.92images.EVC@2", "algonauts2019.92images.IT@2"]
-    assert [b.id for b in candidates("92images")] == ["algonauts2019.92images.EVC", "algonauts2019.92images.IT"]
+    per_metric = [f"algonauts2019.92images.{roi}{metric}" for roi in ("EVC", "IT")
+                  for metric in ("", ".cka", ".encoding", ".wrsa")]
+    assert [b.id for b in candidates("algonauts2019.92images")] == per_metric
+    assert "algonauts2019.92images.IT@2" in [b.identifier for b in candidates("algonauts2019.92images")]
+    assert [b.id for b in candidates("92images")] == per_metric
     assert [b.identifier for b in candidates("mur2013")] == ["mur2013.judgements@2"]
     assert candidates("nothing.like.it") == [] and candidates("") == []
-    with pytest.raises(BrainAlignError, match=r"matches 2: algonauts2019.92images.EVC, algonauts2019.92images.IT"):
+    with pytest.raises(BrainAlignError, match=r"matches 8: algonauts2019.92images.EVC, algonauts2019.92images.EVC.cka"):
         get("algonauts2019.92images")

@@ -288,3 +288,36 @@ def test_the_readme_spec_example_is_a_valid_spec(tmp_path: Path) -> None:
     (tmp_path / "benchmark.toml").write_text(example)
     spec = _checked(load_toml(tmp_path / "benchmark.toml"), tmp_path / "benchmark.toml")
     assert spec["target"]["format"] == "npy" and spec["id"] == "mylab.judgements"
+
+
+def test_a_spec_chooses_its_metric_by_name(toy, tmp_path: Path) -> None:
+    """``metric = "cka"``: scored by linear CKA on the layers' kernels, under an id of its own; a
+    metric that needs halves of the subjects refuses one subject before any model runs; an
+    unknown metric is one clear error."""
+    from brainalign.metrics import Kernel, LayerKernels
+
+    folder, rdms = toy
+    rsa = SpecBenchmark(folder / "bench.toml")
+    (folder / "cka.toml").write_text(spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt")
+                                     .replace('stimuli = "images"', 'stimuli = "images"\nmetric = "cka"'))
+    cka = SpecBenchmark(folder / "cka.toml")
+    assert (cka.metric_id, cka.layers_as, rsa.metric_id) == ("cka@1", "kernels", "rsa@1")
+    assert cka.id != rsa.id and "Linear CKA" in cka.metric and "Linear CKA" not in rsa.metric
+    cka.check_data(None)
+    (name, stimuli), = cka.stimulus_sets(None).items()
+    features = np.random.default_rng(0).normal(size=(len(stimuli), 30))
+    kernels = LayerKernels((Kernel.from_gram(features @ features.T),), ("a",), (1.0,), stimuli.ids)
+    score = cka.score({name: kernels}, seed=0)
+    assert score.extra["metric"] == "cka@1" and len(score.layerwise) == N_SUBJECTS
+    assert "approximate" not in score.extra  # exact Gram matrices
+    sketched = LayerKernels((Kernel.from_features(features),), ("a",), (1.0,), stimuli.ids)  # as above SMALL
+    assert "approximations" in cka.score({name: sketched}, seed=0).extra["approximate"]
+    np.save(folder / "one.npy", rdms[:1])
+    (folder / "one.toml").write_text(spec_text(rdms="one.npy").replace('stimuli = "images"',
+                                                                        'stimuli = "images"\nmetric = "wrsa"'))
+    with pytest.raises(BrainAlignError, match="wrsa@1 chooses the best layer on half of the subjects"):
+        SpecBenchmark(folder / "one.toml").check_data(None)
+    (folder / "bad.toml").write_text(spec_text(rdms="judgements.npy").replace(
+        'stimuli = "images"', 'stimuli = "images"\nmetric = "nonesuch"'))
+    with pytest.raises(BrainAlignError, match="unknown metric 'nonesuch'; known: cka, encoding, rsa, wrsa"):
+        SpecBenchmark(folder / "bad.toml")
