@@ -123,10 +123,12 @@ class _Ranking:
     position is (weight of all smaller values) + (weight of its tie group + 1) / 2."""
 
     def __init__(self, stack: np.ndarray) -> None:
-        self.order = np.argsort(stack, axis=1)
+        index = np.int32 if stack.shape[1] < 2**31 else np.int64  # half the memory of intp
+        self.order = np.argsort(stack, axis=1).astype(index, copy=False)
         ordered = np.take_along_axis(stack, self.order, axis=1)
         starts = np.ones_like(ordered, dtype=bool)
         starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+        del ordered
         self.tied = not starts.all()
         if self.tied:
             ends = np.ones_like(starts)
@@ -145,6 +147,13 @@ class _Ranking:
         group_rank = cumulative.ravel()[self.group_last] - (group_weight - 1) / 2
         return group_rank[self.group].reshape(sorted_weights.shape)
 
+    def unsort(self, sorted_values: np.ndarray) -> np.ndarray:
+        """Values given in each RDM's sorted order, put back in the RDMs' own pair order."""
+        values = np.empty_like(sorted_values)
+        for row, order in enumerate(self.order):  # a 1-d scatter per RDM: numpy's fast path
+            values[row, order] = sorted_values[row]
+        return values
+
 
 class _WeightedStack:
     """RDMs prepared once for weighted comparisons: :meth:`units` gives per-RDM vectors whose
@@ -161,9 +170,7 @@ class _WeightedStack:
     def units(self, weights: np.ndarray) -> np.ndarray:
         """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity."""
         if self.ranking is not None:
-            order = self.ranking.order
-            values = np.empty_like(self.stack)
-            np.put_along_axis(values, order, self.ranking.sorted_ranks(weights[order]), axis=1)
+            values = self.ranking.unsort(self.ranking.sorted_ranks(np.take(weights, self.ranking.order)))
         else:
             values = self.stack.copy()
         if self.method != "cosine":
@@ -184,22 +191,26 @@ class _SortedStack:
     them anew for every resample. With ``u`` the others' weighted units (centred, so the ranks'
     mean drops out), ``ρ = Σ w·r·u / ‖r − mean‖_w``:
 
-    * the numerator is a sum along each RDM's own sorted order, where a weighted rank is a
-      cumulative sum of the weights minus ``(w − 1) / 2``, and the latter's share
-      ``Σ (w − 1)/2 · w·u`` does not depend on the order at all;
+    * the numerator needs each RDM's weighted ranks, a cumulative sum of the weights along the
+      RDM's own sorted order minus ``(w − 1) / 2``; the latter's share ``Σ (w − 1)/2 · w·u``
+      does not depend on the order at all. The ranks are put back in pair order (one scatter per
+      RDM), and one matrix product takes a chunk of RDMs against all the others at once;
     * the denominator does not depend on the order either: weighted average ranks of a multiset
       of total weight ``W`` whose tie groups weigh ``W_g`` have ``Σ w (r − mean)² =
       (W³ − W)/12 − Σ_g (W_g³ − W_g)/12`` (each pair its own group where the RDM has no ties),
       a sum of integers, exact in float64.
     """
 
-    ROWS_PER_CHUNK = 8  # keeps a chunk's gathered weights in cache
+    CHUNK_ITEMS = 2**20  # pairs × RDMs per chunk: a few MB of working arrays per thread
 
     def __init__(self, stack: np.ndarray) -> None:
         self.undefined = _undefined_rows(stack, "spearman")
-        safe = np.where(self.undefined[:, None], 0.0, stack)
-        self.chunks = [_Ranking(safe[start : start + self.ROWS_PER_CHUNK])
-                       for start in range(0, safe.shape[0], self.ROWS_PER_CHUNK)]
+        rows = max(1, self.CHUNK_ITEMS // max(stack.shape[1], 1))
+        self.chunks = []
+        for start in range(0, stack.shape[0], rows):
+            chunk = stack[start : start + rows]
+            undefined = self.undefined[start : start + rows]
+            self.chunks.append(_Ranking(np.where(undefined[:, None], 0.0, chunk) if undefined.any() else chunk))
 
     def similarities(self, weights: np.ndarray, units: np.ndarray) -> np.ndarray:
         """``(len(stack), len(units))`` weighted Spearman correlations with ``units``
@@ -217,13 +228,11 @@ class _SortedStack:
                 spread = (total**3 - total) / 12 - np.bincount(
                     ranking.group_row, weights=(group_weight**3 - group_weight) / 12,
                     minlength=len(ranking.order))
-                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, ranking.order))
-                                       for u in weighted_units], axis=1)
+                numerators = ranking.unsort(ranks) @ weighted_units.T
             else:
                 cumulative = np.cumsum(sorted_weights, axis=1)
                 spread = np.full(len(ranking.order), untied_spread)
-                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, ranking.order))
-                                       for u in weighted_units], axis=1) - offsets
+                numerators = ranking.unsort(cumulative) @ weighted_units.T - offsets
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
             out.append(numerators / norms[:, None])
