@@ -60,15 +60,23 @@ def bootstrap_stimuli(
             pairs = resampled_pairs(rng.integers(0, n, size=n), n)
             out[k] = compare(stack_a[:, pairs], stack_b[:, pairs], method)
         return out
+    counts = np.array([np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)])
+    return resampled_comparisons(stack_a, stack_b, counts.reshape(n_boot, n), method)
+
+
+def resampled_comparisons(stack_a: np.ndarray, stack_b: np.ndarray, counts: np.ndarray,
+                          method: str = "spearman") -> np.ndarray:
+    """:func:`weighted_comparisons` of every resample in ``counts`` ``(n_boot, n)`` at once:
+    ``(n_boot, len(a), len(b))``, the resamples shared out among threads (each computed by one
+    thread alone, so the numbers do not depend on the thread count)."""
     with phase("bootstrap"):
-        counts = [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
         resampled = _Resampled(stack_a, stack_b, method)
-        out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
+        out = np.empty((len(counts), stack_a.shape[0], stack_b.shape[0]))
 
         def resample(k: int) -> None:
             out[k] = resampled.compare(counts[k])
 
-        share_out(resample, n_boot)
+        share_out(resample, len(counts))
     return out
 
 
@@ -463,8 +471,8 @@ def bootstrap_two_factor(
     per_subject = compare(model, subjects, method)
     by_subjects = [statistic(per_subject, sample) for sample in draws.subjects]
     by_stimuli, by_both = [], []
-    resampled = weighted_comparisons(model, subjects, draws.stimulus_counts, method)
-    for compared, sample in zip(resampled, draws.subjects):
+    for compared, sample in zip(resampled_comparisons(model, subjects, draws.stimulus_counts, method),
+                                draws.subjects):
         by_stimuli.append(statistic(compared, None))
         by_both.append(statistic(compared, sample))
     return TwoFactorSamples(*(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both)))
