@@ -199,10 +199,11 @@ class _SortedStack:
     them anew for every resample. With ``u`` the others' weighted units (centred, so the ranks'
     mean drops out), ``ρ = Σ w·r·u / ‖r − mean‖_w``:
 
-    * the numerator needs each RDM's weighted ranks, a cumulative sum of the weights along the
-      RDM's own sorted order minus ``(w − 1) / 2``; the latter's share ``Σ (w − 1)/2 · w·u``
-      does not depend on the order at all. The ranks are put back in pair order (one scatter per
-      RDM), and one matrix product takes a chunk of RDMs against all the others at once;
+    * the numerator is a sum along each RDM's own sorted order, where a weighted rank is a
+      cumulative sum of the weights minus ``(w − 1) / 2``, and the latter's share
+      ``Σ (w − 1)/2 · w·u`` does not depend on the order at all. Summing in the sorted order
+      (not in pair order) keeps the result the same, bit for bit, whatever order the stimuli's
+      rows came in, so a tie between layers is broken alike for every file format;
     * the denominator does not depend on the order either: weighted average ranks of a multiset
       of total weight ``W`` whose tie groups weigh ``W_g`` have ``Σ w (r − mean)² =
       (W³ − W)/12 − Σ_g (W_g³ − W_g)/12`` (each pair its own group where the RDM has no ties),
@@ -236,11 +237,13 @@ class _SortedStack:
                 spread = (total**3 - total) / 12 - np.bincount(
                     ranking.group_row, weights=(group_weight**3 - group_weight) / 12,
                     minlength=len(ranking.order))
-                numerators = ranking.unsort(ranks) @ weighted_units.T
+                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, ranking.order))
+                                       for u in weighted_units], axis=1)
             else:
                 cumulative = np.cumsum(sorted_weights, axis=1)
                 spread = np.full(len(ranking.order), untied_spread)
-                numerators = ranking.unsort(cumulative) @ weighted_units.T - offsets
+                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, ranking.order))
+                                       for u in weighted_units], axis=1) - offsets
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
             out.append(numerators / norms[:, None])
