@@ -229,20 +229,26 @@ class _SortedStack:
         offsets = weighted_units @ ((weights - 1) / 2)  # Σ (w − 1)/2 · w·u, whatever the order
         untied_spread = (total**3 - total) / 12 - np.sum(weights**3 - weights) / 12
         out = []
+        drawn = int(np.count_nonzero(weights))  # pairs of two drawn stimuli: the same in every RDM
         for ranking in self.chunks:
             sorted_weights = np.take(weights, ranking.order)
+            # Pairs of an undrawn stimulus weigh 0 and add nothing below: only drawn pairs are
+            # reduced, still in each RDM's sorted order (so the sum does not depend on row order).
+            kept = sorted_weights > 0
+            order = ranking.order[kept].reshape(-1, drawn)
             if ranking.tied:
                 ranks = ranking.sorted_ranks(sorted_weights)
                 group_weight = np.bincount(ranking.group, weights=sorted_weights.ravel())
                 spread = (total**3 - total) / 12 - np.bincount(
                     ranking.group_row, weights=(group_weight**3 - group_weight) / 12,
                     minlength=len(ranking.order))
-                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, ranking.order))
+                ranks = ranks[kept].reshape(-1, drawn)
+                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, order))
                                        for u in weighted_units], axis=1)
             else:
-                cumulative = np.cumsum(sorted_weights, axis=1)
+                cumulative = np.cumsum(sorted_weights[kept].reshape(-1, drawn), axis=1)
                 spread = np.full(len(ranking.order), untied_spread)
-                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, ranking.order))
+                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, order))
                                        for u in weighted_units], axis=1) - offsets
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
