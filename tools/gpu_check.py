@@ -1,6 +1,6 @@
 """Check brainalign on a GPU against its own CPU numbers, and time it per phase.
 
-Scores untrained ResNet-50 (every "blocks" layer) and untrained ViT-B/16 on a prebuilt probe
+Scores untrained ResNet-18 (every "blocks" layer) and untrained ViT-Ti/16 on a prebuilt probe
 folder and on the 92-image human benchmarks whose data is in the data folder, first on the
 device, then on the CPU in the same run, and checks that every reported number agrees to
 ``brainalign.results.agreement.TOLERANCE`` (1e-6). Prints the time per phase of both runs.
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's brainalign
 
-MODELS = ("resnet50:untrained=blocks", "vit_b_16:untrained")
+MODELS = ("resnet18:untrained=blocks", "vit_tiny:untrained")  # the default set's untrained pair
 HUMAN_STIMULUS_SETS = ("algonauts2019_92", "kriegeskorte2008_92")
 
 

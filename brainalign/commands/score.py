@@ -51,9 +51,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s"
 
 
-def _print_account(outcomes, wall: float, page: float) -> None:
+def _memory(peak: int | None) -> str:
+    return "" if not peak else f"{peak / 2**30:.1f} GB" if peak >= 2**30 else f"{peak / 2**20:.0f} MB"
+
+
+def _print_account(outcomes, wall: float, page: float, peaks: dict[str, int] | None = None) -> None:
     """Where the run's time went, per phase (forward passes, Gram, comparison, bootstrap, …),
-    summed over the pairs it scored (their results record the same numbers)."""
+    summed over the pairs it scored (their results record the same numbers), and the most
+    memory this process held during each phase (``peaks``; worker processes are not in it)."""
     from ..execution import phase_totals
     from ..phases import PHASES
 
@@ -68,7 +73,13 @@ def _print_account(outcomes, wall: float, page: float) -> None:
     scored = sum(o.status == "scored" for o in outcomes)
     summed = " (summed over the workers)" if accounted > 1.05 * wall else ""
     click.echo(f"\ntime: {_duration(wall)} in all, {scored} pair(s) scored{summed}")
-    click.echo(table(("phase", "time", "share"), [(what, text, f"{100 * s / whole:.0f}%") for what, text, s in rows]))
+    peaks = peaks or {}
+    labels = {label: name for name, label in PHASES.items()}
+    click.echo(table(("phase", "time", "share", "peak memory"),
+                     [(what, text, f"{100 * s / whole:.0f}%", _memory(peaks.get(labels.get(what, ""))))
+                      for what, text, s in rows]))
+    if peaks:
+        click.echo(f"peak memory: {_memory(max(peaks.values()))} (this process)")
 
 
 def probe_option(function):
@@ -241,12 +252,12 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
 
     options = _options(seed, data_dir, **model_opts)
     started, before = time.perf_counter(), phases.elapsed()
-    with _client(scheduler, workers) as client:
+    with _client(scheduler, workers) as client, phases.track_memory() as memory:
         report = run(list(models) or DEFAULT_MODELS, _with_probes(benchmarks, probes), results=results_dir,
                      leaderboard=out, options=options, force=force, client=client,
                      layer_groups=layer_groups, skip_absent=_skip_absent(benchmarks, probes))
     _print_outcomes(report.outcomes)
-    _print_account(report.outcomes, time.perf_counter() - started, phases.since(before)["page"])
+    _print_account(report.outcomes, time.perf_counter() - started, phases.since(before)["page"], memory.peaks)
     _require_some_scored(report.outcomes)
     click.echo(f"leaderboard: {report.leaderboard}")
 

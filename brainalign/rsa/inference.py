@@ -60,15 +60,23 @@ def bootstrap_stimuli(
             pairs = resampled_pairs(rng.integers(0, n, size=n), n)
             out[k] = compare(stack_a[:, pairs], stack_b[:, pairs], method)
         return out
+    counts = np.array([np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)])
+    return resampled_comparisons(stack_a, stack_b, counts.reshape(n_boot, n), method)
+
+
+def resampled_comparisons(stack_a: np.ndarray, stack_b: np.ndarray, counts: np.ndarray,
+                          method: str = "spearman") -> np.ndarray:
+    """:func:`weighted_comparisons` of every resample in ``counts`` ``(n_boot, n)`` at once:
+    ``(n_boot, len(a), len(b))``, the resamples shared out among threads (each computed by one
+    thread alone, so the numbers do not depend on the thread count)."""
     with phase("bootstrap"):
-        counts = [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
         resampled = _Resampled(stack_a, stack_b, method)
-        out = np.empty((n_boot, stack_a.shape[0], stack_b.shape[0]))
+        out = np.empty((len(counts), stack_a.shape[0], stack_b.shape[0]))
 
         def resample(k: int) -> None:
             out[k] = resampled.compare(counts[k])
 
-        share_out(resample, n_boot)
+        share_out(resample, len(counts))
     return out
 
 
@@ -123,10 +131,12 @@ class _Ranking:
     position is (weight of all smaller values) + (weight of its tie group + 1) / 2."""
 
     def __init__(self, stack: np.ndarray) -> None:
-        self.order = np.argsort(stack, axis=1)
+        index = np.int32 if stack.shape[1] < 2**31 else np.int64  # half the memory of intp
+        self.order = np.argsort(stack, axis=1).astype(index, copy=False)
         ordered = np.take_along_axis(stack, self.order, axis=1)
         starts = np.ones_like(ordered, dtype=bool)
         starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+        del ordered
         self.tied = not starts.all()
         if self.tied:
             ends = np.ones_like(starts)
@@ -145,6 +155,13 @@ class _Ranking:
         group_rank = cumulative.ravel()[self.group_last] - (group_weight - 1) / 2
         return group_rank[self.group].reshape(sorted_weights.shape)
 
+    def unsort(self, sorted_values: np.ndarray) -> np.ndarray:
+        """Values given in each RDM's sorted order, put back in the RDMs' own pair order."""
+        values = np.empty_like(sorted_values)
+        for row, order in enumerate(self.order):  # a 1-d scatter per RDM: numpy's fast path
+            values[row, order] = sorted_values[row]
+        return values
+
 
 class _WeightedStack:
     """RDMs prepared once for weighted comparisons: :meth:`units` gives per-RDM vectors whose
@@ -161,9 +178,7 @@ class _WeightedStack:
     def units(self, weights: np.ndarray) -> np.ndarray:
         """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity."""
         if self.ranking is not None:
-            order = self.ranking.order
-            values = np.empty_like(self.stack)
-            np.put_along_axis(values, order, self.ranking.sorted_ranks(weights[order]), axis=1)
+            values = self.ranking.unsort(self.ranking.sorted_ranks(np.take(weights, self.ranking.order)))
         else:
             values = self.stack.copy()
         if self.method != "cosine":
@@ -186,20 +201,25 @@ class _SortedStack:
 
     * the numerator is a sum along each RDM's own sorted order, where a weighted rank is a
       cumulative sum of the weights minus ``(w − 1) / 2``, and the latter's share
-      ``Σ (w − 1)/2 · w·u`` does not depend on the order at all;
+      ``Σ (w − 1)/2 · w·u`` does not depend on the order at all. Summing in the sorted order
+      (not in pair order) keeps the result the same, bit for bit, whatever order the stimuli's
+      rows came in, so a tie between layers is broken alike for every file format;
     * the denominator does not depend on the order either: weighted average ranks of a multiset
       of total weight ``W`` whose tie groups weigh ``W_g`` have ``Σ w (r − mean)² =
       (W³ − W)/12 − Σ_g (W_g³ − W_g)/12`` (each pair its own group where the RDM has no ties),
       a sum of integers, exact in float64.
     """
 
-    ROWS_PER_CHUNK = 8  # keeps a chunk's gathered weights in cache
+    CHUNK_ITEMS = 2**20  # pairs × RDMs per chunk: a few MB of working arrays per thread
 
     def __init__(self, stack: np.ndarray) -> None:
         self.undefined = _undefined_rows(stack, "spearman")
-        safe = np.where(self.undefined[:, None], 0.0, stack)
-        self.chunks = [_Ranking(safe[start : start + self.ROWS_PER_CHUNK])
-                       for start in range(0, safe.shape[0], self.ROWS_PER_CHUNK)]
+        rows = max(1, self.CHUNK_ITEMS // max(stack.shape[1], 1))
+        self.chunks = []
+        for start in range(0, stack.shape[0], rows):
+            chunk = stack[start : start + rows]
+            undefined = self.undefined[start : start + rows]
+            self.chunks.append(_Ranking(np.where(undefined[:, None], 0.0, chunk) if undefined.any() else chunk))
 
     def similarities(self, weights: np.ndarray, units: np.ndarray) -> np.ndarray:
         """``(len(stack), len(units))`` weighted Spearman correlations with ``units``
@@ -209,20 +229,26 @@ class _SortedStack:
         offsets = weighted_units @ ((weights - 1) / 2)  # Σ (w − 1)/2 · w·u, whatever the order
         untied_spread = (total**3 - total) / 12 - np.sum(weights**3 - weights) / 12
         out = []
+        drawn = int(np.count_nonzero(weights))  # pairs of two drawn stimuli: the same in every RDM
         for ranking in self.chunks:
             sorted_weights = np.take(weights, ranking.order)
+            # Pairs of an undrawn stimulus weigh 0 and add nothing below: only drawn pairs are
+            # reduced, still in each RDM's sorted order (so the sum does not depend on row order).
+            kept = sorted_weights > 0
+            order = ranking.order[kept].reshape(-1, drawn)
             if ranking.tied:
                 ranks = ranking.sorted_ranks(sorted_weights)
                 group_weight = np.bincount(ranking.group, weights=sorted_weights.ravel())
                 spread = (total**3 - total) / 12 - np.bincount(
                     ranking.group_row, weights=(group_weight**3 - group_weight) / 12,
                     minlength=len(ranking.order))
-                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, ranking.order))
+                ranks = ranks[kept].reshape(-1, drawn)
+                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, order))
                                        for u in weighted_units], axis=1)
             else:
-                cumulative = np.cumsum(sorted_weights, axis=1)
+                cumulative = np.cumsum(sorted_weights[kept].reshape(-1, drawn), axis=1)
                 spread = np.full(len(ranking.order), untied_spread)
-                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, ranking.order))
+                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, order))
                                        for u in weighted_units], axis=1) - offsets
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
@@ -230,6 +256,17 @@ class _SortedStack:
         similarities = np.concatenate(out)
         similarities[self.undefined] = np.nan
         return similarities
+
+
+def scoring_memory(n_stimuli: int, n_layers: int, n_subjects: int = 0) -> int:
+    """Bytes that scoring ``n_layers`` layer RDMs of ``n_stimuli`` stimuli against ``n_subjects``
+    subject RDMs holds at its peak, roughly: per pair of stimuli, a layer's RDM, the copy matched
+    to the target's stimulus order, its Spearman units and its int32 sort order (32 bytes); a
+    subject's RDM as read (square), condensed, its units, its copy and sort order for the
+    bootstrap (56 bytes); and each thread's resample buffers (96 bytes in all). Checked against
+    measured peaks in tests/perf/test_scale.py."""
+    pairs = n_stimuli * (n_stimuli - 1) // 2
+    return pairs * (32 * n_layers + 56 * n_subjects + 96)
 
 
 def pair_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
@@ -454,8 +491,8 @@ def bootstrap_two_factor(
     per_subject = compare(model, subjects, method)
     by_subjects = [statistic(per_subject, sample) for sample in draws.subjects]
     by_stimuli, by_both = [], []
-    resampled = weighted_comparisons(model, subjects, draws.stimulus_counts, method)
-    for compared, sample in zip(resampled, draws.subjects):
+    for compared, sample in zip(resampled_comparisons(model, subjects, draws.stimulus_counts, method),
+                                draws.subjects):
         by_stimuli.append(statistic(compared, None))
         by_both.append(statistic(compared, sample))
     return TwoFactorSamples(*(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both)))
