@@ -3,7 +3,7 @@ benchmark with per-subject RDMs.
 
 1. Match the layer RDMs to the target's stimuli by id.
 2. ρ (``method``, Spearman by default) of every layer with every subject: ``(layers, subjects)``.
-3. **Cross-validated best layer**: split the subjects at random into halves A and B (|A| = ⌊S/2⌋);
+3. **Cross-validated best layer**: split the subjects at random into halves A and B (``|A|`` = ⌊S/2⌋);
    pick the layer with the highest mean ρ over A and take its mean ρ over B, and the same with A
    and B swapped; average over ``n_splits`` seeded splits. This is the model's score, reported
    raw and divided by the upper noise ceiling. With a single RDM (no subjects to split), halves of
