@@ -19,7 +19,7 @@ BUILD = HERE / "_build"
 # from their own folder.
 sys.path.insert(0, str(ROOT / "examples"))
 # Examples score models: their layer RDMs go to a cache of the build's own, not the reader's.
-os.environ.setdefault("BRAINALIGN_CACHE", str(BUILD / "cache"))
+os.environ["BRAINALIGN_CACHE"] = str(BUILD / "cache")
 os.environ.setdefault("BRAINALIGN_QUIET", "1")  # no progress bars in the rendered output
 for offline in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(offline, "1")
