@@ -12,7 +12,7 @@ from .errors import BrainAlignError
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib  # type: ignore[no-redef, unused-ignore]
 
 
 def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from ._io import environment_error
+from ._files import environment_error
 from ._version import __version__
 from .errors import BrainAlignError
 from .progress import set_quiet

@@ -8,7 +8,7 @@ its layer RDMs, scores them and writes the result, exactly as a local run would.
 
 Shared state is explicit:
 
-* **results folder**: every worker writes its pair there (atomic: the Parquet table, then the JSON
+* **results folder**: every worker writes its pair there (atomic: the layerwise table, then the JSON
   that names it), so it must be one path all workers and the client see. The client checks each
   result it receives against its own view of the folder and writes it itself if it is missing
   there (a folder that is not shared costs resumability, never results).
@@ -276,7 +276,7 @@ def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portabl
             except KilledWorker:
                 failures.append(f"{labels[key]}: its worker died every time it ran it (out of memory? "
                                 "lower --memory-budget or --batch-size, or give workers more memory)")
-            except Exception as err:  # noqa: BLE001 - reported once every other pair is done
+            except Exception as err:  # reported once every other pair is done
                 unexpected.append(err)
                 failures.append(f"{labels[key]}: {type(err).__name__}: {err}")
             else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import numpy as np
 
 from . import phases
-from ._io import sha256_file
+from ._files import sha256_file
 from .benchmarks import Benchmark, BenchmarkScore
 from .benchmarks.plugins import PluginError
 from .errors import BrainAlignError
@@ -33,8 +33,8 @@ from .models import (
     load_model,
 )
 from .models.constant_layers import drop_uncomparable_layers
-from .models.registry import file_spec_path, is_file_spec
 from .models.weights import weights_file_path
+from .models.zoo import file_spec_path, is_file_spec
 from .paths import data_dir as resolve_data_dir
 from .results import Result, ResultsStore, as_float, default_results_dir, jsonable
 from .results.provenance import environment
@@ -176,7 +176,7 @@ def score_pair(
     result's timings hold the pair's seconds per phase (:mod:`brainalign.phases`).
 
     Absent data, and a plugin whose code fails, give a "skipped" outcome (callers that must not
-    skip check first and after, see ``brainalign.runner``); damaged data, a result whose headline
+    skip check first and after, see :func:`brainalign.score`); damaged data, a result whose headline
     numbers could not be computed, and another network under a model id already in ``store``
     are errors."""
     try:
@@ -310,6 +310,18 @@ def check_headline(scored: BenchmarkScore, benchmark: Benchmark, model_id: str) 
         f"{model_id} on {benchmark.identifier}: {', '.join(headline)} could not be computed ({why}); "
         "nothing was stored"
     )
+
+
+def phase_totals(outcomes: Iterable[Outcome]) -> dict[str, float]:
+    """Seconds per phase (:data:`brainalign.phases.PHASES`) summed over the pairs these outcomes
+    scored, from their results' timings: the same wherever the pairs ran."""
+    totals = dict.fromkeys(phases.PHASES, 0.0)
+    for outcome in outcomes:
+        if outcome.status == "scored" and outcome.result is not None:
+            timings = outcome.result.provenance.get("timings") or {}
+            for name in phases.PHASES:
+                totals[name] += timings.get(f"{name}_s") or 0.0
+    return totals
 
 
 def phase_timings(seconds: Mapping[str, float]) -> dict[str, float]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from .errors import BrainAlignError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
-Source = Union[Path, np.ndarray, Image.Image]
+Source = Path | np.ndarray | Image.Image
 
 
 def natural_key(text: str) -> list[Any]:
@@ -94,11 +94,11 @@ class StimulusSet:
         metadata: pd.DataFrame | None = None,
         name: str = "stimuli",
     ) -> StimulusSet:
-        paths = [Path(p) for p in paths]
-        ids = [str(i) for i in ids] if ids is not None else [p.stem for p in paths]
-        if len(ids) != len(paths):
-            raise BrainAlignError(f"{len(ids)} stimulus ids for {len(paths)} image files")
-        return cls(tuple(ids), dict(zip(ids, paths)), _or_empty(metadata), name)
+        files = [Path(p) for p in paths]
+        names = [str(i) for i in ids] if ids is not None else [p.stem for p in files]
+        if len(names) != len(files):
+            raise BrainAlignError(f"{len(names)} stimulus ids for {len(files)} image files")
+        return cls(tuple(names), dict(zip(names, files)), _or_empty(metadata), name)
 
     @classmethod
     def from_images(
@@ -131,7 +131,8 @@ class StimulusSet:
             return Image.fromarray(_as_uint8_rgb(source, stimulus_id))
         try:
             with Image.open(source) as image:
-                return image.convert("RGB")
+                rgb: Image.Image = image.convert("RGB")
+                return rgb
         except FileNotFoundError:
             raise BrainAlignError(f"stimulus image {source} is missing") from None
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:

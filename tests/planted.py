@@ -128,7 +128,7 @@ NOISY = {
 
 def as_objects(subjects: np.ndarray, layers: np.ndarray) -> tuple[LayerRDMs, TargetRDMs]:
     """The RDMs of one experiment as the objects a benchmark scores."""
-    n = int(round((1 + np.sqrt(1 + 8 * subjects.shape[1])) / 2))
+    n = round(float((1 + np.sqrt(1 + 8 * subjects.shape[1])) / 2))
     ids = tuple(f"stim{i:03d}" for i in range(n))
     target = TargetRDMs.from_subjects("planted", RDMs(subjects, [f"sub{s:02d}" for s in range(len(subjects))], ids))
     model = LayerRDMs(RDMs(layers, [f"layer{k:02d}" for k in range(len(layers))], ids, "euclidean"),

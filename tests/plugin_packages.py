@@ -10,7 +10,6 @@ one of its methods fail by raising or by calling ``sys.exit``."""
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 import textwrap
@@ -97,7 +96,6 @@ def installed(site: Path) -> Iterator[None]:
     undone afterwards, its modules forgotten."""
     from brainalign.benchmarks import registry
 
-    enable_brainalign_logs()
     sys.path.insert(0, str(site))
     importlib.invalidate_caches()
     registry.refresh()
@@ -110,15 +108,6 @@ def installed(site: Path) -> Iterator[None]:
                 del sys.modules[name]
         importlib.invalidate_caches()
         registry.refresh()
-
-
-def enable_brainalign_logs() -> None:
-    """Undo what a library's ``logging.config.dictConfig`` in this test process did to brainalign's
-    loggers (import-linter's, run by tests/test_layout.py, disables every existing logger), so the
-    warnings these tests look for are logged as in a process of their own."""
-    for name, logger in logging.root.manager.loggerDict.items():
-        if name.startswith("brainalign") and isinstance(logger, logging.Logger):
-            logger.disabled = False
 
 
 def process_env(site: Path) -> dict[str, str]:

@@ -7,24 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from brainalign import _io
+from brainalign import _files
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "result.json"
-    _io.write_text_atomic(target, "old")
+    _files.write_text_atomic(target, "old")
 
-    def crash(tmp: Path) -> None:
+    with pytest.raises(RuntimeError), _files.atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        _io.write_with_atomic(target, crash)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
 
 def test_finished_files_get_the_umask_mode_not_owner_only(tmp_path: Path) -> None:
     target = tmp_path / "leaderboard.html"
-    _io.write_text_atomic(target, "<html></html>")
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_io._process_umask()  # mkstemp gives 0o600
+    _files.write_text_atomic(target, "<html></html>")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_files._process_umask()  # mkstemp gives 0o600

@@ -1,7 +1,7 @@
 """The exactness contract, at the level users see (docs/guide/rsa.md; docs/metrics.md).
 
 Every reported score (comparison ρ, ceilings, brain similarity, probe measures, the bounds of
-every interval) is within :data:`~brainalign.results.verification.TOLERANCE` (1e-6) of a float64
+every interval) is within :data:`~brainalign.results.agreement.TOLERANCE` (1e-6) of a float64
 reference computed from the same activations, and every layer-RDM entry within
 :func:`rdm_bound` of ``scipy.spatial.distance.pdist`` on those activations in float64 (with the
 metric's one rounding rule: distances within ``rsa.ZERO_DISTANCE`` of zero are zero).
@@ -37,7 +37,7 @@ from brainalign.benchmarks.probe import SaliencySemanticProbe
 from brainalign.models import LoadedModel, extract_layer_rdms, load_model
 from brainalign.models.extract import layer_rdm
 from brainalign.models.graph import first_tensor, layer_name
-from brainalign.results.verification import TOLERANCE
+from brainalign.results.agreement import TOLERANCE
 from brainalign.rsa import LayerRDMs, RDMs
 
 MODELS = ("efficientnet_lite0", "torchvision:resnet18:untrained", "timm:vit_tiny_patch16_224:untrained")

@@ -1,24 +1,33 @@
 """The package's layering is a contract: the import-linter contracts in pyproject.toml hold (data
 flows one way, each layer imports only the layers below it, and no package has an import cycle),
-and the checker does catch a violation."""
+and the checker does catch a violation. import-linter runs in a process of its own: its logging
+set-up would switch off brainalign's loggers for the rest of this one."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_import_contracts_in_pyproject_hold(capsys) -> None:
-    code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
-    assert code == 0, capsys.readouterr().out
+def lint_imports(config: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports --config CONFIG`` (import-linter's command) in a process of its own."""
+    script = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    return subprocess.run([sys.executable, "-c", script, "--config", str(config), "--no-cache"],
+                          capture_output=True, text=True, check=False, cwd=ROOT, timeout=300)
 
 
-def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path, capsys) -> None:
+def test_the_import_contracts_in_pyproject_hold() -> None:
+    linted = lint_imports(ROOT / "pyproject.toml")
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path) -> None:
     """Declared upside down (the pure maths above the front door), the real imports break it."""
     config = tmp_path / "upside-down.toml"
     config.write_text(
@@ -26,8 +35,9 @@ def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path, capsys) -> 
         '[[tool.importlinter.contracts]]\nname = "upside down"\ntype = "layers"\n'
         'layers = ["brainalign.rsa", "brainalign.models", "brainalign.api"]\n'
     )
-    assert lint_imports(config_filename=str(config), no_cache=True, no_logo=True) == 1
-    assert "brainalign.api is not allowed to import brainalign.models" in capsys.readouterr().out
+    linted = lint_imports(config)
+    assert linted.returncode == 1
+    assert "brainalign.api is not allowed to import brainalign.models" in linted.stdout
 
 
 @pytest.mark.parametrize("package", ["rsa", "stimuli", "models", "neural_data", "probe", "benchmarks", "results"])

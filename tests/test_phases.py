@@ -43,9 +43,8 @@ def test_each_thread_keeps_its_own_account() -> None:
 
 
 def test_an_unknown_phase_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown phase"):
-        with phases.phase("lunch"):
-            pass
+    with pytest.raises(ValueError, match="unknown phase"), phases.phase("lunch"):
+        pass
 
 
 def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys, monkeypatch) -> None:

@@ -12,7 +12,7 @@ from cli_run import run_cli
 from probe_synthetic import BagOfWordsEmbedder, make_stamps
 
 from brainalign.benchmarks.probe import SaliencySemanticProbe
-from brainalign.leaderboard.compare import format_interval
+from brainalign.leaderboard.differences import format_interval
 from brainalign.leaderboard.render import files_folder, slug
 from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
 from brainalign.probe import default as default_module

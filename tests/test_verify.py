@@ -17,7 +17,8 @@ from synthetic_results import make_result
 
 from brainalign.cli import main
 from brainalign.results import Result, ResultsStore
-from brainalign.results.verification import TOLERANCE, compare_numbers, read_record, record_path
+from brainalign.results.agreement import TOLERANCE, compare_numbers
+from brainalign.results.verification_record import read_record, record_path
 
 BENCH = "mur2013.judgements@2"
 
@@ -111,7 +112,7 @@ def test_a_number_changed_with_every_checksum_made_to_fit_is_caught(store, share
 
 
 def test_what_is_missing_is_named_and_can_be_supplied(store, scored, shared_data, tmp_path: Path, capsys) -> None:
-    folder, _ = scored
+    _folder, _ = scored
     moved = tmp_path / "elsewhere.py"
     moved.write_text(NET)
     json_path = store / "tiny" / f"{BENCH}.json"

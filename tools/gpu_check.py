@@ -3,7 +3,7 @@
 Scores untrained ResNet-50 (every "blocks" layer) and untrained ViT-B/16 on a prebuilt probe
 folder and on the 92-image human benchmarks whose data is in the data folder, first on the
 device, then on the CPU in the same run, and checks that every reported number agrees to
-``brainalign.results.verification.TOLERANCE`` (1e-6). Prints the time per phase of both runs.
+``brainalign.results.agreement.TOLERANCE`` (1e-6). Prints the time per phase of both runs.
 Exit status 0: every number agrees; 1: some differ (listed); 2: it could not run.
 
 Needs the GPU machine's own Python with torch, torchvision, numpy, scipy, pandas and pillow, this
@@ -72,8 +72,8 @@ def score_all(models: list[str], chosen: list, device: str, args: argparse.Names
 
 
 def account(title: str, outcomes, wall: float) -> None:
+    from brainalign.execution import phase_totals
     from brainalign.phases import PHASES
-    from brainalign.runner import phase_totals
 
     print(f"\n{title}: {wall:.1f} s in all")
     for name, seconds in phase_totals(outcomes).items():
@@ -84,7 +84,7 @@ def account(title: str, outcomes, wall: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from brainalign.errors import BrainAlignError
-    from brainalign.results.verification import TOLERANCE, compare_numbers
+    from brainalign.results.agreement import TOLERANCE, compare_numbers
 
     try:
         import torch

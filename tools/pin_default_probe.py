@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from brainalign._io import sha256_file, write_text_atomic
+from brainalign._files import sha256_file, write_text_atomic
 from brainalign.probe import ThresholdQuantiles, Thresholds, TuxPaintPool, build_probe, pinned
 from brainalign.probe.builder import caption_pairs, resolve_thresholds
 from brainalign.probe.default import DEFAULT_SETTINGS

@@ -25,18 +25,16 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from ..citation import STUDY_BIBTEX, method_bibtex, suite_bibtex
+from ..bibtex import STUDY_BIBTEX, method_bibtex, suite_bibtex
 from ..errors import BrainAlignError
 from ..neural_data import algonauts2019, algonauts2023, kriegeskorte2008
+from ..neural_data.catalogue import get_dataset
 from ..neural_data.collection import NeuralData
-from ..neural_data.registry import get_dataset
 from ..neural_data.locations import Location, bad_file_message, find, locate, not_found_message
-from ..rsa import LayerRDMs
+from ..rsa import ALPHA, N_BOOT, N_PERMUTATIONS, LayerRDMs
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
 from .scoring import (
-    N_BOOT,
-    N_PERMUTATIONS,
     N_SPLITS,
     TWO_FACTOR_MEANING,
     benchmark_score,
@@ -94,13 +92,13 @@ _REST_DEFINITION = (
     "with the mean RDM of all subjects. reliable: whether the subjects agree more than chance - "
     f"the lower ceiling against its values in {N_PERMUTATIONS} seeded permutations that shuffle "
     "each subject's stimulus labels independently (one-sided, p = (1 + #null >= observed) / "
-    "(1 + permutations)), reliable if p < 0.05; where not reliable, or with a single RDM, every "
+    f"(1 + permutations)), reliable if p < {ALPHA}; where not reliable, or with a single RDM, every "
     "normalised number is withheld (null) and normalised_withheld says why. Layerwise rows: rho "
     "of every layer with every subject."
 )
 #: The interval each version of the human benchmarks reports (scoring.INTERVALS).
 VERSION_INTERVALS: dict[int, str] = {1: "subjects", 2: "two-factor"}
-#: What each kind of interval resamples (the words results record, and citation.METHOD_BIBTEX's keys).
+#: What each kind of interval resamples (the words results record, and bibtex.METHOD_BIBTEX's keys).
 INTERVAL_RESAMPLES: dict[str, str] = {"subjects": "subjects", "two-factor": "subjects and stimuli"}
 #: The newest version: `brainalign run` scores it; older ones stay computable, off the default set.
 CURRENT_VERSION = max(VERSION_INTERVALS)
@@ -133,7 +131,7 @@ class HumanRSABenchmark(Benchmark):
     ) -> None:
         if version not in VERSION_INTERVALS:
             raise BrainAlignError(f"{id}: no version {version} (versions: {sorted(VERSION_INTERVALS)})")
-        self._arguments = {
+        self._arguments: dict[str, Any] = {
             "id": id, "title": title, "description": description, "target_definition": target_definition,
             "dataset": dataset, "target": target, "reader": reader, "default": default,
             "ceiling_note": ceiling_note,

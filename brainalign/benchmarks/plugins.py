@@ -7,7 +7,7 @@ into its code (:meth:`availability`, :meth:`stimulus_sets`, :meth:`check_data`, 
 :meth:`provenance`) is guarded. The first failure is kept: from then on the benchmark is
 unavailable, with that failure as the reason, and is never called again, so it is reported once
 (a default run leaves it out; a command that named it exits with status 2 naming it, see
-``brainalign.runner``).
+:func:`brainalign.score`).
 """
 
 from __future__ import annotations

@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
-from ..rsa import LayerRDMs, bootstrap_stimuli, compare, percentile_interval
-from ..rsa.compare import as_rdm_stack
-from ..stimuli import StimulusSet
-from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
 from ..probe.builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FEW_BASES, probe_warnings
 from ..probe.default import default_probe, default_probe_dir, is_built
 from ..probe.folder import ProbeFolder
 from ..probe.pinned import is_pinned, pin
 from ..probe.tuxpaint import PACKAGE, TUXPAINT_BIBTEX
+from ..rsa import N_BOOT, LayerRDMs, bootstrap_stimuli, compare, percentile_interval
+from ..rsa.comparison import as_rdm_stack
+from ..stimuli import StimulusSet
+from .base import LAYERWISE_COLUMNS, Availability, Benchmark, BenchmarkScore, Measure
 
 #: The id of the pinned standard probe; every other probe's id carries its hash (:func:`probe_id`).
 PROBE_ID = "probe.saliency_semantic"
@@ -38,7 +38,7 @@ TARGETS: tuple[str, ...] = ("saliency", "semantic")
 #: Layers at relative depth ≤ this count as "early" for saliency suppression.
 EARLY_DEPTH = 1 / 3
 
-#: The methods behind the two targets (the study itself: :data:`brainalign.citation.STUDY_BIBTEX`).
+#: The methods behind the two targets (the study itself: :data:`brainalign.bibtex.STUDY_BIBTEX`).
 METHODS_BIBTEX = """@article{itti1998saliency,
   title = {A Model of Saliency-Based Visual Attention for Rapid Scene Analysis},
   author = {Itti, Laurent and Koch, Christof and Niebur, Ernst},
@@ -58,7 +58,7 @@ METHODS_BIBTEX = """@article{itti1998saliency,
   doi = {10.18653/v1/D19-1410}
 }"""
 
-METRIC = """
+METRIC = f"""
 Stimuli: the probe's five conditions (Baseline, Control, Salient, Semantic, Semantic_Salient),
 the same N base images in each (ids = base ids). Layer RDMs: cosine distance on flattened activations.
 Targets, both on the Baseline images: the saliency RDM (Itti–Koch maps resized to 224×224, flattened,
@@ -71,7 +71,7 @@ Summaries: semantic_encoding = ρ with the semantic RDM on Baseline of the layer
 (the layer is named; the interval is that layer's); saliency_suppression = −mean over layers with relative
 depth ≤ 1/3 of ρ with the saliency RDM on Baseline (positive: early layers push saliency structure away);
 sensitivity.<C>.<target> = mean over all layers of ΔRSA for condition C against that target.
-Intervals: 95 % percentile bootstrap over stimuli (1000 resamples; the same resamples for every layer,
+Intervals: 95 % percentile bootstrap over stimuli ({N_BOOT} resamples; the same resamples for every layer,
 condition and target, so differences are paired).""".strip().replace("\n", " ")
 
 
@@ -107,7 +107,7 @@ def score_layers(
     targets: Mapping[str, Any],
     stimulus_ids: tuple[str, ...],
     *,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOT,
     seed: int = 0,
     early_depth: float = EARLY_DEPTH,
     benchmark: str = "probe.saliency_semantic@2",
@@ -240,7 +240,7 @@ class SaliencySemanticProbe(Benchmark):
     measures = probe_measures()
     comparison = "spearman"  # how layer RDMs are compared with the target RDMs
 
-    def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = 1000) -> None:
+    def __init__(self, probe_dir: str | Path | None = None, *, n_boot: int = N_BOOT) -> None:
         self.probe_dir = Path(probe_dir).expanduser() if probe_dir is not None else None
         self.n_boot = n_boot
         # a folder that is no probe is an error here, not when scoring; its files are checked once,

@@ -12,7 +12,7 @@ import json
 import logging
 from pathlib import Path
 
-from .._io import write_json_atomic
+from .._files import write_json_atomic
 from ..errors import BrainAlignError
 from ..paths import cache_dir
 from .probe import PROBE_ID, SaliencySemanticProbe

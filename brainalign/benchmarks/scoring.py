@@ -33,8 +33,8 @@ benchmark with per-subject RDMs.
    a NaN interval.
 6. **Do the subjects agree?** The lower noise ceiling is tested against its values with every
    subject's stimulus labels shuffled on their own (:func:`brainalign.rsa.ceiling_reliability`,
-   :data:`N_PERMUTATIONS` seeded permutations, one-sided). Where they do not agree more than chance
-   (p ≥ :data:`~brainalign.rsa.RELIABILITY_ALPHA`), or there is a single RDM and so no ceiling,
+   :data:`~brainalign.rsa.N_PERMUTATIONS` seeded permutations, one-sided). Where they do not agree more than chance
+   (p ≥ :data:`~brainalign.rsa.ALPHA`), or there is a single RDM and so no ceiling,
    the normalised numbers are withheld (null) with the reason in ``normalised_withheld``: a
    ceiling made of noise still comes out near 1/√S, and a score divided by it means nothing.
 
@@ -55,7 +55,10 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..rsa import (
-    RELIABILITY_ALPHA,
+    ALPHA,
+    LEVEL,
+    N_BOOT,
+    N_PERMUTATIONS,
     CeilingReliability,
     LayerRDMs,
     NoiseCeiling,
@@ -78,11 +81,7 @@ from ..rsa.inference import (
 from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
 N_SPLITS = 100
-N_BOOT = 1000
 STIMULUS_SPLITS = 20
-LEVEL = 0.95
-#: Permutations of the test that the subjects agree (item 6 of the module docstring).
-N_PERMUTATIONS = 1000
 #: What the score's interval can resample (see the module docstring).
 INTERVALS: tuple[str, ...] = ("two-factor", "subjects")
 
@@ -123,7 +122,7 @@ def brain_measures(target: str, interval: str = "two-factor") -> tuple[Measure, 
         Measure("noise_ceiling", "noise_ceiling", "noise ceiling",
                 "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
                 "the mean of all; reliable: the lower ceiling beats its values with stimulus labels "
-                "shuffled per subject (permutation p < 0.05), else normalised numbers are withheld",
+                f"shuffled per subject (permutation p < {ALPHA}), else normalised numbers are withheld",
                 target=target),
     )
 
@@ -139,7 +138,7 @@ _METHOD_NAMES = {"spearman": "Spearman", "pearson": "Pearson", "kendall_tau_a": 
                  "cosine": "cosine"}
 RELIABILITY_TEST = (
     "one-sided permutation test of the lower noise ceiling against its values with each subject's "
-    f"stimulus labels shuffled independently; reliable if p < {RELIABILITY_ALPHA}"
+    f"stimulus labels shuffled independently; reliable if p < {ALPHA}"
 )
 #: Why a target with one RDM has no normalised numbers.
 SINGLE_RDM_WITHHELD = "Withheld: a target with a single RDM has no noise ceiling to divide by."
@@ -275,7 +274,7 @@ class TargetComparison:
             return {"test": "none: a single RDM has no noise ceiling to test", "p": None,
                     "n_permutations": 0, "seed": None}
         return {"test": RELIABILITY_TEST, "p": test.p, "n_permutations": test.n_permutations,
-                "seed": test.seed, "alpha": RELIABILITY_ALPHA, "lower_null_mean": test.null_mean,
+                "seed": test.seed, "alpha": ALPHA, "lower_null_mean": test.null_mean,
                 "lower_null_sd": test.null_sd}
 
     def extra(self) -> dict[str, Any]:
@@ -348,7 +347,7 @@ def score_target(
             rng = np.random.default_rng(boot_seed)
             n = subjects.shape[0]
             samples = np.array([
-                cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
+                cv_over_subjects(per_subject, masks, np.asarray(rng.integers(0, n, size=n)))[0]
                 for _ in range(n_boot)
             ])
             resampled = "subjects"
@@ -364,6 +363,8 @@ def score_target(
             seed=int(np.random.default_rng(boot_seed).integers(2**31)),
         )[:, 0, 0]
         resampled = "stimuli"
+    low: float | np.ndarray
+    high: float | np.ndarray
     if not n_boot or not np.isfinite(value):
         low, high = np.nan, np.nan  # an undefined score has no interval (not one of its resamples')
         if record is not None:
@@ -420,8 +421,10 @@ def _two_factor(
         method=method,
     )
     variance = two_factor_variance(samples, n_subjects, n_stimuli)
-    subjects_ci = tuple(map(float, expanded_percentile_interval(samples.subjects, n_subjects, level))) \
-        if n_boot else (np.nan, np.nan)
+    subjects_ci = (np.nan, np.nan)
+    if n_boot:
+        subjects_low, subjects_high = expanded_percentile_interval(samples.subjects, n_subjects, level)
+        subjects_ci = (float(subjects_low), float(subjects_high))
     identity = json.dumps([list(target.subjects), list(target.stimulus_ids)]).encode()
     digest = hashlib.sha256(identity + draws.digest().encode()).hexdigest()
     return TwoFactorRecord(variance, subjects_ci, samples, digest, n_stimuli)

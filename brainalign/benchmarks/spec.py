@@ -37,9 +37,9 @@ from typing import Any
 
 import pandas as pd
 
-from .._io import sha256_file
+from .._files import sha256_file
 from .._toml import load_toml
-from ..citation import STUDY_BIBTEX, suite_bibtex
+from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
 from ..neural_data import load_nifti_betas, load_npy, load_npz_folder, load_rsatoolbox_hdf5
 from ..neural_data.collection import NeuralData
@@ -95,6 +95,13 @@ class SpecBenchmark(HumanRSABenchmark):
         """The file or folder the target's ``key`` names, resolved against the spec's folder."""
         value = self.spec["target"].get(key)
         return _resolve(value, self.folder) if value else None
+
+    def required_file(self, key: str) -> Path:
+        """:meth:`file` for a key the target's format cannot do without."""
+        path = self.file(key)
+        if path is None:
+            raise BrainAlignError(f"benchmark {self.identifier}: its spec's [target] names no {key}")
+        return path
 
     @cached_property
     def stimuli_folder(self) -> Path:
@@ -165,6 +172,7 @@ class SpecBenchmark(HumanRSABenchmark):
         """The RDMs under the loaders' rules, and every image decoded once: a spec's files are
         nobody's but the user's, so a damaged image stops a run before any model runs."""
         stimuli = self.load(data_dir).stimuli
+        assert stimuli is not None  # a spec's data always comes with its images
         for stimulus_id in stimuli.ids:
             stimuli.load(stimulus_id)
 
@@ -266,19 +274,19 @@ def _order(bench: SpecBenchmark) -> Any:
 
 def _read_npy(bench: SpecBenchmark) -> NeuralData:
     t = bench.spec["target"]
-    return load_npy(bench.file("rdms"), _order(bench), name=bench.target, distance=t.get("distance", "unknown"),
+    return load_npy(bench.required_file("rdms"), _order(bench), name=bench.target, distance=t.get("distance", "unknown"),
                     kind=bench.kind, method=bench.comparison)
 
 
 def _read_npz(bench: SpecBenchmark) -> NeuralData:
     t = bench.spec["target"]
-    return load_npz_folder(bench.file("rdms"), _order(bench), key=t.get("key"),
+    return load_npz_folder(bench.required_file("rdms"), _order(bench), key=t.get("key"),
                            distance=t.get("distance", "unknown"), kind=bench.kind, method=bench.comparison)
 
 
 def _read_rsatoolbox(bench: SpecBenchmark) -> NeuralData:
     stimuli = bench.file("stimulus_list")
-    return load_rsatoolbox_hdf5(bench.file("rdms"), stimuli=stimuli, kind=bench.kind, method=bench.comparison)
+    return load_rsatoolbox_hdf5(bench.required_file("rdms"), stimuli=stimuli, kind=bench.kind, method=bench.comparison)
 
 
 def _read_nifti(bench: SpecBenchmark) -> NeuralData:

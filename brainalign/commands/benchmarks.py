@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..benchmarks.registry import all_benchmarks, get
-from ..citing import FORMATS, bibtex_for
+from ..cite import FORMATS, bibtex_for
 from ._shared import data_dir_option, table, wrap
 
 
@@ -36,7 +36,7 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
         data = "yes" if availability.available else f"no: {availability.fix}"
         rows.append((benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title))
     click.echo(table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
-    for failure in dict.fromkeys(str(b.failure) for b in listed if getattr(b, "failure", None)):
+    for failure in dict.fromkeys(str(f) for b in listed if (f := getattr(b, "failure", None))):
         click.echo(f"warning: {failure}", err=True)  # a plugin whose code failed just now
 
 

@@ -1,4 +1,4 @@
-"""``brainalign data list|show|fetch|verify``: the human data sets and where they are."""
+"""``brainalign data list|show|fetch|check``: the human data sets and where they are."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrainAlignError
-from ..neural_data.registry import Dataset, datasets, get_dataset
+from ..neural_data.catalogue import Dataset, datasets, get_dataset
 from ..neural_data.locations import check_folder, find, roots
 from ..neural_data.locations import fetch as fetch_dataset
 from ._shared import data_dir_option, table, wrap
@@ -32,7 +32,7 @@ def _status(dataset: Dataset, data_dir: Path | None) -> str:
 
 @click.group()
 def data() -> None:
-    """Human data sets: list them, fetch them into the cache, verify local copies.
+    """Human data sets: list them, fetch them into the cache, check local copies.
 
     Each data set is a folder of files known by URL (pinned to a commit) and sha256. They are
     looked up in --data-dir (or $BRAINALIGN_DATA) first, then in the cache
@@ -42,7 +42,7 @@ def data() -> None:
     Examples:
       brainalign data list
       brainalign data fetch kriegeskorte2008_92
-      brainalign data verify --data-dir ~/brainalign-data
+      brainalign data check --data-dir ~/brainalign-data
     """
 
 
@@ -108,10 +108,10 @@ def fetch_command(names: tuple[str, ...], fetch_all: bool, force: bool, data_dir
         click.echo(f"{name}: {len(location.checks)} file(s) verified in {location.folder} ({location.origin}){note}")
 
 
-@data.command("verify")
+@data.command("check")
 @click.argument("names", nargs=-1)
 @data_dir_option
-def verify_command(names: tuple[str, ...], data_dir: Path | None) -> None:
+def check_command(names: tuple[str, ...], data_dir: Path | None) -> None:
     """Check every file of the data sets NAMES (default: all) in --data-dir and the cache.
 
     Exits with status 2 when any file is missing or differs from its registered checksum.
@@ -138,7 +138,7 @@ def verify_command(names: tuple[str, ...], data_dir: Path | None) -> None:
         if not found:
             click.echo(f"{dataset.name}: not present")
     if problems:
-        raise BrainAlignError(f"{problems} data file(s) failed verification (listed above)")
+        raise BrainAlignError(f"{problems} data file(s) failed the check (listed above)")
 
 
 commands = [data]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..leaderboard.caveats import FEW_SUBJECTS
-from ..leaderboard.compare import MOVER, PAIRED, compare_results, format_interval
+from ..leaderboard.differences import MOVER, PAIRED, compare_results, format_interval
 from ..leaderboard.setups import one_sided, setup_differences
 from ..results import Result, ResultsStore
 from ._shared import results_option
@@ -96,7 +96,7 @@ def export_command(results_dirs: tuple[Path, ...], fmt: str, out: Path | None, a
       brainalign leaderboard export results --format latex --out table.tex
       brainalign leaderboard export lab-a/results lab-b/results --format markdown
     """
-    from .._io import write_text_atomic
+    from .._files import write_text_atomic
     from ..leaderboard.aggregate import build_leaderboard
     from ..leaderboard.export import export
     from ..leaderboard.merge import merge_stores

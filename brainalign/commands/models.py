@@ -1,4 +1,4 @@
-"""``brainalign models`` (the registry) and ``brainalign extract`` (layer RDMs to a file)."""
+"""``brainalign models`` (the model zoo) and ``brainalign extract`` (layer RDMs to a file)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _millions(n: int | None) -> str:
 @click.group("models", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON (with weights_available).")
 @click.option("--layers", "layers_of", metavar="MODEL",
-              help="Instead of the registry, list every layer of MODEL: name, kind, depth, policies.")
+              help="Instead of the model zoo, list every layer of MODEL: name, kind, depth, policies.")
 @click.pass_context
 def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> None:
     """List the registered models and whether their weights are on this machine.
@@ -39,12 +39,12 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
     if ctx.invoked_subcommand is not None:
         return
     from ..models import list_models, load_model, weights_available
-    from ..models.registry import weights_second_source
+    from ..models.zoo import weights_second_source
 
     if layers_of is not None:
         model = load_model(layers_of)
         policies = {policy: set(model.graph.policy(policy)) for policy in ("blocks", "all")}
-        rows = [
+        rows: list[tuple[object, ...]] = [
             (layer.name, layer.kind or ("block" if layer.block else "-"), f"{layer.depth:.3f}",
              ",".join(p for p, names in policies.items() if layer.name in names) or "-")
             for layer in model.graph.layers
@@ -137,14 +137,14 @@ def extract_command(
       brainalign extract --model-file my_net.py:build --stimuli images/ --out mine.npz
     """
     from ..models import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, load_model, save_layer_rdms
-    from ..models.io import provenance
+    from ..models.layer_rdm_files import provenance
     from ..stimuli import StimulusSet
 
     if (model is None) == (model_file is None):
         raise BrainAlignError("name a MODEL id or give --model-file FILE.py:FUNCTION (exactly one)")
     device = resolve_device(device)
     stimuli = StimulusSet.from_folder(stimuli_dir)
-    loaded = load_model(model or model_file, device, weights=weights, preprocessing=preprocessing,
+    loaded = load_model(model or model_file or "", device, weights=weights, preprocessing=preprocessing,
                         layers=layers)
     budget = memory_budget or DEFAULT_MEMORY_BUDGET
     result = extract_layer_rdms(loaded, stimuli, distance=distance, batch_size=batch_size,

@@ -79,6 +79,9 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
         bundled_photos_pool,
     )
     from ..probe.folder import ProbeFolder
+    from ..probe.pools import ImagePool
+
+    image_pool: ImagePool
 
     if pool == "folder":
         if images is None or len(captions) != 1:

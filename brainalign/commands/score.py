@@ -54,8 +54,8 @@ def _duration(seconds: float) -> str:
 def _print_account(outcomes, wall: float, page: float) -> None:
     """Where the run's time went, per phase (forward passes, Gram, comparison, bootstrap, …),
     summed over the pairs it scored (their results record the same numbers)."""
+    from ..execution import phase_totals
     from ..phases import PHASES
-    from ..runner import phase_totals
 
     totals = phase_totals(outcomes)
     totals["page"] += page
@@ -77,7 +77,7 @@ def probe_option(function):
         "--probe", "probes", multiple=True, metavar="DIR",
         type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="A probe folder built with `brainalign probe build` to score too (repeatable), as "
-             "probe.saliency_semantic~<its hash>@1 unless it is the pinned standard probe. With no "
+             "probe.saliency_semantic~<its hash>@2 unless it is the pinned standard probe. With no "
              "benchmarks named, it takes the default probe's place in the default set.",
     )(function)
 
@@ -113,8 +113,8 @@ def _require_some_scored(outcomes) -> None:
 
 
 def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batch_size, device):
-    from ..models import DEFAULT_MEMORY_BUDGET
     from ..execution import ScoringOptions
+    from ..models import DEFAULT_MEMORY_BUDGET
 
     return ScoringOptions(
         device=resolve_device(device), batch_size=batch_size,

@@ -41,11 +41,11 @@ def verify_command(paths, model_files, weights, specs, data_dir, use_cache, no_r
     \b
     Examples:
       brainalign verify results/
-      brainalign verify results/efficientnet_lite0/mur2013.judgements@1.json
+      brainalign verify results/efficientnet_lite0/mur2013.judgements@2.json
       brainalign verify submission/ --model-file my_net.py:build --data-dir /data
       brainalign verify submission/ --spec mylab/benchmark.toml --weights finetuned.safetensors
     """
-    from ..rescore import verify
+    from ..verification import verify
 
     verdicts = verify(list(paths), model_files=model_files, weights=weights, specs=specs, data_dir=data_dir,
                       use_cache=use_cache, record=not no_record)

@@ -16,24 +16,8 @@ That pooled relation is the study's analysis, descriptive only. The claims are d
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from .decisive import across_lineage_test, model_metadata, within_model_contrast, within_model_test
 from .relation import layer_relations, layer_table, model_relations, model_table, relation
 
 __all__ = ["across_lineage_test", "layer_relations", "layer_table", "model_metadata", "model_relations",
            "model_table", "relation", "within_model_contrast", "within_model_test"]
-
-#: Names that moved to :mod:`brainalign.results`; still importable from here, with a warning.
-_MOVED = {"Problem": "RejectedFile", "Result": "Result", "ResultsStore": "ResultsStore"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        warnings.warn(f"brainalign.leaderboard.{name} moved to brainalign.results.{_MOVED[name]}",
-                      DeprecationWarning, stacklevel=2)
-        from .. import results
-
-        return getattr(results, _MOVED[name])
-    raise AttributeError(f"module 'brainalign.leaderboard' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
 from ..results import RejectedFile, Result
 from .caveats import few_subjects, interval_resamples
-from .compare import compare_results
+from .differences import compare_results
 from .merge import Conflict, Merged
 from .relation import (
     choose_probe,
@@ -101,7 +101,7 @@ class Entry:
         """The number ``key`` of the measure of ``kind`` its result on ``benchmark`` declares."""
         result = self.results.get(benchmark) if benchmark else None
         measure = result.measure(kind, **attributes) if result is not None else None
-        return result.value(measure.name, key) if measure is not None else math.nan
+        return result.value(measure.name, key) if result is not None and measure is not None else math.nan
 
 
 @dataclass

@@ -20,7 +20,7 @@ target's test however many targets there are, and targets on the same stimuli ar
 line of evidence, not as replications. Group comparisons (CLIP vs supervised, CNN vs ViT) use
 trained models only. A group's mean gets the interval [mean of lows, mean of highs], which is at
 least as wide as the interval of a mean of independent estimates (conservative); the difference of
-two group means gets the MOVER interval of :mod:`brainalign.leaderboard.compare`.
+two group means gets the MOVER interval of :mod:`brainalign.leaderboard.differences`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from .aggregate import Entry, Leaderboard, is_trained
-from .compare import difference_interval, format_interval
 from .decisive import (
     MIN_LINEAGES,
     MIN_LINEAGES_ACROSS,
@@ -44,6 +43,7 @@ from .decisive import (
     within_model_contrast,
     within_model_test,
 )
+from .differences import difference_interval, format_interval
 from .relation import PROBE_MEASURES, brain_columns, evidence_lines, target_stimuli
 
 _WITHIN_RULE = (

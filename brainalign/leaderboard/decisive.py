@@ -30,6 +30,9 @@ from scipy import stats
 
 from ..errors import BrainAlignError
 from ..models.cards import card_lineage
+from ..rsa import (
+    ALPHA,  # two-sided, every interval here: a claim comes out "supported" by chance at most half as often
+)
 
 #: Fewest independent trained lineages for a within-model verdict: with two, the t-test over
 #: lineages has 1 degree of freedom and its interval is ±12.7 standard errors (the power curve in
@@ -40,8 +43,6 @@ MIN_LINEAGES = 3
 MIN_LINEAGES_ACROSS = 5
 #: Fewest layers with both measures known for a model to enter a within-model test.
 MIN_LAYERS = 4
-#: Two-sided level of every interval (each claim's "supported" comes out at most half of it by chance).
-ALPHA = 0.05
 
 #: What the within-model test estimates, in one sentence for the page.
 WITHIN_ESTIMATE = (

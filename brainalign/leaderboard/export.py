@@ -21,7 +21,7 @@ from ..results import as_float, jsonable
 from .aggregate import Leaderboard
 from .caveats import few_subjects, interval_resamples
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims
-from .compare import format_interval
+from .differences import format_interval
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "latex", "json")
 

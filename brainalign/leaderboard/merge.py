@@ -3,7 +3,7 @@ knowing where it came from and whether it was verified, and no number silently o
 
 Results of the same model and benchmark computed with the same settings (their reuse key: seed,
 preprocessing, layer policy, weights, data checksums) are one entry when their numbers agree
-(:func:`~brainalign.results.verification.compare_numbers`), wherever they were found; when their
+(:func:`~brainalign.results.agreement.compare_numbers`), wherever they were found; when their
 numbers differ they are a :class:`Conflict`, shown as such and left out of every number on the
 page. A result with other settings than the one shown is named in a note.
 """
@@ -11,6 +11,7 @@ page. A result with other settings than the one shown is named in a note.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 from ..errors import BrainAlignError
 from ..results import RejectedFile, Result, ResultsStore
-from ..results.verification import Difference, VerificationRecord, compare_numbers, read_record
+from ..results.agreement import Difference, compare_numbers
+from ..results.verification_record import VerificationRecord, read_record
 from .setups import Note
 
 
@@ -76,7 +78,7 @@ class Merged:
         return next((o.verification for o in self.origins_of(result) if o.verification is not None), None)
 
 
-def merge_stores(folders: Sequence[str | Path], *, strict: bool = False) -> Merged:
+def merge_stores(folders: Sequence[str | os.PathLike[str]], *, strict: bool = False) -> Merged:
     """Read every result under each of ``folders`` and merge them (see the module docstring).
     With ``strict`` an unreadable file or a conflict raises :class:`BrainAlignError`."""
     merged = Merged([], {})

@@ -24,9 +24,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from ..citation import METHOD_BIBTEX, STUDY_BIBTEX, suite_bibtex
+from ..bibtex import METHOD_BIBTEX, STUDY_BIBTEX, parse_bibtex, suite_bibtex
 from ..errors import BrainAlignError
-from ..neural_data.registry import parse_bibtex
 from ..results import Result
 from .caveats import interval_caveat, interval_covers, interval_resamples, n_subjects
 

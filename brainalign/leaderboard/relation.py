@@ -19,9 +19,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BrainAlignError
-from ..rsa.inference import expanded_percentile_interval
 from ..results import Result
 from ..results.measures import layer_rows
+from ..rsa.inference import LEVEL, expanded_percentile_interval
 
 #: Layer-table columns of the chosen probe, and the measure kind each holds per layer.
 PROBE_COLUMNS: dict[str, str] = {"semantic": "semantic_encoding", "saliency": "saliency_suppression"}
@@ -30,8 +30,9 @@ PROBE_MEASURES: tuple[str, ...] = tuple(PROBE_COLUMNS)
 PROBE_SUMMARIES: tuple[str, ...] = tuple(PROBE_COLUMNS.values())
 
 
-#: Resamples of the model-cluster bootstrap of a pooled relation's interval.
-N_BOOT = 2000
+#: Resamples of the model-cluster bootstrap of a pooled relation's interval (more than
+#: :data:`~brainalign.rsa.N_BOOT`: few clusters make a coarse distribution).
+RELATION_N_BOOT = 2000
 #: Fewest models for an interval over models (fewer: Fisher z over points, marked as such).
 MIN_GROUPS = 3
 #: Fewer models (or trained models) than this, and a relation across them carries a caveat: an
@@ -43,7 +44,7 @@ POINTS_INDEPENDENT = "Fisher z, points independent"
 
 
 def relation(
-    layers: pd.DataFrame, x: str, y: str, *, groups: str | None = None, n_boot: int = N_BOOT,
+    layers: pd.DataFrame, x: str, y: str, *, groups: str | None = None, n_boot: int = RELATION_N_BOOT,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Pearson and quadratic relation between columns ``x`` and ``y`` of ``layers``.
@@ -86,7 +87,7 @@ def relation(
         low, high = _group_bootstrap_interval(xs, ys, codes, n_boot, seed)
         method = f"{out['n_groups']} {groups}s resampled"
     else:
-        interval = pearson.confidence_interval(0.95)
+        interval = pearson.confidence_interval(LEVEL)
         low, high, method = interval.low, interval.high, POINTS_INDEPENDENT
     fit = stats.linregress(xs, ys)
     rss_linear = _rss(xs, ys, degree=1)
@@ -317,7 +318,8 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
                 measure = result.measure(kind)
                 row[kind] = result.value(measure.name) if measure is not None else np.nan
         elif is_brain(result):
-            row[result.benchmark] = result.value(result.measure("brain_similarity").name)
+            headline = result.measure("brain_similarity")
+            row[result.benchmark] = result.value(headline.name) if headline is not None else np.nan
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
     for name in PROBE_SUMMARIES:
         if name not in table.columns:

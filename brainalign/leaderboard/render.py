@@ -27,14 +27,14 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from .._io import write_text_atomic
+from .._files import write_text_atomic
 from .._version import __version__
 from ..progress import progress
 from ..results import RejectedFile, Result, as_float, jsonable
 from .aggregate import BenchmarkCard, Entry, Leaderboard, build_leaderboard, is_trained
 from .caveats import FEW_SUBJECTS
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims, page_text
-from .compare import format_interval
+from .differences import format_interval
 from .export import claims_data, export
 from .merge import Conflict, merge_stores
 from .methods import cite_result
@@ -490,7 +490,7 @@ def _breakable(text: str) -> Markup:
 
 
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath(_TEMPLATES, name).read_text("utf-8")
+    return resources.files(__package__).joinpath(_TEMPLATES).joinpath(name).read_text("utf-8")
 
 
 def _sort_value(value: Any) -> str:

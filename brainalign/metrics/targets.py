@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import BrainAlignError
-from ..rsa.compare import as_rdm_stack
-from ..rsa.dissimilarity import as_array, n_stimuli_from_pairs, to_square
+from ..rsa.comparison import as_rdm_stack
+from ..rsa.dissimilarity import as_array, to_square
 from ..rsa.rdms import TargetRDMs
 from .folds import match_ids
 from .kernels import double_centre
@@ -147,13 +147,6 @@ def _as_trials(values: Any, subject: str) -> np.ndarray:
     if not np.isfinite(array).all():
         raise BrainAlignError(f"subject {subject}'s responses hold NaN or inf; drop those units first")
     return array
-
-
-def rdm_patterns(rdms: Any, distance: str) -> list[np.ndarray]:
-    """The classical-MDS coordinates (:func:`embedding`) of each of a stack of condensed RDMs."""
-    stack = as_rdm_stack(rdms, "rdms")
-    n_stimuli_from_pairs(stack.shape[1])
-    return [embedding(row, distance).coordinates for row in stack]
 
 
 @dataclass(frozen=True)

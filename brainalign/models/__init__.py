@@ -8,11 +8,11 @@
 from .cards import ModelCard
 from .extract import DEFAULT_MEMORY_BUDGET, extract_layer_rdms, parse_memory_budget
 from .graph import KINDS, OUTPUT, POLICIES, LayerGraph
-from .io import read_layer_rdms, save_layer_rdms
+from .layer_rdm_files import read_layer_rdms, save_layer_rdms
 from .loaded import LoadedModel, from_module
 from .preprocessing import clip_preprocess
-from .registry import ENTRY_POINT_GROUP, get_card, list_models, load_model, weights_available
 from .weights import WeightsUnavailableError
+from .zoo import ENTRY_POINT_GROUP, get_card, list_models, load_model, weights_available
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",

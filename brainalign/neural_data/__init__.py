@@ -1,4 +1,4 @@
-"""Human data: a registry of data sets (URLs, checksums, citations), fetching, and loaders.
+"""Human data: a catalogue of data sets (URLs, checksums, citations), fetching, and loaders.
 
 >>> from brainalign.neural_data import load_kriegeskorte2008      # doctest: +SKIP
 >>> stimuli, targets, skipped = load_kriegeskorte2008()             # doctest: +SKIP
@@ -12,12 +12,12 @@ and what was left out (one :class:`~.collection.Skip` each: target, subject, rea
 
 from .algonauts2019 import load_algonauts2019, read_algonauts2019_folder
 from .algonauts2023 import STUDY_ROIS, STUDY_SUBJECTS, load_algonauts2023, read_algonauts2023_folder
+from .catalogue import DataFile, Dataset, datasets, get_dataset
 from .collection import NeuralData, Skip
 from .kriegeskorte2008 import load_kriegeskorte2008, read_kriegeskorte2008_folder
+from .locations import FileCheck, Location, fetch, find, locate, roots
 from .nifti import load_nifti_betas
 from .rdm_files import load_npy, load_npz_folder, load_rsatoolbox_hdf5
-from .registry import DataFile, Dataset, datasets, get_dataset
-from .locations import FileCheck, Location, fetch, find, locate, roots
 
 __all__ = [
     "STUDY_ROIS", "STUDY_SUBJECTS", "DataFile", "Dataset", "FileCheck", "Location", "NeuralData", "Skip",

@@ -22,8 +22,8 @@ from ..rsa import TargetRDMs, algonauts2019_noise_ceiling
 from ..stimuli import StimulusSet
 from . import objects92
 from .collection import NeuralData, Skip, subject_target
-from .rdm_files import rdms_from_array, read_npz_array
 from .locations import locate
+from .rdm_files import rdms_from_array, read_npz_array
 
 ROIS: tuple[str, ...] = ("EVC", "IT")
 #: The array key inside the .npz files of each image set.

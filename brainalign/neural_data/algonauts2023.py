@@ -220,11 +220,11 @@ def roi_masks(folder: Path, n_vertices: dict[str, int]) -> list[RoiMask]:
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Admits the globals numpy needs to rebuild an object array, nothing else."""
 
-    _ALLOWED = {
+    _ALLOWED = frozenset({
         ("numpy", "ndarray"), ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    }
+    })
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in self._ALLOWED:

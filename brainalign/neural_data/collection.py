@@ -25,7 +25,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,7 +44,7 @@ NEGATIVE_TOLERANCE = 1e-9
 
 #: How a loader is told the stimulus order: a StimulusSet, a folder of images (ids = file stems in
 #: natural order), a text file with one id per line, or the ids themselves.
-StimuliSpec = Union[StimulusSet, str, os.PathLike, Sequence[str]]
+StimuliSpec = StimulusSet | str | os.PathLike | Sequence[str]
 
 
 class Skip(NamedTuple):

@@ -13,8 +13,8 @@ import urllib.error
 from pathlib import Path
 from urllib.request import Request, urlopen
 
+from .._files import atomic_path
 from .._version import __version__
-from .._io import atomic_path
 from ..errors import BrainAlignError
 from ..progress import progress
 

@@ -25,12 +25,12 @@ import pandas as pd
 import scipy.io
 
 from ..errors import BrainAlignError
-from ..rsa import RDMs, TargetRDMs
+from ..rsa import RDMs
 from ..stimuli import StimulusSet
 from . import objects92
 from .collection import NeuralData, Skip, subject_target
-from .rdm_files import rdms_from_array
 from .locations import locate
+from .rdm_files import rdms_from_array
 
 DATASET = "kriegeskorte2008_92"
 STIMULI_FILE = "Kriegeskorte_Neuron2008_supplementalData.mat"

@@ -17,12 +17,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._io import sha256_file, write_json_atomic
+from .._files import sha256_file, write_json_atomic
 from ..errors import BrainAlignError
 from ..paths import cache_dir
 from ..paths import data_dir as local_data_dir
+from .catalogue import DataFile, Dataset, get_dataset
 from .download import download
-from .registry import DataFile, Dataset, get_dataset
 
 FETCH_RECORD = ".fetched.json"
 
@@ -162,7 +162,7 @@ def fetch(
     """Make ``name`` available: return a verified local copy, else download it into the cache.
 
     Files already in the cache and intact are kept unless ``force``; each download is verified
-    before it lands. Checksums of unpinned files are recorded for later ``verify`` runs.
+    before it lands. Checksums of unpinned files are recorded for later ``brainalign data check`` runs.
     """
     dataset = get_dataset(name)
     if not dataset.fetchable:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from ..rsa import RDMs, rdm
 from ..stimuli import StimulusSet
 from .collection import NeuralData, Skip, report_skip, subject_target
 
-ImageSpec = Union[str, os.PathLike, Any]  # a path or a nibabel image
+ImageSpec = str | os.PathLike | Any  # a path or a nibabel image
 REQUIRED_COLUMNS: tuple[str, ...] = ("subject", "stimulus_id", "beta")
 
 

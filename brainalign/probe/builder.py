@@ -13,7 +13,7 @@ condition                     caption semantics       saliency-map change
 ============================  ======================  =====================
 
 *Semantic distance* is the cosine distance between the mean caption embeddings of base and
-distractor (:mod:`.semantics`); *saliency change* the cosine distance between the Itti–Koch maps
+distractor (:mod:`.embedders`); *saliency change* the cosine distance between the Itti–Koch maps
 of the base image with and without the distractor (both resized to 224 × 224, as
 :func:`~.itti_koch.saliency_change`). The distractor covers ``area_fraction`` (10 %) of the base
 image, against a random edge (:mod:`.compositing`).
@@ -60,7 +60,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import rsa
-from .._io import (
+from .._files import (
     OWNER_FILE,
     ScratchFolder,
     sha256_file,
@@ -72,10 +72,10 @@ from .._io import (
 from ..errors import BrainAlignError
 from ..progress import progress
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
+from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 from .identity import pixels_sha256
 from .itti_koch import map_change, rdm_map, saliency_rdm
 from .pools import ImagePool, item_rng
-from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 
 log = logging.getLogger(__name__)
 

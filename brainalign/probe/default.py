@@ -19,9 +19,9 @@ from pathlib import Path
 
 from ..errors import BrainAlignError
 from ..paths import cache_dir
+from . import pinned
 from .builder import BUILDER_VERSION, BuildSettings, ThresholdQuantiles, build_probe
 from .folder import ProbeFolder
-from . import pinned
 from .pools import bundled_photos_pool
 from .tuxpaint import TuxPaintPool, ensure_tuxpaint_stamps
 

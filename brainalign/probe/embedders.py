@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import os
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def hub_offline() -> Iterator[None]:
     names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
     saved = {n: os.environ.get(n) for n in names}
     os.environ.update({n: "1" for n in names})
-    constants = None
+    constants: Any = None
     with contextlib.suppress(ImportError):
         from huggingface_hub import constants
     saved_constant = getattr(constants, "HF_HUB_OFFLINE", None)
@@ -90,7 +90,7 @@ class SentenceTransformerEmbedder:
         self.model_path = os.fspath(model_path)
         self.name = name or f"sentence-transformers:{self.model_path}"
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None
 
     def _load(self):
         if self._model is None:
@@ -142,8 +142,8 @@ class OpenClipTextEmbedder:
         self.model_name = model_name
         self.weights = os.fspath(weights)
         self.name = f"open_clip:{model_name}:{os.path.basename(self.weights) or self.weights}"
-        self._model = None
-        self._tokenizer = None
+        self._model: Any = None
+        self._tokenizer: Any = None
 
     def _load(self):
         if self._model is None:
@@ -186,7 +186,7 @@ class UniversalSentenceEncoder:
     def __init__(self, handle: str = USE_HANDLE) -> None:
         self.handle = handle
         self.name = "universal-sentence-encoder" + ("" if handle == USE_HANDLE else f":{handle}")
-        self._model = None
+        self._model: Any = None
 
     def _load(self):
         if self._model is None:
@@ -199,7 +199,7 @@ class UniversalSentenceEncoder:
                 ) from None
             try:
                 self._model = hub.load(self.handle)
-            except Exception as err:  # noqa: BLE001 - TF raises many types for a missing model
+            except Exception as err:  # TF raises many types for a missing model
                 raise BrainAlignError(
                     f"Universal Sentence Encoder {self.handle!r} cannot be loaded ({err}); "
                     "download it once with network, or pass a local SavedModel folder"

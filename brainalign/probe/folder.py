@@ -18,13 +18,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .._io import sha256_file
+from .._files import sha256_file
 from ..errors import BrainAlignError
 from ..progress import progress
 from ..stimuli import StimulusSet
 from .builder import BASELINE, CONDITIONS, DISTRACTOR_CONDITIONS, FORMAT, Thresholds
-from .identity import content_sha256, pixels_sha256, table_rows
-from .itti_koch import saliency_change, saliency_rdm
 from .embedders import (
     CaptionEmbedder,
     caption_vectors,
@@ -32,6 +30,8 @@ from .embedders import (
     get_embedder,
     semantic_rdm,
 )
+from .identity import content_sha256, pixels_sha256, table_rows
+from .itti_koch import saliency_change, saliency_rdm
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import sha256_file
+from .._files import sha256_file
 from .builder import Thresholds
 from .folder import ProbeFolder
 from .tuxpaint import files_digest

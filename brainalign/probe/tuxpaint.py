@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .._io import sha256_file
+from .._files import sha256_file
 from ..errors import BrainAlignError
 from ..paths import cache_dir
 from .compositing import PasteBox, composite, crop_to_alpha

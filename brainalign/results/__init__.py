@@ -7,7 +7,14 @@
 """
 
 from .result import FORMAT_VERSION, Result, as_float, jsonable
-from .store import RejectedFile, ResultFile, ResultsStore, StoreContents, default_results_dir, file_stem
+from .store import (
+    RejectedFile,
+    ResultFile,
+    ResultsStore,
+    StoreContents,
+    default_results_dir,
+    file_stem,
+)
 
 __all__ = [
     "FORMAT_VERSION", "RejectedFile", "Result", "ResultFile", "ResultsStore", "StoreContents",

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,15 +28,16 @@ import numpy as np
 import pandas as pd
 from jsonschema import Draft202012Validator
 
+from .._files import write_bytes_atomic, write_json_atomic
 from .._version import __version__
-from .._io import write_bytes_atomic, write_json_atomic
 from ..benchmarks.base import Benchmark, BenchmarkScore, Measure
 from ..errors import BrainAlignError
 from .layerwise import canonical_layerwise, column_kinds, layerwise_csv, read_layerwise_csv
 from .measures import declared_measures, measure_of
 
 FORMAT = "brainalign.result"
-#: 2: layerwise table as canonical CSV, a reuse key and a content id. 1 (read only): Parquet.
+#: 2: layerwise table as canonical CSV, a reuse key and a content id (1, with a Parquet table, was
+#: written by development versions before 0.1.0 and is no longer read).
 FORMAT_VERSION = 2
 _BENCHMARK_INFO_FIELDS = ("title", "description", "metric", "bibtex")
 _FIX = "delete it (and its table) and score the model again (`brainalign score MODEL BENCHMARK`)"
@@ -46,17 +45,16 @@ _FIX = "delete it (and its table) and score the model again (`brainalign score M
 UNSTABLE_PROVENANCE = ("timings",)
 
 
-@lru_cache(maxsize=2)
-def result_schema(version: int = FORMAT_VERSION) -> dict[str, Any]:
-    """The JSON schema a result file of ``version`` is validated against (``schema.json`` for the
-    current version, ``schema-1.json`` for files written by brainalign 0.1)."""
-    name = "schema.json" if version == FORMAT_VERSION else f"schema-{version}.json"
-    return json.loads(resources.files(__package__).joinpath(name).read_text("utf-8"))
+@lru_cache(maxsize=1)
+def result_schema() -> dict[str, Any]:
+    """The JSON schema a result file is validated against (``schema.json``)."""
+    schema: dict[str, Any] = json.loads(resources.files(__package__).joinpath("schema.json").read_text("utf-8"))
+    return schema
 
 
-@lru_cache(maxsize=2)
-def _validator(version: int) -> Draft202012Validator:
-    return Draft202012Validator(result_schema(version))
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(result_schema())
 
 
 def canonical_json(value: Any) -> bytes:
@@ -71,7 +69,7 @@ class Result:
 
     ``summary``: the benchmark's headline numbers (missing numbers are ``None``); ``layerwise``:
     one row per layer × target × subject [× condition]; ``reuse_key``: what a new request must
-    match for this result to stand for it (see :mod:`brainalign.results.reuse`); ``provenance``:
+    match for this result to stand for it (see :meth:`brainalign.execution.ModelSession.reuse_key`); ``provenance``:
     how it was made: at least ``brainalign_version``, ``model_card`` (whose ``id`` is
     ``model_id``), ``benchmark`` (id, version, title, description, metric, BibTeX and the
     measures it reports, so the leaderboard needs no registry) and ``seed``.
@@ -133,11 +131,13 @@ class Result:
     # --- convenience views -----------------------------------------------------------------
     @property
     def model_card(self) -> dict[str, Any]:
-        return self.provenance["model_card"]
+        card: dict[str, Any] = self.provenance["model_card"]
+        return card
 
     @property
     def benchmark_info(self) -> dict[str, Any]:
-        return self.provenance["benchmark"]
+        info: dict[str, Any] = self.provenance["benchmark"]
+        return info
 
     @property
     def benchmark_id(self) -> str:
@@ -181,11 +181,6 @@ class Result:
         every machine that computes the same numbers; cite a result by it."""
         return hashlib.sha256(self.canonical_bytes()).hexdigest()
 
-    def fingerprint(self) -> str:
-        """Deprecated name of :meth:`content_id`."""
-        warnings.warn("Result.fingerprint() is now Result.content_id()", DeprecationWarning, stacklevel=2)
-        return self.content_id()
-
     # --- files ------------------------------------------------------------------------------
     def write(self, json_path: str | Path) -> Path:
         """Write the table as ``<stem>.<sha256 prefix>.csv``, then ``json_path`` (atomic each),
@@ -208,7 +203,7 @@ class Result:
         and so does a file whose numbers or provenance no longer match its content id."""
         json_path = Path(json_path)
         result, written_id = cls.read_unchecked(json_path)
-        if written_id is not None and written_id != result.content_id():
+        if written_id != result.content_id():
             raise BrainAlignError(
                 f"result file {json_path} does not match its content id {written_id[:16]}… "
                 f"(its numbers or provenance were edited after it was written); {_FIX}"
@@ -216,9 +211,9 @@ class Result:
         return result
 
     @classmethod
-    def read_unchecked(cls, json_path: str | Path) -> tuple[Result, str | None]:
-        """The result in a file, valid in form, and the content id written in it (None in files
-        of brainalign 0.1), *not* checked against each other: ``brainalign verify`` re-scores
+    def read_unchecked(cls, json_path: str | Path) -> tuple[Result, str]:
+        """The result in a file, valid in form, and the content id written in it, *not* checked
+        against each other: ``brainalign verify`` re-scores
         such a file to say which numbers were changed."""
         json_path = Path(json_path)
         fix = _FIX
@@ -235,10 +230,7 @@ class Result:
         record = document["layerwise"]
         table_path = json_path.with_name(record["file"])
         data = _read_table_bytes(table_path, record, json_path, fix)
-        if document["format_version"] == 1:
-            layerwise = _read_parquet(data, table_path, fix)
-        else:
-            layerwise = read_layerwise_csv(data, dict(record["columns"]), str(table_path))
+        layerwise = read_layerwise_csv(data, dict(record["columns"]), str(table_path))
         if len(layerwise) != record["rows"]:
             raise BrainAlignError(
                 f"layerwise table {table_path} has {len(layerwise)} rows, {json_path.name} records "
@@ -253,7 +245,7 @@ class Result:
             extra=document.get("extra", {}),
             reuse_key=document.get("reuse_key", {}),
         )
-        return result, document.get("id")
+        return result, document["id"]
 
     def _document(self, table_file: str, table_sha256: str, content_id: str) -> dict[str, Any]:
         return {
@@ -280,7 +272,7 @@ def _table_named_by(json_path: Path) -> Path | None:
         name = json.loads(json_path.read_text(encoding="utf-8"))["layerwise"]["file"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not isinstance(name, str) or "/" in name or "\\" in name or not name.endswith((".csv", ".parquet")):
+    if not isinstance(name, str) or "/" in name or "\\" in name or not name.endswith(".csv"):
         return None
     return json_path.with_name(name)
 
@@ -288,12 +280,17 @@ def _table_named_by(json_path: Path) -> Path | None:
 def _validate_document(document: Any, where: str) -> None:
     """Schema check (of the file's own format version) plus cross-field rules."""
     version = document.get("format_version") if isinstance(document, dict) else None
-    if version not in (1, FORMAT_VERSION):
+    if version == 1:
+        raise BrainAlignError(
+            f"{where} was written by a development version of brainalign before 0.1.0 (format 1, "
+            f"with a Parquet table), which this version does not read; {_FIX}"
+        )
+    if version != FORMAT_VERSION:
         raise BrainAlignError(
             f"{where} is not a brainalign result of a format this version reads (format_version "
-            f"{version!r}; this brainalign reads 1 and {FORMAT_VERSION}); upgrade brainalign"
+            f"{version!r}; this brainalign reads {FORMAT_VERSION}); upgrade brainalign"
         )
-    errors = sorted(_validator(version).iter_errors(document), key=lambda e: [str(p) for p in e.path])
+    errors = sorted(_validator().iter_errors(document), key=lambda e: [str(p) for p in e.path])
     if errors:
         first = errors[0]
         at = "/".join(str(p) for p in first.absolute_path) or "top level"
@@ -327,22 +324,6 @@ def _read_table_bytes(path: Path, record: Mapping[str, Any], json_path: Path, fi
             f"(edited or truncated); {fix}"
         )
     return data
-
-
-def _read_parquet(data: bytes, path: Path, fix: str) -> pd.DataFrame:
-    """A layerwise table written by brainalign 0.1 (format 1, Parquet)."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise BrainAlignError(
-            f"{path} was written by brainalign 0.1 as Parquet; reading it needs pyarrow "
-            "(`pip install 'brainalign[parquet]'`), after which `brainalign results migrate` "
-            "rewrites such results in the current format"
-        ) from None
-    try:
-        return pq.read_table(io.BytesIO(data)).to_pandas()
-    except Exception as err:  # noqa: BLE001 - pyarrow raises its own error types for bad files
-        raise BrainAlignError(f"layerwise table {path} is not a readable Parquet file ({err}); {fix}") from None
 
 
 # --- JSON-ready values -----------------------------------------------------------------------

@@ -4,6 +4,7 @@ workers write without coordination (see :mod:`brainalign.results.result` for the
 
 from __future__ import annotations
 
+import builtins
 import os
 import string
 from collections.abc import Mapping
@@ -14,7 +15,6 @@ from urllib.parse import unquote
 
 from ..errors import BrainAlignError
 from .result import Result, jsonable
-
 
 # --- the store ------------------------------------------------------------------------------------
 
@@ -68,16 +68,16 @@ class ResultsStore:
 
     >>> store = ResultsStore("results")                       # doctest: +SKIP
     >>> store.save(result)                                     # doctest: +SKIP
-    >>> store.has("resnet50:untrained", "kriegeskorte2008.hIT@1")  # doctest: +SKIP
+    >>> store.has("resnet50:untrained", "kriegeskorte2008.hIT@2")  # doctest: +SKIP
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder).expanduser()
 
     def path_for(self, model_id: str, benchmark: str) -> Path:
         """The JSON file of ``model_id`` on ``benchmark`` (``id@version``)."""
         if "@" not in benchmark:
-            raise BrainAlignError(f"benchmark {benchmark!r} needs a version, like {benchmark}@1")
+            raise BrainAlignError(f"benchmark {benchmark!r} needs a version, like {benchmark}@2")
         return self.folder / file_stem(model_id) / f"{file_stem(benchmark)}.json"
 
     def save(self, result: Result) -> Path:
@@ -93,7 +93,7 @@ class ResultsStore:
         ]
         return sorted(found, key=lambda s: (s.model_id, s.benchmark))
 
-    def model_ids(self) -> list[str]:
+    def model_ids(self) -> builtins.list[str]:
         return sorted({stored.model_id for stored in self.list()})
 
     def load(self, model_id: str, benchmark: str) -> Result:

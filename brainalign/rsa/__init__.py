@@ -9,16 +9,28 @@
 """
 
 from .ceiling import (
-    RELIABILITY_ALPHA,
     CeilingReliability,
     NoiseCeiling,
     algonauts2019_noise_ceiling,
     ceiling_reliability,
     noise_ceiling,
 )
-from .compare import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
-from .dissimilarity import DISTANCES, ZERO_DISTANCE, condense, gram, rdm, rdm_from_gram, to_square, upper_triangle
+from .comparison import METHODS, compare, compare_units, kendall_tau_a, rank_rows, unit_vectors
+from .dissimilarity import (
+    DISTANCES,
+    ZERO_DISTANCE,
+    condense,
+    gram,
+    rdm,
+    rdm_from_gram,
+    to_square,
+    upper_triangle,
+)
 from .inference import (
+    ALPHA,
+    LEVEL,
+    N_BOOT,
+    N_PERMUTATIONS,
     TwoFactorDraws,
     TwoFactorSamples,
     TwoFactorVariance,
@@ -36,15 +48,18 @@ from .inference import (
 from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [
-    "CeilingReliability",
+    "ALPHA",
     "DISTANCES",
+    "LEVEL",
     "METHODS",
+    "N_BOOT",
+    "N_PERMUTATIONS",
+    "ZERO_DISTANCE",
+    "CeilingReliability",
     "LayerRDMs",
     "NoiseCeiling",
     "RDMs",
-    "RELIABILITY_ALPHA",
     "TargetRDMs",
-    "ZERO_DISTANCE",
     "TwoFactorDraws",
     "TwoFactorSamples",
     "TwoFactorVariance",

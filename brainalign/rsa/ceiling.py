@@ -10,13 +10,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import BrainAlignError
-from .compare import as_rdm_stack, compare, unit_vectors
+from .comparison import as_rdm_stack, compare, unit_vectors
 from .dissimilarity import n_stimuli_from_pairs
-from .inference import pair_index
+from .inference import ALPHA, N_PERMUTATIONS, TIE_TOLERANCE, pair_index
 from .parallel import share_out
 
-#: A ceiling is reliable when its permutation p-value is below this.
-RELIABILITY_ALPHA = 0.05
 # Below this many dissimilarities in all, permutations run in this thread.
 _THREADED_MIN_ITEMS = 1 << 14
 
@@ -58,11 +56,11 @@ class CeilingReliability:
 
     @property
     def reliable(self) -> bool:
-        return bool(self.p < RELIABILITY_ALPHA)  # NaN compares False: undefined is not reliable
+        return bool(self.p < ALPHA)  # NaN compares False: undefined is not reliable
 
 
 def ceiling_reliability(
-    subject_rdms: Any, method: str = "spearman", *, n_perm: int = 1000, seed: int = 0
+    subject_rdms: Any, method: str = "spearman", *, n_perm: int = N_PERMUTATIONS, seed: int = 0
 ) -> CeilingReliability:
     """One-sided permutation test that the subjects' RDMs ``(n_subjects, P)`` agree more than
     chance.
@@ -105,7 +103,7 @@ def ceiling_reliability(
     else:  # small RDMs: starting threads would cost more than the permutations
         for k in range(n_perm):
             permuted(k)
-    p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm)
+    p = (1 + np.sum(null >= observed - TIE_TOLERANCE)) / (1 + n_perm)
     spread = float(np.std(null, ddof=1)) if n_perm > 1 else math.nan
     return CeilingReliability(observed, float(p), float(np.mean(null)) if n_perm else math.nan, spread, n_perm, seed)
 

@@ -68,7 +68,7 @@ def n_pairs(n_stimuli: int) -> int:
 
 def n_stimuli_from_pairs(n_pairs_: int) -> int:
     """Invert ``n(n-1)/2``; raise if ``n_pairs_`` is not a triangular number."""
-    n = int(round((1 + np.sqrt(1 + 8 * n_pairs_)) / 2))
+    n = round(float((1 + np.sqrt(1 + 8 * n_pairs_)) / 2))
     if n * (n - 1) // 2 != n_pairs_:
         raise BrainAlignError(f"{n_pairs_} is not the length of a condensed RDM (n(n-1)/2)")
     return n
@@ -110,7 +110,7 @@ def to_square(condensed: Any) -> np.ndarray:
     condensed = as_array(condensed, np.float64)
     n = n_stimuli_from_pairs(condensed.shape[-1])
     rows, cols = _triu(n)
-    square = np.zeros(condensed.shape[:-1] + (n, n))
+    square = np.zeros((*condensed.shape[:-1], n, n))
     square[..., rows, cols] = condensed
     square[..., cols, rows] = condensed
     return square

@@ -17,9 +17,18 @@ from scipy.stats import t as student_t
 
 from ..errors import BrainAlignError
 from ..phases import phase
-from .compare import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
+from .comparison import as_rdm_stack, compare, compare_units, unit_vectors, warn_undefined
 from .dissimilarity import n_stimuli_from_pairs
 from .parallel import share_out
+
+#: The suite's statistical settings, each with one home: bootstrap resamples and permutations of
+#: a reported number, the coverage of every interval, the significance level of every test, and
+#: how close a permuted value must come to the observed one to count as reaching it.
+N_BOOT = 1000
+N_PERMUTATIONS = 1000
+LEVEL = 0.95
+ALPHA = 0.05
+TIE_TOLERANCE = 1e-12
 
 
 def bootstrap_stimuli(
@@ -27,7 +36,7 @@ def bootstrap_stimuli(
     b: Any,
     *,
     method: str = "spearman",
-    n_boot: int = 1000,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> np.ndarray:
     """Bootstrap distribution of ``compare(a, b, method)`` over stimuli: ``(n_boot, len(a), len(b))``.
@@ -241,7 +250,7 @@ def resampled_pairs(sample: np.ndarray, n: int) -> np.ndarray:
 def bootstrap_subjects(
     per_subject: Any,
     *,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOT,
     seed: int = 0,
     statistic: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
@@ -278,7 +287,7 @@ def permutation_test(
     observed = compare(stack_a, stack_b, method)
     rng = np.random.default_rng(seed)
     rows, cols = np.triu_indices(n, k=1)
-    null = np.empty((n_perm,) + observed.shape)
+    null = np.empty((n_perm, *observed.shape))
     if method == "kendall_tau_a":
         for k in range(n_perm):
             null[k] = compare(stack_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)],
@@ -288,7 +297,7 @@ def permutation_test(
         for k in range(n_perm):
             null[k] = compare_units(units_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)],
                                     units_b)
-    p_values = (1 + np.sum(null >= observed[None] - 1e-12, axis=0)) / (1 + n_perm)
+    p_values = (1 + np.sum(null >= observed[None] - TIE_TOLERANCE, axis=0)) / (1 + n_perm)
     p_values[np.isnan(observed)] = np.nan  # an undefined comparison has no p-value, not the smallest
     return p_values, null
 
@@ -298,7 +307,7 @@ def _permuted_pairs(perm: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int
     return pair_index(perm[rows], perm[cols], n)
 
 
-def fdr_bh(p_values: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def fdr_bh(p_values: Any, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
     """Benjamini–Hochberg: ``(reject, q_values)``, same shape as ``p_values``. NaN p-values
     (undefined tests) are left out of the family and get NaN q-values, never a rejection."""
     p = np.asarray(p_values, dtype=np.float64)
@@ -310,7 +319,7 @@ def fdr_bh(p_values: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         return q <= alpha, q
 
 
-def percentile_interval(samples: Any, level: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(samples: Any, level: float = LEVEL, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Percentile confidence interval of bootstrap ``samples`` along ``axis`` (NaNs ignored)."""
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(np.asarray(samples, dtype=np.float64), [tail, 100 - tail], axis=axis)
@@ -330,7 +339,7 @@ def expanded_level(level: float, n_units: int) -> float:
 
 
 def expanded_percentile_interval(
-    samples: Any, n_units: int, level: float = 0.95, axis: int = 0
+    samples: Any, n_units: int, level: float = LEVEL, axis: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`percentile_interval` at :func:`expanded_level`: for bootstraps over few units
     (subjects), where the plain percentile interval covers far less than ``level``."""
@@ -522,7 +531,7 @@ def corrected_variance(
 
 
 def two_factor_interval(
-    estimate: float, samples: TwoFactorSamples, n_subjects: int, n_stimuli: int, level: float = 0.95
+    estimate: float, samples: TwoFactorSamples, n_subjects: int, n_stimuli: int, level: float = LEVEL
 ) -> tuple[float, float, TwoFactorVariance]:
     """``estimate ± t·√V`` with V and t's degrees of freedom from :func:`two_factor_variance`,
     centred on the full-data estimate (not the bootstrap mean). Returns ``(low, high, variance)``;

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import BrainAlignError
 from .ceiling import NoiseCeiling, noise_ceiling
-from .compare import as_rdm_stack
+from .comparison import as_rdm_stack
 from .dissimilarity import n_pairs, to_square, upper_triangle
 
 if TYPE_CHECKING:  # rsatoolbox is imported only by the conversion methods

@@ -16,6 +16,7 @@ from brainalign.errors import BrainAlignError
 from brainalign.neural_data import STUDY_ROIS, datasets, get_dataset
 from brainalign.rsa import LayerRDMs, RDMs
 
+
 def test_every_data_set_has_benchmarks_and_the_default_ones_are_fetchable_and_pinned() -> None:
     human = {b.identifier: b for b in all_benchmarks() if hasattr(b, "dataset")}
     assert {b.dataset for b in human.values()} == {d.name for d in datasets()}
@@ -97,18 +98,18 @@ def test_unavailable_data_says_how_to_get_it(tmp_path: Path, monkeypatch) -> Non
 
 # --- commands ---------------------------------------------------------------------------------------
 
-def test_data_verify_command(shared_data: Path, tmp_path: Path, capsys) -> None:
-    code, out, _ = run_cli(["data", "verify", "algonauts2019_92", "kriegeskorte2008_92", "--data-dir", str(shared_data)], capsys)
+def test_data_check_command(shared_data: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = run_cli(["data", "check", "algonauts2019_92", "kriegeskorte2008_92", "--data-dir", str(shared_data)], capsys)
     assert code == 0
     assert "algonauts2019_92 [data-dir]" in out and "94 file(s), ok" in out
     copy = tmp_path / "data"
     shutil.copytree(shared_data / "kriegeskorte2008_92", copy / "kriegeskorte2008_92")
     bad = copy / "kriegeskorte2008_92" / "92_modelRDMs.mat"
     bad.write_bytes(bad.read_bytes()[:-1] + b"\0")
-    code, out, err = run_cli(["data", "verify", "kriegeskorte2008_92", "--data-dir", str(copy)], capsys)
+    code, out, err = run_cli(["data", "check", "kriegeskorte2008_92", "--data-dir", str(copy)], capsys)
     assert code == 2
     assert "checksum: 92_modelRDMs.mat (expected sha256 e1d2b58b" in out
-    assert err.startswith("error: 1 data file(s) failed verification")
+    assert err.startswith("error: 1 data file(s) failed the check")
 
 
 def test_data_list_and_benchmarks_commands(shared_data: Path, capsys) -> None:

@@ -9,8 +9,8 @@ import yaml
 
 from brainalign import __version__
 from brainalign.benchmarks.registry import all_benchmarks
-from brainalign.citation import STUDY_BIBTEX, suite_bibtex
-from brainalign.citing import bibtex_for
+from brainalign.bibtex import STUDY_BIBTEX, suite_bibtex
+from brainalign.cite import bibtex_for
 
 CFF = Path(__file__).resolve().parents[2] / "CITATION.cff"
 

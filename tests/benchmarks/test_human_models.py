@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from brainalign.benchmarks import get
-from brainalign.leaderboard.compare import paired_difference
+from brainalign.leaderboard.differences import paired_difference
 from brainalign.results import Result
 
 BENCHMARKS = ("algonauts2019.92images.IT", "mur2013.judgements", "kriegeskorte2008.hIT",

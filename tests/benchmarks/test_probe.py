@@ -17,16 +17,16 @@ from scipy.stats import spearmanr
 from brainalign import rsa
 from brainalign.benchmarks import LAYERWISE_COLUMNS, get
 from brainalign.benchmarks.probe import SaliencySemanticProbe, score_layers
+from brainalign.errors import BrainAlignError
 from brainalign.probe import (
     CONDITIONS,
     BuildSettings,
-    ThresholdQuantiles,
     ProbeFolder,
+    ThresholdQuantiles,
     TuxPaintPool,
     build_probe,
     default_probe,
 )
-from brainalign.errors import BrainAlignError
 from brainalign.rsa import RDMs
 
 default_module = importlib.import_module("brainalign.probe.default")
@@ -109,7 +109,7 @@ def test_scores_are_deterministic_and_match_stimuli_by_id() -> None:
     # the same layer RDMs with their stimuli listed in another order score the same
     order = list(np.random.default_rng(0).permutation(N))
     shuffled_ids = tuple(IDS[i] for i in order)
-    shuffled = {c: rsa.LayerRDMs(l.rdms.reorder(shuffled_ids), l.depths) for c, l in layers.items()}
+    shuffled = {c: rsa.LayerRDMs(rdms.rdms.reorder(shuffled_ids), rdms.depths) for c, rdms in layers.items()}
     assert score_layers(shuffled, targets, IDS, n_boot=40, seed=3).summary == first.summary
 
 
@@ -192,7 +192,7 @@ def test_registered_and_describes_how_it_becomes_available(monkeypatch: pytest.M
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "empty-cache"))
     status = SaliencySemanticProbe().availability(None)
     assert status.available and "apt-get download" in status.reason
-    with pytest.raises(BrainAlignError, match="is not a built probe .*`brainalign probe build`"):
+    with pytest.raises(BrainAlignError, match=r"is not a built probe .*`brainalign probe build`"):
         SaliencySemanticProbe(tmp_path / "nowhere")
 
 

@@ -11,8 +11,8 @@ import os
 import pytest
 
 from brainalign.benchmarks.probe import score_layers
-from brainalign.probe import CONDITIONS, default_probe
 from brainalign.errors import BrainAlignError
+from brainalign.probe import CONDITIONS, default_probe
 
 
 def unavailable(reason: str) -> None:

@@ -44,7 +44,7 @@ def synthetic(folder: Path, seed: int = 0) -> np.ndarray:
     the RDMs are written as judgements.npy with stimuli.txt, in shuffled stimulus order."""
     rng = np.random.default_rng(seed)
     (folder / "images").mkdir(parents=True)
-    for k, stimulus in enumerate(IDS):
+    for stimulus in IDS:
         Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / "images" / f"{stimulus}.png")
     shared = rng.random(len(IDS) * (len(IDS) - 1) // 2)
     rdms = np.stack([squareform(shared + rng.normal(0, 0.2, shared.size) + 1) for _ in range(N_SUBJECTS)])
@@ -176,7 +176,7 @@ def test_nifti_betas_inside_a_mask_match_rdms_computed_with_scipy(tmp_path: Path
     nib.save(nib.Nifti1Image(mask, affine), folder / "mask.nii.gz")
     rows, expected = [], []
     for subject in ("s1", "s2", "s3"):
-        volumes = rng.normal(size=(len(IDS),) + shape).astype(np.float32)
+        volumes = rng.normal(size=(len(IDS), *shape)).astype(np.float32)
         for stimulus, volume in zip(IDS, volumes):
             nib.save(nib.Nifti1Image(volume, affine), folder / f"{subject}_{stimulus}.nii.gz")
             rows.append({"subject": subject, "stimulus_id": stimulus, "beta": f"{subject}_{stimulus}.nii.gz"})

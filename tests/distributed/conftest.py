@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from brainalign.benchmarks.probe import SaliencySemanticProbe
-from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
 from brainalign.execution import ScoringOptions
+from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
 
 
 def _probe_synthetic():

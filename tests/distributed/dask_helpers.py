@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from brainalign.api import RunReport, ScoringOptions, run
 from brainalign.benchmarks import Benchmark, get
 from brainalign.results import Result
-from brainalign.api import RunReport, ScoringOptions, run
 
 HUMAN = "kriegeskorte2008.hIT"
 ABSENT = "algonauts2023.V1d"  # its data is not in the shared folder: skipped (skip_absent=True)

@@ -14,10 +14,10 @@ import time
 import pytest
 from dask_helpers import ABSENT, HUMAN, FirstUseBenchmark, fingerprints, local_run, model_id, stored
 
+from brainalign.api import run, score
 from brainalign.cli import main
 from brainalign.errors import BrainAlignError
 from brainalign.results import ResultsStore
-from brainalign.api import run, score
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
 

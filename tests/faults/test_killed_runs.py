@@ -89,11 +89,11 @@ def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(refer
         folder = tmp_path / f"kill{seed}"
         env, results, cache, tmpdir = process_env(folder), folder / "results", folder / "cache", folder / "tmpdir"
         if seed == 0:  # while a layer is spilled to disk: the spill files stay, SIGKILL skips every cleanup
-            reached, delay = (lambda: any(tmpdir.glob("brainalign-spill-*/*.f32"))), 0.0
+            reached, delay = (lambda tmpdir=tmpdir: any(tmpdir.glob("brainalign-spill-*/*.f32"))), 0.0
         else:
             rng = np.random.default_rng(seed)
             moment, delay = int(rng.integers(0, reference.progress)), float(rng.uniform(0, 0.3))
-            reached = lambda moment=moment: _progress(results, cache) >= moment  # noqa: E731
+            reached = lambda moment=moment, results=results, cache=cache: _progress(results, cache) >= moment  # noqa: E731
         process = brainalign_process(_command(reference.models, results, shared_data), env)
         if not _kill_at(process, reached, delay):
             assert seed != 0, "the run ended before it spilled"

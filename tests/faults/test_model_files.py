@@ -57,7 +57,7 @@ def test_a_broken_model_file_is_reported_with_its_own_frames_only(cli, tmp_path,
 
     debug = cli("--debug", "score", f"{file}:build", HUMAN, "--results", tmp_path / "results")
     assert debug.code == 2 and debug.error_line == ran.error_line
-    assert "brainalign/models/registry.py" in debug.err  # the full traceback, brainalign's frames included
+    assert "brainalign/models/zoo.py" in debug.err  # the full traceback, brainalign's frames included
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import torch
 import torchvision.transforms as T
 from fault_helpers import HUMAN
 
-from brainalign import runner
+from brainalign import api
 from brainalign.errors import BrainAlignError
 from brainalign.models import ModelCard, clip_preprocess, from_module
 from brainalign.models.weights import state_sha256
@@ -25,17 +25,17 @@ def _net(seed: int) -> torch.nn.Module:
 
 
 def test_a_network_initialised_with_another_seed_is_not_reused_under_the_same_id(shared_data, tmp_path) -> None:
-    first = runner.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), HUMAN,
+    first = api.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), HUMAN,
                          results=tmp_path, data_dir=shared_data)[0]
-    again = runner.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), HUMAN,
+    again = api.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), HUMAN,
                          results=tmp_path, data_dir=shared_data)[0]
     assert (first.status, again.status) == ("scored", "reused")
     other = from_module(_net(1), SMALL, layers="all", model_id="mine")
     with pytest.raises(BrainAlignError, match=r"already holds results of another network called 'mine' "
                                               r"\(kriegeskorte2008.hIT@2: parameters_sha256 \w{12}… there, "
                                               r"\w{12}… now\); give this network its own model id"):
-        runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data)
-    forced = runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
+        api.score(other, HUMAN, results=tmp_path, data_dir=shared_data)
+    forced = api.score(other, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
     assert forced.status == "scored"
     assert forced.result.value("brain_similarity") != first.result.value("brain_similarity")
     stored = ResultsStore(tmp_path).load("mine", HUMAN)
@@ -46,13 +46,13 @@ def test_a_network_initialised_with_another_seed_is_not_reused_under_the_same_id
 def test_one_id_never_names_two_networks_across_benchmarks(shared_data, tmp_path, caplog) -> None:
     """Scored on another benchmark, a second network under the same id would stand beside the
     first one's results as if they were one model's."""
-    runner.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), "mur2013.judgements",
+    api.score(from_module(_net(0), SMALL, layers="all", model_id="mine"), "mur2013.judgements",
                  results=tmp_path, data_dir=shared_data)
     other = from_module(_net(1), SMALL, layers="all", model_id="mine")
     with pytest.raises(BrainAlignError, match=r"another network called 'mine' \(mur2013.judgements@2: parameters"):
-        runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data)
+        api.score(other, HUMAN, results=tmp_path, data_dir=shared_data)
     assert [r.benchmark for r in ResultsStore(tmp_path).load_all().results] == ["mur2013.judgements@2"]
-    runner.score(other, HUMAN, results=tmp_path, data_dir=shared_data, force=True)
+    api.score(other, HUMAN, results=tmp_path, data_dir=shared_data, force=True)
     assert "results of the network that was called 'mine' before remain" in caplog.text
     assert "mur2013.judgements@2: parameters_sha256" in caplog.text
 
@@ -60,13 +60,13 @@ def test_one_id_never_names_two_networks_across_benchmarks(shared_data, tmp_path
 def test_results_record_the_weights_and_the_preprocessing_actually_used(shared_data, tmp_path) -> None:
     net = _net(0)
     card = ModelCard(id="carded", source="custom", architecture="Sequential")  # preprocessing "native" by default
-    custom = runner.score(from_module(net, SMALL, layers="all", card=card), HUMAN, results=tmp_path,
+    custom = api.score(from_module(net, SMALL, layers="all", card=card), HUMAN, results=tmp_path,
                           data_dir=shared_data)[0].result
     assert custom.model_card["preprocessing"] == "custom" == custom.provenance["preprocessing"]
     assert custom.reuse_key["preprocessing"] == "custom"
     assert custom.model_card["weights_sha256"] == state_sha256(net)
     clip_card = ModelCard(id="carded-clip", source="custom", architecture="Sequential", preprocessing="clip")
-    clip = runner.score(from_module(net, clip_preprocess(), layers="all", card=clip_card), HUMAN,
+    clip = api.score(from_module(net, clip_preprocess(), layers="all", card=clip_card), HUMAN,
                         results=tmp_path, data_dir=shared_data)[0].result
     assert clip.model_card["preprocessing"] == "clip" == clip.provenance["preprocessing"]
     claimed = from_module(net, SMALL, layers="all", card=ModelCard(id="x", source="custom", architecture="S",
@@ -95,7 +95,7 @@ def test_a_model_file_re_initialised_under_the_same_id_is_refused_through_the_cl
 
 def test_another_seed_or_layer_choice_of_the_same_network_is_recomputed_not_refused(shared_data, tmp_path) -> None:
     model = from_module(_net(0), SMALL, layers="all", model_id="mine")
-    runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data)
-    assert runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=3)[0].status == "scored"
-    only_first = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, layers=["0"])[0]
+    api.score(model, HUMAN, results=tmp_path, data_dir=shared_data)
+    assert api.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=3)[0].status == "scored"
+    only_first = api.score(model, HUMAN, results=tmp_path, data_dir=shared_data, layers=["0"])[0]
     assert only_first.status == "scored" and np.unique(only_first.result.layerwise["layer"]).tolist() == ["0"]

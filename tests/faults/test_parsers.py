@@ -13,7 +13,7 @@ import torch
 from fault_helpers import algonauts78
 
 from brainalign.errors import BrainAlignError
-from brainalign.models.io import read_layer_rdms
+from brainalign.models.layer_rdm_files import read_layer_rdms
 from brainalign.models.weights import read_state_dict
 from brainalign.neural_data import (
     load_nifti_betas,
@@ -109,7 +109,7 @@ def _layer_rdms(folder: Path):
     import torchvision.transforms as T
 
     from brainalign.models import extract_layer_rdms, from_module
-    from brainalign.models.io import save_layer_rdms
+    from brainalign.models.layer_rdm_files import save_layer_rdms
 
     stimuli = StimulusSet.from_images(list("abc"), [np.full((8, 8, 3), k * 60, np.uint8) for k in range(3)])
     model = from_module(torch.nn.Sequential(torch.nn.Flatten()), T.ToTensor(), layers="all", model_id="m")

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from fault_helpers import IDS, spec_data, spec_file, write_rdms
 from PIL import Image
-from plugin_packages import enable_brainalign_logs
 from scipy.spatial.distance import squareform
 
 from brainalign.results import ResultsStore
@@ -25,8 +24,6 @@ from brainalign.results import ResultsStore
 def run(cli, caplog, tmp_path):
     """``brainalign -q score pixels SPEC...`` into the test's results; warnings (logged) and stderr
     together in ``err``."""
-
-    enable_brainalign_logs()
 
     def score(*specs: Path):
         caplog.clear()
@@ -43,7 +40,7 @@ def _stored(tmp_path: Path) -> list[Path]:
 
 def test_a_repeated_stimulus_id_is_named_with_its_file(run, tmp_path) -> None:
     squares = spec_data(tmp_path)
-    write_rdms(tmp_path, squares, IDS[:6] + ["img03"] + IDS[7:])
+    write_rdms(tmp_path, squares, [*IDS[:6], "img03", *IDS[7:]])
     ran, _ = run(spec_file(tmp_path))
     assert ran.code == 2, ran
     assert ran.error_line.startswith("error: toylab.bench.") and ran.error_line.endswith(
@@ -57,7 +54,7 @@ def test_a_repeated_stimulus_id_in_an_rsatoolbox_file_is_named(run, tmp_path) ->
 
     squares = spec_data(tmp_path)
     stored = rsatoolbox.rdm.RDMs(np.stack([squareform(s) for s in squares]), dissimilarity_measure="judgement",
-                                 pattern_descriptors={"stimulus_id": IDS[:-1] + ["img01"]})
+                                 pattern_descriptors={"stimulus_id": [*IDS[:-1], "img01"]})
     stored.save(str(tmp_path / "rdms.hdf5"), file_type="hdf5")
     ran, _ = run(spec_file(tmp_path, fmt="rsatoolbox", rdms="rdms.hdf5"))
     assert ran.code == 2, ran

@@ -116,6 +116,6 @@ def test_damaged_data_found_by_a_worker_is_still_an_error(model_file, data_copy,
     from brainalign.execution import ScoringOptions, score_model_on
 
     (data_copy / "kriegeskorte2008_92" / "92_behavRDMs.mat").write_bytes(np.zeros(10).tobytes())
-    with pytest.raises(BrainAlignError, match="mur2013.judgements@2 cannot be scored: data file"):
+    with pytest.raises(BrainAlignError, match=r"mur2013.judgements@2 cannot be scored: data file"):
         score_model_on(model_file("tiny"), get_benchmark("mur2013.judgements"), tmp_path / "r",
                        ScoringOptions(data_dir=Path(data_copy)))

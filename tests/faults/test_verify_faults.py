@@ -15,7 +15,7 @@ from fault_helpers import leftovers, process_env, spec_data, spec_file, write_rd
 
 from brainalign.benchmarks.spec import SpecBenchmark
 from brainalign.results import ResultsStore
-from brainalign.results.verification import read_record
+from brainalign.results.verification_record import read_record
 
 
 def _scored(cli, tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -48,9 +48,9 @@ def test_a_verify_killed_while_writing_its_record_leaves_nothing_behind(cli, tmp
     spec, results, result = _scored(cli, tmp_path)
     dying = textwrap.dedent(f"""
         import contextlib, os, signal
-        import brainalign._io as io
+        import brainalign._files as files
 
-        original = io.atomic_path
+        original = files.atomic_path
 
         @contextlib.contextmanager
         def killed_while_writing(path):
@@ -60,7 +60,7 @@ def test_a_verify_killed_while_writing_its_record_leaves_nothing_behind(cli, tmp
                     os.kill(os.getpid(), signal.SIGKILL)
                 yield tmp
 
-        io.atomic_path = killed_while_writing
+        files.atomic_path = killed_while_writing
         from brainalign.cli import main
         main(["-q", "verify", {str(results)!r}, "--spec", {str(spec)!r}])
         """)

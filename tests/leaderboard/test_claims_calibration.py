@@ -17,7 +17,11 @@ from brainalign.leaderboard.claims import (
     saliency_claim,
     semantic_claim,
 )
-from brainalign.leaderboard.decisive import across_lineage_test, within_model_contrast, within_model_test
+from brainalign.leaderboard.decisive import (
+    across_lineage_test,
+    within_model_contrast,
+    within_model_test,
+)
 from brainalign.leaderboard.relation import relation
 
 TARGET = "IT@2"

@@ -14,7 +14,7 @@ from test_build import _visible, page_of
 
 from brainalign.leaderboard.merge import merge_stores
 from brainalign.results import Result, ResultsStore
-from brainalign.results.verification import VerificationRecord, write_record
+from brainalign.results.verification_record import VerificationRecord, write_record
 
 IT = "algonauts2019.92images.IT@1"  # the benchmark two_labs makes conflict
 

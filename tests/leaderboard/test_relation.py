@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_results import HUMAN, PROBE, make_result
 from scipy import stats
+from synthetic_results import HUMAN, PROBE, make_result
 
 from brainalign.benchmarks.base import BenchmarkScore, Measure
 from brainalign.errors import BrainAlignError

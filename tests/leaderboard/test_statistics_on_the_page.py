@@ -15,7 +15,12 @@ from synthetic_results import HUMAN, PROBE, fill_store, make_result
 from test_build import _data_block, _read, _table_models, _visible, page_of, site
 
 from brainalign.leaderboard.aggregate import build_leaderboard
-from brainalign.leaderboard.claims import DecisiveTests, evaluate_claims, saliency_across_models_claim, semantic_claim
+from brainalign.leaderboard.claims import (
+    DecisiveTests,
+    evaluate_claims,
+    saliency_across_models_claim,
+    semantic_claim,
+)
 from brainalign.leaderboard.decisive import LineageTest
 from brainalign.leaderboard.export import export
 from brainalign.leaderboard.relation import FEW_MODELS, caveat, model_relations

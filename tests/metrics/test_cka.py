@@ -26,9 +26,12 @@ def textbook_cka(x: np.ndarray, y: np.ndarray) -> float:
     """Kornblith et al.'s HSIC with explicit centring matrices, on the features themselves."""
     n = len(x)
     h = np.eye(n) - np.ones((n, n)) / n
-    k, l = x @ x.T, y @ y.T
-    hsic = lambda a, b: np.trace(a @ h @ b @ h)
-    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+    k, m = x @ x.T, y @ y.T
+
+    def hsic(a: np.ndarray, b: np.ndarray) -> float:
+        return np.trace(a @ h @ b @ h)
+
+    return hsic(k, m) / np.sqrt(hsic(k, k) * hsic(m, m))
 
 
 def _pair(seed: int, n: int = 16) -> tuple[np.ndarray, np.ndarray]:

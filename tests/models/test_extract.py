@@ -14,10 +14,9 @@ import torchvision.transforms.functional as TF
 from models_reference import brute_force_rdm, tiny_net, tiny_preprocess
 
 from brainalign import BrainAlignError
-from brainalign.models import extract_layer_rdms, from_module, parse_memory_budget
+from brainalign.models import extract, extract_layer_rdms, from_module, parse_memory_budget
 from brainalign.models import preprocessing as pp
 from brainalign.models.cache import LayerRDMCache
-from brainalign.models import extract
 from brainalign.models.extract import activation_bytes, plan_groups
 from brainalign.progress import is_quiet, set_quiet
 

@@ -103,12 +103,14 @@ def test_from_module_docstring_example():
 def test_from_module_needs_a_name_and_a_real_module():
     with pytest.raises(BrainAlignError, match="model_id"):
         from_module(tiny_net(), tiny_preprocess())
-    with pytest.raises(BrainAlignError, match="torch.nn.Module"):
+    with pytest.raises(BrainAlignError, match=r"torch.nn.Module"):
         from_module(lambda x: x, tiny_preprocess(), model_id="f")  # type: ignore[arg-type]
-    with pytest.raises(BrainAlignError, match="differs from card.id"):
+    with pytest.raises(BrainAlignError, match=r"differs from card.id"):
         from_module(tiny_net(), tiny_preprocess(), model_id="a",
                     card=ModelCard(id="b", source="custom", architecture="x"))
-    bad_preprocess = lambda image: np.asarray(image)
+    def bad_preprocess(image):
+        return np.asarray(image)
+
     with pytest.raises(BrainAlignError, match=r"\(C, H, W\) tensor"):
         from_module(tiny_net(), bad_preprocess, model_id="p")
 

@@ -55,7 +55,7 @@ def test_explicit_layers_are_returned_in_execution_order_and_validated():
     assert model.layers == ("conv1", "relu#2", "fc")
     with pytest.raises(BrainAlignError, match="did you mean conv1"):
         model.with_layers(["conv_1"])
-    with pytest.raises(BrainAlignError, match="unknown layer policy|no layer"):
+    with pytest.raises(BrainAlignError, match=r"unknown layer policy|no layer"):
         model.with_layers("everything")
 
 

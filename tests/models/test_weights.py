@@ -16,7 +16,7 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from safetensors.torch import save_file
 
 from brainalign import BrainAlignError
-from brainalign._io import sha256_file
+from brainalign._files import sha256_file
 from brainalign.models import WeightsUnavailableError, load_model, weights_available
 
 
@@ -69,7 +69,7 @@ def test_torchvision_weights_with_the_wrong_checksum_are_refused(empty_caches, m
         torch.save(_seeded_state(torchvision.models.resnet18, 3), dst)
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", download_other_weights)
-    with pytest.raises(BrainAlignError, match="sha256 .* corrupt or different"):
+    with pytest.raises(BrainAlignError, match=r"sha256 .* corrupt or different"):
         load_model("torchvision:resnet18/IMAGENET1K_V1")
     assert weights_available("torchvision:resnet18/IMAGENET1K_V1")  # the file is there now
 
@@ -168,7 +168,7 @@ def test_timm_weights_unavailable_offline(empty_caches, monkeypatch):
         raise LocalEntryNotFoundError("offline and not in the cache")
 
     monkeypatch.setattr(timm_hub, "hf_hub_download", offline)
-    with pytest.raises(WeightsUnavailableError, match="models--timm--resnet18.a1_in1k"):
+    with pytest.raises(WeightsUnavailableError, match=r"models--timm--resnet18.a1_in1k"):
         load_model("timm:resnet18.a1_in1k")
 
 

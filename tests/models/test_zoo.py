@@ -116,7 +116,7 @@ def test_open_clip_vit_layers_are_batch_first_with_the_class_token(cached_model)
 
 def test_efficientnet_lite0_real_weights_classify_a_cat(cached_model):
     model = cached_model("efficientnet_lite0")
-    from brainalign._io import sha256_file
+    from brainalign._files import sha256_file
 
     digest = sha256_file(model.weights_path)
     assert model.card.weights_sha256 == digest and model.weights_path.name.endswith(f"-{digest[:8]}.pth")

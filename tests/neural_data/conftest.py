@@ -1,4 +1,4 @@
-"""Fixtures for the data layer: a local HTTP server (the network boundary) and fake registry entries."""
+"""Fixtures for the data layer: a local HTTP server (the network boundary) and fake catalogue entries."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from brainalign.neural_data import registry
-from brainalign.neural_data.registry import DataFile, Dataset
+from brainalign.neural_data import catalogue
+from brainalign.neural_data.catalogue import DataFile, Dataset
 
 
 @dataclass
@@ -62,14 +62,14 @@ def file_server() -> Iterator[FileServer]:
 
 @pytest.fixture
 def register_dataset(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Dataset]:
-    """Add a data set to the registry for one test: ``register_dataset(name, files, **fields)``."""
+    """Add a data set to the catalogue for one test: ``register_dataset(name, files, **fields)``."""
     extra: dict[str, Dataset] = {}
-    real = registry._registry
+    real = catalogue._catalogue
 
     def combined() -> dict[str, Dataset]:
         return {**real(), **extra}
 
-    monkeypatch.setattr(registry, "_registry", combined)
+    monkeypatch.setattr(catalogue, "_catalogue", combined)
 
     def add(name: str, files: list[DataFile], **fields: object) -> Dataset:
         spec = dict(title=f"test data set {name}", description="for tests", licence="CC0",

@@ -14,8 +14,8 @@ import pytest
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import download as download_module
 from brainalign.neural_data import locations
+from brainalign.neural_data.catalogue import DataFile
 from brainalign.neural_data.download import download
-from brainalign.neural_data.registry import DataFile
 
 PAYLOAD = b"RDM bytes " * 5000  # 50 kB: several read blocks
 

@@ -32,7 +32,7 @@ def betas(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray], np.ndarray]:
     volumes: dict[str, np.ndarray] = {}
     rows = []
     for subject in ("s1", "s2"):
-        volumes[subject] = rng.normal(size=(len(STIMULI),) + SHAPE)
+        volumes[subject] = rng.normal(size=(len(STIMULI), *SHAPE))
         for k, stimulus in enumerate(STIMULI):
             name = f"{subject}_{stimulus}.nii.gz"
             nib.save(nib.Nifti1Image(volumes[subject][k].astype(np.float32), AFFINE), tmp_path / name)

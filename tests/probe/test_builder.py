@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from probe_synthetic import PHOTO_STAMPS, BagOfWordsEmbedder, drawing_rgba, make_stamps, photo_rgba
 
+from brainalign.errors import BrainAlignError
 from brainalign.probe import (
     CONDITIONS,
     BuildSettings,
@@ -29,7 +30,6 @@ from brainalign.probe import (
     tuxpaint,
 )
 from brainalign.probe.compositing import EDGES, composite, paste_box
-from brainalign.errors import BrainAlignError
 from brainalign.stimuli import StimulusSet
 
 SMALL = BuildSettings(seed=0, image_size=160, max_distractors=14,
@@ -198,7 +198,7 @@ def test_check_catches_a_tampered_image(built, tmp_path: Path) -> None:
     with pytest.raises(BrainAlignError, match="sha256 mismatch"):
         ProbeFolder.open(copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    from brainalign._io import sha256_file
+    from brainalign._files import sha256_file
 
     manifest["files"][str(victim.relative_to(copy))] = sha256_file(victim)
     (copy / "manifest.json").write_text(json.dumps(manifest))
@@ -231,7 +231,7 @@ def test_same_seed_gives_byte_identical_output(built, pool: TuxPaintPool, tmp_pa
 
 def _record_image(probe: Path, image: Path) -> None:
     """Rewrite ``probe``'s manifest so that it records ``image`` as it now is."""
-    from brainalign._io import sha256_file
+    from brainalign._files import sha256_file
     from brainalign.probe.identity import pixels_sha256
 
     manifest = json.loads((probe / "manifest.json").read_text())
@@ -322,11 +322,11 @@ def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(pool: TuxPai
     import signal
     import sys
 
-    from brainalign._io import OWNER_FILE, ScratchFolder
+    from brainalign._files import OWNER_FILE, ScratchFolder
 
     out = tmp_path / "probe"
     killed = subprocess.run([sys.executable, "-c", (
-        "import os, signal, sys; from brainalign._io import ScratchFolder; "
+        "import os, signal, sys; from brainalign._files import ScratchFolder; "
         f"s = ScratchFolder('probe.building', root={str(tmp_path)!r}); "
         "(s.path / 'images').mkdir(); (s.path / 'images' / 'half.png').write_bytes(b'half'); "
         "os.kill(os.getpid(), signal.SIGKILL)")])
@@ -355,7 +355,7 @@ def test_threshold_parameters_are_validated() -> None:
         Thresholds(0.9, 0.3, 0.01, 0.2)
     with pytest.raises(BrainAlignError, match="quantile"):
         ThresholdQuantiles(semantic_similar=1.5)
-    with pytest.raises(BrainAlignError, match="include 1.0"):
+    with pytest.raises(BrainAlignError, match=r"include 1.0"):
         BuildSettings(contrasts=(0.5, 2.0))
     with pytest.raises(BrainAlignError, match="too small"):
         BuildSettings(image_size=64)
@@ -416,7 +416,7 @@ def test_distractors_without_transparency_are_announced_as_rectangles(stamps: Pa
 
 
 def test_cut_outs_are_counted_as_such(built) -> None:
-    out, report = built
+    _out, report = built
     assert report.shapes == {"cut-out": 4 * report.n_complete}
     assert not [w for w in report.warnings() if "rectangles" in w]
 

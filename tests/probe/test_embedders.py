@@ -10,6 +10,7 @@ import pytest
 from probe_synthetic import BagOfWordsEmbedder
 from scipy.spatial.distance import pdist
 
+from brainalign.errors import BrainAlignError
 from brainalign.probe.embedders import (
     CaptionEmbedder,
     OpenClipTextEmbedder,
@@ -19,7 +20,6 @@ from brainalign.probe.embedders import (
     minilm_embedder,
     semantic_rdm,
 )
-from brainalign.errors import BrainAlignError
 from brainalign.rsa import to_square
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from scipy.spatial.distance import pdist
 from skimage import data
 
+from brainalign.errors import BrainAlignError
 from brainalign.probe import (
     itti_koch,
     saliency_change,
@@ -19,7 +20,6 @@ from brainalign.probe import (
     saliency_maps,
     saliency_rdm,
 )
-from brainalign.errors import BrainAlignError
 
 SIZES = (224, 320)  # the probe's size, and one large enough for pySaliencyMap's every scale
 ODD_CELLS = ((1, 2), (3, 0), (0, 0))
@@ -138,7 +138,7 @@ def test_colour_opponency_channels():
 )
 @pytest.mark.parametrize("shape", [(300, 200), (224, 224), (40, 90)])
 def test_uniform_image_gives_a_flat_map(colour, shape):
-    image = np.empty(shape + (3,), np.uint8)
+    image = np.empty((*shape, 3), np.uint8)
     image[:] = colour
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
@@ -160,7 +160,7 @@ def test_output_shape_range_and_dtype_on_photos(name, size):
     saliency = saliency_map(image)
     assert saliency.shape == image.shape[:2]
     assert saliency.dtype == np.float32
-    assert 0.0 <= saliency.min() and saliency.max() <= 1.0
+    assert saliency.min() >= 0.0 and saliency.max() <= 1.0
     assert saliency.max() > 0.5 and saliency.std() > 0.02  # a real map, not a flat one
 
 
@@ -175,11 +175,11 @@ def test_deterministic_and_independent_of_memory_layout():
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 3), (16, 16), (17, 40), (70, 66)])
 def test_tiny_images(shape):
-    image = np.random.default_rng(sum(shape)).integers(0, 256, shape + (3,), dtype=np.uint8)
+    image = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
     with np.errstate(all="raise"):
         saliency = saliency_map(image)
     assert saliency.shape == shape and np.isfinite(saliency).all()
-    assert 0.0 <= saliency.min() and saliency.max() <= 1.0
+    assert saliency.min() >= 0.0 and saliency.max() <= 1.0
 
 
 def test_scales_vanish_only_below_the_grid_size():

@@ -32,7 +32,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def _pin_of(stamps: Path, probe_sha256: str = "0" * 64) -> pinned.Pin:
     """A pin of the photo stamps in ``stamps``, as tools/pin_default_probe.py writes one."""
-    from brainalign._io import sha256_file
+    from brainalign._files import sha256_file
 
     pool = TuxPaintPool(stamps)
     files = {name: sha256_file(stamps / name) for name in stamp_files(pool.stamps.values(), stamps)}

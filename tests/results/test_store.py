@@ -228,47 +228,17 @@ def test_the_table_is_canonical_csv_with_exact_floats(tmp_path: Path) -> None:
     assert Result.read(path).layerwise.loc[0, "value"] == 0.1 + 0.2
 
 
-def _write_format_1(result: Result, folder: Path) -> Path:
-    """A result as brainalign 0.1 wrote it: JSON (format 1) beside a Parquet table."""
-    import hashlib
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(result.layerwise, preserve_index=False), buffer)
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    folder.mkdir(parents=True)
-    (folder / f"{IT}.{digest[:16]}.parquet").write_bytes(data)
-    path = folder / f"{IT}.json"
+def test_a_result_of_format_1_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    """Development versions before 0.1.0 wrote format 1 (a Parquet table): no longer read."""
+    result = make_result("clip_rn50", IT)
+    path = tmp_path / f"{IT}.json"
     path.write_text(json.dumps({
         "format": "brainalign.result", "format_version": 1, "model_id": result.model_id,
-        "benchmark": result.benchmark, "summary": result.summary, "extra": result.extra,
-        "provenance": result.provenance,
-        "layerwise": {"file": f"{IT}.{digest[:16]}.parquet", "sha256": digest, "rows": len(result.layerwise)},
+        "benchmark": result.benchmark, "summary": result.summary, "provenance": result.provenance,
+        "layerwise": {"file": f"{IT}.0123456789abcdef.parquet", "sha256": "0" * 64, "rows": 1},
     }))
-    return path
-
-
-def test_results_written_by_version_0_1_are_read_and_migrated(tmp_path: Path) -> None:
-    original = make_result("clip_rn50", IT)
-    old = _write_format_1(original, tmp_path / "clip_rn50")
-    loaded = Result.read(old)
-    assert loaded.summary == original.summary
-    pd.testing.assert_frame_equal(loaded.layerwise, original.layerwise)
-    assert loaded.reuse_key == {}  # never reused: it records no reuse key
-    ResultsStore(tmp_path).save(loaded)  # rewritten in the current format, the Parquet table removed
-    assert not list(tmp_path.rglob("*.parquet"))
-    assert json.loads(old.read_text())["format_version"] == 2
-
-
-def test_a_version_0_1_result_without_pyarrow_says_how_to_read_it(tmp_path: Path, monkeypatch) -> None:
-    old = _write_format_1(make_result("clip_rn50", IT), tmp_path / "clip_rn50")
-    monkeypatch.setitem(__import__("sys").modules, "pyarrow.parquet", None)  # as if not installed
-    with pytest.raises(BrainAlignError, match=r"needs pyarrow \(`pip install 'brainalign\[parquet\]'`\)"):
-        Result.read(old)
+    with pytest.raises(BrainAlignError, match=r"format 1, with a Parquet table.*score the model again"):
+        Result.read(path)
 
 
 def test_bad_layerwise_tables_are_refused_before_writing() -> None:

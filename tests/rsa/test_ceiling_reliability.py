@@ -15,7 +15,7 @@ import scipy.io
 from scipy.spatial.distance import pdist
 from scipy.stats import binom, spearmanr
 
-from brainalign.rsa import RELIABILITY_ALPHA, ceiling_reliability, condense, noise_ceiling
+from brainalign.rsa import ALPHA, ceiling_reliability, condense, noise_ceiling
 
 N_STIMULI, N_SUBJECTS, N_PERM = 20, 8, 199
 #: Under the null, P(p < 0.05) with 199 permutations: p is k/200 and k <= 9 happens 9 times in 200.
@@ -114,4 +114,4 @@ def test_the_92_image_targets_pass(shared_data: Path) -> None:
         # no shuffle comes near: p is the smallest 199 permutations can give
         assert result.p == pytest.approx(1 / (N_PERM + 1)) and result.reliable, name
         assert result.lower > result.null_mean + 5 * result.null_sd, name
-    assert RELIABILITY_ALPHA == 0.05
+    assert ALPHA == 0.05

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 import timm
 import torch
@@ -74,7 +75,8 @@ def to_timm(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str,
     """Rename the package's (lukemelas-style) keys to timm's; a timm state dict passes through."""
     if not any(key.startswith("_blocks.") for key in state):
         return state
-    block_paths = [f"blocks.{s}.{j}" for s, stage in enumerate(model.blocks) for j in range(len(stage))]
+    stages: Any = model.blocks  # timm's EfficientNet: a Sequential of stages
+    block_paths = [f"blocks.{s}.{j}" for s, stage in enumerate(stages) for j in range(len(stage))]
     expanding = {int(k.split(".")[1]) for k in state if k.startswith("_blocks.") and "._expand_conv." in k}
     renamed = {}
     for key, value in state.items():

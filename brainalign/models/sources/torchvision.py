@@ -17,8 +17,6 @@ from ..preprocessing import Preprocess
 from ..weights import load_into, read_state_dict, unavailable
 from . import Built, seeded
 
-HASH_PREFIX_LENGTH = 8
-
 
 def architectures() -> list[str]:
     return sorted(torchvision.models.list_models(module=torchvision.models))

@@ -1,4 +1,5 @@
-"""Atomic file writes: readers see the old file or the complete new one, never half of one.
+"""Files handled safely: atomic writes (readers see the old file or the complete new one, never
+half of one), what a killed write or run leaves behind, scratch folders, and sha256 checksums.
 
 A write the environment refuses (a full disk, a read-only or unwritable folder) raises
 :class:`~brainalign.errors.BrainAlignError` naming the path, the system's reason and errno, with
@@ -17,7 +18,7 @@ import socket
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -151,12 +152,6 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
 
 
-def write_with_atomic(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp_path)`` (e.g. ``np.savez``), then move the finished file into place."""
-    with atomic_path(path) as tmp:
-        writer(tmp)
-
-
 def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None:
     """Write ``arrays`` as an uncompressed ``.npz`` (``np.load`` reads it) with fixed zip
     timestamps, so equal arrays give equal bytes; object arrays are refused (no pickles)."""
@@ -208,7 +203,7 @@ class ScratchFolder:
             self.path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-", dir=root))
             if fcntl is not None:  # lock first, then name it .owner: a sweeper never sees it unlocked
                 pending = self.path / f"{OWNER_FILE}.{os.getpid()}"
-                self._lock = open(pending, "wb")
+                self._lock = open(pending, "wb")  # noqa: SIM115 - held open (and locked) until remove()
                 fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._lock.write(f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
                 self._lock.flush()

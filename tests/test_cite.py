@@ -14,10 +14,8 @@ import pytest
 from cli_run import run_cli
 from synthetic_results import PROBE, make_result
 
-from brainalign.citation import STUDY_BIBTEX, suite_bibtex
-from brainalign.citing import keys, with_study_and_suite
+from brainalign.bibtex import STUDY_BIBTEX, keys, parse_bibtex, suite_bibtex, with_study_and_suite
 from brainalign.leaderboard.methods import methods_paragraph, result_bibtex
-from brainalign.neural_data.registry import parse_bibtex
 from brainalign.results import Result, ResultsStore
 
 #: A result of the default run, as `brainalign run` wrote it (brainalign 0.1.0).

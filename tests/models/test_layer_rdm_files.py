@@ -12,9 +12,9 @@ import pytest
 from models_reference import tiny_net, tiny_preprocess
 
 from brainalign import BrainAlignError
-from brainalign._io import write_npz_atomic
+from brainalign._files import write_npz_atomic
 from brainalign.models import extract_layer_rdms, from_module, read_layer_rdms, save_layer_rdms
-from brainalign.models.io import provenance
+from brainalign.models.layer_rdm_files import provenance
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The model registry: ids → cards (data) and builders (code), and :func:`load_model`.
+"""The model zoo: every model id → its card (data) and builder (code), and :func:`load_model`.
 
 Model ids
 ---------
@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from .._io import sha256_file
+from .._files import sha256_file
 from ..errors import BrainAlignError
 from . import cards as c
 from .aliases import ModelAlias
@@ -222,17 +222,17 @@ def registered() -> dict[str, EntryPoint]:
     """Every registered model id and its entry point: brainalign's own, then the plugins' that
     are not refused (:func:`refused_ids`), so an installed package can never change what a
     result's model id means."""
-    return _registry()[0]
+    return _entry_points()[0]
 
 
 def refused_ids() -> dict[str, str]:
     """Model ids of plugins that are refused, and why: a built-in id (brainalign's own wins, at
     every load), or an id two packages register (neither answers for it). Each is reported once
     per process, as a warning naming both."""
-    return _registry()[1]
+    return _entry_points()[1]
 
 
-def _registry() -> tuple[dict[str, EntryPoint], dict[str, str]]:
+def _entry_points() -> tuple[dict[str, EntryPoint], dict[str, str]]:
     points = list(entry_points(group=ENTRY_POINT_GROUP))
     found = {p.name: p for p in points if _is_builtin(p)}
     claims: dict[str, dict[str, EntryPoint]] = {}  # id → {package: its entry point}
@@ -277,7 +277,7 @@ def _load_point(point: EntryPoint) -> object:
     not ``KeyboardInterrupt``) becomes one error naming the package and the entry point."""
     try:
         return point.load()
-    except (Exception, SystemExit) as err:  # noqa: BLE001 - a broken plugin is reported, not a traceback
+    except (Exception, SystemExit) as err:  # a broken plugin is reported, not a traceback
         text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         raise BrainAlignError(
             f"model {point.name!r} of the installed package {_package(point)} cannot be loaded "
@@ -372,7 +372,7 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
     module.__file__ = str(path)
     sys.modules[name] = module
     try:
-        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102 (the user's model)
+        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # runs the user's model file
     except (Exception, SystemExit) as err:
         del sys.modules[name]
         raise user_code_error(f"cannot import model file {path} (for {spec})", err) from err
@@ -383,7 +383,7 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
         target = getattr(target, part)
     if not callable(target):
         raise BrainAlignError(f"{match['attr']!r} in {path} is not callable")
-    return target  # type: ignore[return-value]
+    return target
 
 
 _LIBRARY_FOLDERS = tuple(
@@ -442,7 +442,7 @@ def _run_factory(
 # --- public API ------------------------------------------------------------------------------------
 
 def model_entry(model_id: str) -> ModelEntry:
-    """The registry entry of a registered alias or a generic id (not of plugin factories or file
+    """The zoo entry of a registered alias or a generic id (not of plugin factories or file
     factories, which are code: only loading tells what they are)."""
     entry = _registered_entry(model_id)
     if entry is None:
@@ -529,7 +529,10 @@ def load_model(
         return _run_factory(import_factory(model_id), model_id, device, weights, preprocessing, layers)
     point = _factory_point(model_id)
     if point is not None:
-        return _run_factory(_load_point(point), f"plugin {model_id!r}", device, weights, preprocessing, layers)
+        factory = _load_point(point)
+        if not callable(factory):
+            raise BrainAlignError(f"plugin {model_id!r} names {factory!r}, which is not a callable model factory")
+        return _run_factory(factory, f"plugin {model_id!r}", device, weights, preprocessing, layers)
     entry = model_entry(model_id)
     weights_path = weights_file_path(weights) if weights is not None else None
     built = entry.build(weights_path)

@@ -1,4 +1,4 @@
-"""Scoring runs: results saved and reused, skipped benchmarks explained, the CLI, kill + resume."""
+"""The API's scoring runs: results saved and reused, skipped benchmarks explained, the CLI, kill + resume."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import pytest
 import torch
 import torchvision.transforms as T
 
-from brainalign import BrainAlignError, execution, runner
+from brainalign import BrainAlignError, api, execution
 from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
 from brainalign.benchmarks import get as get_benchmark
 from brainalign.cli import main
-from brainalign.results import ResultsStore
 from brainalign.models import from_module
+from brainalign.results import ResultsStore
 from brainalign.stimuli import StimulusSet
 
 HUMAN = "kriegeskorte2008.hIT"
@@ -34,7 +34,7 @@ def tiny_model(model_id: str = "tiny"):
 
 
 def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path, monkeypatch) -> None:
-    first = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
+    first = api.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in first] == ["scored"]
     stored = ResultsStore(tmp_path).load("pixels", f"{HUMAN}@2")
     assert stored.content_id() == first[0].result.content_id()
@@ -47,23 +47,23 @@ def test_score_saves_then_reuses_without_loading_the_model(shared_data, tmp_path
         raise AssertionError("a reused result must not load the model")
 
     monkeypatch.setattr(execution, "load_model", no_loading)
-    again = runner.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
+    again = api.score("pixels", HUMAN, results=tmp_path, data_dir=shared_data)
     assert [o.status for o in again] == ["reused"]
     assert again[0].result.content_id() == stored.content_id()
 
 
 def test_a_different_seed_is_not_reused(shared_data, tmp_path) -> None:
     model = tiny_model()
-    runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=0)
-    outcome = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=1)[0]
+    api.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=0)
+    outcome = api.score(model, HUMAN, results=tmp_path, data_dir=shared_data, seed=1)[0]
     assert outcome.status == "scored"
     assert ResultsStore(tmp_path).load("tiny", HUMAN).provenance["seed"] == 1
 
 
 def test_force_recomputes_identical_numbers(shared_data, tmp_path) -> None:
     model = tiny_model()
-    first = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data)[0]
-    forced = runner.score(model, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
+    first = api.score(model, HUMAN, results=tmp_path, data_dir=shared_data)[0]
+    forced = api.score(model, HUMAN, results=tmp_path, data_dir=shared_data, force=True)[0]
     assert forced.status == "scored"
     assert forced.result.content_id() == first.result.content_id()
 
@@ -71,10 +71,10 @@ def test_force_recomputes_identical_numbers(shared_data, tmp_path) -> None:
 def test_missing_data_of_a_named_benchmark_is_an_error_with_the_fix_and_skipped_on_request(tmp_path) -> None:
     empty = tmp_path / "no-data"
     empty.mkdir()
-    with pytest.raises(BrainAlignError, match="algonauts2019.78images.IT@2 cannot be scored: data set "
+    with pytest.raises(BrainAlignError, match=r"algonauts2019.78images.IT@2 cannot be scored: data set "
                                               "algonauts2019_78 not found.*brainalign data fetch algonauts2019_78"):
-        runner.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty)
-    outcome = runner.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty,
+        api.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty)
+    outcome = api.score(tiny_model(), "algonauts2019.78images.IT", results=tmp_path / "r", data_dir=empty,
                            skip_absent=True)[0]
     assert outcome.status == "skipped" and outcome.result is None
     assert "brainalign data fetch algonauts2019_78" in outcome.message
@@ -83,9 +83,9 @@ def test_missing_data_of_a_named_benchmark_is_an_error_with_the_fix_and_skipped_
 
 def test_unknown_options_and_benchmarks_are_named(tmp_path) -> None:
     with pytest.raises(BrainAlignError, match="unknown scoring options"):
-        runner.score("pixels", HUMAN, results=tmp_path, sed=1)
+        api.score("pixels", HUMAN, results=tmp_path, sed=1)
     with pytest.raises(BrainAlignError, match="unknown benchmark"):
-        runner.score("pixels", "kriegeskorte2008.hITT", results=tmp_path)
+        api.score("pixels", "kriegeskorte2008.hITT", results=tmp_path)
 
 
 def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_path, capsys) -> None:
@@ -194,15 +194,15 @@ class TaggedBenchmark(Benchmark):
 
 def test_other_data_under_the_same_benchmark_id_is_not_reused(tmp_path) -> None:
     model = tiny_model()
-    assert runner.score(model, TaggedBenchmark("a"), results=tmp_path)[0].status == "scored"
-    assert runner.score(model, TaggedBenchmark("a"), results=tmp_path)[0].status == "reused"
-    assert runner.score(model, TaggedBenchmark("b"), results=tmp_path)[0].status == "scored"
+    assert api.score(model, TaggedBenchmark("a"), results=tmp_path)[0].status == "scored"
+    assert api.score(model, TaggedBenchmark("a"), results=tmp_path)[0].status == "reused"
+    assert api.score(model, TaggedBenchmark("b"), results=tmp_path)[0].status == "scored"
 
 
 def test_a_given_model_scored_with_other_layers_is_not_reused(tmp_path) -> None:
     model = tiny_model()  # layers="all": 0, 1, 2 (+ output)
-    first = runner.score(model, TaggedBenchmark("a"), results=tmp_path)[0]
-    only_conv = runner.score(model, TaggedBenchmark("a"), results=tmp_path, layers=["0"])[0]
+    first = api.score(model, TaggedBenchmark("a"), results=tmp_path)[0]
+    only_conv = api.score(model, TaggedBenchmark("a"), results=tmp_path, layers=["0"])[0]
     assert only_conv.status == "scored"
     assert list(only_conv.result.layerwise["layer"]) == ["0"] != list(first.result.layerwise["layer"])
 
@@ -223,11 +223,11 @@ def test_another_weights_file_is_not_reused(tmp_path) -> None:
         net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten())
         torch.save(net.state_dict(), tmp_path / name)
     spec = f"{factory}:build"
-    a = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
-    again = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
+    a = api.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
+    again = api.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "a.pt")[0]
     with pytest.raises(BrainAlignError, match="already holds results of another network called 'net'"):
-        runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")
-    b = runner.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt", force=True)[0]
+        api.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt")
+    b = api.score(spec, TaggedBenchmark("a"), results=tmp_path / "r", weights=tmp_path / "b.pt", force=True)[0]
     assert (a.status, again.status, b.status) == ("scored", "reused", "scored")
     assert not a.result.layerwise["value"].equals(b.result.layerwise["value"])
 
@@ -245,8 +245,8 @@ def test_an_edited_preprocessing_is_not_reused(tmp_path) -> None:
         "    return from_module(net, T.Compose([resize, T.ToTensor()]), layers='all', model_id='net')\n"
     )
     factory.write_text("SIZE = 8\n" + source, encoding="utf-8")
-    first = runner.score(f"{factory}:build", TaggedBenchmark("a"), results=tmp_path / "r")[0]
+    first = api.score(f"{factory}:build", TaggedBenchmark("a"), results=tmp_path / "r")[0]
     factory.write_text("SIZE = 12\n" + source, encoding="utf-8")
-    second = runner.score(f"{factory}:build", TaggedBenchmark("a"), results=tmp_path / "r")[0]
+    second = api.score(f"{factory}:build", TaggedBenchmark("a"), results=tmp_path / "r")[0]
     assert (first.status, second.status) == ("scored", "scored")
     assert second.result.provenance["preprocess_sha256"] != first.result.provenance["preprocess_sha256"]

@@ -84,10 +84,7 @@ def unit_vectors(rdms: Any, method: str = "spearman") -> np.ndarray:
     _check_method(method, allow_kendall=False)
     stack = as_rdm_stack(rdms)
     has_nan = np.isnan(stack).any(axis=1)
-    if method == "spearman":
-        units = rank_rows(stack)
-    else:
-        units = stack.copy()
+    units = rank_rows(stack) if method == "spearman" else stack.copy()
     if method in ("spearman", "pearson"):
         units -= units.mean(axis=1, keepdims=True)
     norms = np.sqrt(np.einsum("ij,ij->i", units, units))

@@ -1,4 +1,4 @@
-"""The registry is complete, pinned and matches the real files; lookup order and error messages."""
+"""The data catalogue is complete, pinned and matches the real files; lookup order and error messages."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from brainalign._io import sha256_file
+from brainalign._files import sha256_file
 from brainalign.errors import BrainAlignError
 from brainalign.neural_data import datasets, get_dataset, locate, locations, objects92
-from brainalign.neural_data.registry import DataFile, bibtex_entry
+from brainalign.neural_data.catalogue import DataFile, bibtex_entry
 
 RAW_COMMIT_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
 
@@ -39,7 +39,7 @@ def test_only_the_78_image_set_is_unpinned() -> None:
     assert "NOT pinned" in get_dataset("algonauts2019_78").description
 
 
-def test_registry_matches_the_readme_checksums(shared_data: Path) -> None:
+def test_catalogue_matches_the_readme_checksums(shared_data: Path) -> None:
     readme = (shared_data / "README.md").read_text()
     documented = dict(re.findall(r"^\| (\S+\.(?:npz|mat)) \|.*\| ([0-9a-f]{64}) \|$", readme, re.MULTILINE))
     registered = {
@@ -63,7 +63,7 @@ def test_real_files_verify(shared_data: Path, name: str) -> None:
 
 def test_shipped_categories_equal_the_mat_file(shared_data: Path) -> None:
     mat = scipy.io.loadmat(shared_data / "kriegeskorte2008_92" / "Kriegeskorte_Neuron2008_supplementalData.mat")
-    vectors = pd.DataFrame(mat["categoryVectors"], columns=[str(l[0]) for l in mat["categoryLabels"][0]])
+    vectors = pd.DataFrame(mat["categoryVectors"], columns=[str(label[0]) for label in mat["categoryLabels"][0]])
     table = objects92.categories()
     assert list(table.index) == list(objects92.object_ids())
     np.testing.assert_array_equal(table["animate"], vectors["animate"] == 1)

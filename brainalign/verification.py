@@ -6,7 +6,7 @@ preprocessing and its output's sha256, a ``FILE.py`` model's source sha256), the
 the batch size, and the environment (library versions, torch's thread count). :func:`verify`
 rebuilds each of those here, checks every checksum, extracts the layer RDMs afresh (the layer-RDM
 cache is not read unless asked), scores with the recorded seed and thread count, and compares every
-number with the file's (:data:`~brainalign.results.verification.TOLERANCE`). Each result is
+number with the file's (:data:`~brainalign.results.agreement.TOLERANCE`). Each result is
 *verified*, *differs* (which numbers, by how much) or *cannot verify* (what is missing).
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._io import remove_orphaned_writes, sha256_file
+from ._files import remove_orphaned_writes, sha256_file
 from .benchmarks import Benchmark, get
 from .benchmarks.plugins import PluginError
 from .benchmarks.registry import PROBE_HASH_MARK
@@ -29,15 +29,9 @@ from .models.constant_layers import drop_uncomparable_layers
 from .paths import data_dir as resolve_data_dir
 from .progress import progress
 from .results import Result
+from .results.agreement import TOLERANCE, Comparison, compare_numbers
 from .results.provenance import environment
-from .results.verification import (
-    TOLERANCE,
-    Comparison,
-    Status,
-    VerificationRecord,
-    compare_numbers,
-    write_record,
-)
+from .results.verification_record import Status, VerificationRecord, write_record
 
 
 @dataclass(frozen=True)
@@ -121,8 +115,8 @@ class _Context:
         self.data_dir = data_dir
         self.use_cache = use_cache
         self._file_cards: dict[str, str] | None = None
-        self._model: tuple[tuple, LoadedModel] | None = None
-        self._layers: dict[tuple, Any] = {}
+        self._model: tuple[tuple[Any, ...], LoadedModel] | None = None
+        self._layers: dict[tuple[Any, ...], Any] = {}
 
     def benchmark(self, result: Result) -> Benchmark:
         """The benchmark ``result`` was scored on: a spec given, a probe known here, or registered."""
@@ -194,7 +188,7 @@ def _verify_file(path: Path, context: _Context) -> tuple[Verdict, Result | None]
         comparison = _rescore(result, context)
     except (CannotVerify, PluginError) as err:  # a plugin that fails here cannot verify its results
         return Verdict(path, result.model_id, result.benchmark, "cannot verify", str(err)), result
-    edited = written_id is not None and written_id != result.content_id()
+    edited = written_id != result.content_id()
     notes = environment_notes(result)
     versions = f"; {', '.join(notes)}" if notes else ""
     if comparison.agree and not edited:
@@ -267,10 +261,10 @@ def _model(result: Result, context: _Context) -> LoadedModel:
     checks = (("weights", model.card.weights_sha256, result.model_card.get("weights_sha256")),
               ("parameters", model.state_sha256(), provenance.get("parameters_sha256")),
               ("preprocessing output", model.preprocess_sha256, provenance.get("preprocess_sha256")))
-    for name, here, recorded in checks:
-        if recorded and here and recorded != here:
+    for name, built, recorded in checks:
+        if recorded and built and recorded != built:
             raise CannotVerify(f"the model built here is not the one scored: its {name} sha256 is "
-                               f"{here[:12]}…, the result records {recorded[:12]}…")
+                               f"{built[:12]}…, the result records {recorded[:12]}…")
     return model
 
 
@@ -303,6 +297,6 @@ def environment_notes(result: Result) -> list[str]:
     """Where this machine's versions differ from those the result records (numbers may then
     differ in their last bits, within the tolerance)."""
     recorded = result.provenance.get("environment", {}).get("libraries", {})
-    here = environment()["libraries"]
+    here: dict[str, str] = environment()["libraries"]  # type: ignore[assignment]
     return [f"{name} {recorded[name]} there, {here.get(name)} here" for name in sorted(recorded)
             if recorded.get(name) and here.get(name) and recorded[name] != here[name]]

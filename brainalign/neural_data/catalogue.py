@@ -1,4 +1,4 @@
-"""The data registry: every data set described as data (registry.json and datasets.bib).
+"""The data catalogue: every data set described as data (catalogue.json and datasets.bib).
 
 A data set is a folder of files, each known by its download URL (pinned to a commit), sha256 and
 size; plus a licence, citations and a description. Code only reads these descriptions, so adding
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ..bibtex import parse_bibtex
 from ..errors import BrainAlignError
 
 
@@ -50,7 +50,7 @@ class Dataset:
     @property
     def size(self) -> int | None:
         sizes = [f.size for f in self.files]
-        return None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+        return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
 
     @property
     def pinned(self) -> bool:
@@ -68,8 +68,8 @@ class Dataset:
 
 
 @lru_cache(maxsize=1)
-def _registry() -> dict[str, Dataset]:
-    raw = json.loads(resources.files(__package__).joinpath("registry.json").read_text("utf-8"))
+def _catalogue() -> dict[str, Dataset]:
+    raw = json.loads(resources.files(__package__).joinpath("catalogue.json").read_text("utf-8"))
     out: dict[str, Dataset] = {}
     for name, spec in raw["datasets"].items():
         files = tuple(DataFile(**entry) for entry in spec.pop("files"))
@@ -79,15 +79,15 @@ def _registry() -> dict[str, Dataset]:
 
 def datasets() -> list[Dataset]:
     """Every registered data set, sorted by name."""
-    return [d for _, d in sorted(_registry().items())]
+    return [d for _, d in sorted(_catalogue().items())]
 
 
 def get_dataset(name: str) -> Dataset:
     """The data set called ``name``; an unknown name lists the close ones."""
-    registry = _registry()
-    if name in registry:
-        return registry[name]
-    close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
+    catalogue = _catalogue()
+    if name in catalogue:
+        return catalogue[name]
+    close = difflib.get_close_matches(name, list(catalogue), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise BrainAlignError(
         f"unknown data set {name!r}{hint} (`brainalign data list` shows them all)"
@@ -98,16 +98,6 @@ def get_dataset(name: str) -> Dataset:
 def _bibtex() -> dict[str, str]:
     text = resources.files(__package__).joinpath("datasets.bib").read_text("utf-8")
     return parse_bibtex(text)
-
-
-def parse_bibtex(text: str) -> dict[str, str]:
-    """Split a .bib text into ``{key: entry}`` (entries start with ``@type{key,`` at a line start)."""
-    entries: dict[str, str] = {}
-    starts = [m for m in re.finditer(r"^@\w+\{([^,\s]+),", text, flags=re.MULTILINE)]
-    for match, following in zip(starts, starts[1:] + [None]):
-        end = following.start() if following else len(text)
-        entries[match.group(1)] = text[match.start() : end].strip()
-    return entries
 
 
 def bibtex_entry(key: str) -> str:

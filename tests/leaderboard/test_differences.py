@@ -13,7 +13,7 @@ import pytest
 from cli_run import run_cli
 from synthetic_results import PROBE, make_result
 
-from brainalign.leaderboard.compare import compare_results, difference_interval, format_interval
+from brainalign.leaderboard.differences import compare_results, difference_interval, format_interval
 
 IT = "algonauts2019.92images.IT@1"
 
@@ -65,7 +65,7 @@ def test_compare_command_by_model_id_and_by_file(synthetic_store, capsys) -> Non
     code, out, _ = _run(["compare", "efficientnet_lite0", "efficientnet_lite0:untrained", "--results", folder], capsys)
     assert code == 0
     assert "A = efficientnet_lite0" in out and "B = efficientnet_lite0:untrained" in out
-    line = next(l for l in out.splitlines() if l.startswith(IT) and " brain_similarity " in l)
+    line = next(row for row in out.splitlines() if row.startswith(IT) and " brain_similarity " in row)
     assert "A higher" in line and "[" in line
     files = [str(synthetic_store.path_for(m, PROBE)) for m in ("clip_rn50", "efficientnet_lite0")]
     code, out, _ = _run(["compare", *files, "--json"], capsys)
@@ -218,7 +218,7 @@ def test_compare_command_says_which_rows_are_paired(tmp_path: Path, capsys) -> N
     store.save(_scored("other", other, target))
     code, out, _ = _run(["compare", "one", "other", "--results", str(tmp_path)], capsys)
     assert code == 0
-    line = next(l for l in out.splitlines() if l.startswith("planted.ROI@2") and " brain_similarity " in l)
+    line = next(row for row in out.splitlines() if row.startswith("planted.ROI@2") and " brain_similarity " in row)
     assert " paired " in line
     assert "paired: A − B bootstrapped resample by resample" in out and "MOVER" not in out
 

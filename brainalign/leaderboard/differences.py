@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..rsa.inference import TwoFactorSamples, two_factor_interval
 from ..results import Result, as_float
+from ..rsa.inference import LEVEL, TwoFactorSamples, two_factor_interval
 from .caveats import interval_caveat, interval_covers, interval_resamples
 
 #: Sub-keys of a summary entry that carry a point value and its interval.
@@ -113,9 +113,10 @@ def paired_difference(a: Result, b: Result, name: str, normalised: bool = False)
         return None
     key = "normalised" if normalised else "value"
     record = _resamples(a)
+    assert record is not None  # _paired_samples found the resamples
     low, high, _ = two_factor_interval(a.value(name, key) - b.value(name, key), samples_a - samples_b,
                                        int(record["n_subjects"]), int(record["n_stimuli"]),
-                                       float(record.get("level", 0.95)))
+                                       float(record.get("level", LEVEL)))
     return low, high
 
 

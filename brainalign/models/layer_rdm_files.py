@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from .._files import NPZ_READ_ERRORS, write_npz_atomic
 from .._version import __version__
-from .._io import NPZ_READ_ERRORS, write_npz_atomic
 from ..errors import BrainAlignError
 from ..rsa import LayerRDMs, RDMs
 

@@ -1,10 +1,15 @@
-"""The BibTeX of the suite, of the study it grows out of and of the methods papers behind its
-analyses (CITATION.cff at the repository root says the same for GitHub's "Cite this repository").
-What to cite for a benchmark, a data set or a result: :mod:`brainalign.citing`."""
+"""BibTeX: the entries of the suite, of the study it grows out of and of the methods papers behind
+its analyses (CITATION.cff at the repository root says the same for GitHub's "Cite this
+repository"), and the few operations on BibTeX text the suite needs. What to cite for a benchmark,
+a data set or a result: :mod:`brainalign.cite`."""
 
 from __future__ import annotations
 
+import re
+
 from ._version import __version__
+
+_KEY = re.compile(r"@\w+\s*\{\s*([^,\s]+)\s*,")
 
 STUDY_BIBTEX = """@misc{opielka2024saliency,
   author        = {Opie{\\l}ka, Gustaw and Loke, Jessica and Scholte, Steven},
@@ -76,3 +81,28 @@ METHOD_BIBTEX: dict[str, str] = {
 def method_bibtex(*methods: str) -> str:
     """The entries of :data:`METHOD_BIBTEX` for ``methods`` (unknown names are skipped)."""
     return "\n\n".join(METHOD_BIBTEX[m] for m in methods if m in METHOD_BIBTEX)
+
+
+def parse_bibtex(text: str) -> dict[str, str]:
+    """Split a .bib text into ``{key: entry}`` (entries start with ``@type{key,`` at a line start)."""
+    entries: dict[str, str] = {}
+    starts = list(re.finditer(r"^@\w+\{([^,\s]+),", text, flags=re.MULTILINE))
+    for match, following in zip(starts, [*starts[1:], None]):
+        end = following.start() if following else len(text)
+        entries[match.group(1)] = text[match.start() : end].strip()
+    return entries
+
+
+def keys(bibtex: str) -> list[str]:
+    """The citation keys of the entries in ``bibtex``, in order."""
+    return _KEY.findall(bibtex)
+
+
+def with_study_and_suite(bibtex: str, version: str | None = None) -> str:
+    """``bibtex`` plus the study's and the suite's entries where it lacks them (a plugin's
+    benchmark may cite its data only)."""
+    parts = [bibtex.strip()] if bibtex.strip() else []
+    for entry in (STUDY_BIBTEX, suite_bibtex(version) if version else suite_bibtex()):
+        if keys(entry)[0] not in keys(bibtex):
+            parts.append(entry)
+    return "\n\n".join(parts)
