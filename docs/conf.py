@@ -25,7 +25,7 @@ for offline in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(offline, "1")
 
 import brainalign
-from brainalign import citation
+from brainalign import bibtex as package_bibtex
 
 project = "brainalign"
 author = "brainalign developers"
@@ -95,9 +95,9 @@ GENERATED = HERE / "_generated"
 GENERATED.mkdir(exist_ok=True)
 _package_bib = "\n\n".join(
     [
-        citation.STUDY_BIBTEX,
-        citation.suite_bibtex(),
-        *citation.METHOD_BIBTEX.values(),
+        package_bibtex.STUDY_BIBTEX,
+        package_bibtex.suite_bibtex(),
+        *package_bibtex.METHOD_BIBTEX.values(),
         (ROOT / "brainalign" / "neural_data" / "datasets.bib").read_text(encoding="utf-8"),
     ]
 )
@@ -209,7 +209,7 @@ def _reference_pages() -> dict[str, dict[str, list[str]]]:
                 page[what].append(member)
             else:
                 page["linked"].append(full)
-        # A package that exports a function named like one of its modules (``rsa.compare``):
+        # A package that exports a function named like one of its modules:
         # the name is the function's; the module has no page (see the template).
         page["shadowed"] = [
             member
