@@ -102,8 +102,8 @@ RETRIES = 2
 
 #: Dask settings for brainalign's workers. Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in
 #: their workers, which also fixes glibc's mmap threshold at 128 KiB: every activation buffer is
-#: then mapped and unmapped afresh, and extraction runs markedly slower (README: Worker settings).
-#: Local clusters use these; put them in a cluster's Dask config file (README).
+#: then mapped and unmapped afresh, and extraction runs markedly slower (docs: Running on a cluster, Worker settings).
+#: Local clusters use these; put them in a cluster's Dask config file (docs: Running on a cluster).
 WORKER_CONFIG: dict[str, object] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 #: What a task carries to name its benchmark: the registered id, looked up in each worker's own
@@ -141,7 +141,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         raise BrainAlignError(
             f"cannot reach the Dask scheduler {scheduler} ({err}); start one with `dask scheduler` "
             "and give --scheduler its tcp:// address or its scheduler file (FILE.json) "
-            "(README: Running on a cluster)"
+            "(docs: Running on a cluster)"
         ) from None
     with client:
         yield client

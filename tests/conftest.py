@@ -20,7 +20,8 @@ def shared_data() -> Path:
     folder = os.environ.get("BRAINALIGN_DATA")
     if folder and Path(folder, "algonauts2019_92").is_dir():
         return Path(folder)
-    message = "real human data not found: set BRAINALIGN_DATA to a folder laid out as the README's Data section describes"
+    message = ("real human data not found: set BRAINALIGN_DATA to a folder laid out as the docs' "
+               "Human data page (docs/guide/human-data.md) describes")
     if _required("BRAINALIGN_REQUIRE_DATA"):
         pytest.fail(message)
     pytest.skip(message)

@@ -1,5 +1,5 @@
 """A planted population of stimuli *and* subjects, for checking what brain-similarity intervals
-cover (imported by tests; run as a script it measures the coverage table of the README).
+cover (imported by tests; run as a script it measures the coverage table of docs/metrics.md).
 
 The population is fixed by its parameters and ``seed``; an experiment draws fresh stimuli and
 fresh subjects from it:
@@ -199,7 +199,7 @@ def _with_stimulus_floor(value: float, variance: TwoFactorVariance, n_subjects: 
     return value - half, value + half
 
 
-#: The README's cells, most telling first: 15 subjects (the coverage the issue asks for), then fewer;
+#: The coverage table's cells (docs/metrics.md), most telling first: 15 subjects, then fewer;
 #: then the noisy regime (docs/metrics.md), on 78 images like the Algonauts 2019 test set.
 CELLS = [(name, n_subjects) for n_subjects in (15, 4, 8) for name in ("B", "A")] + [("N0", 15), ("N8", 15), ("E0", 15)]
 

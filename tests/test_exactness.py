@@ -1,4 +1,4 @@
-"""The exactness contract, at the level users see (README: The RSA engine; docs/metrics.md).
+"""The exactness contract, at the level users see (docs/guide/rsa.md; docs/metrics.md).
 
 Every reported score (comparison ρ, ceilings, brain similarity, probe measures, the bounds of
 every interval) is within :data:`~brainalign.results.agreement.TOLERANCE` (1e-6) of a float64

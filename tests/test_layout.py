@@ -41,11 +41,10 @@ def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("package", ["rsa", "stimuli", "models", "neural_data", "probe", "benchmarks", "results"])
-def test_the_readme_describes_every_package_in_the_layout_section(package: str) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = re.search(r"## How the code is laid out\n(.*?)\n## ", readme, re.S)
-    assert section is not None, "README.md lacks its 'How the code is laid out' section"
-    assert re.search(rf"^\s*{package}[/.]", section.group(1), re.M), f"{package} is not described"
+def test_the_layout_page_describes_every_package(package: str) -> None:
+    page = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+    described = re.search(rf"^\| `{package}[/.]", page, re.M)
+    assert described, f"docs/layout.md does not describe {package}"
 
 
 def test_tests_use_their_own_cache_and_folders(tmp_path: Path, tmp_path_factory) -> None:

@@ -230,7 +230,7 @@ def _keys(table: Mapping[str, Any], known: Mapping[str, bool], path: Path, prefi
                               f"known: {', '.join(prefix + k for k in known)}")
     absent = [prefix + k for k, required in known.items() if required and k not in table]
     if absent:
-        raise BrainAlignError(f"{path}: missing key(s) {', '.join(absent)} (README: Your data as a benchmark)")
+        raise BrainAlignError(f"{path}: missing key(s) {', '.join(absent)} (docs: Your data as a benchmark)")
     wrong = [prefix + k for k, v in table.items() if k != "target" and not isinstance(v, str)]
     if wrong:
         raise BrainAlignError(f"{path}: {', '.join(wrong)} must be text (in quotes)")
@@ -269,7 +269,7 @@ def _beta_files(table: Path | None) -> list[Path]:
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise BrainAlignError(f"stimulus table {table} is not a readable CSV ({err})") from None
     if "beta" not in frame.columns:
-        raise BrainAlignError(f"stimulus table {table} has no beta column (README: Your data as a benchmark)")
+        raise BrainAlignError(f"stimulus table {table} has no beta column (docs: Your data as a benchmark)")
     files = sorted({_resolve(b, table.parent) for b in frame["beta"].dropna()})
     absent = [f for f in files if not f.is_file()]
     if absent:

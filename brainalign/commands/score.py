@@ -140,7 +140,7 @@ def cluster_options(function):
         click.option("--scheduler", metavar="ADDRESS", default=None,
                      help="Score on a Dask cluster: its scheduler (tcp://host:8786) or scheduler file "
                           "(.json). Results, cache and data must be on paths every worker sees "
-                          "(README: Running on a cluster)."),
+                          "(docs: Running on a cluster)."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="Score on a new local Dask cluster of N worker processes."),
         click.option("--layer-groups", type=click.IntRange(min=1), default=1, show_default=True,

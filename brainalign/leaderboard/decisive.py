@@ -210,10 +210,10 @@ def within_model_contrast(
     trained_only: bool = True, minimum: int = MIN_LINEAGES,
 ) -> LineageTest:
     """Whether ``stronger`` goes with ``y`` within models more strongly than ``weaker`` does in
-    either direction: per model z(r of ``stronger``) − |z(r of ``weaker``)|, tested over lineages
+    either direction: per model ``z(r of stronger) − |z(r of weaker)|``, tested over lineages
     like :func:`within_model_test` (estimate on the Δz scale; positive: ``stronger`` is stronger).
 
-    The absolute value makes the test conservative for "stronger" (|z| overstates a null
+    The absolute value makes the test conservative for "stronger" (``|z|`` overstates a null
     relation) and liberal for the opposite direction.
     """
     data = _layers(layers, models, [stronger, weaker, y], trained_only)

@@ -53,7 +53,7 @@ def relation(
     Rows where either is missing are dropped. Returns ``n``; ``r`` and its two-sided ``p``
     (scipy.stats.pearsonr, which takes the points as independent); the linear fit's ``slope``,
     ``intercept`` and ``r2_linear``; ``r2_quadratic`` of a degree-2 least-squares fit,
-    ``r_quadratic`` = √R² (≥ |r|), and ``p_quadratic``, the F-test of the squared term (is the
+    ``r_quadratic`` = √R² (≥ ``|r|``), and ``p_quadratic``, the F-test of the squared term (is the
     curve better than the line?); a 95% interval of r, ``ci_low``/``ci_high``, made as
     ``ci_method`` says. Undefined numbers (fewer than 3 points, a constant column) are NaN.
 

@@ -2,13 +2,13 @@
 
 The table (CSV or DataFrame) has one row per subject × stimulus:
 
-========== ================================================================================
-subject    subject name
+=========== ================================================================================
+subject     subject name
 stimulus_id the stimulus this beta image belongs to
-beta       path to a NIfTI image (relative paths: relative to the table's folder)
-volume     optional: index into ``beta`` when it is 4-D
-image      optional: path to the stimulus image (then a StimulusSet is returned)
-========== ================================================================================
+beta        path to a NIfTI image (relative paths: relative to the table's folder)
+volume      optional: index into ``beta`` when it is 4-D
+image       optional: path to the stimulus image (then a StimulusSet is returned)
+=========== ================================================================================
 
 Voxels are read with nilearn's ``NiftiMasker`` (which resamples the betas to the mask's grid).
 With ``mask``, one ROI (named by ``name``); with ``atlas``, one ROI per non-zero label (named by

@@ -48,7 +48,7 @@ Deviations from pySaliencyMap, all deliberate:
   is the same up to rounding).
 
 Agreement with pySaliencyMap on scikit-image's photos (fed to it as BGR) is tested in
-``tests/probe/test_itti_koch.py``; the README reports how close the maps are.
+``tests/probe/test_itti_koch.py``.
 
 Kept from the original on purpose: the opponency is half-wave rectified (red over green, blue
 over yellow), so a green item among red ones stands out only through intensity and orientation,

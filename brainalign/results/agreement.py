@@ -32,7 +32,7 @@ class Difference:
 
     @property
     def size(self) -> float:
-        """|recorded − recomputed| (inf where one is missing or they are texts)."""
+        """``|recorded − recomputed|`` (inf where one is missing or they are texts)."""
         try:
             return abs(float(self.recorded) - float(self.recomputed))
         except (TypeError, ValueError):

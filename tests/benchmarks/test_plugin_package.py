@@ -1,5 +1,5 @@
 """A benchmark plugin, installed as a package: the example under tests/plugin_example (the one the
-README shows) is built and installed with pip into a folder of this test's own, and, in
+docs' Plugins page shows) is built and installed with pip into a folder of this test's own, and, in
 subprocesses with that folder on PYTHONPATH, `brainalign benchmarks` lists it, `brainalign score`
 scores a model on it (planted truth: the judgements follow the pixels), `brainalign cite` cites it
 and the result, `brainalign verify` verifies the result, and the leaderboard shows it exactly like
@@ -21,7 +21,7 @@ from PIL import Image
 from scipy.spatial.distance import pdist, squareform
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugin_example"
-README = Path(__file__).resolve().parents[2] / "README.md"
+PLUGINS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "plugins.md"
 N_IMAGES, N_SUBJECTS = 12, 5
 
 
@@ -158,10 +158,15 @@ class _Page(HTMLParser):
             self.cards[data.strip()] = self._card
 
 
-def test_the_readme_shows_this_package_whole_in_15_lines_of_python() -> None:
-    section = README.read_text(encoding="utf-8").split("\n### A benchmark plugin", 1)[1]
+def test_the_docs_show_this_package_whole_in_15_lines_of_python() -> None:
+    """The Plugins page includes both files of the package whole (no line selection); the
+    declaration is at most 15 non-blank lines of Python."""
+    section = PLUGINS_PAGE.read_text(encoding="utf-8").split("\n## A benchmark plugin", 1)[1]
     section = re.split(r"\n##+ ", section, maxsplit=1)[0]
-    blocks = re.findall(r"```(?:toml|python)\n(.*?)```", section, re.DOTALL)
-    files = [(PACKAGE / "pyproject.toml").read_text(), (PACKAGE / "toylab_benchmarks.py").read_text()]
-    assert blocks == files
-    assert len([line for line in files[1].splitlines() if line.strip()]) <= 15
+    includes = re.findall(r"```\{literalinclude\} (\S+)\n(.*?)```", section, re.DOTALL)
+    shown = [(PLUGINS_PAGE.parent / path).resolve() for path, _ in includes]
+    files = [PACKAGE / "pyproject.toml", PACKAGE / "toylab_benchmarks.py"]
+    assert shown == files
+    assert not any(re.search(r"^:(lines|start-after|end-before|pyobject):", options, re.M)
+                   for _, options in includes)
+    assert len([line for line in files[1].read_text().splitlines() if line.strip()]) <= 15

@@ -4,8 +4,8 @@ population value about 95% of the time with 15 subjects, and does the subject-on
 Each repetition draws fresh subjects *and* fresh stimuli from one planted population
 (tests/planted.py) and scores them as a human benchmark does (``score_target``). The population
 value is the score's mean over many such experiments. The experiment is smaller than a real
-benchmark (60 stimuli, 4 layers, 100 resamples, 20 splits) to keep the test cheap; the README's
-coverage table is measured at the real benchmarks' size (92 stimuli, 1000 resamples).
+benchmark (60 stimuli, 4 layers, 100 resamples, 20 splits) to keep the test cheap; the coverage
+table in docs/metrics.md is measured at the real benchmarks' size (92 stimuli, 1000 resamples).
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ def _buildable(model_id: str) -> str:
     return model_id if weights_available(model_id) else f"{model_id}:untrained"
 
 
-def test_every_model_the_readme_lists_is_registered():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("## Models"):readme.index("**Weights**")]
+def test_every_model_the_docs_list_is_registered():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "models.md").read_text("utf-8")
+    table = page[page.index("## Models by id"):page.index("## Weights")]
     listed = {name for row in table.splitlines() if row.startswith("| `") and "<any id>" not in row
               for name in re.findall(r"`([a-z0-9_]+)`", row.split("|")[1])}
     assert listed and listed <= set(ARCHITECTURES)

@@ -6,7 +6,7 @@ results alone, the floor no build can beat (the ratio says what the page costs o
 weight of the index, the analysis page, a model page and the whole folder; in Chromium, the time
 from opening the index to a usable table (its rows sorted and filtered by the page's script).
 The build must succeed and the page must open with 500 rows and no errors; the numbers are
-printed (and go into the README), never asserted.
+printed (and go into docs/speed.md), never asserted.
 """
 
 from __future__ import annotations
