@@ -23,6 +23,7 @@ from brainalign.cli import main
 from brainalign.results import ResultsStore
 from brainalign.models import from_module
 from brainalign.stimuli import StimulusSet
+from synthetic_data import SYNTHETIC_BENCHMARK
 
 HUMAN = "kriegeskorte2008.hIT"
 
@@ -100,9 +101,10 @@ def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_
     assert captured.err.startswith("error: ") and "Traceback" not in captured.err
 
 
-def test_a_missing_weights_file_is_a_one_line_error_before_anything_runs(tmp_path, capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--weights", str(tmp_path / "nope.pth")])
+def test_a_missing_weights_file_is_a_one_line_error_before_anything_runs(tmp_path, synthetic_data, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:  # readable data, so the weights are what is missing
+        main(["score", "pixels", SYNTHETIC_BENCHMARK, "--data-dir", str(synthetic_data), "--results", str(tmp_path),
+              "--weights", str(tmp_path / "nope.pth")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert err.strip() == f"error: weights file {tmp_path / 'nope.pth'} does not exist; check the --weights path"
