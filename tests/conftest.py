@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from synthetic_data import algonauts78
 
 
 def _required(flag: str) -> bool:
@@ -27,12 +28,21 @@ def shared_data() -> Path:
     pytest.skip(message)
 
 
+@pytest.fixture
+def synthetic_data(tmp_path: Path) -> Path:
+    """A data folder with a synthetic ``algonauts2019_78`` (78 images, 6 subjects, planted
+    structure): for tests where the human data is not the point. Its benchmark is
+    ``synthetic_data.SYNTHETIC_BENCHMARK``."""
+    return algonauts78(tmp_path / "synthetic-data")
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes outside pytest's temporary folders: the cache is the session's own
     (whatever BRAINALIGN_CACHE the shell had; the default probe and its picture pool are built in
-    it once per session), results default to the test's own folder, and the working folder is the
-    test's. Read-only sources stay shared: the human data (BRAINALIGN_DATA) and an unpacked
+    it once per session; under pytest-xdist each worker has a base folder, so a cache, of its
+    own: no two processes ever build into one cache), results default to the test's own folder,
+    and the working folder is the test's. Read-only sources stay shared: the human data (BRAINALIGN_DATA) and an unpacked
     stamps folder (BRAINALIGN_TUXPAINT_STAMPS)."""
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.setenv("BRAINALIGN_RESULTS", str(tmp_path / "results"))

@@ -1,20 +1,16 @@
-"""The API's scoring runs: results saved and reused, skipped benchmarks explained, the CLI, kill + resume."""
+"""The API's scoring runs: results saved and reused, skipped benchmarks explained, the CLI (that
+killed runs resume is tests/faults/test_killed_runs.py's)."""
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torchvision.transforms as T
+from synthetic_data import SYNTHETIC_BENCHMARK
 
 from brainalign import BrainAlignError, api, execution
 from brainalign.benchmarks import Availability, Benchmark, BenchmarkScore
@@ -100,9 +96,10 @@ def test_cli_score_prints_a_table_and_errors_without_traceback(shared_data, tmp_
     assert captured.err.startswith("error: ") and "Traceback" not in captured.err
 
 
-def test_a_missing_weights_file_is_a_one_line_error_before_anything_runs(tmp_path, capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--weights", str(tmp_path / "nope.pth")])
+def test_a_missing_weights_file_is_a_one_line_error_before_anything_runs(tmp_path, synthetic_data, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:  # readable data, so the weights are what is missing
+        main(["score", "pixels", SYNTHETIC_BENCHMARK, "--data-dir", str(synthetic_data), "--results", str(tmp_path),
+              "--weights", str(tmp_path / "nope.pth")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert err.strip() == f"error: weights file {tmp_path / 'nope.pth'} does not exist; check the --weights path"
@@ -133,36 +130,6 @@ def test_a_device_this_machine_lacks_is_a_one_line_error(tmp_path, capsys, devic
         main(["score", "pixels", HUMAN, "--results", str(tmp_path), "--device", device])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and message in err and "Traceback" not in err
-
-
-def _run_command(results: Path, shared_data: Path) -> list[str]:
-    return [sys.executable, "-m", "brainalign.cli", "-q", "run", "--results", str(results),
-            "--data-dir", str(shared_data), "-m", "pixels", "-m", "efficientnet_lite0:untrained",
-            "-b", HUMAN, "-b", "mur2013.judgements", "--device", "cpu"]
-
-
-@pytest.mark.slow
-def test_killed_run_resumes_to_the_same_results(shared_data, tmp_path) -> None:
-    """SIGKILL `brainalign run` after its first result, run it again: results equal a clean run's."""
-    env_a = {**os.environ, "BRAINALIGN_CACHE": str(tmp_path / "cache-a")}
-    env_b = {**os.environ, "BRAINALIGN_CACHE": str(tmp_path / "cache-b")}
-    interrupted, clean = tmp_path / "interrupted", tmp_path / "clean"
-    process = subprocess.Popen(_run_command(interrupted, shared_data), env=env_a,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while not list(interrupted.rglob("*.json")) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    assert process.poll() is None, "the run finished before it could be interrupted"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    partial = ResultsStore(interrupted).load_all(strict=True).results
-    assert 1 <= len(partial) < 4
-    subprocess.run(_run_command(interrupted, shared_data), env=env_a, check=True, capture_output=True)
-    subprocess.run(_run_command(clean, shared_data), env=env_b, check=True, capture_output=True)
-    resumed = {(r.model_id, r.benchmark): r.content_id() for r in ResultsStore(interrupted).load_all(strict=True).results}
-    expected = {(r.model_id, r.benchmark): r.content_id() for r in ResultsStore(clean).load_all(strict=True).results}
-    assert len(expected) == 4 and resumed == expected
-    assert (interrupted / "leaderboard.html").is_file()
 
 
 class TaggedBenchmark(Benchmark):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy.spatial.distance import squareform
+from synthetic_data import algonauts78  # noqa: F401  (the fault tests damage it)
 
 HUMAN = "kriegeskorte2008.hIT"
 FAULT_MODELS = Path(__file__).with_name("fault_models.py")
@@ -78,33 +79,6 @@ def files_under(folder: Path) -> dict[str, bytes]:
     if not folder.exists():
         return {}
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
-                damage: Callable[[dict[str, np.ndarray]], None] | None = None) -> Path:
-    """A data folder holding a synthetic ``algonauts2019_78`` (whose checksums brainalign does
-    not pin): 78 small images and per-subject RDMs of EVC and IT with a planted structure (each
-    subject: the absolute value of the images' true dissimilarity plus noise). ``damage`` may edit the arrays first."""
-    root = folder / "algonauts2019_78"
-    (root / "stimuli").mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    colours = rng.uniform(0, 255, size=(78, 3))
-    for k, colour in enumerate(colours, 1):
-        pixels = np.clip(colour + rng.normal(0, 20, size=(32, 32, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(root / "stimuli" / f"image_{k:02d}.jpg")
-    truth = np.linalg.norm(colours[:, None] - colours[None], axis=-1)
-    arrays = {}
-    for roi in ("EVC", "IT"):
-        noise = rng.normal(0, truth.std(), size=(n_subjects, 78, 78))
-        subjects = np.abs(truth[None] + noise + np.swapaxes(noise, 1, 2))  # dissimilarities are >= 0
-        for s in subjects:
-            np.fill_diagonal(s, 0.0)
-        arrays[roi] = subjects
-    if damage is not None:
-        damage(arrays)
-    for roi, subjects in arrays.items():
-        np.savez(root / f"fmri_{roi}_RDMs.npz", arr_0=subjects)
-    return folder
 
 
 # --- a spec-file benchmark over ten synthetic images ------------------------------------------------

@@ -18,7 +18,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from fault_helpers import HUMAN, brainalign_process, files_under, finish, leftovers, process_env
+from fault_helpers import brainalign_process, files_under, finish, leftovers, process_env
+from synthetic_data import SYNTHETIC_BENCHMARK as BENCHMARK
 
 from brainalign.results import ResultsStore
 
@@ -61,32 +62,32 @@ def refuse_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> N
 
 
 @pytest.mark.parametrize("code", sorted(REASONS))
-def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(cli, model_file, shared_data, tmp_path,
+def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(cli, model_file, synthetic_data, tmp_path,
                                                                         monkeypatch, code) -> None:
     results = tmp_path / "results"
-    assert cli("-q", "score", model_file("tiny"), "mur2013.judgements", "--results", results,
-               "--data-dir", shared_data).code == 0
+    assert cli("-q", "score", model_file("tiny"), "algonauts2019.78images.EVC", "--results", results,
+               "--data-dir", synthetic_data).code == 0
     before = files_under(results)
     with monkeypatch.context() as patch:
         refuse_writes(patch, results, code)
-        ran = cli("-q", "score", model_file("tiny"), HUMAN, "--results", results, "--data-dir", shared_data)
+        ran = cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", results, "--data-dir", synthetic_data)
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: cannot write {results / 'fault-tiny' / HUMAN}@2.")
+    assert ran.error_line.startswith(f"error: cannot write {results / 'fault-tiny' / BENCHMARK}@2.")
     assert f": {REASONS[code]} (errno {code}); " in ran.error_line and "Traceback" not in ran.err
     assert files_under(results) == before  # nothing new, nothing half-written, the old result intact
     assert len(ResultsStore(results).load_all(strict=True).results) == 1
-    again = cli("-q", "score", model_file("tiny"), HUMAN, "--results", results, "--data-dir", shared_data)
+    again = cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", results, "--data-dir", synthetic_data)
     assert again.code == 0 and "scored" in again.out  # the layer RDMs computed before are reused
 
 
 @pytest.mark.parametrize("code", [errno.EROFS])
-def test_a_refused_cache_is_one_line(cli, model_file, shared_data, tmp_path, monkeypatch, code) -> None:
+def test_a_refused_cache_is_one_line(cli, model_file, synthetic_data, tmp_path, monkeypatch, code) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("BRAINALIGN_CACHE", str(cache))
     with monkeypatch.context() as patch:
         refuse_writes(patch, cache, code)
-        ran = cli("-q", "score", model_file("tiny"), HUMAN, "--results", tmp_path / "results",
-                  "--data-dir", shared_data)
+        ran = cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", tmp_path / "results",
+                  "--data-dir", synthetic_data)
     assert ran.code == 2, ran
     assert ran.error_line.startswith(f"error: cannot write {cache / 'layer_rdms'}")
     assert f": {REASONS[code]} (errno {code})" in ran.error_line
@@ -94,10 +95,10 @@ def test_a_refused_cache_is_one_line(cli, model_file, shared_data, tmp_path, mon
 
 
 @pytest.mark.parametrize("code", [errno.EACCES])
-def test_a_refused_leaderboard_page_keeps_the_old_page(cli, model_file, shared_data, tmp_path, monkeypatch,
+def test_a_refused_leaderboard_page_keeps_the_old_page(cli, model_file, synthetic_data, tmp_path, monkeypatch,
                                                        code) -> None:
     results, site = tmp_path / "results", tmp_path / "site"
-    assert cli("-q", "score", model_file("tiny"), HUMAN, "--results", results, "--data-dir", shared_data).code == 0
+    assert cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", results, "--data-dir", synthetic_data).code == 0
     assert cli("leaderboard", "build", results, "--out", site / "index.html").code == 0
     before = files_under(site)
     with monkeypatch.context() as patch:
@@ -119,13 +120,13 @@ def _without_permission_override() -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_read_only_results_folder_for_real(model_file, shared_data, tmp_path) -> None:
+def test_a_read_only_results_folder_for_real(model_file, synthetic_data, tmp_path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
     try:
-        ran = finish(brainalign_process(["-q", "score", model_file("tiny"), HUMAN, "--results", locked / "results",
-                                         "--data-dir", shared_data], process_env(tmp_path),
+        ran = finish(brainalign_process(["-q", "score", model_file("tiny"), BENCHMARK, "--results", locked / "results",
+                                         "--data-dir", synthetic_data], process_env(tmp_path),
                                         prefix=_without_permission_override()))
     finally:
         locked.chmod(0o755)
@@ -146,11 +147,11 @@ def _file_size_limit(limit: int):
 
 
 @pytest.mark.slow
-def test_a_write_cut_short_by_the_kernel_leaves_nothing_half_written(model_file, shared_data, tmp_path) -> None:
+def test_a_write_cut_short_by_the_kernel_leaves_nothing_half_written(model_file, synthetic_data, tmp_path) -> None:
     """A file-size limit makes the kernel refuse a write halfway, as a full disk does."""
     env = process_env(tmp_path)
-    process = brainalign_process(["-q", "score", model_file("tiny"), HUMAN, "--results", tmp_path / "results",
-                                  "--data-dir", shared_data], env, preexec_fn=_file_size_limit(16_000))
+    process = brainalign_process(["-q", "score", model_file("tiny"), BENCHMARK, "--results", tmp_path / "results",
+                                  "--data-dir", synthetic_data], env, preexec_fn=_file_size_limit(16_000))
     ran = finish(process)
     assert ran.code == 2, ran.err
     assert ran.error_line.startswith(f"error: cannot write {tmp_path / 'cache' / 'layer_rdms'}")

@@ -3,9 +3,10 @@ an uninterrupted run's and no temporary file anywhere (results, cache, TMPDIR); 
 results folder at once end alike; the files of a spilled extraction killed halfway are found
 and removed by the next run.
 
-The run: two tiny networks from a model file on two human benchmarks, with a memory budget so
-small that one network's layers are spilled to disk and the other's take a pass each (the
-preprocessed images are then kept on disk)."""
+The run: two tiny networks from a model file on two benchmarks of a synthetic data set (the
+runs' files, not the data, are the point), with a memory budget so small that one network's
+layers are spilled to disk and the other's take a pass each (the preprocessed images are then
+kept on disk)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fault_helpers import FAULT_MODELS, HUMAN, brainalign_process, finish, leftovers, process_env
+from fault_helpers import FAULT_MODELS, brainalign_process, finish, leftovers, process_env
+from synthetic_data import algonauts78
 
 from brainalign.results import ResultsStore
 
-BENCHMARKS = (HUMAN, "mur2013.judgements")
+BENCHMARKS = ("algonauts2019.78images.IT", "algonauts2019.78images.EVC")
 #: Moments to kill at: while a layer is spilled to disk, then after seeded numbers of finished files.
 KILLS = 5
 
@@ -33,6 +35,7 @@ class Reference:
     """The model file the runs use and what an uninterrupted run stores."""
 
     models: Path
+    data: Path
     content_ids: dict[tuple[str, str], str]
     progress: int
 
@@ -68,20 +71,20 @@ def _kill_at(process: subprocess.Popen, reached: Callable[[], bool], delay: floa
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Reference:
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     folder = tmp_path_factory.mktemp("reference")
     models = folder / FAULT_MODELS.name
     shutil.copy(FAULT_MODELS, models)
-    ran = finish(brainalign_process(_command(models, folder / "results", shared_data), process_env(folder)))
+    data = algonauts78(folder / "data")
+    ran = finish(brainalign_process(_command(models, folder / "results", data), process_env(folder)))
     assert ran.code == 0, ran.err
     ids = _content_ids(folder / "results")
     assert len(ids) == 4
-    return Reference(models, ids, _progress(folder / "results", folder / "cache"))
+    return Reference(models, data, ids, _progress(folder / "results", folder / "cache"))
 
 
 @pytest.mark.slow
-def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(reference, shared_data,
-                                                                         tmp_path) -> None:
+def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(reference, tmp_path) -> None:
     interrupted = 0
     for seed in range(3 * KILLS):
         if interrupted == KILLS:
@@ -94,14 +97,14 @@ def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(refer
             rng = np.random.default_rng(seed)
             moment, delay = int(rng.integers(0, reference.progress)), float(rng.uniform(0, 0.3))
             reached = lambda moment=moment, results=results, cache=cache: _progress(results, cache) >= moment  # noqa: E731
-        process = brainalign_process(_command(reference.models, results, shared_data), env)
+        process = brainalign_process(_command(reference.models, results, reference.data), env)
         if not _kill_at(process, reached, delay):
             assert seed != 0, "the run ended before it spilled"
             continue  # it finished first: not an interrupted run
         interrupted += 1
         if seed == 0:
             assert [p.name.rsplit("-", 1)[0] for p in tmpdir.glob("brainalign-*")] == ["brainalign-spill"]
-        rerun = finish(brainalign_process(_command(reference.models, results, shared_data), env))
+        rerun = finish(brainalign_process(_command(reference.models, results, reference.data), env))
         assert rerun.code == 0, (seed, rerun.err)
         assert _content_ids(results) == reference.content_ids, seed
         assert (results / "leaderboard.html").is_file()
@@ -110,10 +113,10 @@ def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(refer
 
 
 @pytest.mark.slow
-def test_two_runs_on_one_results_folder_at_once_end_alike(reference, shared_data, tmp_path) -> None:
+def test_two_runs_on_one_results_folder_at_once_end_alike(reference, tmp_path) -> None:
     env = process_env(tmp_path)
     results = tmp_path / "results"
-    both = [brainalign_process(_command(reference.models, results, shared_data), env) for _ in range(2)]
+    both = [brainalign_process(_command(reference.models, results, reference.data), env) for _ in range(2)]
     for ran in map(finish, both):
         assert ran.code == 0, ran.err
     assert _content_ids(results) == reference.content_ids

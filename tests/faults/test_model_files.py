@@ -9,6 +9,7 @@ import time
 
 import pytest
 from fault_helpers import HUMAN, brainalign_process, finish, leftovers, process_env
+from synthetic_data import SYNTHETIC_BENCHMARK
 
 BROKEN = {
     "raises_on_import": ("import torch\n"
@@ -41,10 +42,11 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_a_broken_model_file_is_reported_with_its_own_frames_only(cli, tmp_path, case) -> None:
+def test_a_broken_model_file_is_reported_with_its_own_frames_only(cli, tmp_path, synthetic_data, case) -> None:
     file = tmp_path / f"{case}.py"
     file.write_text(BROKEN[case], encoding="utf-8")
-    ran = cli("score", f"{file}:build", HUMAN, "--results", tmp_path / "results")
+    data = ("--data-dir", synthetic_data)  # the model fails, not the data: any readable data set does
+    ran = cli("score", f"{file}:build", SYNTHETIC_BENCHMARK, *data, "--results", tmp_path / "results")
     assert ran.code == 2, ran
     first, frames = EXPECTED[case]
     assert ran.error_line.startswith("error: " + first.format(file=file)), ran.err
@@ -55,7 +57,7 @@ def test_a_broken_model_file_is_reported_with_its_own_frames_only(cli, tmp_path,
     assert shown and all(f'File "{file}"' in line for line in shown), trace  # no brainalign, torch or importlib
     assert not (tmp_path / "results").exists()
 
-    debug = cli("--debug", "score", f"{file}:build", HUMAN, "--results", tmp_path / "results")
+    debug = cli("--debug", "score", f"{file}:build", SYNTHETIC_BENCHMARK, *data, "--results", tmp_path / "results")
     assert debug.code == 2 and debug.error_line == ran.error_line
     assert "brainalign/models/zoo.py" in debug.err  # the full traceback, brainalign's frames included
 
