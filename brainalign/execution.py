@@ -230,7 +230,10 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
     layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted_sets.items()}, model.id)
     layers: dict[str, Any] = layer_rdms
     if as_kernels:  # the kernels of the layers whose RDMs can be compared
-        layers = {n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted_sets.items()}
+        layers = {}
+        for n, (_, kernels) in extracted_sets.items():
+            assert kernels is not None  # extract_layers(kernels=True) always gives them
+            layers[n] = kernels.select(layer_rdms[n].layers)
     extracted = time.perf_counter()
     with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
         scored = benchmark.score(layers, seed=options.seed, data_dir=data_dir)

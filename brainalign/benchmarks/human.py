@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..bibtex import STUDY_BIBTEX, method_bibtex, suite_bibtex
 from ..errors import BrainAlignError
@@ -50,6 +50,20 @@ CURRENT_VERSION = max(VERSION_INTERVALS)
 OTHER_METRICS: tuple[str, ...] = ("wrsa", "cka", "encoding")
 #: How each metric's method is cited (bibtex.METHOD_BIBTEX keys).
 _METHOD_CITATIONS = {"rsa": "rsa", "wrsa": "wrsa", "cka": "cka", "encoding": "encoding"}
+
+
+class _Declaration(TypedDict):
+    """What a human benchmark was declared with, beside its version and metric."""
+
+    id: str
+    title: str
+    description: str
+    target_definition: str
+    dataset: str
+    target: str
+    reader: Reader
+    default: bool
+    ceiling_note: str
 
 
 def scoring_definition(version: int) -> str:
@@ -78,7 +92,7 @@ class HumanBenchmark(DeclaredBenchmark):
         ceiling_note: str = "",
         metric: str = DEFAULT_METRIC,
     ) -> None:
-        self._arguments = {
+        self._arguments: _Declaration = {
             "id": id, "title": title, "description": description, "target_definition": target_definition,
             "dataset": dataset, "target": target, "reader": reader, "default": default,
             "ceiling_note": ceiling_note,

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import BrainAlignError
 from ..metrics import METRICS, Metric, metric_id
@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP = "brainalign.metrics"
 DEFAULT_METRIC = "rsa"
 log = logging.getLogger(__name__)
 _PLUGINS: dict[str, Metric] | None = None
+_Field = TypeVar("_Field", str, int)
 
 
 @dataclass(frozen=True)
@@ -59,18 +60,22 @@ class PluginMetric:
 def _wrap(found: Any, point: EntryPoint, package: str) -> PluginMetric:
     label = plugin_label(point.name, package)
     metric = found() if isinstance(found, type) or (callable(found) and not hasattr(found, "score")) else found
-    fields = {}
-    for name, kind in (("name", str), ("version", int), ("layers_as", str), ("definition", str),
-                       ("resampling", str)):
-        value = getattr(metric, name, None)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise BrainAlignError(f"{label}: its metric has no {name} of type {kind.__name__}")
-        fields[name] = value
-    if not fields["name"] or any(c in "@." or c.isspace() for c in fields["name"]):
-        raise BrainAlignError(f"{label}: metric name {fields['name']!r} must be text without spaces, '@' or '.'")
-    if fields["layers_as"] not in ("rdms", "kernels"):
-        raise BrainAlignError(f"{label}: layers_as must be 'rdms' or 'kernels', not {fields['layers_as']!r}")
-    return PluginMetric(metric, package, point.name, **fields)
+    name, version = _field(metric, "name", str, label), _field(metric, "version", int, label)
+    layers_as, definition = _field(metric, "layers_as", str, label), _field(metric, "definition", str, label)
+    resampling = _field(metric, "resampling", str, label)
+    if not name or any(c in "@." or c.isspace() for c in name):
+        raise BrainAlignError(f"{label}: metric name {name!r} must be text without spaces, '@' or '.'")
+    if layers_as not in ("rdms", "kernels"):
+        raise BrainAlignError(f"{label}: layers_as must be 'rdms' or 'kernels', not {layers_as!r}")
+    return PluginMetric(metric, package, point.name, name, version, layers_as, definition, resampling)
+
+
+def _field(metric: Any, name: str, kind: type[_Field], label: str) -> _Field:
+    """The metric's attribute ``name``, refused unless of type ``kind`` (a bool is no version)."""
+    value = getattr(metric, name, None)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BrainAlignError(f"{label}: its metric has no {name} of type {kind.__name__}")
+    return value
 
 
 def _discover() -> dict[str, Metric]:

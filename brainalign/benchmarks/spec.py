@@ -75,7 +75,7 @@ class SpecBenchmark(DeclaredBenchmark):
         spec = _checked(load_toml(self.path), self.path)
         target = spec["target"]
         self.spec = spec
-        self.folder = self.path.parent
+        self.spec_folder = self.path.parent  # not `folder`: that is DeclaredBenchmark.folder(data_dir)
         self.format = target["format"]
         self.comparison = target.get("comparison", "spearman")
         name = str(spec.get("id") or self.path.stem)
@@ -102,7 +102,7 @@ class SpecBenchmark(DeclaredBenchmark):
     def file(self, key: str) -> Path | None:
         """The file or folder the target's ``key`` names, resolved against the spec's folder."""
         value = self.spec["target"].get(key)
-        return _resolve(value, self.folder) if value else None
+        return _resolve(value, self.spec_folder) if value else None
 
     def required_file(self, key: str) -> Path:
         """:meth:`file` for a key the target's format cannot do without."""
@@ -113,7 +113,7 @@ class SpecBenchmark(DeclaredBenchmark):
 
     @cached_property
     def stimuli_folder(self) -> Path:
-        return _resolve(self.spec["stimuli"], self.folder)
+        return _resolve(self.spec["stimuli"], self.spec_folder)
 
     @cached_property
     def checksums(self) -> dict[str, str]:
@@ -129,7 +129,7 @@ class SpecBenchmark(DeclaredBenchmark):
             files.extend(sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path])
         if self.format == "nifti":
             files.extend(_beta_files(self.file("table")))
-        return {_relative(p, self.folder): sha256_file(p) for p in files}
+        return {_relative(p, self.spec_folder): sha256_file(p) for p in files}
 
     @cached_property
     def stimulus_set(self) -> StimulusSet:

@@ -623,15 +623,14 @@ def layer_rdm(features: np.ndarray | _Sink, distance: str) -> np.ndarray:
 
 def _layer_rdm_and_gram(features: np.ndarray | _Sink, distance: str) -> tuple[np.ndarray, np.ndarray]:
     """:func:`layer_rdm` and the uncentred float64 Gram matrix it was computed from."""
-    if isinstance(features, np.ndarray):
-        features = _Array(features)
-    if isinstance(features, _Kept) and features.device.type != "cpu":
-        gram, sums = _device_gram(features.parts, features.shape, distance == "correlation")
+    sink = _Array(features) if isinstance(features, np.ndarray) else features
+    if isinstance(sink, _Kept) and sink.device.type != "cpu":
+        gram, sums = _device_gram(sink.parts, sink.shape, distance == "correlation")
         columns = None
     else:
-        gram, sums = _host_gram(features, distance == "correlation")
-        columns = features.columns
-    return _rdm_from_gram(gram, sums, features, distance, columns), gram
+        gram, sums = _host_gram(sink, distance == "correlation")
+        columns = sink.columns
+    return _rdm_from_gram(gram, sums, sink, distance, columns), gram
 
 
 #: Columns of the count sketch that stands for a layer's kernel above metrics.kernels.SMALL stimuli.

@@ -112,15 +112,17 @@ def cross_validate(
         samples = np.array([cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
                             for _ in range(n_boot)])
         resampled = "subjects"
+    ci: tuple[float, float]
     if not n_boot or not np.isfinite(value):
-        low, high = np.nan, np.nan  # an undefined score has no interval (not one of its resamples')
+        ci = (np.nan, np.nan)  # an undefined score has no interval (not one of its resamples')
         if record is not None:
             record = dataclasses.replace(record, subjects_ci=(np.nan, np.nan))
     elif record is not None:
         low, high, _ = two_factor_interval(value, record.samples, n, record.n_stimuli, level)
+        ci = (float(low), float(high))
     else:
-        low, high = expanded_percentile_interval(samples, n, level)
-    return CrossValidatedScore(float(value), (float(low), float(high)), tuple(int(c) for c in choices),
+        ci = _floats(expanded_percentile_interval(samples, n, level))
+    return CrossValidatedScore(float(value), ci, tuple(int(c) for c in choices),
                                resampled, n_splits, n_boot, record)
 
 
@@ -138,11 +140,9 @@ def cross_validate_one_rdm(
     modal = Counter(choices.tolist()).most_common(1)[0][0]  # ties: the first chosen of them
     samples = bootstrap_stimuli(model[modal], target, method=method, n_boot=n_boot,
                                 seed=int(np.random.default_rng(boot_seed).integers(2**31)))[:, 0, 0]
-    if not n_boot or not np.isfinite(value):
-        low, high = np.nan, np.nan
-    else:
-        low, high = percentile_interval(samples, level)
-    return CrossValidatedScore(float(value), (float(low), float(high)), tuple(int(c) for c in choices),
+    ci = (np.nan, np.nan) if not n_boot or not np.isfinite(value) \
+        else _floats(percentile_interval(samples, level))
+    return CrossValidatedScore(float(value), ci, tuple(int(c) for c in choices),
                                "stimuli", splits, n_boot)
 
 
@@ -160,11 +160,17 @@ def two_factor_record(
     draws = dataclasses.replace(draws, stimulus_counts=draws.stimulus_counts[:, np.argsort(by_id)])
     samples = bootstrap(statistic, draws)
     variance = two_factor_variance(samples, n_subjects, n_stimuli)
-    subjects_ci = tuple(map(float, expanded_percentile_interval(samples.subjects, n_subjects, level))) \
+    subjects_ci = _floats(expanded_percentile_interval(samples.subjects, n_subjects, level)) \
         if n_boot else (np.nan, np.nan)
     identity = json.dumps([list(subjects), list(stimulus_ids)]).encode()
     digest = hashlib.sha256(identity + draws.digest().encode()).hexdigest()
     return TwoFactorRecord(variance, subjects_ci, samples, digest, n_stimuli)
+
+
+def _floats(bounds: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """An interval's two scalar bounds as Python floats."""
+    low, high = bounds
+    return float(low), float(high)
 
 
 def subject_halves(n_subjects: int, n_splits: int, rng: np.random.Generator) -> np.ndarray:

@@ -321,3 +321,11 @@ def test_a_spec_chooses_its_metric_by_name(toy, tmp_path: Path) -> None:
         'stimuli = "images"', 'stimuli = "images"\nmetric = "nonesuch"'))
     with pytest.raises(BrainAlignError, match="unknown metric 'nonesuch'; known: cka, encoding, rsa, wrsa"):
         SpecBenchmark(folder / "bad.toml")
+
+
+def test_a_spec_benchmark_answers_what_every_declared_benchmark_answers(toy) -> None:
+    folder, _ = toy
+    bench = SpecBenchmark(folder / "bench.toml")
+    assert bench.folder(None) is None  # its files are those its spec names, not one data folder's
+    assert bench.availability(None).available
+    assert {"judgements.npy", "stimuli.txt"} <= set(bench.provenance(None)[bench.dataset])
