@@ -48,7 +48,9 @@ _NO_PERMISSION = "you may not write there; choose a folder you own or fix its pe
 #: Failures the machine causes, not brainalign, and what to do about each (by errno).
 _ENVIRONMENT_FIXES = {
     errno.ENOSPC: "free some space or write somewhere else",
-    getattr(errno, "EDQUOT", errno.ENOSPC): "free some space within your quota or write somewhere else",
+    getattr(
+        errno, "EDQUOT", errno.ENOSPC
+    ): "free some space within your quota or write somewhere else",
     errno.EROFS: "the file system is read-only; choose a writable folder",
     errno.EACCES: _NO_PERMISSION,
     errno.EPERM: _NO_PERMISSION,
@@ -201,7 +203,9 @@ class ScratchFolder:
         self._lock: BinaryIO | None = None
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-", dir=root))
-            if fcntl is not None:  # lock first, then name it .owner: a sweeper never sees it unlocked
+            if (
+                fcntl is not None
+            ):  # lock first, then name it .owner: a sweeper never sees it unlocked
                 pending = self.path / f"{OWNER_FILE}.{os.getpid()}"
                 self._lock = open(pending, "wb")  # noqa: SIM115 - held open (and locked) until remove()
                 fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

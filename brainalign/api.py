@@ -111,7 +111,9 @@ def list_benchmarks() -> list[Benchmark]:
     return all_benchmarks()
 
 
-def build_leaderboard(results: str | Path | Sequence[str | Path], out: str | Path = "leaderboard.html") -> Path:
+def build_leaderboard(
+    results: str | Path | Sequence[str | Path], out: str | Path = "leaderboard.html"
+) -> Path:
     """Write the static HTML leaderboard of every valid result under ``results`` (a folder, or
     several whose results merge; conflicting results are shown as conflicts)."""
     return _build(results if isinstance(results, (str, Path)) else list(results), Path(out)).path
@@ -139,8 +141,16 @@ def score(
     data is damaged, is an error before anything runs; absent data of the default set is
     skipped (``skip_absent=True`` skips named ones too).
     """
-    return _score_pairs([model], benchmarks, results, options, force, _executor(client, layer_groups),
-                        skip_absent, option_overrides)
+    return _score_pairs(
+        [model],
+        benchmarks,
+        results,
+        options,
+        force,
+        _executor(client, layer_groups),
+        skip_absent,
+        option_overrides,
+    )
 
 
 def run(
@@ -166,9 +176,19 @@ def run(
     cannot run are treated as by :func:`score`.
     """
     store = open_store(results)
-    report = RunReport(_score_pairs(list(models), benchmarks, store, options, force,
-                                    _executor(client, layer_groups), skip_absent, option_overrides,
-                                    on_outcome=on_outcome))
+    report = RunReport(
+        _score_pairs(
+            list(models),
+            benchmarks,
+            store,
+            options,
+            force,
+            _executor(client, layer_groups),
+            skip_absent,
+            option_overrides,
+            on_outcome=on_outcome,
+        )
+    )
     if store.folder.is_dir():  # nothing is stored when every pair was skipped: no page to build
         out = Path(leaderboard) if leaderboard is not None else store.folder / "leaderboard.html"
         with phase("page"):
@@ -178,13 +198,16 @@ def run(
 
 # --- how a run goes -------------------------------------------------------------------------------
 
+
 def _executor(client: Client | None, layer_groups: int) -> Executor:
     """Where pairs run: here, or on the Dask cluster behind ``client`` (``layer_groups`` > 1
     splits each model's layers across its workers)."""
     if client is None:
         if layer_groups != 1:
-            raise BrainAlignError("layer groups split a model's layers across Dask workers; give a "
-                                  "client (--scheduler ADDRESS or --workers N)")
+            raise BrainAlignError(
+                "layer groups split a model's layers across Dask workers; give a "
+                "client (--scheduler ADDRESS or --workers N)"
+            )
         return LocalExecutor()
     from .distributed import DaskExecutor
 
@@ -219,7 +242,9 @@ def _score_pairs(
     return outcomes
 
 
-def _check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_absent: bool) -> None:
+def _check_data(
+    benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_absent: bool
+) -> None:
     """Refuse, before any model runs, benchmarks that cannot run: those whose data is damaged,
     those whose data is absent unless ``skip_absent`` (they are then reported as skipped), and
     those whose data, read and checked (:meth:`Benchmark.check_data`: a spec's files, a probe
@@ -240,10 +265,17 @@ def _check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None, *, skip_
                 problems.append(str(err))
         except BrainAlignError as err:
             message = str(err)
-            problems.append(message if message.startswith(benchmark.identifier)
-                            else f"{benchmark.identifier} cannot be scored: {message}")
+            problems.append(
+                message
+                if message.startswith(benchmark.identifier)
+                else f"{benchmark.identifier} cannot be scored: {message}"
+            )
     if problems:
-        more = f" (and {len(problems) - 1} more benchmark(s) cannot be scored)" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more benchmark(s) cannot be scored)"
+            if len(problems) > 1
+            else ""
+        )
         raise BrainAlignError(problems[0] + more)
 
 
@@ -256,5 +288,7 @@ def _check_outcomes(outcomes: Sequence[Outcome], store: ResultsStore, *, skip_ab
     if skipped:
         first = skipped[0]
         more = f" (and {len(skipped) - 1} more pair(s) were not scored)" if len(skipped) > 1 else ""
-        raise BrainAlignError(f"{first.benchmark} was not scored for {first.model_id}: {first.message}{more}; "
-                              f"the other results are saved in {store.folder}")
+        raise BrainAlignError(
+            f"{first.benchmark} was not scored for {first.model_id}: {first.message}{more}; "
+            f"the other results are saved in {store.folder}"
+        )

@@ -20,7 +20,16 @@ from .errors import BrainAlignError
 from .progress import set_quiet
 
 # Modules under brainalign.commands, each defining `commands`: a list of click commands/groups.
-COMMAND_MODULES: tuple[str, ...] = ("info", "leaderboard", "probe", "models", "data", "benchmarks", "score", "verify")
+COMMAND_MODULES: tuple[str, ...] = (
+    "info",
+    "leaderboard",
+    "probe",
+    "models",
+    "data",
+    "benchmarks",
+    "score",
+    "verify",
+)
 
 
 @click.group(
@@ -29,10 +38,17 @@ COMMAND_MODULES: tuple[str, ...] = ("info", "leaderboard", "probe", "models", "d
 )
 @click.version_option(__version__, "-V", "--version", prog_name="brainalign")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or informational logs.")
-@click.option("-v", "--verbose", count=True,
-              help="Debug logging from brainalign (-vv: from every library too).")
-@click.option("--debug", is_flag=True,
-              help="Show the full traceback of an error (for a bug report) instead of one line.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Debug logging from brainalign (-vv: from every library too).",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the full traceback of an error (for a bug report) instead of one line.",
+)
 def cli(quiet: bool, verbose: int, debug: bool) -> None:
     """Score vision models layer by layer against human brain and behaviour data.
 
@@ -42,7 +58,9 @@ def cli(quiet: bool, verbose: int, debug: bool) -> None:
     """
     set_quiet(quiet)
     _state["debug"] = debug
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
+    )
     ours = logging.WARNING if quiet else (logging.INFO if verbose == 0 else logging.DEBUG)
     logging.getLogger("brainalign").setLevel(ours)
     if verbose >= 2:

@@ -104,7 +104,9 @@ RETRIES = 2
 #: their workers, which also fixes glibc's mmap threshold at 128 KiB: every activation buffer is
 #: then mapped and unmapped afresh, and extraction runs markedly slower (docs: Running on a cluster, Worker settings).
 #: Local clusters use these; put them in a cluster's Dask config file (docs: Running on a cluster).
-WORKER_CONFIG: dict[str, object] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+WORKER_CONFIG: dict[str, object] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None
+}
 
 #: What a task carries to name its benchmark: the registered id, looked up in each worker's own
 #: registry, or an unregistered :class:`Benchmark` object (e.g. the probe on a folder of its own).
@@ -117,24 +119,34 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     ``dask scheduler --scheduler-file`` writes), or of a new local cluster of ``workers`` processes
     with one thread each (their progress bars silenced). Closed, with that cluster, on exit."""
     if (scheduler is None) == (workers is None):
-        raise BrainAlignError("give either a Dask scheduler address (--scheduler) or a number of "
-                              "local worker processes (--workers)" + (", not both" if workers else ""))
+        raise BrainAlignError(
+            "give either a Dask scheduler address (--scheduler) or a number of "
+            "local worker processes (--workers)" + (", not both" if workers else "")
+        )
     if workers is not None:
         if workers < 1:
             raise BrainAlignError(f"--workers must be at least 1, got {workers}")
-        with _dask_logs_at_warning(), _environment_restored(), dask.config.set(WORKER_CONFIG), \
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster, \
-                Client(cluster) as client:
+        with (
+            _dask_logs_at_warning(),
+            _environment_restored(),
+            dask.config.set(WORKER_CONFIG),
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster,
+            Client(cluster) as client,
+        ):
             client.register_plugin(QuietWorkers())  # their bars would garble the client's
-            log.info("local Dask cluster of %d workers; dashboard: %s", workers, client.dashboard_link)
+            log.info(
+                "local Dask cluster of %d workers; dashboard: %s", workers, client.dashboard_link
+            )
             yield client
         return
     assert scheduler is not None
     where = Path(scheduler).expanduser()
     target = {"scheduler_file": str(where)} if where.suffix == ".json" else {"address": scheduler}
     if "scheduler_file" in target and not where.is_file():  # Dask would wait for it forever
-        raise BrainAlignError(f"scheduler file {where} does not exist; start the scheduler with "
-                              f"`dask scheduler --scheduler-file {where}` first")
+        raise BrainAlignError(
+            f"scheduler file {where} does not exist; start the scheduler with "
+            f"`dask scheduler --scheduler-file {where}` first"
+        )
     try:
         client = Client(**target)
     except (OSError, ValueError) as err:
@@ -181,8 +193,13 @@ def _dask_logs_at_warning() -> Iterator[None]:
         dask_log.setLevel(level)
 
 
-def pair_key(model_id: str, benchmark: str, results_folder: str | Path, options: ScoringOptions,
-             force: bool = False) -> str:
+def pair_key(
+    model_id: str,
+    benchmark: str,
+    results_folder: str | Path,
+    options: ScoringOptions,
+    force: bool = False,
+) -> str:
     """The Dask key of one pair. The same inputs give the same key in every client, so the
     scheduler runs a pair once however many clients (or repeated models) ask for it."""
     return _key("brainalign-pair", model_id, benchmark, str(results_folder), options, force)
@@ -207,7 +224,9 @@ def pair_lock(results_folder: str | Path, model_id: str, benchmark: str) -> Iter
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             except OSError as err:  # e.g. NFS without lockd: atomic, idempotent writes remain
-                log.warning("cannot lock %s (%s); two schedulers may compute this pair twice", path, err)
+                log.warning(
+                    "cannot lock %s (%s); two schedulers may compute this pair twice", path, err
+                )
         yield
 
 
@@ -239,28 +258,51 @@ class DaskExecutor:
     ) -> list[Outcome]:
         client, retries = self.client, self.retries
         folder = store.folder.expanduser().resolve()
-        given_ids = [_given_id(model) for model in models]  # refuse a loaded model before submitting
+        given_ids = [
+            _given_id(model) for model in models
+        ]  # refuse a loaded model before submitting
         pairs: list[tuple[str, str, str]] = []  # key, the model as given, benchmark identifier
         tasks: dict[str, Future] = {}
         portable_ids: dict[str, str] = {}
-        prepared = {b.identifier: client.submit(_prepare_task, _ref(b), options.data_dir, retries=retries,
-                                                key=_key("brainalign-prepare", b.identifier, options.data_dir))
-                    for b in benchmarks}
+        prepared = {
+            b.identifier: client.submit(
+                _prepare_task,
+                _ref(b),
+                options.data_dir,
+                retries=retries,
+                key=_key("brainalign-prepare", b.identifier, options.data_dir),
+            )
+            for b in benchmarks
+        }
         for given in given_ids:
             portable = portable_ids.setdefault(given, _portable_id(given))
             for benchmark in benchmarks:
                 key = pair_key(portable, benchmark.identifier, folder, options, force)
                 pairs.append((key, given, benchmark.identifier))
                 if key not in tasks:
-                    tasks[key] = client.submit(_score_task, portable, _ref(benchmark), str(folder), options,
-                                               force, self.layer_groups, prepared[benchmark.identifier],
-                                               key=key, retries=retries)
+                    tasks[key] = client.submit(
+                        _score_task,
+                        portable,
+                        _ref(benchmark),
+                        str(folder),
+                        options,
+                        force,
+                        self.layer_groups,
+                        prepared[benchmark.identifier],
+                        key=key,
+                        retries=retries,
+                    )
         outcomes = _gather(tasks, pairs, portable_ids, store, on_outcome)
         return [outcomes[key] for key, _, _ in pairs]
 
 
-def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portable_ids: dict[str, str],
-            store: ResultsStore, on_outcome: OutcomeCallback | None) -> dict[str, Outcome]:
+def _gather(
+    tasks: dict[str, Future],
+    pairs: list[tuple[str, str, str]],
+    portable_ids: dict[str, str],
+    store: ResultsStore,
+    on_outcome: OutcomeCallback | None,
+) -> dict[str, Outcome]:
     """Collect the pairs' outcomes as they finish; raise every failure once all have finished."""
     labels = {key: f"{given} on {benchmark}" for key, given, benchmark in pairs}
     given_of = {portable: given for given, portable in portable_ids.items()}
@@ -274,8 +316,10 @@ def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portabl
             try:
                 value = future.result()
             except KilledWorker:
-                failures.append(f"{labels[key]}: its worker died every time it ran it (out of memory? "
-                                "lower --memory-budget or --batch-size, or give workers more memory)")
+                failures.append(
+                    f"{labels[key]}: its worker died every time it ran it (out of memory? "
+                    "lower --memory-budget or --batch-size, or give workers more memory)"
+                )
             except Exception as err:  # reported once every other pair is done
                 unexpected.append(err)
                 failures.append(f"{labels[key]}: {type(err).__name__}: {err}")
@@ -283,7 +327,9 @@ def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portabl
                 if isinstance(value, _Failure):
                     failures.append(f"{labels[key]}: {value.message}")
                 else:
-                    if value.model_id in given_of:  # a FILE.py:FUNCTION id made absolute for workers
+                    if (
+                        value.model_id in given_of
+                    ):  # a FILE.py:FUNCTION id made absolute for workers
                         value = dataclasses.replace(value, model_id=given_of[value.model_id])
                     _ensure_stored(store, value)
                     outcomes[key] = value
@@ -298,8 +344,10 @@ def _gather(tasks: dict[str, Future], pairs: list[tuple[str, str, str]], portabl
             log.error("failed: %s", line)
         if unexpected:
             raise unexpected[0]
-        raise BrainAlignError(f"{len(failures)} of {len(tasks)} pairs failed (the others are saved "
-                              f"in {store.folder}): " + "; ".join(failures))
+        raise BrainAlignError(
+            f"{len(failures)} of {len(tasks)} pairs failed (the others are saved "
+            f"in {store.folder}): " + "; ".join(failures)
+        )
     return outcomes
 
 
@@ -326,21 +374,35 @@ def _prepare_task(benchmark: BenchmarkRef, data_dir: Path | None) -> None:
         log.warning("preparing %s failed: %s", getattr(benchmark, "identifier", benchmark), err)
 
 
-def _score_task(model_id: str, benchmark: BenchmarkRef, results_folder: str, options: ScoringOptions,
-                force: bool, layer_groups: int, prepared: None = None) -> Outcome | _Failure:
+def _score_task(
+    model_id: str,
+    benchmark: BenchmarkRef,
+    results_folder: str,
+    options: ScoringOptions,
+    force: bool,
+    layer_groups: int,
+    prepared: None = None,
+) -> Outcome | _Failure:
     """One pair on a worker: under the pair's lock, score it into the results folder (or reuse it).
     ``prepared`` is the benchmark's preparation task, passed only so that Dask runs that first."""
     try:
         resolved = _benchmark(benchmark)
-        prepare = _layer_group_tasks(model_id, benchmark, options, layer_groups) if layer_groups > 1 else None
+        prepare = (
+            _layer_group_tasks(model_id, benchmark, options, layer_groups)
+            if layer_groups > 1
+            else None
+        )
         with pair_lock(results_folder, model_id, resolved.identifier):
-            return score_model_on(model_id, resolved, results_folder, options, force, prepare_layers=prepare)
+            return score_model_on(
+                model_id, resolved, results_folder, options, force, prepare_layers=prepare
+            )
     except BrainAlignError as err:
         return _Failure(str(err))
 
 
-def _layer_group_tasks(model_id: str, benchmark: BenchmarkRef, options: ScoringOptions,
-                       n_groups: int) -> PrepareLayers:
+def _layer_group_tasks(
+    model_id: str, benchmark: BenchmarkRef, options: ScoringOptions, n_groups: int
+) -> PrepareLayers:
     """A hook for :func:`~brainalign.execution.score_pair` that has other workers fill the shared layer-RDM cache, one
     task per group of layers, and waits for them (the waiting task gives up its worker thread)."""
 
@@ -351,8 +413,15 @@ def _layer_group_tasks(model_id: str, benchmark: BenchmarkRef, options: ScoringO
         identifier = _benchmark(benchmark).identifier
         with worker_client() as client:
             futures = [
-                client.submit(_extract_group_task, model_id, benchmark, group, options, retries=RETRIES,
-                              key=_key("brainalign-layers", model_id, identifier, list(group), options))
+                client.submit(
+                    _extract_group_task,
+                    model_id,
+                    benchmark,
+                    group,
+                    options,
+                    retries=RETRIES,
+                    key=_key("brainalign-layers", model_id, identifier, list(group), options),
+                )
                 for group in groups
             ]
             client.gather(futures)
@@ -360,15 +429,23 @@ def _layer_group_tasks(model_id: str, benchmark: BenchmarkRef, options: ScoringO
     return prepare
 
 
-def _extract_group_task(model_id: str, benchmark: BenchmarkRef, layers: tuple[str, ...],
-                        options: ScoringOptions) -> int:
+def _extract_group_task(
+    model_id: str, benchmark: BenchmarkRef, layers: tuple[str, ...], options: ScoringOptions
+) -> int:
     """Cache the RDMs of ``layers`` on every stimulus set of the benchmark; the number of layers."""
     bench = _benchmark(benchmark)
     data_dir = resolve_data_dir(options.data_dir)
     model = ModelSession(model_id, options).get()
     for stimuli in bench.stimulus_sets(data_dir).values():
-        extract_layer_rdms(model, stimuli, distance=bench.distance, batch_size=options.batch_size,
-                           memory_budget=options.memory_budget, device=options.device, layers=list(layers))
+        extract_layer_rdms(
+            model,
+            stimuli,
+            distance=bench.distance,
+            batch_size=options.batch_size,
+            memory_budget=options.memory_budget,
+            device=options.device,
+            layers=list(layers),
+        )
     return len(layers)
 
 
@@ -376,8 +453,11 @@ def _extract_group_task(model_id: str, benchmark: BenchmarkRef, layers: tuple[st
 
 
 def _key(prefix: str, *parts: object) -> str:
-    text = json.dumps([dataclasses.asdict(p) if isinstance(p, ScoringOptions) else p for p in parts],
-                      sort_keys=True, default=str)
+    text = json.dumps(
+        [dataclasses.asdict(p) if isinstance(p, ScoringOptions) else p for p in parts],
+        sort_keys=True,
+        default=str,
+    )
     return f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 
@@ -424,7 +504,11 @@ def _ensure_stored(store: ResultsStore, outcome: Outcome) -> None:
     except BrainAlignError:
         present = False
     if not present:
-        log.warning("the result of %s on %s is not in %s as seen from the client (is the results "
-                    "folder shared with the workers?); saving it here", result.model_id,
-                    result.benchmark, store.folder)
+        log.warning(
+            "the result of %s on %s is not in %s as seen from the client (is the results "
+            "folder shared with the workers?); saving it here",
+            result.model_id,
+            result.benchmark,
+            store.folder,
+        )
         store.save(result)

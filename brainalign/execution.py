@@ -81,8 +81,10 @@ class ScoringOptions:
         """These options with ``overrides`` (field names) applied; unknown names are an error."""
         unknown = set(overrides) - set(ScoringOptions.__dataclass_fields__)
         if unknown:
-            raise BrainAlignError(f"unknown scoring options {sorted(unknown)}; "
-                                  f"known: {sorted(ScoringOptions.__dataclass_fields__)}")
+            raise BrainAlignError(
+                f"unknown scoring options {sorted(unknown)}; "
+                f"known: {sorted(ScoringOptions.__dataclass_fields__)}"
+            )
         return replace(self, **overrides)  # type: ignore[arg-type]
 
 
@@ -106,11 +108,21 @@ class ModelSession:
     def get(self) -> LoadedModel:
         o = self._options
         if self._loaded is None:
-            self._loaded = load_model(self.id, device=o.device, weights=o.weights,
-                                      preprocessing=o.preprocessing, layers=o.layers)
+            self._loaded = load_model(
+                self.id,
+                device=o.device,
+                weights=o.weights,
+                preprocessing=o.preprocessing,
+                layers=o.layers,
+            )
         elif o.layers is not None and self._loaded.layers != self._loaded.select(o.layers):
-            self._loaded = self._loaded.with_layers(o.layers)  # a given model, other layers asked for
-        if self._given is not None and o.preprocessing not in ("native", self._loaded.preprocessing):
+            self._loaded = self._loaded.with_layers(
+                o.layers
+            )  # a given model, other layers asked for
+        if self._given is not None and o.preprocessing not in (
+            "native",
+            self._loaded.preprocessing,
+        ):
             raise BrainAlignError(
                 f"preprocessing={o.preprocessing!r} applies to models loaded by id; {self.id!r} was "
                 "given with its own transform: pass brainalign.models.clip_preprocess() to from_module"
@@ -125,7 +137,9 @@ class ModelSession:
 
     def card(self) -> ModelCard:
         """The model's card (no model load needed for registered ids)."""
-        if self._loaded is not None or is_file_spec(self.id):  # a FILE.py factory: only loading tells
+        if self._loaded is not None or is_file_spec(
+            self.id
+        ):  # a FILE.py factory: only loading tells
             return self.get().card
         return get_card(self.id)
 
@@ -137,11 +151,19 @@ class ModelSession:
         factory's file by its source's sha256, since the same name may stand for other code."""
         card = self.card()
         layers = self._options.layers
-        policy = card.layer_policy if layers is None else (layers if isinstance(layers, str) else list(layers))
+        policy = (
+            card.layer_policy
+            if layers is None
+            else (layers if isinstance(layers, str) else list(layers))
+        )
         weights = self._options.weights
         key: dict[str, object] = {
-            "seed": self._options.seed, "preprocessing": self._options.preprocessing, "layer_policy": policy,
-            "weights_file_sha256": sha256_file(weights_file_path(weights)) if weights is not None else None,
+            "seed": self._options.seed,
+            "preprocessing": self._options.preprocessing,
+            "layer_policy": policy,
+            "weights_file_sha256": sha256_file(weights_file_path(weights))
+            if weights is not None
+            else None,
         }
         if self.identified_by_parameters:
             model = self.get()
@@ -158,7 +180,11 @@ class ModelSession:
         if not is_file_spec(self.id):
             return None
         path = file_spec_path(self.id)
-        return {"path": str(path.resolve()), "function": self.id.rpartition(":")[2], "sha256": sha256_file(path)}
+        return {
+            "path": str(path.resolve()),
+            "function": self.id.rpartition(":")[2],
+            "sha256": sha256_file(path),
+        }
 
     def release(self) -> None:
         self._loaded = self._given
@@ -182,12 +208,20 @@ def score_pair(
     are errors."""
     try:
         return _score_pair(session, benchmark, store, options, force, prepare_layers)
-    except PluginError as err:  # a plugin's code failed: it is left out from now on (benchmarks.plugins)
+    except (
+        PluginError
+    ) as err:  # a plugin's code failed: it is left out from now on (benchmarks.plugins)
         return Outcome(session.id, benchmark.identifier, "skipped", message=str(err))
 
 
-def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore, options: ScoringOptions,
-                force: bool, prepare_layers: PrepareLayers | None) -> Outcome:
+def _score_pair(
+    session: ModelSession,
+    benchmark: Benchmark,
+    store: ResultsStore,
+    options: ScoringOptions,
+    force: bool,
+    prepare_layers: PrepareLayers | None,
+) -> Outcome:
     before = phases.elapsed()
     data_dir = resolve_data_dir(options.data_dir)
     with phases.phase("data"):
@@ -201,7 +235,9 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
     with phases.phase("data"):
         data_checksums = benchmark.provenance(data_dir)
     key = {**session.reuse_key(), "data_checksums": data_checksums}
-    stored_id = session.card().id  # a FILE.py:FUNCTION model's results are stored under its card's id
+    stored_id = (
+        session.card().id
+    )  # a FILE.py:FUNCTION model's results are stored under its card's id
     with phases.phase("io"):
         stored = None if force else store.find(stored_id, benchmark.identifier, key)
     if stored is not None:
@@ -223,11 +259,20 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
         prepare_layers(model, stimulus_sets)
     as_kernels = getattr(benchmark, "layers_as", "rdms") == "kernels"
     extracted_sets = {
-        name: extract_layers(model, stimuli, distance=benchmark.distance, batch_size=options.batch_size,
-                             memory_budget=options.memory_budget, device=options.device, kernels=as_kernels)
+        name: extract_layers(
+            model,
+            stimuli,
+            distance=benchmark.distance,
+            batch_size=options.batch_size,
+            memory_budget=options.memory_budget,
+            device=options.device,
+            kernels=as_kernels,
+        )
         for name, stimuli in stimulus_sets.items()
     }
-    layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted_sets.items()}, model.id)
+    layer_rdms, dropped = drop_uncomparable_layers(
+        {n: rdms for n, (rdms, _) in extracted_sets.items()}, model.id
+    )
     layers: dict[str, Any] = layer_rdms
     if as_kernels:  # the kernels of the layers whose RDMs can be compared
         layers = {}
@@ -240,7 +285,10 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
     if dropped:
         scored.extra["dropped_layers"] = dropped
     finished = time.perf_counter()
-    timings = {"extract_s": round(extracted - started, 3), "score_s": round(finished - extracted, 3)}
+    timings = {
+        "extract_s": round(extracted - started, 3),
+        "score_s": round(finished - extracted, 3),
+    }
     check_headline(scored, benchmark, model.id)
     card = model.card
     if session.identified_by_parameters and card.weights_sha256 is None:
@@ -270,9 +318,14 @@ def _score_pair(session: ModelSession, benchmark: Benchmark, store: ResultsStore
         store.save(result)
     remaining = [o for o in others if not o.startswith(benchmark.identifier + ":")]
     if remaining:
-        log.warning("%s: results of the network that was called %r before remain in %s (%s); "
-                    "score them again with --force, or delete them", model.id, stored_id,
-                    store.folder, "; ".join(remaining))
+        log.warning(
+            "%s: results of the network that was called %r before remain in %s (%s); "
+            "score them again with --force, or delete them",
+            model.id,
+            stored_id,
+            store.folder,
+            "; ".join(remaining),
+        )
     return Outcome(model.id, benchmark.identifier, "scored", result)
 
 
@@ -298,8 +351,9 @@ def scoring_memory_budget() -> int:
     return int(psutil.virtual_memory().total)
 
 
-def check_scoring_memory(model: LoadedModel, benchmark: Benchmark,
-                         stimulus_sets: Mapping[str, StimulusSet]) -> None:
+def check_scoring_memory(
+    model: LoadedModel, benchmark: Benchmark, stimulus_sets: Mapping[str, StimulusSet]
+) -> None:
     """Refuse, before any forward pass, a pair whose layer RDMs would not fit the scoring budget
     (:func:`brainalign.rsa.inference.scoring_memory`, without the benchmark's own data), naming
     the budget that would do."""
@@ -317,7 +371,9 @@ def check_scoring_memory(model: LoadedModel, benchmark: Benchmark,
             )
 
 
-def results_of_other_networks(store: ResultsStore, model_id: str, key: Mapping[str, object]) -> list[str]:
+def results_of_other_networks(
+    store: ResultsStore, model_id: str, key: Mapping[str, object]
+) -> list[str]:
     """``"benchmark: field a… there, b… now"`` for every stored result of ``model_id`` whose
     network identity differs from ``key``'s (so one model id never names two networks)."""
     wanted = jsonable({name: key.get(name) for name in NETWORK_IDENTITY})
@@ -348,8 +404,12 @@ def check_headline(scored: BenchmarkScore, benchmark: Benchmark, model_id: str) 
     if not headline or not all(math.isnan(v) for v in values):
         return
     rows = scored.layerwise["value"].to_numpy(dtype=float)
-    why = ("every layer's comparison with the target is undefined (constant or NaN RDMs: see the "
-           "warnings above)" if rows.size and np.isnan(rows).all() else "see the warnings above")
+    why = (
+        "every layer's comparison with the target is undefined (constant or NaN RDMs: see the "
+        "warnings above)"
+        if rows.size and np.isnan(rows).all()
+        else "see the warnings above"
+    )
     raise BrainAlignError(
         f"{model_id} on {benchmark.identifier}: {', '.join(headline)} could not be computed ({why}); "
         "nothing was stored"
@@ -385,8 +445,9 @@ def score_model_on(
     """:func:`score_pair` from plain, picklable arguments: what a remote worker runs for one pair."""
     session = ModelSession(model_id, options)
     try:
-        return score_pair(session, benchmark, open_store(results), options, force,
-                          prepare_layers=prepare_layers)
+        return score_pair(
+            session, benchmark, open_store(results), options, force, prepare_layers=prepare_layers
+        )
     finally:
         session.release()
 
@@ -432,4 +493,3 @@ class LocalExecutor:
             finally:
                 session.release()
         return outcomes
-

@@ -145,8 +145,9 @@ class StimulusSet:
         unknown = [i for i in ids if i not in self.sources]
         if unknown:
             raise BrainAlignError(f"stimulus ids {unknown[:5]} are not in {self.name}")
-        return StimulusSet(ids, {i: self.sources[i] for i in ids}, self.metadata.loc[list(ids)],
-                           name or self.name)
+        return StimulusSet(
+            ids, {i: self.sources[i] for i in ids}, self.metadata.loc[list(ids)], name or self.name
+        )
 
     @cached_property
     def ids_sha256(self) -> str:
@@ -168,7 +169,9 @@ class StimulusSet:
                 except FileNotFoundError:
                     raise BrainAlignError(f"stimulus image {source} is missing") from None
             else:
-                array = np.asarray(source if isinstance(source, np.ndarray) else source.convert("RGB"))
+                array = np.asarray(
+                    source if isinstance(source, np.ndarray) else source.convert("RGB")
+                )
                 digest.update(str(array.shape).encode() + array.astype(np.uint8).tobytes())
         return digest.hexdigest()
 

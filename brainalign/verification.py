@@ -89,14 +89,18 @@ def verify(
     differing result. ``use_cache`` reads layer RDMs from the cache instead of extracting them.
     """
     files = result_files(paths)
-    for folder in dict.fromkeys(p.parent for p in files):  # what a killed verify left: its records' temporary files
+    for folder in dict.fromkeys(
+        p.parent for p in files
+    ):  # what a killed verify left: its records' temporary files
         remove_orphaned_writes(folder)
     context = _Context(model_files, weights, specs, resolve_data_dir(data_dir), use_cache)
     verdicts = []
     for path in progress(files, desc="verifying", unit="result"):
         verdict, result = _verify_file(path, context)
         if record and result is not None and verdict.status != "cannot verify":
-            record_file = write_record(path, VerificationRecord.now(result, verdict.status, verdict.comparison))
+            record_file = write_record(
+                path, VerificationRecord.now(result, verdict.status, verdict.comparison)
+            )
             verdict = dataclasses.replace(verdict, record=record_file)
         verdicts.append(verdict)
         if on_verdict is not None:
@@ -107,8 +111,14 @@ def verify(
 class _Context:
     """What a run of :func:`verify` has been given, and what it has loaded (one model at a time)."""
 
-    def __init__(self, model_files: Sequence[str], weights: Sequence[str | Path], specs: Sequence[str | Path],
-                 data_dir: Path | None, use_cache: bool) -> None:
+    def __init__(
+        self,
+        model_files: Sequence[str],
+        weights: Sequence[str | Path],
+        specs: Sequence[str | Path],
+        data_dir: Path | None,
+        use_cache: bool,
+    ) -> None:
         self.model_files = list(model_files)
         self.weights = {sha256_file(w): Path(w) for w in weights}
         self.specs = {bench.identifier: bench for bench in (get(str(s)) for s in specs)}
@@ -133,7 +143,8 @@ class _Context:
                 raise CannotVerify(str(err)) from None
             raise CannotVerify(
                 f"benchmark {identifier} is not known here: install the package that provides it, "
-                "or give its spec file with --spec FILE.toml") from None
+                "or give its spec file with --spec FILE.toml"
+            ) from None
 
     def _changed_spec(self, result: Result) -> str:
         """Where a spec given defines the benchmark of ``result``'s name under another id (its data
@@ -151,9 +162,11 @@ class _Context:
                 here = {}
             differ = sorted({f for f in {*recorded, *here} if recorded.get(f) != here.get(f)})
             files = f" (files that differ: {', '.join(differ)})" if differ else ""
-            return (f"the spec file {bench.path} now defines benchmark {bench.identifier}, not {result.benchmark} "
-                    f"that this result was scored on: its data or definition changed since{files}; give the spec "
-                    "and files the result was scored with")
+            return (
+                f"the spec file {bench.path} now defines benchmark {bench.identifier}, not {result.benchmark} "
+                f"that this result was scored on: its data or definition changed since{files}; give the spec "
+                "and files the result was scored with"
+            )
         return ""
 
     def file_for(self, model_id: str) -> str | None:
@@ -164,19 +177,27 @@ class _Context:
                 self._file_cards.setdefault(load_model(spec).id, spec)
         return self._file_cards.get(model_id)
 
-    def model(self, spec: str, weights: Path | None, preprocessing: str, layers: Any) -> LoadedModel:
+    def model(
+        self, spec: str, weights: Path | None, preprocessing: str, layers: Any
+    ) -> LoadedModel:
         key = (spec, weights, preprocessing, repr(layers))
         if self._model is None or self._model[0] != key:
             self._model, self._layers = None, {}  # one model in memory at a time
-            self._model = (key, load_model(spec, weights=weights, preprocessing=preprocessing, layers=layers))
+            self._model = (
+                key,
+                load_model(spec, weights=weights, preprocessing=preprocessing, layers=layers),
+            )
         return self._model[1]
 
     def layers(self, model: LoadedModel, stimuli: Any, distance: str, batch_size: int) -> Any:
         """The layer RDMs and kernels (:func:`~brainalign.models.extract_layers`) on ``stimuli``."""
         key = (stimuli.content_hash, distance, batch_size)
-        if key not in self._layers:  # benchmarks sharing stimuli (two ROIs of one data set) share them
-            self._layers[key] = extract_layers(model, stimuli, distance=distance, batch_size=batch_size,
-                                               cache=self.use_cache)
+        if (
+            key not in self._layers
+        ):  # benchmarks sharing stimuli (two ROIs of one data set) share them
+            self._layers[key] = extract_layers(
+                model, stimuli, distance=distance, batch_size=batch_size, cache=self.use_cache
+            )
         return self._layers[key]
 
 
@@ -193,16 +214,23 @@ def _verify_file(path: Path, context: _Context) -> tuple[Verdict, Result | None]
     notes = environment_notes(result)
     versions = f"; {', '.join(notes)}" if notes else ""
     if comparison.agree and not edited:
-        return Verdict(path, result.model_id, result.benchmark, "verified",
-                       f"all {comparison.n_checked} numbers within {TOLERANCE:g} (largest difference "
-                       f"{comparison.max_difference:.1g}){versions}", comparison), result
+        return Verdict(
+            path,
+            result.model_id,
+            result.benchmark,
+            "verified",
+            f"all {comparison.n_checked} numbers within {TOLERANCE:g} (largest difference "
+            f"{comparison.max_difference:.1g}){versions}",
+            comparison,
+        ), result
     lines = [str(d) for d in comparison.differences[:5]]
     if len(comparison.differences) > 5:
         lines.append(f"and {len(comparison.differences) - 5} more")
     if edited:
         lines.insert(0, "the file does not match its content id (edited after it was written)")
-    return Verdict(path, result.model_id, result.benchmark, "differs", "; ".join(lines) + versions,
-                   comparison), result
+    return Verdict(
+        path, result.model_id, result.benchmark, "differs", "; ".join(lines) + versions, comparison
+    ), result
 
 
 def _rescore(result: Result, context: _Context) -> Comparison:
@@ -210,25 +238,40 @@ def _rescore(result: Result, context: _Context) -> Comparison:
     bench = context.benchmark(result)
     availability = bench.availability(context.data_dir)
     if not availability.available:
-        raise CannotVerify(f"its data is not here ({availability.reason}); get it with: {availability.fix}")
+        raise CannotVerify(
+            f"its data is not here ({availability.reason}); get it with: {availability.fix}"
+        )
     _same_checksums("data", provenance.get("data_checksums"), bench.provenance(context.data_dir))
     model = _model(result, context)
     stimulus_sets = bench.stimulus_sets(context.data_dir)
-    _same_checksums("stimuli", provenance.get("stimuli_sha256"),
-                    {name: s.content_hash for name, s in stimulus_sets.items()})
+    _same_checksums(
+        "stimuli",
+        provenance.get("stimuli_sha256"),
+        {name: s.content_hash for name, s in stimulus_sets.items()},
+    )
     batch_size = int(provenance.get("batch_size") or 32)
     seed = int(provenance["seed"])
     with _torch_threads(provenance.get("environment", {}).get("torch_threads")):
-        extracted = {name: context.layers(model, stimuli, bench.distance, batch_size)
-                     for name, stimuli in stimulus_sets.items()}
-        layer_rdms, dropped = drop_uncomparable_layers({n: rdms for n, (rdms, _) in extracted.items()}, model.id)
+        extracted = {
+            name: context.layers(model, stimuli, bench.distance, batch_size)
+            for name, stimuli in stimulus_sets.items()
+        }
+        layer_rdms, dropped = drop_uncomparable_layers(
+            {n: rdms for n, (rdms, _) in extracted.items()}, model.id
+        )
         layers: dict[str, Any] = layer_rdms
-        if getattr(bench, "layers_as", "rdms") == "kernels":  # the kernels of the layers that can be compared
-            layers = {n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted.items()}
+        if (
+            getattr(bench, "layers_as", "rdms") == "kernels"
+        ):  # the kernels of the layers that can be compared
+            layers = {
+                n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted.items()
+            }
         score = bench.score(layers, seed=seed, data_dir=context.data_dir)
     if dropped:
         score.extra["dropped_layers"] = dropped
-    recomputed = Result.from_score(score, model_card=result.model_card, benchmark=result.benchmark_info, seed=seed)
+    recomputed = Result.from_score(
+        score, model_card=result.model_card, benchmark=result.benchmark_info, seed=seed
+    )
     return compare_numbers(result, recomputed)
 
 
@@ -244,38 +287,54 @@ def _model(result: Result, context: _Context) -> LoadedModel:
         else:
             spec = context.file_for(result.model_id) or ""
             if not spec:
-                raise CannotVerify(f"its model file {source['path']} (sha256 {source['sha256'][:12]}…) is not here "
-                                   "or has changed: give the original with --model-file FILE.py:FUNCTION")
+                raise CannotVerify(
+                    f"its model file {source['path']} (sha256 {source['sha256'][:12]}…) is not here "
+                    "or has changed: give the original with --model-file FILE.py:FUNCTION"
+                )
     elif result.model_card.get("source") == "custom":
         spec = context.file_for(result.model_id) or ""
         if not spec:
-            raise CannotVerify(f"model {result.model_id} was given as a Python object (from_module): give a "
-                               "FILE.py:FUNCTION that builds it with --model-file")
+            raise CannotVerify(
+                f"model {result.model_id} was given as a Python object (from_module): give a "
+                "FILE.py:FUNCTION that builds it with --model-file"
+            )
     weights_sha256 = provenance.get("weights_file_sha256")
     weights = context.weights.get(weights_sha256) if weights_sha256 else None
     if weights_sha256 and weights is None:
-        raise CannotVerify(f"it was scored with a weights file (sha256 {weights_sha256[:12]}…) that is not here: "
-                           "give it with --weights FILE")
+        raise CannotVerify(
+            f"it was scored with a weights file (sha256 {weights_sha256[:12]}…) that is not here: "
+            "give it with --weights FILE"
+        )
     preprocessing = provenance.get("preprocessing", "native")
     try:
-        model = context.model(spec, weights, "native" if preprocessing == "custom" else preprocessing,
-                              provenance.get("layer_policy"))
+        model = context.model(
+            spec,
+            weights,
+            "native" if preprocessing == "custom" else preprocessing,
+            provenance.get("layer_policy"),
+        )
     except BrainAlignError as err:
         raise CannotVerify(f"its model cannot be built here: {err}") from None
-    checks = (("weights", model.card.weights_sha256, result.model_card.get("weights_sha256")),
-              ("parameters", model.state_sha256(), provenance.get("parameters_sha256")),
-              ("preprocessing output", model.preprocess_sha256, provenance.get("preprocess_sha256")))
+    checks = (
+        ("weights", model.card.weights_sha256, result.model_card.get("weights_sha256")),
+        ("parameters", model.state_sha256(), provenance.get("parameters_sha256")),
+        ("preprocessing output", model.preprocess_sha256, provenance.get("preprocess_sha256")),
+    )
     for name, built, recorded in checks:
         if recorded and built and recorded != built:
-            raise CannotVerify(f"the model built here is not the one scored: its {name} sha256 is "
-                               f"{built[:12]}…, the result records {recorded[:12]}…")
+            raise CannotVerify(
+                f"the model built here is not the one scored: its {name} sha256 is "
+                f"{built[:12]}…, the result records {recorded[:12]}…"
+            )
     return model
 
 
 def _same_checksums(what: str, recorded: Any, here: Any) -> None:
     if recorded is not None and recorded != here:
-        raise CannotVerify(f"the {what} here differ from those the result was computed on "
-                           f"(recorded {_short(recorded)}, here {_short(here)})")
+        raise CannotVerify(
+            f"the {what} here differ from those the result was computed on "
+            f"(recorded {_short(recorded)}, here {_short(here)})"
+        )
 
 
 def _short(checksums: Any) -> str:
@@ -302,5 +361,8 @@ def environment_notes(result: Result) -> list[str]:
     differ in their last bits, within the tolerance)."""
     recorded = result.provenance.get("environment", {}).get("libraries", {})
     here: dict[str, str] = environment()["libraries"]  # type: ignore[assignment]
-    return [f"{name} {recorded[name]} there, {here.get(name)} here" for name in sorted(recorded)
-            if recorded.get(name) and here.get(name) and recorded[name] != here[name]]
+    return [
+        f"{name} {recorded[name]} there, {here.get(name)} here"
+        for name in sorted(recorded)
+        if recorded.get(name) and here.get(name) and recorded[name] != here[name]
+    ]

@@ -21,8 +21,10 @@ def shared_data() -> Path:
     folder = os.environ.get("BRAINALIGN_DATA")
     if folder and Path(folder, "algonauts2019_92").is_dir():
         return Path(folder)
-    message = ("real human data not found: set BRAINALIGN_DATA to a folder laid out as the docs' "
-               "Human data page (docs/guide/human-data.md) describes")
+    message = (
+        "real human data not found: set BRAINALIGN_DATA to a folder laid out as the docs' "
+        "Human data page (docs/guide/human-data.md) describes"
+    )
     if _required("BRAINALIGN_REQUIRE_DATA"):
         pytest.fail(message)
     pytest.skip(message)
@@ -37,7 +39,9 @@ def synthetic_data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads or writes outside pytest's temporary folders: the cache is the session's own
     (whatever BRAINALIGN_CACHE the shell had; the default probe and its picture pool are built in
     it once per session; under pytest-xdist each worker has a base folder, so a cache, of its

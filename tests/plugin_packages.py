@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: Installed as the plain module ``tiny_plugin_base`` beside the packages that import it.
-TINY = '''
+TINY = """
 import sys
 
 import numpy as np
@@ -68,11 +68,17 @@ class Tiny(Benchmark):
         target = TargetRDMs.from_subjects("tiny", RDMs(np.abs(subjects), ("s1", "s2", "s3"),
                                                         tuple(f"t{i}" for i in range(8))))
         return benchmark_score(self.identifier, score_target(layers["tiny"], target, seed=seed))
-'''
+"""
 
 
-def install(site: Path, package: str, code: str, *, benchmarks: Mapping[str, str] | None = None,
-            models: Mapping[str, str] | None = None) -> str:
+def install(
+    site: Path,
+    package: str,
+    code: str,
+    *,
+    benchmarks: Mapping[str, str] | None = None,
+    models: Mapping[str, str] | None = None,
+) -> str:
     """Install ``package`` (its module holding ``code``) into ``site`` with entry points
     ``{name: "attribute"}`` in the benchmark and model groups; the module's name."""
     site.mkdir(parents=True, exist_ok=True)
@@ -81,11 +87,16 @@ def install(site: Path, package: str, code: str, *, benchmarks: Mapping[str, str
     (site / f"{module}.py").write_text(textwrap.dedent(code), encoding="utf-8")
     info = site / f"{module}-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n", encoding="utf-8")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n", encoding="utf-8"
+    )
     groups = []
     for group, points in (("brainalign.benchmarks", benchmarks), ("brainalign.models", models)):
         if points:
-            groups.append(f"[{group}]\n" + "".join(f"{name} = {module}:{value}\n" for name, value in points.items()))
+            groups.append(
+                f"[{group}]\n"
+                + "".join(f"{name} = {module}:{value}\n" for name, value in points.items())
+            )
     (info / "entry_points.txt").write_text("\n".join(groups), encoding="utf-8")
     return module
 
@@ -112,5 +123,8 @@ def installed(site: Path) -> Iterator[None]:
 
 def process_env(site: Path) -> dict[str, str]:
     """The environment of a separate brainalign process that has ``site`` installed."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-            "BRAINALIGN_QUIET": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+        "BRAINALIGN_QUIET": "1",
+    }

@@ -34,8 +34,11 @@ class BagOfWordsEmbedder:
         self.calls += 1
         rows = []
         for caption in captions:
-            words = [w for w in caption.lower().replace(".", " ").replace(",", " ").split()
-                     if w not in ("a", "an", "of", "photo")]
+            words = [
+                w
+                for w in caption.lower().replace(".", " ").replace(",", " ").split()
+                if w not in ("a", "an", "of", "photo")
+            ]
             vector = sum((self._word(w) for w in words), np.zeros(self.dim))
             rows.append(vector / np.linalg.norm(vector))
         return np.array(rows)
@@ -90,8 +93,15 @@ def build_small_probe(root: Path) -> Path:
     from brainalign.probe import BuildSettings, ThresholdQuantiles, TuxPaintPool, build_probe
 
     out = root / "probe"
-    settings = BuildSettings(seed=0, image_size=160, max_distractors=14,
-                             thresholds=ThresholdQuantiles(semantic_similar=0.15, semantic_dissimilar=0.5,
-                                                           pilot_size=40))
-    build_probe(TuxPaintPool(make_stamps(root / "stamps")), out, settings, embedder=BagOfWordsEmbedder())
+    settings = BuildSettings(
+        seed=0,
+        image_size=160,
+        max_distractors=14,
+        thresholds=ThresholdQuantiles(
+            semantic_similar=0.15, semantic_dissimilar=0.5, pilot_size=40
+        ),
+    )
+    build_probe(
+        TuxPaintPool(make_stamps(root / "stamps")), out, settings, embedder=BagOfWordsEmbedder()
+    )
     return out

@@ -14,8 +14,12 @@ from PIL import Image
 SYNTHETIC_BENCHMARK = "algonauts2019.78images.IT"
 
 
-def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
-                damage: Callable[[dict[str, np.ndarray]], None] | None = None) -> Path:
+def algonauts78(
+    folder: Path,
+    n_subjects: int = 6,
+    seed: int = 0,
+    damage: Callable[[dict[str, np.ndarray]], None] | None = None,
+) -> Path:
     """A data folder holding a synthetic ``algonauts2019_78`` (whose checksums brainalign does
     not pin): 78 small images and per-subject RDMs of EVC and IT with a planted structure (each
     subject: the absolute value of the images' true dissimilarity plus noise). ``damage`` may edit the arrays first."""
@@ -30,7 +34,9 @@ def algonauts78(folder: Path, n_subjects: int = 6, seed: int = 0,
     arrays = {}
     for roi in ("EVC", "IT"):
         noise = rng.normal(0, truth.std(), size=(n_subjects, 78, 78))
-        subjects = np.abs(truth[None] + noise + np.swapaxes(noise, 1, 2))  # dissimilarities are >= 0
+        subjects = np.abs(
+            truth[None] + noise + np.swapaxes(noise, 1, 2)
+        )  # dissimilarities are >= 0
         for s in subjects:
             np.fill_diagonal(s, 0.0)
         arrays[roi] = subjects

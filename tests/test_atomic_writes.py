@@ -24,4 +24,6 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
 def test_finished_files_get_the_umask_mode_not_owner_only(tmp_path: Path) -> None:
     target = tmp_path / "leaderboard.html"
     _files.write_text_atomic(target, "<html></html>")
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_files._process_umask()  # mkstemp gives 0o600
+    assert (
+        stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_files._process_umask()
+    )  # mkstemp gives 0o600

@@ -40,7 +40,11 @@ from brainalign.models.graph import first_tensor, layer_name
 from brainalign.results.agreement import TOLERANCE
 from brainalign.rsa import LayerRDMs, RDMs
 
-MODELS = ("efficientnet_lite0", "torchvision:resnet18:untrained", "timm:vit_tiny_patch16_224:untrained")
+MODELS = (
+    "efficientnet_lite0",
+    "torchvision:resnet18:untrained",
+    "timm:vit_tiny_patch16_224:untrained",
+)
 HUMAN = "kriegeskorte2008.hIT"
 
 
@@ -61,7 +65,9 @@ def rdm_bound(n_features: int) -> float:
 
 
 @contextmanager
-def activations(model: LoadedModel, names: tuple[str, ...]) -> Iterator[dict[str, list[np.ndarray]]]:
+def activations(
+    model: LoadedModel, names: tuple[str, ...]
+) -> Iterator[dict[str, list[np.ndarray]]]:
     """Float64 copies of the named layers' outputs in every forward pass while open (batch
     rows appended in call order, batch axis first, flattened per stimulus)."""
     wanted = {layer.name: layer for layer in model.graph.layers if layer.name in names}
@@ -76,11 +82,14 @@ def activations(model: LoadedModel, names: tuple[str, ...]) -> Iterator[dict[str
             if layer is not None:
                 tensor = first_tensor(output).detach().movedim(layer.batch_axis, 0)
                 seen[layer.name].append(tensor.reshape(tensor.shape[0], -1).double().cpu().numpy())
+
         return take
 
     handles = [model.module.register_forward_pre_hook(lambda *_: calls.clear())]
-    handles += [modules[path].register_forward_hook(hook(path))
-                for path in dict.fromkeys(layer.module for layer in wanted.values())]
+    handles += [
+        modules[path].register_forward_hook(hook(path))
+        for path in dict.fromkeys(layer.module for layer in wanted.values())
+    ]
     try:
         yield seen
     finally:
@@ -88,7 +97,9 @@ def activations(model: LoadedModel, names: tuple[str, ...]) -> Iterator[dict[str
             handle.remove()
 
 
-def extracted_and_reference(model: LoadedModel, stimuli) -> tuple[LayerRDMs, LayerRDMs, dict[str, int]]:
+def extracted_and_reference(
+    model: LoadedModel, stimuli
+) -> tuple[LayerRDMs, LayerRDMs, dict[str, int]]:
     """Extraction's layer RDMs, scipy's float64 ones from the same activations (the last pass
     over all stimuli), and each layer's feature count."""
     names = model.select()
@@ -101,12 +112,16 @@ def extracted_and_reference(model: LoadedModel, stimuli) -> tuple[LayerRDMs, Lay
     return ours, theirs, {name: features[name].shape[1] for name in names}
 
 
-def assert_rdms_within_bound(ours: LayerRDMs, theirs: LayerRDMs, n_features: Mapping[str, int]) -> None:
+def assert_rdms_within_bound(
+    ours: LayerRDMs, theirs: LayerRDMs, n_features: Mapping[str, int]
+) -> None:
     for index, name in enumerate(ours.layers):
         a, b = ours.rdms.data[index], theirs.rdms.data[index]
         assert np.array_equal(np.isnan(a), np.isnan(b)), name
         gap = np.nanmax(np.abs(a - b), initial=0.0)
-        assert gap <= rdm_bound(n_features[name]), f"{name}: {gap:.3g} > {rdm_bound(n_features[name]):.3g}"
+        assert gap <= rdm_bound(n_features[name]), (
+            f"{name}: {gap:.3g} > {rdm_bound(n_features[name]):.3g}"
+        )
 
 
 def assert_same_report(ours, theirs, where: str = "") -> None:
@@ -152,14 +167,20 @@ def test_reported_scores_equal_a_float64_reference_from_the_same_activations(
         ours_score = benchmark.score(ours, seed=3, data_dir=shared_data)
         theirs_score = benchmark.score(theirs, seed=3, data_dir=shared_data)
         assert ours_score.summary and len(ours_score.layerwise) > 0
-        assert_same_report(ours_score.summary, theirs_score.summary, f"{benchmark.identifier} summary")
-        assert_same_report(ours_score.layerwise, theirs_score.layerwise, f"{benchmark.identifier} layerwise")
+        assert_same_report(
+            ours_score.summary, theirs_score.summary, f"{benchmark.identifier} summary"
+        )
+        assert_same_report(
+            ours_score.layerwise, theirs_score.layerwise, f"{benchmark.identifier} layerwise"
+        )
     # and the reference itself is scipy's Spearman of scipy's RDMs
     stimuli = human.stimulus_sets(shared_data)[human.stimulus_set_name]
     _, reference, _ = extracted_and_reference(model, stimuli)
     target = human.target_rdms(shared_data).rdms.reorder(stimuli.ids).data.mean(axis=0)
     layer = reference.rdms.data[len(reference.layers) // 2]
-    assert rsa.compare(layer, target, "spearman")[0, 0] == pytest.approx(spearmanr(layer, target).statistic, abs=1e-12)
+    assert rsa.compare(layer, target, "spearman")[0, 0] == pytest.approx(
+        spearmanr(layer, target).statistic, abs=1e-12
+    )
 
 
 def near_tied_features(n_pairs_of_twins: int = 20, n_features: int = 4096) -> np.ndarray:

@@ -14,12 +14,29 @@ SCRIPT = Path(__file__).parents[1] / "tools" / "gpu_check.py"
 
 
 @pytest.mark.slow
-def test_gpu_check_scores_twice_and_finds_every_number_equal(tmp_path: Path, shared_data: Path) -> None:
+def test_gpu_check_scores_twice_and_finds_every_number_equal(
+    tmp_path: Path, shared_data: Path
+) -> None:
     probe = build_small_probe(tmp_path)
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), str(probe), str(shared_data), "--device", "cpu",
-         "--model", "torchvision:resnet18:untrained=blocks", "--n-boot", "50", "--batch-size", "16"],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(probe),
+            str(shared_data),
+            "--device",
+            "cpu",
+            "--model",
+            "torchvision:resnet18:untrained=blocks",
+            "--n-boot",
+            "50",
+            "--batch-size",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
@@ -37,6 +54,10 @@ def test_gpu_check_without_a_gpu_says_so(tmp_path: Path, shared_data: Path) -> N
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the check itself is the test")
-    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), str(shared_data)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path), str(shared_data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and done.stderr.startswith("error: no CUDA device"), done.stderr

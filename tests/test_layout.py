@@ -18,8 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def lint_imports(config: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports --config CONFIG`` (import-linter's command) in a process of its own."""
     script = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
-    return subprocess.run([sys.executable, "-c", script, "--config", str(config), "--no-cache"],
-                          capture_output=True, text=True, check=False, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", script, "--config", str(config), "--no-cache"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_the_import_contracts_in_pyproject_hold() -> None:
@@ -40,7 +46,9 @@ def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path) -> None:
     assert "brainalign.api is not allowed to import brainalign.models" in linted.stdout
 
 
-@pytest.mark.parametrize("package", ["rsa", "stimuli", "models", "neural_data", "probe", "benchmarks", "results"])
+@pytest.mark.parametrize(
+    "package", ["rsa", "stimuli", "models", "neural_data", "probe", "benchmarks", "results"]
+)
 def test_the_layout_page_describes_every_package(package: str) -> None:
     page = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
     described = re.search(rf"^\| `{package}[/.]", page, re.M)

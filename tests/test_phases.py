@@ -48,16 +48,41 @@ def test_an_unknown_phase_is_refused() -> None:
 
 
 def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # its own: the layer RDMs are computed here
-    main(["-q", "run", "--results", str(tmp_path), "--data-dir", str(shared_data), "-m", "pixels",
-          "-b", "kriegeskorte2008.hIT", "-b", "mur2013.judgements"])
+    monkeypatch.setenv(
+        "BRAINALIGN_CACHE", str(tmp_path / "cache")
+    )  # its own: the layer RDMs are computed here
+    main(
+        [
+            "-q",
+            "run",
+            "--results",
+            str(tmp_path),
+            "--data-dir",
+            str(shared_data),
+            "-m",
+            "pixels",
+            "-b",
+            "kriegeskorte2008.hIT",
+            "-b",
+            "mur2013.judgements",
+        ]
+    )
     out = capsys.readouterr().out
     assert "2 pair(s) scored" in out
-    for label in ("forward passes", "Gram matrices, RDMs", "ranking, comparison", "leaderboard page",
-                  "peak memory"):
+    for label in (
+        "forward passes",
+        "Gram matrices, RDMs",
+        "ranking, comparison",
+        "leaderboard page",
+        "peak memory",
+    ):
         assert label in out, out
-    timings = [r.provenance["timings"] for r in ResultsStore(tmp_path).load_all(strict=True).results]
-    assert all(t["forward_s"] > 0 and t["gram_s"] > 0 for t in timings[:1])  # the pair that extracted
+    timings = [
+        r.provenance["timings"] for r in ResultsStore(tmp_path).load_all(strict=True).results
+    ]
+    assert all(
+        t["forward_s"] > 0 and t["gram_s"] > 0 for t in timings[:1]
+    )  # the pair that extracted
     assert all(t["compare_s"] > 0 for t in timings)
 
 

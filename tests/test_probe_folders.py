@@ -26,8 +26,14 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     built = {}
     for seed in (0, 7):
         out = tmp_path_factory.mktemp(f"seed{seed}") / "probe"
-        settings = BuildSettings(seed=seed, image_size=160, max_distractors=14, thresholds=ThresholdQuantiles(
-            semantic_similar=0.15, semantic_dissimilar=0.5, pilot_size=40))
+        settings = BuildSettings(
+            seed=seed,
+            image_size=160,
+            max_distractors=14,
+            thresholds=ThresholdQuantiles(
+                semantic_similar=0.15, semantic_dissimilar=0.5, pilot_size=40
+            ),
+        )
         build_probe(TuxPaintPool(stamps), out, settings, embedder=BagOfWordsEmbedder())
         built[seed] = out
     return built
@@ -77,42 +83,81 @@ def _table(page: Path) -> _Table:
     return parser
 
 
-def test_score_with_probe_folders_stores_each_under_its_own_id(probes, tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # this test's own: no default probe yet
+def test_score_with_probe_folders_stores_each_under_its_own_id(
+    probes, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv(
+        "BRAINALIGN_CACHE", str(tmp_path / "cache")
+    )  # this test's own: no default probe yet
     ids = {seed: SaliencySemanticProbe(folder).identifier for seed, folder in probes.items()}
-    assert len(set(ids.values())) == 2 and all(i.startswith("probe.saliency_semantic~") for i in ids.values())
-    code, out, _ = _run(["score", "pixels", "--probe", str(probes[0]), "--probe", str(probes[7]),
-                         "--results", str(tmp_path / "results")], capsys)
+    assert len(set(ids.values())) == 2 and all(
+        i.startswith("probe.saliency_semantic~") for i in ids.values()
+    )
+    code, out, _ = _run(
+        [
+            "score",
+            "pixels",
+            "--probe",
+            str(probes[0]),
+            "--probe",
+            str(probes[7]),
+            "--results",
+            str(tmp_path / "results"),
+        ],
+        capsys,
+    )
     assert code == 0, out
     stored = {s.benchmark for s in ResultsStore(tmp_path / "results").list()}
-    assert {b for b in stored if b.startswith("probe.")} == set(ids.values())  # in place of the default probe
+    assert {b for b in stored if b.startswith("probe.")} == set(
+        ids.values()
+    )  # in place of the default probe
     assert not default_module.default_probe_dir().exists()
 
 
-def test_run_with_probe_folders_gives_each_probe_columns_or_a_page_of_its_own(probes, tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # this test's own: no default probe yet
+def test_run_with_probe_folders_gives_each_probe_columns_or_a_page_of_its_own(
+    probes, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv(
+        "BRAINALIGN_CACHE", str(tmp_path / "cache")
+    )  # this test's own: no default probe yet
     results = tmp_path / "results"
-    assert _run(["score", "pixels", "--probe", str(probes[0]), "--results", str(results)], capsys)[0] == 0
-    code, out, _ = _run(["run", "-m", "pixels", "--probe", str(probes[7]), "--results", str(results)], capsys)
+    assert (
+        _run(["score", "pixels", "--probe", str(probes[0]), "--results", str(results)], capsys)[0]
+        == 0
+    )
+    code, out, _ = _run(
+        ["run", "-m", "pixels", "--probe", str(probes[7]), "--results", str(results)], capsys
+    )
     assert code == 0, out
-    assert not default_module.default_probe_dir().exists()  # the default probe was replaced, not built
+    assert (
+        not default_module.default_probe_dir().exists()
+    )  # the default probe was replaced, not built
 
     store = ResultsStore(results)
     values = {}
     for seed, folder in probes.items():
         identifier = SaliencySemanticProbe(folder).identifier
         result = store.load("pixels", identifier)
-        values[seed] = (identifier, result.summary["semantic_encoding"]["value"],
-                        result.provenance["data_checksums"]["probe_n_bases"])
+        values[seed] = (
+            identifier,
+            result.summary["semantic_encoding"]["value"],
+            result.provenance["data_checksums"]["probe_n_bases"],
+        )
     index = results / "leaderboard.html"
     table = _table(index)
     row = next(r for r in table.rows if r[1].startswith("pixels"))  # rank, then model
     shown = [i for i, h in enumerate(table.headers) if h.startswith("Semantic encoding")]
-    assert len(shown) == 1, table.headers  # the main table shows one probe; numbers of two never share a column
+    assert len(shown) == 1, (
+        table.headers
+    )  # the main table shows one probe; numbers of two never share a column
     for seed, (identifier, value, n_bases) in values.items():
         label = f"tuxpaint pool, seed {seed}, {n_bases} base images"
         if identifier in table.headers[shown[0]]:
             assert label in table.headers[shown[0]]
             assert row[shown[0]].startswith(format_interval(value, digits=3))
-        page = (files_folder(index) / "benchmarks" / f"{slug(identifier)}.html").read_text(encoding="utf-8")
-        assert label in page and format_interval(value, digits=3) in page  # every probe has a page of its own
+        page = (files_folder(index) / "benchmarks" / f"{slug(identifier)}.html").read_text(
+            encoding="utf-8"
+        )
+        assert (
+            label in page and format_interval(value, digits=3) in page
+        )  # every probe has a page of its own

@@ -22,9 +22,15 @@ def your_model_example() -> str:
 
 def _opening_commands() -> list[str]:
     """The commands of the README's first fenced code block (comments and blank lines aside)."""
-    block = re.search(r"```(?:bash|sh|console)?\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    block = re.search(
+        r"```(?:bash|sh|console)?\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL
+    )
     assert block, "README.md has no fenced code block"
-    return [line for line in block.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line
+        for line in block.group(1).splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_the_readme_opens_with_the_two_commands_that_tox_defines_and_ci_runs() -> None:
@@ -57,11 +63,26 @@ def test_submit_your_model_cli_route(shared_data, tmp_path) -> None:
     code = your_model_example()
     network = code.split("outcomes =")[0]
     body = "\n".join("    " + line for line in network.splitlines())
-    (tmp_path / "my_net.py").write_text(f"def build():\n{body}\n    return model\n", encoding="utf-8")
+    (tmp_path / "my_net.py").write_text(
+        f"def build():\n{body}\n    return model\n", encoding="utf-8"
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "brainalign.cli", "-q", "score", f"{tmp_path / 'my_net.py'}:build",
-         "mur2013.judgements", "--results", str(tmp_path / "results"), "--data-dir", str(shared_data)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "brainalign.cli",
+            "-q",
+            "score",
+            f"{tmp_path / 'my_net.py'}:build",
+            "mur2013.judgements",
+            "--results",
+            str(tmp_path / "results"),
+            "--data-dir",
+            str(shared_data),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "my_net" in done.stdout and "scored" in done.stdout

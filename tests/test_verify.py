@@ -47,9 +47,31 @@ def scored(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple
     (folder / "tiny.py").write_text(NET)
     results = folder / "results"
     for model in (f"{folder / 'tiny.py'}:build", "pixels"):
-        main(["-q", "score", model, "mur2013.judgements", "--results", str(results), "--data-dir", str(shared_data)])
+        main(
+            [
+                "-q",
+                "score",
+                model,
+                "mur2013.judgements",
+                "--results",
+                str(results),
+                "--data-dir",
+                str(shared_data),
+            ]
+        )
     # version 1 (the subject-only interval) stays computable, and verifiable
-    main(["-q", "score", "pixels", "mur2013.judgements@1", "--results", str(results), "--data-dir", str(shared_data)])
+    main(
+        [
+            "-q",
+            "score",
+            "pixels",
+            "mur2013.judgements@1",
+            "--results",
+            str(results),
+            "--data-dir",
+            str(shared_data),
+        ]
+    )
     return folder, results
 
 
@@ -65,13 +87,25 @@ def test_provenance_records_what_bit_identity_depends_on(scored) -> None:
     folder, results = scored
     provenance = ResultsStore(results).load("tiny", BENCH).provenance
     assert provenance["model_file"]["path"] == str((folder / "tiny.py").resolve())
-    assert provenance["model_file"]["function"] == "build" and len(provenance["model_file"]["sha256"]) == 64
+    assert (
+        provenance["model_file"]["function"] == "build"
+        and len(provenance["model_file"]["sha256"]) == 64
+    )
     assert len(provenance["parameters_sha256"]) == len(provenance["preprocess_sha256"]) == 64
-    assert provenance["environment"]["libraries"]["torch"] and provenance["environment"]["torch_threads"] >= 1
-    assert provenance["batch_size"] == 32 and provenance["seed"] == 0 and provenance["layer_policy"] == "all"
+    assert (
+        provenance["environment"]["libraries"]["torch"]
+        and provenance["environment"]["torch_threads"] >= 1
+    )
+    assert (
+        provenance["batch_size"] == 32
+        and provenance["seed"] == 0
+        and provenance["layer_policy"] == "all"
+    )
 
 
-def test_an_untouched_store_verifies_and_records_it_without_changing_the_results(store, shared_data, capsys) -> None:
+def test_an_untouched_store_verifies_and_records_it_without_changing_the_results(
+    store, shared_data, capsys
+) -> None:
     before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
     code, out = run(["-q", "verify", str(store), "--data-dir", str(shared_data)], capsys)
     assert code == 0, out
@@ -81,7 +115,9 @@ def test_an_untouched_store_verifies_and_records_it_without_changing_the_results
         if path.suffix == ".json":
             record, result = read_record(path), Result.read(path)
             assert record is not None and record.stands_for(result)
-            assert record.n_checked > 4 * len(result.layerwise)  # every number of every row, and the summary
+            assert record.n_checked > 4 * len(
+                result.layerwise
+            )  # every number of every row, and the summary
             assert record.max_difference <= TOLERANCE
             assert record.versions["libraries"]["torch"] and record.verified_at.endswith("Z")
 
@@ -94,11 +130,15 @@ def test_a_number_edited_by_hand_is_caught(store, shared_data, capsys) -> None:
     code, out = run(["-q", "verify", str(store), "--data-dir", str(shared_data)], capsys)
     assert code == 1, out
     assert "2 verified, 1 differs" in out
-    assert "does not match its content id" in out and "summary.brain_similarity.value: recorded" in out
+    assert (
+        "does not match its content id" in out and "summary.brain_similarity.value: recorded" in out
+    )
     assert read_record(path).status == "differs"
 
 
-def test_a_number_changed_with_every_checksum_made_to_fit_is_caught(store, shared_data, capsys) -> None:
+def test_a_number_changed_with_every_checksum_made_to_fit_is_caught(
+    store, shared_data, capsys
+) -> None:
     path = store / "tiny" / f"{BENCH}.json"
     forged = Result.read(path)
     forged.summary["brain_similarity"]["value"] += 0.05
@@ -108,10 +148,14 @@ def test_a_number_changed_with_every_checksum_made_to_fit_is_caught(store, share
     code, out = run(["-q", "verify", str(path), "--data-dir", str(shared_data)], capsys)
     assert code == 1 and "differs" in out and "content id" not in out
     assert "summary.brain_similarity.value: recorded" in out and "(off by 0.05)" in out
-    assert ".value: recorded" in out.split("summary.brain_similarity.value")[1]  # the layerwise row too
+    assert (
+        ".value: recorded" in out.split("summary.brain_similarity.value")[1]
+    )  # the layerwise row too
 
 
-def test_what_is_missing_is_named_and_can_be_supplied(store, scored, shared_data, tmp_path: Path, capsys) -> None:
+def test_what_is_missing_is_named_and_can_be_supplied(
+    store, scored, shared_data, tmp_path: Path, capsys
+) -> None:
     _folder, _ = scored
     moved = tmp_path / "elsewhere.py"
     moved.write_text(NET)
@@ -123,16 +167,40 @@ def test_what_is_missing_is_named_and_can_be_supplied(store, scored, shared_data
     assert code == 1 and "cannot verify" in out
     assert "gone.py" in out and "--model-file FILE.py:FUNCTION" in out
     assert not record_path(json_path).exists()  # nothing was checked, nothing is recorded
-    code, out = run(["-q", "verify", str(json_path), "--data-dir", str(shared_data),
-                     "--model-file", f"{moved}:build"], capsys)
+    code, out = run(
+        [
+            "-q",
+            "verify",
+            str(json_path),
+            "--data-dir",
+            str(shared_data),
+            "--model-file",
+            f"{moved}:build",
+        ],
+        capsys,
+    )
     assert code == 0, out
-    moved.write_text(NET.replace("Conv2d(8, 8, 3", "Conv2d(8, 8, 5"))  # other code under the same id
-    code, out = run(["-q", "verify", str(json_path), "--data-dir", str(shared_data),
-                     "--model-file", f"{moved}:build"], capsys)
+    moved.write_text(
+        NET.replace("Conv2d(8, 8, 3", "Conv2d(8, 8, 5")
+    )  # other code under the same id
+    code, out = run(
+        [
+            "-q",
+            "verify",
+            str(json_path),
+            "--data-dir",
+            str(shared_data),
+            "--model-file",
+            f"{moved}:build",
+        ],
+        capsys,
+    )
     assert code == 1 and "the model built here is not the one scored: its parameters sha256" in out
 
 
-def test_a_model_given_as_a_python_object_needs_its_code(shared_data, tmp_path: Path, capsys) -> None:
+def test_a_model_given_as_a_python_object_needs_its_code(
+    shared_data, tmp_path: Path, capsys
+) -> None:
     import importlib.util
 
     import brainalign
@@ -141,24 +209,53 @@ def test_a_model_given_as_a_python_object_needs_its_code(shared_data, tmp_path: 
     spec = importlib.util.spec_from_file_location("net_for_verify", tmp_path / "net.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    brainalign.score(module.build(), ["mur2013.judgements"], results=tmp_path / "results", data_dir=shared_data)
-    code, out = run(["-q", "verify", str(tmp_path / "results"), "--data-dir", str(shared_data)], capsys)
+    brainalign.score(
+        module.build(), ["mur2013.judgements"], results=tmp_path / "results", data_dir=shared_data
+    )
+    code, out = run(
+        ["-q", "verify", str(tmp_path / "results"), "--data-dir", str(shared_data)], capsys
+    )
     assert code == 1 and "given as a Python object (from_module)" in out
-    code, out = run(["-q", "verify", str(tmp_path / "results"), "--data-dir", str(shared_data),
-                     "--model-file", f"{tmp_path / 'net.py'}:build"], capsys)
+    code, out = run(
+        [
+            "-q",
+            "verify",
+            str(tmp_path / "results"),
+            "--data-dir",
+            str(shared_data),
+            "--model-file",
+            f"{tmp_path / 'net.py'}:build",
+        ],
+        capsys,
+    )
     assert code == 0, out
 
 
-def test_missing_data_and_unknown_benchmarks_cannot_be_verified(store, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_missing_data_and_unknown_benchmarks_cannot_be_verified(
+    store, tmp_path: Path, capsys, monkeypatch
+) -> None:
     monkeypatch.delenv("BRAINALIGN_DATA", raising=False)
     code, out = run(["-q", "verify", str(store / "pixels"), "--data-dir", str(tmp_path)], capsys)
-    assert code == 1 and "its data is not here" in out and "brainalign data fetch kriegeskorte2008_92" in out
+    assert (
+        code == 1
+        and "its data is not here" in out
+        and "brainalign data fetch kriegeskorte2008_92" in out
+    )
     result = make_result("some_model", "kriegeskorte2008.hIT@1")
     result.provenance["benchmark"]["id"] = "otherlab.benchmark"
     path = ResultsStore(tmp_path / "other").save(
-        Result(result.model_id, "otherlab.benchmark@1", result.summary, result.layerwise, result.provenance))
+        Result(
+            result.model_id,
+            "otherlab.benchmark@1",
+            result.summary,
+            result.layerwise,
+            result.provenance,
+        )
+    )
     code, out = run(["-q", "verify", str(path)], capsys)
-    assert code == 1 and "benchmark otherlab.benchmark@1 is not known here" in out and "--spec" in out
+    assert (
+        code == 1 and "benchmark otherlab.benchmark@1 is not known here" in out and "--spec" in out
+    )
 
 
 # --- the comparison of numbers, against planted differences ----------------------------------------
@@ -177,8 +274,12 @@ def test_compare_numbers_finds_exactly_the_planted_differences() -> None:
     row = a.layerwise.loc[5]
     cell = f"layerwise[{row.layer}, {row.layer_index}, {row.target}, {row.subject}, ].value"
     assert set(found) == {"summary.noise_ceiling.upper", cell, "summary.brain_similarity_max.layer"}
-    assert found[cell].size == pytest.approx(0.25) and found["summary.noise_ceiling.upper"].size == pytest.approx(3e-6)
-    assert comparison.differences[0].where == "summary.brain_similarity_max.layer"  # texts first, then by size
+    assert found[cell].size == pytest.approx(0.25) and found[
+        "summary.noise_ceiling.upper"
+    ].size == pytest.approx(3e-6)
+    assert (
+        comparison.differences[0].where == "summary.brain_similarity_max.layer"
+    )  # texts first, then by size
     assert comparison.max_difference == pytest.approx(TOLERANCE / 2)
     c = make_result("efficientnet_lite0", BENCH)
     c.layerwise = c.layerwise.drop(index=7).reset_index(drop=True)

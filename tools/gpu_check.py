@@ -36,13 +36,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0],
         epilog="example: python tools/gpu_check.py ~/probe ~/brainalign-data --device cuda",
     )
-    parser.add_argument("probe", type=Path, help="a probe folder built with `brainalign probe build`")
+    parser.add_argument(
+        "probe", type=Path, help="a probe folder built with `brainalign probe build`"
+    )
     parser.add_argument("data", type=Path, help="the data folder (what BRAINALIGN_DATA names)")
     parser.add_argument("--device", default="cuda", help="the device to check (default: cuda)")
-    parser.add_argument("--model", action="append", metavar="ID[=LAYERS]",
-                        help=f"a model to score, with its layer policy (repeatable; default: {', '.join(MODELS)})")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
-    parser.add_argument("--n-boot", type=int, default=1000, help="probe bootstrap resamples (default: 1000)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="ID[=LAYERS]",
+        help=f"a model to score, with its layer policy (repeatable; default: {', '.join(MODELS)})",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="images per forward pass (default: 64)"
+    )
+    parser.add_argument(
+        "--n-boot", type=int, default=1000, help="probe bootstrap resamples (default: 1000)"
+    )
     return parser.parse_args(argv)
 
 
@@ -51,22 +61,32 @@ def benchmarks(probe: Path, data: Path, n_boot: int) -> list:
     from brainalign.benchmarks.human import HumanBenchmark
     from brainalign.benchmarks.probe import SaliencySemanticProbe
 
-    human = [b for b in default_benchmarks() if isinstance(b, HumanBenchmark)
-             and b.stimulus_set_name in HUMAN_STIMULUS_SETS and b.availability(data).available]
+    human = [
+        b
+        for b in default_benchmarks()
+        if isinstance(b, HumanBenchmark)
+        and b.stimulus_set_name in HUMAN_STIMULUS_SETS
+        and b.availability(data).available
+    ]
     return [*human, SaliencySemanticProbe(probe, n_boot=n_boot)]
 
 
-def score_all(models: list[str], chosen: list, device: str, args: argparse.Namespace, results: Path):
+def score_all(
+    models: list[str], chosen: list, device: str, args: argparse.Namespace, results: Path
+):
     """Every model on every benchmark on ``device``: the outcomes and the wall time."""
     from brainalign.api import score
     from brainalign.execution import ScoringOptions
 
-    os.environ["BRAINALIGN_CACHE"] = str(results.with_name(f"{results.name}-cache"))  # nothing reused
+    os.environ["BRAINALIGN_CACHE"] = str(
+        results.with_name(f"{results.name}-cache")
+    )  # nothing reused
     outcomes, started = [], time.perf_counter()
     for spec in models:
         model, _, layers = spec.partition("=")
-        options = ScoringOptions(device=device, batch_size=args.batch_size, data_dir=args.data,
-                                 layers=layers or None)
+        options = ScoringOptions(
+            device=device, batch_size=args.batch_size, data_dir=args.data, layers=layers or None
+        )
         outcomes += score(model, chosen, results=results, options=options)
     return outcomes, time.perf_counter() - started
 
@@ -90,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         if args.device.startswith("cuda") and not torch.cuda.is_available():
-            raise BrainAlignError("no CUDA device here; pass --device cpu to check the script itself")
+            raise BrainAlignError(
+                "no CUDA device here; pass --device cpu to check the script itself"
+            )
         models = args.model or list(MODELS)
         chosen = benchmarks(args.probe, args.data, args.n_boot)
         work = Path(tempfile.mkdtemp(prefix="brainalign-gpu-check-"))
@@ -100,20 +122,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else args.device
+    name = (
+        torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else args.device
+    )
     account(f"{args.device} ({name})", device_outcomes, device_wall)
     account("cpu reference", cpu_outcomes, cpu_wall)
     print(f"\nevery number against the CPU's (tolerance {TOLERANCE:g}):")
     failed = 0
     for ours, reference in zip(device_outcomes, cpu_outcomes):
         if ours.result is None or reference.result is None:
-            print(f"  {ours.model_id} {ours.benchmark}: not scored ({ours.message or reference.message})")
+            print(
+                f"  {ours.model_id} {ours.benchmark}: not scored ({ours.message or reference.message})"
+            )
             failed += 1
             continue
         comparison = compare_numbers(reference.result, ours.result)
         verdict = "agree" if comparison.agree else f"{len(comparison.differences)} DIFFER"
-        print(f"  {ours.model_id:<22} {ours.benchmark:<40} {comparison.n_checked:6d} numbers {verdict}, "
-              f"largest difference {comparison.max_difference:.2g}")
+        print(
+            f"  {ours.model_id:<22} {ours.benchmark:<40} {comparison.n_checked:6d} numbers {verdict}, "
+            f"largest difference {comparison.max_difference:.2g}"
+        )
         for difference in comparison.differences[:5]:
             print(f"      {difference}")
         failed += not comparison.agree

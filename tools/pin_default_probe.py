@@ -40,29 +40,50 @@ MIN_MARGIN = {"saliency": 1e-7, "semantic": 1e-5}
 stamps, deb = Path(sys.argv[1]), Path(sys.argv[2])
 package, version, _ = deb.name.split("_", 2)
 assert package == PACKAGE, f"{deb} is not {PACKAGE}"
-files = {name: sha256_file(stamps / name)
-         for name in stamp_files(TuxPaintPool(stamps).stamps.values(), stamps)}
+files = {
+    name: sha256_file(stamps / name)
+    for name in stamp_files(TuxPaintPool(stamps).stamps.values(), stamps)
+}
 pool = TuxPaintPool(stamps, stamps=[n for n in files if n.endswith(".png")])
 
 rule = ThresholdQuantiles()
-semantic = cosine_distances(*2 * [caption_vectors([item.captions for item in pool.items], get_embedder(None))])
-quantiles = resolve_thresholds(pool, semantic, dataclasses.replace(DEFAULT_SETTINGS, thresholds=rule))
+semantic = cosine_distances(
+    *2 * [caption_vectors([item.captions for item in pool.items], get_embedder(None))]
+)
+quantiles = resolve_thresholds(
+    pool, semantic, dataclasses.replace(DEFAULT_SETTINGS, thresholds=rule)
+)
 pairs = caption_pairs(semantic)
 thresholds = Thresholds(
-    pinned.gap_cut(pairs, rule.semantic_similar), pinned.gap_cut(pairs, rule.semantic_dissimilar),
-    float(f"{quantiles.saliency_non_salient:.4g}"), float(f"{quantiles.saliency_salient:.4g}"))
+    pinned.gap_cut(pairs, rule.semantic_similar),
+    pinned.gap_cut(pairs, rule.semantic_dissimilar),
+    float(f"{quantiles.saliency_non_salient:.4g}"),
+    float(f"{quantiles.saliency_salient:.4g}"),
+)
 print(f"quantile rule: {quantiles}\npinned:        {thresholds}")
 
 with tempfile.TemporaryDirectory() as tmp:
-    report = build_probe(pool, Path(tmp) / "probe", dataclasses.replace(DEFAULT_SETTINGS, thresholds=thresholds))
+    report = build_probe(
+        pool, Path(tmp) / "probe", dataclasses.replace(DEFAULT_SETTINGS, thresholds=thresholds)
+    )
     content = ProbeFolder.open(Path(tmp) / "probe").content_hash
 margins = dataclasses.asdict(report.margins)
 if any(margins[kind] < limit for kind, limit in MIN_MARGIN.items()):
-    sys.exit(f"refused: {report.margins.line()}, closer than {MIN_MARGIN}; another library version "
-             "could build another probe from these stamps")
-record = {"package": package, "version": version, "deb_sha256": sha256_file(deb),
-          "thresholds": dataclasses.asdict(thresholds), "probe_content_sha256": content, "files": files}
+    sys.exit(
+        f"refused: {report.margins.line()}, closer than {MIN_MARGIN}; another library version "
+        "could build another probe from these stamps"
+    )
+record = {
+    "package": package,
+    "version": version,
+    "deb_sha256": sha256_file(deb),
+    "thresholds": dataclasses.asdict(thresholds),
+    "probe_content_sha256": content,
+    "files": files,
+}
 target = Path(pinned.__file__).with_name(pinned.PIN_FILE)
 write_text_atomic(target, json.dumps(record, indent=1) + "\n")
-print(f"pinned {len(files)} stamp files of {package} {version}; default probe {content} "
-      f"({report.n_complete} base images; {report.margins.line()}) -> {target}")
+print(
+    f"pinned {len(files)} stamp files of {package} {version}; default probe {content} "
+    f"({report.n_complete} base images; {report.margins.line()}) -> {target}"
+)

@@ -41,8 +41,10 @@ Rule = Callable[[pd.DataFrame, int], bool]
 
 LAYOUTS: list[tuple[str, tuple[sim.SimulatedModel, ...]]] = [
     ("default (4 trained: 3 EfficientNet-Lite + MobileNetV2)", sim.default_layout()),
-    *[(f"{n} trained, {k} lineages", sim.layout(n, k)) for n, k in
-      ((4, 2), (4, 3), (4, 4), (8, 2), (8, 4), (8, 6), (20, 2), (20, 4), (20, 6))],
+    *[
+        (f"{n} trained, {k} lineages", sim.layout(n, k))
+        for n, k in ((4, 2), (4, 3), (4, 4), (8, 2), (8, 4), (8, 6), (20, 2), (20, 4), (20, 6))
+    ],
 ]
 
 
@@ -58,11 +60,15 @@ def _centred(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def centred_models(layers: pd.DataFrame, seed: int) -> bool:
-    return relation(_centred(layers), "x", "y", groups="model", n_boot=1000, seed=seed)["ci_low"] > 0
+    return (
+        relation(_centred(layers), "x", "y", groups="model", n_boot=1000, seed=seed)["ci_low"] > 0
+    )
 
 
 def centred_lineages(layers: pd.DataFrame, seed: int) -> bool:
-    return relation(_centred(layers), "x", "y", groups="lineage", n_boot=1000, seed=seed)["ci_low"] > 0
+    return (
+        relation(_centred(layers), "x", "y", groups="lineage", n_boot=1000, seed=seed)["ci_low"] > 0
+    )
 
 
 def t_over_models(layers: pd.DataFrame, seed: int) -> bool:
@@ -88,29 +94,37 @@ def mixed_model(layers: pd.DataFrame, seed: int) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = sm.MixedLM(y.to_numpy(), design, groups=trained["model"].to_numpy(), exog_re=design).fit(
-                reml=True, method=["lbfgs"])
+            fit = sm.MixedLM(
+                y.to_numpy(), design, groups=trained["model"].to_numpy(), exog_re=design
+            ).fit(reml=True, method=["lbfgs"])
             slope, se = fit.fe_params[1], fit.bse_fe[1]
         except (np.linalg.LinAlgError, ValueError):
             return False
     return bool(np.isfinite(se) and slope - 1.959964 * se > 0)
 
 
-def rate(rule: Rule, models: tuple[sim.SimulatedModel, ...], reps: int, seed: int, **planted: float) -> float:
+def rate(
+    rule: Rule, models: tuple[sim.SimulatedModel, ...], reps: int, seed: int, **planted: float
+) -> float:
     rng = np.random.default_rng(seed)
     return sum(rule(sim.simulate_layers(models, rng, **planted), i) for i in range(reps)) / reps
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=400, help="leaderboards per cell for the chosen rule")
-    parser.add_argument("--compare-reps", type=int, default=200, help="... for the other candidates")
+    parser.add_argument(
+        "--reps", type=int, default=400, help="leaderboards per cell for the chosen rule"
+    )
+    parser.add_argument(
+        "--compare-reps", type=int, default=200, help="... for the other candidates"
+    )
     parser.add_argument("--mixed-reps", type=int, default=60, help="... for the mixed model (slow)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the markdown here as well as to stdout")
     args = parser.parse_args(argv)
     try:
         import statsmodels  # noqa: F401
+
         have_mixed = True
     except ImportError:
         have_mixed = False
@@ -124,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         ("per-model r, t over lineages (chosen)", t_over_lineages, args.reps),
     ]
     lines = [
-        (f"False \"supported\" rate under no within-model relation (the relation within models averages 0 and "
-        f"varies between lineages, sd 0.15; {args.reps} leaderboards per cell for the chosen rule, "
-        f"{args.compare_reps} for the others, {args.mixed_reps} for the mixed model; seed {args.seed}). The chosen rule says \"not testable\" below {MIN_LINEAGES} "
-        "trained lineages (n.t.)."), "",
+        (
+            f'False "supported" rate under no within-model relation (the relation within models averages 0 and '
+            f"varies between lineages, sd 0.15; {args.reps} leaderboards per cell for the chosen rule, "
+            f'{args.compare_reps} for the others, {args.mixed_reps} for the mixed model; seed {args.seed}). The chosen rule says "not testable" below {MIN_LINEAGES} '
+            "trained lineages (n.t.)."
+        ),
+        "",
         "| layout | " + " | ".join(name for name, _, _ in candidates) + " |",
         "|---|" + "---:|" * len(candidates),
     ]
@@ -142,14 +159,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label}: {name} done", file=sys.stderr)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    lines += ["", (f"Power of the chosen rule: \"supported\" rate with a planted within-model r (mean over lineages; "
-              f"lineage sd 0.15, model sd 0.05), two trained models per lineage beside the default's 7 untrained "
-              f"models and baseline ({args.reps} leaderboards per cell)."), "",
-              "| within-model r | " + " | ".join(f"{k} lineages" for k in (3, 4, 5, 6, 8, 10)) + " |",
-              "|---|" + "---:|" * 6]
+    lines += [
+        "",
+        (
+            f'Power of the chosen rule: "supported" rate with a planted within-model r (mean over lineages; '
+            f"lineage sd 0.15, model sd 0.05), two trained models per lineage beside the default's 7 untrained "
+            f"models and baseline ({args.reps} leaderboards per cell)."
+        ),
+        "",
+        "| within-model r | " + " | ".join(f"{k} lineages" for k in (3, 4, 5, 6, 8, 10)) + " |",
+        "|---|" + "---:|" * 6,
+    ]
     for planted in (0.3, 0.5, 0.8):
-        cells = [f"{rate(t_over_lineages, sim.layout(2 * k, k), args.reps, args.seed, within_r=planted):.2f}"
-                 for k in (3, 4, 5, 6, 8, 10)]
+        cells = [
+            f"{rate(t_over_lineages, sim.layout(2 * k, k), args.reps, args.seed, within_r=planted):.2f}"
+            for k in (3, 4, 5, 6, 8, 10)
+        ]
         lines.append(f"| {planted} | " + " | ".join(cells) + " |")
         print(f"  power at r = {planted} done", file=sys.stderr)
     text = "\n".join(lines) + "\n"

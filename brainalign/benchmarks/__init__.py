@@ -6,6 +6,14 @@ from .declared import DeclaredBenchmark
 from .registry import all_benchmarks, default_benchmarks, get, register, resolve
 
 __all__ = [
-    "LAYERWISE_COLUMNS", "Availability", "Benchmark", "BenchmarkScore", "DeclaredBenchmark", "all_benchmarks",
-    "default_benchmarks", "get", "register", "resolve",
+    "LAYERWISE_COLUMNS",
+    "Availability",
+    "Benchmark",
+    "BenchmarkScore",
+    "DeclaredBenchmark",
+    "all_benchmarks",
+    "default_benchmarks",
+    "get",
+    "register",
+    "resolve",
 ]

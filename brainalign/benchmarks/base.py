@@ -16,7 +16,15 @@ from ..stimuli import StimulusSet
 
 #: Columns every layerwise score table has (one row per layer × target × subject [× condition]).
 LAYERWISE_COLUMNS: tuple[str, ...] = (
-    "layer", "layer_index", "depth", "target", "subject", "condition", "value", "ci_low", "ci_high",
+    "layer",
+    "layer_index",
+    "depth",
+    "target",
+    "subject",
+    "condition",
+    "value",
+    "ci_low",
+    "ci_high",
 )
 
 
@@ -24,11 +32,11 @@ LAYERWISE_COLUMNS: tuple[str, ...] = (
 #: and saliency to brain similarity, the claims panel) are defined over these kinds, so a benchmark
 #: that declares them takes part without the leaderboard knowing its name.
 MEASURE_KINDS: tuple[str, ...] = (
-    "brain_similarity",      # how well the model's best layer matches a human target
-    "semantic_encoding",     # how well the best layer follows the meaning of the images
+    "brain_similarity",  # how well the model's best layer matches a human target
+    "semantic_encoding",  # how well the best layer follows the meaning of the images
     "saliency_suppression",  # how far early layers push saliency structure away
-    "sensitivity",           # how a layer's geometry shifts when a distractor is pasted in
-    "noise_ceiling",         # how well the best possible model could do (``lower``, ``upper``)
+    "sensitivity",  # how a layer's geometry shifts when a distractor is pasted in
+    "noise_ceiling",  # how well the best possible model could do (``lower``, ``upper``)
     "other",
 )
 
@@ -60,13 +68,22 @@ class Measure:
 
     def __post_init__(self) -> None:
         if self.kind not in MEASURE_KINDS:
-            raise ValueError(f"measure {self.name!r}: kind {self.kind!r} is not one of {MEASURE_KINDS}")
+            raise ValueError(
+                f"measure {self.name!r}: kind {self.kind!r} is not one of {MEASURE_KINDS}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "label": self.label, "description": self.description,
-            "layerwise": dict(self.layerwise), "target": self.target, "condition": self.condition,
-            "distractor": dict(self.distractor), "interval": self.interval, "headline": self.headline,
+            "name": self.name,
+            "kind": self.kind,
+            "label": self.label,
+            "description": self.description,
+            "layerwise": dict(self.layerwise),
+            "target": self.target,
+            "condition": self.condition,
+            "distractor": dict(self.distractor),
+            "interval": self.interval,
+            "headline": self.headline,
             **({"metric": self.metric} if self.metric else {}),
         }
 

@@ -94,7 +94,8 @@ INTERVAL_DEFINITIONS: dict[str, str] = {
         f"Its interval: 95% two-factor bootstrap over subjects and stimuli ({N_BOOT} resamples, "
         "each drawing subjects and stimuli with replacement, pairs of stimuli weighted by how often "
         "both were drawn, self-pairs dropped, the cross-validation repeated on each). "
-        + _TWO_FACTOR_VARIANCE + _SUBJECT_INTERVAL_DEFINITION
+        + _TWO_FACTOR_VARIANCE
+        + _SUBJECT_INTERVAL_DEFINITION
     ),
 }
 _RELIABLE = (
@@ -159,9 +160,13 @@ class DeclaredBenchmark(Benchmark):
         """Derive the metric, its definition and the measures from the declaration."""
         chosen = self.metric
         if not isinstance(chosen, str):
-            raise BrainAlignError(f"{self.id}: metric must be a metric's name, e.g. 'rsa' or 'wrsa'")
+            raise BrainAlignError(
+                f"{self.id}: metric must be a metric's name, e.g. 'rsa' or 'wrsa'"
+            )
         name = chosen.partition("@")[0]
-        self.scored_with: Metric = ClassicalRSA(self.comparison) if name == "rsa" else get_metric(chosen)
+        self.scored_with: Metric = (
+            ClassicalRSA(self.comparison) if name == "rsa" else get_metric(chosen)
+        )
         if name == "rsa" and chosen not in ("rsa", metric_id(self.scored_with)):
             get_metric(chosen)  # an unknown version: one error saying which there is
         self.metric_id = metric_id(self.scored_with)
@@ -171,7 +176,9 @@ class DeclaredBenchmark(Benchmark):
             raise BrainAlignError(f"{self.id}: {self.metric_id} has the two-factor interval only")
         rule = rsa_definition(self.interval) if classical else metric_definition(self.scored_with)
         self.metric = f"Target: {self.target_definition or f'{self.target}.'} {rule}"
-        self.measures = brain_measures(self.target, self.interval, metric=None if classical else self.metric_id)
+        self.measures = brain_measures(
+            self.target, self.interval, metric=None if classical else self.metric_id
+        )
 
     # --- what a declaration gives -------------------------------------------------------------
     def data(self, data_dir: Path | None) -> NeuralData:
@@ -226,8 +233,10 @@ class DeclaredBenchmark(Benchmark):
         self.stimulus_sets(data_dir)
         target = self.target_rdms(data_dir)
         if not isinstance(self.scored_with, ClassicalRSA) and len(target.subjects) < 2:
-            raise BrainAlignError(f"{self.identifier}: {self.metric_id} chooses the best layer on half of the "
-                                  f"subjects, and target {target.name} has one; score it with metric = \"rsa\"")
+            raise BrainAlignError(
+                f"{self.identifier}: {self.metric_id} chooses the best layer on half of the "
+                f'subjects, and target {target.name} has one; score it with metric = "rsa"'
+            )
 
     def target_rdms(self, data_dir: str | os.PathLike[str] | None = None) -> Any:
         """The scored target (:class:`~brainalign.rsa.TargetRDMs`)."""
@@ -237,36 +246,57 @@ class DeclaredBenchmark(Benchmark):
             skips = [s for s in data.skipped if s.target == self.target]
             # the target's own reason (no subject complete) says it all; else each subject's
             reasons = [str(s) for s in skips if not s.subject] or [str(s) for s in skips]
-            why = (f" ({'; '.join(reasons)})" if reasons
-                   else f" (the data has targets {', '.join(data.targets)})")
+            why = (
+                f" ({'; '.join(reasons)})"
+                if reasons
+                else f" (the data has targets {', '.join(data.targets)})"
+            )
             raise BrainAlignError(
                 f"{self.identifier}: target {self.target} has no data{why}; it cannot be scored"
             )
         return data.targets[name]
 
     def score(
-        self, layers: Mapping[str, Any], *, seed: int = 0, data_dir: str | os.PathLike[str] | None = None,
+        self,
+        layers: Mapping[str, Any],
+        *,
+        seed: int = 0,
+        data_dir: str | os.PathLike[str] | None = None,
     ) -> BenchmarkScore:
         """Score the model's layers on :attr:`stimulus_set_name` by the declared metric (see
         :attr:`metric`); ``data_dir``: the local data folder."""
         name = self.stimulus_set_name
         if name not in layers:
             what = "RDMs" if self.layers_as == "rdms" else "kernels"
-            raise BrainAlignError(f"{self.identifier} needs layer {what} on stimulus set {name!r}, "
-                                  f"got {sorted(layers)}")
+            raise BrainAlignError(
+                f"{self.identifier} needs layer {what} on stimulus set {name!r}, "
+                f"got {sorted(layers)}"
+            )
         wanted = LayerKernels if self.layers_as == "kernels" else LayerRDMs
         if not isinstance(layers[name], wanted):
-            raise BrainAlignError(f"{self.identifier} ({self.metric_id}) scores layer {self.layers_as} "
-                                  f"({wanted.__name__}), not {type(layers[name]).__name__}")
+            raise BrainAlignError(
+                f"{self.identifier} ({self.metric_id}) scores layer {self.layers_as} "
+                f"({wanted.__name__}), not {type(layers[name]).__name__}"
+            )
         target = self.target_rdms(data_dir)
-        scored = score_metric(layers[name], target, self.scored_with, seed=seed, interval=self.interval,
-                              convention=self.ceiling_convention)
+        scored = score_metric(
+            layers[name],
+            target,
+            self.scored_with,
+            seed=seed,
+            interval=self.interval,
+            convention=self.ceiling_convention,
+        )
         extra: dict[str, Any] = {"dataset": name, "target": self.target}
         if not isinstance(self.scored_with, ClassicalRSA):
             extra["metric"] = self.metric_id
-        if isinstance(layers[name], LayerKernels) and any(k.gram_matrix is None for k in layers[name].kernels):
-            extra["approximate"] = ("the layers' kernels are seeded count sketches of their activations (too many "
-                                    "stimuli for exact Gram matrices): the numbers are approximations")
+        if isinstance(layers[name], LayerKernels) and any(
+            k.gram_matrix is None for k in layers[name].kernels
+        ):
+            extra["approximate"] = (
+                "the layers' kernels are seeded count sketches of their activations (too many "
+                "stimuli for exact Gram matrices): the numbers are approximations"
+            )
         left_out = [str(s) for s in self.load(data_dir).skipped if s.target == self.target]
         if left_out:  # e.g. subjects with missing dissimilarities (neural_data.collection's rule)
             extra["left_out"] = left_out
@@ -280,5 +310,8 @@ class DeclaredBenchmark(Benchmark):
         if folder is None:
             return {}
         files = sorted(p for p in folder.rglob("*") if p.is_file())
-        return {self.stimulus_set_name: {p.relative_to(folder).as_posix(): sha256(p.read_bytes()).hexdigest()
-                                         for p in files}}
+        return {
+            self.stimulus_set_name: {
+                p.relative_to(folder).as_posix(): sha256(p.read_bytes()).hexdigest() for p in files
+            }
+        }

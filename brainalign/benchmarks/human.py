@@ -93,30 +93,58 @@ class HumanBenchmark(DeclaredBenchmark):
         metric: str = DEFAULT_METRIC,
     ) -> None:
         self._arguments: _Declaration = {
-            "id": id, "title": title, "description": description, "target_definition": target_definition,
-            "dataset": dataset, "target": target, "reader": reader, "default": default,
+            "id": id,
+            "title": title,
+            "description": description,
+            "target_definition": target_definition,
+            "dataset": dataset,
+            "target": target,
+            "reader": reader,
+            "default": default,
             "ceiling_note": ceiling_note,
         }
         self.dataset = dataset
         self._reader = reader
         if metric == DEFAULT_METRIC:
             if version not in VERSION_INTERVALS:
-                raise BrainAlignError(f"{id}: no version {version} (versions: {sorted(VERSION_INTERVALS)})")
-            super().__init__(id=id, version=version, interval=VERSION_INTERVALS[version], title=title,
-                             description=description, target_definition=target_definition,
-                             datasets=(dataset,), target=target, default=default and version == CURRENT_VERSION,
-                             ceiling_note=ceiling_note, metric=metric)
+                raise BrainAlignError(
+                    f"{id}: no version {version} (versions: {sorted(VERSION_INTERVALS)})"
+                )
+            super().__init__(
+                id=id,
+                version=version,
+                interval=VERSION_INTERVALS[version],
+                title=title,
+                description=description,
+                target_definition=target_definition,
+                datasets=(dataset,),
+                target=target,
+                default=default and version == CURRENT_VERSION,
+                ceiling_note=ceiling_note,
+                metric=metric,
+            )
         else:
-            super().__init__(id=id, version=0, title=title, description=description,
-                             target_definition=target_definition, datasets=(dataset,), target=target,
-                             default=default, ceiling_note=ceiling_note, metric=metric)
+            super().__init__(
+                id=id,
+                version=0,
+                title=title,
+                description=description,
+                target_definition=target_definition,
+                datasets=(dataset,),
+                target=target,
+                default=default,
+                ceiling_note=ceiling_note,
+                metric=metric,
+            )
             self.id = f"{id}.{self.scored_with.name}"
             self.version = self.scored_with.version
             self.title = f"{title} ({self.metric_id})"
 
     def versions(self) -> tuple[HumanBenchmark, ...]:
         """This benchmark in every version of classical RSA (all are registered)."""
-        return tuple(HumanBenchmark(**self._arguments, version=v) for v in sorted(VERSION_INTERVALS))
+        return tuple(
+            HumanBenchmark(**self._arguments, version=v) for v in sorted(VERSION_INTERVALS)
+        )
 
     def scored_by(self, metric: str) -> HumanBenchmark:
         """The same target scored by ``metric`` (a benchmark of its own)."""
@@ -126,15 +154,22 @@ class HumanBenchmark(DeclaredBenchmark):
     def bibtex(self) -> str:  # type: ignore[override]
         """The data, the methods (the metric, the noise ceiling, the interval), the study and the suite."""
         method = "rsa" if isinstance(self.scored_with, ClassicalRSA) else self.scored_with.name
-        methods = method_bibtex(_METHOD_CITATIONS.get(method, ""), "noise ceiling", INTERVAL_RESAMPLES[self.interval])
-        return "\n\n".join([get_dataset(self.dataset).bibtex, methods, STUDY_BIBTEX, suite_bibtex()])
+        methods = method_bibtex(
+            _METHOD_CITATIONS.get(method, ""), "noise ceiling", INTERVAL_RESAMPLES[self.interval]
+        )
+        return "\n\n".join(
+            [get_dataset(self.dataset).bibtex, methods, STUDY_BIBTEX, suite_bibtex()]
+        )
 
     # --- data -----------------------------------------------------------------------------------
     def availability(self, data_dir: Path | None) -> Availability:
         location = find(self.dataset, data_dir)
         dataset = get_dataset(self.dataset)
-        fix = (f"brainalign data fetch {self.dataset}" if dataset.fetchable
-               else f"see `brainalign data show {self.dataset}`")
+        fix = (
+            f"brainalign data fetch {self.dataset}"
+            if dataset.fetchable
+            else f"see `brainalign data show {self.dataset}`"
+        )
         if location is None:
             return Availability(False, not_found_message(dataset, data_dir), fix)
         bad = [c for c in location.checks if not c.ok]
@@ -190,11 +225,19 @@ ALGONAUTS2023_CEILING_NOTE = (
     "not the Algonauts 2023 challenge's convention (a noise ceiling per vertex from repeated "
     "trials, for encoding-model predictions), which does not apply to RDMs"
 )
+
+
 def _algonauts2019(images: int, roi: str, default: bool) -> HumanBenchmark:
     region = {"EVC": "early visual cortex (EVC)", "IT": "inferior temporal cortex (IT)"}[roi]
     test = " (the challenge's test set)" if images == 78 else ""
-    unpinned = (" The source files' checksums are not pinned in brainalign's registry; results "
-                "record the checksums of the files actually used.") if images == 78 else ""
+    unpinned = (
+        (
+            " The source files' checksums are not pinned in brainalign's registry; results "
+            "record the checksums of the files actually used."
+        )
+        if images == 78
+        else ""
+    )
     return HumanBenchmark(
         id=f"algonauts2019.{images}images.{roi}",
         title=f"Algonauts 2019, {images} images{test}: human fMRI, {roi}",
@@ -216,7 +259,9 @@ def _algonauts2019(images: int, roi: str, default: bool) -> HumanBenchmark:
 
 
 def _algonauts2023(roi: str) -> HumanBenchmark:
-    name = "all cortical vertices of the challenge space" if roi == algonauts2023.ALL_VERTICES else roi
+    name = (
+        "all cortical vertices of the challenge space" if roi == algonauts2023.ALL_VERTICES else roi
+    )
     return HumanBenchmark(
         id=f"algonauts2023.{roi}",
         title=f"Algonauts 2023 (NSD): {name}",

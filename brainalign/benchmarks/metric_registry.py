@@ -48,7 +48,8 @@ class PluginMetric:
         except PLUGIN_FAILURES as err:
             raise BrainAlignError(
                 f"metric {self.name}@{self.version} ({plugin_label(self.entry_point, self.package)}) failed in "
-                f"{what}(): {failure_text(err)}; fix or uninstall {self.package}") from None
+                f"{what}(): {failure_text(err)}; fix or uninstall {self.package}"
+            ) from None
 
     def score(self, layers: Any, target: Any, *, seed: int = 0) -> Any:
         return self._call("score", lambda: self.inner.score(layers, target, seed=seed))
@@ -59,15 +60,26 @@ class PluginMetric:
 
 def _wrap(found: Any, point: EntryPoint, package: str) -> PluginMetric:
     label = plugin_label(point.name, package)
-    metric = found() if isinstance(found, type) or (callable(found) and not hasattr(found, "score")) else found
+    metric = (
+        found()
+        if isinstance(found, type) or (callable(found) and not hasattr(found, "score"))
+        else found
+    )
     name, version = _field(metric, "name", str, label), _field(metric, "version", int, label)
-    layers_as, definition = _field(metric, "layers_as", str, label), _field(metric, "definition", str, label)
+    layers_as, definition = (
+        _field(metric, "layers_as", str, label),
+        _field(metric, "definition", str, label),
+    )
     resampling = _field(metric, "resampling", str, label)
     if not name or any(c in "@." or c.isspace() for c in name):
-        raise BrainAlignError(f"{label}: metric name {name!r} must be text without spaces, '@' or '.'")
+        raise BrainAlignError(
+            f"{label}: metric name {name!r} must be text without spaces, '@' or '.'"
+        )
     if layers_as not in ("rdms", "kernels"):
         raise BrainAlignError(f"{label}: layers_as must be 'rdms' or 'kernels', not {layers_as!r}")
-    return PluginMetric(metric, package, point.name, name, version, layers_as, definition, resampling)
+    return PluginMetric(
+        metric, package, point.name, name, version, layers_as, definition, resampling
+    )
 
 
 def _field(metric: Any, name: str, kind: type[_Field], label: str) -> _Field:
@@ -88,15 +100,21 @@ def _discover() -> dict[str, Metric]:
             log.warning("%s is left out: %s", plugin_label(point.name, package), failure_text(err))
             continue
         if metric.name in METRICS:
-            log.warning("%s registers the metric %r, a name of brainalign's own: refused",
-                        plugin_label(point.name, package), metric.name)
+            log.warning(
+                "%s registers the metric %r, a name of brainalign's own: refused",
+                plugin_label(point.name, package),
+                metric.name,
+            )
             continue
         found.setdefault(metric.name, []).append(metric)
     plugins: dict[str, Metric] = {}
     for name, claims in found.items():
         if len(claims) > 1:
-            log.warning("the metric %r is registered by %s: refused for all", name,
-                        " and ".join(sorted(c.package for c in claims)))
+            log.warning(
+                "the metric %r is registered by %s: refused for all",
+                name,
+                " and ".join(sorted(c.package for c in claims)),
+            )
             continue
         plugins[name] = claims[0]
     return plugins

@@ -56,29 +56,43 @@ class PluginBenchmark(Benchmark):
         self._failure: PluginError | None = None
         label = plugin_label(entry_point, package)
         identifier, version = inner.id, inner.version  # read once: it never changes afterwards
-        if not isinstance(identifier, str) or not identifier or any(c in "@~" or c.isspace() for c in identifier):
-            raise BrainAlignError(f"{label} gives the benchmark id {identifier!r}; an id is text without "
-                                  "spaces, '@' or '~' (which marks probe ids)")
+        if (
+            not isinstance(identifier, str)
+            or not identifier
+            or any(c in "@~" or c.isspace() for c in identifier)
+        ):
+            raise BrainAlignError(
+                f"{label} gives the benchmark id {identifier!r}; an id is text without "
+                "spaces, '@' or '~' (which marks probe ids)"
+            )
         if isinstance(version, bool) or not isinstance(version, int):
-            raise BrainAlignError(f"{label}: benchmark {identifier} has version {version!r}; a version is an integer")
+            raise BrainAlignError(
+                f"{label}: benchmark {identifier} has version {version!r}; a version is an integer"
+            )
         self.id, self.version = identifier, version
         for name in _DESCRIPTIONS:
             value = getattr(inner, name)
             if not isinstance(value, str):
-                raise BrainAlignError(f"{label}: benchmark {self.identifier} has a {name} of type "
-                                      f"{type(value).__name__}; it must be text")
+                raise BrainAlignError(
+                    f"{label}: benchmark {self.identifier} has a {name} of type "
+                    f"{type(value).__name__}; it must be text"
+                )
             setattr(self, name, value)
         self.datasets = tuple(str(d) for d in getattr(inner, "datasets", ()))
         self.default = bool(getattr(inner, "default", True))
         self.distance = str(getattr(inner, "distance", "cosine"))
         self.layers_as = str(getattr(inner, "layers_as", "rdms"))
         if self.layers_as not in ("rdms", "kernels"):
-            raise BrainAlignError(f"{label}: benchmark {self.identifier} takes layers as {self.layers_as!r}; "
-                                  "layers_as is 'rdms' or 'kernels'")
+            raise BrainAlignError(
+                f"{label}: benchmark {self.identifier} takes layers as {self.layers_as!r}; "
+                "layers_as is 'rdms' or 'kernels'"
+            )
         self.measures = tuple(getattr(inner, "measures", ()))
         if not all(isinstance(m, Measure) for m in self.measures):
-            raise BrainAlignError(f"{label}: benchmark {self.identifier} declares measures that are not "
-                                  "brainalign.benchmarks.base.Measure objects")
+            raise BrainAlignError(
+                f"{label}: benchmark {self.identifier} declares measures that are not "
+                "brainalign.benchmarks.base.Measure objects"
+            )
 
     @property
     def inner(self) -> Benchmark:
@@ -98,7 +112,8 @@ class PluginBenchmark(Benchmark):
         except PLUGIN_FAILURES as err:
             self._failure = PluginError(
                 f"{self.identifier} ({plugin_label(self.entry_point, self.package)}) failed in {method}(): "
-                f"{failure_text(err)}; it is left out: {self._fix}")
+                f"{failure_text(err)}; it is left out: {self._fix}"
+            )
             raise self._failure from None
 
     @property
@@ -110,15 +125,22 @@ class PluginBenchmark(Benchmark):
         try:
             found = self._call("availability", lambda: self._inner.availability(data_dir))
             if not isinstance(found, Availability):
-                self._call("availability", lambda: _wrong_type("availability()", found, "an Availability"))
+                self._call(
+                    "availability", lambda: _wrong_type("availability()", found, "an Availability")
+                )
         except PluginError as err:
             return Availability(False, str(err), self._fix)  # the reason holds the fix: one message
         return found
 
     def stimulus_sets(self, data_dir: Path | None) -> dict[str, StimulusSet]:
         found = self._call("stimulus_sets", lambda: self._inner.stimulus_sets(data_dir))
-        if not isinstance(found, Mapping) or not all(isinstance(s, StimulusSet) for s in found.values()):
-            self._call("stimulus_sets", lambda: _wrong_type("stimulus_sets()", found, "a dict of StimulusSet"))
+        if not isinstance(found, Mapping) or not all(
+            isinstance(s, StimulusSet) for s in found.values()
+        ):
+            self._call(
+                "stimulus_sets",
+                lambda: _wrong_type("stimulus_sets()", found, "a dict of StimulusSet"),
+            )
         return dict(found)
 
     def check_data(self, data_dir: Path | None) -> None:
@@ -127,8 +149,9 @@ class PluginBenchmark(Benchmark):
         else:
             self._call("check_data", lambda: self._inner.check_data(data_dir))
 
-    def score(self, layers: Mapping[str, LayerRDMs], *, seed: int = 0,
-              data_dir: Path | None = None) -> BenchmarkScore:
+    def score(
+        self, layers: Mapping[str, LayerRDMs], *, seed: int = 0, data_dir: Path | None = None
+    ) -> BenchmarkScore:
         found = self._call("score", lambda: self._inner.score(layers, seed=seed, data_dir=data_dir))
         if not isinstance(found, BenchmarkScore):
             self._call("score", lambda: _wrong_type("score()", found, "a BenchmarkScore"))

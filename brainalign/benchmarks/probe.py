@@ -82,23 +82,45 @@ def probe_measures() -> tuple[Measure, ...]:
     """What the probe reports: semantic encoding, saliency suppression, and one sensitivity per
     distractor condition and target (ΔRSA averaged over layers)."""
     measures = [
-        Measure("semantic_encoding", "semantic_encoding", "semantic encoding",
-                "rho with the semantic RDM on Baseline of the layer where it is highest",
-                layerwise={"target": "semantic", "condition": BASELINE}, target="semantic",
-                condition=BASELINE, interval=STIMULUS_INTERVAL, headline=True),
-        Measure("saliency_suppression", "saliency_suppression", "saliency suppression",
-                f"minus the mean rho with the saliency RDM on Baseline over layers at relative depth <= "
-                f"{EARLY_DEPTH:.3g}", layerwise={"target": "saliency", "condition": BASELINE},
-                target="saliency", condition=BASELINE, interval=STIMULUS_INTERVAL, headline=True),
+        Measure(
+            "semantic_encoding",
+            "semantic_encoding",
+            "semantic encoding",
+            "rho with the semantic RDM on Baseline of the layer where it is highest",
+            layerwise={"target": "semantic", "condition": BASELINE},
+            target="semantic",
+            condition=BASELINE,
+            interval=STIMULUS_INTERVAL,
+            headline=True,
+        ),
+        Measure(
+            "saliency_suppression",
+            "saliency_suppression",
+            "saliency suppression",
+            f"minus the mean rho with the saliency RDM on Baseline over layers at relative depth <= "
+            f"{EARLY_DEPTH:.3g}",
+            layerwise={"target": "saliency", "condition": BASELINE},
+            target="saliency",
+            condition=BASELINE,
+            interval=STIMULUS_INTERVAL,
+            headline=True,
+        ),
     ]
     for condition, (similar, salient) in DISTRACTOR_CONDITIONS.items():
         for target in TARGETS:
-            measures.append(Measure(
-                f"sensitivity.{condition}.{target}", "sensitivity", f"ΔRSA {condition} ({target})",
-                f"mean over layers of rho({condition}) - rho(Baseline) against the {target} RDM",
-                layerwise={"target": target, "condition": f"delta.{condition}"}, target=target,
-                condition=condition, distractor={"salient": salient, "semantically_similar": similar},
-                interval=STIMULUS_INTERVAL))
+            measures.append(
+                Measure(
+                    f"sensitivity.{condition}.{target}",
+                    "sensitivity",
+                    f"ΔRSA {condition} ({target})",
+                    f"mean over layers of rho({condition}) - rho(Baseline) against the {target} RDM",
+                    layerwise={"target": target, "condition": f"delta.{condition}"},
+                    target=target,
+                    condition=condition,
+                    distractor={"salient": salient, "semantically_similar": similar},
+                    interval=STIMULUS_INTERVAL,
+                )
+            )
     return tuple(measures)
 
 
@@ -137,22 +159,34 @@ def score_layers(
     delta, boot_delta = rho[1:] - rho[:1], boot[:, 1:] - boot[:, :1]
 
     rows = []
-    for label, values, samples in (
-        [(c, rho[i], boot[:, i]) for i, c in enumerate(CONDITIONS)]
-        + [(f"delta.{c}", delta[i], boot_delta[:, i]) for i, c in enumerate(DISTRACTOR_CONDITIONS)]
-    ):
+    for label, values, samples in [(c, rho[i], boot[:, i]) for i, c in enumerate(CONDITIONS)] + [
+        (f"delta.{c}", delta[i], boot_delta[:, i]) for i, c in enumerate(DISTRACTOR_CONDITIONS)
+    ]:
         low, high = _percentiles(samples)
         for t, target in enumerate(TARGETS):
             for index, layer in enumerate(names):
-                rows.append((layer, index, float(depths[index]), target, "", label,
-                             float(values[index, t]), float(low[index, t]), float(high[index, t])))
+                rows.append(
+                    (
+                        layer,
+                        index,
+                        float(depths[index]),
+                        target,
+                        "",
+                        label,
+                        float(values[index, t]),
+                        float(low[index, t]),
+                        float(high[index, t]),
+                    )
+                )
     layerwise = pd.DataFrame(rows, columns=list(LAYERWISE_COLUMNS))
 
     semantic, saliency = TARGETS.index("semantic"), TARGETS.index("saliency")
     summary: dict[str, dict[str, Any]] = {}
     baseline_semantic = rho[0, :, semantic]
     if np.all(np.isnan(baseline_semantic)):
-        raise BrainAlignError("every layer's RDM is constant or NaN on the Baseline images; nothing to score")
+        raise BrainAlignError(
+            "every layer's RDM is constant or NaN on the Baseline images; nothing to score"
+        )
     best = int(np.nanargmax(baseline_semantic))
     summary["semantic_encoding"] = _interval(baseline_semantic[best], boot[:, 0, best, semantic])
     summary["semantic_encoding"]["layer"] = names[best]
@@ -160,17 +194,27 @@ def score_layers(
     early = depths <= early_depth
     if early.any():
         summary["saliency_suppression"] = _interval(
-            -np.nanmean(rho[0, early, saliency]), -np.nanmean(boot[:, 0][:, early, saliency], axis=1))
+            -np.nanmean(rho[0, early, saliency]),
+            -np.nanmean(boot[:, 0][:, early, saliency], axis=1),
+        )
     else:
-        summary["saliency_suppression"] = {"value": float("nan"), "ci_low": float("nan"),
-                                           "ci_high": float("nan")}
+        summary["saliency_suppression"] = {
+            "value": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+        }
     summary["saliency_suppression"]["n_layers"] = int(early.sum())
     for i, condition in enumerate(DISTRACTOR_CONDITIONS):
         for t, target in enumerate(TARGETS):
             summary[f"sensitivity.{condition}.{target}"] = _interval(
-                np.nanmean(delta[i, :, t]), np.nanmean(boot_delta[:, i, :, t], axis=1))
-    extra = {"n_stimuli": len(stimulus_ids), "n_boot": n_boot, "seed": seed,
-             "early_layers": [n for n, e in zip(names, early) if e]}
+                np.nanmean(delta[i, :, t]), np.nanmean(boot_delta[:, i, :, t], axis=1)
+            )
+    extra = {
+        "n_stimuli": len(stimulus_ids),
+        "n_boot": n_boot,
+        "seed": seed,
+        "early_layers": [n for n, e in zip(names, early) if e],
+    }
     return BenchmarkScore(benchmark, layerwise, summary, extra)
 
 
@@ -245,7 +289,9 @@ class SaliencySemanticProbe(Benchmark):
         self.n_boot = n_boot
         # a folder that is no probe is an error here, not when scoring; its files are checked once,
         # when it is first used
-        self._probe = ProbeFolder.open(self.probe_dir, verify=False) if self.probe_dir is not None else None
+        self._probe = (
+            ProbeFolder.open(self.probe_dir, verify=False) if self.probe_dir is not None else None
+        )
         self._verified = False
 
     @property
@@ -265,14 +311,21 @@ class SaliencySemanticProbe(Benchmark):
     def bibtex(self) -> str:  # type: ignore[override]
         """The study, the target methods, the image pool (the probe's own once it is open; until
         then the default probe's Tux Paint stamps) and the suite."""
-        pool = self._probe.manifest.get("bibtex", "") if self._probe is not None else TUXPAINT_BIBTEX
-        return "\n\n".join(part for part in (STUDY_BIBTEX, METHODS_BIBTEX, pool, suite_bibtex()) if part)
+        pool = (
+            self._probe.manifest.get("bibtex", "") if self._probe is not None else TUXPAINT_BIBTEX
+        )
+        return "\n\n".join(
+            part for part in (STUDY_BIBTEX, METHODS_BIBTEX, pool, suite_bibtex()) if part
+        )
 
     def availability(self, data_dir: Path | None) -> Availability:
         if self.probe_dir is not None:
             if not (self.probe_dir / "manifest.json").is_file():
-                return Availability(False, f"no probe in {self.probe_dir}",
-                                    f"brainalign probe build --out {self.probe_dir}")
+                return Availability(
+                    False,
+                    f"no probe in {self.probe_dir}",
+                    f"brainalign probe build --out {self.probe_dir}",
+                )
             try:
                 self.probe()  # every file checked against the manifest, once: damage stops a run before it starts
             except BrainAlignError as err:
@@ -296,8 +349,14 @@ class SaliencySemanticProbe(Benchmark):
         self, layers: Mapping[str, LayerRDMs], *, seed: int = 0, data_dir: Path | None = None
     ) -> BenchmarkScore:
         probe = self.probe()
-        return score_layers(layers, probe.targets(), probe.base_ids, n_boot=self.n_boot, seed=seed,
-                            benchmark=self.identifier)
+        return score_layers(
+            layers,
+            probe.targets(),
+            probe.base_ids,
+            n_boot=self.n_boot,
+            seed=seed,
+            benchmark=self.identifier,
+        )
 
     def provenance(self, data_dir: Path | None) -> dict[str, Any]:
         probe = self.probe()

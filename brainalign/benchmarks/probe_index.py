@@ -68,7 +68,9 @@ def probe_for_id(base: str, version: str = "") -> SaliencySemanticProbe:
         if benchmark.id != base:
             continue
         if version and version != str(benchmark.version):
-            raise BrainAlignError(f"probe {base} has version {benchmark.version} only, not {version}")
+            raise BrainAlignError(
+                f"probe {base} has version {benchmark.version} only, not {version}"
+            )
         return benchmark
     raise BrainAlignError(
         f"no probe folder with id {base} is known here (known: the default probes in the cache, and "

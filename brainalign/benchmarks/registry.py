@@ -72,8 +72,10 @@ def register(benchmark: Benchmark, *, origin: str = THIS_PROCESS) -> Benchmark:
     with _lock:
         _discover()
         if origin != DISTRIBUTION and _base(benchmark.identifier) in _builtin_ids():
-            raise BrainAlignError(f"{benchmark.id} is the id of one of brainalign's own benchmarks; give "
-                                  "yours an id of its own")
+            raise BrainAlignError(
+                f"{benchmark.id} is the id of one of brainalign's own benchmarks; give "
+                "yours an id of its own"
+            )
         _add(benchmark, origin)
     return benchmark
 
@@ -118,8 +120,10 @@ def _discover() -> None:
     if _discovered:
         return
     _discovered = True
-    points = sorted(entry_points(group=ENTRY_POINT_GROUP),
-                    key=lambda p: (_package(p) != DISTRIBUTION, _package(p), p.name))
+    points = sorted(
+        entry_points(group=ENTRY_POINT_GROUP),
+        key=lambda p: (_package(p) != DISTRIBUTION, _package(p), p.name),
+    )
     accepted: list[tuple[EntryPoint, list[PluginBenchmark]]] = []
     for point in points:
         package = _package(point)
@@ -135,8 +139,11 @@ def _discover() -> None:
             continue
         builtin = sorted({b.identifier for b in wrapped if b.id in _builtin_ids()})
         if builtin:
-            _leave_out(point, f"registers {', '.join(builtin)}, an id of brainalign's own benchmarks, which "
-                              "a plugin never answers for (at any version): refused")
+            _leave_out(
+                point,
+                f"registers {', '.join(builtin)}, an id of brainalign's own benchmarks, which "
+                "a plugin never answers for (at any version): refused",
+            )
             continue
         accepted.append((point, wrapped))
     claimants: dict[str, dict[str, str]] = {}  # id → {package: its entry point}
@@ -147,9 +154,14 @@ def _discover() -> None:
         contested = sorted(b.id for b in wrapped if len(claimants[b.id]) > 1)
         if contested:
             owners = claimants[contested[0]]
-            named = " and ".join(plugin_label(name, package) for package, name in sorted(owners.items()))
-            _leave_out(point, f"benchmark id {contested[0]} is claimed by {named}: refused for both, so "
-                              "that neither answers for the other; uninstall one of them")
+            named = " and ".join(
+                plugin_label(name, package) for package, name in sorted(owners.items())
+            )
+            _leave_out(
+                point,
+                f"benchmark id {contested[0]} is claimed by {named}: refused for both, so "
+                "that neither answers for the other; uninstall one of them",
+            )
             continue
         clash = next((b.identifier for b in wrapped if b.identifier in _REGISTRY), None)
         if clash is not None:  # the same id@version twice within one package
@@ -229,8 +241,10 @@ def _hint(base: str, version: str, names: list[str]) -> str:
     if len(fits) == 1:
         return f"; did you mean {fits[0].id}?"
     if fits:
-        return (f": it names no one benchmark but matches {len(fits)}: {', '.join(b.id for b in fits)}; "
-                "name one of them")
+        return (
+            f": it names no one benchmark but matches {len(fits)}: {', '.join(b.id for b in fits)}; "
+            "name one of them"
+        )
     close = difflib.get_close_matches(base, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     broken = [str(b) for b in broken_plugins()]
@@ -256,7 +270,7 @@ def candidates(name: str) -> list[Benchmark]:
     def runs(identifier: str) -> list[int]:
         """Where ``parts`` occur as a consecutive run of ``identifier``'s dotted parts."""
         split = identifier.split(".")
-        return [i for i in range(len(split) - len(parts) + 1) if split[i:i + len(parts)] == parts]
+        return [i for i in range(len(split) - len(parts) + 1) if split[i : i + len(parts)] == parts]
 
     prefixed = [b for i, b in sorted(newest.items()) if 0 in runs(i)]
     return prefixed or [b for i, b in sorted(newest.items()) if runs(i)]

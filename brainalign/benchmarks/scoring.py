@@ -67,9 +67,20 @@ from ..rsa.inference import bootstrap_two_factor
 from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
 __all__ = [
-    "INTERVALS", "N_SPLITS", "STIMULUS_SPLITS", "TargetComparison", "TwoFactorRecord", "benchmark_score",
-    "brain_measures", "ceiling_convention", "cv_over_stimuli", "cv_over_subjects", "score_metric",
-    "score_target", "subject_halves", "subjects_agree",
+    "INTERVALS",
+    "N_SPLITS",
+    "STIMULUS_SPLITS",
+    "TargetComparison",
+    "TwoFactorRecord",
+    "benchmark_score",
+    "brain_measures",
+    "ceiling_convention",
+    "cv_over_stimuli",
+    "cv_over_subjects",
+    "score_metric",
+    "score_target",
+    "subject_halves",
+    "subjects_agree",
 ]
 
 SUBJECT_INTERVAL = (
@@ -92,51 +103,94 @@ TWO_FACTOR_MEANING = (
 )
 
 
-def brain_measures(target: str, interval: str = "two-factor", metric: str | None = None) -> tuple[Measure, ...]:
+def brain_measures(
+    target: str, interval: str = "two-factor", metric: str | None = None
+) -> tuple[Measure, ...]:
     """What a benchmark scored with :func:`score_target` (``interval`` as there) reports about
     ``target``; or with :func:`score_metric` by ``metric`` (its ``name@version``)."""
     if metric is not None:
         return (
-            Measure("brain_similarity", "brain_similarity", f"brain similarity ({metric})",
-                    f"{metric} score of the layer chosen on half of the subjects, scored on the other half; "
-                    "normalised: divided by the metric's upper noise ceiling",
-                    layerwise={"target": target}, target=target, interval=TWO_FACTOR_INTERVAL, headline=True,
-                    metric=metric),
-            Measure("brain_similarity_max", "other", f"best layer's {metric} score (max over layers)",
-                    "the highest mean score over subjects among all layers, chosen and scored on the same "
-                    "subjects (optimistic)", layerwise={"target": target}, target=target, metric=metric),
-            Measure("noise_ceiling", "noise_ceiling", f"noise ceiling ({metric})",
-                    "the metric's leave-one-subject-out ceiling; reliable: the target's lower Spearman "
-                    "ceiling beats its values with stimulus labels shuffled per subject (permutation p < "
-                    "0.05), else normalised numbers are withheld", target=target, metric=metric),
+            Measure(
+                "brain_similarity",
+                "brain_similarity",
+                f"brain similarity ({metric})",
+                f"{metric} score of the layer chosen on half of the subjects, scored on the other half; "
+                "normalised: divided by the metric's upper noise ceiling",
+                layerwise={"target": target},
+                target=target,
+                interval=TWO_FACTOR_INTERVAL,
+                headline=True,
+                metric=metric,
+            ),
+            Measure(
+                "brain_similarity_max",
+                "other",
+                f"best layer's {metric} score (max over layers)",
+                "the highest mean score over subjects among all layers, chosen and scored on the same "
+                "subjects (optimistic)",
+                layerwise={"target": target},
+                target=target,
+                metric=metric,
+            ),
+            Measure(
+                "noise_ceiling",
+                "noise_ceiling",
+                f"noise ceiling ({metric})",
+                "the metric's leave-one-subject-out ceiling; reliable: the target's lower Spearman "
+                "ceiling beats its values with stimulus labels shuffled per subject (permutation p < "
+                "0.05), else normalised numbers are withheld",
+                target=target,
+                metric=metric,
+            ),
         )
     return (
-        Measure("brain_similarity", "brain_similarity", "brain similarity",
-                "rho of the layer chosen on half of the subjects, scored on the other half; "
-                "normalised: divided by the upper noise ceiling",
-                layerwise={"target": target}, target=target,
-                interval=TWO_FACTOR_INTERVAL if interval == "two-factor" else SUBJECT_INTERVAL,
-                headline=True),
-        Measure("brain_similarity_max", "other", "best layer's rho (max over layers)",
-                "the highest mean rho over subjects among all layers, chosen and scored on the "
-                "same subjects (optimistic)", layerwise={"target": target}, target=target),
-        Measure("noise_ceiling", "noise_ceiling", "noise ceiling",
-                "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
-                "the mean of all; reliable: the lower ceiling beats its values with stimulus labels "
-                f"shuffled per subject (permutation p < {ALPHA}), else normalised numbers are withheld",
-                target=target),
+        Measure(
+            "brain_similarity",
+            "brain_similarity",
+            "brain similarity",
+            "rho of the layer chosen on half of the subjects, scored on the other half; "
+            "normalised: divided by the upper noise ceiling",
+            layerwise={"target": target},
+            target=target,
+            interval=TWO_FACTOR_INTERVAL if interval == "two-factor" else SUBJECT_INTERVAL,
+            headline=True,
+        ),
+        Measure(
+            "brain_similarity_max",
+            "other",
+            "best layer's rho (max over layers)",
+            "the highest mean rho over subjects among all layers, chosen and scored on the "
+            "same subjects (optimistic)",
+            layerwise={"target": target},
+            target=target,
+        ),
+        Measure(
+            "noise_ceiling",
+            "noise_ceiling",
+            "noise ceiling",
+            "leave-one-subject-out: lower = each subject vs the mean of the others, upper = vs "
+            "the mean of all; reliable: the lower ceiling beats its values with stimulus labels "
+            f"shuffled per subject (permutation p < {ALPHA}), else normalised numbers are withheld",
+            target=target,
+        ),
     )
 
 
 def ceiling_convention(method: str) -> str:
     """One line naming the ceiling a score on ``method`` comparisons is divided by."""
-    return (f"leave-one-subject-out {_METHOD_NAMES.get(method, method)} ceiling: lower = each "
-            "subject's RDM vs the mean RDM of the other subjects, upper = vs the mean RDM of all "
-            "subjects (raw dissimilarities averaged)")
+    return (
+        f"leave-one-subject-out {_METHOD_NAMES.get(method, method)} ceiling: lower = each "
+        "subject's RDM vs the mean RDM of the other subjects, upper = vs the mean RDM of all "
+        "subjects (raw dissimilarities averaged)"
+    )
 
 
-_METHOD_NAMES = {"spearman": "Spearman", "pearson": "Pearson", "kendall_tau_a": "Kendall tau-a",
-                 "cosine": "cosine"}
+_METHOD_NAMES = {
+    "spearman": "Spearman",
+    "pearson": "Pearson",
+    "kendall_tau_a": "Kendall tau-a",
+    "cosine": "cosine",
+}
 RELIABILITY_TEST = (
     "one-sided permutation test of the lower noise ceiling against its values with each subject's "
     f"stimulus labels shuffled independently; reliable if p < {ALPHA}"
@@ -148,12 +202,16 @@ SINGLE_RDM_WITHHELD = "Withheld: a target with a single RDM has no noise ceiling
 def withheld_reason(reliability: CeilingReliability) -> str:
     """One sentence: why the normalised numbers of a target whose subjects do not agree are withheld."""
     if not np.isfinite(reliability.lower):
-        return ("Withheld: the lower noise ceiling is undefined (a subject's RDM is constant or holds "
-                "NaN), so the subjects' agreement cannot be tested.")
-    return (f"Withheld: the subjects do not agree more than chance (lower noise ceiling "
-            f"{reliability.lower:.3f}, permutation p = {reliability.p:.3g} with stimulus labels "
-            "shuffled per subject), so the ceiling measures noise and a score divided by it means "
-            "nothing.")
+        return (
+            "Withheld: the lower noise ceiling is undefined (a subject's RDM is constant or holds "
+            "NaN), so the subjects' agreement cannot be tested."
+        )
+    return (
+        f"Withheld: the subjects do not agree more than chance (lower noise ceiling "
+        f"{reliability.lower:.3f}, permutation p = {reliability.p:.3g} with stimulus labels "
+        "shuffled per subject), so the ceiling measures noise and a score divided by it means "
+        "nothing."
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +265,9 @@ class TargetComparison:
         """Why the normalised numbers are withheld ("" where they are not)."""
         if self.reliable:
             return ""
-        return SINGLE_RDM_WITHHELD if self.reliability is None else withheld_reason(self.reliability)
+        return (
+            SINGLE_RDM_WITHHELD if self.reliability is None else withheld_reason(self.reliability)
+        )
 
     def normalise(self, value: float) -> float:
         """``value`` divided by the upper ceiling; NaN without a ceiling or where it is withheld."""
@@ -218,24 +278,28 @@ class TargetComparison:
     def layerwise(self) -> pd.DataFrame:
         """One row per layer × subject: ρ of the layer with the subject's RDM."""
         n_layers, n_subjects = self.per_subject.shape
-        frame = pd.DataFrame({
-            "layer": np.repeat(self.layers, n_subjects),
-            "layer_index": np.repeat(np.arange(n_layers), n_subjects),
-            "depth": np.repeat(self.depths, n_subjects),
-            "target": self.target,
-            "subject": np.tile(self.subjects, n_layers),
-            "condition": "",
-            "value": self.per_subject.ravel(),
-            "ci_low": np.nan,
-            "ci_high": np.nan,
-        })
+        frame = pd.DataFrame(
+            {
+                "layer": np.repeat(self.layers, n_subjects),
+                "layer_index": np.repeat(np.arange(n_layers), n_subjects),
+                "depth": np.repeat(self.depths, n_subjects),
+                "target": self.target,
+                "subject": np.tile(self.subjects, n_layers),
+                "condition": "",
+                "value": self.per_subject.ravel(),
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+            }
+        )
         return frame[list(LAYERWISE_COLUMNS)]
 
     def summary(self) -> dict[str, dict[str, Any]]:
         low, high = self.cv_ci
         ceiling = self.ceiling or NoiseCeiling(float("nan"), float("nan"))
         brain = {
-            "value": self.cv_value, "ci_low": low, "ci_high": high,
+            "value": self.cv_value,
+            "ci_low": low,
+            "ci_high": high,
             "normalised": self.normalise(self.cv_value),
             "normalised_ci_low": self.normalise(low),
             "normalised_ci_high": self.normalise(high),
@@ -243,27 +307,48 @@ class TargetComparison:
         }
         if self.two_factor is not None:
             subjects_low, subjects_high = self.two_factor.subjects_ci
-            brain.update(interval=self.resampled, subjects_ci_low=subjects_low, subjects_ci_high=subjects_high)
-        best = {"value": self.best_value, "layer": self.layers[self.best_index],
-                "normalised": self.normalise(self.best_value)}
+            brain.update(
+                interval=self.resampled,
+                subjects_ci_low=subjects_low,
+                subjects_ci_high=subjects_high,
+            )
+        best = {
+            "value": self.best_value,
+            "layer": self.layers[self.best_index],
+            "normalised": self.normalise(self.best_value),
+        }
         if self.withheld:
             brain["normalised_withheld"] = best["normalised_withheld"] = self.withheld
         return {
             "brain_similarity": brain,
             "brain_similarity_max": best,
-            "noise_ceiling": {"lower": float(ceiling.lower), "upper": float(ceiling.upper),
-                              "reliable": self.reliable, "reliability": self._reliability_record(),
-                              "convention": self.convention or "none: a single RDM has no noise ceiling"},
+            "noise_ceiling": {
+                "lower": float(ceiling.lower),
+                "upper": float(ceiling.upper),
+                "reliable": self.reliable,
+                "reliability": self._reliability_record(),
+                "convention": self.convention or "none: a single RDM has no noise ceiling",
+            },
         }
 
     def _reliability_record(self) -> dict[str, Any]:
         test = self.reliability
         if test is None:
-            return {"test": "none: a single RDM has no noise ceiling to test", "p": None,
-                    "n_permutations": 0, "seed": None}
-        return {"test": RELIABILITY_TEST, "p": test.p, "n_permutations": test.n_permutations,
-                "seed": test.seed, "alpha": ALPHA, "lower_null_mean": test.null_mean,
-                "lower_null_sd": test.null_sd}
+            return {
+                "test": "none: a single RDM has no noise ceiling to test",
+                "p": None,
+                "n_permutations": 0,
+                "seed": None,
+            }
+        return {
+            "test": RELIABILITY_TEST,
+            "p": test.p,
+            "n_permutations": test.n_permutations,
+            "seed": test.seed,
+            "alpha": ALPHA,
+            "lower_null_mean": test.null_mean,
+            "lower_null_sd": test.null_sd,
+        }
 
     def extra(self) -> dict[str, Any]:
         counts = Counter(self.cv_choices)
@@ -280,20 +365,32 @@ class TargetComparison:
         if record is not None:
             variance = record.variance
             extra["two_factor"] = {
-                "variance_subjects": variance.subjects, "variance_stimuli": variance.stimuli,
-                "variance_both": variance.both, "variance_raw": variance.raw,
-                "variance": variance.variance, "bound": variance.bound, "dof": variance.dof,
+                "variance_subjects": variance.subjects,
+                "variance_stimuli": variance.stimuli,
+                "variance_both": variance.both,
+                "variance_raw": variance.raw,
+                "variance": variance.variance,
+                "bound": variance.bound,
+                "dof": variance.dof,
                 "n_stimuli": record.n_stimuli,
                 # rsatoolbox's floor at the stimuli's share, not applied (VARIANCE_RULE)
-                "variance_stimulus_floor": record.n_stimuli / (record.n_stimuli - 1) * variance.stimuli,
+                "variance_stimulus_floor": record.n_stimuli
+                / (record.n_stimuli - 1)
+                * variance.stimuli,
             }
             extra["resamples"] = {
-                "draws": record.draws, "interval": "two-factor", "level": LEVEL,
-                "n_subjects": len(self.subjects), "n_stimuli": record.n_stimuli,
-                "samples": {"brain_similarity": {
-                    "subjects": record.samples.subjects, "stimuli": record.samples.stimuli,
-                    "both": record.samples.both,
-                }},
+                "draws": record.draws,
+                "interval": "two-factor",
+                "level": LEVEL,
+                "n_subjects": len(self.subjects),
+                "n_stimuli": record.n_stimuli,
+                "samples": {
+                    "brain_similarity": {
+                        "subjects": record.samples.subjects,
+                        "stimuli": record.samples.stimuli,
+                        "both": record.samples.both,
+                    }
+                },
             }
         return extra
 
@@ -316,24 +413,46 @@ def score_target(
     the subjects' agreement (module docstring); ``convention`` names the ceiling (default
     :func:`ceiling_convention` of ``method``; a benchmark adds what its data's own convention was)."""
     if interval not in INTERVALS:
-        raise BrainAlignError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
+        raise BrainAlignError(
+            f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}"
+        )
     if len(layers.layers) == 0:
         raise BrainAlignError("no layer RDMs to score")
     model = layers.rdms.reorder(target.stimulus_ids).data
     subjects = target.rdms.data
     per_subject = compare(model, subjects, method)
     if subjects.shape[0] < 2:
-        scored = cross_validate_one_rdm(model, subjects, method, seed=seed, n_splits=n_splits, n_boot=n_boot,
-                                        level=level)
-        return _comparison(layers, target, per_subject, scored, target.ceiling_for(method), method, None, "")
+        scored = cross_validate_one_rdm(
+            model, subjects, method, seed=seed, n_splits=n_splits, n_boot=n_boot, level=level
+        )
+        return _comparison(
+            layers, target, per_subject, scored, target.ceiling_for(method), method, None, ""
+        )
 
     def bootstrap(statistic, draws):
         return bootstrap_two_factor(model, subjects, statistic, draws, method=method)
 
-    scored = cross_validate(per_subject, target.subjects, target.stimulus_ids, bootstrap, seed=seed,
-                            n_splits=n_splits, n_boot=n_boot, level=level, interval=interval)
-    return _comparison(layers, target, per_subject, scored, target.ceiling_for(method), method,
-                       subjects_agree(target, method, n_permutations, seed), convention or ceiling_convention(method))
+    scored = cross_validate(
+        per_subject,
+        target.subjects,
+        target.stimulus_ids,
+        bootstrap,
+        seed=seed,
+        n_splits=n_splits,
+        n_boot=n_boot,
+        level=level,
+        interval=interval,
+    )
+    return _comparison(
+        layers,
+        target,
+        per_subject,
+        scored,
+        target.ceiling_for(method),
+        method,
+        subjects_agree(target, method, n_permutations, seed),
+        convention or ceiling_convention(method),
+    )
 
 
 def score_metric(
@@ -355,52 +474,101 @@ def score_metric(
     own ceiling, and the subjects' agreement tested on the target's RDMs (module docstring).
     Classical RSA is :func:`score_target`, exactly."""
     if isinstance(metric, ClassicalRSA):
-        return score_target(layers, target, method=metric.method, n_splits=n_splits, n_boot=n_boot,  # type: ignore[arg-type]
-                            level=level, seed=seed, interval=interval, n_permutations=n_permutations,
-                            convention=convention)
+        return score_target(
+            layers,  # type: ignore[arg-type]
+            target,  # type: ignore[arg-type]
+            method=metric.method,
+            n_splits=n_splits,
+            n_boot=n_boot,
+            level=level,
+            seed=seed,
+            interval=interval,
+            n_permutations=n_permutations,
+            convention=convention,
+        )
     if interval != "two-factor":
-        raise BrainAlignError(f"{metric_id(metric)} has the two-factor interval only, not {interval!r}")
+        raise BrainAlignError(
+            f"{metric_id(metric)} has the two-factor interval only, not {interval!r}"
+        )
     if len(layers.depths) == 0:
         raise BrainAlignError("no layers to score")
     if len(target.subjects) < 2:
-        raise BrainAlignError(f"{metric_id(metric)} needs a target with at least 2 subjects (its best layer is "
-                              f"chosen on half of them); {target.name} has one: score it with classical RSA")
+        raise BrainAlignError(
+            f"{metric_id(metric)} needs a target with at least 2 subjects (its best layer is "
+            f"chosen on half of them); {target.name} has one: score it with classical RSA"
+        )
     scores = metric.score(layers, target, seed=seed)
     scored = cross_validate(
-        scores.per_subject, target.subjects, target.stimulus_ids,
+        scores.per_subject,
+        target.subjects,
+        target.stimulus_ids,
         lambda statistic, draws: two_factor_samples(scores, statistic, draws),
-        seed=seed, n_splits=n_splits, n_boot=n_boot, level=level,
+        seed=seed,
+        n_splits=n_splits,
+        n_boot=n_boot,
+        level=level,
     )
-    agreement = subjects_agree(target, "spearman", n_permutations, seed) if isinstance(target, TargetRDMs) else None
-    return _comparison(layers, target, scores.per_subject, scored, metric.ceiling(target, seed=seed),
-                       metric_id(metric), agreement, convention or metric_ceiling_convention(metric))
+    agreement = (
+        subjects_agree(target, "spearman", n_permutations, seed)
+        if isinstance(target, TargetRDMs)
+        else None
+    )
+    return _comparison(
+        layers,
+        target,
+        scores.per_subject,
+        scored,
+        metric.ceiling(target, seed=seed),
+        metric_id(metric),
+        agreement,
+        convention or metric_ceiling_convention(metric),
+    )
 
 
 def metric_ceiling_convention(metric: Metric) -> str:
     """One line naming the ceiling a score by ``metric`` is divided by."""
-    return (f"the {metric_id(metric)} ceiling: lower = each subject's target scored by the metric against the "
-            "mean of the other subjects, upper = against the mean of all subjects (docs/metrics.md)")
+    return (
+        f"the {metric_id(metric)} ceiling: lower = each subject's target scored by the metric against the "
+        "mean of the other subjects, upper = against the mean of all subjects (docs/metrics.md)"
+    )
 
 
 def _comparison(
-    layers: LayerRDMs | LayerKernels, target: TargetRDMs | TargetResponses, per_subject: np.ndarray,
-    scored: CrossValidatedScore, ceiling: NoiseCeiling | None, method: str,
-    reliability: CeilingReliability | None, convention: str,
+    layers: LayerRDMs | LayerKernels,
+    target: TargetRDMs | TargetResponses,
+    per_subject: np.ndarray,
+    scored: CrossValidatedScore,
+    ceiling: NoiseCeiling | None,
+    method: str,
+    reliability: CeilingReliability | None,
+    convention: str,
 ) -> TargetComparison:
     return TargetComparison(
-        target=target.name, layers=tuple(layers.layers if isinstance(layers, LayerRDMs) else layers.names),
+        target=target.name,
+        layers=tuple(layers.layers if isinstance(layers, LayerRDMs) else layers.names),
         depths=tuple(layers.depths),
-        subjects=tuple(target.subjects), per_subject=per_subject, cv_value=scored.value, cv_ci=scored.ci,
-        cv_choices=scored.choices, ceiling=ceiling, method=method, resampled=scored.resampled,
-        n_splits=scored.n_splits, n_boot=scored.n_boot, two_factor=scored.two_factor,
-        reliability=reliability, convention=convention,
+        subjects=tuple(target.subjects),
+        per_subject=per_subject,
+        cv_value=scored.value,
+        cv_ci=scored.ci,
+        cv_choices=scored.choices,
+        ceiling=ceiling,
+        method=method,
+        resampled=scored.resampled,
+        n_splits=scored.n_splits,
+        n_boot=scored.n_boot,
+        two_factor=scored.two_factor,
+        reliability=reliability,
+        convention=convention,
     )
 
 
 _AGREEMENT: dict[tuple[str, str, int, int], CeilingReliability] = {}
 
 
-def subjects_agree(target: TargetRDMs, method: str, n_permutations: int, seed: int) -> CeilingReliability:
+def subjects_agree(
+    target: TargetRDMs, method: str, n_permutations: int, seed: int
+) -> CeilingReliability:
     """:func:`brainalign.rsa.ceiling_reliability` of ``target``'s subjects, computed once per
     process for the same RDMs, comparison, permutations and seed: every model scored on a target
     shares it. Stimuli are taken in the order of their ids (as the two-factor draws are), so the
@@ -417,4 +585,6 @@ def subjects_agree(target: TargetRDMs, method: str, n_permutations: int, seed: i
 
 def benchmark_score(identifier: str, score: TargetComparison, **extra: Any) -> BenchmarkScore:
     """Wrap one target's score as the :class:`BenchmarkScore` of benchmark ``identifier``."""
-    return BenchmarkScore(identifier, score.layerwise(), score.summary(), {**score.extra(), **extra})
+    return BenchmarkScore(
+        identifier, score.layerwise(), score.summary(), {**score.extra(), **extra}
+    )

@@ -58,10 +58,29 @@ from .metric_registry import DEFAULT_METRIC
 HASH_DIGITS = 16
 FORMATS: tuple[str, ...] = ("npy", "npz", "rsatoolbox", "nifti")
 
-_TOP = {"id": False, "title": True, "description": False, "citation": True, "stimuli": True,
-        "layer_distance": False, "metric": False, "target": True}  # key → required
-_TARGET = {"name": False, "kind": True, "format": True, "rdms": False, "stimulus_list": False, "roi": False,
-           "key": False, "table": False, "mask": False, "distance": False, "comparison": False}
+_TOP = {
+    "id": False,
+    "title": True,
+    "description": False,
+    "citation": True,
+    "stimuli": True,
+    "layer_distance": False,
+    "metric": False,
+    "target": True,
+}  # key → required
+_TARGET = {
+    "name": False,
+    "kind": True,
+    "format": True,
+    "rdms": False,
+    "stimulus_list": False,
+    "roi": False,
+    "key": False,
+    "table": False,
+    "mask": False,
+    "distance": False,
+    "comparison": False,
+}
 _NEEDS = {"npy": ("rdms",), "npz": ("rdms",), "rsatoolbox": ("rdms",), "nifti": ("table", "mask")}
 _PATH_KEYS = ("rdms", "stimulus_list", "table", "mask")
 
@@ -75,7 +94,9 @@ class SpecBenchmark(DeclaredBenchmark):
         spec = _checked(load_toml(self.path), self.path)
         target = spec["target"]
         self.spec = spec
-        self.spec_folder = self.path.parent  # not `folder`: that is DeclaredBenchmark.folder(data_dir)
+        self.spec_folder = (
+            self.path.parent
+        )  # not `folder`: that is DeclaredBenchmark.folder(data_dir)
         self.format = target["format"]
         self.comparison = target.get("comparison", "spearman")
         name = str(spec.get("id") or self.path.stem)
@@ -108,7 +129,9 @@ class SpecBenchmark(DeclaredBenchmark):
         """:meth:`file` for a key the target's format cannot do without."""
         path = self.file(key)
         if path is None:
-            raise BrainAlignError(f"benchmark {self.identifier}: its spec's [target] names no {key}")
+            raise BrainAlignError(
+                f"benchmark {self.identifier}: its spec's [target] names no {key}"
+            )
         return path
 
     @cached_property
@@ -125,8 +148,12 @@ class SpecBenchmark(DeclaredBenchmark):
             if path is None:
                 continue
             if not path.exists():
-                raise BrainAlignError(f"{self.path}: target.{key} names {path}, which does not exist")
-            files.extend(sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path])
+                raise BrainAlignError(
+                    f"{self.path}: target.{key} names {path}, which does not exist"
+                )
+            files.extend(
+                sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+            )
         if self.format == "nifti":
             files.extend(_beta_files(self.file("table")))
         return {_relative(p, self.spec_folder): sha256_file(p) for p in files}
@@ -152,10 +179,17 @@ class SpecBenchmark(DeclaredBenchmark):
         return "\n\n".join([self.citation, STUDY_BIBTEX, suite_bibtex()])
 
     def availability(self, data_dir: Path | None) -> Availability:
-        missing = [p for p in [self.stimuli_folder, *map(self.file, _PATH_KEYS)] if p is not None and not p.exists()]
+        missing = [
+            p
+            for p in [self.stimuli_folder, *map(self.file, _PATH_KEYS)]
+            if p is not None and not p.exists()
+        ]
         if missing:
-            return Availability(False, f"{self.path} names {missing[0]}, which no longer exists",
-                                f"restore the files or edit {self.path.name}")
+            return Availability(
+                False,
+                f"{self.path} names {missing[0]}, which no longer exists",
+                f"restore the files or edit {self.path.name}",
+            )
         return Availability(True)
 
     def data(self, data_dir: Path | None) -> NeuralData:
@@ -177,7 +211,9 @@ class SpecBenchmark(DeclaredBenchmark):
                 f"({', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}); the image file names "
                 "(without suffix) must be the stimulus ids"
             )
-        return NeuralData(self.stimulus_set.subset(ids, self.dataset), {self.target: target}, data.skipped)
+        return NeuralData(
+            self.stimulus_set.subset(ids, self.dataset), {self.target: target}, data.skipped
+        )
 
     def check_data(self, data_dir: Path | None) -> None:
         """The RDMs under the loaders' rules, and every image decoded once: a spec's files are
@@ -211,13 +247,17 @@ def _checked(spec: dict[str, Any], path: Path) -> dict[str, Any]:
         raise BrainAlignError(f"{path}: format {fmt!r} needs target.{' and target.'.join(absent)}")
     comparison = target.get("comparison", "spearman")
     if comparison not in METHODS:
-        raise BrainAlignError(f"{path}: target.comparison {comparison!r} is not one of {', '.join(METHODS)}")
+        raise BrainAlignError(
+            f"{path}: target.comparison {comparison!r} is not one of {', '.join(METHODS)}"
+        )
     if fmt == "nifti" and target.get("distance", "correlation") not in DISTANCES:
-        raise BrainAlignError(f"{path}: target.distance of NIfTI betas must be one of {', '.join(DISTANCES)}")
+        raise BrainAlignError(
+            f"{path}: target.distance of NIfTI betas must be one of {', '.join(DISTANCES)}"
+        )
     if spec.get("layer_distance", "cosine") not in DISTANCES:
         raise BrainAlignError(f"{path}: layer_distance must be one of {', '.join(DISTANCES)}")
     if not isinstance(spec.get("metric", DEFAULT_METRIC), str):
-        raise BrainAlignError(f"{path}: metric must be a metric's name in quotes, e.g. \"wrsa\"")
+        raise BrainAlignError(f'{path}: metric must be a metric\'s name in quotes, e.g. "wrsa"')
     if "@" in str(spec.get("id", "")) or any(c.isspace() for c in str(spec.get("id", ""))):
         raise BrainAlignError(f"{path}: id {spec['id']!r} may hold neither spaces nor '@'")
     return spec
@@ -226,11 +266,15 @@ def _checked(spec: dict[str, Any], path: Path) -> dict[str, Any]:
 def _keys(table: Mapping[str, Any], known: Mapping[str, bool], path: Path, prefix: str) -> None:
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise BrainAlignError(f"{path}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
-                              f"known: {', '.join(prefix + k for k in known)}")
+        raise BrainAlignError(
+            f"{path}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"known: {', '.join(prefix + k for k in known)}"
+        )
     absent = [prefix + k for k, required in known.items() if required and k not in table]
     if absent:
-        raise BrainAlignError(f"{path}: missing key(s) {', '.join(absent)} (docs: Your data as a benchmark)")
+        raise BrainAlignError(
+            f"{path}: missing key(s) {', '.join(absent)} (docs: Your data as a benchmark)"
+        )
     wrong = [prefix + k for k, v in table.items() if k != "target" and not isinstance(v, str)]
     if wrong:
         raise BrainAlignError(f"{path}: {', '.join(wrong)} must be text (in quotes)")
@@ -239,11 +283,17 @@ def _keys(table: Mapping[str, Any], known: Mapping[str, bool], path: Path, prefi
 def _definition(spec: Mapping[str, Any], target: str) -> str:
     t = spec["target"]
     comparison = t.get("comparison", "spearman")
-    source = {"npy": "a .npy file", "npz": "a Net2Brain-style folder of .npz files",
-              "rsatoolbox": "an rsatoolbox HDF5 file", "nifti": "NIfTI beta images inside a mask"}[t["format"]]
+    source = {
+        "npy": "a .npy file",
+        "npz": "a Net2Brain-style folder of .npz files",
+        "rsatoolbox": "an rsatoolbox HDF5 file",
+        "nifti": "NIfTI beta images inside a mask",
+    }[t["format"]]
     distance = t.get("distance", "correlation" if t["format"] == "nifti" else "unspecified")
-    text = (f"per-subject RDMs of {target} ({t['kind']}; dissimilarity: {distance}) read from {source}, "
-            f"defined by a benchmark spec file.")
+    text = (
+        f"per-subject RDMs of {target} ({t['kind']}; dissimilarity: {distance}) read from {source}, "
+        f"defined by a benchmark spec file."
+    )
     if comparison != "spearman":
         text += f" Comparison: {comparison} in place of Spearman's rho throughout (scores and ceilings)."
     return text
@@ -269,11 +319,15 @@ def _beta_files(table: Path | None) -> list[Path]:
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise BrainAlignError(f"stimulus table {table} is not a readable CSV ({err})") from None
     if "beta" not in frame.columns:
-        raise BrainAlignError(f"stimulus table {table} has no beta column (docs: Your data as a benchmark)")
+        raise BrainAlignError(
+            f"stimulus table {table} has no beta column (docs: Your data as a benchmark)"
+        )
     files = sorted({_resolve(b, table.parent) for b in frame["beta"].dropna()})
     absent = [f for f in files if not f.is_file()]
     if absent:
-        raise BrainAlignError(f"stimulus table {table} names beta image {absent[0]}, which does not exist")
+        raise BrainAlignError(
+            f"stimulus table {table} names beta image {absent[0]}, which does not exist"
+        )
     return files
 
 
@@ -284,29 +338,52 @@ def _order(bench: SpecBenchmark) -> Any:
 
 def _read_npy(bench: SpecBenchmark) -> NeuralData:
     t = bench.spec["target"]
-    return load_npy(bench.required_file("rdms"), _order(bench), name=bench.target, distance=t.get("distance", "unknown"),
-                    kind=bench.kind, method=bench.comparison)
+    return load_npy(
+        bench.required_file("rdms"),
+        _order(bench),
+        name=bench.target,
+        distance=t.get("distance", "unknown"),
+        kind=bench.kind,
+        method=bench.comparison,
+    )
 
 
 def _read_npz(bench: SpecBenchmark) -> NeuralData:
     t = bench.spec["target"]
-    return load_npz_folder(bench.required_file("rdms"), _order(bench), key=t.get("key"),
-                           distance=t.get("distance", "unknown"), kind=bench.kind, method=bench.comparison)
+    return load_npz_folder(
+        bench.required_file("rdms"),
+        _order(bench),
+        key=t.get("key"),
+        distance=t.get("distance", "unknown"),
+        kind=bench.kind,
+        method=bench.comparison,
+    )
 
 
 def _read_rsatoolbox(bench: SpecBenchmark) -> NeuralData:
     stimuli = bench.file("stimulus_list")
-    return load_rsatoolbox_hdf5(bench.required_file("rdms"), stimuli=stimuli, kind=bench.kind, method=bench.comparison)
+    return load_rsatoolbox_hdf5(
+        bench.required_file("rdms"), stimuli=stimuli, kind=bench.kind, method=bench.comparison
+    )
 
 
 def _read_nifti(bench: SpecBenchmark) -> NeuralData:
     t = bench.spec["target"]
-    return load_nifti_betas(bench.file("table"), mask=bench.file("mask"), name=bench.target,
-                            distance=t.get("distance", "correlation"), kind=bench.kind, method=bench.comparison)
+    return load_nifti_betas(
+        bench.file("table"),
+        mask=bench.file("mask"),
+        name=bench.target,
+        distance=t.get("distance", "correlation"),
+        kind=bench.kind,
+        method=bench.comparison,
+    )
 
 
 _READERS: dict[str, Callable[[SpecBenchmark], NeuralData]] = {
-    "npy": _read_npy, "npz": _read_npz, "rsatoolbox": _read_rsatoolbox, "nifti": _read_nifti,
+    "npy": _read_npy,
+    "npz": _read_npz,
+    "rsatoolbox": _read_rsatoolbox,
+    "nifti": _read_nifti,
 }
 
 
@@ -320,7 +397,11 @@ def _pick_target(data: NeuralData, bench: SpecBenchmark) -> Any:
     if wanted in data.targets:
         return dataclasses.replace(data.targets[wanted], name=bench.target)
     if wanted in left_out:
-        raise BrainAlignError(f"{bench.path}: target {wanted}: {left_out[wanted].reason}; give RDMs with "
-                              "complete values (a subject with a missing value is left out)")
+        raise BrainAlignError(
+            f"{bench.path}: target {wanted}: {left_out[wanted].reason}; give RDMs with "
+            "complete values (a subject with a missing value is left out)"
+        )
     why = "name the one to score with target.roi" if roi is None else f"there is no ROI {roi!r}"
-    raise BrainAlignError(f"{bench.path}: the RDM files hold targets {', '.join(held) or 'none'}; {why}")
+    raise BrainAlignError(
+        f"{bench.path}: the RDM files hold targets {', '.join(held) or 'none'}; {why}"
+    )

@@ -18,8 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 def wrap(text: str, indent: str = "", width: int = 78) -> str:
     """A paragraph wrapped for the terminal, never breaking inside a hyphenated word
     ("leave-one-subject-out" stays whole, so it can be searched for)."""
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent,
-                         break_on_hyphens=False, break_long_words=False)
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -57,15 +63,20 @@ def results_option(function: F) -> F:
     from ..results import default_results_dir
 
     return click.option(
-        "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
-        default=default_results_dir, show_default="$BRAINALIGN_RESULTS, else ./results",
+        "--results",
+        "results_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default_results_dir,
+        show_default="$BRAINALIGN_RESULTS, else ./results",
         help="Results folder.",
     )(function)
 
 
 def data_dir_option(function: F) -> F:
     return click.option(
-        "--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+        "--data-dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
         help="Local folder holding data sets (default: $BRAINALIGN_DATA, then the cache).",
     )(function)
 
@@ -73,17 +84,34 @@ def data_dir_option(function: F) -> F:
 def model_options(function: F) -> F:
     """How a model is loaded and its layer RDMs extracted."""
     decorators = [
-        click.option("--layers", default=None, metavar="POLICY",
-                     help="blocks, all, or comma-separated layer names (default: the model's policy)."),
-        click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Local weights file (.safetensors or torch state dict) instead of the framework cache."),
-        click.option("--preprocessing", default="native", show_default=True,
-                     type=click.Choice(["native", "clip"]),
-                     help="The framework's own preprocessing, or CLIP's for every model (as in the study)."),
-        click.option("--memory-budget", default=None, metavar="SIZE",
-                     help="Most activation memory held at once, e.g. 2GB, 512MB [default: 2GB]."),
+        click.option(
+            "--layers",
+            default=None,
+            metavar="POLICY",
+            help="blocks, all, or comma-separated layer names (default: the model's policy).",
+        ),
+        click.option(
+            "--weights",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Local weights file (.safetensors or torch state dict) instead of the framework cache.",
+        ),
+        click.option(
+            "--preprocessing",
+            default="native",
+            show_default=True,
+            type=click.Choice(["native", "clip"]),
+            help="The framework's own preprocessing, or CLIP's for every model (as in the study).",
+        ),
+        click.option(
+            "--memory-budget",
+            default=None,
+            metavar="SIZE",
+            help="Most activation memory held at once, e.g. 2GB, 512MB [default: 2GB].",
+        ),
         click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1)),
-        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1 … or auto."),
+        click.option(
+            "--device", default="auto", show_default=True, help="cpu, cuda, cuda:1 … or auto."
+        ),
     ]
     for decorate in reversed(decorators):
         function = decorate(function)
@@ -108,5 +136,12 @@ def quiet_option(function: F) -> F:
             logging.getLogger("brainalign").setLevel(logging.WARNING)
         return value
 
-    return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=silence,
-                        is_eager=True, help="No progress bars or informational logs.")(function)
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=silence,
+        is_eager=True,
+        help="No progress bars or informational logs.",
+    )(function)

@@ -34,7 +34,9 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
     for benchmark in listed:
         availability = benchmark.availability(data_dir)
         data = "yes" if availability.available else f"no: {availability.fix}"
-        rows.append((benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title))
+        rows.append(
+            (benchmark.identifier, "yes" if benchmark.default else "no", data, benchmark.title)
+        )
     click.echo(table(("ID", "DEFAULT", "DATA", "TITLE"), rows))
     for failure in dict.fromkeys(str(f) for b in listed if (f := getattr(b, "failure", None))):
         click.echo(f"warning: {failure}", err=True)  # a plugin whose code failed just now
@@ -49,16 +51,24 @@ def _describe(benchmark_id: str, data_dir: Path | None) -> None:
     click.echo(f"default: {'yes' if benchmark.default else 'no'}")
     if benchmark.datasets:
         click.echo(f"data:    {', '.join(benchmark.datasets)}")
-    click.echo("here:    " + ("available" if availability.available else
-                              f"not available: {availability.reason}"))
+    click.echo(
+        "here:    "
+        + ("available" if availability.available else f"not available: {availability.reason}")
+    )
     click.echo(f"cite:    brainalign cite {benchmark.identifier}")
 
 
 @click.command()
 @click.argument("identifier", required=False)
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="For a result: the methods paragraph as plain text, Markdown or LaTeX (each followed "
-              "by the BibTeX), or the BibTeX with the paragraph as % comments (a valid .bib file).")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="For a result: the methods paragraph as plain text, Markdown or LaTeX (each followed "
+    "by the BibTeX), or the BibTeX with the paragraph as % comments (a valid .bib file).",
+)
 def cite(identifier: str | None, format_: str) -> None:
     """A methods paragraph and BibTeX for a result; BibTeX for a benchmark, a data set, or the suite.
 

@@ -51,8 +51,14 @@ def data() -> None:
 def list_command(data_dir: Path | None) -> None:
     """List the registered data sets and where each is on this machine."""
     rows = [
-        (d.name, len(d.files) or "-", _size(d), _status(d, data_dir),
-         "yes" if d.fetchable else "no (see `data show`)", d.title)
+        (
+            d.name,
+            len(d.files) or "-",
+            _size(d),
+            _status(d, data_dir),
+            "yes" if d.fetchable else "no (see `data show`)",
+            d.title,
+        )
         for d in datasets()
     ]
     click.echo(table(("NAME", "FILES", "SIZE", "HERE", "FETCHABLE", "TITLE"), rows))
@@ -86,7 +92,9 @@ def show_command(name: str, data_dir: Path | None) -> None:
 @click.option("--all", "fetch_all", is_flag=True, help="Every data set that can be downloaded.")
 @click.option("--force", is_flag=True, help="Download again even where an intact copy exists.")
 @data_dir_option
-def fetch_command(names: tuple[str, ...], fetch_all: bool, force: bool, data_dir: Path | None) -> None:
+def fetch_command(
+    names: tuple[str, ...], fetch_all: bool, force: bool, data_dir: Path | None
+) -> None:
     """Download data sets NAMES into the cache, each file verified before it lands.
 
     A data set already intact in --data-dir or the cache is not downloaded again (unless
@@ -100,12 +108,20 @@ def fetch_command(names: tuple[str, ...], fetch_all: bool, force: bool, data_dir
     if fetch_all:
         names = tuple(d.name for d in datasets() if d.fetchable)
     if not names:
-        raise BrainAlignError("name the data set(s) to fetch (`brainalign data list`), or use --all")
+        raise BrainAlignError(
+            "name the data set(s) to fetch (`brainalign data list`), or use --all"
+        )
     for name in names:
         location = fetch_dataset(name, data_dir=data_dir, force=force)
         unpinned = sum(not f.pinned for f in get_dataset(name).files)
-        note = f"; {unpinned} file(s) checked against checksums recorded at download" if unpinned else ""
-        click.echo(f"{name}: {len(location.checks)} file(s) verified in {location.folder} ({location.origin}){note}")
+        note = (
+            f"; {unpinned} file(s) checked against checksums recorded at download"
+            if unpinned
+            else ""
+        )
+        click.echo(
+            f"{name}: {len(location.checks)} file(s) verified in {location.folder} ({location.origin}){note}"
+        )
 
 
 @data.command("check")
@@ -131,7 +147,9 @@ def check_command(names: tuple[str, ...], data_dir: Path | None) -> None:
             unpinned = sum(c.status == "unpinned" for c in checks)
             verdict = "ok" if not bad else f"{len(bad)} bad file(s)"
             extra = f", {unpinned} without a registered checksum" if unpinned else ""
-            click.echo(f"{dataset.name} [{origin}] {folder}: {len(checks)} file(s), {verdict}{extra}")
+            click.echo(
+                f"{dataset.name} [{origin}] {folder}: {len(checks)} file(s), {verdict}{extra}"
+            )
             for check in bad:
                 expected = f" (expected sha256 {check.expected})" if check.expected else ""
                 click.echo(f"  {check.status}: {check.path}{expected}")

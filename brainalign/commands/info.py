@@ -12,8 +12,17 @@ from ..errors import BrainAlignError
 from ..paths import cache_dir, data_dir
 
 _LIBRARIES = (
-    "numpy", "scipy", "pandas", "torch", "torchvision", "timm", "open_clip", "rsatoolbox",
-    "sentence_transformers", "nibabel", "nilearn",
+    "numpy",
+    "scipy",
+    "pandas",
+    "torch",
+    "torchvision",
+    "timm",
+    "open_clip",
+    "rsatoolbox",
+    "sentence_transformers",
+    "nibabel",
+    "nilearn",
 )
 
 
@@ -57,7 +66,9 @@ def _offline_weights() -> str:
     """Pretrained models whose weights load here without a download."""
     from ..models import list_models, weights_available
 
-    ready = [c.id for c in list_models() if not c.untrained and c.weights_id and weights_available(c)]
+    ready = [
+        c.id for c in list_models() if not c.untrained and c.weights_id and weights_available(c)
+    ]
     return ", ".join(ready) if ready else "none (untrained twins and pixels only)"
 
 

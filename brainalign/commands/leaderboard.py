@@ -23,15 +23,32 @@ def leaderboard() -> None:
 
 
 @leaderboard.command("build")
-@click.argument("results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("leaderboard.html"),
-              show_default=True, help="The index page to write (its other pages go in OUT's name + _files/).")
-@click.option("--strict", is_flag=True, help="Fail on the first invalid result file or conflict instead of "
-              "skipping or showing it.")
-@click.option("--probe", default=None, help="Probe benchmark (id or id@version) the relations and claims use, "
-              "when several were scored (each has its own table columns anyway).")
+@click.argument(
+    "results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("leaderboard.html"),
+    show_default=True,
+    help="The index page to write (its other pages go in OUT's name + _files/).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on the first invalid result file or conflict instead of skipping or showing it.",
+)
+@click.option(
+    "--probe",
+    default=None,
+    help="Probe benchmark (id or id@version) the relations and claims use, "
+    "when several were scored (each has its own table columns anyway).",
+)
 @click.option("--title", default="brainalign leaderboard", show_default=True, help="Page title.")
-def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe: str | None, title: str) -> None:
+def build_command(
+    results_dirs: tuple[Path, ...], out: Path, strict: bool, probe: str | None, title: str
+) -> None:
     """Write the HTML leaderboard of every result under RESULTS_DIRS.
 
     OUT (leaderboard.html) is the index: the title, one sentence on what is measured and a
@@ -62,24 +79,47 @@ def build_command(results_dirs: tuple[Path, ...], out: Path, strict: bool, probe
         click.echo(f"skipped: {problem.message}", err=True)
     for conflict in report.conflicts:
         click.echo(f"conflict: {conflict}", err=True)
-    click.echo(f"wrote {report.path} and {report.folder}/: {report.n_models} model(s), {report.n_results} result(s)"
-               + (f", {len(report.problems)} file(s) skipped" if report.problems else "")
-               + (f", {len(report.conflicts)} conflict(s) shown" if report.conflicts else ""))
+    click.echo(
+        f"wrote {report.path} and {report.folder}/: {report.n_models} model(s), {report.n_results} result(s)"
+        + (f", {len(report.problems)} file(s) skipped" if report.problems else "")
+        + (f", {len(report.conflicts)} conflict(s) shown" if report.conflicts else "")
+    )
 
 
 @leaderboard.command("export")
-@click.argument("results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "markdown", "latex", "json"]), default="csv",
-              show_default=True, help="csv and json: every column; markdown and latex (booktabs): the columns a "
-              "paper needs, with what each interval resamples below the table.")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The file to write [default: standard output].")
-@click.option("--all-measures", is_flag=True, help="Every measure each benchmark declares (the probe's "
-              "sensitivities, the best layer's ρ…), not only its headline numbers.")
-@click.option("--strict", is_flag=True, help="Fail on an invalid result file or a conflict instead of "
-              "skipping or leaving it out.")
-def export_command(results_dirs: tuple[Path, ...], fmt: str, out: Path | None, all_measures: bool,
-                   strict: bool) -> None:
+@click.argument(
+    "results_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "markdown", "latex", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv and json: every column; markdown and latex (booktabs): the columns a "
+    "paper needs, with what each interval resamples below the table.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write [default: standard output].",
+)
+@click.option(
+    "--all-measures",
+    is_flag=True,
+    help="Every measure each benchmark declares (the probe's "
+    "sensitivities, the best layer's ρ…), not only its headline numbers.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on an invalid result file or a conflict instead of skipping or leaving it out.",
+)
+def export_command(
+    results_dirs: tuple[Path, ...], fmt: str, out: Path | None, all_measures: bool, strict: bool
+) -> None:
     """Write the leaderboard's numbers as a table: one row per model × benchmark × measure.
 
     Each row holds the value, its 95% interval and what that interval resamples, the value
@@ -124,9 +164,11 @@ def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:
         result = Result.read(path)
         return result.model_id, [result]
     if not store.folder.is_dir():
-        raise BrainAlignError(f"{spec!r} is not a result file, and the results folder {store.folder} "
-                              f"does not exist "
-                              f"(give --results DIR)")
+        raise BrainAlignError(
+            f"{spec!r} is not a result file, and the results folder {store.folder} "
+            f"does not exist "
+            f"(give --results DIR)"
+        )
     stored = [s for s in store.list() if s.model_id == spec]
     if not stored:
         known = ", ".join(store.model_ids()[:12]) or "none"
@@ -181,30 +223,49 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
         )
     only_a, only_b = one_sided(side_a, side_b)
     by_benchmark_b = {r.benchmark: r for r in side_b}
-    caveats = {a.benchmark: "; ".join(setup_differences(a, by_benchmark_b[a.benchmark]))
-               for a in side_a if a.benchmark in by_benchmark_b}
+    caveats = {
+        a.benchmark: "; ".join(setup_differences(a, by_benchmark_b[a.benchmark]))
+        for a in side_a
+        if a.benchmark in by_benchmark_b
+    }
     table["caveat"] = table["benchmark"].map(caveats).fillna("")
     if as_json:
-        click.echo(json.dumps({"comparisons": json.loads(table.to_json(orient="records")),
-                               "only_in_a": only_a, "only_in_b": only_b}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "comparisons": json.loads(table.to_json(orient="records")),
+                    "only_in_a": only_a,
+                    "only_in_b": only_b,
+                },
+                indent=2,
+            )
+        )
         return
+
     def intervals(*columns: str) -> list[str]:
         return [format_interval(*v) for v in table[list(columns)].itertuples(index=False)]
 
-    readable = pd.DataFrame({
-        "benchmark": table["benchmark"],
-        "number": table["metric"],
-        "A": intervals("a", "a_ci_low", "a_ci_high"),
-        "B": intervals("b", "b_ci_low", "b_ci_high"),
-        "A − B [95%]": intervals("difference", "ci_low", "ci_high"),
-        "interval": [how.split(":")[0].split(",")[0] or "—" for how in table["interval"]],
-        "verdict": [v + (" †" if caveat else "") for v, caveat in zip(table["verdict"], table["interval_caveat"])],
-    })
+    readable = pd.DataFrame(
+        {
+            "benchmark": table["benchmark"],
+            "number": table["metric"],
+            "A": intervals("a", "a_ci_low", "a_ci_high"),
+            "B": intervals("b", "b_ci_low", "b_ci_high"),
+            "A − B [95%]": intervals("difference", "ci_low", "ci_high"),
+            "interval": [how.split(":")[0].split(",")[0] or "—" for how in table["interval"]],
+            "verdict": [
+                v + (" †" if caveat else "")
+                for v, caveat in zip(table["verdict"], table["interval_caveat"])
+            ],
+        }
+    )
     click.echo(f"A = {label_a}\nB = {label_b}\n")
     click.echo(text_table(readable.columns, readable.astype(str).values.tolist()))
     for benchmark, caveat in caveats.items():
         if caveat:
-            click.echo(f"\ncaution, {benchmark}: {caveat}; these numbers were not computed on the same thing")
+            click.echo(
+                f"\ncaution, {benchmark}: {caveat}; these numbers were not computed on the same thing"
+            )
     for side, only in (("A", only_a), ("B", only_b)):
         if only:
             click.echo(f"\nonly {side} has: {'; '.join(only)}")
@@ -218,15 +279,23 @@ def _interval_note(table: pd.DataFrame) -> str:
     covers = table[table["covers"] != ""].groupby("covers", sort=True)["benchmark"].unique()
     for words, benchmarks in covers.items():
         lines.append(f"95% intervals of {', '.join(sorted(benchmarks))}: about {words}.")
-    few = table[table["interval_caveat"] != ""].groupby("benchmark", sort=True)["interval_caveat"].first()
+    few = (
+        table[table["interval_caveat"] != ""]
+        .groupby("benchmark", sort=True)["interval_caveat"]
+        .first()
+    )
     lines += [f"† {benchmark}: {caveat}." for benchmark, caveat in few.items()]
     if table["interval"].str.startswith(PAIRED).any():
-        lines.append("paired: A − B bootstrapped resample by resample (same subjects and stimuli), "
-                     "two-factor corrected.")
+        lines.append(
+            "paired: A − B bootstrapped resample by resample (same subjects and stimuli), "
+            "two-factor corrected."
+        )
     unpaired = table[table["interval"].str.startswith(MOVER)]
     if len(unpaired):
-        lines.append("MOVER: from the recorded 95% intervals, assuming independence (conservative "
-                     "for models scored on the same data). Not paired because:")
+        lines.append(
+            "MOVER: from the recorded 95% intervals, assuming independence (conservative "
+            "for models scored on the same data). Not paired because:"
+        )
         reasons = unpaired.groupby("benchmark", sort=True)["interval"].first()
         lines += [f"  {benchmark}: {how.partition(': ')[2]}" for benchmark, how in reasons.items()]
     return "\n".join(lines)

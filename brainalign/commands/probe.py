@@ -22,40 +22,101 @@ def probe() -> None:
 
 
 @probe.command()
-@click.option("--pool", type=click.Choice(_POOLS), default="tuxpaint", show_default=True,
-              help="Where base images and distractors come from.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (created; must be empty unless --overwrite).")
+@click.option(
+    "--pool",
+    type=click.Choice(_POOLS),
+    default="tuxpaint",
+    show_default=True,
+    help="Where base images and distractors come from.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (created; must be empty unless --overwrite).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Image folder (--pool folder or coco).")
-@click.option("--captions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              multiple=True, help="Captions: a CSV with columns image,caption (folder), or COCO "
-              "caption JSON files (coco; repeat for train and val).")
-@click.option("--nsd-stim-info", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="NSD's nsd_stim_info_merged.csv: use NSD's images, cropped by cropBox (coco).")
-@click.option("--stamps", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A Tux Paint stamps folder instead of downloading the Debian package (tuxpaint).")
-@click.option("--embedder", default="minilm", show_default=True,
-              help="Caption embedder: minilm, sentence-transformers:PATH, open_clip:MODEL:WEIGHTS, use[:HANDLE].")
-@click.option("--n-bases", type=int, help="Stop after this many complete base images (default: all).")
-@click.option("--size", "image_size", type=int, default=224, show_default=True,
-              help="Side of the square output images in pixels.")
-@click.option("--thresholds", "threshold_kind", type=click.Choice(["quantile", "study"]),
-              default="quantile", show_default=True,
-              help="quantile: from this pool and embedder; study: 0.32 / 0.92 / 0.019 / 0.24.")
-@click.option("--semantic-similar", type=float, help="Override: similar if semantic distance < this.")
+@click.option(
+    "--images",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Image folder (--pool folder or coco).",
+)
+@click.option(
+    "--captions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Captions: a CSV with columns image,caption (folder), or COCO "
+    "caption JSON files (coco; repeat for train and val).",
+)
+@click.option(
+    "--nsd-stim-info",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="NSD's nsd_stim_info_merged.csv: use NSD's images, cropped by cropBox (coco).",
+)
+@click.option(
+    "--stamps",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A Tux Paint stamps folder instead of downloading the Debian package (tuxpaint).",
+)
+@click.option(
+    "--embedder",
+    default="minilm",
+    show_default=True,
+    help="Caption embedder: minilm, sentence-transformers:PATH, open_clip:MODEL:WEIGHTS, use[:HANDLE].",
+)
+@click.option(
+    "--n-bases", type=int, help="Stop after this many complete base images (default: all)."
+)
+@click.option(
+    "--size",
+    "image_size",
+    type=int,
+    default=224,
+    show_default=True,
+    help="Side of the square output images in pixels.",
+)
+@click.option(
+    "--thresholds",
+    "threshold_kind",
+    type=click.Choice(["quantile", "study"]),
+    default="quantile",
+    show_default=True,
+    help="quantile: from this pool and embedder; study: 0.32 / 0.92 / 0.019 / 0.24.",
+)
+@click.option(
+    "--semantic-similar", type=float, help="Override: similar if semantic distance < this."
+)
 @click.option("--semantic-dissimilar", type=float, help="Override: dissimilar if distance > this.")
 @click.option("--saliency-non-salient", type=float, help="Override: non-salient if change < this.")
 @click.option("--saliency-salient", type=float, help="Override: salient if change > this.")
-@click.option("--max-distractors", type=int, default=8, show_default=True,
-              help="Distractors tried per base image and condition.")
+@click.option(
+    "--max-distractors",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Distractors tried per base image and condition.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
-def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[Path, ...],
-          nsd_stim_info: Path | None, stamps: Path | None, embedder: str, n_bases: int | None,
-          image_size: int, threshold_kind: str, semantic_similar: float | None,
-          semantic_dissimilar: float | None, saliency_non_salient: float | None,
-          saliency_salient: float | None, max_distractors: int, overwrite: bool) -> None:
+def build(
+    pool: str,
+    out: Path,
+    seed: int,
+    images: Path | None,
+    captions: tuple[Path, ...],
+    nsd_stim_info: Path | None,
+    stamps: Path | None,
+    embedder: str,
+    n_bases: int | None,
+    image_size: int,
+    threshold_kind: str,
+    semantic_similar: float | None,
+    semantic_dissimilar: float | None,
+    saliency_non_salient: float | None,
+    saliency_salient: float | None,
+    max_distractors: int,
+    overwrite: bool,
+) -> None:
     """Build a probe: images, metadata.csv, targets.npz and manifest.json in --out.
 
     \b
@@ -95,12 +156,21 @@ def build(pool: str, out: Path, seed: int, images: Path | None, captions: tuple[
         image_pool = bundled_photos_pool()
     else:
         image_pool = TuxPaintPool(stamps)
-    overrides = {name: value for name, value in (
-        ("semantic_similar", semantic_similar), ("semantic_dissimilar", semantic_dissimilar),
-        ("saliency_non_salient", saliency_non_salient), ("saliency_salient", saliency_salient),
-    ) if value is not None}
+    overrides = {
+        name: value
+        for name, value in (
+            ("semantic_similar", semantic_similar),
+            ("semantic_dissimilar", semantic_dissimilar),
+            ("saliency_non_salient", saliency_non_salient),
+            ("saliency_salient", saliency_salient),
+        )
+        if value is not None
+    }
     settings = BuildSettings(
-        seed=seed, n_bases=n_bases, image_size=image_size, max_distractors=max_distractors,
+        seed=seed,
+        n_bases=n_bases,
+        image_size=image_size,
+        max_distractors=max_distractors,
         thresholds=STUDY_THRESHOLDS if threshold_kind == "study" else ThresholdQuantiles(),
         threshold_overrides=overrides,
     )
@@ -120,14 +190,20 @@ def _print_id(folder) -> None:
 
     identifier = probe_id(folder)
     remember(SaliencySemanticProbe(folder.root))
-    standard = "the pinned standard probe" if identifier == PROBE_ID else "not the pinned standard probe"
-    click.echo(f"id: {identifier}@{SaliencySemanticProbe.version} ({standard}; score it with "
-               f"`brainalign score MODEL --probe {folder.root}`)")
+    standard = (
+        "the pinned standard probe" if identifier == PROBE_ID else "not the pinned standard probe"
+    )
+    click.echo(
+        f"id: {identifier}@{SaliencySemanticProbe.version} ({standard}; score it with "
+        f"`brainalign score MODEL --probe {folder.root}`)"
+    )
 
 
 @probe.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--embedder", default=None, help="Caption embedder (default: the one the probe was built with).")
+@click.option(
+    "--embedder", default=None, help="Caption embedder (default: the one the probe was built with)."
+)
 def check(folder: Path, embedder: str | None) -> None:
     """Recompute every distractor's saliency change and semantic distance from the saved images.
 
@@ -164,8 +240,10 @@ def default() -> None:
     folder = default_probe()
     manifest = folder.manifest
     click.echo(f"default probe: {folder.root}")
-    click.echo(f"pool: {manifest['pool']['kind']}; base images: {manifest['n_bases']} "
-               f"(of {manifest['n_tried']} tried); embedder: {manifest['embedder']}")
+    click.echo(
+        f"pool: {manifest['pool']['kind']}; base images: {manifest['n_bases']} "
+        f"(of {manifest['n_tried']} tried); embedder: {manifest['embedder']}"
+    )
     _print_id(folder)
 
 

@@ -52,7 +52,9 @@ def _duration(seconds: float) -> str:
 
 
 def _memory(peak: int | None) -> str:
-    return "" if not peak else f"{peak / 2**30:.1f} GB" if peak >= 2**30 else f"{peak / 2**20:.0f} MB"
+    return (
+        "" if not peak else f"{peak / 2**30:.1f} GB" if peak >= 2**30 else f"{peak / 2**20:.0f} MB"
+    )
 
 
 def _print_account(outcomes, wall: float, page: float, peaks: dict[str, int] | None = None) -> None:
@@ -65,19 +67,28 @@ def _print_account(outcomes, wall: float, page: float, peaks: dict[str, int] | N
     totals = phase_totals(outcomes)
     totals["page"] += page
     accounted = sum(totals.values())
-    rows = [(PHASES[name], _duration(seconds), seconds) for name, seconds in totals.items() if seconds > 0]
+    rows = [
+        (PHASES[name], _duration(seconds), seconds)
+        for name, seconds in totals.items()
+        if seconds > 0
+    ]
     if wall - accounted >= 0.005:
-        rows.append(("other", _duration(wall - accounted),
-                     wall - accounted))
+        rows.append(("other", _duration(wall - accounted), wall - accounted))
     whole = max(wall, accounted)
     scored = sum(o.status == "scored" for o in outcomes)
     summed = " (summed over the workers)" if accounted > 1.05 * wall else ""
     click.echo(f"\ntime: {_duration(wall)} in all, {scored} pair(s) scored{summed}")
     peaks = peaks or {}
     labels = {label: name for name, label in PHASES.items()}
-    click.echo(table(("phase", "time", "share", "peak memory"),
-                     [(what, text, f"{100 * s / whole:.0f}%", _memory(peaks.get(labels.get(what, ""))))
-                      for what, text, s in rows]))
+    click.echo(
+        table(
+            ("phase", "time", "share", "peak memory"),
+            [
+                (what, text, f"{100 * s / whole:.0f}%", _memory(peaks.get(labels.get(what, ""))))
+                for what, text, s in rows
+            ],
+        )
+    )
     if peaks:
         click.echo(f"peak memory: {_memory(max(peaks.values()))} (this process)")
 
@@ -85,11 +96,14 @@ def _print_account(outcomes, wall: float, page: float, peaks: dict[str, int] | N
 def probe_option(function):
     """``--probe DIR`` (repeatable): probe folders scored as benchmarks of their own."""
     return click.option(
-        "--probe", "probes", multiple=True, metavar="DIR",
+        "--probe",
+        "probes",
+        multiple=True,
+        metavar="DIR",
         type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="A probe folder built with `brainalign probe build` to score too (repeatable), as "
-             "probe.saliency_semantic~<its hash>@2 unless it is the pinned standard probe. With no "
-             "benchmarks named, it takes the default probe's place in the default set.",
+        "probe.saliency_semantic~<its hash>@2 unless it is the pinned standard probe. With no "
+        "benchmarks named, it takes the default probe's place in the default set.",
     )(function)
 
 
@@ -128,24 +142,42 @@ def _options(seed, data_dir, layers, weights, preprocessing, memory_budget, batc
     from ..models import DEFAULT_MEMORY_BUDGET
 
     return ScoringOptions(
-        device=resolve_device(device), batch_size=batch_size,
-        memory_budget=memory_budget or DEFAULT_MEMORY_BUDGET, layers=parse_layers(layers),
-        seed=seed, data_dir=data_dir, preprocessing=preprocessing, weights=weights,
+        device=resolve_device(device),
+        batch_size=batch_size,
+        memory_budget=memory_budget or DEFAULT_MEMORY_BUDGET,
+        layers=parse_layers(layers),
+        seed=seed,
+        data_dir=data_dir,
+        preprocessing=preprocessing,
+        weights=weights,
     )
 
 
 def cluster_options(function):
     """Where the pairs are scored: here (default), or on a Dask cluster (brainalign.distributed)."""
     decorators = [
-        click.option("--scheduler", metavar="ADDRESS", default=None,
-                     help="Score on a Dask cluster: its scheduler (tcp://host:8786) or scheduler file "
-                          "(.json). Results, cache and data must be on paths every worker sees "
-                          "(docs: Running on a cluster)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="Score on a new local Dask cluster of N worker processes."),
-        click.option("--layer-groups", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="On a cluster: split each model's layers into N groups that different "
-                          "workers extract (very large models)."),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            default=None,
+            help="Score on a Dask cluster: its scheduler (tcp://host:8786) or scheduler file "
+            "(.json). Results, cache and data must be on paths every worker sees "
+            "(docs: Running on a cluster).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Score on a new local Dask cluster of N worker processes.",
+        ),
+        click.option(
+            "--layer-groups",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="On a cluster: split each model's layers into N groups that different "
+            "workers extract (very large models).",
+        ),
     ]
     for decorate in reversed(decorators):
         function = decorate(function)
@@ -166,15 +198,32 @@ def _client(scheduler: str | None, workers: int | None):
 @click.argument("benchmarks", nargs=-1)
 @results_option
 @data_dir_option
-@click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
-@click.option("--force", is_flag=True, help="Recompute results already in the results folder (and replace "
-              "those of another network stored under the same model id).")
+@click.option(
+    "--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits)."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Recompute results already in the results folder (and replace "
+    "those of another network stored under the same model id).",
+)
 @probe_option
 @model_options
 @cluster_options
 @quiet_option
-def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes, scheduler, workers,
-                  layer_groups, **model_opts) -> None:
+def score_command(
+    model,
+    benchmarks,
+    results_dir,
+    data_dir,
+    seed,
+    force,
+    probes,
+    scheduler,
+    workers,
+    layer_groups,
+    **model_opts,
+) -> None:
     """Score MODEL on BENCHMARKS (default: the default benchmarks) and save the results.
 
     MODEL is a registered id (see `brainalign models`), torchvision:<name>, timm:<name>,
@@ -200,9 +249,16 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
 
     options = _options(seed, data_dir, **model_opts)
     with _client(scheduler, workers) as client:
-        outcomes = score(model, _with_probes(benchmarks, probes), results=results_dir, options=options,
-                         force=force, client=client, layer_groups=layer_groups,
-                         skip_absent=_skip_absent(benchmarks, probes))
+        outcomes = score(
+            model,
+            _with_probes(benchmarks, probes),
+            results=results_dir,
+            options=options,
+            force=force,
+            client=client,
+            layer_groups=layer_groups,
+            skip_absent=_skip_absent(benchmarks, probes),
+        )
     _print_outcomes(outcomes)
     _require_some_scored(outcomes)
     click.echo(f"results in {results_dir}")
@@ -211,21 +267,54 @@ def score_command(model, benchmarks, results_dir, data_dir, seed, force, probes,
 @click.command("run")
 @results_option
 @data_dir_option
-@click.option("--model", "-m", "models", multiple=True,
-              help="A model to score (repeatable) [default: the offline default set].")
-@click.option("--benchmark", "-b", "benchmarks", multiple=True,
-              help="A benchmark to score on (repeatable) [default: the default benchmarks].")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Leaderboard HTML [default: RESULTS/leaderboard.html].")
-@click.option("--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits).")
-@click.option("--force", is_flag=True, help="Recompute results already in the results folder (and replace "
-              "those of another network stored under the same model id).")
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    help="A model to score (repeatable) [default: the offline default set].",
+)
+@click.option(
+    "--benchmark",
+    "-b",
+    "benchmarks",
+    multiple=True,
+    help="A benchmark to score on (repeatable) [default: the default benchmarks].",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Leaderboard HTML [default: RESULTS/leaderboard.html].",
+)
+@click.option(
+    "--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits)."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Recompute results already in the results folder (and replace "
+    "those of another network stored under the same model id).",
+)
 @probe_option
 @model_options
 @cluster_options
 @quiet_option
-def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, probes, scheduler, workers,
-                layer_groups, **model_opts) -> None:
+def run_command(
+    results_dir,
+    data_dir,
+    models,
+    benchmarks,
+    out,
+    seed,
+    force,
+    probes,
+    scheduler,
+    workers,
+    layer_groups,
+    **model_opts,
+) -> None:
     """Score the default models on the default benchmarks, then write the leaderboard.
 
     The default models are those that work offline: EfficientNet-Lite0/1/2 (ImageNet weights
@@ -253,11 +342,21 @@ def run_command(results_dir, data_dir, models, benchmarks, out, seed, force, pro
     options = _options(seed, data_dir, **model_opts)
     started, before = time.perf_counter(), phases.elapsed()
     with _client(scheduler, workers) as client, phases.track_memory() as memory:
-        report = run(list(models) or DEFAULT_MODELS, _with_probes(benchmarks, probes), results=results_dir,
-                     leaderboard=out, options=options, force=force, client=client,
-                     layer_groups=layer_groups, skip_absent=_skip_absent(benchmarks, probes))
+        report = run(
+            list(models) or DEFAULT_MODELS,
+            _with_probes(benchmarks, probes),
+            results=results_dir,
+            leaderboard=out,
+            options=options,
+            force=force,
+            client=client,
+            layer_groups=layer_groups,
+            skip_absent=_skip_absent(benchmarks, probes),
+        )
     _print_outcomes(report.outcomes)
-    _print_account(report.outcomes, time.perf_counter() - started, phases.since(before)["page"], memory.peaks)
+    _print_account(
+        report.outcomes, time.perf_counter() - started, phases.since(before)["page"], memory.peaks
+    )
     _require_some_scored(report.outcomes)
     click.echo(f"leaderboard: {report.leaderboard}")
 

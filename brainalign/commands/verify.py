@@ -13,17 +13,37 @@ from ._shared import data_dir_option, quiet_option, table, wrap
 
 @click.command("verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model-file", "model_files", multiple=True, metavar="FILE.py:FUNCTION",
-              help="Code of a model that is not where its results say, or was given as a Python object "
-                   "(matched to results by the model id its card names; repeatable).")
-@click.option("--weights", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A weights file some result was scored with (matched by sha256; repeatable).")
-@click.option("--spec", "specs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The spec file of a spec-file benchmark (repeatable).")
+@click.option(
+    "--model-file",
+    "model_files",
+    multiple=True,
+    metavar="FILE.py:FUNCTION",
+    help="Code of a model that is not where its results say, or was given as a Python object "
+    "(matched to results by the model id its card names; repeatable).",
+)
+@click.option(
+    "--weights",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A weights file some result was scored with (matched by sha256; repeatable).",
+)
+@click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The spec file of a spec-file benchmark (repeatable).",
+)
 @data_dir_option
-@click.option("--cache", "use_cache", is_flag=True,
-              help="Read layer RDMs from the cache instead of extracting them again (faster; trusts the cache).")
-@click.option("--no-record", is_flag=True, help="Do not write verification records beside the results.")
+@click.option(
+    "--cache",
+    "use_cache",
+    is_flag=True,
+    help="Read layer RDMs from the cache instead of extracting them again (faster; trusts the cache).",
+)
+@click.option(
+    "--no-record", is_flag=True, help="Do not write verification records beside the results."
+)
 @quiet_option
 def verify_command(paths, model_files, weights, specs, data_dir, use_cache, no_record) -> None:
     """Re-score each result in PATHS (result files or results folders) from its provenance.
@@ -47,16 +67,29 @@ def verify_command(paths, model_files, weights, specs, data_dir, use_cache, no_r
     """
     from ..verification import verify
 
-    verdicts = verify(list(paths), model_files=model_files, weights=weights, specs=specs, data_dir=data_dir,
-                      use_cache=use_cache, record=not no_record)
+    verdicts = verify(
+        list(paths),
+        model_files=model_files,
+        weights=weights,
+        specs=specs,
+        data_dir=data_dir,
+        use_cache=use_cache,
+        record=not no_record,
+    )
     if not verdicts:
         raise BrainAlignError(f"no result files in {', '.join(map(str, paths))}")
-    click.echo(table(("status", "model", "benchmark", "file"),
-                     [(v.status, v.model_id or "?", v.benchmark or "?", v.path) for v in verdicts]))
+    click.echo(
+        table(
+            ("status", "model", "benchmark", "file"),
+            [(v.status, v.model_id or "?", v.benchmark or "?", v.path) for v in verdicts],
+        )
+    )
     for verdict in verdicts:
         if verdict.status != "verified":
             click.echo(f"\n{verdict.status}: {verdict.path}\n{wrap(verdict.message, indent='  ')}")
-    counts = {s: sum(v.status == s for v in verdicts) for s in ("verified", "differs", "cannot verify")}
+    counts = {
+        s: sum(v.status == s for v in verdicts) for s in ("verified", "differs", "cannot verify")
+    }
     click.echo("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if counts["verified"] != len(verdicts):
         sys.exit(1)  # not a usage error (2): some result did not verify

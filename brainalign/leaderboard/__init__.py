@@ -19,5 +19,14 @@ from __future__ import annotations
 from .decisive import across_lineage_test, model_metadata, within_model_contrast, within_model_test
 from .relation import layer_relations, layer_table, model_relations, model_table, relation
 
-__all__ = ["across_lineage_test", "layer_relations", "layer_table", "model_metadata", "model_relations",
-           "model_table", "relation", "within_model_contrast", "within_model_test"]
+__all__ = [
+    "across_lineage_test",
+    "layer_relations",
+    "layer_table",
+    "model_metadata",
+    "model_relations",
+    "model_table",
+    "relation",
+    "within_model_contrast",
+    "within_model_test",
+]

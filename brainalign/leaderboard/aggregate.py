@@ -61,22 +61,34 @@ class BenchmarkCard:
     label: str = ""  # probes: which probe (source, base images, caveats in a word)
     caveats: tuple[str, ...] = ()
     interval: str = ""  # what its headline numbers' intervals resample, and how well they cover
-    headlines: tuple[Measure, ...] = ()  # the measures it declares as headline numbers (table columns)
+    headlines: tuple[
+        Measure, ...
+    ] = ()  # the measures it declares as headline numbers (table columns)
     n_subjects: int | None = None  # human benchmarks: subjects its intervals resample
     n_stimuli: int | None = None
     ceiling_reliable: bool | None = None  # None: its results do not say (older results)
-    ceiling_reliability: dict[str, Any] = field(default_factory=dict)  # test, p, n_permutations, seed
+    ceiling_reliability: dict[str, Any] = field(
+        default_factory=dict
+    )  # test, p, n_permutations, seed
     ceiling_convention: str = ""
     resampled: str | None = None  # human benchmarks: what the brain similarity's interval resamples
-    metric_name: str = CLASSICAL  # the alignment metric it scores with (rsa, wrsa, cka, encoding, …)
-    target_id: str = ""  # its id without the metric: benchmarks of one target under several metrics share it
+    metric_name: str = (
+        CLASSICAL  # the alignment metric it scores with (rsa, wrsa, cka, encoding, …)
+    )
+    target_id: str = (
+        ""  # its id without the metric: benchmarks of one target under several metrics share it
+    )
 
     @property
     def name(self) -> str:
         """A short name for a column head: the last part of its target's id (``IT``,
         ``judgements``), and its metric where that is not classical RSA (``IT (CKA)``)."""
         short = (self.target_id or self.id).rpartition(".")[2]
-        return short if self.metric_name == CLASSICAL else f"{short} ({metric_label(self.metric_name)})"
+        return (
+            short
+            if self.metric_name == CLASSICAL
+            else f"{short} ({metric_label(self.metric_name)})"
+        )
 
     @property
     def source(self) -> str:
@@ -87,7 +99,11 @@ class BenchmarkCard:
     @property
     def few_subjects(self) -> str:
         """The caveat of intervals resampled from few subjects, "" where none applies."""
-        return few_subjects(self.n_subjects, self.resampled or "subjects and stimuli") if self.kind == "human" else ""
+        return (
+            few_subjects(self.n_subjects, self.resampled or "subjects and stimuli")
+            if self.kind == "human"
+            else ""
+        )
 
 
 @dataclass
@@ -101,17 +117,25 @@ class Entry:
     @property
     def versions(self) -> list[str]:
         """The brainalign versions its results were computed with."""
-        return sorted({str(r.provenance.get("brainalign_version", "")) for r in self.results.values()})
+        return sorted(
+            {str(r.provenance.get("brainalign_version", "")) for r in self.results.values()}
+        )
 
     def number(self, benchmark: str | None, name: str, key: str = "value") -> float:
         result = self.results.get(benchmark) if benchmark else None
         return result.value(name, key) if result is not None else math.nan
 
-    def measured(self, benchmark: str | None, kind: str, key: str = "value", **attributes: Any) -> float:
+    def measured(
+        self, benchmark: str | None, kind: str, key: str = "value", **attributes: Any
+    ) -> float:
         """The number ``key`` of the measure of ``kind`` its result on ``benchmark`` declares."""
         result = self.results.get(benchmark) if benchmark else None
         measure = result.measure(kind, **attributes) if result is not None else None
-        return result.value(measure.name, key) if result is not None and measure is not None else math.nan
+        return (
+            result.value(measure.name, key)
+            if result is not None and measure is not None
+            else math.nan
+        )
 
 
 @dataclass
@@ -127,7 +151,9 @@ class Leaderboard:
     problems: list[RejectedFile] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     merged: Merged | None = None  # where each result came from, verifications and conflicts
-    metrics: dict[str, str] = field(default_factory=dict)  # brain column → the metric its benchmark scores with
+    metrics: dict[str, str] = field(
+        default_factory=dict
+    )  # brain column → the metric its benchmark scores with
 
     @property
     def warnings(self) -> list[Note]:
@@ -169,13 +195,21 @@ class Leaderboard:
         """The brain columns of the layer and model tables whose benchmark scores with ``metric``
         (None: every metric). The relations and claims use classical RSA's alone; the
         metric-robustness panel compares the others with them."""
-        columns = brain_columns(self.layers) + [c for c in brain_columns(self.models)
-                                                if c not in set(brain_columns(self.layers))]
-        return columns if metric is None else [c for c in columns if self.metrics.get(c, CLASSICAL) == metric]
+        columns = brain_columns(self.layers) + [
+            c for c in brain_columns(self.models) if c not in set(brain_columns(self.layers))
+        ]
+        return (
+            columns
+            if metric is None
+            else [c for c in columns if self.metrics.get(c, CLASSICAL) == metric]
+        )
 
 
 def build_leaderboard(
-    results: Sequence[Result], problems: Sequence[RejectedFile] = (), *, probe: str | None = None,
+    results: Sequence[Result],
+    problems: Sequence[RejectedFile] = (),
+    *,
+    probe: str | None = None,
     merged: Merged | None = None,
 ) -> Leaderboard:
     """Aggregate ``results`` (any number of models × benchmarks). ``probe`` picks the probe
@@ -189,7 +223,10 @@ def build_leaderboard(
     trained = {e.model_id for e in entries if is_trained(e)}
     cards = _benchmark_cards(results, notes)
     metric = {card.identifier: card.metric_name for card in cards}
-    metrics = {column: metric.get(identifier, CLASSICAL) for column, identifier in column_benchmarks(results).items()}
+    metrics = {
+        column: metric.get(identifier, CLASSICAL)
+        for column, identifier in column_benchmarks(results).items()
+    }
     classical = {column for column, name in metrics.items() if name == CLASSICAL}
     return Leaderboard(
         entries=entries,
@@ -214,8 +251,10 @@ UNTRAINED_OBJECTIVES: tuple[str, ...] = ("untrained", "none")
 def is_trained(entry: Entry) -> bool:
     """Whether a model was trained: not an untrained twin, nor a card whose objective says it
     learned nothing (an untrained network, the pixel baseline)."""
-    return (not entry.model_id.endswith(UNTRAINED_SUFFIX)
-            and entry.card.get("objective") not in UNTRAINED_OBJECTIVES)
+    return (
+        not entry.model_id.endswith(UNTRAINED_SUFFIX)
+        and entry.card.get("objective") not in UNTRAINED_OBJECTIVES
+    )
 
 
 def _entries(results: Sequence[Result], notes: list[Note]) -> list[Entry]:
@@ -227,9 +266,13 @@ def _entries(results: Sequence[Result], notes: list[Note]) -> list[Entry]:
         own = by_model[model_id]
         cards = {json.dumps(r.model_card, sort_keys=True): r.benchmark for r in own.values()}
         if len(cards) > 1:
-            notes.append(Note(f"model {model_id}: its model card differs between results "
-                              f"({', '.join(sorted(cards.values()))}); the card of the first is shown",
-                              model=model_id))
+            notes.append(
+                Note(
+                    f"model {model_id}: its model card differs between results "
+                    f"({', '.join(sorted(cards.values()))}); the card of the first is shown",
+                    model=model_id,
+                )
+            )
         first = own[min(own)]
         entries.append(Entry(model_id, dict(first.model_card), dict(sorted(own.items()))))
     return entries
@@ -249,32 +292,57 @@ def _benchmark_cards(results: Sequence[Result], notes: list[Note]) -> list[Bench
         info = first.benchmark_info
         ceilings = {_ceiling(r) for r in group}
         if len({json.dumps(c) for c in ceilings}) > 1:
-            notes.append(Note(f"benchmark {identifier}: results record different noise ceilings; "
-                              f"the one of {first.model_id} is shown", benchmark=identifier))
+            notes.append(
+                Note(
+                    f"benchmark {identifier}: results record different noise ceilings; "
+                    f"the one of {first.model_id} is shown",
+                    benchmark=identifier,
+                )
+            )
         _note_stimuli(identifier, group, notes)
         lower, upper = _ceiling(first)
         kind = _kind(first)
-        label, caveats = probe_label(identifier, first.provenance.get("data_checksums") or {}) \
-            if kind == "probe" else ("", [])
-        notes += [Note(f"benchmark {identifier} ({label}): {caveat}", benchmark=identifier) for caveat in caveats]
+        label, caveats = (
+            probe_label(identifier, first.provenance.get("data_checksums") or {})
+            if kind == "probe"
+            else ("", [])
+        )
+        notes += [
+            Note(f"benchmark {identifier} ({label}): {caveat}", benchmark=identifier)
+            for caveat in caveats
+        ]
         ceiling = first.summary.get("noise_ceiling") or {}
         target_id, metric_name = metric_of(identifier, first.provenance)
-        cards.append(BenchmarkCard(
-            identifier=identifier, id=str(info["id"]), version=int(info["version"]), kind=kind,
-            title=str(info.get("title") or identifier), description=str(info.get("description", "")),
-            metric=str(info.get("metric", "")), bibtex=str(info.get("bibtex", "")),
-            datasets=tuple(info.get("datasets", ())), ceiling_lower=lower, ceiling_upper=upper,
-            n_models=len(group), label=label, caveats=tuple(caveats),
-            interval="; ".join(dict.fromkeys(m.interval for m in first.measures if m.headline and m.interval)),
-            headlines=tuple(m for m in first.measures if m.headline),
-            n_subjects=_most_common(_n_subjects(r) for r in group),
-            n_stimuli=_most_common(_n_stimuli(r) for r in group),
-            ceiling_reliable=_reliable(group),
-            ceiling_reliability=dict(ceiling.get("reliability") or {}),
-            ceiling_convention=str(ceiling.get("convention") or ""),
-            resampled=_most_common(_resampled(r) for r in group) if kind == "human" else None,
-            target_id=target_id, metric_name=metric_name,
-        ))
+        cards.append(
+            BenchmarkCard(
+                identifier=identifier,
+                id=str(info["id"]),
+                version=int(info["version"]),
+                kind=kind,
+                title=str(info.get("title") or identifier),
+                description=str(info.get("description", "")),
+                metric=str(info.get("metric", "")),
+                bibtex=str(info.get("bibtex", "")),
+                datasets=tuple(info.get("datasets", ())),
+                ceiling_lower=lower,
+                ceiling_upper=upper,
+                n_models=len(group),
+                label=label,
+                caveats=tuple(caveats),
+                interval="; ".join(
+                    dict.fromkeys(m.interval for m in first.measures if m.headline and m.interval)
+                ),
+                headlines=tuple(m for m in first.measures if m.headline),
+                n_subjects=_most_common(_n_subjects(r) for r in group),
+                n_stimuli=_most_common(_n_stimuli(r) for r in group),
+                ceiling_reliable=_reliable(group),
+                ceiling_reliability=dict(ceiling.get("reliability") or {}),
+                ceiling_convention=str(ceiling.get("convention") or ""),
+                resampled=_most_common(_resampled(r) for r in group) if kind == "human" else None,
+                target_id=target_id,
+                metric_name=metric_name,
+            )
+        )
     notes.extend(version_notes(list(grouped)))
     order = {"probe": 0, "human": 1, "other": 2}
     return sorted(cards, key=lambda c: (order[c.kind], c.identifier))
@@ -299,8 +367,9 @@ def _resampled(result: Result) -> str | None:
 def _n_stimuli(result: Result) -> int | None:
     """How many stimuli the result's numbers were computed on, where it recorded it."""
     extra = result.extra
-    found = (extra.get("two_factor") or {}).get("n_stimuli", (extra.get("resamples") or {}).get(
-        "n_stimuli", extra.get("n_stimuli")))
+    found = (extra.get("two_factor") or {}).get(
+        "n_stimuli", (extra.get("resamples") or {}).get("n_stimuli", extra.get("n_stimuli"))
+    )
     return int(found) if found is not None else None
 
 
@@ -333,12 +402,20 @@ def _note_stimuli(identifier: str, group: Sequence[Result], notes: list[Note]) -
     say when they were not (e.g. a probe built elsewhere, or the small fallback probe where the
     Tux Paint stamps were missing)."""
     notes.extend(column_notes(identifier, group))
-    fallback = sorted(r.model_id for r in group
-                      if r.provenance.get("data_checksums", {}).get("probe_pool") == "bundled")
+    fallback = sorted(
+        r.model_id
+        for r in group
+        if r.provenance.get("data_checksums", {}).get("probe_pool") == "bundled"
+    )
     if fallback:
-        notes.append(Note(f"benchmark {identifier}: {', '.join(fallback)} scored on the small fallback probe "
-                          "of bundled photos (the Tux Paint stamps were not available), not the default probe; "
-                          "its numbers are not comparable with the default's", benchmark=identifier))
+        notes.append(
+            Note(
+                f"benchmark {identifier}: {', '.join(fallback)} scored on the small fallback probe "
+                "of bundled photos (the Tux Paint stamps were not available), not the default probe; "
+                "its numbers are not comparable with the default's",
+                benchmark=identifier,
+            )
+        )
 
 
 def twin_comparison(entries: Sequence[Entry]) -> pd.DataFrame:
@@ -350,8 +427,12 @@ def twin_comparison(entries: Sequence[Entry]) -> pd.DataFrame:
         twin = by_id.get(entry.model_id + UNTRAINED_SUFFIX)
         if twin is None:
             continue
-        diff = compare_results(list(entry.results.values()), list(twin.results.values()),
-                               label_a="pretrained", label_b="untrained")
+        diff = compare_results(
+            list(entry.results.values()),
+            list(twin.results.values()),
+            label_a="pretrained",
+            label_b="untrained",
+        )
         names = {m.name for r in entry.results.values() for m in r.measures if m.kind in TWIN_KINDS}
         diff = diff[diff["metric"].isin(names)]
         frames.append(diff.assign(model=entry.model_id, twin=twin.model_id))

@@ -27,9 +27,13 @@ def few_subjects(n_subjects: int | None, resampled: str = "subjects and stimuli"
         return ""
     # the simulated coverage with 4 subjects: about 90% for the two-factor interval, 80% for the
     # expanded percentile interval over subjects alone (version 1 of the human benchmarks)
-    reading = "about a 90% interval" if resampled == "subjects and stimuli" else "about an 80% interval"
-    return (f"an interval from only {n_subjects} subjects covers the population value less often "
-            f"than 95% (read it as {reading})")
+    reading = (
+        "about a 90% interval" if resampled == "subjects and stimuli" else "about an 80% interval"
+    )
+    return (
+        f"an interval from only {n_subjects} subjects covers the population value less often "
+        f"than 95% (read it as {reading})"
+    )
 
 
 def interval_covers(resampled: str | None) -> str:
@@ -46,7 +50,11 @@ def interval_resamples(result: Result, name: str) -> str | None:
     if isinstance(entry.get("interval"), str):
         return entry["interval"]
     measure = next((m for m in result.measures if m.name == name), None)
-    if measure is not None and measure.kind == "brain_similarity" and "interval_resamples" in result.extra:
+    if (
+        measure is not None
+        and measure.kind == "brain_similarity"
+        and "interval_resamples" in result.extra
+    ):
         return str(result.extra["interval_resamples"])  # version 1 of the human benchmarks
     if measure is not None:  # the measure's own words, e.g. "percentile bootstrap over stimuli"
         found = re.search(r"over (subjects and stimuli|subjects|stimuli)\b", measure.interval)

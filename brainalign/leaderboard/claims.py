@@ -85,7 +85,9 @@ _POOLED_NOTE = (
 )
 #: Registered models to suggest for a lineage not yet scored (those before the others work offline).
 _SUGGESTIONS = {
-    "efficientnet": "efficientnet_lite0", "mobilenet": "mobilenet_v2", "resnet": "resnet50 or clip_rn50",
+    "efficientnet": "efficientnet_lite0",
+    "mobilenet": "mobilenet_v2",
+    "resnet": "resnet50 or clip_rn50",
     "vit": "vit_b_16 or clip_vit_b_16",
 }
 
@@ -111,10 +113,23 @@ class Claim:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"claim": self.claim, "status": self.status, "evidence": list(self.evidence), "needs": self.needs,
-                "rule": self.rule, "note": self.note,
-                "lines": [{"targets": list(line.targets), "status": line.status, "items": list(line.items),
-                           "shared": line.shared} for line in self.lines]}
+        return {
+            "claim": self.claim,
+            "status": self.status,
+            "evidence": list(self.evidence),
+            "needs": self.needs,
+            "rule": self.rule,
+            "note": self.note,
+            "lines": [
+                {
+                    "targets": list(line.targets),
+                    "status": line.status,
+                    "items": list(line.items),
+                    "shared": line.shared,
+                }
+                for line in self.lines
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -132,31 +147,59 @@ class DecisiveTests:
 
 
 def decisive_tests(board: Leaderboard) -> DecisiveTests:
-    metadata = model_metadata({e.model_id: e.card for e in board.entries},
-                              {e.model_id for e in board.entries if is_trained(e)})
+    metadata = model_metadata(
+        {e.model_id: e.card for e in board.entries},
+        {e.model_id for e in board.entries if is_trained(e)},
+    )
     layers, models = board.layers, board.models
     classical = set(board.brain_columns())
     targets = [t for t in brain_columns(layers) if t in classical]
     within, within_all = [], []
     for target in targets:
         for measure in PROBE_MEASURES:
-            within.append((target, measure, within_model_test(layers, measure, target, models=metadata)))
-            within_all.append((target, measure, within_model_test(layers, measure, target, models=metadata,
-                                                                  trained_only=False)))
-    contrast = [(t, within_model_contrast(layers, "semantic", "saliency", t, models=metadata)) for t in targets]
-    across = [(t, m, across_lineage_test(models, m, t, models=metadata))
-              for t in brain_columns(models) if t in classical for m in ("semantic_encoding", "saliency_suppression")]
+            within.append(
+                (target, measure, within_model_test(layers, measure, target, models=metadata))
+            )
+            within_all.append(
+                (
+                    target,
+                    measure,
+                    within_model_test(layers, measure, target, models=metadata, trained_only=False),
+                )
+            )
+    contrast = [
+        (t, within_model_contrast(layers, "semantic", "saliency", t, models=metadata))
+        for t in targets
+    ]
+    across = [
+        (t, m, across_lineage_test(models, m, t, models=metadata))
+        for t in brain_columns(models)
+        if t in classical
+        for m in ("semantic_encoding", "saliency_suppression")
+    ]
     stimuli = target_stimuli(r for e in board.entries for r in e.results.values())
     stimuli = {t: stimuli.get(t, "not recorded") for t in targets}
-    return DecisiveTests(within, within_all, contrast, across, evidence_lines(stimuli),
-                         not any("not recorded" in key for key in stimuli.values()))
+    return DecisiveTests(
+        within,
+        within_all,
+        contrast,
+        across,
+        evidence_lines(stimuli),
+        not any("not recorded" in key for key in stimuli.values()),
+    )
 
 
 def decisive_rows(tests: DecisiveTests) -> list[dict[str, Any]]:
     """The decisive tests as table rows (JSON-ready): a row below its test's minimum carries no
     estimate, interval or p-value at all."""
-    rows = [{"brain": t, "measure": m, **test.to_dict()} for t, m, test in [*tests.within, *tests.within_all]]
-    rows += [{"brain": t, "measure": "semantic − |saliency|", **test.to_dict()} for t, test in tests.contrast]
+    rows = [
+        {"brain": t, "measure": m, **test.to_dict()}
+        for t, m, test in [*tests.within, *tests.within_all]
+    ]
+    rows += [
+        {"brain": t, "measure": "semantic − |saliency|", **test.to_dict()}
+        for t, test in tests.contrast
+    ]
     rows += [{"brain": t, "measure": m, **test.to_dict()} for t, m, test in tests.across]
     return rows
 
@@ -165,23 +208,33 @@ def page_text(tests: DecisiveTests) -> dict[str, Any]:
     """What the page says about the decisive tests: what they estimate, their minimums, and how
     targets on shared stimuli count."""
     if len(tests.lines) == 1 and len(tests.lines[0]) > 1:
-        lines = (f"The targets here ({', '.join(tests.lines[0])}) "
-                 + ("share their stimuli (the same stimulus ids)" if tests.stimuli_recorded else
-                    "do not record which stimuli they were computed on (results of an older brainalign)")
-                 + ", so they are one line of evidence: their agreement is not replication.")
+        lines = (
+            f"The targets here ({', '.join(tests.lines[0])}) "
+            + (
+                "share their stimuli (the same stimulus ids)"
+                if tests.stimuli_recorded
+                else "do not record which stimuli they were computed on (results of an older brainalign)"
+            )
+            + ", so they are one line of evidence: their agreement is not replication."
+        )
     elif len(tests.lines) > 1:
-        lines = (f"The targets here form {len(tests.lines)} lines of evidence (targets on the same stimulus ids "
-                 f"are one line): " + "; ".join(", ".join(group) for group in tests.lines) + ".")
+        lines = (
+            f"The targets here form {len(tests.lines)} lines of evidence (targets on the same stimulus ids "
+            f"are one line): " + "; ".join(", ".join(group) for group in tests.lines) + "."
+        )
     else:
         lines = ""
     return {
         "estimate": WITHIN_ESTIMATE.format(x="semantic (or saliency) ρ"),
-        "minimum": MIN_LINEAGES, "minimum_across": MIN_LINEAGES_ACROSS, "lines": lines,
+        "minimum": MIN_LINEAGES,
+        "minimum_across": MIN_LINEAGES_ACROSS,
+        "lines": lines,
         "multiplicity": (
             "Targets measured on the same stimuli count as one line of evidence, not as replications. A "
             "claim is supported only when every target supports it, which keeps its chance of a false "
-            "\"supported\" at that of one target's test however many targets there are; each claim is "
-            "tested on its own (no correction across claims)."),
+            '"supported" at that of one target\'s test however many targets there are; each claim is '
+            "tested on its own (no correction across claims)."
+        ),
     }
 
 
@@ -190,20 +243,38 @@ def evaluate_claims(board: Leaderboard, tests: DecisiveTests | None = None) -> l
     return [
         semantic_claim(tests),
         saliency_claim(tests),
-        _group_claim(board, "CLIP-trained models encode semantics more strongly than supervised ones "
-                     "(higher semantic encoding)",
-                     _kind("semantic_encoding"), "objective", "CLIP", "supervised",
-                     needs="score at least one CLIP and one supervised model on the probe, e.g. "
-                           "open_clip:RN50 and resnet50 (their weights must be available locally)"),
-        _group_claim(board, "Early-layer saliency suppression is stronger in CLIP-trained models than "
-                     "in supervised ones",
-                     _kind("saliency_suppression"), "objective", "CLIP", "supervised",
-                     needs="score at least one CLIP and one supervised model on the probe"),
-        _group_claim(board, "ResNets (CNNs) are more sensitive to a salient distractor than ViTs "
-                     "(|ΔRSA| of the Salient condition against the saliency RDM)",
-                     _salient_distractor_on_saliency, "family", "CNN", "ViT",
-                     needs="score at least one trained CNN and one trained ViT on the probe",
-                     magnitude=True),
+        _group_claim(
+            board,
+            "CLIP-trained models encode semantics more strongly than supervised ones "
+            "(higher semantic encoding)",
+            _kind("semantic_encoding"),
+            "objective",
+            "CLIP",
+            "supervised",
+            needs="score at least one CLIP and one supervised model on the probe, e.g. "
+            "open_clip:RN50 and resnet50 (their weights must be available locally)",
+        ),
+        _group_claim(
+            board,
+            "Early-layer saliency suppression is stronger in CLIP-trained models than "
+            "in supervised ones",
+            _kind("saliency_suppression"),
+            "objective",
+            "CLIP",
+            "supervised",
+            needs="score at least one CLIP and one supervised model on the probe",
+        ),
+        _group_claim(
+            board,
+            "ResNets (CNNs) are more sensitive to a salient distractor than ViTs "
+            "(|ΔRSA| of the Salient condition against the saliency RDM)",
+            _salient_distractor_on_saliency,
+            "family",
+            "CNN",
+            "ViT",
+            needs="score at least one trained CNN and one trained ViT on the probe",
+            magnitude=True,
+        ),
         saliency_across_models_claim(tests),
     ]
 
@@ -213,8 +284,14 @@ def semantic_claim(tests: DecisiveTests) -> Claim:
     semantic ρ against each brain target."""
     return _relation_claim(
         "Across layers, semantic encoding goes with brain similarity (within a model, layers with higher "
-        "semantic ρ have higher brain ρ)", {t: test for t, m, test in tests.within if m == "semantic"}, tests,
-        _positive, _WITHIN_RULE.format(x="semantic ρ", minimum=MIN_LINEAGES), _within_item("within-model r"), MIN_LINEAGES)
+        "semantic ρ have higher brain ρ)",
+        {t: test for t, m, test in tests.within if m == "semantic"},
+        tests,
+        _positive,
+        _WITHIN_RULE.format(x="semantic ρ", minimum=MIN_LINEAGES),
+        _within_item("within-model r"),
+        MIN_LINEAGES,
+    )
 
 
 def saliency_claim(tests: DecisiveTests) -> Claim:
@@ -222,9 +299,14 @@ def saliency_claim(tests: DecisiveTests) -> Claim:
     within-model contrast against each brain target."""
     return _relation_claim(
         "Across layers, saliency relates to brain similarity more weakly than semantics does (within a "
-        "model, |r| of saliency ρ with brain ρ below r of semantic ρ)", dict(tests.contrast), tests,
-        _positive, _CONTRAST_RULE.format(minimum=MIN_LINEAGES),
-        _within_item("z of semantic r minus |z| of saliency r, within models"), MIN_LINEAGES)
+        "model, |r| of saliency ρ with brain ρ below r of semantic ρ)",
+        dict(tests.contrast),
+        tests,
+        _positive,
+        _CONTRAST_RULE.format(minimum=MIN_LINEAGES),
+        _within_item("z of semantic r minus |z| of saliency r, within models"),
+        MIN_LINEAGES,
+    )
 
 
 def saliency_across_models_claim(tests: DecisiveTests) -> Claim:
@@ -232,43 +314,59 @@ def saliency_across_models_claim(tests: DecisiveTests) -> Claim:
     lineages against each brain target."""
     return _relation_claim(
         "Across models, saliency suppression does not go with brain similarity",
-        {t: test for t, m, test in tests.across if m == "saliency_suppression"}, tests, _null,
-        _ACROSS_RULE.format(minimum=MIN_LINEAGES_ACROSS), _across_item, MIN_LINEAGES_ACROSS, pooled_note=False)
+        {t: test for t, m, test in tests.across if m == "saliency_suppression"},
+        tests,
+        _null,
+        _ACROSS_RULE.format(minimum=MIN_LINEAGES_ACROSS),
+        _across_item,
+        MIN_LINEAGES_ACROSS,
+        pooled_note=False,
+    )
 
 
 def _positive(test: LineageTest) -> str:
     return {"positive": "supported", "negative": "contradicted", "open": "inconclusive"}.get(
-        test.direction, "not testable")
+        test.direction, "not testable"
+    )
 
 
 def _null(test: LineageTest) -> str:
     return {"positive": "contradicted", "negative": "contradicted", "open": "not contradicted"}.get(
-        test.direction, "not testable")
+        test.direction, "not testable"
+    )
 
 
 def _untestable(test: LineageTest) -> str:
     lineages = f"{test.n_lineages} architecture lineage{'s' if test.n_lineages != 1 else ''}"
     kind = "trained model" if test.trained_only else "model"
-    return (f"not testable: {len(test.models)} {kind}{'s' if len(test.models) != 1 else ''} from "
-            f"{lineages}{' (' + ', '.join(test.lineages) + ')' if test.lineages else ''}; the test needs at "
-            f"least {test.minimum} lineages")
+    return (
+        f"not testable: {len(test.models)} {kind}{'s' if len(test.models) != 1 else ''} from "
+        f"{lineages}{' (' + ', '.join(test.lineages) + ')' if test.lineages else ''}; the test needs at "
+        f"least {test.minimum} lineages"
+    )
 
 
 def _within_item(estimate: str) -> Callable[[str, LineageTest, str], str]:
     """An evidence line of a within-model test, its estimate called ``estimate``."""
+
     def item(target: str, test: LineageTest, verdict: str) -> str:
         if not test.testable:
             return f"{target}: {_untestable(test)}"
-        return (f"{target}: {estimate} = {format_interval(test.estimate, test.ci_low, test.ci_high, 2)} over "
-                f"{test.n_lineages} lineages ({len(test.models)} trained models) → {verdict}")
+        return (
+            f"{target}: {estimate} = {format_interval(test.estimate, test.ci_low, test.ci_high, 2)} over "
+            f"{test.n_lineages} lineages ({len(test.models)} trained models) → {verdict}"
+        )
+
     return item
 
 
 def _across_item(target: str, test: LineageTest, verdict: str) -> str:
     if not test.testable:
         return f"{target}: {_untestable(test)}"
-    line = (f"{target}: r over {test.n_lineages} trained lineages (one point each) = "
-            f"{format_interval(test.estimate, test.ci_low, test.ci_high, 2)} → {verdict}")
+    line = (
+        f"{target}: r over {test.n_lineages} trained lineages (one point each) = "
+        f"{format_interval(test.estimate, test.ci_low, test.ci_high, 2)} → {verdict}"
+    )
     if verdict == "not contradicted":
         line += f" (r anywhere from {test.ci_low:.2f} to {test.ci_high:.2f} fits these lineages)"
     return line
@@ -283,12 +381,23 @@ def _combine(verdicts: Sequence[str]) -> str:
     return tested.pop() if len(tested) == 1 else "mixed"
 
 
-def _relation_claim(text: str, by_target: dict[str, LineageTest], tests: DecisiveTests,
-                    verdict_of: Callable[[LineageTest], str], rule: str,
-                    item: Callable[[str, LineageTest, str], str], minimum: int, pooled_note: bool = True) -> Claim:
+def _relation_claim(
+    text: str,
+    by_target: dict[str, LineageTest],
+    tests: DecisiveTests,
+    verdict_of: Callable[[LineageTest], str],
+    rule: str,
+    item: Callable[[str, LineageTest, str], str],
+    minimum: int,
+    pooled_note: bool = True,
+) -> Claim:
     if not any(test.models for test in by_target.values()):
-        return Claim(text, "not testable", needs="score trained models on the probe and on a human benchmark",
-                     rule=rule)
+        return Claim(
+            text,
+            "not testable",
+            needs="score trained models on the probe and on a human benchmark",
+            rule=rule,
+        )
     lines = []
     for group in tests.lines or [sorted(by_target)]:
         members = [t for t in group if t in by_target]
@@ -297,19 +406,31 @@ def _relation_claim(text: str, by_target: dict[str, LineageTest], tests: Decisiv
         verdicts = [verdict_of(by_target[t]) for t in members]
         shared = ""
         if len(members) > 1:
-            shared = ("share their stimuli (the same stimulus ids): one line of evidence, not replications"
-                      if tests.stimuli_recorded else
-                      "do not record which stimuli they were computed on (results of an older brainalign), so "
-                      "they are taken as one line of evidence, not replications")
-        lines.append(EvidenceLine(tuple(members), _combine(verdicts),
-                                  tuple(item(t, by_target[t], v) for t, v in zip(members, verdicts)), shared))
+            shared = (
+                "share their stimuli (the same stimulus ids): one line of evidence, not replications"
+                if tests.stimuli_recorded
+                else "do not record which stimuli they were computed on (results of an older brainalign), so "
+                "they are taken as one line of evidence, not replications"
+            )
+        lines.append(
+            EvidenceLine(
+                tuple(members),
+                _combine(verdicts),
+                tuple(item(t, by_target[t], v) for t, v in zip(members, verdicts)),
+                shared,
+            )
+        )
     status = _combine([line.status for line in lines])
     note = _POOLED_NOTE if pooled_note else ""
     if status == "not testable":  # every target for the same reason, said once
         reasons = dict.fromkeys(_untestable(test) for test in by_target.values())
-        evidence = [f"{reason[0].upper()}{reason[1:]} ({', '.join(t for t, test in by_target.items() if _untestable(test) == reason)})."
-                    for reason in reasons]
-        return Claim(text, status, evidence, needs=_needs(by_target.values(), minimum), rule=rule, note=note)
+        evidence = [
+            f"{reason[0].upper()}{reason[1:]} ({', '.join(t for t, test in by_target.items() if _untestable(test) == reason)})."
+            for reason in reasons
+        ]
+        return Claim(
+            text, status, evidence, needs=_needs(by_target.values(), minimum), rule=rule, note=note
+        )
     return Claim(text, status, rule=rule, lines=lines, note=note)
 
 
@@ -319,11 +440,14 @@ def _needs(tests: Sequence[LineageTest] | Any, minimum: int) -> str:
     present = sorted({lineage for test in tests for lineage in test.lineages})
     missing = max(minimum - len(present), 1)
     suggestions = [model for lineage, model in _SUGGESTIONS.items() if lineage not in present]
-    return (f"score trained models of {missing} more architecture lineage{'s' if missing != 1 else ''} on the probe "
-            f"and the human benchmarks (now {len(present)}{': ' + ', '.join(present) if present else ''}; scaled "
-            "versions of one design count once), e.g. " + "; ".join(suggestions[:3])
-            + " (weights must be available locally), or any torchvision, timm or open_clip checkpoint of "
-              "another design")
+    return (
+        f"score trained models of {missing} more architecture lineage{'s' if missing != 1 else ''} on the probe "
+        f"and the human benchmarks (now {len(present)}{': ' + ', '.join(present) if present else ''}; scaled "
+        "versions of one design count once), e.g. "
+        + "; ".join(suggestions[:3])
+        + " (weights must be available locally), or any torchvision, timm or open_clip checkpoint of "
+        "another design"
+    )
 
 
 Metric = Callable[[Entry, str | None, str], float]
@@ -341,8 +465,13 @@ def _salient_distractor_on_saliency(entry: Entry, probe: str | None, key: str) -
     saliency = result.measure("saliency_suppression") if result is not None else None
     if saliency is None:
         return math.nan
-    return entry.measured(probe, "sensitivity", key, target=saliency.target,
-                          distractor={"salient": True, "semantically_similar": True})
+    return entry.measured(
+        probe,
+        "sensitivity",
+        key,
+        target=saliency.target,
+        distractor={"salient": True, "semantically_similar": True},
+    )
 
 
 def _magnitude(value: float, low: float, high: float) -> tuple[float, float, float]:
@@ -351,8 +480,16 @@ def _magnitude(value: float, low: float, high: float) -> tuple[float, float, flo
     return abs(value), (0.0 if low <= 0 <= high else ends[0]), ends[1]
 
 
-def _group_claim(board: Leaderboard, text: str, metric: Metric, attribute: str, higher: str, lower: str,
-                 needs: str, magnitude: bool = False) -> Claim:
+def _group_claim(
+    board: Leaderboard,
+    text: str,
+    metric: Metric,
+    attribute: str,
+    higher: str,
+    lower: str,
+    needs: str,
+    magnitude: bool = False,
+) -> Claim:
     """Whether group ``higher`` scores above group ``lower`` on ``metric`` (its absolute value
     with ``magnitude``: a sensitivity is a change in either direction)."""
     groups = {name: _group(board, metric, attribute, name, magnitude) for name in (higher, lower)}
@@ -363,16 +500,25 @@ def _group_claim(board: Leaderboard, text: str, metric: Metric, attribute: str, 
     low, high = difference_interval(a, a_low, a_high, b, b_low, b_high)
     evidence = [
         f"{name} ({len(groups[name])}: {', '.join(e.model_id for e, _ in groups[name])}): mean "
-        f"{format_interval(*stats[name])}" for name in (higher, lower)
+        f"{format_interval(*stats[name])}"
+        for name in (higher, lower)
     ]
     evidence.append(f"difference {higher} − {lower}: {format_interval(a - b, low, high)}")
-    status = ("inconclusive" if math.isnan(low) else "supported" if low > 0
-              else "contradicted" if high < 0 else "inconclusive")
+    status = (
+        "inconclusive"
+        if math.isnan(low)
+        else "supported"
+        if low > 0
+        else "contradicted"
+        if high < 0
+        else "inconclusive"
+    )
     return Claim(text, status, evidence, rule=_GROUP_RULE)
 
 
-def _group(board: Leaderboard, metric: Metric, attribute: str, name: str,
-           magnitude: bool = False) -> list[tuple[Entry, tuple[float, ...]]]:
+def _group(
+    board: Leaderboard, metric: Metric, attribute: str, name: str, magnitude: bool = False
+) -> list[tuple[Entry, tuple[float, ...]]]:
     members = []
     for entry in board.entries:
         if str(entry.card.get(attribute) or "") != name or not is_trained(entry):

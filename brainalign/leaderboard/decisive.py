@@ -88,26 +88,48 @@ class LineageTest:
 
     @property
     def direction(self) -> str:
-        """"positive" or "negative" where the interval excludes 0, "open" where it includes it,
+        """ "positive" or "negative" where the interval excludes 0, "open" where it includes it,
         "not testable" below the minimum."""
         if not self.testable:
             return "not testable"
         return "positive" if self.ci_low > 0 else "negative" if self.ci_high < 0 else "open"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"analysis": self.analysis, "x": self.x, "y": self.y, "models": list(self.models),
-                "lineages": list(self.lineages), "n_models": len(self.models), "n_lineages": self.n_lineages,
-                "minimum": self.minimum, "trained_only": self.trained_only, "testable": self.testable,
-                "direction": self.direction, "scale": self.scale,
-                **({"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high, "p": self.p}
-                   if self.testable else {})}
+        return {
+            "analysis": self.analysis,
+            "x": self.x,
+            "y": self.y,
+            "models": list(self.models),
+            "lineages": list(self.lineages),
+            "n_models": len(self.models),
+            "n_lineages": self.n_lineages,
+            "minimum": self.minimum,
+            "trained_only": self.trained_only,
+            "testable": self.testable,
+            "direction": self.direction,
+            "scale": self.scale,
+            **(
+                {
+                    "estimate": self.estimate,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "p": self.p,
+                }
+                if self.testable
+                else {}
+            ),
+        }
 
 
-def model_metadata(cards: Mapping[str, Mapping[str, Any]], trained: Collection[str]) -> pd.DataFrame:
+def model_metadata(
+    cards: Mapping[str, Mapping[str, Any]], trained: Collection[str]
+) -> pd.DataFrame:
     """One row per model of ``cards`` (model id → card): ``model``, its ``lineage`` (from the
     card's architecture) and whether it is ``trained`` (its id is in ``trained``)."""
-    rows = [{"model": model, "lineage": card_lineage(card), "trained": model in trained}
-            for model, card in cards.items()]
+    rows = [
+        {"model": model, "lineage": card_lineage(card), "trained": model in trained}
+        for model, card in cards.items()
+    ]
     return pd.DataFrame(rows, columns=["model", "lineage", "trained"])
 
 
@@ -122,25 +144,35 @@ class _Layers:
     values: dict[str, np.ndarray]
 
 
-def _layers(table: pd.DataFrame, models: pd.DataFrame | None, columns: list[str], trained_only: bool) -> _Layers:
+def _layers(
+    table: pd.DataFrame, models: pd.DataFrame | None, columns: list[str], trained_only: bool
+) -> _Layers:
     missing = [c for c in ["model", *columns] if c not in table.columns]
     source = models if models is not None else table
     missing += [f"{c} (model metadata)" for c in ("lineage", "trained") if c not in source.columns]
     if missing:
-        raise BrainAlignError(f"decisive test: no column(s) {missing}; the table needs model and the measures, "
-                              "and lineage and trained per model (in the table or given as `models`)")
+        raise BrainAlignError(
+            f"decisive test: no column(s) {missing}; the table needs model and the measures, "
+            "and lineage and trained per model (in the table or given as `models`)"
+        )
     names = table["model"].astype(str).to_numpy(dtype=object)
     if models is not None:
-        meta = models.drop_duplicates("model").set_index(models.drop_duplicates("model")["model"].astype(str))
+        meta = models.drop_duplicates("model").set_index(
+            models.drop_duplicates("model")["model"].astype(str)
+        )
         at = meta.index.get_indexer(names)
         lineage = np.where(at >= 0, meta["lineage"].astype(str).to_numpy(dtype=object)[at], "")
-        trained = np.where(at >= 0, meta["trained"].fillna(False).astype(bool).to_numpy()[at], False)
+        trained = np.where(
+            at >= 0, meta["trained"].fillna(False).astype(bool).to_numpy()[at], False
+        )
     else:
         lineage = table["lineage"].fillna("").astype(str).to_numpy(dtype=object)
         trained = table["trained"].fillna(False).astype(bool).to_numpy()
     keep = trained if trained_only else np.ones(len(names), dtype=bool)
     unique, first, codes = np.unique(names[keep], return_index=True, return_inverse=True)
-    values = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)[keep] for c in columns}
+    values = {
+        c: pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)[keep] for c in columns
+    }
     return _Layers(unique, lineage[keep][first], codes, values)
 
 
@@ -162,12 +194,20 @@ def _within_r(layers: _Layers, x: str, y: str) -> np.ndarray:
         sxx, syy = np.bincount(codes, xc * xc, size), np.bincount(codes, yc * yc, size)
         sxy = np.bincount(codes, xc * yc, size)
         # a column whose spread is at the level of rounding error is constant
-        varies = ((sxx > 1e-20 * np.bincount(codes, xs * xs, size)) & (syy > 1e-20 * np.bincount(codes, ys * ys, size))
-                  & (sxx > 0) & (syy > 0))
-        return np.where((n >= MIN_LAYERS) & varies, np.clip(sxy / np.sqrt(sxx * syy), -1.0, 1.0), np.nan)
+        varies = (
+            (sxx > 1e-20 * np.bincount(codes, xs * xs, size))
+            & (syy > 1e-20 * np.bincount(codes, ys * ys, size))
+            & (sxx > 0)
+            & (syy > 0)
+        )
+        return np.where(
+            (n >= MIN_LAYERS) & varies, np.clip(sxy / np.sqrt(sxx * syy), -1.0, 1.0), np.nan
+        )
 
 
-def _lineage_t(values: np.ndarray, lineages: np.ndarray) -> tuple[list[str], float, float, float, float]:
+def _lineage_t(
+    values: np.ndarray, lineages: np.ndarray
+) -> tuple[list[str], float, float, float, float]:
     """The mean of each lineage's per-model ``values`` (NaN models left out), then the one-sample
     t over lineages: (lineages, mean, ci_low, ci_high, p)."""
     known = ~np.isnan(values)
@@ -178,12 +218,21 @@ def _lineage_t(values: np.ndarray, lineages: np.ndarray) -> tuple[list[str], flo
         return [str(name) for name in names], math.nan, math.nan, math.nan, math.nan
     mean, sd = float(means.mean()), float(means.std(ddof=1))
     half = stats.t.ppf(1 - ALPHA / 2, n - 1) * sd / math.sqrt(n)
-    p = float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1)) if sd > 0 else (0.0 if mean else 1.0)
+    p = (
+        float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1))
+        if sd > 0
+        else (0.0 if mean else 1.0)
+    )
     return [str(name) for name in names], mean, mean - half, mean + half, p
 
 
 def within_model_test(
-    layers: pd.DataFrame, x: str, y: str, *, models: pd.DataFrame | None = None, trained_only: bool = True,
+    layers: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    models: pd.DataFrame | None = None,
+    trained_only: bool = True,
     minimum: int = MIN_LINEAGES,
 ) -> LineageTest:
     """Whether ``x`` goes with ``y`` across the layers *within* models, tested over lineages.
@@ -198,16 +247,32 @@ def within_model_test(
     r = _within_r(data, x, y)
     names, mean, low, high, p = _lineage_t(_fisher_z(r), data.lineages)
     known = ~np.isnan(r)
-    test = LineageTest("within models", x, y, tuple(data.names[known]), tuple(names), minimum,
-                       trained_only=trained_only, per_model=dict(zip(data.names[known], r[known].tolist())))
+    test = LineageTest(
+        "within models",
+        x,
+        y,
+        tuple(data.names[known]),
+        tuple(names),
+        minimum,
+        trained_only=trained_only,
+        per_model=dict(zip(data.names[known], r[known].tolist())),
+    )
     if len(names) < minimum:
         return test
-    return replace(test, estimate=math.tanh(mean), ci_low=math.tanh(low), ci_high=math.tanh(high), p=p)
+    return replace(
+        test, estimate=math.tanh(mean), ci_low=math.tanh(low), ci_high=math.tanh(high), p=p
+    )
 
 
 def within_model_contrast(
-    layers: pd.DataFrame, stronger: str, weaker: str, y: str, *, models: pd.DataFrame | None = None,
-    trained_only: bool = True, minimum: int = MIN_LINEAGES,
+    layers: pd.DataFrame,
+    stronger: str,
+    weaker: str,
+    y: str,
+    *,
+    models: pd.DataFrame | None = None,
+    trained_only: bool = True,
+    minimum: int = MIN_LINEAGES,
 ) -> LineageTest:
     """Whether ``stronger`` goes with ``y`` within models more strongly than ``weaker`` does in
     either direction: per model ``z(r of stronger) − |z(r of weaker)|``, tested over lineages
@@ -217,19 +282,30 @@ def within_model_contrast(
     relation) and liberal for the opposite direction.
     """
     data = _layers(layers, models, [stronger, weaker, y], trained_only)
-    difference = _fisher_z(_within_r(data, stronger, y)) - np.abs(_fisher_z(_within_r(data, weaker, y)))
+    difference = _fisher_z(_within_r(data, stronger, y)) - np.abs(
+        _fisher_z(_within_r(data, weaker, y))
+    )
     names, mean, low, high, p = _lineage_t(difference, data.lineages)
     known = ~np.isnan(difference)
-    test = LineageTest("within models", f"{stronger} − |{weaker}|", y, tuple(data.names[known]), tuple(names),
-                       minimum, scale="Δz", trained_only=trained_only,
-                       per_model=dict(zip(data.names[known], difference[known].tolist())))
+    test = LineageTest(
+        "within models",
+        f"{stronger} − |{weaker}|",
+        y,
+        tuple(data.names[known]),
+        tuple(names),
+        minimum,
+        scale="Δz",
+        trained_only=trained_only,
+        per_model=dict(zip(data.names[known], difference[known].tolist())),
+    )
     if len(names) < minimum:
         return test
     return replace(test, estimate=mean, ci_low=low, ci_high=high, p=p)
 
 
-def difference_test(first: LineageTest, second: LineageTest, models: pd.DataFrame, *,
-                    minimum: int = MIN_LINEAGES) -> LineageTest:
+def difference_test(
+    first: LineageTest, second: LineageTest, models: pd.DataFrame, *, minimum: int = MIN_LINEAGES
+) -> LineageTest:
     """Whether two within-model tests of the same models differ, e.g. one relation measured with
     two metrics: per model (those in both), ``first``'s value minus ``second``'s (Fisher z of r;
     a Δz as it is), tested over lineages like :func:`within_model_test` (scale Δz; positive:
@@ -244,17 +320,32 @@ def difference_test(first: LineageTest, second: LineageTest, models: pd.DataFram
         return float(_fisher_z(np.array(v))) if test.scale == "r" else v
 
     difference = np.array([value(first, m) - value(second, m) for m in common], dtype=np.float64)
-    names, mean, low, high, p = _lineage_t(difference, np.array([lineage_of.get(m, m) for m in common], dtype=object))
-    test = LineageTest(first.analysis, f"{first.x} ({first.y} − {second.y})", first.y, tuple(common), tuple(names),
-                       minimum, scale="Δz", trained_only=first.trained_only,
-                       per_model=dict(zip(common, difference.tolist())))
+    names, mean, low, high, p = _lineage_t(
+        difference, np.array([lineage_of.get(m, m) for m in common], dtype=object)
+    )
+    test = LineageTest(
+        first.analysis,
+        f"{first.x} ({first.y} − {second.y})",
+        first.y,
+        tuple(common),
+        tuple(names),
+        minimum,
+        scale="Δz",
+        trained_only=first.trained_only,
+        per_model=dict(zip(common, difference.tolist())),
+    )
     if len(names) < minimum:
         return test
     return replace(test, estimate=mean, ci_low=low, ci_high=high, p=p)
 
 
 def across_lineage_test(
-    table: pd.DataFrame, x: str, y: str, *, models: pd.DataFrame | None = None, trained_only: bool = True,
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    models: pd.DataFrame | None = None,
+    trained_only: bool = True,
     minimum: int = MIN_LINEAGES_ACROSS,
 ) -> LineageTest:
     """Whether models high on ``x`` are high on ``y``, with one point per lineage (the mean of its
@@ -272,11 +363,23 @@ def across_lineage_test(
     count = np.bincount(lineage_codes, weight, len(names))
     px = np.bincount(lineage_codes, weight * data.values[x][both], len(names)) / count
     py = np.bincount(lineage_codes, weight * data.values[y][both], len(names)) / count
-    test = LineageTest("across models", x, y, tuple(data.names[scored]), tuple(str(n) for n in names), minimum,
-                       trained_only=trained_only)
+    test = LineageTest(
+        "across models",
+        x,
+        y,
+        tuple(data.names[scored]),
+        tuple(str(n) for n in names),
+        minimum,
+        trained_only=trained_only,
+    )
     if len(names) < max(minimum, 4) or np.ptp(px) == 0 or np.ptp(py) == 0:
         return test
     pearson = stats.pearsonr(px, py)
     interval = pearson.confidence_interval(1 - ALPHA)
-    return replace(test, estimate=float(pearson.statistic), ci_low=float(interval.low),
-                    ci_high=float(interval.high), p=float(pearson.pvalue))
+    return replace(
+        test,
+        estimate=float(pearson.statistic),
+        ci_low=float(interval.low),
+        ci_high=float(interval.high),
+        p=float(pearson.pvalue),
+    )

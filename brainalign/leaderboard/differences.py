@@ -41,9 +41,21 @@ _VALUE_KEYS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
-    "benchmark", "metric", "a", "a_ci_low", "a_ci_high", "b", "b_ci_low", "b_ci_high",
-    "difference", "ci_low", "ci_high", "verdict", "interval",
-    "covers", "interval_caveat",  # what the intervals are about; few subjects (leaderboard.caveats)
+    "benchmark",
+    "metric",
+    "a",
+    "a_ci_low",
+    "a_ci_high",
+    "b",
+    "b_ci_low",
+    "b_ci_high",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "interval",
+    "covers",
+    "interval_caveat",  # what the intervals are about; few subjects (leaderboard.caveats)
 )
 #: How the interval of a difference was made (the ``interval`` column starts with one of these).
 PAIRED = "paired"
@@ -93,8 +105,9 @@ def _paired_samples(result: Result, name: str, normalised: bool) -> TwoFactorSam
     samples = _resamples(result)["samples"].get(name)  # type: ignore[index]
     if samples is None:
         return None
-    found = TwoFactorSamples(*(np.asarray([as_float(x) for x in samples[k]])
-                               for k in ("subjects", "stimuli", "both")))
+    found = TwoFactorSamples(
+        *(np.asarray([as_float(x) for x in samples[k]]) for k in ("subjects", "stimuli", "both"))
+    )
     if not normalised:
         return found
     ceiling = result.measure("noise_ceiling")
@@ -102,21 +115,30 @@ def _paired_samples(result: Result, name: str, normalised: bool) -> TwoFactorSam
     return found / upper if upper > 0 else None
 
 
-def paired_difference(a: Result, b: Result, name: str, normalised: bool = False) -> tuple[float, float] | None:
+def paired_difference(
+    a: Result, b: Result, name: str, normalised: bool = False
+) -> tuple[float, float] | None:
     """The 95% two-factor interval of ``a − b`` from the two results' paired bootstrap samples of
     summary number ``name`` (normalised: divided by each one's upper noise ceiling), or None when
     they cannot be paired (:func:`why_unpaired`) or did not record that number."""
     if why_unpaired(a, b):
         return None
-    samples_a, samples_b = _paired_samples(a, name, normalised), _paired_samples(b, name, normalised)
+    samples_a, samples_b = (
+        _paired_samples(a, name, normalised),
+        _paired_samples(b, name, normalised),
+    )
     if samples_a is None or samples_b is None:
         return None
     key = "normalised" if normalised else "value"
     record = _resamples(a)
     assert record is not None  # _paired_samples found the resamples
-    low, high, _ = two_factor_interval(a.value(name, key) - b.value(name, key), samples_a - samples_b,
-                                       int(record["n_subjects"]), int(record["n_stimuli"]),
-                                       float(record.get("level", LEVEL)))
+    low, high, _ = two_factor_interval(
+        a.value(name, key) - b.value(name, key),
+        samples_a - samples_b,
+        int(record["n_subjects"]),
+        int(record["n_stimuli"]),
+        float(record.get("level", LEVEL)),
+    )
     return low, high
 
 
@@ -152,7 +174,11 @@ def compare_results(
                 continue
             for suffix, value, low, high in _VALUE_KEYS:
                 va, vb = left.value(name, value), right.value(name, value)
-                if math.isnan(va) or math.isnan(vb) or (suffix and (withheld(left, name) or withheld(right, name))):
+                if (
+                    math.isnan(va)
+                    or math.isnan(vb)
+                    or (suffix and (withheld(left, name) or withheld(right, name)))
+                ):
                     continue
                 la, ha = left.value(name, low), left.value(name, high)
                 lb, hb = right.value(name, low), right.value(name, high)
@@ -161,15 +187,32 @@ def compare_results(
                     (d_low, d_high), how = paired, f"{PAIRED}: same subjects and stimuli resampled"
                 else:
                     d_low, d_high = difference_interval(va, la, ha, vb, lb, hb)
-                    how = "" if math.isnan(d_low) else (
-                        f"{MOVER}, assumes independence: " + (reason or "no samples of this number"))
-                rows.append({
-                    "benchmark": left.benchmark, "metric": name + suffix,
-                    "a": va, "a_ci_low": la, "a_ci_high": ha, "b": vb, "b_ci_low": lb, "b_ci_high": hb,
-                    "difference": va - vb, "ci_low": d_low, "ci_high": d_high,
-                    "verdict": verdict(d_low, d_high, label_a, label_b), "interval": how,
-                    **_interval_words(left, right, name, math.isnan(d_low)),
-                })
+                    how = (
+                        ""
+                        if math.isnan(d_low)
+                        else (
+                            f"{MOVER}, assumes independence: "
+                            + (reason or "no samples of this number")
+                        )
+                    )
+                rows.append(
+                    {
+                        "benchmark": left.benchmark,
+                        "metric": name + suffix,
+                        "a": va,
+                        "a_ci_low": la,
+                        "a_ci_high": ha,
+                        "b": vb,
+                        "b_ci_low": lb,
+                        "b_ci_high": hb,
+                        "difference": va - vb,
+                        "ci_low": d_low,
+                        "ci_high": d_high,
+                        "verdict": verdict(d_low, d_high, label_a, label_b),
+                        "interval": how,
+                        **_interval_words(left, right, name, math.isnan(d_low)),
+                    }
+                )
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
@@ -182,7 +225,9 @@ def _interval_words(a: Result, b: Result, name: str, no_interval: bool) -> dict[
     return {"covers": "; ".join(sorted(covers)), "interval_caveat": "; ".join(caveats)}
 
 
-def format_interval(value: float, low: float = math.nan, high: float = math.nan, digits: int = 3) -> str:
+def format_interval(
+    value: float, low: float = math.nan, high: float = math.nan, digits: int = 3
+) -> str:
     """``0.312 [0.281, 0.340]``; ``—`` for a missing value; no brackets without an interval."""
     value, low, high = as_float(value), as_float(low), as_float(high)
     if math.isnan(value):

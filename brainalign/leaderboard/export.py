@@ -28,10 +28,29 @@ FORMATS: tuple[str, ...] = ("csv", "markdown", "latex", "json")
 
 #: Every column of a row, in order (csv, json).
 COLUMNS: tuple[str, ...] = (
-    "model", "benchmark", "measure", "kind", "label", "value", "ci_low", "ci_high",
-    "normalised", "normalised_ci_low", "normalised_ci_high", "interval", "layer",
-    "ceiling_lower", "ceiling_upper", "ceiling_reliable", "n_subjects", "n_stimuli", "caveat",
-    "result_id", "verified", "source", "brainalign_version",
+    "model",
+    "benchmark",
+    "measure",
+    "kind",
+    "label",
+    "value",
+    "ci_low",
+    "ci_high",
+    "normalised",
+    "normalised_ci_low",
+    "normalised_ci_high",
+    "interval",
+    "layer",
+    "ceiling_lower",
+    "ceiling_upper",
+    "ceiling_reliable",
+    "n_subjects",
+    "n_stimuli",
+    "caveat",
+    "result_id",
+    "verified",
+    "source",
+    "brainalign_version",
 )
 
 
@@ -44,9 +63,13 @@ def rows(board: Leaderboard, *, all_measures: bool = False) -> list[dict[str, An
     for entry in board.entries:
         for identifier, result in entry.results.items():
             card = cards[identifier]
-            verification = board.merged.verification_of(result) if board.merged is not None else None
+            verification = (
+                board.merged.verification_of(result) if board.merged is not None else None
+            )
             origins = board.merged.origins_of(result) if board.merged is not None else ()
-            result_id = board.merged.id_of(result) if board.merged is not None else result.content_id()
+            result_id = (
+                board.merged.id_of(result) if board.merged is not None else result.content_id()
+            )
             for measure in result.measures:
                 if measure.kind == "noise_ceiling" or not (all_measures or measure.headline):
                     continue
@@ -54,28 +77,42 @@ def rows(board: Leaderboard, *, all_measures: bool = False) -> list[dict[str, An
                 if number.get("value") is None:
                     continue
                 human = measure.kind == "brain_similarity"
-                out.append({
-                    "model": entry.model_id, "benchmark": identifier, "measure": measure.name,
-                    "kind": measure.kind, "label": measure.label,
-                    "value": as_float(number.get("value")),
-                    "ci_low": as_float(number.get("ci_low")), "ci_high": as_float(number.get("ci_high")),
-                    "normalised": as_float(number.get("normalised")) if human else math.nan,
-                    "normalised_ci_low": as_float(number.get("normalised_ci_low")) if human else math.nan,
-                    "normalised_ci_high": as_float(number.get("normalised_ci_high")) if human else math.nan,
-                    "interval": measure.interval,
-                    "layer": str(number.get("layer") or ""),
-                    "ceiling_lower": card.ceiling_lower if human else math.nan,
-                    "ceiling_upper": card.ceiling_upper if human else math.nan,
-                    "ceiling_reliable": card.ceiling_reliable if human else None,
-                    "n_subjects": card.n_subjects if human else None,
-                    "n_stimuli": card.n_stimuli,
-                    "caveat": few_subjects(card.n_subjects, interval_resamples(result, measure.name)
-                                           or "subjects and stimuli") if human else "",
-                    "result_id": result_id,
-                    "verified": verification.summary() if verification is not None else "",
-                    "source": "; ".join(o.file for o in origins),
-                    "brainalign_version": str(result.provenance.get("brainalign_version", "")),
-                })
+                out.append(
+                    {
+                        "model": entry.model_id,
+                        "benchmark": identifier,
+                        "measure": measure.name,
+                        "kind": measure.kind,
+                        "label": measure.label,
+                        "value": as_float(number.get("value")),
+                        "ci_low": as_float(number.get("ci_low")),
+                        "ci_high": as_float(number.get("ci_high")),
+                        "normalised": as_float(number.get("normalised")) if human else math.nan,
+                        "normalised_ci_low": as_float(number.get("normalised_ci_low"))
+                        if human
+                        else math.nan,
+                        "normalised_ci_high": as_float(number.get("normalised_ci_high"))
+                        if human
+                        else math.nan,
+                        "interval": measure.interval,
+                        "layer": str(number.get("layer") or ""),
+                        "ceiling_lower": card.ceiling_lower if human else math.nan,
+                        "ceiling_upper": card.ceiling_upper if human else math.nan,
+                        "ceiling_reliable": card.ceiling_reliable if human else None,
+                        "n_subjects": card.n_subjects if human else None,
+                        "n_stimuli": card.n_stimuli,
+                        "caveat": few_subjects(
+                            card.n_subjects,
+                            interval_resamples(result, measure.name) or "subjects and stimuli",
+                        )
+                        if human
+                        else "",
+                        "result_id": result_id,
+                        "verified": verification.summary() if verification is not None else "",
+                        "source": "; ".join(o.file for o in origins),
+                        "brainalign_version": str(result.provenance.get("brainalign_version", "")),
+                    }
+                )
     return out
 
 
@@ -85,10 +122,22 @@ def export(board: Leaderboard, fmt: str, *, all_measures: bool = False) -> str:
     if fmt == "csv":
         return to_csv(table)
     if fmt == "json":
-        return json.dumps({"brainalign_version": __version__, "columns": list(COLUMNS),
-                           "rows": jsonable(table, "export"), **claims_data(board),
-                           "metric_robustness": jsonable(metric_robustness(board).to_dict(), "metric robustness")},
-                          indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(
+                {
+                    "brainalign_version": __version__,
+                    "columns": list(COLUMNS),
+                    "rows": jsonable(table, "export"),
+                    **claims_data(board),
+                    "metric_robustness": jsonable(
+                        metric_robustness(board).to_dict(), "metric robustness"
+                    ),
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     if fmt == "markdown":
         return to_markdown(table)
     if fmt == "latex":
@@ -96,14 +145,17 @@ def export(board: Leaderboard, fmt: str, *, all_measures: bool = False) -> str:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def claims_data(board: Leaderboard, tests: DecisiveTests | None = None,
-                claims: Sequence[Claim] | None = None) -> dict[str, Any]:
+def claims_data(
+    board: Leaderboard, tests: DecisiveTests | None = None, claims: Sequence[Claim] | None = None
+) -> dict[str, Any]:
     """The decisive within-model tests and the study's claims checked on ``board`` (as the analysis
     page shows them), JSON-ready: a test below its minimum carries no number."""
     tests = tests if tests is not None else decisive_tests(board)
     claims = claims if claims is not None else evaluate_claims(board, tests)
-    return jsonable({"decisive_tests": decisive_rows(tests), "claims": [claim.to_dict() for claim in claims]},
-                    "claims")
+    return jsonable(
+        {"decisive_tests": decisive_rows(tests), "claims": [claim.to_dict() for claim in claims]},
+        "claims",
+    )
 
 
 def to_csv(table: Sequence[dict[str, Any]]) -> str:
@@ -131,23 +183,42 @@ def _brief(table: Sequence[dict[str, Any]]) -> tuple[list[list[str]], list[str]]
         if method not in methods:
             methods.append(method)
         caveat = " (few subjects)" if row["caveat"] else ""
-        cells.append([
-            row["model"], row["benchmark"], row["label"],
-            format_interval(row["value"], row["ci_low"], row["ci_high"]),
-            format_interval(row["normalised"], row["normalised_ci_low"], row["normalised_ci_high"]),
-            "—" if math.isnan(row["ceiling_upper"]) else f"{row['ceiling_upper']:.3f}"
-            + (" (unreliable)" if row["ceiling_reliable"] is False else ""),
-            f"{row['n_subjects']}{caveat}" if row["n_subjects"] is not None else "—",
-            str(row["n_stimuli"]) if row["n_stimuli"] is not None else "—",
-            str(methods.index(method) + 1),
-            row["result_id"][:12],
-            "yes" if row["verified"] else "no",
-        ])
+        cells.append(
+            [
+                row["model"],
+                row["benchmark"],
+                row["label"],
+                format_interval(row["value"], row["ci_low"], row["ci_high"]),
+                format_interval(
+                    row["normalised"], row["normalised_ci_low"], row["normalised_ci_high"]
+                ),
+                "—"
+                if math.isnan(row["ceiling_upper"])
+                else f"{row['ceiling_upper']:.3f}"
+                + (" (unreliable)" if row["ceiling_reliable"] is False else ""),
+                f"{row['n_subjects']}{caveat}" if row["n_subjects"] is not None else "—",
+                str(row["n_stimuli"]) if row["n_stimuli"] is not None else "—",
+                str(methods.index(method) + 1),
+                row["result_id"][:12],
+                "yes" if row["verified"] else "no",
+            ]
+        )
     return cells, methods
 
 
-BRIEF_HEADER = ("Model", "Benchmark", "Measure", "Value [95% CI]", "÷ ceiling [95% CI]", "Ceiling",
-                "Subjects", "Stimuli", "Interval", "Result id", "Verified")
+BRIEF_HEADER = (
+    "Model",
+    "Benchmark",
+    "Measure",
+    "Value [95% CI]",
+    "÷ ceiling [95% CI]",
+    "Ceiling",
+    "Subjects",
+    "Stimuli",
+    "Interval",
+    "Result id",
+    "Verified",
+)
 
 
 def to_markdown(table: Sequence[dict[str, Any]]) -> str:
@@ -156,14 +227,25 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
     def line(values: Sequence[str]) -> str:
         return "| " + " | ".join(markdown_escape(v) for v in values) + " |"
 
-    lines = [line(BRIEF_HEADER), "|" + "|".join("---:" if i >= 3 else "---" for i in range(len(BRIEF_HEADER))) + "|"]
+    lines = [
+        line(BRIEF_HEADER),
+        "|" + "|".join("---:" if i >= 3 else "---" for i in range(len(BRIEF_HEADER))) + "|",
+    ]
     lines += [line(row) for row in cells]
     lines += ["", "Interval:"] + [f"{i}. {m}" for i, m in enumerate(methods, 1)]
     lines += ["", _footnote(table)]
     return "\n".join(lines) + "\n"
 
 
-_MARKDOWN_SPECIAL = {"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*", "<": "&lt;", ">": "&gt;", "\n": " "}
+_MARKDOWN_SPECIAL = {
+    "\\": "\\\\",
+    "|": "\\|",
+    "`": "\\`",
+    "*": "\\*",
+    "<": "&lt;",
+    ">": "&gt;",
+    "\n": " ",
+}
 
 
 def markdown_escape(text: str) -> str:
@@ -171,10 +253,29 @@ def markdown_escape(text: str) -> str:
     return "".join(_MARKDOWN_SPECIAL.get(c, c) for c in str(text))
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "—": "---", "÷": r"$\div$",
-                  "−": "-", "ρ": r"$\rho$", "±": r"$\pm$", "≤": r"$\leq$", "≥": r"$\geq$", "×": r"$\times$"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "—": "---",
+    "÷": r"$\div$",
+    "−": "-",
+    "ρ": r"$\rho$",
+    "±": r"$\pm$",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "×": r"$\times$",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -187,25 +288,42 @@ def to_latex(table: Sequence[dict[str, Any]]) -> str:
     """A booktabs ``longtable`` (needs ``\\usepackage{booktabs,longtable}``), its notes below."""
     cells, methods = _brief(table)
     header = " & ".join(latex_escape(h) for h in BRIEF_HEADER) + r" \\"
-    body = [" & ".join(latex_escape(c) if i != 9 else r"\texttt{" + latex_escape(c) + "}" for i, c in enumerate(row))
-            + r" \\" for row in cells]
+    body = [
+        " & ".join(
+            latex_escape(c) if i != 9 else r"\texttt{" + latex_escape(c) + "}"
+            for i, c in enumerate(row)
+        )
+        + r" \\"
+        for row in cells
+    ]
     notes = [f"({i}) {latex_escape(m)}" for i, m in enumerate(methods, 1)]
-    return "\n".join([
-        f"% brainalign {__version__} leaderboard export; needs \\usepackage{{booktabs,longtable}}",
-        r"\begingroup\small\setlength{\tabcolsep}{3pt}",
-        r"\begin{longtable}{lllrrrrrrll}",
-        r"\toprule", header, r"\midrule", r"\endhead",
-        r"\bottomrule", r"\endfoot",
-        *body,
-        r"\end{longtable}",
-        r"\par\footnotesize Interval: " + "; ".join(notes) + r".\par",
-        r"\footnotesize " + latex_escape(_footnote(table)) + r"\par",
-        r"\endgroup",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"% brainalign {__version__} leaderboard export; needs \\usepackage{{booktabs,longtable}}",
+                r"\begingroup\small\setlength{\tabcolsep}{3pt}",
+                r"\begin{longtable}{lllrrrrrrll}",
+                r"\toprule",
+                header,
+                r"\midrule",
+                r"\endhead",
+                r"\bottomrule",
+                r"\endfoot",
+                *body,
+                r"\end{longtable}",
+                r"\par\footnotesize Interval: " + "; ".join(notes) + r".\par",
+                r"\footnotesize " + latex_escape(_footnote(table)) + r"\par",
+                r"\endgroup",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _footnote(table: Sequence[dict[str, Any]]) -> str:
-    text = ("÷ ceiling: the value divided by the benchmark's upper noise ceiling. Result id: the first "
-            "12 characters of the result's content id (sha256); `brainalign cite` takes the result file.")
+    text = (
+        "÷ ceiling: the value divided by the benchmark's upper noise ceiling. Result id: the first "
+        "12 characters of the result's content id (sha256); `brainalign cite` takes the result file."
+    )
     caveats = sorted({row["caveat"] for row in table if row["caveat"]})
     return text + ("".join(f" Few subjects: {c}." for c in caveats) if caveats else "")

@@ -58,8 +58,10 @@ class Conflict:
     def __str__(self) -> str:
         where = " vs ".join(", ".join(o.folder for o in origins) for _, origins in self.versions)
         first = f"; {self.differences[0]}" if self.differences else ""
-        return (f"{self.model_id} on {self.benchmark}: {len(self.versions)} results with the same settings "
-                f"and different numbers ({where}){first}")
+        return (
+            f"{self.model_id} on {self.benchmark}: {len(self.versions)} results with the same settings "
+            f"and different numbers ({where}){first}"
+        )
 
 
 @dataclass
@@ -85,7 +87,9 @@ class Merged:
 
     def verification_of(self, result: Result) -> VerificationRecord | None:
         """A record that verified exactly this result, from any folder it was found in."""
-        return next((o.verification for o in self.origins_of(result) if o.verification is not None), None)
+        return next(
+            (o.verification for o in self.origins_of(result) if o.verification is not None), None
+        )
 
 
 def merge_stores(folders: Sequence[str | os.PathLike[str]], *, strict: bool = False) -> Merged:
@@ -98,12 +102,18 @@ def merge_stores(folders: Sequence[str | os.PathLike[str]], *, strict: bool = Fa
         merged.problems.extend(contents.problems)
         for result, path in zip(contents.results, contents.paths):
             record = read_record(path)  # it counts only if it verified exactly these numbers
-            stands = record is not None and record.status == "verified" and record.result_id == merged.id_of(result)
+            stands = (
+                record is not None
+                and record.status == "verified"
+                and record.result_id == merged.id_of(result)
+            )
             found.append((result, Origin(str(folder), path, record if stands else None)))
     groups: dict[tuple[str, str], dict[str, list[tuple[Result, Origin]]]] = {}
     for result, origin in found:
         settings = json.dumps(result.reuse_key, sort_keys=True)
-        groups.setdefault((result.model_id, result.benchmark), {}).setdefault(settings, []).append((result, origin))
+        groups.setdefault((result.model_id, result.benchmark), {}).setdefault(settings, []).append(
+            (result, origin)
+        )
     for (model_id, benchmark), by_settings in groups.items():
         (shown, *others) = by_settings.values()
         versions = _versions(shown, merged.id_of)
@@ -112,19 +122,28 @@ def merge_stores(folders: Sequence[str | os.PathLike[str]], *, strict: bool = Fa
         if len(versions) == 1:
             merged.results.append(versions[0][0])
         else:
-            merged.conflicts.append(Conflict(
-                model_id, benchmark, shown[0][0].reuse_key, tuple(versions),
-                compare_numbers(versions[0][0], versions[1][0]).differences))
+            merged.conflicts.append(
+                Conflict(
+                    model_id,
+                    benchmark,
+                    shown[0][0].reuse_key,
+                    tuple(versions),
+                    compare_numbers(versions[0][0], versions[1][0]).differences,
+                )
+            )
         for other in others:
             merged.notes.append(_other_settings_note(shown[0], other))
     if strict and merged.conflicts:
-        raise BrainAlignError("results conflict (same model, benchmark and settings, different numbers): "
-                              + "; ".join(map(str, merged.conflicts)))
+        raise BrainAlignError(
+            "results conflict (same model, benchmark and settings, different numbers): "
+            + "; ".join(map(str, merged.conflicts))
+        )
     return merged
 
 
-def _versions(group: list[tuple[Result, Origin]], id_of: Callable[[Result], str]
-              ) -> list[tuple[Result, tuple[Origin, ...]]]:
+def _versions(
+    group: list[tuple[Result, Origin]], id_of: Callable[[Result], str]
+) -> list[tuple[Result, tuple[Origin, ...]]]:
     """The distinct versions in a group of results with the same settings: results whose numbers
     agree are one version (the first found stands for it; every place it was found is kept)."""
     versions: list[tuple[Result, list[Origin]]] = []
@@ -141,13 +160,21 @@ def _versions(group: list[tuple[Result, Origin]], id_of: Callable[[Result], str]
 def _other_settings_note(shown: tuple[Result, Origin], other: list[tuple[Result, Origin]]) -> Note:
     result, origin = shown
     alternative, where = other[0]
-    keys = sorted(k for k in set(result.reuse_key) | set(alternative.reuse_key)
-                  if result.reuse_key.get(k) != alternative.reuse_key.get(k))
-    differing = ", ".join(f"{k} {_brief(alternative.reuse_key.get(k))} there, {_brief(result.reuse_key.get(k))} here"
-                          for k in keys)
-    return Note(f"{result.model_id} on {result.benchmark}: {where.folder} also holds a result with other settings "
-                f"({differing}); the one from {origin.folder} is shown", model=result.model_id,
-                benchmark=result.benchmark)
+    keys = sorted(
+        k
+        for k in set(result.reuse_key) | set(alternative.reuse_key)
+        if result.reuse_key.get(k) != alternative.reuse_key.get(k)
+    )
+    differing = ", ".join(
+        f"{k} {_brief(alternative.reuse_key.get(k))} there, {_brief(result.reuse_key.get(k))} here"
+        for k in keys
+    )
+    return Note(
+        f"{result.model_id} on {result.benchmark}: {where.folder} also holds a result with other settings "
+        f"({differing}); the one from {origin.folder} is shown",
+        model=result.model_id,
+        benchmark=result.benchmark,
+    )
 
 
 def _brief(value: Any) -> str:

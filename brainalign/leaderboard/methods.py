@@ -33,12 +33,16 @@ from .caveats import interval_caveat, interval_covers, interval_resamples, n_sub
 FORMATS: tuple[str, ...] = ("text", "markdown", "latex", "bibtex")
 
 _COMPARISONS = {
-    "spearman": "Spearman's rank correlation (ρ)", "pearson": "Pearson's correlation (r)",
-    "kendall_tau_a": "Kendall's rank correlation (tau-a)", "cosine": "cosine similarity",
+    "spearman": "Spearman's rank correlation (ρ)",
+    "pearson": "Pearson's correlation (r)",
+    "kendall_tau_a": "Kendall's rank correlation (tau-a)",
+    "cosine": "cosine similarity",
 }
 _DISTANCES = {
-    "cosine": "the cosine distance", "correlation": "the correlation distance (1 − Pearson r)",
-    "euclidean": "the Euclidean distance", "sqeuclidean": "the squared Euclidean distance",
+    "cosine": "the cosine distance",
+    "correlation": "the correlation distance (1 − Pearson r)",
+    "euclidean": "the Euclidean distance",
+    "sqeuclidean": "the squared Euclidean distance",
 }
 #: The probe's target RDMs, and the method each comes from.
 _PROBE_TARGETS = {
@@ -76,9 +80,17 @@ def cite_result(result: Result, format: str = "text") -> str:
         raise BrainAlignError(f"no citation format {format!r}: choose one of {', '.join(FORMATS)}")
     bibtex = result_bibtex(result)
     if format == "bibtex":
-        paragraph = methods_paragraph(result, "latex").replace(r"\allowbreak{}", "")  # read, not typeset
-        comment = textwrap.fill(paragraph, width=98, initial_indent="% ",
-                                subsequent_indent="% ", break_long_words=False, break_on_hyphens=False)
+        paragraph = methods_paragraph(result, "latex").replace(
+            r"\allowbreak{}", ""
+        )  # read, not typeset
+        comment = textwrap.fill(
+            paragraph,
+            width=98,
+            initial_indent="% ",
+            subsequent_indent="% ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
         return f"{bibtex}\n\n% Methods:\n{comment}"
     paragraph = methods_paragraph(result, format)
     if format == "markdown":
@@ -92,8 +104,11 @@ def cite_result(result: Result, format: str = "text") -> str:
 def _markup(result: Result, pool: dict[str, str]) -> str:
     cite = _Citer(pool)
     sentences = [
-        _what(result, cite), _stimuli(result), _rdms(result, cite),
-        *_scores(result, cite), _intervals(result, cite),
+        _what(result, cite),
+        _stimuli(result),
+        _rdms(result, cite),
+        *_scores(result, cite),
+        _intervals(result, cite),
         f"The result's id is {_code(result.content_id())} (the sha256 of its content).",
     ]
     return " ".join(s for s in sentences if s)
@@ -128,10 +143,13 @@ def _what(result: Result, cite: _Citer) -> str:
     data = cite.inner(*_data_keys(result, cite.pool))
     on = "; ".join(part for part in (title, f"data: {data}" if data else "") if part)
     version = result.provenance.get("brainalign_version", "")
-    return (f"We scored the model {_code(result.model_id)} ({'; '.join(about)}) on the benchmark "
-            f"{_code(result.benchmark)}" + (f" ({on})" if on else "")
-            + f" with brainalign {version}{cite.paren(_SUITE_KEY)}, which implements the analyses of "
-            f"{cite.inner(_STUDY_KEY)}.")
+    return (
+        f"We scored the model {_code(result.model_id)} ({'; '.join(about)}) on the benchmark "
+        f"{_code(result.benchmark)}"
+        + (f" ({on})" if on else "")
+        + f" with brainalign {version}{cite.paren(_SUITE_KEY)}, which implements the analyses of "
+        f"{cite.inner(_STUDY_KEY)}."
+    )
 
 
 def _weights(result: Result) -> str:
@@ -153,8 +171,10 @@ def _stimuli(result: Result) -> str:
     count = _n_stimuli(result)
     number = f"{count} " if count else ""
     if len(sets) > 1:  # the probe: the same base images in every condition
-        return (f"The stimuli were {number}base images, each shown in {len(sets)} conditions "
-                f"({_plain(', '.join(sets))}).")
+        return (
+            f"The stimuli were {number}base images, each shown in {len(sets)} conditions "
+            f"({_plain(', '.join(sets))})."
+        )
     if sets:
         return f"The stimuli were the {number}images of the stimulus set {_code(sets[0])}."
     return f"The stimuli were the {number}images of the benchmark." if number else ""
@@ -165,14 +185,20 @@ def _rdms(result: Result, cite: _Citer) -> str:
     policy = result.provenance.get("layer_policy")
     policy = ", ".join(policy) if isinstance(policy, list) else policy
     of_layers = (f"each of the {layers} layers" if layers else "each layer") + (
-        f" of the {_code(policy)} layer policy" if policy else "")
+        f" of the {_code(policy)} layer policy" if policy else ""
+    )
     distance = _DISTANCES.get(_benchmark_attribute(result, "distance") or "")
-    made = f" was computed as {distance} between the layer's activation patterns" if distance else (
-        " was computed from the layer's activation patterns")
+    made = (
+        f" was computed as {distance} between the layer's activation patterns"
+        if distance
+        else (" was computed from the layer's activation patterns")
+    )
     comparison = _benchmark_attribute(result, "comparison") or result.extra.get("method")
     how = f" by {_COMPARISONS.get(str(comparison), str(comparison))}" if comparison else ""
-    return (f"For {of_layers}, a representational dissimilarity matrix (RDM{_inside(cite.inner(_METHOD_KEYS['rsa']))})"
-            f"{made}, and compared{how} over the upper triangle with {_targets(result, cite)}.")
+    return (
+        f"For {of_layers}, a representational dissimilarity matrix (RDM{_inside(cite.inner(_METHOD_KEYS['rsa']))})"
+        f"{made}, and compared{how} over the upper triangle with {_targets(result, cite)}."
+    )
 
 
 def _targets(result: Result, cite: _Citer) -> str:
@@ -181,10 +207,14 @@ def _targets(result: Result, cite: _Citer) -> str:
     if brain is not None:
         count = n_subjects(result)
         target = f" (target {_code(brain.target)})" if brain.target else ""
-        return f"each of the {count} subjects' RDMs{target}" if count else f"the target's RDM{target}"
+        return (
+            f"each of the {count} subjects' RDMs{target}" if count else f"the target's RDM{target}"
+        )
     targets = sorted({m.target for m in headline if m.target})
     if targets and all(t in _PROBE_TARGETS for t in targets):
-        described = [f"{_PROBE_TARGETS[t][0]}{_inside(cite.inner(_PROBE_TARGETS[t][1]))})" for t in targets]
+        described = [
+            f"{_PROBE_TARGETS[t][0]}{_inside(cite.inner(_PROBE_TARGETS[t][1]))})" for t in targets
+        ]
         return f"{len(targets)} target RDMs on the Baseline images: " + " and ".join(described)
     return f"the target RDMs ({', '.join(targets)})" if targets else "the target RDMs"
 
@@ -196,7 +226,10 @@ def _scores(result: Result, cite: _Citer) -> list[str]:
         if not isinstance(entry, dict) or entry.get("value") is None:
             continue
         if measure.kind == "brain_similarity":
-            sentences += [_layer_choice(result, entry), _brain_score(result, measure.label, entry, cite)]
+            sentences += [
+                _layer_choice(result, entry),
+                _brain_score(result, measure.label, entry, cite),
+            ]
         else:
             sentences.append(_other_score(measure.label, measure.kind, measure.description, entry))
     return [s for s in sentences if s]
@@ -209,18 +242,26 @@ def _layer_choice(result: Result, entry: dict[str, Any]) -> str:
         return ""
     over_stimuli = interval_resamples(result, "brain_similarity") == "stimuli"
     if over_stimuli:
-        how = (f"in each of {splits} seeded random splits of the images into halves, the layer with the "
-               "highest ρ on the pairs within one half was scored on the pairs within the other")
+        how = (
+            f"in each of {splits} seeded random splits of the images into halves, the layer with the "
+            "highest ρ on the pairs within one half was scored on the pairs within the other"
+        )
     else:
-        how = (f"in each of {splits} seeded random splits of the subjects into halves, the layer with "
-               "the highest mean ρ over one half was scored by its mean ρ over the other")
+        how = (
+            f"in each of {splits} seeded random splits of the subjects into halves, the layer with "
+            "the highest mean ρ over one half was scored by its mean ρ over the other"
+        )
     choices = extra.get("cv_layer_choices")
     chosen = ""
     if isinstance(choices, dict) and entry.get("layer") in choices:
-        chosen = (f"; layer {_code(entry['layer'])} was chosen in {choices[entry['layer']]} of the "
-                  f"{sum(choices.values())} choices")
-    return (f"The layer was chosen by cross-validation over {'stimuli' if over_stimuli else 'subjects'}: "
-            f"{how}, in both directions{chosen}.")
+        chosen = (
+            f"; layer {_code(entry['layer'])} was chosen in {choices[entry['layer']]} of the "
+            f"{sum(choices.values())} choices"
+        )
+    return (
+        f"The layer was chosen by cross-validation over {'stimuli' if over_stimuli else 'subjects'}: "
+        f"{how}, in both directions{chosen}."
+    )
 
 
 def _brain_score(result: Result, label: str, entry: dict[str, Any], cite: _Citer) -> str:
@@ -229,19 +270,33 @@ def _brain_score(result: Result, label: str, entry: dict[str, Any], cite: _Citer
     record = result.summary.get(ceiling.name) if ceiling is not None else None
     if ceiling is None or not isinstance(record, dict) or not _finite(record.get("upper")):
         return text + "; the noise ceiling was not computed."
-    convention = record.get("convention") if isinstance(record.get("convention"), str) else ceiling.description
-    parts = [f"lower bound {_fmt(record['lower'])}" if _finite(record.get("lower")) else "",
-             _plain(convention) if convention else "", cite.inner(_METHOD_KEYS["noise ceiling"])]
+    convention = (
+        record.get("convention")
+        if isinstance(record.get("convention"), str)
+        else ceiling.description
+    )
+    parts = [
+        f"lower bound {_fmt(record['lower'])}" if _finite(record.get("lower")) else "",
+        _plain(convention) if convention else "",
+        cite.inner(_METHOD_KEYS["noise ceiling"]),
+    ]
     about = f" ({'; '.join(p for p in parts if p)})" if any(parts) else ""
     if _finite(entry.get("normalised")):
-        normalised = {"value": entry["normalised"], "ci_low": entry.get("normalised_ci_low"),
-                      "ci_high": entry.get("normalised_ci_high")}
-        text += (f"; divided by the upper noise ceiling of {_fmt(record['upper'])}{about}, it is "
-                 f"{_number(normalised)}.")
+        normalised = {
+            "value": entry["normalised"],
+            "ci_low": entry.get("normalised_ci_low"),
+            "ci_high": entry.get("normalised_ci_high"),
+        }
+        text += (
+            f"; divided by the upper noise ceiling of {_fmt(record['upper'])}{about}, it is "
+            f"{_number(normalised)}."
+        )
     else:
         withheld = entry.get("normalised_withheld")
-        text += (f"; it is not divided by the upper noise ceiling of {_fmt(record['upper'])}{about}"
-                 + (f": {_plain(str(withheld)).rstrip('.')}." if withheld else "."))
+        text += (
+            f"; it is not divided by the upper noise ceiling of {_fmt(record['upper'])}{about}"
+            + (f": {_plain(str(withheld)).rstrip('.')}." if withheld else ".")
+        )
     return text + _reliability(record)
 
 
@@ -249,7 +304,9 @@ def _reliability(record: dict[str, Any]) -> str:
     """Whether the ceiling is reliable, where the result says (older results do not)."""
     if not isinstance(record.get("reliable"), bool):
         return ""
-    test: dict[str, Any] = record["reliability"] if isinstance(record.get("reliability"), dict) else {}
+    test: dict[str, Any] = (
+        record["reliability"] if isinstance(record.get("reliability"), dict) else {}
+    )
     details = [str(test["test"])] if test.get("test") else []
     if _finite(test.get("p")):
         details.append(f"p = {float(test['p']):.3g}")
@@ -264,8 +321,10 @@ def _reliability(record: dict[str, Any]) -> str:
 def _other_score(label: str, kind: str, description: str, entry: dict[str, Any]) -> str:
     about = [_plain(description)] if description else []
     if entry.get("layer"):
-        about.append(f"layer {_code(entry['layer'])}" + (
-            ", chosen and scored on the same images" if kind == "semantic_encoding" else ""))
+        about.append(
+            f"layer {_code(entry['layer'])}"
+            + (", chosen and scored on the same images" if kind == "semantic_encoding" else "")
+        )
     if entry.get("n_layers"):
         about.append(f"{entry['n_layers']} layers")
     said = f" ({'; '.join(about)})" if about else ""
@@ -280,20 +339,34 @@ def _intervals(result: Result, cite: _Citer) -> str:
         return ""
     resampled = interval_resamples(result, names[0]) or ""
     n_boot, seed = result.extra.get("n_boot"), result.provenance.get("seed")
-    settings = ", ".join(part for part in (f"{n_boot} resamples" if n_boot else "",
-                                           f"seed {seed}" if seed is not None else "") if part)
-    crossvalidated = ", the cross-validation repeated on each" if result.extra.get("n_splits") else ""
+    settings = ", ".join(
+        part
+        for part in (
+            f"{n_boot} resamples" if n_boot else "",
+            f"seed {seed}" if seed is not None else "",
+        )
+        if part
+    )
+    crossvalidated = (
+        ", the cross-validation repeated on each" if result.extra.get("n_splits") else ""
+    )
     kind = {
-        "subjects and stimuli": ("a two-factor bootstrap over subjects and stimuli",
-                                 f" ({settings}{crossvalidated}) whose variance is corrected as in "
-                                 + cite.inner(_METHOD_KEYS["subjects and stimuli"])),
-        "subjects": ("an expanded percentile bootstrap over subjects",
-                     f" ({settings}{crossvalidated}; {cite.inner(_METHOD_KEYS['subjects'])})"),
+        "subjects and stimuli": (
+            "a two-factor bootstrap over subjects and stimuli",
+            f" ({settings}{crossvalidated}) whose variance is corrected as in "
+            + cite.inner(_METHOD_KEYS["subjects and stimuli"]),
+        ),
+        "subjects": (
+            "an expanded percentile bootstrap over subjects",
+            f" ({settings}{crossvalidated}; {cite.inner(_METHOD_KEYS['subjects'])})",
+        ),
         "stimuli": ("a percentile bootstrap over stimuli", f" ({settings})"),
     }.get(resampled, (f"a bootstrap over {resampled}", f" ({settings})"))
     plural = len(names) > 1
-    text = (f"The 95% interval{'s come' if plural else ' comes'} from {kind[0]}{kind[1].replace(' ()', '')}"
-            f"; {'they cover' if plural else 'it covers'} {interval_covers(resampled) or 'what it resamples'}.")
+    text = (
+        f"The 95% interval{'s come' if plural else ' comes'} from {kind[0]}{kind[1].replace(' ()', '')}"
+        f"; {'they cover' if plural else 'it covers'} {interval_covers(resampled) or 'what it resamples'}."
+    )
     caveat = interval_caveat(result, names[0])
     return text + (f" Caveat: {caveat}." if caveat else "")
 
@@ -328,8 +401,13 @@ def _benchmark_attribute(result: Result, name: str) -> str | None:
 def _data_keys(result: Result, pool: dict[str, str]) -> list[str]:
     """The keys of the benchmark's recorded BibTeX that no other part of the paragraph cites."""
     recorded = parse_bibtex(str(result.benchmark_info.get("bibtex", "")))
-    others = {_STUDY_KEY, _SUITE_KEY, *_METHOD_KEYS.values(), *(k for _, k in _PROBE_TARGETS.values()),
-              *parse_bibtex(str(result.model_card.get("citation") or ""))}
+    others = {
+        _STUDY_KEY,
+        _SUITE_KEY,
+        *_METHOD_KEYS.values(),
+        *(k for _, k in _PROBE_TARGETS.values()),
+        *parse_bibtex(str(result.model_card.get("citation") or "")),
+    }
     return [k for k in recorded if k not in others and k in pool]
 
 
@@ -381,10 +459,26 @@ def _inside(citation: str) -> str:
 
 # --- rendering ---------------------------------------------------------------------------------
 _TOKEN = re.compile(r"`([^`]*)`|\[(@[^\]]+)\]|\{(@[^}]+)\}")
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "ρ": r"$\rho$", "−": r"$-$", "≤": r"$\leq$", "±": r"$\pm$", "×": r"$\times$",
-                  "–": "--", "—": "---", "…": r"\ldots{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "ρ": r"$\rho$",
+    "−": r"$-$",
+    "≤": r"$\leq$",
+    "±": r"$\pm$",
+    "×": r"$\times$",
+    "–": "--",
+    "—": "---",
+    "…": r"\ldots{}",
+}
 
 
 def _cited(markup: str) -> list[str]:
@@ -400,7 +494,7 @@ def _cited(markup: str) -> list[str]:
 def _render(markup: str, format: str, labels: dict[str, str]) -> str:
     out, position = [], 0
     for match in _TOKEN.finditer(markup):
-        out.append(_text(markup[position:match.start()], format))
+        out.append(_text(markup[position : match.start()], format))
         code, paren, inner = match.groups()
         if code is not None:
             out.append({"text": code, "markdown": f"`{code}`", "latex": _texttt(code)}[format])
@@ -418,7 +512,7 @@ def _render(markup: str, format: str, labels: dict[str, str]) -> str:
 
 def _texttt(code: str) -> str:
     r"""``\texttt`` that may break inside a long hash (a sha256 is wider than a column)."""
-    chunks = [code] if len(code) <= 24 else [code[i:i + 8] for i in range(0, len(code), 8)]
+    chunks = [code] if len(code) <= 24 else [code[i : i + 8] for i in range(0, len(code), 8)]
     joined = r"\allowbreak{}".join(_text(chunk, "latex") for chunk in chunks)
     return r"\texttt{" + joined + "}"
 
@@ -479,7 +573,7 @@ def _field(entry: str, name: str) -> str:
     match = re.search(rf"[,\s]{name}\s*=\s*", entry, flags=re.IGNORECASE)
     if not match:
         return ""
-    rest = entry[match.end():]
+    rest = entry[match.end() :]
     if rest.startswith("{"):
         depth = 0
         for i, char in enumerate(rest):
@@ -492,13 +586,24 @@ def _field(entry: str, name: str) -> str:
     return re.split(r"[,}\n]", rest, maxsplit=1)[0].strip()
 
 
-_ACCENTS = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "c": "\u0327", "v": "\u030c"}
+_ACCENTS = {
+    '"': "\u0308",
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    "~": "\u0303",
+    "c": "\u0327",
+    "v": "\u030c",
+}
 _LETTERS = {"l": "ł", "L": "Ł", "o": "ø", "O": "Ø", "ss": "ß", "ae": "æ", "aa": "å"}
 
 
 def _unlatex(text: str) -> str:
     """BibTeX's accents and letters as Unicode (Sch{\\"u}tt → Schütt, Opie{\\l}ka → Opiełka)."""
-    text = re.sub(r"\\([\"'`^~]|[cv](?=[\s{]))\s*\{?([A-Za-z])\}?",
-                  lambda m: m.group(2) + _ACCENTS[m.group(1)], text)
+    text = re.sub(
+        r"\\([\"'`^~]|[cv](?=[\s{]))\s*\{?([A-Za-z])\}?",
+        lambda m: m.group(2) + _ACCENTS[m.group(1)],
+        text,
+    )
     text = re.sub(r"\\(ss|ae|aa|[lLoO])\b\s*", lambda m: _LETTERS[m.group(1)], text)
     return unicodedata.normalize("NFC", text.replace("{", "").replace("}", ""))

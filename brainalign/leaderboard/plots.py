@@ -32,7 +32,16 @@ _STYLE: dict[Any, Any] = {
     "text.parse_math": False,  # model and benchmark ids are plain text: `a$b$c` is not mathtext
 }
 PROBE_COLOURS = {"semantic": "#1f6fb4", "saliency": "#e07b00"}
-_BRAIN_COLOURS = ("#2a9d4b", "#7b3fa0", "#b8323f", "#4d4d4d", "#1a9e9e", "#8c6d1f", "#d95f9e", "#5a7d2a")
+_BRAIN_COLOURS = (
+    "#2a9d4b",
+    "#7b3fa0",
+    "#b8323f",
+    "#4d4d4d",
+    "#1a9e9e",
+    "#8c6d1f",
+    "#d95f9e",
+    "#5a7d2a",
+)
 
 
 def svg(figure: Figure, key: str) -> str:
@@ -42,7 +51,7 @@ def svg(figure: Figure, key: str) -> str:
     with matplotlib.rc_context({**_STYLE, "svg.hashsalt": f"brainalign:{key}"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=110)
     text = buffer.getvalue()
-    return _prefix_ids(text[text.index("<svg"):], key)
+    return _prefix_ids(text[text.index("<svg") :], key)
 
 
 def _prefix_ids(text: str, key: str) -> str:
@@ -61,7 +70,9 @@ def brain_colour(index: int) -> str:
     return _BRAIN_COLOURS[index % len(_BRAIN_COLOURS)]
 
 
-def profile_svg(layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str, str], key: str) -> str:
+def profile_svg(
+    layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str, str], key: str
+) -> str:
     """One model's layerwise profile: semantic, saliency and each brain target's ρ against
     relative depth. ``layers``: that model's rows of the layer table; ``labels``: short names of
     the brain columns (the full name shows on hover).
@@ -72,8 +83,11 @@ def profile_svg(layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str
     names, depths = ordered["layer"].astype(str).to_numpy(), ordered["depth"].to_numpy(np.float64)
     columns = [(f"{m} (probe)", m, colour, "") for m, colour in PROBE_COLOURS.items()]
     columns += [(labels.get(c, c), c, brain_colour(i), "4 3") for i, c in enumerate(brains)]
-    series = [(label, ordered[c].to_numpy(np.float64), colour, dash) for label, c, colour, dash in columns
-              if c in ordered and ordered[c].notna().any()]
+    series = [
+        (label, ordered[c].to_numpy(np.float64), colour, dash)
+        for label, c, colour, dash in columns
+        if c in ordered and ordered[c].notna().any()
+    ]
     values = np.concatenate([v for _, v, _, _ in series]) if series else np.zeros(1)
     values = values[np.isfinite(values)]
     low, high = min(0.0, float(values.min(initial=0.0))), max(0.05, float(values.max(initial=0.0)))
@@ -86,35 +100,53 @@ def profile_svg(layers: pd.DataFrame, brains: Sequence[str], labels: Mapping[str
     def py(value: float) -> float:
         return top + (high - value) / (high - low) * plot_h
 
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="profile" '
-              f'role="img" aria-label="layer profile">')]
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="profile" '
+            f'role="img" aria-label="layer profile">'
+        )
+    ]
     for tick in ticks:
         y = py(tick)
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="gridline"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
-    parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{py(0):.1f}" y2="{py(0):.1f}" class="zero"/>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="gridline"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>'
+        )
+    parts.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{py(0):.1f}" y2="{py(0):.1f}" class="zero"/>'
+    )
     for depth in (0, 0.25, 0.5, 0.75, 1):
         x = left + (0.03 + 0.94 * depth) * plot_w
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{depth:g}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">relative depth</text>'
-                 f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
-                 'Spearman ρ</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{depth:g}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">relative depth</text>'
+        f'<text transform="translate(12 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
+        "Spearman ρ</text>"
+    )
     escaped = [escape(n) for n in names]
     for index, (label, ys_raw, colour, dash) in enumerate(series):
         keep = np.isfinite(ys_raw)
         ys = top + (high - ys_raw) / (high - low) * plot_h
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs[keep], ys[keep]))
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        parts.append(f'<g class="series"><title>{escape(str(label))}</title>'
-                     f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"{dashes}/>')
-        parts += [f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="2.6" fill="{colour}">'
-                  f'<title>{escaped[i]} (depth {depths[i]:.2f}): {ys_raw[i]:.3f}</title></circle>'
-                  for i in np.flatnonzero(keep)]
+        parts.append(
+            f'<g class="series"><title>{escape(str(label))}</title>'
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"{dashes}/>'
+        )
+        parts += [
+            f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="2.6" fill="{colour}">'
+            f"<title>{escaped[i]} (depth {depths[i]:.2f}): {ys_raw[i]:.3f}</title></circle>"
+            for i in np.flatnonzero(keep)
+        ]
         y = top + 8 + index * 17
-        parts.append(f'</g><g class="legend"><title>{escape(str(label))}</title>'
-                     f'<line x1="{width - right + 12}" x2="{width - right + 32}" y1="{y}" y2="{y}" stroke="{colour}" '
-                     f'stroke-width="2"{dashes}/><text x="{width - right + 37}" y="{y + 4}">'
-                     f'{escape(shorten(str(label), 26))}</text></g>')
+        parts.append(
+            f'</g><g class="legend"><title>{escape(str(label))}</title>'
+            f'<line x1="{width - right + 12}" x2="{width - right + 32}" y1="{y}" y2="{y}" stroke="{colour}" '
+            f'stroke-width="2"{dashes}/><text x="{width - right + 37}" y="{y + 4}">'
+            f"{escape(shorten(str(label), 26))}</text></g>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -139,7 +171,7 @@ def shorten(text: str, limit: int = 28) -> str:
     if len(text) <= limit:
         return text
     head = (limit - 1) * 2 // 3
-    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
 
 
 def scatter_svg(
@@ -162,7 +194,9 @@ def scatter_svg(
     data = table[[group, x, y]].dropna()
     names = sorted(data[group].unique())
     by_kind = len(names) > MAX_LEGEND
-    colour_key = data[group].map(lambda g: (kinds or {}).get(g, "other")) if by_kind else data[group]
+    colour_key = (
+        data[group].map(lambda g: (kinds or {}).get(g, "other")) if by_kind else data[group]
+    )
     categories = sorted(colour_key.unique())
     with matplotlib.rc_context(_STYLE):
         figure = Figure(figsize=(5.8, 3.2))
@@ -171,13 +205,30 @@ def scatter_svg(
         rasterized = len(data) > RASTER_POINTS
         for index, name in enumerate(categories):
             part = data[colour_key == name]
-            axes.plot(part[x], part[y], "o", ms=3.5 if rasterized else 4, alpha=0.6 if by_kind else 0.85,
-                      color=palette(index % palette.N), label=str(name), rasterized=rasterized)
+            axes.plot(
+                part[x],
+                part[y],
+                "o",
+                ms=3.5 if rasterized else 4,
+                alpha=0.6 if by_kind else 0.85,
+                color=palette(index % palette.N),
+                label=str(name),
+                rasterized=rasterized,
+            )
         if len(data) >= 3 and not math.isnan(fit.get("r", math.nan)):
             grid = np.linspace(data[x].min(), data[x].max(), 50)
-            axes.plot(grid, fit["intercept"] + fit["slope"] * grid, "-", color="black", lw=1, label="linear fit")
+            axes.plot(
+                grid,
+                fit["intercept"] + fit["slope"] * grid,
+                "-",
+                color="black",
+                lw=1,
+                label="linear fit",
+            )
             quadratic = np.polyfit(data[x], data[y], 2)
-            axes.plot(grid, np.polyval(quadratic, grid), ":", color="black", lw=1.2, label="quadratic fit")
+            axes.plot(
+                grid, np.polyval(quadratic, grid), ":", color="black", lw=1.2, label="quadratic fit"
+            )
         axes.set_title(relation_caption(fit), fontsize=8)
         axes.set_xlabel(x_label)
         axes.set_ylabel(y_label)
@@ -192,7 +243,9 @@ def scatter_svg(
                     full[f"label-{index}"] = label
         text = svg(figure, key)
     for gid, label in full.items():
-        text = text.replace(f'<g id="{key}-{gid}">', f'<g id="{key}-{gid}"><title>{escape(label)}</title>', 1)
+        text = text.replace(
+            f'<g id="{key}-{gid}">', f'<g id="{key}-{gid}"><title>{escape(label)}</title>', 1
+        )
     return text
 
 

@@ -81,7 +81,9 @@ class Ranking:
     weights: dict[str, float]
     left_out: dict[str, str]  # benchmark identifier → why its default weight is 0
     standings: list[Standing]  # ranked: best first, models without a score last
-    components: dict[str, dict[str, Component]] = field(default_factory=dict)  # model → benchmark → part
+    components: dict[str, dict[str, Component]] = field(
+        default_factory=dict
+    )  # model → benchmark → part
     correlations: dict[str, np.ndarray] = field(default_factory=dict)  # model → ρ over benchmarks
 
     def standing(self, model: str) -> Standing:
@@ -93,34 +95,54 @@ class Ranking:
         used = [b.identifier for b in self.benchmarks if self.weights.get(b.identifier, 0) > 0]
         if not used:
             return "No human benchmark with a usable noise ceiling was scored, so there is no overall score."
-        text = (f"Overall: the mean over {len(used)} human benchmark(s) of brain similarity divided by the "
-                f"benchmark's noise ceiling, each weighted equally; a model needs all of them. Its 95% interval "
-                f"combines the benchmarks' intervals, allowing for benchmarks that share images.")
+        text = (
+            f"Overall: the mean over {len(used)} human benchmark(s) of brain similarity divided by the "
+            f"benchmark's noise ceiling, each weighted equally; a model needs all of them. Its 95% interval "
+            f"combines the benchmarks' intervals, allowing for benchmarks that share images."
+        )
         if self.left_out:
-            text += " Left out: " + "; ".join(f"{b} ({why})" for b, why in self.left_out.items()) + "."
+            text += (
+                " Left out: " + "; ".join(f"{b} ({why})" for b, why in self.left_out.items()) + "."
+            )
         return text
 
 
 def rank(board: Leaderboard, weights: Mapping[str, float] | None = None) -> Ranking:
     """The overall rank of ``board``'s models (``weights``: benchmark identifier → weight, for
     those given; the defaults of the module docstring otherwise)."""
-    benchmarks = [b for b in board.human_benchmarks  # classical RSA: other metrics are ranked on their own
-                  if any(m.kind == "brain_similarity" and not m.metric for m in b.headlines)]
-    left_out = {b.identifier: "its noise ceiling was not found reliable" for b in benchmarks
-                if b.ceiling_reliable is False}
-    left_out.update({b.identifier: f"scored with {b.metric_name}: the overall rank is classical RSA's, and the "
-                     "ranks under each metric are in the metric-robustness panel" for b in benchmarks
-                     if b.metric_name != CLASSICAL and b.identifier not in left_out})
+    benchmarks = [
+        b
+        for b in board.human_benchmarks  # classical RSA: other metrics are ranked on their own
+        if any(m.kind == "brain_similarity" and not m.metric for m in b.headlines)
+    ]
+    left_out = {
+        b.identifier: "its noise ceiling was not found reliable"
+        for b in benchmarks
+        if b.ceiling_reliable is False
+    }
+    left_out.update(
+        {
+            b.identifier: f"scored with {b.metric_name}: the overall rank is classical RSA's, and the "
+            "ranks under each metric are in the metric-robustness panel"
+            for b in benchmarks
+            if b.metric_name != CLASSICAL and b.identifier not in left_out
+        }
+    )
     chosen = {b.identifier: (0.0 if b.identifier in left_out else 1.0) for b in benchmarks}
     chosen.update({k: float(v) for k, v in (weights or {}).items() if k in chosen})
     components = {e.model_id: _components(e, benchmarks) for e in board.entries}
     for b in benchmarks:
-        if chosen[b.identifier] > 0 and b.identifier not in left_out and \
-                not any(b.identifier in parts for parts in components.values()):
+        if (
+            chosen[b.identifier] > 0
+            and b.identifier not in left_out
+            and not any(b.identifier in parts for parts in components.values())
+        ):
             left_out[b.identifier] = "no result has a score divided by its ceiling"
             chosen[b.identifier] = 0.0
-    correlations = {model: correlation_matrix([parts.get(b.identifier) for b in benchmarks])
-                    for model, parts in components.items()}
+    correlations = {
+        model: correlation_matrix([parts.get(b.identifier) for b in benchmarks])
+        for model, parts in components.items()
+    }
     standings = []
     for entry in board.entries:
         parts = components[entry.model_id]
@@ -131,17 +153,28 @@ def rank(board: Leaderboard, weights: Mapping[str, float] | None = None) -> Rank
             continue
         order = [b.identifier for b in benchmarks]
         index = [order.index(b) for b in used]
-        value, low, high = combine([parts[b] for b in used], [chosen[b] for b in used],
-                                   correlations[entry.model_id][np.ix_(index, index)])
+        value, low, high = combine(
+            [parts[b] for b in used],
+            [chosen[b] for b in used],
+            correlations[entry.model_id][np.ix_(index, index)],
+        )
         standings.append(Standing(entry.model_id, value, low, high))
-    ordered = sorted(standings, key=lambda s: (math.isnan(s.value), -s.value if not math.isnan(s.value) else 0,
-                                               s.model))
-    ranked = [Standing(s.model, s.value, s.ci_low, s.ci_high, s.missing, None if math.isnan(s.value) else i + 1)
-              for i, s in enumerate(ordered)]
+    ordered = sorted(
+        standings,
+        key=lambda s: (math.isnan(s.value), -s.value if not math.isnan(s.value) else 0, s.model),
+    )
+    ranked = [
+        Standing(
+            s.model, s.value, s.ci_low, s.ci_high, s.missing, None if math.isnan(s.value) else i + 1
+        )
+        for i, s in enumerate(ordered)
+    ]
     return Ranking(benchmarks, chosen, left_out, ranked, components, correlations)
 
 
-def combine(parts: Sequence[Component], weights: Sequence[float], rho: np.ndarray) -> tuple[float, float, float]:
+def combine(
+    parts: Sequence[Component], weights: Sequence[float], rho: np.ndarray
+) -> tuple[float, float, float]:
     """The weighted mean of ``parts`` and its 95% interval (module docstring)."""
     w = np.asarray(weights, dtype=np.float64)
     values = np.array([p.value for p in parts])
@@ -215,11 +248,29 @@ def component(result: Result) -> Component | None:
     dof = as_float((extra.get("two_factor") or {}).get("dof"))
     if math.isnan(dof):
         n_subjects = extra.get("n_subjects")
-        dof = float(n_subjects) - 1 if isinstance(n_subjects, (int, float)) and n_subjects > 1 else math.inf
-    se = (high - low) / 2 / t_quantile(dof) if not (math.isnan(low) or math.isnan(high)) else math.nan
-    samples = ((extra.get("resamples") or {}).get("samples") or {}).get(measure.name, {}).get("both")
+        dof = (
+            float(n_subjects) - 1
+            if isinstance(n_subjects, (int, float)) and n_subjects > 1
+            else math.inf
+        )
+    se = (
+        (high - low) / 2 / t_quantile(dof)
+        if not (math.isnan(low) or math.isnan(high))
+        else math.nan
+    )
+    samples = (
+        ((extra.get("resamples") or {}).get("samples") or {}).get(measure.name, {}).get("both")
+    )
     scale = value / raw if raw else math.nan
-    resampled = np.asarray(samples, dtype=np.float64) * scale if samples and math.isfinite(scale) else None
+    resampled = (
+        np.asarray(samples, dtype=np.float64) * scale if samples and math.isfinite(scale) else None
+    )
     stimuli = result.provenance.get("stimuli_sha256")
-    return Component(value, se, dof, resampled, result.provenance.get("seed"),
-                     repr(sorted(stimuli.items())) if isinstance(stimuli, dict) else str(stimuli or ""))
+    return Component(
+        value,
+        se,
+        dof,
+        resampled,
+        result.provenance.get("seed"),
+        repr(sorted(stimuli.items())) if isinstance(stimuli, dict) else str(stimuli or ""),
+    )

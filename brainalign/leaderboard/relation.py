@@ -25,7 +25,10 @@ from ..results.measures import layer_rows
 from ..rsa.inference import LEVEL, expanded_percentile_interval
 
 #: Layer-table columns of the chosen probe, and the measure kind each holds per layer.
-PROBE_COLUMNS: dict[str, str] = {"semantic": "semantic_encoding", "saliency": "saliency_suppression"}
+PROBE_COLUMNS: dict[str, str] = {
+    "semantic": "semantic_encoding",
+    "saliency": "saliency_suppression",
+}
 PROBE_MEASURES: tuple[str, ...] = tuple(PROBE_COLUMNS)
 #: The across-model measures taken from the probe's summary (model-table columns, by kind).
 PROBE_SUMMARIES: tuple[str, ...] = tuple(PROBE_COLUMNS.values())
@@ -45,7 +48,12 @@ POINTS_INDEPENDENT = "Fisher z, points independent"
 
 
 def relation(
-    layers: pd.DataFrame, x: str, y: str, *, groups: str | None = None, n_boot: int = RELATION_N_BOOT,
+    layers: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    groups: str | None = None,
+    n_boot: int = RELATION_N_BOOT,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Pearson and quadratic relation between columns ``x`` and ``y`` of ``layers``.
@@ -67,7 +75,9 @@ def relation(
     columns = [x, y] + ([groups] if groups is not None else [])
     for column in columns:
         if column not in layers.columns:
-            raise BrainAlignError(f"relation: no column {column!r}; columns are {list(layers.columns)}")
+            raise BrainAlignError(
+                f"relation: no column {column!r}; columns are {list(layers.columns)}"
+            )
     data = layers[[x, y]].apply(pd.to_numeric, errors="coerce")
     if groups is not None:
         data["group"] = layers[groups].astype(str)
@@ -75,9 +85,20 @@ def relation(
     xs, ys = data[x].to_numpy(np.float64), data[y].to_numpy(np.float64)
     nan = float("nan")
     out: dict[str, Any] = {
-        "x": x, "y": y, "n": len(xs), "r": nan, "p": nan, "ci_low": nan, "ci_high": nan,
-        "ci_method": "", "n_groups": int(data["group"].nunique()) if groups is not None else 0,
-        "slope": nan, "intercept": nan, "r2_linear": nan, "r2_quadratic": nan, "r_quadratic": nan,
+        "x": x,
+        "y": y,
+        "n": len(xs),
+        "r": nan,
+        "p": nan,
+        "ci_low": nan,
+        "ci_high": nan,
+        "ci_method": "",
+        "n_groups": int(data["group"].nunique()) if groups is not None else 0,
+        "slope": nan,
+        "intercept": nan,
+        "r2_linear": nan,
+        "r2_quadratic": nan,
+        "r_quadratic": nan,
         "p_quadratic": nan,
     }
     if len(xs) < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
@@ -96,10 +117,15 @@ def relation(
     total = float(np.sum((ys - ys.mean()) ** 2))
     r2_quadratic = max(0.0, 1.0 - rss_quadratic / total)
     out.update(
-        r=float(pearson.statistic), p=float(pearson.pvalue),
-        ci_low=float(low), ci_high=float(high), ci_method=method,
-        slope=float(fit.slope), intercept=float(fit.intercept),
-        r2_linear=float(pearson.statistic) ** 2, r2_quadratic=r2_quadratic,
+        r=float(pearson.statistic),
+        p=float(pearson.pvalue),
+        ci_low=float(low),
+        ci_high=float(high),
+        ci_method=method,
+        slope=float(fit.slope),
+        intercept=float(fit.intercept),
+        r2_linear=float(pearson.statistic) ** 2,
+        r2_quadratic=r2_quadratic,
         r_quadratic=math.sqrt(r2_quadratic),
         p_quadratic=_squared_term_p(rss_linear, rss_quadratic, len(xs)),
     )
@@ -116,8 +142,12 @@ def _group_bootstrap_interval(
     per_group = np.zeros((n_groups, moments.shape[1]))
     np.add.at(per_group, codes, moments)
     rng = np.random.default_rng(seed)
-    draws = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
-                      for _ in range(n_boot)]).astype(np.float64)
+    draws = np.stack(
+        [
+            np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+            for _ in range(n_boot)
+        ]
+    ).astype(np.float64)
     count, sx, sy, sxx, syy, sxy = (draws @ per_group).T
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (sxy - sx * sy / count) / np.sqrt((sxx - sx**2 / count) * (syy - sy**2 / count))
@@ -184,7 +214,12 @@ def brain_column(result: Result, target: str, n_targets: int) -> str:
 #: The metric of a benchmark that names none: classical RSA (every benchmark scored one way).
 CLASSICAL = "rsa"
 #: How pages name the built-in metrics (others: by their own name).
-METRIC_LABELS: dict[str, str] = {CLASSICAL: "RSA", "wrsa": "wRSA", "cka": "CKA", "encoding": "encoding"}
+METRIC_LABELS: dict[str, str] = {
+    CLASSICAL: "RSA",
+    "wrsa": "wRSA",
+    "cka": "CKA",
+    "encoding": "encoding",
+}
 
 
 def metric_of(identifier: str, provenance: Mapping[str, Any] | None = None) -> tuple[str, str]:
@@ -239,8 +274,11 @@ def target_stimuli(results: Iterable[Result]) -> dict[str, str]:
         if is_probe(result) or not is_brain(result):
             continue
         recorded = result.provenance.get("stimulus_ids_sha256")
-        key = ("+".join(sorted(str(v) for v in recorded.values())) if isinstance(recorded, dict) and recorded
-               else STIMULI_NOT_RECORDED)
+        key = (
+            "+".join(sorted(str(v) for v in recorded.values()))
+            if isinstance(recorded, dict) and recorded
+            else STIMULI_NOT_RECORDED
+        )
         brains = [m for m in result.measures if m.kind == "brain_similarity"]
         for measure in brains:
             found.setdefault(brain_column(result, measure.target, len(brains)), set()).add(key)
@@ -280,10 +318,18 @@ def _layer_parts(result: Result, chosen: str | None) -> list[pd.DataFrame]:
         table = layer_rows(result.layerwise, measure)
         if (table["subject"] != "").any():
             table = table[table["subject"] != ""]
-        parts.append(pd.DataFrame({
-            "model": result.model_id, "layer": table["layer"], "layer_index": table["layer_index"],
-            "depth": table["depth"], "column": column, "value": table["value"],
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": result.model_id,
+                    "layer": table["layer"],
+                    "layer_index": table["layer_index"],
+                    "depth": table["depth"],
+                    "column": column,
+                    "value": table["value"],
+                }
+            )
+        )
     return parts
 
 
@@ -300,7 +346,9 @@ def layer_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
     if not parts:
         return pd.DataFrame(columns=["model", "layer", "layer_index", "depth", *PROBE_MEASURES])
     long = pd.concat(parts, ignore_index=True)
-    wide = long.pivot_table(index=["model", "layer"], columns="column", values="value", aggfunc="mean")
+    wide = long.pivot_table(
+        index=["model", "layer"], columns="column", values="value", aggfunc="mean"
+    )
     position = long.groupby(["model", "layer"])[["layer_index", "depth"]].first()
     table = position.join(wide).reset_index()
     for measure in PROBE_MEASURES:
@@ -318,8 +366,11 @@ def brain_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in fixed]
 
 
-def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
-                    targets: Collection[str] | None = None) -> pd.DataFrame:
+def layer_relations(
+    table: pd.DataFrame,
+    trained: Collection[str] | None = None,
+    targets: Collection[str] | None = None,
+) -> pd.DataFrame:
     """For each brain target (of ``targets``, when given) and probe measure: the relation pooled
     over models (``model`` "") and per model, over the layers of :func:`layer_table`. ``trained``:
     the ids of the trained models, for the pooled relations' :func:`caveat`."""
@@ -327,11 +378,25 @@ def layer_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
     for target in _chosen(brain_columns(table), targets):
         for measure in PROBE_MEASURES:
             pooled = relation(table, measure, target, groups="model")
-            rows.append({"brain": target, "measure": measure, "model": "", **pooled,
-                         "caveat": caveat(_models_used(table, measure, target), trained)})
+            rows.append(
+                {
+                    "brain": target,
+                    "measure": measure,
+                    "model": "",
+                    **pooled,
+                    "caveat": caveat(_models_used(table, measure, target), trained),
+                }
+            )
             for model, group in table.groupby("model", sort=True):
-                rows.append({"brain": target, "measure": measure, "model": model,
-                             **relation(group, measure, target), "caveat": ""})
+                rows.append(
+                    {
+                        "brain": target,
+                        "measure": measure,
+                        "model": model,
+                        **relation(group, measure, target),
+                        "caveat": "",
+                    }
+                )
     return _frame(rows)
 
 
@@ -341,7 +406,12 @@ def _chosen(columns: list[str], targets: Collection[str] | None) -> list[str]:
 
 def _models_used(table: pd.DataFrame, x: str, y: str) -> list[str]:
     """The models with at least one point where both ``x`` and ``y`` are known."""
-    usable = table[["model", x, y]].apply(pd.to_numeric, errors="coerce").assign(model=table["model"]).dropna()
+    usable = (
+        table[["model", x, y]]
+        .apply(pd.to_numeric, errors="coerce")
+        .assign(model=table["model"])
+        .dropna()
+    )
     return sorted(set(usable["model"]))
 
 
@@ -355,8 +425,10 @@ def caveat(models: Sequence[str], trained: Collection[str] | None = None) -> str
     if trained is not None and len(models) >= 2:
         n_trained = sum(m in trained for m in models)
         if n_trained < min(FEW_MODELS, len(models)):
-            notes.append(f"only {n_trained} of {len(models)} models are trained: the gap between trained "
-                         "and untrained models alone can make r large; descriptive only")
+            notes.append(
+                f"only {n_trained} of {len(models)} models are trained: the gap between trained "
+                "and untrained models alone can make r large; descriptive only"
+            )
     return "; ".join(notes)
 
 
@@ -386,14 +458,21 @@ def model_table(results: Sequence[Result], probe: str | None = None) -> pd.DataF
     return table[["model", *PROBE_SUMMARIES, *brains]].sort_values("model", ignore_index=True)
 
 
-def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
-                    targets: Collection[str] | None = None) -> pd.DataFrame:
+def model_relations(
+    table: pd.DataFrame,
+    trained: Collection[str] | None = None,
+    targets: Collection[str] | None = None,
+) -> pd.DataFrame:
     """Across models: each probe summary against each benchmark's brain similarity. Each model is
     one point, and the interval of r resamples models (with :data:`MIN_GROUPS` or more), like the
     pooled layer relation's; ``trained`` and ``targets`` as in :func:`layer_relations`."""
     rows = [
-        {"brain": target, "measure": measure, **relation(table, measure, target, groups="model"),
-         "caveat": caveat(_models_used(table, measure, target), trained)}
+        {
+            "brain": target,
+            "measure": measure,
+            **relation(table, measure, target, groups="model"),
+            "caveat": caveat(_models_used(table, measure, target), trained),
+        }
         for target in _chosen(brain_columns(table), targets)
         for measure in PROBE_SUMMARIES
     ]
@@ -401,8 +480,26 @@ def model_relations(table: pd.DataFrame, trained: Collection[str] | None = None,
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = ["brain", "measure", "model", "x", "y", "n", "n_groups", "r", "p", "ci_low", "ci_high",
-               "ci_method", "slope", "intercept", "r2_linear", "r2_quadratic", "r_quadratic",
-               "p_quadratic", "caveat"]
+    columns = [
+        "brain",
+        "measure",
+        "model",
+        "x",
+        "y",
+        "n",
+        "n_groups",
+        "r",
+        "p",
+        "ci_low",
+        "ci_high",
+        "ci_method",
+        "slope",
+        "intercept",
+        "r2_linear",
+        "r2_quadratic",
+        "r_quadratic",
+        "p_quadratic",
+        "caveat",
+    ]
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[c for c in columns if c in frame.columns or not rows])

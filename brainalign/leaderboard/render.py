@@ -76,8 +76,12 @@ def files_folder(index: str | os.PathLike[str]) -> Path:
 
 
 def build(
-    results_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], out: str | Path, *,
-    strict: bool = False, probe: str | None = None, title: str = "brainalign leaderboard",
+    results_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out: str | Path,
+    *,
+    strict: bool = False,
+    probe: str | None = None,
+    title: str = "brainalign leaderboard",
 ) -> LeaderboardPage:
     """Read every result under each of ``results_dirs`` (one folder or several: several labs'
     results merge, see :mod:`.merge`) and write the leaderboard: the index page ``out`` and its
@@ -89,8 +93,15 @@ def build(
     site = Site(board, title=title, files=files_folder(out).name)
     pages = site.pages()
     _write_page(Path(out), pages)
-    return LeaderboardPage(Path(out), len(merged.results), len(board.entries), merged.problems, merged.conflicts,
-                           files_folder(out), len(pages))
+    return LeaderboardPage(
+        Path(out),
+        len(merged.results),
+        len(board.entries),
+        merged.problems,
+        merged.conflicts,
+        files_folder(out),
+        len(pages),
+    )
 
 
 def _write_page(index: Path, pages: dict[str, str]) -> None:
@@ -148,8 +159,13 @@ def slug(text: str) -> str:
 class Site:
     """The pages of one leaderboard, by relative path from the index's folder."""
 
-    def __init__(self, board: Leaderboard, *, title: str = "brainalign leaderboard",
-                 files: str = "leaderboard" + FILES_SUFFIX) -> None:
+    def __init__(
+        self,
+        board: Leaderboard,
+        *,
+        title: str = "brainalign leaderboard",
+        files: str = "leaderboard" + FILES_SUFFIX,
+    ) -> None:
         self.board = board
         self.title = title
         self.files = files
@@ -168,8 +184,11 @@ class Site:
     def pages(self) -> dict[str, str]:
         """Every page and file of the site: ``index.html`` (written as the index itself) and the
         rest by their path inside the folder of pages."""
-        pages = {"index.html": self.index(), "analysis.html": self.analysis(),
-                 CSV_NAME: export(self.board, "csv")}
+        pages = {
+            "index.html": self.index(),
+            "analysis.html": self.analysis(),
+            CSV_NAME: export(self.board, "csv"),
+        }
         for entry in progress(self.board.entries, desc="model pages"):
             pages[self.model_path(entry.model_id)] = self.model_page(entry)
         for bench in self.board.benchmarks:
@@ -181,18 +200,26 @@ class Site:
         up = "../" * depth
         files = f"{up}{self.files}/" if depth == 0 else "../" * (depth - 1)
         return self.env.get_template(template).render(
-            title=self.title, version=__version__, board=self.board, ranking=self.ranking,
-            index=f"{up}{_index_name(self.files)}", files=files,
+            title=self.title,
+            version=__version__,
+            board=self.board,
+            ranking=self.ranking,
+            index=f"{up}{_index_name(self.files)}",
+            files=files,
             model_link=lambda m: files + self.model_path(m),
             benchmark_link=lambda b: files + self.benchmark_path(b),
-            css=Markup(_asset("leaderboard.css")), js=Markup(_asset("leaderboard.js")),
-            few_subjects_threshold=FEW_SUBJECTS, **context)
+            css=Markup(_asset("leaderboard.css")),
+            js=Markup(_asset("leaderboard.js")),
+            few_subjects_threshold=FEW_SUBJECTS,
+            **context,
+        )
 
     # --- the index ----------------------------------------------------------------------------
     def index(self) -> str:
         board = self.board
         return self._render(
-            "leaderboard.html.j2", 0,
+            "leaderboard.html.j2",
+            0,
             columns=self.columns,
             rows=[self._row(entry) for entry in self._ranked_entries()],
             families=sorted({str(e.card.get("family") or "") for e in board.entries} - {""}),
@@ -209,7 +236,12 @@ class Site:
     def _row(self, entry: Entry) -> dict[str, Any]:
         card = entry.card
         standing = self.ranking.standing(entry.model_id)
-        text = [entry.model_id, card.get("family"), card.get("objective"), card.get("training_data")]
+        text = [
+            entry.model_id,
+            card.get("family"),
+            card.get("objective"),
+            card.get("training_data"),
+        ]
         return {
             "model": entry.model_id,
             "family": str(card.get("family") or ""),
@@ -226,15 +258,29 @@ class Site:
         """One number of the table: value, interval, its raw counterpart, where it came from."""
         board = self.board
         result = entry.results.get(column.benchmark.identifier)
-        empty = {"conflict": False, "missing": False, "value": math.nan, "low": math.nan, "high": math.nan,
-                 "se": math.nan, "dof": math.nan, "title": "", "verified": "", "withheld": ""}
+        empty = {
+            "conflict": False,
+            "missing": False,
+            "value": math.nan,
+            "low": math.nan,
+            "high": math.nan,
+            "se": math.nan,
+            "dof": math.nan,
+            "title": "",
+            "verified": "",
+            "withheld": "",
+        }
         if board.conflicting(entry.model_id, column.benchmark.identifier):
             return {**empty, "conflict": True}
         if result is None:
             return {**empty, "missing": True}
         number = result.summary.get(column.measure) or {}
         prefix = "normalised" if column.normalised else "value"
-        low_key, high_key = ("normalised_ci_low", "normalised_ci_high") if column.normalised else ("ci_low", "ci_high")
+        low_key, high_key = (
+            ("normalised_ci_low", "normalised_ci_high")
+            if column.normalised
+            else ("ci_low", "ci_high")
+        )
         part = self.ranking.components.get(entry.model_id, {}).get(column.benchmark.identifier)
         verification = board.merged.verification_of(result) if board.merged is not None else None
         raw = _interval(number)
@@ -248,7 +294,8 @@ class Site:
             hover.append(f"not divided by the ceiling: {withheld}")
         return {
             **empty,
-            "value": as_float(number.get(prefix)), "low": as_float(number.get(low_key)),
+            "value": as_float(number.get(prefix)),
+            "low": as_float(number.get(low_key)),
             "high": as_float(number.get(high_key)),
             "se": part.se if part is not None and column.normalised else math.nan,
             "dof": part.dof if part is not None and column.normalised else math.nan,
@@ -278,10 +325,15 @@ class Site:
         ranking = self.ranking
         return {
             "benchmarks": [b.identifier for b in ranking.benchmarks],
-            "columns": [c.benchmark.identifier if c.normalised and c.benchmark in ranking.benchmarks else None
-                        for c in self.columns],
+            "columns": [
+                c.benchmark.identifier
+                if c.normalised and c.benchmark in ranking.benchmarks
+                else None
+                for c in self.columns
+            ],
             "weights": ranking.weights,
-            "t975": list(T_975), "z975": Z_975,
+            "t975": list(T_975),
+            "z975": Z_975,
         }
 
     # --- detail pages -------------------------------------------------------------------------
@@ -293,15 +345,27 @@ class Site:
     def model_page(self, entry: Entry) -> str:
         board = self.board
         brains = self._classical_brains()
-        layers = board.layers[board.layers["model"] == entry.model_id] if len(board.layers) else board.layers
+        layers = (
+            board.layers[board.layers["model"] == entry.model_id]
+            if len(board.layers)
+            else board.layers
+        )
         labels = {c: self._brain_label(c) for c in brains}
-        twins = board.twins[board.twins["model"] == entry.model_id] if len(board.twins) else board.twins
+        twins = (
+            board.twins[board.twins["model"] == entry.model_id] if len(board.twins) else board.twins
+        )
         return self._render(
-            "model.html.j2", 2,
+            "model.html.j2",
+            2,
             entry=entry,
             standing=self.ranking.standing(entry.model_id),
-            results=[self._result_view(entry, identifier, result) for identifier, result in entry.results.items()],
-            profile=Markup(profile_svg(layers, brains, labels, key="profile")) if len(layers) else "",
+            results=[
+                self._result_view(entry, identifier, result)
+                for identifier, result in entry.results.items()
+            ],
+            profile=Markup(profile_svg(layers, brains, labels, key="profile"))
+            if len(layers)
+            else "",
             notes=[n for n in board.notes if n.model == entry.model_id],
             conflicts=[c for c in _conflicts(board) if c["model"] == entry.model_id],
             twins=_records(twins),
@@ -324,25 +388,41 @@ class Site:
             number = result.summary.get(measure.name) or {}
             if measure.kind == "noise_ceiling" or number.get("value") is None:
                 continue
-            numbers.append({
-                "label": measure.label or measure.name, "name": measure.name, "headline": measure.headline,
-                "value": _interval(number),
-                "normalised": _interval(number, "normalised") if measure.kind == "brain_similarity" else "",
-                "withheld": str(number.get("normalised_withheld") or ""),
-                "layer": str(number.get("layer") or ""),
-                "description": measure.description,
-            })
+            numbers.append(
+                {
+                    "label": measure.label or measure.name,
+                    "name": measure.name,
+                    "headline": measure.headline,
+                    "value": _interval(number),
+                    "normalised": _interval(number, "normalised")
+                    if measure.kind == "brain_similarity"
+                    else "",
+                    "withheld": str(number.get("normalised_withheld") or ""),
+                    "layer": str(number.get("layer") or ""),
+                    "description": measure.description,
+                }
+            )
         return {
-            "benchmark": card, "id": _id(board, result), "numbers": numbers,
+            "benchmark": card,
+            "id": _id(board, result),
+            "numbers": numbers,
             "verified": verification.summary() if verification is not None else "",
-            "sources": [(Path(o.folder) / o.file).as_posix() for o in origins],  # as the user named the folder
+            "sources": [
+                (Path(o.folder) / o.file).as_posix() for o in origins
+            ],  # as the user named the folder
             "caveat": card.few_subjects,
-            "dropped": [f"{d.get('layer')} ({d.get('reason')})" if isinstance(d, dict) else str(d)
-                        for d in result.extra.get("dropped_layers") or []],
+            "dropped": [
+                f"{d.get('layer')} ({d.get('reason')})" if isinstance(d, dict) else str(d)
+                for d in result.extra.get("dropped_layers") or []
+            ],
             "citation": cite_result(result, "text"),  # what `brainalign cite RESULT` prints
             "conflict": board.conflicting(entry.model_id, identifier),
-            "text": json.dumps({"summary": result.summary, "provenance": result.provenance}, indent=2,
-                               sort_keys=True, ensure_ascii=False),
+            "text": json.dumps(
+                {"summary": result.summary, "provenance": result.provenance},
+                indent=2,
+                sort_keys=True,
+                ensure_ascii=False,
+            ),
         }
 
     def benchmark_page(self, bench: BenchmarkCard) -> str:
@@ -352,17 +432,35 @@ class Site:
             result = entry.results.get(bench.identifier)
             if result is None:
                 continue
-            verification = board.merged.verification_of(result) if board.merged is not None else None
-            rows.append({"model": entry.model_id, "id": _id(board, result),
-                         "verified": verification.summary() if verification is not None else "",
-                         "conflict": board.conflicting(entry.model_id, bench.identifier),
-                         "cells": [_number_cell(result, m.name, m.kind == "brain_similarity") for m in bench.headlines]})
+            verification = (
+                board.merged.verification_of(result) if board.merged is not None else None
+            )
+            rows.append(
+                {
+                    "model": entry.model_id,
+                    "id": _id(board, result),
+                    "verified": verification.summary() if verification is not None else "",
+                    "conflict": board.conflicting(entry.model_id, bench.identifier),
+                    "cells": [
+                        _number_cell(result, m.name, m.kind == "brain_similarity")
+                        for m in bench.headlines
+                    ],
+                }
+            )
         key = 0 if bench.headlines else None
         if key is not None:
-            rows.sort(key=lambda r: (math.isnan(r["cells"][0]["sort"]), -r["cells"][0]["sort"]
-                                     if not math.isnan(r["cells"][0]["sort"]) else 0, r["model"]))
+            rows.sort(
+                key=lambda r: (
+                    math.isnan(r["cells"][0]["sort"]),
+                    -r["cells"][0]["sort"] if not math.isnan(r["cells"][0]["sort"]) else 0,
+                    r["model"],
+                )
+            )
         return self._render(
-            "benchmark.html.j2", 2, bench=bench, rows=rows,
+            "benchmark.html.j2",
+            2,
+            bench=bench,
+            rows=rows,
             notes=[n for n in board.notes if n.benchmark == bench.identifier],
             in_table=bench in board.ranked_benchmarks,
         )
@@ -375,7 +473,8 @@ class Site:
         claims = evaluate_claims(board, tests)
         robustness = metric_robustness(board)
         return self._render(
-            "analysis_page.html.j2", 1,
+            "analysis_page.html.j2",
+            1,
             probes=board.probes,
             pooled=[r for r in relations if r["model"] == "" and r["n"] > 0],
             per_model=[r for r in relations if r["model"] != "" and r["n"] > 0],
@@ -390,7 +489,9 @@ class Site:
             data=self._analysis_data(tests, claims, robustness),
         )
 
-    def _analysis_data(self, tests: DecisiveTests, claims: Sequence[Claim], robustness: Robustness) -> Any:
+    def _analysis_data(
+        self, tests: DecisiveTests, claims: Sequence[Claim], robustness: Robustness
+    ) -> Any:
         """The analysis page's summary numbers, JSON-ready, for its download button: the decisive
         tests, the claims, the relations pooled over models and the metric-robustness panel. Only
         the panel's ranks grow with the number of models (one small integer per model, target and
@@ -399,15 +500,23 @@ class Site:
         board = self.board
         relations = board.layer_relations
         data = claims_data(board, tests, claims)
-        return jsonable({
-            "brainalign_version": __version__,
-            "probe": board.probe,
-            "decisive_tests": [{k: v for k, v in row.items() if k != "models"} for row in data["decisive_tests"]],
-            "claims": data["claims"],
-            "pooled_relations": _records(relations[relations["model"] == ""] if len(relations) else relations),
-            "model_relations": _records(board.model_relations),
-            "metric_robustness": robustness.to_dict(),
-        }, "analysis data")
+        return jsonable(
+            {
+                "brainalign_version": __version__,
+                "probe": board.probe,
+                "decisive_tests": [
+                    {k: v for k, v in row.items() if k != "models"}
+                    for row in data["decisive_tests"]
+                ],
+                "claims": data["claims"],
+                "pooled_relations": _records(
+                    relations[relations["model"] == ""] if len(relations) else relations
+                ),
+                "model_relations": _records(board.model_relations),
+                "metric_robustness": robustness.to_dict(),
+            },
+            "analysis data",
+        )
 
     def _kinds(self) -> dict[str, str]:
         return {e.model_id: "trained" if is_trained(e) else "untrained" for e in self.board.entries}
@@ -418,12 +527,32 @@ class Site:
         pooled = relations[relations["model"] == ""] if len(relations) else relations
         jobs = [(brain, measure) for brain in brains for measure in PROBE_MEASURES]
         for index, (brain, measure) in enumerate(progress(jobs, desc="relation plots")):
-            fit = pooled[(pooled["brain"] == brain) & (pooled["measure"] == measure)].iloc[0].to_dict()
+            fit = (
+                pooled[(pooled["brain"] == brain) & (pooled["measure"] == measure)]
+                .iloc[0]
+                .to_dict()
+            )
             if fit["n"] == 0:
                 continue
-            figures.append({"brain": brain, "measure": measure, "fit": fit, "svg": Markup(scatter_svg(
-                self.board.layers, measure, brain, fit, key=f"layers-{index}", kinds=self._kinds(),
-                x_label=_MEASURE_LABELS[measure], y_label=f"{self._brain_label(brain)} ρ (mean over subjects)"))})
+            figures.append(
+                {
+                    "brain": brain,
+                    "measure": measure,
+                    "fit": fit,
+                    "svg": Markup(
+                        scatter_svg(
+                            self.board.layers,
+                            measure,
+                            brain,
+                            fit,
+                            key=f"layers-{index}",
+                            kinds=self._kinds(),
+                            x_label=_MEASURE_LABELS[measure],
+                            y_label=f"{self._brain_label(brain)} ρ (mean over subjects)",
+                        )
+                    ),
+                }
+            )
         return figures
 
     def _model_figures(self) -> list[dict[str, Any]]:
@@ -431,10 +560,25 @@ class Site:
         for index, fit in enumerate(_records(self.board.model_relations)):
             if fit["n"] == 0:
                 continue
-            figures.append({"brain": fit["brain"], "measure": fit["measure"], "fit": fit, "svg": Markup(scatter_svg(
-                self.board.models, fit["measure"], fit["brain"], fit, key=f"models-{index}", kinds=self._kinds(),
-                x_label=_MEASURE_LABELS[fit["measure"]],
-                y_label=f"{self._brain_label(fit['brain'])} brain similarity"))})
+            figures.append(
+                {
+                    "brain": fit["brain"],
+                    "measure": fit["measure"],
+                    "fit": fit,
+                    "svg": Markup(
+                        scatter_svg(
+                            self.board.models,
+                            fit["measure"],
+                            fit["brain"],
+                            fit,
+                            key=f"models-{index}",
+                            kinds=self._kinds(),
+                            x_label=_MEASURE_LABELS[fit["measure"]],
+                            y_label=f"{self._brain_label(fit['brain'])} brain similarity",
+                        )
+                    ),
+                }
+            )
         return figures
 
 
@@ -457,7 +601,11 @@ def _columns(board: Leaderboard) -> list[Column]:
     for bench in sorted(board.ranked_benchmarks, key=lambda b: (order[b.kind], b.identifier)):
         for measure in bench.headlines:
             brain = measure.kind == "brain_similarity"
-            normalised = brain and bench.ceiling_reliable is not False and bench.ceiling_upper == bench.ceiling_upper
+            normalised = (
+                brain
+                and bench.ceiling_reliable is not False
+                and bench.ceiling_upper == bench.ceiling_upper
+            )
             columns.append(Column(bench, measure.name, measure.label or measure.name, normalised))
     return columns
 
@@ -466,15 +614,21 @@ def _interval(number: dict[str, Any], prefix: str = "") -> str:
     """``value [low, high]`` of a summary entry (``prefix`` "normalised": its normalised triple)."""
     value = prefix or "value"
     low, high = (f"{prefix}_ci_low", f"{prefix}_ci_high") if prefix else ("ci_low", "ci_high")
-    return format_interval(as_float(number.get(value)), as_float(number.get(low)), as_float(number.get(high)))
+    return format_interval(
+        as_float(number.get(value)), as_float(number.get(low)), as_float(number.get(high))
+    )
 
 
 def _number_cell(result: Result, name: str, brain: bool) -> dict[str, Any]:
     number = result.summary.get(name) or {}
-    return {"raw": _interval(number),
-            "normalised": _interval(number, "normalised") if brain else "",
-            "layer": str(number.get("layer") or ""),
-            "sort": as_float(number.get("normalised" if brain and number.get("normalised") is not None else "value"))}
+    return {
+        "raw": _interval(number),
+        "normalised": _interval(number, "normalised") if brain else "",
+        "layer": str(number.get("layer") or ""),
+        "sort": as_float(
+            number.get("normalised" if brain and number.get("normalised") is not None else "value")
+        ),
+    }
 
 
 def _upper_triangle(matrix: Any) -> list[float]:
@@ -552,14 +706,24 @@ def _headline(result: Result) -> str:
 
 
 def _conflicts(board: Leaderboard) -> list[dict[str, Any]]:
-    return [{
-        "model": c.model_id, "benchmark": c.benchmark,
-        "settings": json.dumps(c.settings, sort_keys=True, ensure_ascii=False),
-        "versions": [{"number": _headline(r), "id": _id(board, r),
-                      "sources": ", ".join(dict.fromkeys(o.folder for o in origins))} for r, origins in c.versions],
-        "differences": [str(d) for d in c.differences[:5]] + (
-            [f"and {len(c.differences) - 5} more"] if len(c.differences) > 5 else []),
-    } for c in board.conflicts]
+    return [
+        {
+            "model": c.model_id,
+            "benchmark": c.benchmark,
+            "settings": json.dumps(c.settings, sort_keys=True, ensure_ascii=False),
+            "versions": [
+                {
+                    "number": _headline(r),
+                    "id": _id(board, r),
+                    "sources": ", ".join(dict.fromkeys(o.folder for o in origins)),
+                }
+                for r, origins in c.versions
+            ],
+            "differences": [str(d) for d in c.differences[:5]]
+            + ([f"and {len(c.differences) - 5} more"] if len(c.differences) > 5 else []),
+        }
+        for c in board.conflicts
+    ]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -570,7 +734,18 @@ def _relation_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Relation rows, each saying whether its p-values may be shown: only beside an interval that
     also takes the points as independent (never beside one that resamples models and may
     contradict them)."""
-    return [{**row, "show_p": row.get("ci_method") == POINTS_INDEPENDENT} for row in _records(frame)]
+    return [
+        {**row, "show_p": row.get("ci_method") == POINTS_INDEPENDENT} for row in _records(frame)
+    ]
 
 
-__all__ = ["LeaderboardPage", "Ranking", "Site", "build", "files_folder", "render_analysis", "render_html", "slug"]
+__all__ = [
+    "LeaderboardPage",
+    "Ranking",
+    "Site",
+    "build",
+    "files_folder",
+    "render_analysis",
+    "render_html",
+    "slug",
+]

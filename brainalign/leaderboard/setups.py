@@ -13,7 +13,11 @@ from typing import Any
 from ..results import Result
 
 #: The aspects of a result's setup that make two numbers of one benchmark incomparable (and their plurals).
-ASPECTS: dict[str, str] = {"stimulus set": "stimulus sets", "data": "data sets", "layer policy": "layer policies"}
+ASPECTS: dict[str, str] = {
+    "stimulus set": "stimulus sets",
+    "data": "data sets",
+    "layer policy": "layer policies",
+}
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,11 @@ def setup(result: Result) -> dict[str, str]:
     data = provenance.get("data_checksums") or {}
     # which probe: its content hash (the same wherever it was built); results of version 1 had
     # only the manifest's sha256
-    probe = (data.get("probe_content_sha256") or data.get("probe_manifest_sha256")
-             if isinstance(data, dict) else None)
+    probe = (
+        data.get("probe_content_sha256") or data.get("probe_manifest_sha256")
+        if isinstance(data, dict)
+        else None
+    )
     policy = provenance.get("layer_policy", result.model_card.get("layer_policy"))
     return {
         "stimulus set": _digest(provenance.get("stimuli_sha256")),
@@ -49,14 +56,21 @@ def setup(result: Result) -> dict[str, str]:
 
 
 def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12] if value else "not recorded"
+    return (
+        hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+        if value
+        else "not recorded"
+    )
 
 
 def setup_differences(a: Result, b: Result, label_a: str = "A", label_b: str = "B") -> list[str]:
     """How the setups of two results of one benchmark differ (empty: comparable)."""
     left, right = setup(a), setup(b)
-    return [f"different {aspect} ({label_a}: {left[aspect]}, {label_b}: {right[aspect]})"
-            for aspect in ASPECTS if left[aspect] != right[aspect]]
+    return [
+        f"different {aspect} ({label_a}: {left[aspect]}, {label_b}: {right[aspect]})"
+        for aspect in ASPECTS
+        if left[aspect] != right[aspect]
+    ]
 
 
 def column_notes(identifier: str, results: Sequence[Result]) -> list[Note]:
@@ -72,8 +86,14 @@ def column_notes(identifier: str, results: Sequence[Result]) -> list[Note]:
         if len(groups) > 1:
             sets = "; ".join(f"{value}: {', '.join(models)}" for value, models in groups.items())
             by_card = aspect == "layer policy" and all(_at_card_policy(r) for r in results)
-            text = (f"benchmark {identifier}: models were scored on {len(groups)} different {plural} ({sets}); "
-                    + ("each at its own card's layer policy" if by_card else "numbers compare only within one"))
+            text = (
+                f"benchmark {identifier}: models were scored on {len(groups)} different {plural} ({sets}); "
+                + (
+                    "each at its own card's layer policy"
+                    if by_card
+                    else "numbers compare only within one"
+                )
+            )
             notes.append(Note(text, warning=not by_card, benchmark=identifier))
     return notes
 
@@ -89,9 +109,15 @@ def version_notes(identifiers: Sequence[str]) -> list[Note]:
     versions: dict[str, list[str]] = {}
     for identifier in sorted(set(identifiers)):
         versions.setdefault(identifier.partition("@")[0], []).append(identifier)
-    return [Note(f"benchmark {bench} has results of versions {', '.join(v.partition('@')[2] for v in found)}: "
-                 "each version has its own column, and their numbers are not comparable", benchmark=found[-1])
-            for bench, found in versions.items() if len(found) > 1]
+    return [
+        Note(
+            f"benchmark {bench} has results of versions {', '.join(v.partition('@')[2] for v in found)}: "
+            "each version has its own column, and their numbers are not comparable",
+            benchmark=found[-1],
+        )
+        for bench, found in versions.items()
+        if len(found) > 1
+    ]
 
 
 def one_sided(a: Sequence[Result], b: Sequence[Result]) -> tuple[list[str], list[str]]:
@@ -104,8 +130,14 @@ def one_sided(a: Sequence[Result], b: Sequence[Result]) -> tuple[list[str], list
         for identifier in sorted(only):
             bench = identifier.partition("@")[0]
             versions = sorted(o.partition("@")[2] for o in other if o.partition("@")[0] == bench)
-            lines.append(identifier + (f" (the other side has version {', '.join(versions)}: not comparable)"
-                                       if versions else ""))
+            lines.append(
+                identifier
+                + (
+                    f" (the other side has version {', '.join(versions)}: not comparable)"
+                    if versions
+                    else ""
+                )
+            )
         return lines
 
     return described(left - right, right), described(right - left, left)

@@ -28,10 +28,17 @@ class SimulatedModel:
 
 
 #: The untrained models and the baseline of the default leaderboard, beside its trained ones.
-_DEFAULT_TRAINED = (("efficientnet_lite0", "efficientnet", 18), ("efficientnet_lite1", "efficientnet", 23),
-                    ("efficientnet_lite2", "efficientnet", 24), ("mobilenet_v2", "mobilenet", 19))
-_DEFAULT_OTHERS = (("resnet50:untrained", "resnet", 18), ("vit_b_16:untrained", "vit", 14),
-                   ("pixels", "pixels", 1))
+_DEFAULT_TRAINED = (
+    ("efficientnet_lite0", "efficientnet", 18),
+    ("efficientnet_lite1", "efficientnet", 23),
+    ("efficientnet_lite2", "efficientnet", 24),
+    ("mobilenet_v2", "mobilenet", 19),
+)
+_DEFAULT_OTHERS = (
+    ("resnet50:untrained", "resnet", 18),
+    ("vit_b_16:untrained", "vit", 14),
+    ("pixels", "pixels", 1),
+)
 
 
 def default_layout() -> tuple[SimulatedModel, ...]:
@@ -39,21 +46,35 @@ def default_layout() -> tuple[SimulatedModel, ...]:
     lineages), their untrained twins, untrained ResNet-50 and ViT-B/16, the pixel baseline."""
     trained = [SimulatedModel(m, lineage, True, n) for m, lineage, n in _DEFAULT_TRAINED]
     twins = [SimulatedModel(f"{m.model}:untrained", m.lineage, False, m.n_layers) for m in trained]
-    return (*trained, *twins, *(SimulatedModel(m, lineage, False, n) for m, lineage, n in _DEFAULT_OTHERS))
+    return (
+        *trained,
+        *twins,
+        *(SimulatedModel(m, lineage, False, n) for m, lineage, n in _DEFAULT_OTHERS),
+    )
 
 
 def layout(n_trained: int, n_lineages: int, n_layers: int = 19) -> tuple[SimulatedModel, ...]:
     """``n_trained`` trained models dealt round-robin over ``n_lineages`` lineages, the untrained
     twins of the first four, and the default's untrained ResNet-50, ViT-B/16 and pixel baseline."""
-    trained = [SimulatedModel(f"m{i}", f"lineage{i % n_lineages}", True, n_layers + i % 5 - 2)
-               for i in range(n_trained)]
-    twins = [SimulatedModel(f"{m.model}:untrained", m.lineage, False, m.n_layers) for m in trained[:4]]
-    return (*trained, *twins, *(SimulatedModel(m, lineage, False, n) for m, lineage, n in _DEFAULT_OTHERS))
+    trained = [
+        SimulatedModel(f"m{i}", f"lineage{i % n_lineages}", True, n_layers + i % 5 - 2)
+        for i in range(n_trained)
+    ]
+    twins = [
+        SimulatedModel(f"{m.model}:untrained", m.lineage, False, m.n_layers) for m in trained[:4]
+    ]
+    return (
+        *trained,
+        *twins,
+        *(SimulatedModel(m, lineage, False, n) for m, lineage, n in _DEFAULT_OTHERS),
+    )
 
 
 def metadata(models: Sequence[SimulatedModel]) -> pd.DataFrame:
     """The model metadata the decisive tests take: model, lineage, trained."""
-    return pd.DataFrame([{"model": m.model, "lineage": m.lineage, "trained": m.trained} for m in models])
+    return pd.DataFrame(
+        [{"model": m.model, "lineage": m.lineage, "trained": m.trained} for m in models]
+    )
 
 
 #: Profile shape: a sum of cosines over depth with amplitudes falling as 1/k (smooth, a few bumps).
@@ -69,8 +90,11 @@ def _profiles(rng: np.random.Generator, n: int, per: int) -> np.ndarray:
     k = np.arange(1, _HARMONICS + 1)
     amplitude = rng.normal(size=(n, per, _HARMONICS)) / k
     phase = rng.uniform(0, 2 * np.pi, size=(n, per, _HARMONICS))
-    return np.einsum("npk,npkg->npg", amplitude,
-                     np.cos(np.pi * k[None, None, :, None] * _GRID + phase[..., None]))
+    return np.einsum(
+        "npk,npkg->npg",
+        amplitude,
+        np.cos(np.pi * k[None, None, :, None] * _GRID + phase[..., None]),
+    )
 
 
 def _standardised(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
@@ -82,8 +106,14 @@ def _standardised(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
 
 
 def simulate_layers(
-    models: Sequence[SimulatedModel], rng: np.random.Generator, *, within_r: float = 0.0,
-    lineage_sd: float = 0.15, model_sd: float = 0.05, x: str = "x", y: str = "y",
+    models: Sequence[SimulatedModel],
+    rng: np.random.Generator,
+    *,
+    within_r: float = 0.0,
+    lineage_sd: float = 0.15,
+    model_sd: float = 0.05,
+    x: str = "x",
+    y: str = "y",
     others: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """One simulated layer table (model, layer, depth, lineage, trained, ``x``, ``y``, ``others``).
@@ -102,38 +132,63 @@ def simulate_layers(
     at = np.rint(depth * (len(_GRID) - 1)).astype(int)
     planted = {x: within_r, **(others or {})}
     n_profiles = len(planted) + 1  # one per measure, and y's own part
-    shared, own = _profiles(rng, len(lineage_names), n_profiles), _profiles(rng, len(models), n_profiles)
-    raw = np.sqrt(LINEAGE_SHARE) * shared[lineage[code], :, at] + np.sqrt(1 - LINEAGE_SHARE) * own[code, :, at]
+    shared, own = (
+        _profiles(rng, len(lineage_names), n_profiles),
+        _profiles(rng, len(models), n_profiles),
+    )
+    raw = (
+        np.sqrt(LINEAGE_SHARE) * shared[lineage[code], :, at]
+        + np.sqrt(1 - LINEAGE_SHARE) * own[code, :, at]
+    )
     profiles = [_standardised(raw[:, i], code, len(models)) for i in range(n_profiles)]
     betas = []
     for mean in planted.values():
         effect = mean + lineage_sd * rng.normal(size=len(lineage_names))
-        betas.append(np.clip(effect[lineage] + model_sd * rng.normal(size=len(models)), -0.99, 0.99))
-    total = np.sqrt(sum(b ** 2 for b in betas))
-    shrink = np.where(total > 0.99, 0.99 / np.maximum(total, 1e-12), 1.0)  # the betas' squares must sum below 1
+        betas.append(
+            np.clip(effect[lineage] + model_sd * rng.normal(size=len(models)), -0.99, 0.99)
+        )
+    total = np.sqrt(sum(b**2 for b in betas))
+    shrink = np.where(
+        total > 0.99, 0.99 / np.maximum(total, 1e-12), 1.0
+    )  # the betas' squares must sum below 1
     betas = [b * shrink for b in betas]
-    py = sum(b[code] * p for b, p in zip(betas, profiles)) + np.sqrt(1 - sum(b ** 2 for b in betas))[code] * profiles[-1]
+    py = (
+        sum(b[code] * p for b, p in zip(betas, profiles))
+        + np.sqrt(1 - sum(b**2 for b in betas))[code] * profiles[-1]
+    )
     trained = np.array([m.trained for m in models])
     n = len(models)
     columns = {}
     for name, profile in zip(planted, profiles):
         level = np.where(trained, rng.uniform(0.2, 0.35, n), rng.uniform(0.01, 0.05, n))
-        columns[name] = level[code] + np.where(trained, 0.10, 0.01)[code] * profile + rng.normal(0, 0.005, len(code))
+        columns[name] = (
+            level[code]
+            + np.where(trained, 0.10, 0.01)[code] * profile
+            + rng.normal(0, 0.005, len(code))
+        )
     y_level = np.where(trained, rng.uniform(0.10, 0.18, n), rng.uniform(0.0, 0.04, n))
-    columns[y] = y_level[code] + np.where(trained, 0.06, 0.02)[code] * py + rng.normal(0, 0.005, len(code))
-    return pd.DataFrame({
-        "model": np.array([m.model for m in models], dtype=object)[code],
-        "layer": [f"layer{j}" for n_layers in sizes for j in range(n_layers)],
-        "lineage": np.array(names, dtype=object)[code],
-        "trained": trained[code],
-        "depth": depth,
-        **columns,
-    })
+    columns[y] = (
+        y_level[code] + np.where(trained, 0.06, 0.02)[code] * py + rng.normal(0, 0.005, len(code))
+    )
+    return pd.DataFrame(
+        {
+            "model": np.array([m.model for m in models], dtype=object)[code],
+            "layer": [f"layer{j}" for n_layers in sizes for j in range(n_layers)],
+            "lineage": np.array(names, dtype=object)[code],
+            "trained": trained[code],
+            "depth": depth,
+            **columns,
+        }
+    )
 
 
 def simulate_models(
-    models: Sequence[SimulatedModel], rng: np.random.Generator, *, across_r: float = 0.0,
-    x: str = "x", y: str = "y",
+    models: Sequence[SimulatedModel],
+    rng: np.random.Generator,
+    *,
+    across_r: float = 0.0,
+    x: str = "x",
+    y: str = "y",
 ) -> pd.DataFrame:
     """One simulated model table (model, lineage, trained, ``x``, ``y``): each lineage's trained
     models share a lineage effect on x and on y (correlated by ``across_r`` over lineages) plus
@@ -149,6 +204,13 @@ def simulate_models(
             value_y = 0.2 + 0.03 * (0.8 * ey + 0.6 * rng.normal())
         else:
             value_x, value_y = rng.uniform(0.02, 0.09), rng.uniform(0.0, 0.1)
-        rows.append({"model": model.model, "lineage": model.lineage, "trained": model.trained,
-                     x: value_x, y: value_y})
+        rows.append(
+            {
+                "model": model.model,
+                "lineage": model.lineage,
+                "trained": model.trained,
+                x: value_x,
+                y: value_y,
+            }
+        )
     return pd.DataFrame(rows)

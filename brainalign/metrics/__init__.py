@@ -55,7 +55,9 @@ from .wrsa import (
 )
 
 #: The built-in metrics by name (each one's ``name@version`` is what results carry).
-METRICS: dict[str, Metric] = {m.name: m for m in (ClassicalRSA(), ReweightedRSA(), LinearCKA(), Encoding())}
+METRICS: dict[str, Metric] = {
+    m.name: m for m in (ClassicalRSA(), ReweightedRSA(), LinearCKA(), Encoding())
+}
 
 __all__ = [
     "ALPHA_GRID",

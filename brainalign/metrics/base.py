@@ -76,7 +76,11 @@ def metric_id(metric: Metric) -> str:
 
 
 def two_factor_samples(
-    scores: MetricScores, statistic: SubjectStatistic, draws: TwoFactorDraws, *, batch: int = RESAMPLE_BATCH,
+    scores: MetricScores,
+    statistic: SubjectStatistic,
+    draws: TwoFactorDraws,
+    *,
+    batch: int = RESAMPLE_BATCH,
 ) -> TwoFactorSamples:
     """A statistic of the ``(layers, subjects)`` scores bootstrapped over subjects, over stimuli
     and over both, from one set of ``draws``: as :func:`brainalign.rsa.inference.bootstrap_two_factor`
@@ -89,11 +93,14 @@ def two_factor_samples(
         for table, sample in zip(resampled, draws.subjects[start:stop]):
             by_stimuli.append(statistic(table, None))
             by_both.append(statistic(table, sample))
-    return TwoFactorSamples(*(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both)))
+    return TwoFactorSamples(
+        *(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both))
+    )
 
 
-def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, groups: np.ndarray | None = None
-                     ) -> np.ndarray:
+def weighted_pearson(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Pearson's r of the columns of ``x`` and ``y`` (``(m, q)`` each, or ``(m,)``) with the ``m``
     observations weighted by each row of ``weights`` ``(B, m)``: ``(B, q)``; or, with ``groups``
     (a label ``0 … g−1`` per column), ``(B, g)``: one r per group of columns, their covariances and
@@ -111,8 +118,9 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, group
         cov = w @ (x2 * y2) - sum_x * sum_y / total
         var_x, var_y = second_x - sum_x**2 / total, second_y - sum_y**2 / total
         if groups is not None:
-            cov, var_x, var_y, second_x, second_y = (_group_sums(v, groups)
-                                                     for v in (cov, var_x, var_y, second_x, second_y))
+            cov, var_x, var_y, second_x, second_y = (
+                _group_sums(v, groups) for v in (cov, var_x, var_y, second_x, second_y)
+            )
         flat = ~((var_x > 1e-13 * second_x) & (var_y > 1e-13 * second_y))
         r = cov / np.sqrt(var_x * var_y)
     return np.clip(np.where(flat, np.nan, r), -1.0, 1.0)
@@ -125,15 +133,25 @@ def _group_sums(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values[:, order], starts, axis=1)
 
 
-def fold_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray, folds: np.ndarray, *,
-                 groups: np.ndarray | None = None) -> np.ndarray:
+def fold_pearson(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    folds: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
     """:func:`weighted_pearson` within each fold (``folds``: the fold of each observation),
     averaged over the folds where it is defined. Each fold's predictions come from their own fit,
     so each fold is correlated on its own; and a fold's r does not depend on the fit to its own
     observations, so with no relation its mean is 0 (the r of all out-of-fold predictions pooled
     is negative on average, even centred within folds)."""
-    per_fold = np.stack([weighted_pearson(x[folds == f], y[folds == f], weights[:, folds == f], groups=groups)
-                         for f in np.unique(folds)])
+    per_fold = np.stack(
+        [
+            weighted_pearson(x[folds == f], y[folds == f], weights[:, folds == f], groups=groups)
+            for f in np.unique(folds)
+        ]
+    )
     return quiet_nanmean(per_fold, axis=0)
 
 

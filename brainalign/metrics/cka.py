@@ -40,8 +40,16 @@ def hsic(a: np.ndarray, b: np.ndarray) -> float:
 def cka(a: Kernel | np.ndarray, b: Kernel | np.ndarray) -> float:
     """Linear CKA of two kernels (or Gram matrices) on the same stimuli; NaN where a side is
     constant (its centred Gram matrix is zero)."""
-    ka = a.centred_gram() if isinstance(a, Kernel) else double_centre(np.asarray(a, dtype=np.float64))
-    kb = b.centred_gram() if isinstance(b, Kernel) else double_centre(np.asarray(b, dtype=np.float64))
+    ka = (
+        a.centred_gram()
+        if isinstance(a, Kernel)
+        else double_centre(np.asarray(a, dtype=np.float64))
+    )
+    kb = (
+        b.centred_gram()
+        if isinstance(b, Kernel)
+        else double_centre(np.asarray(b, dtype=np.float64))
+    )
     return float(cka_table([ka], [kb])[0, 0])
 
 
@@ -56,7 +64,9 @@ def cka_table(layers: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> np
     return np.clip(table, -1.0, 1.0)
 
 
-def cka_resampled(layers: Sequence[np.ndarray], targets: Sequence[np.ndarray], counts: np.ndarray) -> np.ndarray:
+def cka_resampled(
+    layers: Sequence[np.ndarray], targets: Sequence[np.ndarray], counts: np.ndarray
+) -> np.ndarray:
     """``(B, len(layers), len(targets))`` CKA of centred Gram matrices on each stimulus resample
     given by its draw ``counts`` ``(B, n)``: the cosine of the two centred Gram matrices over the
     drawn pairs, as classical RSA's stimulus bootstrap weights them (module docstring)."""
@@ -74,12 +84,16 @@ class ResampledCKA:
         a = np.stack([np.asarray(k)[self.rows, self.cols] for k in layers])  # (layers, entries)
         b = np.stack([np.asarray(k)[self.rows, self.cols] for k in targets])
         self.shape = (len(a), len(b))
-        self.products = np.concatenate([(a[:, None, :] * b[None, :, :]).reshape(-1, a.shape[1]), a * a, b * b]).T
+        self.products = np.concatenate(
+            [(a[:, None, :] * b[None, :, :]).reshape(-1, a.shape[1]), a * a, b * b]
+        ).T
 
     def __call__(self, counts: np.ndarray) -> np.ndarray:
         counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
         # a pair of distinct stimuli stands for (i, j) and (j, i): 2·cᵢcⱼ; a stimulus's own entry: cᵢ
-        weights = np.where(self.diagonal, counts[:, self.rows], 2.0 * counts[:, self.rows] * counts[:, self.cols])
+        weights = np.where(
+            self.diagonal, counts[:, self.rows], 2.0 * counts[:, self.rows] * counts[:, self.cols]
+        )
         sums = weights @ self.products
         n_layers, n_targets = self.shape
         cross = sums[:, : n_layers * n_targets].reshape(-1, n_layers, n_targets)
@@ -111,11 +125,15 @@ class LinearCKA:
 
     @property
     def resampling(self) -> str:
-        return ("stimulus resamples weight the entries of the centred Gram matrices as the RSA "
-                "bootstrap weights pairs: c_i c_j for a pair drawn c_i and c_j times, c_i for a "
-                "stimulus's own entry, a stimulus paired with its own copy dropped")
+        return (
+            "stimulus resamples weight the entries of the centred Gram matrices as the RSA "
+            "bootstrap weights pairs: c_i c_j for a pair drawn c_i and c_j times, c_i for a "
+            "stimulus's own entry, a stimulus paired with its own copy dropped"
+        )
 
-    def score(self, layers: LayerKernels, target: TargetRDMs | TargetResponses, *, seed: int = 0) -> MetricScores:
+    def score(
+        self, layers: LayerKernels, target: TargetRDMs | TargetResponses, *, seed: int = 0
+    ) -> MetricScores:
         layers = layers.reorder(target.stimulus_ids)
         n = len(target.stimulus_ids)
         with blas_threads_for(n):
@@ -132,7 +150,9 @@ class LinearCKA:
 
         return MetricScores(table, resample, {"negative_share": list(patterns.negative_share)})
 
-    def ceiling(self, target: TargetRDMs | TargetResponses, *, seed: int = 0) -> NoiseCeiling | None:
+    def ceiling(
+        self, target: TargetRDMs | TargetResponses, *, seed: int = 0
+    ) -> NoiseCeiling | None:
         with blas_threads_for(len(target.stimulus_ids)):
             targets = subject_patterns(target).centred_grams()
             if len(targets) < 2:

@@ -12,8 +12,12 @@ from ..rsa import LayerRDMs, NoiseCeiling, TargetRDMs, compare
 from ..rsa.inference import weighted_comparisons
 from .base import MetricScores
 
-_NAMES = {"spearman": "Spearman's rho", "pearson": "Pearson's r", "kendall_tau_a": "Kendall's tau_a",
-          "cosine": "the cosine similarity"}
+_NAMES = {
+    "spearman": "Spearman's rho",
+    "pearson": "Pearson's r",
+    "kendall_tau_a": "Kendall's tau_a",
+    "cosine": "the cosine similarity",
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,10 @@ class ClassicalRSA:
 
     @property
     def resampling(self) -> str:
-        return ("stimulus resamples weight a pair drawn c_i and c_j times c_i c_j times and drop a "
-                "stimulus paired with its own copy")
+        return (
+            "stimulus resamples weight a pair drawn c_i and c_j times c_i c_j times and drop a "
+            "stimulus paired with its own copy"
+        )
 
     def score(self, layers: LayerRDMs, target: TargetRDMs, *, seed: int = 0) -> MetricScores:
         model = layers.rdms.reorder(target.stimulus_ids).data

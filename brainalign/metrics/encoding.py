@@ -47,8 +47,12 @@ class CrossValidated:
     alphas: np.ndarray
 
 
-def ridge_fold(split: Split, targets: np.ndarray, groups: np.ndarray, grid: np.ndarray = ALPHA_GRID,
-               ) -> tuple[np.ndarray, np.ndarray]:
+def ridge_fold(
+    split: Split,
+    targets: np.ndarray,
+    groups: np.ndarray,
+    grid: np.ndarray = ALPHA_GRID,
+) -> tuple[np.ndarray, np.ndarray]:
     """Predictions for ``split.test`` ``(n_test, q)`` from ridge fits on ``split.train`` of each
     column of ``targets`` (rows: all stimuli), and the chosen multiples of tr(K̃), ``(q,)``. The
     penalty is chosen by leave-one-out on the training stimuli for each group of columns
@@ -61,7 +65,9 @@ def ridge_fold(split: Split, targets: np.ndarray, groups: np.ndarray, grid: np.n
     n_train = len(split.train)
     basis, s = split.basis, split.eigenvalues
     if s.size == 0:  # a constant layer predicts the training mean
-        return np.broadcast_to(mean, (len(split.test), targets.shape[1])).copy(), np.full(targets.shape[1], np.nan)
+        return np.broadcast_to(mean, (len(split.test), targets.shape[1])).copy(), np.full(
+            targets.shape[1], np.nan
+        )
     rotated = basis.T @ centred  # Ỹ, (r, q)
     alphas = grid * s.sum()
     squared_basis = basis * basis
@@ -77,18 +83,27 @@ def ridge_fold(split: Split, targets: np.ndarray, groups: np.ndarray, grid: np.n
     predictions = np.empty((len(split.test), targets.shape[1]))
     for a in np.unique(best):
         columns = best == a
-        predictions[:, columns] = split.test_projection @ (rotated[:, columns] / (s + alphas[a])[:, None])
+        predictions[:, columns] = split.test_projection @ (
+            rotated[:, columns] / (s + alphas[a])[:, None]
+        )
     return predictions + mean, grid[best]
 
 
-def cross_validated_ridge(kernel: Kernel, targets: np.ndarray, folds: np.ndarray, groups: np.ndarray | None = None,
-                          grid: np.ndarray = ALPHA_GRID) -> CrossValidated:
+def cross_validated_ridge(
+    kernel: Kernel,
+    targets: np.ndarray,
+    folds: np.ndarray,
+    groups: np.ndarray | None = None,
+    grid: np.ndarray = ALPHA_GRID,
+) -> CrossValidated:
     """Out-of-fold ridge predictions of every column of ``targets`` ``(n, q)`` from ``kernel``
     (module docstring); ``folds`` gives each stimulus's fold, ``groups`` the columns that share a
     penalty (:func:`ridge_fold`; default: each column its own)."""
     targets = np.asarray(targets, dtype=np.float64)
     if targets.ndim != 2 or targets.shape[0] != kernel.n:
-        raise BrainAlignError(f"targets of shape {targets.shape} do not fit a kernel of {kernel.n} stimuli")
+        raise BrainAlignError(
+            f"targets of shape {targets.shape} do not fit a kernel of {kernel.n} stimuli"
+        )
     groups = np.arange(targets.shape[1]) if groups is None else np.asarray(groups, dtype=np.intp)
     predictions = np.empty_like(targets)
     alphas = []
@@ -112,7 +127,9 @@ def noise_ceiling_r(trials: np.ndarray) -> np.ndarray:
     root of the NSD noise ceiling in units of variance). Needs R ≥ 2."""
     trials = np.asarray(trials, dtype=np.float64)
     if trials.ndim != 3 or trials.shape[0] < 2:
-        raise BrainAlignError("a noise ceiling from repeats needs at least 2 repeats of every stimulus")
+        raise BrainAlignError(
+            "a noise ceiling from repeats needs at least 2 repeats of every stimulus"
+        )
     repeats = trials.shape[0]
     noise = trials.var(axis=0, ddof=1).mean(axis=0)
     averages = trials.mean(axis=0)
@@ -157,34 +174,50 @@ class Encoding:
     def resampling(self) -> str:
         return "stimulus resamples re-score the out-of-fold predictions (fits not redone), a stimulus counting as often as drawn"
 
-    def score(self, layers: LayerKernels, target: TargetRDMs | TargetResponses, *, seed: int = 0) -> MetricScores:
+    def score(
+        self, layers: LayerKernels, target: TargetRDMs | TargetResponses, *, seed: int = 0
+    ) -> MetricScores:
         layers = layers.reorder(target.stimulus_ids)
         n = len(target.stimulus_ids)
         folds = stimulus_folds(target.stimulus_ids, self.n_folds, seed)
         with blas_threads_for(n):
             patterns = subject_patterns(target)
             columns, owner = stacked(patterns.patterns)
-            fits = [self._fit(kernel, columns, owner, patterns.from_rdms, folds) for kernel in layers.kernels]
-            scores = _Scores(np.stack([f.predictions for f in fits]), columns, owner, folds, patterns.from_rdms)
+            fits = [
+                self._fit(kernel, columns, owner, patterns.from_rdms, folds)
+                for kernel in layers.kernels
+            ]
+            scores = _Scores(
+                np.stack([f.predictions for f in fits]), columns, owner, folds, patterns.from_rdms
+            )
             per_subject = scores(np.ones((1, n)))[0]
 
         def resample(counts: np.ndarray) -> np.ndarray:
             with blas_threads_for(n):
                 return scores(counts)
 
-        return MetricScores(per_subject, resample, {
-            "folds": folds.tolist(), "alpha_multiples": [f.alphas.tolist() for f in fits],
-            "negative_share": list(patterns.negative_share),
-        })
+        return MetricScores(
+            per_subject,
+            resample,
+            {
+                "folds": folds.tolist(),
+                "alpha_multiples": [f.alphas.tolist() for f in fits],
+                "negative_share": list(patterns.negative_share),
+            },
+        )
 
-    def ceiling(self, target: TargetRDMs | TargetResponses, *, seed: int = 0) -> NoiseCeiling | None:
+    def ceiling(
+        self, target: TargetRDMs | TargetResponses, *, seed: int = 0
+    ) -> NoiseCeiling | None:
         if isinstance(target, TargetResponses) and min(t.shape[0] for t in target.trials) >= 2:
             value = float(np.mean([np.nanmean(noise_ceiling_r(t)) for t in target.trials]))
             return NoiseCeiling(value, value)
         with blas_threads_for(len(target.stimulus_ids)):
             return self._subjects_ceiling(target, seed)
 
-    def _subjects_ceiling(self, target: TargetRDMs | TargetResponses, seed: int) -> NoiseCeiling | None:
+    def _subjects_ceiling(
+        self, target: TargetRDMs | TargetResponses, seed: int
+    ) -> NoiseCeiling | None:
         patterns = subject_patterns(target)
         if len(patterns.patterns) < 2:
             return None
@@ -195,15 +228,24 @@ class Encoding:
             y = patterns.patterns[subject]
             owner = np.zeros(y.shape[1], dtype=np.intp)
             fit = self._fit(Kernel.from_gram(gram), y, owner, patterns.from_rdms, folds)
-            return float(_Scores(fit.predictions[None], y, owner, folds, patterns.from_rdms)(np.ones((1, len(y))))[0, 0, 0])
+            return float(
+                _Scores(fit.predictions[None], y, owner, folds, patterns.from_rdms)(
+                    np.ones((1, len(y)))
+                )[0, 0, 0]
+            )
 
         lower = [score(others[s], s) for s in range(len(others))]
         upper = [score(everyone, s) for s in range(len(others))]
         return NoiseCeiling(float(np.mean(lower)), float(np.mean(upper)))
 
     @staticmethod
-    def _fit(kernel: Kernel, columns: np.ndarray, owner: np.ndarray, from_rdms: bool, folds: np.ndarray,
-             ) -> CrossValidated:
+    def _fit(
+        kernel: Kernel,
+        columns: np.ndarray,
+        owner: np.ndarray,
+        from_rdms: bool,
+        folds: np.ndarray,
+    ) -> CrossValidated:
         """Out-of-fold predictions of every subject's patterns side by side (one ridge solve for
         all), one penalty per subject for MDS dimensions, per unit for measured responses."""
         return cross_validated_ridge(kernel, columns, folds, owner if from_rdms else None)
@@ -219,13 +261,21 @@ class _Scores:
     ``m × m`` inner-product matrices (``Σ_q x_iq y_jq``), prepared once, so a resample costs
     ``m²`` per layer and subject however many columns the subject has."""
 
-    def __init__(self, predicted: np.ndarray, observed: np.ndarray, owner: np.ndarray, folds: np.ndarray,
-                 pooled: bool) -> None:
+    def __init__(
+        self,
+        predicted: np.ndarray,
+        observed: np.ndarray,
+        owner: np.ndarray,
+        folds: np.ndarray,
+        pooled: bool,
+    ) -> None:
         self.folds, self.pooled = folds, pooled
         # a subject's columns are contiguous (``stacked``): sums over them are one reduceat
         self.starts = np.flatnonzero(np.r_[True, np.diff(owner) != 0])
         self.rows: list[np.ndarray] = []
-        self.centred: list[tuple[np.ndarray, np.ndarray]] = []  # per fold: predictions, observations
+        self.centred: list[
+            tuple[np.ndarray, np.ndarray]
+        ] = []  # per fold: predictions, observations
         self.products: list[np.ndarray] = []  # per fold, when pooled: _inner_products
         for fold in np.unique(folds):
             rows = folds == fold
@@ -243,18 +293,27 @@ class _Scores:
         each subject's columns, for every pair of stimuli ``(i, j)`` of the fold."""
         n_layers, m, _ = x.shape
         subjects = [owner == s for s in range(int(owner.max()) + 1)]
-        xy = np.stack([[xl[:, c] @ y[:, c].T for c in subjects] for xl in x])  # (layers, subjects, m, m)
+        xy = np.stack(
+            [[xl[:, c] @ y[:, c].T for c in subjects] for xl in x]
+        )  # (layers, subjects, m, m)
         xx = np.stack([[xl[:, c] @ xl[:, c].T for c in subjects] for xl in x])
         yy = np.broadcast_to(np.stack([y[:, c] @ y[:, c].T for c in subjects]), xy.shape)
-        return np.stack([xy, xx, yy]).reshape(3, n_layers, len(subjects), m * m).transpose(3, 0, 1, 2)
+        return (
+            np.stack([xy, xx, yy]).reshape(3, n_layers, len(subjects), m * m).transpose(3, 0, 1, 2)
+        )
 
     def __call__(self, weights: np.ndarray) -> np.ndarray:
         """``(B, layers, subjects)`` for stimulus weights ``(B, n)``."""
         weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         if self.pooled:
-            per_fold = [self._pooled(weights[:, rows], part) for rows, part in zip(self.rows, self.products)]
+            per_fold = [
+                self._pooled(weights[:, rows], part) for rows, part in zip(self.rows, self.products)
+            ]
         else:
-            per_fold = [self._per_unit(weights[:, rows], part) for rows, part in zip(self.rows, self.centred)]
+            per_fold = [
+                self._per_unit(weights[:, rows], part)
+                for rows, part in zip(self.rows, self.centred)
+            ]
         return quiet_nanmean(np.stack(per_fold), axis=0)
 
     @staticmethod
@@ -263,7 +322,9 @@ class _Scores:
         diagonal = products[:: m + 1]  # (m, 3, layers, subjects): Σ_q x_iq y_iq and the like
         total = w.sum(axis=1)[:, None, None]
         firsts = np.einsum("bi,ikls->bkls", w, diagonal)
-        quadratic = np.einsum("be,ekls->bkls", (w[:, :, None] * w[:, None, :]).reshape(len(w), -1), products)
+        quadratic = np.einsum(
+            "be,ekls->bkls", (w[:, :, None] * w[:, None, :]).reshape(len(w), -1), products
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             cov, var_x, var_y = (firsts[:, k] - quadratic[:, k] / total for k in range(3))
             defined = (var_x > 1e-13 * firsts[:, 1]) & (var_y > 1e-13 * firsts[:, 2])

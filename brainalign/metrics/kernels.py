@@ -66,7 +66,9 @@ class Kernel:
 
     def __post_init__(self) -> None:
         if (self.gram_matrix is None) == (self.features is None):
-            raise BrainAlignError("a kernel is given by its Gram matrix or by features, exactly one of them")
+            raise BrainAlignError(
+                "a kernel is given by its Gram matrix or by features, exactly one of them"
+            )
 
     @classmethod
     def from_gram(cls, gram: object) -> Kernel:
@@ -75,7 +77,9 @@ class Kernel:
         if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
             raise BrainAlignError(f"a Gram matrix must be square, got shape {matrix.shape}")
         if not np.isfinite(matrix).all():
-            raise BrainAlignError("the Gram matrix holds NaN or inf: the layer's activations are not finite")
+            raise BrainAlignError(
+                "the Gram matrix holds NaN or inf: the layer's activations are not finite"
+            )
         return cls(gram_matrix=matrix)
 
     @classmethod
@@ -175,11 +179,15 @@ class LayerKernels:
         kernels, names = tuple(self.kernels), tuple(str(n) for n in self.names)
         depths, ids = tuple(float(d) for d in self.depths), tuple(str(s) for s in self.stimulus_ids)
         if not len(kernels) == len(names) == len(depths):
-            raise BrainAlignError(f"{len(kernels)} kernels, {len(names)} layer names and {len(depths)} depths")
+            raise BrainAlignError(
+                f"{len(kernels)} kernels, {len(names)} layer names and {len(depths)} depths"
+            )
         if any(not 0.0 <= d <= 1.0 for d in depths):
             raise BrainAlignError("relative layer depths must lie in [0, 1]")
         if any(k.n != len(ids) for k in kernels):
-            raise BrainAlignError(f"every kernel must cover the {len(ids)} stimuli of the stimulus ids")
+            raise BrainAlignError(
+                f"every kernel must cover the {len(ids)} stimuli of the stimulus ids"
+            )
         if len(set(ids)) != len(ids):
             raise BrainAlignError("stimulus ids must be unique")
         object.__setattr__(self, "kernels", kernels)
@@ -193,19 +201,32 @@ class LayerKernels:
         if missing:
             raise BrainAlignError(f"no layer kernels named {', '.join(map(str, missing[:5]))}")
         index = [self.names.index(n) for n in names]
-        return LayerKernels(tuple(self.kernels[i] for i in index), tuple(names),
-                            tuple(self.depths[i] for i in index), self.stimulus_ids, self.model_id)
+        return LayerKernels(
+            tuple(self.kernels[i] for i in index),
+            tuple(names),
+            tuple(self.depths[i] for i in index),
+            self.stimulus_ids,
+            self.model_id,
+        )
 
     def reorder(self, stimulus_ids: Sequence[str]) -> LayerKernels:
         """The kernels restricted to, and ordered as, ``stimulus_ids`` (matched by id)."""
-        index = match_ids(self.stimulus_ids, stimulus_ids,
-                          "{count} stimulus ids are not in these layers (e.g. {examples}); the model and the "
-                          "target were computed on different stimuli")
+        index = match_ids(
+            self.stimulus_ids,
+            stimulus_ids,
+            "{count} stimulus ids are not in these layers (e.g. {examples}); the model and the "
+            "target were computed on different stimuli",
+        )
         if index is None:
             return self
         ids = tuple(str(s) for s in stimulus_ids)
-        return LayerKernels(tuple(k.select(index) for k in self.kernels), self.names, self.depths, ids,
-                            self.model_id)
+        return LayerKernels(
+            tuple(k.select(index) for k in self.kernels),
+            self.names,
+            self.depths,
+            ids,
+            self.model_id,
+        )
 
 
 def double_centre(matrix: np.ndarray) -> np.ndarray:
@@ -239,9 +260,17 @@ def _split_from_features(features: np.ndarray, train: np.ndarray, test: np.ndarr
     centred = features[train] - mean
     left, singular, right_t = np.linalg.svd(centred, full_matrices=False)
     eigenvalues = singular**2
-    keep = eigenvalues > RANK_TOLERANCE * eigenvalues[0] if eigenvalues.size and eigenvalues[0] > 0 \
+    keep = (
+        eigenvalues > RANK_TOLERANCE * eigenvalues[0]
+        if eigenvalues.size and eigenvalues[0] > 0
         else np.zeros(eigenvalues.size, dtype=bool)
-    basis, eigenvalues, right_t, singular = left[:, keep], eigenvalues[keep], right_t[keep], singular[keep]
+    )
+    basis, eigenvalues, right_t, singular = (
+        left[:, keep],
+        eigenvalues[keep],
+        right_t[keep],
+        singular[keep],
+    )
     projection = ((features[test] - mean) @ right_t.T) * singular
     return Split(train, test, basis, eigenvalues, projection)
 
@@ -262,7 +291,9 @@ def sketch(block: object, start: int, dimensions: int, seed: int) -> np.ndarray:
     and no fitting, so nothing of any stimulus split leaks into it."""
     values = as_array(block)
     if values.ndim != 2:
-        raise BrainAlignError(f"a block of features must be 2-D (n_stimuli, columns), got {values.shape}")
+        raise BrainAlignError(
+            f"a block of features must be 2-D (n_stimuli, columns), got {values.shape}"
+        )
     if dimensions < 1:
         raise BrainAlignError("a sketch needs at least one dimension")
     n, columns = values.shape
@@ -275,6 +306,8 @@ def sketch(block: object, start: int, dimensions: int, seed: int) -> np.ndarray:
         lo, hi = max(start, chunk * SKETCH_CHUNK), min(stop, (chunk + 1) * SKETCH_CHUNK)
         local = slice(lo - chunk * SKETCH_CHUNK, hi - chunk * SKETCH_CHUNK)
         width = hi - lo
-        spread = csr_matrix((signs[local], (np.arange(width), buckets[local])), shape=(width, dimensions))
+        spread = csr_matrix(
+            (signs[local], (np.arange(width), buckets[local])), shape=(width, dimensions)
+        )
         out += np.asarray(values[:, lo - start : hi - start].astype(np.float64) @ spread)
     return out

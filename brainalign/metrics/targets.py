@@ -54,7 +54,9 @@ def squared_distances(rdm: Any, distance: str) -> np.ndarray:
     docstring): the RDM itself for :data:`SQUARED_EUCLIDEAN` distances, else its square."""
     values = as_rdm_stack(rdm, "rdm")
     if np.isnan(values).any():
-        raise BrainAlignError("an RDM with missing dissimilarities has no embedding; leave its subject out")
+        raise BrainAlignError(
+            "an RDM with missing dissimilarities has no embedding; leave its subject out"
+        )
     return values if distance in SQUARED_EUCLIDEAN else values**2
 
 
@@ -113,7 +115,8 @@ class TargetResponses:
             if array.shape[1] != len(ids):
                 raise BrainAlignError(
                     f"subject {subject}'s responses have {array.shape[1]} stimuli but there are "
-                    f"{len(ids)} stimulus ids; one row per stimulus, in the order of the ids")
+                    f"{len(ids)} stimulus ids; one row per stimulus, in the order of the ids"
+                )
         object.__setattr__(self, "trials", trials)
         object.__setattr__(self, "subjects", subjects)
         object.__setattr__(self, "stimulus_ids", ids)
@@ -128,12 +131,22 @@ class TargetResponses:
 
     def reorder(self, stimulus_ids: Sequence[str]) -> TargetResponses:
         """The responses restricted to, and ordered as, ``stimulus_ids`` (matched by id)."""
-        index = match_ids(self.stimulus_ids, stimulus_ids, "{count} stimulus ids have no responses (e.g. {examples})")
+        index = match_ids(
+            self.stimulus_ids,
+            stimulus_ids,
+            "{count} stimulus ids have no responses (e.g. {examples})",
+        )
         if index is None:
             return self
         ids = tuple(str(s) for s in stimulus_ids)
-        return TargetResponses(self.name, tuple(t[:, index] for t in self.trials), self.subjects, ids,
-                               self.kind, dict(self.metadata))
+        return TargetResponses(
+            self.name,
+            tuple(t[:, index] for t in self.trials),
+            self.subjects,
+            ids,
+            self.kind,
+            dict(self.metadata),
+        )
 
 
 def _as_trials(values: Any, subject: str) -> np.ndarray:
@@ -143,9 +156,12 @@ def _as_trials(values: Any, subject: str) -> np.ndarray:
     if array.ndim != 3:
         raise BrainAlignError(
             f"subject {subject}'s responses must be (n_stimuli, n_units) or (repeats, n_stimuli, "
-            f"n_units), got shape {array.shape}")
+            f"n_units), got shape {array.shape}"
+        )
     if not np.isfinite(array).all():
-        raise BrainAlignError(f"subject {subject}'s responses hold NaN or inf; drop those units first")
+        raise BrainAlignError(
+            f"subject {subject}'s responses hold NaN or inf; drop those units first"
+        )
     return array
 
 
@@ -171,6 +187,9 @@ def subject_patterns(target: TargetRDMs | TargetResponses) -> SubjectPatterns:
         return SubjectPatterns(target.responses(), from_rdms=False)
     if isinstance(target, TargetRDMs):
         embeddings = [embedding(row, target.rdms.distance) for row in target.rdms.data]
-        return SubjectPatterns(tuple(e.coordinates for e in embeddings), True,
-                               tuple(e.negative_share for e in embeddings))
+        return SubjectPatterns(
+            tuple(e.coordinates for e in embeddings),
+            True,
+            tuple(e.negative_share for e in embeddings),
+        )
     raise BrainAlignError(f"a feature metric scores RDMs or responses, not {type(target).__name__}")

@@ -71,11 +71,18 @@ def nonnegative_weights(normal: np.ndarray, moments: np.ndarray) -> np.ndarray:
     root = np.sqrt(values[keep])
     reduced = root[:, None] * vectors[:, keep].T
     rotated = (vectors[:, keep].T @ moments) / root[:, None]
-    return np.stack([nnls(reduced, rotated[:, j], maxiter=50 * normal.shape[0])[0]
-                     for j in range(moments.shape[1])], axis=1)
+    return np.stack(
+        [
+            nnls(reduced, rotated[:, j], maxiter=50 * normal.shape[0])[0]
+            for j in range(moments.shape[1])
+        ],
+        axis=1,
+    )
 
 
-def score_moments(scores: np.ndarray, dissimilarities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def score_moments(
+    scores: np.ndarray, dissimilarities: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The centred normal equations of the pair regression (module docstring) from component
     ``scores`` ``(n, k)`` and square dissimilarities ``(S, n, n)``: ``(AᵀA, Aᵀd, column means of
     A, means of d)``, centred over the ``n(n−1)/2`` pairs."""
@@ -84,8 +91,13 @@ def score_moments(scores: np.ndarray, dissimilarities: np.ndarray) -> tuple[np.n
     squared = scores * scores
     sums, square_sums = scores.sum(axis=0), squared.sum(axis=0)
     mixed = squared.T @ scores  # Σ u² v
-    normal = (n * (squared.T @ squared) + np.outer(square_sums, square_sums)
-              - 2 * mixed * sums[None, :] - 2 * sums[:, None] * mixed.T + 2 * (scores.T @ scores) ** 2)
+    normal = (
+        n * (squared.T @ squared)
+        + np.outer(square_sums, square_sums)
+        - 2 * mixed * sums[None, :]
+        - 2 * sums[:, None] * mixed.T
+        + 2 * (scores.T @ scores) ** 2
+    )
     column_sums = n * square_sums - sums**2
     row_sums = dissimilarities.sum(axis=2)  # (S, n): D1
     cross = squared.T @ row_sums.T - np.einsum("ik,sik->ks", scores, dissimilarities @ scores)
@@ -96,15 +108,20 @@ def score_moments(scores: np.ndarray, dissimilarities: np.ndarray) -> tuple[np.n
     return normal_c, cross_c, column_means, d_means
 
 
-def reweighted_rsa(kernel: Kernel, rdms: np.ndarray, folds: np.ndarray,
-                   components: int = MAX_COMPONENTS) -> Reweighted:
+def reweighted_rsa(
+    kernel: Kernel, rdms: np.ndarray, folds: np.ndarray, components: int = MAX_COMPONENTS
+) -> Reweighted:
     """Fit and predict as the module docstring says, for condensed subject ``rdms`` ``(S, P)`` on
     the kernel's stimuli, with each stimulus's fold in ``folds``."""
     squares = to_square(np.atleast_2d(rdms))
     rows, cols, predictions, weights, intercepts = [], [], [], [], []
     for train, test in splits(folds):
-        train_scores, test_scores = kernel.split(train, test).scores(min(components, len(train) - 2))
-        normal, cross, column_means, d_means = score_moments(train_scores, squares[:, train][:, :, train])
+        train_scores, test_scores = kernel.split(train, test).scores(
+            min(components, len(train) - 2)
+        )
+        normal, cross, column_means, d_means = score_moments(
+            train_scores, squares[:, train][:, :, train]
+        )
         w = nonnegative_weights(normal, cross)  # (k, S)
         b = d_means - column_means @ w
         i, j = np.triu_indices(len(test), k=1)
@@ -116,8 +133,13 @@ def reweighted_rsa(kernel: Kernel, rdms: np.ndarray, folds: np.ndarray,
         padded[: w.shape[0]] = w
         weights.append(padded.T)
         intercepts.append(b)
-    return Reweighted(np.concatenate(rows), np.concatenate(cols), np.concatenate(predictions, axis=1),
-                      np.stack(weights), np.stack(intercepts))
+    return Reweighted(
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(predictions, axis=1),
+        np.stack(weights),
+        np.stack(intercepts),
+    )
 
 
 def reweighted_groups(groups: np.ndarray, rdms: np.ndarray, folds: np.ndarray) -> Reweighted:
@@ -141,8 +163,13 @@ def reweighted_groups(groups: np.ndarray, rdms: np.ndarray, folds: np.ndarray) -
         cols.append(test[j])
         weights.append(w.T)
         intercepts.append(b)
-    return Reweighted(np.concatenate(rows), np.concatenate(cols), np.concatenate(predictions, axis=1),
-                      np.stack(weights), np.stack(intercepts))
+    return Reweighted(
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(predictions, axis=1),
+        np.stack(weights),
+        np.stack(intercepts),
+    )
 
 
 @dataclass(frozen=True)
@@ -170,8 +197,10 @@ class ReweightedRSA:
 
     @property
     def resampling(self) -> str:
-        return ("stimulus resamples re-score the held-out predictions (fits not redone), a pair drawn "
-                "c_i and c_j times counting c_i c_j times, a stimulus paired with its own copy dropped")
+        return (
+            "stimulus resamples re-score the held-out predictions (fits not redone), a pair drawn "
+            "c_i and c_j times counting c_i c_j times, a stimulus paired with its own copy dropped"
+        )
 
     def score(self, layers: LayerKernels, target: TargetRDMs, *, seed: int = 0) -> MetricScores:
         rdms = _rdms_of(target)
@@ -179,23 +208,35 @@ class ReweightedRSA:
         n = len(target.stimulus_ids)
         folds = stimulus_folds(target.stimulus_ids, self.n_folds, seed)
         with blas_threads_for(n):
-            fits = [reweighted_rsa(kernel, rdms, folds, self.components) for kernel in layers.kernels]
+            fits = [
+                reweighted_rsa(kernel, rdms, folds, self.components) for kernel in layers.kernels
+            ]
             rows, cols = fits[0].rows, fits[0].cols
-            observed = np.tile(to_square(rdms)[:, rows, cols].T, (1, len(fits)))  # (pairs, layers·subjects)
+            observed = np.tile(
+                to_square(rdms)[:, rows, cols].T, (1, len(fits))
+            )  # (pairs, layers·subjects)
             predicted = np.concatenate([fit.predictions.T for fit in fits], axis=1)
             pair_folds = folds[rows]
             shape = (len(fits), len(rdms))
-            per_subject = fold_pearson(predicted, observed, np.ones((1, len(rows))), pair_folds)[0].reshape(shape)
+            per_subject = fold_pearson(predicted, observed, np.ones((1, len(rows))), pair_folds)[
+                0
+            ].reshape(shape)
 
         def resample(counts: np.ndarray) -> np.ndarray:
             weights = pair_weights(counts, rows, cols)
             with blas_threads_for(n):
-                return fold_pearson(predicted, observed, weights, pair_folds).reshape(len(weights), *shape)
+                return fold_pearson(predicted, observed, weights, pair_folds).reshape(
+                    len(weights), *shape
+                )
 
-        return MetricScores(per_subject, resample, {
-            "folds": folds.tolist(),
-            "mean_weights": [fit.weights.mean(axis=(0, 1)).tolist() for fit in fits],
-        })
+        return MetricScores(
+            per_subject,
+            resample,
+            {
+                "folds": folds.tolist(),
+                "mean_weights": [fit.weights.mean(axis=(0, 1)).tolist() for fit in fits],
+            },
+        )
 
     def ceiling(self, target: TargetRDMs, *, seed: int = 0) -> NoiseCeiling | None:
         rdms = _rdms_of(target)
@@ -207,7 +248,11 @@ class ReweightedRSA:
         def score(group: np.ndarray, subject: int) -> float:
             fit = reweighted_groups(group, rdms[subject], folds)
             observed = rdms[subject][pair_index(fit.rows, fit.cols, len(folds))]
-            return float(fold_pearson(fit.predictions[0], observed, np.ones((1, len(observed))), folds[fit.rows])[0, 0])
+            return float(
+                fold_pearson(
+                    fit.predictions[0], observed, np.ones((1, len(observed))), folds[fit.rows]
+                )[0, 0]
+            )
 
         with blas_threads_for(len(folds)):
             lower = [score(others[s], s) for s in range(len(rdms))]
@@ -219,7 +264,10 @@ def _rdms_of(target: TargetRDMs) -> np.ndarray:
     if not isinstance(target, TargetRDMs):
         raise BrainAlignError(
             "feature-reweighted RSA scores RDMs: make each subject's RDM from its responses first "
-            f"(brainalign.rsa.rdm), not a {type(target).__name__}")
+            f"(brainalign.rsa.rdm), not a {type(target).__name__}"
+        )
     if np.isnan(target.rdms.data).any():
-        raise BrainAlignError(f"{target.name}: an RDM with missing dissimilarities cannot be reweighted; leave its subject out")
+        raise BrainAlignError(
+            f"{target.name}: an RDM with missing dissimilarities cannot be reweighted; leave its subject out"
+        )
     return target.rdms.data

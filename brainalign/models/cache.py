@@ -40,7 +40,9 @@ FORMAT = 2  # 2: cosine/correlation distances within rsa.ZERO_DISTANCE of zero a
 class LayerRDMCache:
     """Get and put the RDM of one layer of one model on one stimulus set."""
 
-    def __init__(self, model: LoadedModel, stimuli: StimulusSet, *, distance: str, batch_size: int) -> None:
+    def __init__(
+        self, model: LoadedModel, stimuli: StimulusSet, *, distance: str, batch_size: int
+    ) -> None:
         self.root = cache_dir() / "layer_rdms"
         self.n_stimuli = len(stimuli)
         self.identity = {
@@ -85,7 +87,9 @@ class LayerRDMCache:
     def kernel_path(self, layer: str, form: str) -> Path:
         """Where the layer's kernel lies (``form``: ``gram`` or ``sketch``), beside its RDM: keyed
         like it, with the distance (which a kernel does not depend on) replaced by the form."""
-        text = json.dumps({**self.identity, "distance": form, "layer": layer}, sort_keys=True, default=str)
+        text = json.dumps(
+            {**self.identity, "distance": form, "layer": layer}, sort_keys=True, default=str
+        )
         key = hashlib.sha256(text.encode()).hexdigest()
         return self.root / key[:2] / f"{key}.{form}.npz"
 
@@ -107,12 +111,21 @@ class LayerRDMCache:
         return kernel
 
     def put_kernel(self, layer: str, form: str, kernel: np.ndarray) -> None:
-        write_npz_atomic(self.kernel_path(layer, form), {
-            form: np.asarray(kernel, np.float64), "layer": np.str_(layer),
-        })
+        write_npz_atomic(
+            self.kernel_path(layer, form),
+            {
+                form: np.asarray(kernel, np.float64),
+                "layer": np.str_(layer),
+            },
+        )
 
     def put(self, layer: str, rdm: np.ndarray) -> None:
         identity = json.dumps({**self.identity, "layer": layer}, sort_keys=True, default=str)
-        write_npz_atomic(self.path(layer), {
-            "rdm": np.asarray(rdm, np.float64), "layer": np.str_(layer), "identity": np.str_(identity),
-        })
+        write_npz_atomic(
+            self.path(layer),
+            {
+                "rdm": np.asarray(rdm, np.float64),
+                "layer": np.str_(layer),
+                "identity": np.str_(identity),
+            },
+        )

@@ -39,18 +39,26 @@ def uncomparable_layers(layers: LayerRDMs) -> dict[str, str]:
     for name, row in zip(layers.layers, layers.rdms.data):
         undefined = np.isnan(row)
         if undefined.all():
-            found[name] = ("no dissimilarity is defined: every stimulus gives the layer all-zero or "
-                           "non-finite activations")
+            found[name] = (
+                "no dissimilarity is defined: every stimulus gives the layer all-zero or "
+                "non-finite activations"
+            )
         elif undefined.any():
             rows, cols = np.triu_indices(n, k=1)
             stimuli = np.unique(np.concatenate([rows[undefined], cols[undefined]]))
             # a stimulus is undefined when all its pairs are; else only pairs of undefined ones are
-            bad = [s for s in stimuli if undefined[(rows == s) | (cols == s)].all()] or list(stimuli)
-            found[name] = (f"dissimilarities undefined for {len(bad)} of {n} stimuli (all-zero, "
-                           "constant or non-finite activations)")
+            bad = [s for s in stimuli if undefined[(rows == s) | (cols == s)].all()] or list(
+                stimuli
+            )
+            found[name] = (
+                f"dissimilarities undefined for {len(bad)} of {n} stimuli (all-zero, "
+                "constant or non-finite activations)"
+            )
         elif row.max() == row.min():
-            found[name] = ("constant RDM: every pair of stimuli is equally dissimilar (the same "
-                           "activations for every stimulus)")
+            found[name] = (
+                "constant RDM: every pair of stimuli is equally dissimilar (the same "
+                "activations for every stimulus)"
+            )
     return found
 
 
@@ -76,13 +84,20 @@ def drop_uncomparable_layers(
                 f"{model_id or 'the model'}: every layer's RDM on {set_name} is constant or undefined "
                 f"({next(iter(reasons.values()))}); nothing was scored or stored"
             )
-        kept[set_name] = LayerRDMs(layers.rdms.select([layers.layers[i] for i in keep]),
-                                   tuple(layers.depths[i] for i in keep), layers.model_id)
+        kept[set_name] = LayerRDMs(
+            layers.rdms.select([layers.layers[i] for i in keep]),
+            tuple(layers.depths[i] for i in keep),
+            layers.model_id,
+        )
     dropped = [{"layer": layer, "reason": reason} for layer, reason in reasons.items()]
     new = [d for d in dropped if (model_id, d["layer"]) not in _REPORTED]
     if new:
         _REPORTED.update((model_id, d["layer"]) for d in new)
-        log.warning("%s: %d layer(s) dropped, their RDMs cannot be compared: %s (recorded in each "
-                    "result as extra.dropped_layers)", model_id or "model", len(new),
-                    "; ".join(f"{d['layer']}: {d['reason']}" for d in new))
+        log.warning(
+            "%s: %d layer(s) dropped, their RDMs cannot be compared: %s (recorded in each "
+            "result as extra.dropped_layers)",
+            model_id or "model",
+            len(new),
+            "; ".join(f"{d['layer']}: {d['reason']}" for d in new),
+        )
     return kept, dropped

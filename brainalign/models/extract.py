@@ -74,8 +74,20 @@ log = logging.getLogger(__name__)
 # A laptop with 8-16 GB of RAM keeps 2 GB of activations comfortably beside the model.
 DEFAULT_MEMORY_BUDGET = "2GB"
 _UNITS = {
-    "": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-    "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
 }
 
 
@@ -233,7 +245,11 @@ class _Spilled:
             for start in range(0, self.shape[1], self.step):
                 offset, width = self._block(start)
                 chunk = np.ascontiguousarray(array[:, start : start + width])
-                _write_all(self.fd, memoryview(chunk.data).cast("B"), offset + rows.start * width * itemsize)
+                _write_all(
+                    self.fd,
+                    memoryview(chunk.data).cast("B"),
+                    offset + rows.start * width * itemsize,
+                )
 
     def columns(self, start: int, stop: int) -> np.ndarray:
         """The Gram block that starts at column ``start`` (spilled files are read whole blocks
@@ -274,7 +290,9 @@ _Columns = Callable[[int, int], np.ndarray]
 class _Capture:
     """Forward hooks that put wanted layer outputs into per-layer sinks (rows = stimuli)."""
 
-    def __init__(self, module: nn.Module, layers: Sequence[Layer], stop_after: Layer | None) -> None:
+    def __init__(
+        self, module: nn.Module, layers: Sequence[Layer], stop_after: Layer | None
+    ) -> None:
         self.wanted = {layer.name: layer for layer in layers}
         self.stop_name = stop_after.name if stop_after is not None else None
         self.sinks: dict[str, _Sink] = {}
@@ -297,6 +315,7 @@ class _Capture:
                 self._take(layer, first_tensor(output))
             if name == self.stop_name:
                 raise _StopForward
+
         return hook
 
     def _take(self, layer: Layer, tensor: torch.Tensor | None) -> None:
@@ -367,7 +386,9 @@ class _Inputs:
             batch = torch.from_numpy(np.load(saved, allow_pickle=False))
         else:
             ids = self.stimuli.ids[rows]
-            batch = torch.stack([pp.apply(self.model.preprocess, self.stimuli.load(i)) for i in ids])
+            batch = torch.stack(
+                [pp.apply(self.model.preprocess, self.stimuli.load(i)) for i in ids]
+            )
             if saved is not None:
                 np.save(saved, batch.numpy())
         return batch.to(self.model.device)
@@ -419,8 +440,17 @@ def extract_layer_rdms(
     (bytes or e.g. ``"2GB"``). Cached layer RDMs are reused unless ``cache=False``. The result
     lists layers in execution order with their relative depths.
     """
-    return extract_layers(model, stimuli, distance=distance, batch_size=batch_size, memory_budget=memory_budget,
-                          device=device, cache=cache, layers=layers, kernels=False)[0]
+    return extract_layers(
+        model,
+        stimuli,
+        distance=distance,
+        batch_size=batch_size,
+        memory_budget=memory_budget,
+        device=device,
+        cache=cache,
+        layers=layers,
+        kernels=False,
+    )[0]
 
 
 def extract_layers(
@@ -444,7 +474,9 @@ def extract_layers(
     cached beside the RDMs (up to ``SMALL`` stimuli the Gram matrix is cached whenever an RDM is
     computed, so a later metric needs no second pass)."""
     if distance not in rsa.DISTANCES:
-        raise BrainAlignError(f"unknown distance {distance!r}; choose one of {', '.join(rsa.DISTANCES)}")
+        raise BrainAlignError(
+            f"unknown distance {distance!r}; choose one of {', '.join(rsa.DISTANCES)}"
+        )
     if batch_size < 1:
         raise BrainAlignError(f"batch size must be at least 1, got {batch_size}")
     if len(stimuli) < 2:
@@ -471,7 +503,9 @@ def _extract(
     kernels: bool,
 ) -> tuple[LayerRDMs, LayerKernels | None]:
     names = model.select(layers)
-    store = LayerRDMCache(model, stimuli, distance=distance, batch_size=batch_size) if cache else None
+    store = (
+        LayerRDMCache(model, stimuli, distance=distance, batch_size=batch_size) if cache else None
+    )
     form = "gram" if len(stimuli) <= SMALL else "sketch"
     # Gram matrices of few stimuli are a free by-product: cached whenever an RDM is computed.
     keep_kernels = kernels or (store is not None and form == "gram")
@@ -486,21 +520,40 @@ def _extract(
                 cached = store.get_kernel(name, form) if kernels else None
                 if cached is not None:
                     kernel_results[name] = cached
-    todo = [model.graph[name] for name in names
-            if name not in results or (kernels and name not in kernel_results)]
+    todo = [
+        model.graph[name]
+        for name in names
+        if name not in results or (kernels and name not in kernel_results)
+    ]
     if todo:
-        log.info("%s: %d of %d layers cached; computing %d", model.id, len(names) - len(todo), len(names), len(todo))
+        log.info(
+            "%s: %d of %d layers cached; computing %d",
+            model.id,
+            len(names) - len(todo),
+            len(names),
+            len(todo),
+        )
         with reuse_freed_memory(), _exact_float32(model.device):
-            _compute(model, stimuli, todo, distance, batch_size, budget, store, results,
-                     (form, kernel_results) if keep_kernels else None)
+            _compute(
+                model,
+                stimuli,
+                todo,
+                distance,
+                batch_size,
+                budget,
+                store,
+                results,
+                (form, kernel_results) if keep_kernels else None,
+            )
     data = np.stack([results[name] for name in names])
     depths = model.graph.depths(names)
     layer_rdms = LayerRDMs(RDMs(data, names, stimuli.ids, distance), depths, model.id)
     if not kernels:
         return layer_rdms, None
-    made = (Kernel.from_gram if form == "gram" else Kernel.from_features)
-    layer_kernels = LayerKernels(tuple(made(kernel_results[name]) for name in names), names, depths,
-                                 stimuli.ids, model.id)
+    made = Kernel.from_gram if form == "gram" else Kernel.from_features
+    layer_kernels = LayerKernels(
+        tuple(made(kernel_results[name]) for name in names), names, depths, stimuli.ids, model.id
+    )
     return layer_rdms, layer_kernels
 
 
@@ -544,9 +597,15 @@ def _compute(
             inputs.keep_on_disk()
         if any(group.spilled for group in groups):
             spill = ScratchFolder("spill")
-        log.info("%s: %d layers in %d passes of %d batches (budget %.2f GB, %.2f GB spilled)",
-                 model.id, len(todo), len(groups), len(inputs.batches), budget / 1e9,
-                 sum(nbytes[name] for group in groups for name in group.spilled) / 1e9)
+        log.info(
+            "%s: %d layers in %d passes of %d batches (budget %.2f GB, %.2f GB spilled)",
+            model.id,
+            len(todo),
+            len(groups),
+            len(inputs.batches),
+            budget / 1e9,
+            sum(nbytes[name] for group in groups for name in group.spilled) / 1e9,
+        )
         bar = progress(total=len(groups) * len(inputs.batches), unit="batch", desc=model.id)
         try:
             for index, group in enumerate(groups, 1):
@@ -570,8 +629,11 @@ def _compute(
                             results[layer.name] = rdm
                             if kernels is not None:
                                 form, into = kernels
-                                into[layer.name] = gram if form == "gram" else _sketch(
-                                    sink, sketch_seed(model.id, layer.name))
+                                into[layer.name] = (
+                                    gram
+                                    if form == "gram"
+                                    else _sketch(sink, sketch_seed(model.id, layer.name))
+                                )
                         sink.close()
                         if store is not None:
                             with phase("io"):
@@ -595,12 +657,15 @@ def _undefined_distances_reported_by_scoring() -> Iterator[None]:
     dissimilarities stay in the RDM, and scoring drops such a layer and reports it once per model
     (:mod:`brainalign.models.constant_layers`), not once per layer, stimulus set and benchmark."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*distances are undefined and set to NaN",
-                                category=RuntimeWarning)
+        warnings.filterwarnings(
+            "ignore", message=r".*distances are undefined and set to NaN", category=RuntimeWarning
+        )
         yield
 
 
-def _sinks(group: Group, sizes: dict[str, _Size], n: int, spill_folder: Path | None) -> dict[str, _Sink]:
+def _sinks(
+    group: Group, sizes: dict[str, _Size], n: int, spill_folder: Path | None
+) -> dict[str, _Sink]:
     sinks: dict[str, _Sink] = {}
     for position, layer in enumerate(group.layers):
         size = sizes[layer.name]
@@ -621,7 +686,9 @@ def layer_rdm(features: np.ndarray | _Sink, distance: str) -> np.ndarray:
     return _layer_rdm_and_gram(features, distance)[0]
 
 
-def _layer_rdm_and_gram(features: np.ndarray | _Sink, distance: str) -> tuple[np.ndarray, np.ndarray]:
+def _layer_rdm_and_gram(
+    features: np.ndarray | _Sink, distance: str
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`layer_rdm` and the uncentred float64 Gram matrix it was computed from."""
     sink = _Array(features) if isinstance(features, np.ndarray) else features
     if isinstance(sink, _Kept) and sink.device.type != "cpu":
@@ -650,7 +717,9 @@ def _sketch(features: _Sink | _Array, seed: int) -> np.ndarray:
     total = np.zeros((n, SKETCH_DIMENSIONS))
     for start in range(0, d, step):
         if isinstance(features, _Kept) and features.device.type != "cpu":
-            block = torch.cat([part[:, start : start + step] for part in features.parts]).cpu().numpy()
+            block = (
+                torch.cat([part[:, start : start + step] for part in features.parts]).cpu().numpy()
+            )
         else:
             block = features.columns(start, start + step)
         total += sketch(block, start, SKETCH_DIMENSIONS, seed)
@@ -684,7 +753,10 @@ def _host_gram(features: _Kept | _Spilled | _Array, center: bool) -> tuple[np.nd
         # Few stimuli make each block product tiny: BLAS threads cost more than they save (on a
         # busy machine their spin-waits cost 10x the product), so blocks go to threads of our
         # own, one BLAS thread each. Summed in block order: identical whatever the thread count.
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_gram_threads()) as pool:
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(_gram_threads()) as pool,
+        ):
             for part, part_sums in pool.map(block_gram, starts):
                 gram += part
                 if part_sums is not None:  # centring
@@ -697,8 +769,9 @@ def _host_gram(features: _Kept | _Spilled | _Array, center: bool) -> tuple[np.nd
     return gram, sums
 
 
-def _device_gram(parts: list[torch.Tensor], shape: tuple[int, int], center: bool
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _device_gram(
+    parts: list[torch.Tensor], shape: tuple[int, int], center: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Float64 Gram matrix and row sums computed where the activations are (a GPU): column
     blocks are converted to float64 there, and only the ``(n, n)`` result comes back."""
     n, d = shape
@@ -714,12 +787,18 @@ def _device_gram(parts: list[torch.Tensor], shape: tuple[int, int], center: bool
     return gram.cpu().numpy(), sums.cpu().numpy()
 
 
-def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features: _Sink | _Array, distance: str,
-                   columns: _Columns | None) -> np.ndarray:
+def _rdm_from_gram(
+    gram: np.ndarray,
+    sums: np.ndarray,
+    features: _Sink | _Array,
+    distance: str,
+    columns: _Columns | None,
+) -> np.ndarray:
     _n, d = features.shape
     if distance in ("cosine", "correlation"):
-        result = rsa.rdm_from_gram(gram, distance, row_sums=sums if distance == "correlation" else None,
-                                   n_features=d)
+        result = rsa.rdm_from_gram(
+            gram, distance, row_sums=sums if distance == "correlation" else None, n_features=d
+        )
         result[np.abs(result) <= rsa.ZERO_DISTANCE] = 0.0  # identical stimuli tie exactly
         return result
     result = rsa.rdm_from_gram(gram, distance)
@@ -732,7 +811,9 @@ def _rdm_from_gram(gram: np.ndarray, sums: np.ndarray, features: _Sink | _Array,
     return result
 
 
-def _squared_distances(features: _Sink | _Array, pairs: np.ndarray, columns: _Columns | None) -> np.ndarray:
+def _squared_distances(
+    features: _Sink | _Array, pairs: np.ndarray, columns: _Columns | None
+) -> np.ndarray:
     """Exact float64 squared distances of the stimulus pairs at condensed indices ``pairs``,
     summed over column blocks (on the GPU for activations held there)."""
     n, d = features.shape
@@ -762,7 +843,9 @@ def _gram_threads() -> int:
     return max(1, torch.get_num_threads())
 
 
-def activation_bytes(model: LoadedModel, stimuli: StimulusSet, layers: Layers | None = None) -> dict[str, int]:
+def activation_bytes(
+    model: LoadedModel, stimuli: StimulusSet, layers: Layers | None = None
+) -> dict[str, int]:
     """Bytes each layer's activations take for all ``stimuli`` (what the budget is compared with)."""
     inputs = _Inputs(model, stimuli, 1)
     try:

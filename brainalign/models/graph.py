@@ -44,19 +44,48 @@ KINDS = ("convolution", "linear", "normalisation", "activation", "pooling", "att
 _KIND_TYPES: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("convolution", (nn.modules.conv._ConvNd,)),
     ("linear", (nn.Linear, nn.Bilinear)),
-    ("normalisation", (
-        nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm,
-        nn.RMSNorm,
-    )),
-    ("activation", (
-        nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.Tanh,
-        nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.PReLU, nn.Mish, nn.Softplus, nn.Softmax, nn.GLU,
-    )),
-    ("pooling", (
-        nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
-        nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
-        nn.modules.pooling._LPPoolNd,
-    )),
+    (
+        "normalisation",
+        (
+            nn.modules.batchnorm._NormBase,
+            nn.LayerNorm,
+            nn.GroupNorm,
+            nn.LocalResponseNorm,
+            nn.RMSNorm,
+        ),
+    ),
+    (
+        "activation",
+        (
+            nn.ReLU,
+            nn.ReLU6,
+            nn.GELU,
+            nn.SiLU,
+            nn.Hardswish,
+            nn.Hardsigmoid,
+            nn.Sigmoid,
+            nn.Tanh,
+            nn.LeakyReLU,
+            nn.ELU,
+            nn.SELU,
+            nn.CELU,
+            nn.PReLU,
+            nn.Mish,
+            nn.Softplus,
+            nn.Softmax,
+            nn.GLU,
+        ),
+    ),
+    (
+        "pooling",
+        (
+            nn.modules.pooling._MaxPoolNd,
+            nn.modules.pooling._AvgPoolNd,
+            nn.modules.pooling._AdaptiveAvgPoolNd,
+            nn.modules.pooling._AdaptiveMaxPoolNd,
+            nn.modules.pooling._LPPoolNd,
+        ),
+    ),
     ("attention", (nn.MultiheadAttention,)),
 )
 # Third-party classes (timm, open_clip, efficientnet) recognised by their class name.
@@ -64,7 +93,10 @@ _KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("attention", re.compile(r"(Attention|Attn)(Pool\d?d?)?$")),
     ("pooling", re.compile(r"Pool(ing)?(\d?d)?$")),
     ("normalisation", re.compile(r"Norm(Act)?(\d?d)?(Fp32)?$")),
-    ("activation", re.compile(r"(GELU|ReLU\d?|SiLU|Swish|Mish|Sigmoid|Tanh|Softmax)$", re.IGNORECASE)),
+    (
+        "activation",
+        re.compile(r"(GELU|ReLU\d?|SiLU|Swish|Mish|Sigmoid|Tanh|Softmax)$", re.IGNORECASE),
+    ),
     ("convolution", re.compile(r"Conv(\d?d)?(SamePadding)?$")),
     ("linear", re.compile(r"Linear$")),
 )
@@ -173,12 +205,15 @@ class LayerGraph:
         elif policy == "blocks":
             blocks = [layer for layer in self.layers if layer.block]
             if not blocks:
-                log.debug("no residual or transformer blocks recognised; `blocks` falls back to `all`")
+                log.debug(
+                    "no residual or transformer blocks recognised; `blocks` falls back to `all`"
+                )
                 return self.policy("all")
             last = blocks[-1].order
             output = self[self.output]
             pools = [
-                layer for layer in self.layers
+                layer
+                for layer in self.layers
                 if last < layer.order < output.order and layer.leaf and layer.kind == "pooling"
             ]
             chosen = blocks + pools[-1:]
@@ -231,6 +266,7 @@ def _record(module: nn.Module, batch: torch.Tensor, *, check_mutation: bool = Fa
     def pre_hook(path: str):
         def hook(_module: nn.Module, _inputs: object) -> None:
             starts.setdefault(path, []).append(len(calls))
+
         return hook
 
     def post_hook(path: str):
@@ -238,15 +274,20 @@ def _record(module: nn.Module, batch: torch.Tensor, *, check_mutation: bool = Fa
             counts[path] = counts.get(path, 0) + 1
             leaf = starts[path].pop() == len(calls)
             tensor = first_tensor(output)
-            calls.append(_Call(
-                path, counts[path], leaf,
-                tuple(tensor.shape) if tensor is not None else None,
-                same_as_previous=tensor is not None and tensor is previous[0],
-                version=tensor._version if tensor is not None else None,
-            ))
+            calls.append(
+                _Call(
+                    path,
+                    counts[path],
+                    leaf,
+                    tuple(tensor.shape) if tensor is not None else None,
+                    same_as_previous=tensor is not None and tensor is previous[0],
+                    version=tensor._version if tensor is not None else None,
+                )
+            )
             if check_mutation:
                 outputs.append(tensor)
             previous[0] = tensor
+
         return hook
 
     try:
@@ -304,7 +345,8 @@ def trace(module: nn.Module, example: torch.Tensor) -> LayerGraph:
     modules = dict(module.named_modules())
     block_paths = {path for path, sub in modules.items() if path and is_block(sub)}
     outermost = {
-        path for path in block_paths
+        path
+        for path in block_paths
         if not any(path.startswith(other + ".") for other in block_paths)
     }
     n_leaves = sum(call.leaf for call in calls_one)
@@ -319,18 +361,20 @@ def trace(module: nn.Module, example: torch.Tensor) -> LayerGraph:
         if axis is None:
             continue
         depth = (leaves_seen - 1) / (n_leaves - 1) if n_leaves > 1 else 0.0
-        layers.append(Layer(
-            name=layer_name(call.module, call.call),
-            module=call.module,
-            call=call.call,
-            kind=layer_kind(modules[call.module]) if call.module else None,
-            block=call.module in outermost,
-            leaf=call.leaf,
-            order=order,
-            depth=min(max(depth, 0.0), 1.0),
-            batch_axis=axis,
-            mutated=call.mutated,
-        ))
+        layers.append(
+            Layer(
+                name=layer_name(call.module, call.call),
+                module=call.module,
+                call=call.call,
+                kind=layer_kind(modules[call.module]) if call.module else None,
+                block=call.module in outermost,
+                leaf=call.leaf,
+                order=order,
+                depth=min(max(depth, 0.0), 1.0),
+                batch_axis=axis,
+                mutated=call.mutated,
+            )
+        )
     if not layers:
         raise BrainAlignError(
             "the model produced no per-image outputs; it must map a batch of images (N, C, H, W) "

@@ -54,8 +54,12 @@ def read_layer_rdms(path: str | Path) -> tuple[LayerRDMs, dict[str, Any]]:
     path = Path(path).expanduser()
     try:
         with np.load(path, allow_pickle=False) as data:
-            rdms = RDMs(data["rdms"], tuple(data["layers"].tolist()),
-                        tuple(data["stimulus_ids"].tolist()), str(data["distance"]))
+            rdms = RDMs(
+                data["rdms"],
+                tuple(data["layers"].tolist()),
+                tuple(data["stimulus_ids"].tolist()),
+                str(data["distance"]),
+            )
             result = LayerRDMs(rdms, tuple(data["depths"].tolist()), str(data["model_id"]))
             provenance = json.loads(str(data["provenance"]))
     except FileNotFoundError:

@@ -103,8 +103,17 @@ def assemble(
     names = graph.select(policy)
     if card.n_parameters is None:
         card = dataclasses.replace(card, n_parameters=sum(p.numel() for p in module.parameters()))
-    return LoadedModel(card, module, preprocess, names, graph.depths(names), graph, device,
-                       pp.fingerprint(example), weights_path)
+    return LoadedModel(
+        card,
+        module,
+        preprocess,
+        names,
+        graph.depths(names),
+        graph,
+        device,
+        pp.fingerprint(example),
+        weights_path,
+    )
 
 
 def from_module(
@@ -134,15 +143,18 @@ def from_module(
     if card is None:
         if not model_id:
             raise BrainAlignError("from_module needs a card= or a model_id= to name the model")
-        card = ModelCard(id=model_id, source="custom", architecture=type(module).__name__,
-                         preprocessing="custom")
+        card = ModelCard(
+            id=model_id, source="custom", architecture=type(module).__name__, preprocessing="custom"
+        )
     elif model_id and model_id != card.id:
         raise BrainAlignError(f"model_id {model_id!r} differs from card.id {card.id!r}; give one")
     policy = layers if isinstance(layers, str) else ",".join(layers)
     claims_clip = card.preprocessing == "clip"
     card = dataclasses.replace(card, layer_policy=policy, preprocessing="custom")
     model = assemble(card, module, preprocess, layers=layers, device=device)
-    clip = pp.fingerprint(pp.apply(pp.clip_preprocess(), pp.example_image())) if claims_clip else None
+    clip = (
+        pp.fingerprint(pp.apply(pp.clip_preprocess(), pp.example_image())) if claims_clip else None
+    )
     if model.preprocess_sha256 == clip:
         model = dataclasses.replace(model, card=dataclasses.replace(card, preprocessing="clip"))
     return model

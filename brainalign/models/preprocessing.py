@@ -26,7 +26,10 @@ def clip_preprocess(image_size: int = CLIP_IMAGE_SIZE) -> Preprocess:
     import open_clip
 
     return open_clip.image_transform(
-        image_size, is_train=False, mean=open_clip.OPENAI_DATASET_MEAN, std=open_clip.OPENAI_DATASET_STD
+        image_size,
+        is_train=False,
+        mean=open_clip.OPENAI_DATASET_MEAN,
+        std=open_clip.OPENAI_DATASET_STD,
     )
 
 

@@ -28,7 +28,9 @@ class WeightsUnavailableError(BrainAlignError):
     """Pretrained weights are neither cached on this machine nor downloadable."""
 
 
-def unavailable(card: ModelCard, searched: Iterable[str | Path], reason: str) -> WeightsUnavailableError:
+def unavailable(
+    card: ModelCard, searched: Iterable[str | Path], reason: str
+) -> WeightsUnavailableError:
     places = ", ".join(str(p) for p in searched)
     return WeightsUnavailableError(
         f"pretrained weights {card.weights_id!r} of model {card.id} ({card.source} "
@@ -66,10 +68,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     for key in ("state_dict", "model", "module"):
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
             state = state[key]
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
         raise BrainAlignError(f"weights file {path} does not hold a state dict of tensors")
     if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return dict(state)
 
 
@@ -79,7 +83,9 @@ def _cause(err: Exception) -> str:
     text = str(err).strip()
     if text.startswith("Weights only load failed"):
         found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n|$)", text, re.DOTALL)
-        return ": refused by torch.load(weights_only=True)" + (f": {found.group(1).strip()}" if found else "")
+        return ": refused by torch.load(weights_only=True)" + (
+            f": {found.group(1).strip()}" if found else ""
+        )
     return f": {text.splitlines()[0][:300]}" if text else ""
 
 

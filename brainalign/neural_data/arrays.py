@@ -21,21 +21,33 @@ MAX_DEFLATE_RATIO = 1100
 _FORMAT = np.lib.format
 
 
-def array_header(handle: IO[bytes], available: int, file: Path, member: str = "") -> tuple[tuple[int, ...], np.dtype]:
+def array_header(
+    handle: IO[bytes], available: int, file: Path, member: str = ""
+) -> tuple[tuple[int, ...], np.dtype]:
     """Read a ``.npy`` header from ``handle`` (``file``, or its ``.npz`` member ``member``) and
     check it: no Python objects, and no more data declared than the ``available`` bytes (header
     included) hold."""
-    what = f"{file} is not a readable .npz file: its array {member!r}" if member else f"{file} is not a readable .npy file: it"
+    what = (
+        f"{file} is not a readable .npz file: its array {member!r}"
+        if member
+        else f"{file} is not a readable .npy file: it"
+    )
     try:
         version = _FORMAT.read_magic(handle)
-        reader = _FORMAT.read_array_header_1_0 if version == (1, 0) else _FORMAT.read_array_header_2_0
+        reader = (
+            _FORMAT.read_array_header_1_0 if version == (1, 0) else _FORMAT.read_array_header_2_0
+        )
         shape, _, dtype = reader(handle)
     except (ValueError, EOFError, OSError, SyntaxError) as err:
-        raise BrainAlignError(f"{what} has no valid array header ({err}); it is corrupt or truncated: "
-                              "replace it with an intact copy") from None
+        raise BrainAlignError(
+            f"{what} has no valid array header ({err}); it is corrupt or truncated: "
+            "replace it with an intact copy"
+        ) from None
     if dtype.hasobject:
-        raise BrainAlignError(f"{what} holds Python objects (pickles), which brainalign never loads; "
-                              "save plain numeric arrays with np.save")
+        raise BrainAlignError(
+            f"{what} holds Python objects (pickles), which brainalign never loads; "
+            "save plain numeric arrays with np.save"
+        )
     declared = math.prod(int(n) for n in shape) * dtype.itemsize
     holds = available - handle.tell()
     if declared > holds:
@@ -73,11 +85,13 @@ def npz_members(path: str | Path) -> list[str]:
             names = []
             for info in archive.infolist():
                 if info.compress_type != zipfile.ZIP_STORED and (
-                        info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1)):
+                    info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1)
+                ):
                     raise BrainAlignError(
                         f"{file} is not a readable .npz file: its member {info.filename!r} declares "
                         f"{info.file_size:,} bytes, more than its {info.compress_size:,} compressed bytes "
-                        "can hold; replace the file with an intact copy")
+                        "can hold; replace the file with an intact copy"
+                    )
                 with archive.open(info) as member:
                     array_header(member, info.file_size, file, info.filename.removesuffix(".npy"))
                 names.append(info.filename.removesuffix(".npy"))
@@ -99,7 +113,9 @@ def read_npz(path: str | Path, key: str | None = None) -> np.ndarray:
     keys = npz_members(file)
     if key is None:
         if len(keys) != 1:
-            raise BrainAlignError(f"{file} holds arrays {keys}; name the one with the RDMs (key=...)")
+            raise BrainAlignError(
+                f"{file} holds arrays {keys}; name the one with the RDMs (key=...)"
+            )
         key = keys[0]
     if key not in keys:
         raise BrainAlignError(f"{file} has no array {key!r} (it holds {keys})")

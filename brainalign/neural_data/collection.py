@@ -56,7 +56,11 @@ class Skip(NamedTuple):
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.subject} {self.target}: {self.reason}" if self.subject else f"{self.target}: {self.reason}"
+        return (
+            f"{self.subject} {self.target}: {self.reason}"
+            if self.subject
+            else f"{self.target}: {self.reason}"
+        )
 
 
 class NeuralData(NamedTuple):
@@ -96,8 +100,12 @@ def read_stimulus_list(path: Path) -> tuple[str, ...]:
     try:
         lines = path.read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise BrainAlignError(f"cannot read stimulus list {path} ({err}); give a UTF-8 text file") from None
-    numbered = [(number, s) for number, line in enumerate(lines, 1) if (s := line.split("#", 1)[0].strip())]
+        raise BrainAlignError(
+            f"cannot read stimulus list {path} ({err}); give a UTF-8 text file"
+        ) from None
+    numbered = [
+        (number, s) for number, line in enumerate(lines, 1) if (s := line.split("#", 1)[0].strip())
+    ]
     if not numbered:
         raise BrainAlignError(f"stimulus list {path} holds no ids; write one stimulus id per line")
     repeated = repeats((stimulus, number) for number, stimulus in numbered)
@@ -130,8 +138,16 @@ def report_skip(skipped: list[Skip], target: str, subject: str, reason: str) -> 
     skipped.append(skip)
 
 
-def subject_target(name: str, rdms: RDMs, skipped: list[Skip], *, source: str = "", kind: str = "fmri",
-                   method: str = "spearman", **metadata: Any) -> TargetRDMs | None:
+def subject_target(
+    name: str,
+    rdms: RDMs,
+    skipped: list[Skip],
+    *,
+    source: str = "",
+    kind: str = "fmri",
+    method: str = "spearman",
+    **metadata: Any,
+) -> TargetRDMs | None:
     """Target ``name`` from per-subject ``rdms`` read from ``source``, with this module's rules
     applied: negative dissimilarities refused, subjects with missing values left out (recorded in
     ``skipped``; None when none is complete), a single subject warned about (no noise ceiling).
@@ -142,9 +158,14 @@ def subject_target(name: str, rdms: RDMs, skipped: list[Skip], *, source: str = 
         return None
     if len(complete) == 1:
         where = f" ({source})" if source else ""
-        log.warning("%s%s has a single subject%s: it is scored with the layer chosen on halves of the "
-                    "stimuli, and it has no noise ceiling (a ceiling compares subjects), so no normalised "
-                    "score", name, where, "" if len(rdms) == 1 else f" with complete values ({complete.names[0]})")
+        log.warning(
+            "%s%s has a single subject%s: it is scored with the layer chosen on halves of the "
+            "stimuli, and it has no noise ceiling (a ceiling compares subjects), so no normalised "
+            "score",
+            name,
+            where,
+            "" if len(rdms) == 1 else f" with complete values ({complete.names[0]})",
+        )
     return TargetRDMs.from_subjects(name, complete, kind=kind, method=method, **metadata)
 
 
@@ -170,7 +191,9 @@ def check_dissimilarities(name: str, rdms: RDMs, source: str = "") -> None:
     )
 
 
-def complete_subjects(name: str, rdms: RDMs, skipped: list[Skip], *, source: str = "") -> RDMs | None:
+def complete_subjects(
+    name: str, rdms: RDMs, skipped: list[Skip], *, source: str = ""
+) -> RDMs | None:
     """The RDMs of the subjects that lack no dissimilarity (this module's rule for missing
     values); each subject left out of target ``name`` is recorded in ``skipped``. None (reported
     too) when no subject is complete."""
@@ -180,13 +203,22 @@ def complete_subjects(name: str, rdms: RDMs, skipped: list[Skip], *, source: str
     for subject, count, row in zip(rdms.names, counts, missing):
         if count:
             first = int(np.flatnonzero(row)[0])
-            report_skip(skipped, name, subject,
-                        f"{count} of {row.size} dissimilarities missing (NaN or infinite){where}, e.g. "
-                        f"{_pair(rdms.stimulus_ids, first)}; a subject with missing values is left out")
+            report_skip(
+                skipped,
+                name,
+                subject,
+                f"{count} of {row.size} dissimilarities missing (NaN or infinite){where}, e.g. "
+                f"{_pair(rdms.stimulus_ids, first)}; a subject with missing values is left out",
+            )
     complete = [n for n, count in zip(rdms.names, counts) if not count]
     if not complete:
-        report_skip(skipped, name, "", f"every subject's RDM{where} has missing values (NaN or infinite), "
-                                       "so no subject is left to score")
+        report_skip(
+            skipped,
+            name,
+            "",
+            f"every subject's RDM{where} has missing values (NaN or infinite), "
+            "so no subject is left to score",
+        )
         return None
     return rdms if len(complete) == len(rdms.names) else rdms.select(complete)
 

@@ -49,11 +49,23 @@ def read_kriegeskorte2008_folder(folder: str | os.PathLike[str]) -> NeuralData:
     ids = stimuli.ids
     skipped: list[Skip] = []
     made = {
-        "hIT": subject_target("hIT", average_sessions(read_hit_sessions(root / BRAIN_FILE, ids)), skipped,
-                              source=str(root / BRAIN_FILE), kind="fmri", dataset=DATASET,
-                              sessions_combined="mean of the 2 sessions per subject"),
-        "judgements": subject_target("judgements", read_judgements(root / BEHAVIOUR_FILE, ids), skipped,
-                                     source=str(root / BEHAVIOUR_FILE), kind="behaviour", dataset=DATASET),
+        "hIT": subject_target(
+            "hIT",
+            average_sessions(read_hit_sessions(root / BRAIN_FILE, ids)),
+            skipped,
+            source=str(root / BRAIN_FILE),
+            kind="fmri",
+            dataset=DATASET,
+            sessions_combined="mean of the 2 sessions per subject",
+        ),
+        "judgements": subject_target(
+            "judgements",
+            read_judgements(root / BEHAVIOUR_FILE, ids),
+            skipped,
+            source=str(root / BEHAVIOUR_FILE),
+            kind="behaviour",
+            dataset=DATASET,
+        ),
     }
     targets = {name: target for name, target in made.items() if target is not None}
     return NeuralData(stimuli, targets, tuple(skipped))
@@ -65,8 +77,17 @@ def read_mat(path: Path, *names: str) -> dict[str, Any]:
         raise BrainAlignError(f"data file {path} is missing; run `brainalign data fetch {DATASET}`")
     try:
         content = scipy.io.loadmat(path, variable_names=names)
-    except (scipy.io.matlab.MatReadError, ValueError, OSError, EOFError, TypeError, IndexError,
-            struct.error, zlib.error, NotImplementedError) as err:
+    except (
+        scipy.io.matlab.MatReadError,
+        ValueError,
+        OSError,
+        EOFError,
+        TypeError,
+        IndexError,
+        struct.error,
+        zlib.error,
+        NotImplementedError,
+    ) as err:
         raise BrainAlignError(
             f"{path} is not a readable MATLAB file ({err.__class__.__name__}: {err}); it is "
             f"corrupt or truncated: delete it and run `brainalign data fetch {DATASET}`"
@@ -87,14 +108,16 @@ def read_stimuli(path: Path) -> StimulusSet:
     for entry in objects:
         images.append(np.ascontiguousarray(entry["image"], dtype=np.uint8))
         animate, face = _flag(entry, "animal"), _flag(entry, "face")
-        rows.append({
-            "category": str(np.ravel(entry["category"])[0]),
-            "animate": animate,
-            "human": _flag(entry, "human"),
-            "face": face,
-            "body": animate and not face,
-            "natural": _flag(entry, "natural"),
-        })
+        rows.append(
+            {
+                "category": str(np.ravel(entry["category"])[0]),
+                "animate": animate,
+                "human": _flag(entry, "human"),
+                "face": face,
+                "body": animate and not face,
+                "natural": _flag(entry, "natural"),
+            }
+        )
     metadata = pd.DataFrame(rows, index=pd.Index(ids, name="stimulus_id"))
     return StimulusSet.from_images(ids, images, metadata=metadata, name=DATASET)
 
@@ -107,7 +130,9 @@ def read_hit_sessions(path: Path, ids: tuple[str, ...]) -> RDMs:
     """All 8 subject-session RDMs, named ``<subject>|session<k>``."""
     struct_array = read_mat(path, "RDMs")["RDMs"]
     if struct_array.ndim != 3 or struct_array.shape[0] != 1:
-        raise BrainAlignError(f"{path}: RDMs has shape {struct_array.shape}, expected (1, subjects, sessions)")
+        raise BrainAlignError(
+            f"{path}: RDMs has shape {struct_array.shape}, expected (1, subjects, sessions)"
+        )
     _, n_subjects, n_sessions = struct_array.shape
     squares, names = [], []
     for s in range(n_subjects):
@@ -116,16 +141,22 @@ def read_hit_sessions(path: Path, ids: tuple[str, ...]) -> RDMs:
             squares.append(np.asarray(entry["RDM"], dtype=np.float64))
             subject = str(np.ravel(entry["name"])[0]).split("|")[1].strip()
             names.append(f"{subject}|session{k + 1}")
-    return rdms_from_array(np.stack(squares), ids, source=str(path), names=names, distance="correlation")
+    return rdms_from_array(
+        np.stack(squares), ids, source=str(path), names=names, distance="correlation"
+    )
 
 
 def average_sessions(sessions: RDMs) -> RDMs:
     """One RDM per subject: the mean of that subject's session RDMs (names ``subject|sessionK``)."""
     subjects = list(dict.fromkeys(name.split("|")[0] for name in sessions.names))
-    data = np.stack([
-        sessions.data[[i for i, n in enumerate(sessions.names) if n.split("|")[0] == s]].mean(axis=0)
-        for s in subjects
-    ])
+    data = np.stack(
+        [
+            sessions.data[[i for i, n in enumerate(sessions.names) if n.split("|")[0] == s]].mean(
+                axis=0
+            )
+            for s in subjects
+        ]
+    )
     return RDMs(data, tuple(subjects), sessions.stimulus_ids, sessions.distance)
 
 
@@ -133,4 +164,6 @@ def read_judgements(path: Path, ids: tuple[str, ...]) -> RDMs:
     entries = read_mat(path, "rdms_behav_92")["rdms_behav_92"].ravel()
     squares = [np.asarray(e["RDM"], dtype=np.float64) for e in entries]
     names = [str(np.ravel(e["name"])[0]).split("|")[-1].strip() for e in entries]
-    return rdms_from_array(np.stack(squares), ids, source=str(path), names=names, distance="judgement")
+    return rdms_from_array(
+        np.stack(squares), ids, source=str(path), names=names, distance="judgement"
+    )

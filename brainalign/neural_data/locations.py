@@ -166,7 +166,9 @@ def fetch(
     """
     dataset = get_dataset(name)
     if not dataset.fetchable:
-        raise BrainAlignError(f"data set {name} cannot be downloaded automatically; {dataset.obtain}")
+        raise BrainAlignError(
+            f"data set {name} cannot be downloaded automatically; {dataset.obtain}"
+        )
     if not force:
         existing = find(name, data_dir)
         if existing is not None and existing.ok and existing.origin == "data-dir":
@@ -179,7 +181,10 @@ def fetch(
             if check.ok and not force:
                 continue
             digest = download(
-                entry.url, folder / entry.path, sha256=entry.sha256, size=entry.size,
+                entry.url,
+                folder / entry.path,
+                sha256=entry.sha256,
+                size=entry.size,
                 label=f"{name}/{entry.path}",
             )
             if not entry.pinned:

@@ -69,7 +69,9 @@ def load_nifti_betas(
         roi_spec = _for_subject(mask if mask is not None else atlas, subject)
         rois = _roi_images(roi_spec, atlas is not None, labels, base, mask_name)
         for roi, roi_img in rois.items():
-            patterns = _masked(betas, roi_img, f"subject {subject!r}, ROI {roi} of {_describe(roi_spec)}")
+            patterns = _masked(
+                betas, roi_img, f"subject {subject!r}, ROI {roi} of {_describe(roi_spec)}"
+            )
             if patterns is None:
                 report_skip(skipped, roi, subject, "the ROI has no voxels")
                 continue
@@ -79,8 +81,13 @@ def load_nifti_betas(
             per_roi.setdefault(roi, []).append((str(subject), rdm(patterns, distance)))
     targets = {}
     for roi, entries in per_roi.items():
-        target = subject_target(roi, RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids,
-                                          distance), skipped, kind=kind, method=method)
+        target = subject_target(
+            roi,
+            RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance),
+            skipped,
+            kind=kind,
+            method=method,
+        )
         if target is not None:
             targets[roi] = target
     return NeuralData(stimuli, targets, tuple(skipped))
@@ -136,7 +143,9 @@ def _stimulus_set(frame: pd.DataFrame, ids: tuple[str, ...], base: Path) -> Stim
     if "image" not in frame.columns:
         return None
     first = frame.drop_duplicates("stimulus_id").set_index("stimulus_id")["image"]
-    return StimulusSet.from_paths([_resolve(first[i], base) for i in ids], ids, name="nifti_stimuli")
+    return StimulusSet.from_paths(
+        [_resolve(first[i], base) for i in ids], ids, name="nifti_stimuli"
+    )
 
 
 def _resolve(path: Any, base: Path) -> Path:
@@ -191,26 +200,37 @@ def _concat_betas(rows: pd.DataFrame, base: Path, subject: str) -> Any:
         return concat_imgs(volumes)
     except ValueError as err:  # nilearn: "Field of view of image #k is different …"
         first = volumes[0]
-        odd = next((row for row, image in zip(rows["beta"], volumes)
-                    if image.shape[:3] != first.shape[:3] or not np.allclose(image.affine, first.affine)),
-                   None)
-        what = (f"beta image {odd} lies on another grid (shape or affine) than {rows['beta'].iloc[0]}"
-                if odd is not None else f"its beta images do not stack ({str(err).splitlines()[0]})")
+        odd = next(
+            (
+                row
+                for row, image in zip(rows["beta"], volumes)
+                if image.shape[:3] != first.shape[:3] or not np.allclose(image.affine, first.affine)
+            ),
+            None,
+        )
+        what = (
+            f"beta image {odd} lies on another grid (shape or affine) than {rows['beta'].iloc[0]}"
+            if odd is not None
+            else f"its beta images do not stack ({str(err).splitlines()[0]})"
+        )
         raise BrainAlignError(
             f"subject {subject!r}: {what}; resample every beta image of a subject to one grid "
             "(e.g. nilearn.image.resample_to_img)"
         ) from None
 
 
-def _roi_images(spec: ImageSpec, is_atlas: bool, labels: Mapping[int, str] | None, base: Path,
-                mask_name: str) -> dict[str, Any]:
+def _roi_images(
+    spec: ImageSpec, is_atlas: bool, labels: Mapping[int, str] | None, base: Path, mask_name: str
+) -> dict[str, Any]:
     from nilearn.image import new_img_like
 
     image = _load(spec, base, "atlas" if is_atlas else "mask")
     data = np.asarray(image.get_fdata())
     if not is_atlas:
         return {mask_name: new_img_like(image, (data != 0).astype(np.int8))}
-    values = labels.keys() if labels is not None else sorted(int(v) for v in np.unique(data) if v != 0)
+    values = (
+        labels.keys() if labels is not None else sorted(int(v) for v in np.unique(data) if v != 0)
+    )
     names = dict(labels) if labels is not None else {v: f"label{v}" for v in values}
     return {names[v]: new_img_like(image, (data == v).astype(np.int8)) for v in values if v != 0}
 

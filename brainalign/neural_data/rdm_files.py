@@ -62,7 +62,9 @@ def rdms_from_array(
         names = subject_names(stack.shape[0])
     if len(names) != stack.shape[0]:
         raise BrainAlignError(f"{source}: {stack.shape[0]} RDMs but {len(names)} names")
-    return RDMs(condense(stack, atol=1e-6, name=source), tuple(names), tuple(stimulus_ids), distance)
+    return RDMs(
+        condense(stack, atol=1e-6, name=source), tuple(names), tuple(stimulus_ids), distance
+    )
 
 
 def read_npz_array(path: Path, key: str | None = None) -> np.ndarray:
@@ -111,9 +113,15 @@ def load_npz_folder(
         if name in seen:
             raise BrainAlignError(f"two files in {root} describe ROI {name!r}; keep one")
         seen.add(name)
-        target = subject_target(name, rdms_from_array(read_npz_array(path, key), ids, source=str(path),
-                                                      distance=distance),
-                                skipped, source=str(path), kind=kind, method=method, file=path.name)
+        target = subject_target(
+            name,
+            rdms_from_array(read_npz_array(path, key), ids, source=str(path), distance=distance),
+            skipped,
+            source=str(path),
+            kind=kind,
+            method=method,
+            file=path.name,
+        )
         if target is not None:
             targets[name] = target
     return NeuralData(stimulus_set, targets, tuple(skipped))
@@ -133,8 +141,14 @@ def load_npy(
     ids, stimulus_set = resolve_stimuli(stimuli)
     target = name or file.stem
     skipped: list[Skip] = []
-    made = subject_target(target, rdms_from_array(read_npy_array(file), ids, source=str(file), distance=distance),
-                          skipped, source=str(file), kind=kind, method=method)
+    made = subject_target(
+        target,
+        rdms_from_array(read_npy_array(file), ids, source=str(file), distance=distance),
+        skipped,
+        source=str(file),
+        kind=kind,
+        method=method,
+    )
     targets = {target: made} if made is not None else {}
     return NeuralData(stimulus_set, targets, tuple(skipped))
 

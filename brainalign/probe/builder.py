@@ -143,10 +143,16 @@ class ThresholdQuantiles:
     pilot_size: int = 240
 
     def __post_init__(self) -> None:
-        for name in ("semantic_similar", "semantic_dissimilar", "saliency_non_salient",
-                     "saliency_salient"):
+        for name in (
+            "semantic_similar",
+            "semantic_dissimilar",
+            "saliency_non_salient",
+            "saliency_salient",
+        ):
             if not 0.0 < getattr(self, name) < 1.0:
-                raise BrainAlignError(f"quantile {name} must lie in (0, 1), got {getattr(self, name)}")
+                raise BrainAlignError(
+                    f"quantile {name} must lie in (0, 1), got {getattr(self, name)}"
+                )
 
 
 @dataclass(frozen=True)
@@ -165,14 +171,18 @@ class BuildSettings:
 
     def __post_init__(self) -> None:
         if self.image_size < 128:  # the Itti–Koch maps of smaller images are flat
-            raise BrainAlignError(f"image size {self.image_size} is too small; use at least 128 pixels")
+            raise BrainAlignError(
+                f"image size {self.image_size} is too small; use at least 128 pixels"
+            )
         if 1.0 not in self.contrasts or any(c <= 0 for c in self.contrasts):
             raise BrainAlignError(
                 f"contrasts {self.contrasts} must be positive and include 1.0 (the plain paste)"
             )
         if self.n_bases is not None and self.n_bases < 3:
             raise BrainAlignError("a probe needs at least 3 base images (--n-bases)")
-        unknown = set(self.threshold_overrides) - {f.name for f in Thresholds.__dataclass_fields__.values()}
+        unknown = set(self.threshold_overrides) - {
+            f.name for f in Thresholds.__dataclass_fields__.values()
+        }
         if unknown:
             raise BrainAlignError(f"unknown threshold(s) {sorted(unknown)}")
 
@@ -220,8 +230,10 @@ class DecisionMargins:
                 self.semantic = min(self.semantic, float(np.min(np.abs(distances - limit))))
 
     def line(self) -> str:
-        return (f"closest calls: a saliency change {self.saliency:.2g} and a semantic distance "
-                f"{self.semantic:.2g} from their thresholds")
+        return (
+            f"closest calls: a saliency change {self.saliency:.2g} and a semantic distance "
+            f"{self.semantic:.2g} from their thresholds"
+        )
 
 
 class Renders:
@@ -237,8 +249,9 @@ class Renders:
 
     def base(self, item_id: str) -> np.ndarray:
         if item_id not in self._bases:
-            self._bases[item_id] = self.pool.base_image(item_id, self.settings.image_size,
-                                                        self.settings.seed)
+            self._bases[item_id] = self.pool.base_image(
+                item_id, self.settings.image_size, self.settings.seed
+            )
         return self._bases[item_id]
 
     def base_map(self, item_id: str) -> np.ndarray:
@@ -279,15 +292,18 @@ class ProbeBuild:
             f"probe written to {self.out}",
             f"pool: {self.pool} ({self.n_pool} images)",
             f"base images tried: {self.n_tried}; complete with all four conditions: {self.n_complete}",
-            "distractors: " + ", ".join(f"{count} {shape}s" for shape, count in sorted(self.shapes.items())),
+            "distractors: "
+            + ", ".join(f"{count} {shape}s" for shape, count in sorted(self.shapes.items())),
             "thresholds: " + ", ".join(f"{k} {v:.4g}" for k, v in asdict(self.thresholds).items()),
             self.margins.line(),
         ]
         if self.failures:
             lines.append("why the other base images failed (first failing condition):")
             width = max(len(k) for k in self.failures)
-            lines += [f"  {reason:<{width}}  {count}" for reason, count in
-                      sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))]
+            lines += [
+                f"  {reason:<{width}}  {count}"
+                for reason, count in sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
         return lines
 
     def warnings(self) -> list[str]:
@@ -302,18 +318,21 @@ def probe_warnings(n_bases: int, shapes: Mapping[str, int]) -> list[str]:
         found.append(
             f"only {n_bases} base images: its intervals are more than twice as wide as those of the "
             f"default probe (200), and its numbers are not comparable with the default's; use a larger "
-            f"pool (at least {FEW_BASES} complete base images)")
+            f"pool (at least {FEW_BASES} complete base images)"
+        )
     rectangles = shapes.get("rectangle", 0)
     if rectangles:
         found.append(
             f"{rectangles} of {sum(shapes.values())} distractors are whole images pasted as opaque "
             "rectangles, backgrounds included (their files have no transparency); give PNG cut-outs "
-            "with an alpha channel to paste objects alone")
+            "with an alpha channel to paste objects alone"
+        )
     return found
 
 
-def resolve_thresholds(pool: ImagePool, semantic: np.ndarray, settings: BuildSettings,
-                       renders: Renders | None = None) -> Thresholds:
+def resolve_thresholds(
+    pool: ImagePool, semantic: np.ndarray, settings: BuildSettings, renders: Renders | None = None
+) -> Thresholds:
     """Absolute thresholds for this pool and embedder (quantiles resolved, overrides applied)."""
     spec = settings.thresholds
     if isinstance(spec, Thresholds):
@@ -352,18 +371,23 @@ def _pilot_changes(renders: Renders, size: int) -> np.ndarray:
     for _ in progress(range(size), desc="calibrating saliency thresholds", unit="paste"):
         base_id, distractor_id = (ids[i] for i in rng.choice(len(ids), size=2, replace=False))
         base = renders.base(base_id)
-        box = _random_box(rng, base.shape, renders.pool.cutout(distractor_id), settings.area_fraction)
+        box = _random_box(
+            rng, base.shape, renders.pool.cutout(distractor_id), settings.area_fraction
+        )
         contrast = float(rng.choice(settings.contrasts))
         pasted = composite(base, renders.fitted(distractor_id, box), box, contrast)
         changes.append(map_change(renders.base_map(base_id), rdm_map(pasted)))
     return np.asarray(changes)
 
 
-def _random_box(rng: np.random.Generator, shape: Sequence[int], cutout: np.ndarray,
-                area_fraction: float) -> PasteBox:
+def _random_box(
+    rng: np.random.Generator, shape: Sequence[int], cutout: np.ndarray, area_fraction: float
+) -> PasteBox:
     edge = EDGES[int(rng.integers(len(EDGES)))]
     offset = float(rng.uniform())
-    return paste_box(shape[0], shape[1], cutout.shape[1] / cutout.shape[0], area_fraction, edge, offset)
+    return paste_box(
+        shape[0], shape[1], cutout.shape[1] / cutout.shape[0], area_fraction, edge, offset
+    )
 
 
 def _renderings(contrasts: Sequence[float], salient: bool) -> list[float]:
@@ -373,9 +397,16 @@ def _renderings(contrasts: Sequence[float], salient: bool) -> list[float]:
     return sorted((c for c in contrasts if c <= 1.0), reverse=True)
 
 
-def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: Thresholds,
-                settings: BuildSettings, *, renders: Renders | None = None,
-                margins: DecisionMargins | None = None) -> tuple[np.ndarray, list[Placement] | str]:
+def search_base(
+    pool: ImagePool,
+    index: int,
+    semantic: np.ndarray,
+    thresholds: Thresholds,
+    settings: BuildSettings,
+    *,
+    renders: Renders | None = None,
+    margins: DecisionMargins | None = None,
+) -> tuple[np.ndarray, list[Placement] | str]:
     """The base image and its four placements, or the base image and why it failed; ``margins``
     (if given) takes note of every comparison with a threshold."""
     renders = renders or Renders(pool, settings)
@@ -407,14 +438,24 @@ def search_base(pool: ImagePool, index: int, semantic: np.ndarray, thresholds: T
                 change = map_change(base_map, rdm_map(image))
                 margins.note_saliency(change, thresholds, salient)
                 if thresholds.saliency_ok(change, salient):
-                    chosen = Placement(condition, items[candidate].id, box, contrast,
-                                       float(distances[candidate]), change, image)
+                    chosen = Placement(
+                        condition,
+                        items[candidate].id,
+                        box,
+                        contrast,
+                        float(distances[candidate]),
+                        change,
+                        image,
+                    )
                     break
             if chosen is not None:
                 break
         if chosen is None:
             kind = "salient" if salient else "non-salient"
-            return base, f"{condition}: no {kind} paste among {settings.max_distractors} distractors"
+            return (
+                base,
+                f"{condition}: no {kind} paste among {settings.max_distractors} distractors",
+            )
         placements.append(chosen)
     return base, placements
 
@@ -432,10 +473,14 @@ def build_probe(
     settings = settings or BuildSettings()
     out = Path(out).expanduser()
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise BrainAlignError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
+        raise BrainAlignError(
+            f"{out} already exists and is not empty; choose another --out or pass --overwrite"
+        )
     embedder = get_embedder(embedder)
     if len(pool) < 3:
-        raise BrainAlignError(f"the {pool.kind} pool has {len(pool)} images; a probe needs at least 3")
+        raise BrainAlignError(
+            f"the {pool.kind} pool has {len(pool)} images; a probe needs at least 3"
+        )
     captions = [item.captions for item in pool.items]
     vectors = caption_vectors(captions, embedder)
     semantic = cosine_distances(vectors, vectors)
@@ -454,8 +499,9 @@ def build_probe(
             if len(complete) >= wanted:
                 break
             tried += 1
-            base, result = search_base(pool, int(index), semantic, thresholds, settings,
-                                       renders=renders, margins=margins)
+            base, result = search_base(
+                pool, int(index), semantic, thresholds, settings, renders=renders, margins=margins
+            )
             if isinstance(result, str):
                 failures[result] += 1
             else:
@@ -467,11 +513,24 @@ def build_probe(
             f"({dict(failures)}); loosen the thresholds or use a larger pool"
         )
     if settings.n_bases and len(complete) < settings.n_bases:
-        log.warning("only %d of the %d requested base images are complete", len(complete), settings.n_bases)
+        log.warning(
+            "only %d of the %d requested base images are complete", len(complete), settings.n_bases
+        )
     complete.sort(key=lambda entry: entry[0])  # pool order: stable ids, independent of the search
-    shapes = Counter(_shape(pool, p.distractor_id) for _, _, placements in complete for p in placements)
-    report = ProbeBuild(out, pool.kind, len(pool), tried, len(complete), thresholds, dict(failures),
-                        dict(sorted(shapes.items())), margins)
+    shapes = Counter(
+        _shape(pool, p.distractor_id) for _, _, placements in complete for p in placements
+    )
+    report = ProbeBuild(
+        out,
+        pool.kind,
+        len(pool),
+        tried,
+        len(complete),
+        thresholds,
+        dict(failures),
+        dict(sorted(shapes.items())),
+        margins,
+    )
     for warning in report.warnings():
         log.warning("probe %s: %s", out, warning)
     _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
@@ -486,13 +545,22 @@ def _shape(pool: ImagePool, item_id: str) -> str:
 def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(
-        buffer, format="PNG", optimize=False, compress_level=6)
+        buffer, format="PNG", optimize=False, compress_level=6
+    )
     return buffer.getvalue()
 
 
-def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, list[Placement]]],
-           vectors: np.ndarray, settings: BuildSettings, thresholds: Thresholds, embedder: str,
-           report: ProbeBuild, overwrite: bool) -> None:
+def _write(
+    out: Path,
+    pool: ImagePool,
+    complete: list[tuple[int, np.ndarray, list[Placement]]],
+    vectors: np.ndarray,
+    settings: BuildSettings,
+    thresholds: Thresholds,
+    embedder: str,
+    report: ProbeBuild,
+    overwrite: bool,
+) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     # Built beside ``out`` (one rename puts it in place) in a scratch folder, so that what a build
     # killed halfway leaves is removed by the next build into the same folder.
@@ -513,16 +581,22 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
                 rows.append(_row(pool, item.id, condition, placement, relative))
                 pixels[rows[-1]["stimulus_id"]] = pixels_sha256(image)
         metadata = pd.DataFrame(rows)
-        write_text_atomic(staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n"))
+        write_text_atomic(
+            staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n")
+        )
         indices = [index for index, _, _ in complete]
-        write_npz_atomic(staging / "targets.npz", {
-            "stimulus_ids": np.array([pool.items[i].id for i in indices]),
-            "saliency": saliency_rdm(baselines),
-            "semantic": rsa.rdm(vectors[indices], "cosine"),
-        })
+        write_npz_atomic(
+            staging / "targets.npz",
+            {
+                "stimulus_ids": np.array([pool.items[i].id for i in indices]),
+                "saliency": saliency_rdm(baselines),
+                "semantic": rsa.rdm(vectors[indices], "cosine"),
+            },
+        )
         files = {
             str(path.relative_to(staging)): sha256_file(path)
-            for path in sorted(staging.rglob("*")) if path.is_file() and path != staging / OWNER_FILE
+            for path in sorted(staging.rglob("*"))
+            if path.is_file() and path != staging / OWNER_FILE
         }
         manifest = {
             "format": FORMAT,
@@ -547,8 +621,9 @@ def _write(out: Path, pool: ImagePool, complete: list[tuple[int, np.ndarray, lis
         scratch.remove()
 
 
-def _row(pool: ImagePool, base_id: str, condition: str, placement: Placement | None,
-         relative: str) -> dict[str, Any]:
+def _row(
+    pool: ImagePool, base_id: str, condition: str, placement: Placement | None, relative: str
+) -> dict[str, Any]:
     row: dict[str, Any] = {
         "stimulus_id": f"{condition}/{base_id}",
         "condition": condition,
@@ -560,20 +635,27 @@ def _row(pool: ImagePool, base_id: str, condition: str, placement: Placement | N
         "saliency_change": np.nan,
         "contrast": np.nan,
         "edge": "",
-        "box_x0": pd.NA, "box_y0": pd.NA, "box_x1": pd.NA, "box_y1": pd.NA,
+        "box_x0": pd.NA,
+        "box_y0": pd.NA,
+        "box_x1": pd.NA,
+        "box_y1": pd.NA,
         "file": relative,
     }
     if placement is not None:
         box = placement.box
         row.update(
             distractor_id=placement.distractor_id,
-            distractor_captions=json.dumps(list(pool.item(placement.distractor_id).captions),
-                                           ensure_ascii=False),
+            distractor_captions=json.dumps(
+                list(pool.item(placement.distractor_id).captions), ensure_ascii=False
+            ),
             semantic_distance=placement.semantic_distance,
             saliency_change=placement.saliency_change,
             contrast=placement.contrast,
             edge=box.edge,
-            box_x0=box.x0, box_y0=box.y0, box_x1=box.x1, box_y1=box.y1,
+            box_x0=box.x0,
+            box_y0=box.y0,
+            box_x1=box.x1,
+            box_y1=box.y1,
         )
     return row
 

@@ -51,14 +51,17 @@ class PasteBox:
         return self.y1 - self.y0
 
 
-def paste_box(height: int, width: int, aspect: float, area_fraction: float, edge: str,
-              offset: float) -> PasteBox:
+def paste_box(
+    height: int, width: int, aspect: float, area_fraction: float, edge: str, offset: float
+) -> PasteBox:
     """A box of ``area_fraction`` of the image, aspect ``aspect`` (w/h), against ``edge``,
     ``offset`` ∈ [0, 1] along it (0 = top/left end)."""
     if edge not in EDGES:
         raise BrainAlignError(f"edge must be one of {', '.join(EDGES)}, got {edge!r}")
     if not 0 < area_fraction < 1:
-        raise BrainAlignError(f"the distractor's area fraction must lie in (0, 1), got {area_fraction}")
+        raise BrainAlignError(
+            f"the distractor's area fraction must lie in (0, 1), got {area_fraction}"
+        )
     aspect = min(max(aspect, ASPECT_LIMITS[0]), ASPECT_LIMITS[1])
     area = area_fraction * height * width
     box_w = min(width, max(1, round(math.sqrt(area * aspect))))
@@ -77,15 +80,17 @@ def fit_cutout(cutout: np.ndarray, box: PasteBox) -> np.ndarray:
     return resize_rgba(cutout, box.width, box.height)
 
 
-def composite(base: np.ndarray, fitted: np.ndarray, box: PasteBox, contrast: float = 1.0) -> np.ndarray:
+def composite(
+    base: np.ndarray, fitted: np.ndarray, box: PasteBox, contrast: float = 1.0
+) -> np.ndarray:
     """``base`` with ``fitted`` (RGBA, the size of ``box``) alpha-composited at ``box`` at
     ``contrast`` (1: the plain paste); a new uint8 array."""
     out = base.astype(np.float32)
-    region = out[box.y0:box.y1, box.x0:box.x1]
+    region = out[box.y0 : box.y1, box.x0 : box.x1]
     colour = fitted[..., :3].astype(np.float32)
     if contrast != 1.0:
         # the mean colour under the box: an exact integer sum, divided once in float32
-        pixels = base[box.y0:box.y1, box.x0:box.x1].reshape(-1, 3)
+        pixels = base[box.y0 : box.y1, box.x0 : box.x1].reshape(-1, 3)
         sums = pixels.sum(axis=0, dtype=np.int64)
         mean = sums.astype(np.float32) / np.float32(len(pixels))
         colour = mean + np.float32(contrast) * (colour - mean)
@@ -99,4 +104,4 @@ def crop_to_alpha(rgba: np.ndarray) -> np.ndarray:
     cols = np.flatnonzero(rgba[..., 3].max(axis=0) > 0)
     if rows.size == 0:
         return rgba
-    return rgba[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return rgba[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

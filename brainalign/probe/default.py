@@ -36,9 +36,15 @@ DEFAULT_SETTINGS = BuildSettings(seed=0, n_bases=200, thresholds=pinned.pin().th
 MIN_COMPLETE_FRACTION = 0.75
 #: A pool of 17 photos needs looser quantiles and every distractor to complete any base image.
 FALLBACK_SETTINGS = BuildSettings(
-    seed=0, n_bases=None, max_distractors=16,
-    thresholds=ThresholdQuantiles(semantic_similar=0.3, semantic_dissimilar=0.5,
-                                  saliency_non_salient=0.4, saliency_salient=0.6),
+    seed=0,
+    n_bases=None,
+    max_distractors=16,
+    thresholds=ThresholdQuantiles(
+        semantic_similar=0.3,
+        semantic_dissimilar=0.5,
+        saliency_non_salient=0.4,
+        saliency_salient=0.6,
+    ),
 )
 
 
@@ -66,7 +72,8 @@ def default_probe(*, build: bool = True) -> ProbeFolder:
     except BrainAlignError as err:
         if not build:
             raise BrainAlignError(
-                f"the default probe is not built yet ({root}); run `brainalign probe default`") from None
+                f"the default probe is not built yet ({root}); run `brainalign probe default`"
+            ) from None
         return _fallback(err)
     check = pinned.check_stamps(stamps)
     if check.ok:
@@ -75,13 +82,19 @@ def default_probe(*, build: bool = True) -> ProbeFolder:
         log.warning(
             "the Tux Paint stamps in %s are not the pinned %s (%s): the default probe built from them "
             "is not the standard probe, and its results carry an id of their own "
-            "(probe.saliency_semantic~<hash>)", stamps, pinned.pin().source, check.summary())
+            "(probe.saliency_semantic~<hash>)",
+            stamps,
+            pinned.pin().source,
+            check.summary(),
+        )
         root = default_probe_dir(variant=pinned.folder_digest(stamps)[:12])
         if (root / "manifest.json").is_file():
             return ProbeFolder.open(root)
         pool = TuxPaintPool(stamps)
     if not build:
-        raise BrainAlignError(f"the default probe is not built yet ({root}); run `brainalign probe default`")
+        raise BrainAlignError(
+            f"the default probe is not built yet ({root}); run `brainalign probe default`"
+        )
     return _build_default(pool, root, check.ok)
 
 
@@ -104,8 +117,11 @@ def _build_default(pool: TuxPaintPool, root: Path, pinned_stamps: bool) -> Probe
             "the default probe built from the pinned stamps differs from the pinned probe (content "
             "hash %s, pinned %s; closest calls: %s): a saliency change or caption distance came out "
             "on the other side of its threshold, so its results carry an id of their own; please "
-            "report it with `pip list` and your platform", probe.content_hash,
-            pinned.pin().probe_content_sha256, probe.manifest.get("decision_margins"))
+            "report it with `pip list` and your platform",
+            probe.content_hash,
+            pinned.pin().probe_content_sha256,
+            probe.manifest.get("decision_margins"),
+        )
     return probe
 
 
@@ -114,7 +130,8 @@ def _fallback(reason: BrainAlignError) -> ProbeFolder:
     root = default_probe_dir("bundled")
     log.warning(
         "the Tux Paint stamps are not available (%s); the default probe falls back to the "
-        "handful of photos bundled with scikit-image / scikit-learn / matplotlib", reason,
+        "handful of photos bundled with scikit-image / scikit-learn / matplotlib",
+        reason,
     )
     if not (root / "manifest.json").is_file():
         build_probe(bundled_photos_pool(), root, FALLBACK_SETTINGS, overwrite=True)

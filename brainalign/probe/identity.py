@@ -21,12 +21,28 @@ import numpy as np
 import pandas as pd
 
 #: Manifest fields that define a probe (the pool minus where its files lay on the building machine).
-DEFINING_FIELDS: tuple[str, ...] = ("format", "builder_version", "conditions", "pool", "embedder",
-                                    "settings")
+DEFINING_FIELDS: tuple[str, ...] = (
+    "format",
+    "builder_version",
+    "conditions",
+    "pool",
+    "embedder",
+    "settings",
+)
 #: Columns of ``metadata.csv`` that say what each stimulus shows.
 TABLE_COLUMNS: tuple[str, ...] = (
-    "stimulus_id", "condition", "base_id", "distractor_id", "base_captions", "distractor_captions",
-    "contrast", "edge", "box_x0", "box_y0", "box_x1", "box_y1",
+    "stimulus_id",
+    "condition",
+    "base_id",
+    "distractor_id",
+    "base_captions",
+    "distractor_captions",
+    "contrast",
+    "edge",
+    "box_x0",
+    "box_y0",
+    "box_x1",
+    "box_y1",
 )
 #: The table's numeric columns (``metadata.csv`` may hand them back as text).
 NUMERIC_COLUMNS: tuple[str, ...] = ("contrast", "box_x0", "box_y0", "box_x1", "box_y1")
@@ -39,16 +55,27 @@ def pixels_sha256(pixels: np.ndarray) -> str:
     return hashlib.sha256(f"{array.shape}\0".encode() + array.tobytes()).hexdigest()
 
 
-def content_sha256(manifest: Mapping[str, Any], rows: Iterable[Mapping[str, Any]],
-                   pixels: Mapping[str, str]) -> str:
+def content_sha256(
+    manifest: Mapping[str, Any], rows: Iterable[Mapping[str, Any]], pixels: Mapping[str, str]
+) -> str:
     """The probe's content hash from its manifest's defining fields, its condition table (rows in
     file order) and the :func:`pixels_sha256` of each stimulus's image (by stimulus id)."""
     definition = {name: manifest.get(name) for name in DEFINING_FIELDS}
-    definition["pool"] = {k: v for k, v in (definition["pool"] or {}).items() if k not in _LOCATIONS}
-    table = [[_canonical(row.get(column)) for column in TABLE_COLUMNS] + [pixels[row["stimulus_id"]]]
-             for row in rows]
-    document = {"definition": definition, "columns": [*TABLE_COLUMNS, "pixels_sha256"], "table": table}
-    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    definition["pool"] = {
+        k: v for k, v in (definition["pool"] or {}).items() if k not in _LOCATIONS
+    }
+    table = [
+        [_canonical(row.get(column)) for column in TABLE_COLUMNS] + [pixels[row["stimulus_id"]]]
+        for row in rows
+    ]
+    document = {
+        "definition": definition,
+        "columns": [*TABLE_COLUMNS, "pixels_sha256"],
+        "table": table,
+    }
+    text = json.dumps(
+        document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -61,8 +61,14 @@ class Pin:
 @lru_cache(maxsize=1)
 def pin() -> Pin:
     raw = json.loads(resources.files(__package__).joinpath(PIN_FILE).read_text("utf-8"))
-    return Pin(raw["package"], raw["version"], raw["deb_sha256"], dict(raw["files"]),
-               Thresholds(**raw["thresholds"]), raw["probe_content_sha256"])
+    return Pin(
+        raw["package"],
+        raw["version"],
+        raw["deb_sha256"],
+        dict(raw["files"]),
+        Thresholds(**raw["thresholds"]),
+        raw["probe_content_sha256"],
+    )
 
 
 def gap_cut(values: np.ndarray, quantile: float, window: float = GAP_WINDOW) -> float:
@@ -80,7 +86,7 @@ def gap_cut(values: np.ndarray, quantile: float, window: float = GAP_WINDOW) -> 
     n = len(ordered)
     centre = int(quantile * (n - 1))
     half = max(1, round(window * n))
-    segment = ordered[max(0, centre - half):min(n, centre + half + 2)]
+    segment = ordered[max(0, centre - half) : min(n, centre + half + 2)]
     gaps = np.diff(segment)
     widest = int(np.argmax(gaps))
     low, high = float(segment[widest]), float(segment[widest + 1])
@@ -106,9 +112,11 @@ class StampsCheck:
 
     def summary(self) -> str:
         total = len(pin().files)
-        parts = [f"{len(names)} of the {total} pinned files {what} (e.g. {', '.join(names[:3])})"
-                 for names, what in ((self.missing, "are missing"), (self.changed, "differ"))
-                 if names]
+        parts = [
+            f"{len(names)} of the {total} pinned files {what} (e.g. {', '.join(names[:3])})"
+            for names, what in ((self.missing, "are missing"), (self.changed, "differ"))
+            if names
+        ]
         return "; ".join(parts) if parts else f"all {total} pinned files match"
 
 
@@ -127,7 +135,11 @@ def check_stamps(root: Path) -> StampsCheck:
 def folder_digest(root: Path) -> str:
     """One hash of every stamp file (PNG and description) under ``root``: what a default probe
     built from a folder that does not match the pin is cached under."""
-    names = [str(p.relative_to(root)) for p in root.rglob("*") if p.suffix in _STAMP_SUFFIXES and p.is_file()]
+    names = [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.suffix in _STAMP_SUFFIXES and p.is_file()
+    ]
     return files_digest(root, names)
 
 

@@ -83,7 +83,8 @@ class ImagePool(ABC):
             sources = [item.source for item in items if item.id == repeated]
             raise BrainAlignError(
                 f"{self.kind} pool: {' and '.join(sources)} would both be image {repeated!r} (an image's id "
-                "is its file name without the suffix); keep one of them, or rename the other")
+                "is its file name without the suffix); keep one of them, or rename the other"
+            )
         self.items: tuple[PoolItem, ...] = tuple(items)
         self._by_id = {item.id: item for item in self.items}
 
@@ -114,7 +115,7 @@ def square(image: Image.Image, size: int) -> np.ndarray:
     height, width = rgba.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    return resize_rgba(rgba[top:top + side, left:left + side], size, size)[..., :3]
+    return resize_rgba(rgba[top : top + side, left : left + side], size, size)[..., :3]
 
 
 def opaque(image: Image.Image) -> np.ndarray:
@@ -126,8 +127,9 @@ class PhotoPool(ImagePool):
 
     def __init__(self, items: Sequence[PoolItem], paths: dict[str, Path]) -> None:
         super().__init__(items)
-        self._photos = StimulusSet.from_paths([paths[item.id] for item in items],
-                                              [item.id for item in items], name=self.kind)
+        self._photos = StimulusSet.from_paths(
+            [paths[item.id] for item in items], [item.id for item in items], name=self.kind
+        )
 
     def photo(self, item_id: str) -> Image.Image:
         return self._photos.load(item_id)
@@ -150,7 +152,9 @@ class FolderPool(PhotoPool):
 
     kind = "folder"
 
-    def __init__(self, folder: str | os.PathLike[str], captions_csv: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str], captions_csv: str | os.PathLike[str]
+    ) -> None:
         root = Path(folder).expanduser()
         if not root.is_dir():
             raise BrainAlignError(f"image folder {root} does not exist; pass --images DIR")
@@ -217,7 +221,9 @@ class CocoPool(PhotoPool):
         if not root.is_dir():
             raise BrainAlignError(f"COCO image folder {root} does not exist; pass --images DIR")
         if not caption_files:
-            raise BrainAlignError("COCO pool needs caption files (captions_train2017.json …): --captions")
+            raise BrainAlignError(
+                "COCO pool needs caption files (captions_train2017.json …): --captions"
+            )
         files = {p.name: p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES}
         captions: dict[int, list[str]] = {}
         names: dict[int, str] = {}
@@ -260,8 +266,12 @@ class CocoPool(PhotoPool):
             return image
         top, bottom, left, right = crop
         width, height = image.size
-        box = (round(left * width), round(top * height),
-               round(width - right * width), round(height - bottom * height))
+        box = (
+            round(left * width),
+            round(top * height),
+            round(width - right * width),
+            round(height - bottom * height),
+        )
         return image.crop(box)
 
     def describe(self) -> dict[str, Any]:
@@ -301,19 +311,31 @@ def _read_nsd_crops(path: Path) -> dict[int, tuple[float, float, float, float]]:
         except (ValueError, TypeError, SyntaxError):
             values = ()
         if len(values) != 4:
-            raise BrainAlignError(f"{path}: cropBox {box!r} of COCO image {coco_id} is not 4 numbers")
+            raise BrainAlignError(
+                f"{path}: cropBox {box!r} of COCO image {coco_id} is not 4 numbers"
+            )
         crops[int(coco_id)] = values
     return crops
 
 
 #: The photos bundled with scikit-image, scikit-learn and matplotlib, with hand-written captions.
 _BUNDLED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("skimage", "astronaut.png", ("An astronaut in a white space suit posing in front of a flag.",
-                                  "Portrait of a smiling astronaut.")),
+    (
+        "skimage",
+        "astronaut.png",
+        (
+            "An astronaut in a white space suit posing in front of a flag.",
+            "Portrait of a smiling astronaut.",
+        ),
+    ),
     ("skimage", "chelsea.png", ("A tabby cat looking to the side.", "Close-up of a cat's face.")),
     ("skimage", "coffee.png", ("A cup of coffee on a saucer.", "A coffee cup seen from above.")),
     ("skimage", "rocket.jpg", ("A rocket on a launch pad.", "A space rocket before launch.")),
-    ("skimage", "hubble_deep_field.jpg", ("Many distant galaxies in a telescope image of deep space.",)),
+    (
+        "skimage",
+        "hubble_deep_field.jpg",
+        ("Many distant galaxies in a telescope image of deep space.",),
+    ),
     ("skimage", "retina.jpg", ("A medical photograph of the retina of a human eye.",)),
     ("skimage", "motorcycle_left.png", ("A motorcycle standing in a room.",)),
     ("skimage", "camera.png", ("A black and white photo of a man with a camera on a tripod.",)),
@@ -370,6 +392,7 @@ def bundled_photos_pool() -> BundledPhotosPool:
         "using the %d photos bundled with scikit-image, scikit-learn and matplotlib: far too few "
         "for a reliable probe (at most %d base images); get the Tux Paint stamps "
         "(`brainalign probe build`, needs apt-get) or use your own images (--pool folder)",
-        len(items), len(items),
+        len(items),
+        len(items),
     )
     return BundledPhotosPool(items, paths)

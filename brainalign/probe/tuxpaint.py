@@ -100,7 +100,11 @@ def download_deb(folder: Path) -> Path:
     log.info("downloading %s with apt-get (about 160 MB, once)", PACKAGE)
     try:
         done = subprocess.run(
-            ["apt-get", "download", PACKAGE], cwd=folder, capture_output=True, text=True, check=False
+            ["apt-get", "download", PACKAGE],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     except FileNotFoundError:
         raise BrainAlignError(
@@ -126,8 +130,11 @@ def extract_stamps(deb: Path, destination: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".stamps-", dir=destination))
     try:
         try:
-            proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
+            proc = subprocess.Popen(
+                ["dpkg-deb", "--fsys-tarfile", str(deb)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         except FileNotFoundError:
             raise BrainAlignError(
                 "dpkg-deb is not available to unpack the Tux Paint package; set "
@@ -138,10 +145,13 @@ def extract_stamps(deb: Path, destination: Path) -> Path:
         with tarfile.open(fileobj=proc.stdout, mode="r|*") as archive:
             for member in archive:
                 name = member.name.lstrip("./")
-                if not (member.isfile() and name.startswith(_DEB_STAMPS)
-                        and name.endswith((".png", ".txt"))):
+                if not (
+                    member.isfile()
+                    and name.startswith(_DEB_STAMPS)
+                    and name.endswith((".png", ".txt"))
+                ):
                     continue
-                relative = Path(name[len(_DEB_STAMPS):])
+                relative = Path(name[len(_DEB_STAMPS) :])
                 if ".." in relative.parts:
                     continue
                 target = staging / relative
@@ -183,7 +193,9 @@ def count_colours(rgba: np.ndarray, coverage: float = 0.9) -> int:
     pixels = rgba[..., :3][rgba[..., 3] > 128] >> 3
     if pixels.size == 0:
         return 0
-    codes = (pixels[:, 0].astype(np.int32) << 10) | (pixels[:, 1].astype(np.int32) << 5) | pixels[:, 2]
+    codes = (
+        (pixels[:, 0].astype(np.int32) << 10) | (pixels[:, 1].astype(np.int32) << 5) | pixels[:, 2]
+    )
     counts = np.sort(np.bincount(codes))[::-1]
     counts = counts[counts > 0]
     covered = np.cumsum(counts) / counts.sum()
@@ -239,7 +251,9 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
 
 def stamp_files(stamps: Iterable[Stamp], root: Path) -> list[str]:
     """The files a pool of ``stamps`` reads (each PNG and its description), relative to ``root``."""
-    return sorted(str(p.relative_to(root)) for s in stamps for p in (s.path, s.path.with_suffix(".txt")))
+    return sorted(
+        str(p.relative_to(root)) for s in stamps for p in (s.path, s.path.with_suffix(".txt"))
+    )
 
 
 def files_digest(root: Path, files: Iterable[str]) -> str:
@@ -258,8 +272,9 @@ class TuxPaintPool(ImagePool):
     kind = "tuxpaint"
     bibtex = TUXPAINT_BIBTEX
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *,
-                 stamps: Collection[str] | None = None) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] | None = None, *, stamps: Collection[str] | None = None
+    ) -> None:
         self.root = Path(root) if root is not None else ensure_tuxpaint_stamps()
         found = scan_stamps(self.root, stamps)
         self.stamps = {s.id: s for s in found if s.photo}
@@ -269,8 +284,10 @@ class TuxPaintPool(ImagePool):
                 f"only {len(self.stamps)} photo stamps found in {self.root}; "
                 "the folder is not a Tux Paint stamps folder"
             )
-        items = [PoolItem(s.id, stamp_captions(s), str(s.path.relative_to(self.root)))
-                 for s in self.stamps.values()]
+        items = [
+            PoolItem(s.id, stamp_captions(s), str(s.path.relative_to(self.root)))
+            for s in self.stamps.values()
+        ]
         super().__init__(items)
         self.files_sha256 = files_digest(self.root, stamp_files(self.stamps.values(), self.root))
         self._cutouts: dict[str, np.ndarray] = {}
@@ -297,6 +314,11 @@ class TuxPaintPool(ImagePool):
         return composite(canvas, scaled, PasteBox(x0, y0, x0 + width, y0 + height))
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "package": PACKAGE, "photo_stamps": len(self.stamps),
-                "drawings_dropped": self.n_drawings, "min_photo_colours": MIN_PHOTO_COLOURS,
-                "stamps_sha256": self.files_sha256}
+        return {
+            **super().describe(),
+            "package": PACKAGE,
+            "photo_stamps": len(self.stamps),
+            "drawings_dropped": self.n_drawings,
+            "min_photo_colours": MIN_PHOTO_COLOURS,
+            "stamps_sha256": self.files_sha256,
+        }

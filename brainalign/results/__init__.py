@@ -17,6 +17,14 @@ from .store import (
 )
 
 __all__ = [
-    "FORMAT_VERSION", "RejectedFile", "Result", "ResultFile", "ResultsStore", "StoreContents",
-    "as_float", "default_results_dir", "file_stem", "jsonable",
+    "FORMAT_VERSION",
+    "RejectedFile",
+    "Result",
+    "ResultFile",
+    "ResultsStore",
+    "StoreContents",
+    "as_float",
+    "default_results_dir",
+    "file_stem",
+    "jsonable",
 ]

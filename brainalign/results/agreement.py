@@ -22,6 +22,7 @@ from .result import Result
 #: ~1e-16) and nothing a person would report.
 TOLERANCE = 1e-6
 
+
 @dataclass(frozen=True)
 class Difference:
     """One number (or text) that differs: where in the result, and the two values."""
@@ -61,19 +62,27 @@ class Comparison:
         return not self.differences
 
 
-def compare_numbers(recorded: Result, recomputed: Result, tolerance: float = TOLERANCE) -> Comparison:
+def compare_numbers(
+    recorded: Result, recomputed: Result, tolerance: float = TOLERANCE
+) -> Comparison:
     """Every number of ``recorded`` against ``recomputed`` (summary, extra, layerwise rows
     matched by their text and integer columns). What only the recomputation has (fields added
     since, e.g. by a newer brainalign) is not compared; a recorded number it lacks is a difference,
     except a recorded missing number (null, or a
     layerwise row whose values are NaN)."""
-    pairs = [*_leaves("summary", recorded.summary, recomputed.summary),
-             *_leaves("extra", recorded.extra, recomputed.extra),
-             *_layerwise_pairs(recorded.layerwise, recomputed.layerwise)]
+    pairs = [
+        *_leaves("summary", recorded.summary, recomputed.summary),
+        *_leaves("extra", recorded.extra, recomputed.extra),
+        *_layerwise_pairs(recorded.layerwise, recomputed.layerwise),
+    ]
     differences, largest = [], 0.0
     for where, a, b in pairs:
         if _same(a, b, tolerance):
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            if (
+                isinstance(a, (int, float))
+                and isinstance(b, (int, float))
+                and not isinstance(a, bool)
+            ):
                 largest = max(largest, abs(float(a) - float(b)))
         else:
             differences.append(Difference(where, a, b))
@@ -83,7 +92,12 @@ def compare_numbers(recorded: Result, recomputed: Result, tolerance: float = TOL
 
 def _same(a: Any, b: Any, tolerance: float) -> bool:
     numbers = (int, float)
-    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
         return abs(float(a) - float(b)) <= tolerance
@@ -126,7 +140,11 @@ def _layerwise_pairs(a: pd.DataFrame, b: pd.DataFrame) -> Iterator[tuple[str, An
             measured = [c for c in ("value", "ci_low", "ci_high") if c in numbers]
             if row in left.index and left.loc[[row], measured].isna().all(axis=None):
                 continue  # a recorded row of NaN (a layer now dropped as uncomparable) claims no number
-            yield where, "present" if row in left.index else "absent", "present" if row in right.index else "absent"
+            yield (
+                where,
+                "present" if row in left.index else "absent",
+                "present" if row in right.index else "absent",
+            )
             continue
         for column in numbers:
             yield f"{where}.{column}", float(left.at[row, column]), float(right.at[row, column])

@@ -76,7 +76,9 @@ def canonical_layerwise(table: pd.DataFrame, where: str) -> pd.DataFrame:
         try:
             out[column] = _coerce(values, kind)
         except (TypeError, ValueError) as err:
-            raise BrainAlignError(f"{where}: layerwise column {column!r} has a bad value ({err})") from None
+            raise BrainAlignError(
+                f"{where}: layerwise column {column!r} has a bad value ({err})"
+            ) from None
     return out
 
 
@@ -127,7 +129,11 @@ def read_layerwise_csv(data: bytes, kinds: Mapping[str, str], where: str) -> pd.
             elif kind == "integer":
                 frame[column] = np.array([int(c) for c in cells], dtype=np.int64)
             else:
-                frame[column] = np.array([float(c) if c else np.nan for c in cells], dtype=np.float64)
+                frame[column] = np.array(
+                    [float(c) if c else np.nan for c in cells], dtype=np.float64
+                )
         except ValueError as err:
-            raise BrainAlignError(f"{where}: column {column!r} holds a bad {kind} ({err})") from None
+            raise BrainAlignError(
+                f"{where}: column {column!r} holds a bad {kind} ({err})"
+            ) from None
     return frame

@@ -18,8 +18,9 @@ from ..benchmarks.base import Measure
 _LEGACY_PROBE = "probe.saliency_semantic"
 
 
-def declared_measures(info: Mapping[str, Any], summary: Mapping[str, Any],
-                      layerwise: pd.DataFrame) -> tuple[Measure, ...]:
+def declared_measures(
+    info: Mapping[str, Any], summary: Mapping[str, Any], layerwise: pd.DataFrame
+) -> tuple[Measure, ...]:
     """The measures in a result's benchmark record (``provenance["benchmark"]``), or for a
     result that records none, those of the built-in benchmark it came from."""
     if "measures" in info:

@@ -14,7 +14,15 @@ import sys
 from importlib import metadata
 
 #: Distributions whose versions a result records.
-LIBRARIES = ("numpy", "scipy", "torch", "torchvision", "timm", "open_clip_torch", "sentence-transformers")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "torch",
+    "torchvision",
+    "timm",
+    "open_clip_torch",
+    "sentence-transformers",
+)
 
 
 def _version(distribution: str) -> str | None:

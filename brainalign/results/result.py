@@ -48,7 +48,9 @@ UNSTABLE_PROVENANCE = ("timings",)
 @lru_cache(maxsize=1)
 def result_schema() -> dict[str, Any]:
     """The JSON schema a result file is validated against (``schema.json``)."""
-    schema: dict[str, Any] = json.loads(resources.files(__package__).joinpath("schema.json").read_text("utf-8"))
+    schema: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("schema.json").read_text("utf-8")
+    )
     return schema
 
 
@@ -59,8 +61,9 @@ def _validator() -> Draft202012Validator:
 
 def canonical_json(value: Any) -> bytes:
     """Sorted-key, compact JSON of plain values (floats in their shortest round-trip form)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 @dataclass(eq=False)
@@ -158,8 +161,14 @@ class Result:
 
     def headline(self) -> Measure | None:
         """The number a person looks for first: the first headline measure that has a value."""
-        return next((m for m in self.measures
-                     if m.headline and self.summary.get(m.name, {}).get("value") is not None), None)
+        return next(
+            (
+                m
+                for m in self.measures
+                if m.headline and self.summary.get(m.name, {}).get("value") is not None
+            ),
+            None,
+        )
 
     def measure(self, kind: str, **attributes: Any) -> Measure | None:
         """The declared measure of ``kind`` (and ``attributes``), or None."""
@@ -170,10 +179,16 @@ class Result:
         """What the content id hashes: the canonical JSON of everything the inputs determine,
         then the layerwise table's canonical CSV."""
         stable = {k: v for k, v in self.provenance.items() if k not in UNSTABLE_PROVENANCE}
-        head = canonical_json({
-            "model_id": self.model_id, "benchmark": self.benchmark, "summary": self.summary,
-            "extra": self.extra, "reuse_key": self.reuse_key, "provenance": stable,
-        })
+        head = canonical_json(
+            {
+                "model_id": self.model_id,
+                "benchmark": self.benchmark,
+                "summary": self.summary,
+                "extra": self.extra,
+                "reuse_key": self.reuse_key,
+                "provenance": stable,
+            }
+        )
         return head + b"\n" + layerwise_csv(self.layerwise)
 
     def content_id(self) -> str:
@@ -222,7 +237,9 @@ class Result:
         except FileNotFoundError:
             raise BrainAlignError(f"result file {json_path} does not exist") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise BrainAlignError(f"result file {json_path} is not readable JSON ({err}); {fix}") from None
+            raise BrainAlignError(
+                f"result file {json_path} is not readable JSON ({err}); {fix}"
+            ) from None
         try:
             _validate_document(document, str(json_path))
         except BrainAlignError as err:
@@ -258,8 +275,12 @@ class Result:
             "extra": self.extra,
             "reuse_key": self.reuse_key,
             "provenance": self.provenance,
-            "layerwise": {"file": table_file, "sha256": table_sha256, "rows": len(self.layerwise),
-                          "columns": [list(pair) for pair in column_kinds(self.layerwise).items()]},
+            "layerwise": {
+                "file": table_file,
+                "sha256": table_sha256,
+                "rows": len(self.layerwise),
+                "columns": [list(pair) for pair in column_kinds(self.layerwise).items()],
+            },
         }
 
     def __repr__(self) -> str:
@@ -295,7 +316,9 @@ def _validate_document(document: Any, where: str) -> None:
         first = errors[0]
         at = "/".join(str(p) for p in first.absolute_path) or "top level"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise BrainAlignError(f"{where} is not a valid brainalign result: {first.message} at {at}{more}")
+        raise BrainAlignError(
+            f"{where} is not a valid brainalign result: {first.message} at {at}{more}"
+        )
     card_id = document["provenance"]["model_card"]["id"]
     if card_id != document["model_id"]:
         raise BrainAlignError(
@@ -381,7 +404,11 @@ def benchmark_info(benchmark: Benchmark | Mapping[str, Any]) -> dict[str, Any]:
     info.update({name: getattr(benchmark, name, "") for name in _BENCHMARK_INFO_FIELDS})
     info["datasets"] = list(getattr(benchmark, "datasets", ()))
     info["measures"] = [m.to_dict() for m in getattr(benchmark, "measures", ())]
-    for name in ("distance", "comparison", "metric_id"):  # how layer RDMs were made, compared, scored
+    for name in (
+        "distance",
+        "comparison",
+        "metric_id",
+    ):  # how layer RDMs were made, compared, scored
         if isinstance(getattr(benchmark, name, None), str):
             info[name] = getattr(benchmark, name)
     return info

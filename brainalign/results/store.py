@@ -31,7 +31,8 @@ def file_stem(name: str) -> str:
     """A reversible, portable file name for a model id or benchmark identifier: characters other
     than letters, digits and ``-_.+=@,`` become ``%XX`` (UTF-8), as does a leading dot."""
     encoded = "".join(
-        c if c in _SAFE_CHARACTERS else "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in name
+        c if c in _SAFE_CHARACTERS else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
+        for c in name
     )
     return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
 
@@ -99,10 +100,15 @@ class ResultsStore:
     def load(self, model_id: str, benchmark: str) -> Result:
         """The stored result; ``benchmark`` without ``@version`` means the newest version stored."""
         if "@" not in benchmark:
-            versions = [s for s in self.list()
-                        if s.model_id == model_id and s.benchmark.partition("@")[0] == benchmark]
+            versions = [
+                s
+                for s in self.list()
+                if s.model_id == model_id and s.benchmark.partition("@")[0] == benchmark
+            ]
             if not versions:
-                raise BrainAlignError(f"no result of {model_id!r} on {benchmark!r} in {self.folder}")
+                raise BrainAlignError(
+                    f"no result of {model_id!r} on {benchmark!r} in {self.folder}"
+                )
             benchmark = max(versions, key=lambda s: _version(s.benchmark)).benchmark
         path = self.path_for(model_id, benchmark)
         if not path.exists():
@@ -115,7 +121,9 @@ class ResultsStore:
             )
         return result
 
-    def find(self, model_id: str, benchmark: str, reuse_key: Mapping[str, Any] | None = None) -> Result | None:
+    def find(
+        self, model_id: str, benchmark: str, reuse_key: Mapping[str, Any] | None = None
+    ) -> Result | None:
         """The stored result if it is valid and its reuse key equals ``reuse_key`` (any valid
         result when None), else None: what a resumed run may reuse instead of computing."""
         try:
@@ -126,7 +134,9 @@ class ResultsStore:
             return None
         return result
 
-    def has(self, model_id: str, benchmark: str, reuse_key: Mapping[str, Any] | None = None) -> bool:
+    def has(
+        self, model_id: str, benchmark: str, reuse_key: Mapping[str, Any] | None = None
+    ) -> bool:
         """Whether :meth:`find` would return a result."""
         return self.find(model_id, benchmark, reuse_key) is not None
 

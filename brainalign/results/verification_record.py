@@ -41,14 +41,21 @@ class VerificationRecord:
     differences: list[str] = field(default_factory=list)
 
     @classmethod
-    def now(cls, result: Result, status: Status, comparison: Comparison | None) -> VerificationRecord:
+    def now(
+        cls, result: Result, status: Status, comparison: Comparison | None
+    ) -> VerificationRecord:
         env = environment()
         return cls(
-            result_id=result.content_id(), status=status,
+            result_id=result.content_id(),
+            status=status,
             verified_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             where={"host": platform.node(), "system": platform.system(), "machine": env["machine"]},
-            versions={"brainalign": __version__, "python": env["python"], "libraries": env["libraries"],
-                      "torch_threads": env.get("torch_threads")},
+            versions={
+                "brainalign": __version__,
+                "python": env["python"],
+                "libraries": env["libraries"],
+                "torch_threads": env.get("torch_threads"),
+            },
             n_checked=comparison.n_checked if comparison else 0,
             max_difference=comparison.max_difference if comparison else 0.0,
             differences=[str(d) for d in comparison.differences[:20]] if comparison else [],
@@ -61,9 +68,11 @@ class VerificationRecord:
     def summary(self) -> str:
         """``verified on HOST (System machine) at TIME with brainalign V, torch T`` for a page."""
         torch = self.versions.get("libraries", {}).get("torch")
-        return (f"{self.status} on {self.where.get('host') or 'an unnamed host'} ({self.where.get('system')} "
-                f"{self.where.get('machine')}) at {self.verified_at} with brainalign {self.versions.get('brainalign')}"
-                + (f", torch {torch}" if torch else ""))
+        return (
+            f"{self.status} on {self.where.get('host') or 'an unnamed host'} ({self.where.get('system')} "
+            f"{self.where.get('machine')}) at {self.verified_at} with brainalign {self.versions.get('brainalign')}"
+            + (f", torch {torch}" if torch else "")
+        )
 
 
 def record_path(result_path: str | Path) -> Path:

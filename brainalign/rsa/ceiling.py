@@ -82,8 +82,13 @@ def ceiling_reliability(
         return CeilingReliability(observed, math.nan, math.nan, math.nan, n_perm, seed)
     n = n_stimuli_from_pairs(n_pairs)
     rng = np.random.default_rng(seed)
-    permutations = np.stack([rng.permuted(np.tile(np.arange(n), (n_subjects, 1)), axis=1)
-                             for _ in range(n_perm)]) if n_perm else np.zeros((0, n_subjects, n), int)
+    permutations = (
+        np.stack(
+            [rng.permuted(np.tile(np.arange(n), (n_subjects, 1)), axis=1) for _ in range(n_perm)]
+        )
+        if n_perm
+        else np.zeros((0, n_subjects, n), int)
+    )
     rows, cols = np.triu_indices(n, k=1)
     own = unit_vectors(stack, method) if method != "kendall_tau_a" else None
     null = np.empty(n_perm)
@@ -105,7 +110,9 @@ def ceiling_reliability(
             permuted(k)
     p = (1 + np.sum(null >= observed - TIE_TOLERANCE)) / (1 + n_perm)
     spread = float(np.std(null, ddof=1)) if n_perm > 1 else math.nan
-    return CeilingReliability(observed, float(p), float(np.mean(null)) if n_perm else math.nan, spread, n_perm, seed)
+    return CeilingReliability(
+        observed, float(p), float(np.mean(null)) if n_perm else math.nan, spread, n_perm, seed
+    )
 
 
 def algonauts2019_noise_ceiling(subject_rdms: Any, method: str = "spearman") -> float:
@@ -136,4 +143,3 @@ def _subjects(subject_rdms: Any) -> np.ndarray:
             f"a noise ceiling needs RDMs of at least 2 subjects, got {stack.shape[0]}"
         )
     return stack
-

@@ -95,7 +95,9 @@ def cross_validate(
     """The cross-validated best layer of ``per_subject`` ``(layers, subjects)`` (two subjects or
     more) with its ``interval``; ``bootstrap`` re-scores it on the draws of the two-factor one."""
     if interval not in INTERVALS:
-        raise BrainAlignError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
+        raise BrainAlignError(
+            f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}"
+        )
     n = len(subjects)
     if n < 2:
         raise BrainAlignError("cross-validating over subjects needs at least 2 subjects")
@@ -104,13 +106,25 @@ def cross_validate(
     value, choices = cv_over_subjects(per_subject, masks)
     record = None
     if interval == "two-factor":
-        record = two_factor_record(lambda table, sample: cv_over_subjects(table, masks, sample)[0], bootstrap,
-                                   subjects, stimulus_ids, n_boot, boot_seed, stimulus_seed, level)
+        record = two_factor_record(
+            lambda table, sample: cv_over_subjects(table, masks, sample)[0],
+            bootstrap,
+            subjects,
+            stimulus_ids,
+            n_boot,
+            boot_seed,
+            stimulus_seed,
+            level,
+        )
         resampled = "subjects and stimuli"
     else:
         rng = np.random.default_rng(boot_seed)
-        samples = np.array([cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
-                            for _ in range(n_boot)])
+        samples = np.array(
+            [
+                cv_over_subjects(per_subject, masks, rng.integers(0, n, size=n))[0]
+                for _ in range(n_boot)
+            ]
+        )
         resampled = "subjects"
     ci: tuple[float, float]
     if not n_boot or not np.isfinite(value):
@@ -122,13 +136,20 @@ def cross_validate(
         ci = (float(low), float(high))
     else:
         ci = _floats(expanded_percentile_interval(samples, n, level))
-    return CrossValidatedScore(float(value), ci, tuple(int(c) for c in choices),
-                               resampled, n_splits, n_boot, record)
+    return CrossValidatedScore(
+        float(value), ci, tuple(int(c) for c in choices), resampled, n_splits, n_boot, record
+    )
 
 
 def cross_validate_one_rdm(
-    model: np.ndarray, target: np.ndarray, method: str, *, seed: int = 0, n_splits: int = N_SPLITS,
-    n_boot: int = N_BOOT, level: float = LEVEL,
+    model: np.ndarray,
+    target: np.ndarray,
+    method: str,
+    *,
+    seed: int = 0,
+    n_splits: int = N_SPLITS,
+    n_boot: int = N_BOOT,
+    level: float = LEVEL,
 ) -> CrossValidatedScore:
     """Classical RSA of layer RDMs ``model`` against a single RDM ``target`` ``(1, pairs)``: halves
     of the stimuli pick and test the layer (:data:`STIMULUS_SPLITS` splits at most); the interval
@@ -136,19 +157,36 @@ def cross_validate_one_rdm(
     not resampled)."""
     split_seed, boot_seed, _ = np.random.SeedSequence(seed).spawn(3)
     splits = min(n_splits, STIMULUS_SPLITS)
-    value, choices = cv_over_stimuli(model, target, method, splits, np.random.default_rng(split_seed))
+    value, choices = cv_over_stimuli(
+        model, target, method, splits, np.random.default_rng(split_seed)
+    )
     modal = Counter(choices.tolist()).most_common(1)[0][0]  # ties: the first chosen of them
-    samples = bootstrap_stimuli(model[modal], target, method=method, n_boot=n_boot,
-                                seed=int(np.random.default_rng(boot_seed).integers(2**31)))[:, 0, 0]
-    ci = (np.nan, np.nan) if not n_boot or not np.isfinite(value) \
+    samples = bootstrap_stimuli(
+        model[modal],
+        target,
+        method=method,
+        n_boot=n_boot,
+        seed=int(np.random.default_rng(boot_seed).integers(2**31)),
+    )[:, 0, 0]
+    ci = (
+        (np.nan, np.nan)
+        if not n_boot or not np.isfinite(value)
         else _floats(percentile_interval(samples, level))
-    return CrossValidatedScore(float(value), ci, tuple(int(c) for c in choices),
-                               "stimuli", splits, n_boot)
+    )
+    return CrossValidatedScore(
+        float(value), ci, tuple(int(c) for c in choices), "stimuli", splits, n_boot
+    )
 
 
 def two_factor_record(
-    statistic: SubjectStatistic, bootstrap: Bootstrap, subjects: Sequence[str], stimulus_ids: Sequence[str],
-    n_boot: int, subject_seed: np.random.SeedSequence, stimulus_seed: np.random.SeedSequence, level: float,
+    statistic: SubjectStatistic,
+    bootstrap: Bootstrap,
+    subjects: Sequence[str],
+    stimulus_ids: Sequence[str],
+    n_boot: int,
+    subject_seed: np.random.SeedSequence,
+    stimulus_seed: np.random.SeedSequence,
+    level: float,
 ) -> TwoFactorRecord:
     """The three bootstraps of ``statistic`` from one set of draws (the subject draws are those of
     the subject-only interval, so that interval is reported unchanged beside it)."""
@@ -160,8 +198,11 @@ def two_factor_record(
     draws = dataclasses.replace(draws, stimulus_counts=draws.stimulus_counts[:, np.argsort(by_id)])
     samples = bootstrap(statistic, draws)
     variance = two_factor_variance(samples, n_subjects, n_stimuli)
-    subjects_ci = _floats(expanded_percentile_interval(samples.subjects, n_subjects, level)) \
-        if n_boot else (np.nan, np.nan)
+    subjects_ci = (
+        _floats(expanded_percentile_interval(samples.subjects, n_subjects, level))
+        if n_boot
+        else (np.nan, np.nan)
+    )
     identity = json.dumps([list(subjects), list(stimulus_ids)]).encode()
     digest = hashlib.sha256(identity + draws.digest().encode()).hexdigest()
     return TwoFactorRecord(variance, subjects_ci, samples, digest, n_stimuli)
@@ -222,8 +263,10 @@ def cv_over_stimuli(
     for _ in range(n_splits):
         order = rng.permutation(n)
         halves = [np.sort(order[: n // 2]), np.sort(order[n // 2 :])]
-        rho = [compare(model[:, resampled_pairs(h, n)], target[:, resampled_pairs(h, n)], method)
-               for h in halves]
+        rho = [
+            compare(model[:, resampled_pairs(h, n)], target[:, resampled_pairs(h, n)], method)
+            for h in halves
+        ]
         for pick_on, test_on in ((0, 1), (1, 0)):
             layer = best_layers(rho[pick_on])[0]
             held_out.append(rho[test_on][layer, 0])

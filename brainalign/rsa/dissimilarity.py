@@ -92,7 +92,9 @@ def condense(square: Any, *, atol: float = 1e-8, name: str = "RDM") -> np.ndarra
     """
     square = as_array(square, np.float64)
     if square.ndim not in (2, 3) or square.shape[-1] != square.shape[-2]:
-        raise BrainAlignError(f"{name} must be square (n, n) or a stack (k, n, n), got {square.shape}")
+        raise BrainAlignError(
+            f"{name} must be square (n, n) or a stack (k, n, n), got {square.shape}"
+        )
     diagonal = np.diagonal(square, axis1=-2, axis2=-1)
     if np.nanmax(np.abs(diagonal), initial=0.0) > atol:
         raise BrainAlignError(f"{name} has a non-zero diagonal; an RDM's diagonal must be 0")
@@ -231,4 +233,6 @@ def _refine_close_pairs(x: np.ndarray, g: np.ndarray, result: np.ndarray, *, squ
 
 def _check_distance(distance: str) -> None:
     if distance not in DISTANCES:
-        raise BrainAlignError(f"unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}")
+        raise BrainAlignError(
+            f"unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}"
+        )

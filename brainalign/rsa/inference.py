@@ -64,8 +64,9 @@ def bootstrap_stimuli(
     return resampled_comparisons(stack_a, stack_b, counts.reshape(n_boot, n), method)
 
 
-def resampled_comparisons(stack_a: np.ndarray, stack_b: np.ndarray, counts: np.ndarray,
-                          method: str = "spearman") -> np.ndarray:
+def resampled_comparisons(
+    stack_a: np.ndarray, stack_b: np.ndarray, counts: np.ndarray, method: str = "spearman"
+) -> np.ndarray:
     """:func:`weighted_comparisons` of every resample in ``counts`` ``(n_boot, n)`` at once:
     ``(n_boot, len(a), len(b))``, the resamples shared out among threads (each computed by one
     thread alone, so the numbers do not depend on the thread count)."""
@@ -81,7 +82,10 @@ def resampled_comparisons(stack_a: np.ndarray, stack_b: np.ndarray, counts: np.n
 
 
 def weighted_comparisons(
-    stack_a: np.ndarray, stack_b: np.ndarray, counts: Iterable[np.ndarray], method: str = "spearman",
+    stack_a: np.ndarray,
+    stack_b: np.ndarray,
+    counts: Iterable[np.ndarray],
+    method: str = "spearman",
 ) -> Iterator[np.ndarray]:
     """``compare(a, b, method)`` on each stimulus resample given by its draw ``counts`` (how often
     each stimulus was drawn): ``(len(a), len(b))`` per resample, the pairs weighted by their
@@ -178,7 +182,9 @@ class _WeightedStack:
     def units(self, weights: np.ndarray) -> np.ndarray:
         """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity."""
         if self.ranking is not None:
-            values = self.ranking.unsort(self.ranking.sorted_ranks(np.take(weights, self.ranking.order)))
+            values = self.ranking.unsort(
+                self.ranking.sorted_ranks(np.take(weights, self.ranking.order))
+            )
         else:
             values = self.stack.copy()
         if self.method != "cosine":
@@ -219,7 +225,9 @@ class _SortedStack:
         for start in range(0, stack.shape[0], rows):
             chunk = stack[start : start + rows]
             undefined = self.undefined[start : start + rows]
-            self.chunks.append(_Ranking(np.where(undefined[:, None], 0.0, chunk) if undefined.any() else chunk))
+            self.chunks.append(
+                _Ranking(np.where(undefined[:, None], 0.0, chunk) if undefined.any() else chunk)
+            )
 
     def similarities(self, weights: np.ndarray, units: np.ndarray) -> np.ndarray:
         """``(len(stack), len(units))`` weighted Spearman correlations with ``units``
@@ -240,16 +248,28 @@ class _SortedStack:
                 ranks = ranking.sorted_ranks(sorted_weights)
                 group_weight = np.bincount(ranking.group, weights=sorted_weights.ravel())
                 spread = (total**3 - total) / 12 - np.bincount(
-                    ranking.group_row, weights=(group_weight**3 - group_weight) / 12,
-                    minlength=len(ranking.order))
+                    ranking.group_row,
+                    weights=(group_weight**3 - group_weight) / 12,
+                    minlength=len(ranking.order),
+                )
                 ranks = ranks[kept].reshape(-1, drawn)
-                numerators = np.stack([np.einsum("rp,rp->r", ranks, np.take(u, order))
-                                       for u in weighted_units], axis=1)
+                numerators = np.stack(
+                    [np.einsum("rp,rp->r", ranks, np.take(u, order)) for u in weighted_units],
+                    axis=1,
+                )
             else:
                 cumulative = np.cumsum(sorted_weights[kept].reshape(-1, drawn), axis=1)
                 spread = np.full(len(ranking.order), untied_spread)
-                numerators = np.stack([np.einsum("rp,rp->r", cumulative, np.take(u, order))
-                                       for u in weighted_units], axis=1) - offsets
+                numerators = (
+                    np.stack(
+                        [
+                            np.einsum("rp,rp->r", cumulative, np.take(u, order))
+                            for u in weighted_units
+                        ],
+                        axis=1,
+                    )
+                    - offsets
+                )
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
             out.append(numerators / norms[:, None])
@@ -327,15 +347,19 @@ def permutation_test(
     null = np.empty((n_perm, *observed.shape))
     if method == "kendall_tau_a":
         for k in range(n_perm):
-            null[k] = compare(stack_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)],
-                              stack_b, method)
+            null[k] = compare(
+                stack_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)], stack_b, method
+            )
     else:
         units_a, units_b = unit_vectors(stack_a, method), unit_vectors(stack_b, method)
         for k in range(n_perm):
-            null[k] = compare_units(units_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)],
-                                    units_b)
+            null[k] = compare_units(
+                units_a[:, _permuted_pairs(rng.permutation(n), rows, cols, n)], units_b
+            )
     p_values = (1 + np.sum(null >= observed[None] - TIE_TOLERANCE, axis=0)) / (1 + n_perm)
-    p_values[np.isnan(observed)] = np.nan  # an undefined comparison has no p-value, not the smallest
+    p_values[np.isnan(observed)] = (
+        np.nan
+    )  # an undefined comparison has no p-value, not the smallest
     return p_values, null
 
 
@@ -356,10 +380,14 @@ def fdr_bh(p_values: Any, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]
         return q <= alpha, q
 
 
-def percentile_interval(samples: Any, level: float = LEVEL, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(
+    samples: Any, level: float = LEVEL, axis: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile confidence interval of bootstrap ``samples`` along ``axis`` (NaNs ignored)."""
     tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(np.asarray(samples, dtype=np.float64), [tail, 100 - tail], axis=axis)
+    low, high = np.nanpercentile(
+        np.asarray(samples, dtype=np.float64), [tail, 100 - tail], axis=axis
+    )
     return low, high
 
 
@@ -414,8 +442,12 @@ class TwoFactorDraws:
 
     @classmethod
     def draw(
-        cls, n_subjects: int, n_stimuli: int, n_boot: int,
-        subject_seed: Any, stimulus_seed: Any,
+        cls,
+        n_subjects: int,
+        n_stimuli: int,
+        n_boot: int,
+        subject_seed: Any,
+        stimulus_seed: Any,
     ) -> TwoFactorDraws:
         """Subjects from ``subject_seed`` (resample ``k`` is the ``k``-th draw of
         ``default_rng(subject_seed).integers(0, S, size=S)``, as :func:`bootstrap_subjects`
@@ -423,10 +455,19 @@ class TwoFactorDraws:
         other's size."""
         subject_rng = np.random.default_rng(subject_seed)
         stimulus_rng = np.random.default_rng(stimulus_seed)
-        subjects = np.array([subject_rng.integers(0, n_subjects, size=n_subjects) for _ in range(n_boot)],
-                            dtype=np.int64).reshape(n_boot, n_subjects)
-        counts = np.array([np.bincount(stimulus_rng.integers(0, n_stimuli, size=n_stimuli), minlength=n_stimuli)
-                           for _ in range(n_boot)], dtype=np.int64).reshape(n_boot, n_stimuli)
+        subjects = np.array(
+            [subject_rng.integers(0, n_subjects, size=n_subjects) for _ in range(n_boot)],
+            dtype=np.int64,
+        ).reshape(n_boot, n_subjects)
+        counts = np.array(
+            [
+                np.bincount(
+                    stimulus_rng.integers(0, n_stimuli, size=n_stimuli), minlength=n_stimuli
+                )
+                for _ in range(n_boot)
+            ],
+            dtype=np.int64,
+        ).reshape(n_boot, n_stimuli)
         return cls(subjects, counts)
 
     @property
@@ -453,11 +494,14 @@ class TwoFactorSamples:
 
     def __sub__(self, other: TwoFactorSamples) -> TwoFactorSamples:
         """Resample-wise differences: the samples of a paired difference."""
-        return TwoFactorSamples(self.subjects - other.subjects, self.stimuli - other.stimuli,
-                                self.both - other.both)
+        return TwoFactorSamples(
+            self.subjects - other.subjects, self.stimuli - other.stimuli, self.both - other.both
+        )
 
     def __truediv__(self, divisor: float) -> TwoFactorSamples:
-        return TwoFactorSamples(self.subjects / divisor, self.stimuli / divisor, self.both / divisor)
+        return TwoFactorSamples(
+            self.subjects / divisor, self.stimuli / divisor, self.both / divisor
+        )
 
 
 #: ``statistic(per_subject, sample)``: the reported value from the ``(layers, subjects)``
@@ -481,7 +525,10 @@ def bootstrap_two_factor(
     (:func:`bootstrap_stimuli`); a subject resample hands ``statistic`` the drawn indices, so it
     can keep track of copies (a cross-validation must keep a subject's copies on one side).
     """
-    model, subjects = as_rdm_stack(model_rdms, "model_rdms"), as_rdm_stack(subject_rdms, "subject_rdms")
+    model, subjects = (
+        as_rdm_stack(model_rdms, "model_rdms"),
+        as_rdm_stack(subject_rdms, "subject_rdms"),
+    )
     n_stimuli = n_stimuli_from_pairs(model.shape[1])
     if draws.stimulus_counts.shape[1] != n_stimuli or draws.subjects.shape[1] != subjects.shape[0]:
         raise BrainAlignError(
@@ -491,11 +538,14 @@ def bootstrap_two_factor(
     per_subject = compare(model, subjects, method)
     by_subjects = [statistic(per_subject, sample) for sample in draws.subjects]
     by_stimuli, by_both = [], []
-    for compared, sample in zip(resampled_comparisons(model, subjects, draws.stimulus_counts, method),
-                                draws.subjects):
+    for compared, sample in zip(
+        resampled_comparisons(model, subjects, draws.stimulus_counts, method), draws.subjects
+    ):
         by_stimuli.append(statistic(compared, None))
         by_both.append(statistic(compared, sample))
-    return TwoFactorSamples(*(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both)))
+    return TwoFactorSamples(
+        *(np.asarray(s, dtype=np.float64) for s in (by_subjects, by_stimuli, by_both))
+    )
 
 
 @dataclass(frozen=True)
@@ -517,15 +567,23 @@ class TwoFactorVariance:
     dof: float
 
 
-def two_factor_variance(samples: TwoFactorSamples, n_subjects: int, n_stimuli: int) -> TwoFactorVariance:
+def two_factor_variance(
+    samples: TwoFactorSamples, n_subjects: int, n_stimuli: int
+) -> TwoFactorVariance:
     """Sampling variance of a statistic over new subjects *and* new stimuli (:data:`VARIANCE_RULE`),
     from its three bootstrap distributions (:func:`corrected_variance`). Resamples where the
     statistic is undefined (NaN) are left out."""
+
     def variance(x: np.ndarray) -> float:
         return float(np.nanvar(x, ddof=1)) if np.isfinite(x).sum() > 1 else math.nan
 
-    return corrected_variance(variance(samples.subjects), variance(samples.stimuli), variance(samples.both),
-                              n_subjects, n_stimuli)
+    return corrected_variance(
+        variance(samples.subjects),
+        variance(samples.stimuli),
+        variance(samples.both),
+        n_subjects,
+        n_stimuli,
+    )
 
 
 def corrected_variance(
@@ -568,7 +626,11 @@ def corrected_variance(
 
 
 def two_factor_interval(
-    estimate: float, samples: TwoFactorSamples, n_subjects: int, n_stimuli: int, level: float = LEVEL
+    estimate: float,
+    samples: TwoFactorSamples,
+    n_subjects: int,
+    n_stimuli: int,
+    level: float = LEVEL,
 ) -> tuple[float, float, TwoFactorVariance]:
     """``estimate ± t·√V`` with V and t's degrees of freedom from :func:`two_factor_variance`,
     centred on the full-data estimate (not the bootstrap mean). Returns ``(low, high, variance)``;

@@ -48,7 +48,11 @@ class RDMs:
 
     @classmethod
     def from_square(
-        cls, squares: Any, names: Sequence[str], stimulus_ids: Sequence[str], distance: str = "unknown"
+        cls,
+        squares: Any,
+        names: Sequence[str],
+        stimulus_ids: Sequence[str],
+        distance: str = "unknown",
     ) -> RDMs:
         from .dissimilarity import condense
 
@@ -100,7 +104,9 @@ class RDMs:
         """These RDMs followed by ``other``'s, on the same stimuli."""
         other = other.reorder(self.stimulus_ids)
         return RDMs(
-            np.vstack([self.data, other.data]), self.names + other.names, self.stimulus_ids,
+            np.vstack([self.data, other.data]),
+            self.names + other.names,
+            self.stimulus_ids,
             self.distance if self.distance == other.distance else "mixed",
         )
 

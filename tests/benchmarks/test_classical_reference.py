@@ -18,13 +18,23 @@ TOLERANCE = 1e-12
 def _differences(expected: Any, found: Any, where: str = "") -> list[str]:
     if isinstance(expected, dict):
         if not isinstance(found, dict) or set(expected) - set(found):
-            return [f"{where}: keys {sorted(expected)} vs {sorted(found) if isinstance(found, dict) else found}"]
+            return [
+                f"{where}: keys {sorted(expected)} vs {sorted(found) if isinstance(found, dict) else found}"
+            ]
         return [d for k in expected for d in _differences(expected[k], found[k], f"{where}.{k}")]
     if isinstance(expected, list):
         if not isinstance(found, list) or len(found) != len(expected):
             return [f"{where}: {len(expected)} items vs {found!r:.80}"]
-        return [d for i, (e, f) in enumerate(zip(expected, found)) for d in _differences(e, f, f"{where}[{i}]")]
-    if isinstance(expected, float) and isinstance(found, (int, float)) and not isinstance(found, bool):
+        return [
+            d
+            for i, (e, f) in enumerate(zip(expected, found))
+            for d in _differences(e, f, f"{where}[{i}]")
+        ]
+    if (
+        isinstance(expected, float)
+        and isinstance(found, (int, float))
+        and not isinstance(found, bool)
+    ):
         same = (math.isnan(expected) and math.isnan(found)) or abs(expected - found) <= TOLERANCE
         return [] if same else [f"{where}: {expected!r} vs {found!r}"]
     return [] if expected == found else [f"{where}: {expected!r} vs {found!r}"]

@@ -13,8 +13,12 @@ from brainalign.benchmarks import get
 from brainalign.leaderboard.differences import paired_difference
 from brainalign.results import Result
 
-BENCHMARKS = ("algonauts2019.92images.IT", "mur2013.judgements", "kriegeskorte2008.hIT",
-              "algonauts2019.92images.EVC")
+BENCHMARKS = (
+    "algonauts2019.92images.IT",
+    "mur2013.judgements",
+    "kriegeskorte2008.hIT",
+    "algonauts2019.92images.EVC",
+)
 #: Where training must show: the pretrained model above its twin, the paired interval excluding 0.
 MUST_DIFFER = ("algonauts2019.92images.IT", "mur2013.judgements")
 
@@ -31,13 +35,17 @@ def test_pretrained_beats_untrained_twin(shared_data: Path, pretrained: str) -> 
         layers = {}
         for benchmark_id in BENCHMARKS:
             benchmark = get(benchmark_id)
-            (name, stimuli), = benchmark.stimulus_sets(shared_data).items()
+            ((name, stimuli),) = benchmark.stimulus_sets(shared_data).items()
             if name not in layers:  # the two Algonauts regions share their images
                 layers[name] = extract_layer_rdms(model, stimuli, batch_size=23)
             score = benchmark.score({name: layers[name]}, seed=0, data_dir=shared_data)
             results[model_id, benchmark_id] = Result.from_score(
-                score, model_card={"id": model_id}, benchmark=benchmark, seed=0,
-                data_checksums=benchmark.provenance(shared_data))
+                score,
+                model_card={"id": model_id},
+                benchmark=benchmark,
+                seed=0,
+                data_checksums=benchmark.provenance(shared_data),
+            )
     print("\n| model | " + " | ".join(f"`{b}`" for b in BENCHMARKS) + " |")
     print("|---|" + "---|" * len(BENCHMARKS))
     for model_id in models:
@@ -56,7 +64,8 @@ def test_pretrained_beats_untrained_twin(shared_data: Path, pretrained: str) -> 
             # the paired interval (same subjects and stimuli resampled for both) excludes 0
             assert low > 0, (benchmark_id, difference, low, high)
             # and over subjects alone (the @1 interval, recorded beside it) the two lie apart
-            assert (trained.value("brain_similarity", "subjects_ci_low")
-                    > untrained.value("brain_similarity", "subjects_ci_high"))
+            assert trained.value("brain_similarity", "subjects_ci_low") > untrained.value(
+                "brain_similarity", "subjects_ci_high"
+            )
             assert 0 < trained.value("brain_similarity", "normalised") < 1
     print("| pretrained − untrained (paired) | " + " | ".join(differences) + " |")

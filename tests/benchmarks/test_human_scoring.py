@@ -18,10 +18,14 @@ PAIRS = N_STIMULI * (N_STIMULI - 1) // 2
 IDS = tuple(f"s{i:02d}" for i in range(N_STIMULI))
 
 
-def synthetic_target(rng: np.random.Generator, n_subjects: int = 10, noise: float = 1.5) -> TargetRDMs:
+def synthetic_target(
+    rng: np.random.Generator, n_subjects: int = 10, noise: float = 1.5
+) -> TargetRDMs:
     truth = rng.random(PAIRS)
     subjects = truth + noise * rng.random((n_subjects, PAIRS)) * truth.std() * 3
-    return TargetRDMs.from_subjects("ROI", RDMs(subjects, [f"p{i}" for i in range(n_subjects)], IDS))
+    return TargetRDMs.from_subjects(
+        "ROI", RDMs(subjects, [f"p{i}" for i in range(n_subjects)], IDS)
+    )
 
 
 def planted_layers(rng: np.random.Generator, target: TargetRDMs, noise_levels) -> LayerRDMs:
@@ -29,7 +33,9 @@ def planted_layers(rng: np.random.Generator, target: TargetRDMs, noise_levels) -
     mean = target.rdms.data.mean(axis=0)
     data = np.stack([mean + level * mean.std() * rng.normal(size=PAIRS) for level in noise_levels])
     names = [f"layer{k}" for k in range(len(noise_levels))]
-    return LayerRDMs(RDMs(data, names, IDS, "cosine"), np.linspace(0, 1, len(noise_levels)), "planted")
+    return LayerRDMs(
+        RDMs(data, names, IDS, "cosine"), np.linspace(0, 1, len(noise_levels)), "planted"
+    )
 
 
 def test_layerwise_rho_equals_scipy_loop() -> None:
@@ -84,7 +90,9 @@ def test_cross_validation_with_even_subjects_is_the_mean_of_both_halves() -> Non
     halves = []
     for mask in masks:
         for choose, test in ((mask, ~mask), (~mask, mask)):
-            halves.append(per_subject[int(np.argmax(per_subject[:, choose].mean(axis=1))), test].mean())
+            halves.append(
+                per_subject[int(np.argmax(per_subject[:, choose].mean(axis=1))), test].mean()
+            )
     assert cv_over_subjects(per_subject, masks)[0] == pytest.approx(np.mean(halves), abs=1e-12)
 
 
@@ -110,8 +118,9 @@ def _null_problem(seed: int) -> tuple[LayerRDMs, TargetRDMs]:
     rng = np.random.default_rng(seed)
     subjects = rng.random((10, PAIRS))
     target = TargetRDMs.from_subjects("ROI", RDMs(subjects, [f"p{i}" for i in range(10)], IDS))
-    layers = LayerRDMs(RDMs(rng.random((40, PAIRS)), [f"l{i}" for i in range(40)], IDS),
-                       np.linspace(0, 1, 40))
+    layers = LayerRDMs(
+        RDMs(rng.random((40, PAIRS)), [f"l{i}" for i in range(40)], IDS), np.linspace(0, 1, 40)
+    )
     return layers, target
 
 
@@ -193,7 +202,11 @@ def test_single_rdm_cross_validates_over_stimuli() -> None:
     summary = result.summary()
     assert result.resampled == "stimuli"
     assert summary["brain_similarity"]["layer"] == "c"
-    assert summary["brain_similarity"]["ci_low"] < summary["brain_similarity"]["value"] < summary["brain_similarity"]["ci_high"]
+    assert (
+        summary["brain_similarity"]["ci_low"]
+        < summary["brain_similarity"]["value"]
+        < summary["brain_similarity"]["ci_high"]
+    )
     assert np.isnan(summary["brain_similarity"]["normalised"])
     assert summary["noise_ceiling"]["reliable"] is False
     assert "single RDM" in summary["brain_similarity"]["normalised_withheld"]
@@ -257,8 +270,10 @@ def test_two_factor_interval_is_wider_where_stimuli_vary_more_than_subjects() ->
     truth = rng.random(PAIRS)
     subjects = truth + 0.05 * rng.normal(size=(10, PAIRS))
     target = TargetRDMs.from_subjects("ROI", RDMs(subjects, [f"p{i}" for i in range(10)], IDS))
-    layers = LayerRDMs(RDMs(np.stack([truth + rng.normal(size=PAIRS) * s for s in (0.3, 0.6)]),
-                            ["a", "b"], IDS), (0.0, 1.0))
+    layers = LayerRDMs(
+        RDMs(np.stack([truth + rng.normal(size=PAIRS) * s for s in (0.3, 0.6)]), ["a", "b"], IDS),
+        (0.0, 1.0),
+    )
     scored = score_target(layers, target, n_boot=300, seed=0)
     low, high = scored.cv_ci
     subjects_low, subjects_high = scored.two_factor.subjects_ci

@@ -44,8 +44,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = shutil.copytree(PACKAGE, work / "source")
     target = work / "site"
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(source)], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return target
 
@@ -60,31 +75,62 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for k, image in enumerate(images):
         Image.fromarray(image).save(folder / "images" / f"shape{k + 1:02d}.png")
     pixels = pdist(images.reshape(N_IMAGES, -1).astype(np.float64), "cosine")
-    np.save(folder / "judgements.npy", np.stack([
-        squareform(pixels + rng.normal(0, 0.3 * pixels.std(), pixels.size)) for _ in range(N_SUBJECTS)]))
+    np.save(
+        folder / "judgements.npy",
+        np.stack(
+            [
+                squareform(pixels + rng.normal(0, 0.3 * pixels.std(), pixels.size))
+                for _ in range(N_SUBJECTS)
+            ]
+        ),
+    )
     (folder / "shapes.toml").write_text(SPEC)
     return folder / "shapes.toml"
 
 
 def run(site: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-           "BRAINALIGN_QUIET": "1"}
-    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+        "BRAINALIGN_QUIET": "1",
+    }
+    return subprocess.run(
+        [sys.executable, *argv], capture_output=True, text=True, env=env, check=False
+    )
 
 
-def test_a_spec_file_scores_with_an_installed_metric(installed: Path, spec: Path, tmp_path: Path) -> None:
+def test_a_spec_file_scores_with_an_installed_metric(
+    installed: Path, spec: Path, tmp_path: Path
+) -> None:
     assert len(SPEC.splitlines()) <= 10
     results = tmp_path / "results"
-    scored = run(installed, "-m", "brainalign.cli", "score", "pixels", str(spec), "--results", str(results))
+    scored = run(
+        installed, "-m", "brainalign.cli", "score", "pixels", str(spec), "--results", str(results)
+    )
     assert scored.returncode == 0, scored.stdout + scored.stderr
     (stored,) = results.glob("pixels/*.json")
     result = json.loads(stored.read_text())
     assert result["provenance"]["benchmark"]["metric_id"] == "pearson_rsa@1"
-    assert "Metric pearson_rsa@1: Pearson's r between" in result["provenance"]["benchmark"]["metric"]
+    assert (
+        "Metric pearson_rsa@1: Pearson's r between" in result["provenance"]["benchmark"]["metric"]
+    )
     brain = result["summary"]["brain_similarity"]
-    assert brain["value"] > 0.5 and brain["ci_low"] < brain["value"] < brain["ci_high"]  # planted: pixels
-    assert run(Path("/nonexistent"), "-m", "brainalign.cli", "score", "pixels", str(spec),
-               "--results", str(tmp_path / "other")).returncode == 2  # not installed there: one error
+    assert (
+        brain["value"] > 0.5 and brain["ci_low"] < brain["value"] < brain["ci_high"]
+    )  # planted: pixels
+    assert (
+        run(
+            Path("/nonexistent"),
+            "-m",
+            "brainalign.cli",
+            "score",
+            "pixels",
+            str(spec),
+            "--results",
+            str(tmp_path / "other"),
+        ).returncode
+        == 2
+    )  # not installed there: one error
 
 
 def test_the_installed_metric_gives_the_built_in_pearson_numbers(installed: Path) -> None:
@@ -112,7 +158,9 @@ def test_the_installed_metric_gives_the_built_in_pearson_numbers(installed: Path
     assert done.returncode == 0, done.stderr
     plugin, built_in = json.loads(done.stdout)
     for key in ("value", "ci_low", "ci_high", "subjects_ci_low", "subjects_ci_high", "normalised"):
-        assert plugin["brain_similarity"][key] == pytest.approx(built_in["brain_similarity"][key], abs=1e-12)
+        assert plugin["brain_similarity"][key] == pytest.approx(
+            built_in["brain_similarity"][key], abs=1e-12
+        )
     for key in ("lower", "upper"):
         assert plugin["noise_ceiling"][key] == built_in["noise_ceiling"][key]
 
@@ -122,11 +170,15 @@ class Duplicate:
     definition = resampling = "a metric two packages register"
 
 
-def test_a_plugin_never_answers_for_a_built_in_name_and_a_name_claimed_twice_is_refused(monkeypatch, caplog) -> None:
-    points = [EntryPoint("mine", "brainalign.metrics:ClassicalRSA", metric_registry.ENTRY_POINT_GROUP),
-              EntryPoint("one", f"{__name__}:Duplicate", metric_registry.ENTRY_POINT_GROUP),
-              EntryPoint("two", f"{__name__}:Duplicate", metric_registry.ENTRY_POINT_GROUP),
-              EntryPoint("broken", "no_such_module_anywhere:Metric", metric_registry.ENTRY_POINT_GROUP)]
+def test_a_plugin_never_answers_for_a_built_in_name_and_a_name_claimed_twice_is_refused(
+    monkeypatch, caplog
+) -> None:
+    points = [
+        EntryPoint("mine", "brainalign.metrics:ClassicalRSA", metric_registry.ENTRY_POINT_GROUP),
+        EntryPoint("one", f"{__name__}:Duplicate", metric_registry.ENTRY_POINT_GROUP),
+        EntryPoint("two", f"{__name__}:Duplicate", metric_registry.ENTRY_POINT_GROUP),
+        EntryPoint("broken", "no_such_module_anywhere:Metric", metric_registry.ENTRY_POINT_GROUP),
+    ]
     monkeypatch.setattr(metric_registry, "entry_points", lambda group: points)
     metric_registry.refresh()
     try:

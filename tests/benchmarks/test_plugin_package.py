@@ -29,12 +29,28 @@ N_IMAGES, N_SUBJECTS = 12, 5
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed with pip into a folder of its own (not into the test environment)."""
     work = tmp_path_factory.mktemp("plugin")
-    source = shutil.copytree(PACKAGE, work / "source")  # pip builds in the source tree: build a copy
+    source = shutil.copytree(
+        PACKAGE, work / "source"
+    )  # pip builds in the source tree: build a copy
     target = work / "site"
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(source)],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (target / "toylab_benchmarks.py").is_file()
     return target
@@ -52,36 +68,66 @@ def toylab_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for k, image in enumerate(images):
         Image.fromarray(image).save(folder / "images" / f"shape{k + 1:02d}.png")
     pixels = pdist(images.reshape(N_IMAGES, -1).astype(np.float64), "cosine")
-    judgements = [squareform(pixels + rng.normal(0, 0.3 * pixels.std(), pixels.size)) for _ in range(N_SUBJECTS)]
+    judgements = [
+        squareform(pixels + rng.normal(0, 0.3 * pixels.std(), pixels.size))
+        for _ in range(N_SUBJECTS)
+    ]
     np.save(folder / "judgements.npy", np.stack(judgements))
     return data
 
 
 def brainalign(site: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-           "BRAINALIGN_QUIET": "1"}
-    return subprocess.run([sys.executable, "-m", "brainalign.cli", *argv], capture_output=True, text=True,
-                          env=env, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+        "BRAINALIGN_QUIET": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "brainalign.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
 
 
-def test_the_installed_plugin_is_listed_and_says_how_its_data_is_found(installed, toylab_data, tmp_path) -> None:
+def test_the_installed_plugin_is_listed_and_says_how_its_data_is_found(
+    installed, toylab_data, tmp_path
+) -> None:
     listed = brainalign(installed, "benchmarks", "--data-dir", str(tmp_path))
     assert listed.returncode == 0, listed.stderr
     line = next(line for line in listed.stdout.splitlines() if line.startswith("toylab.shapes@1"))
-    assert "no: ask Toy Lab for the data" in line and "Toy lab: similarity judgements of shapes" in line
+    assert (
+        "no: ask Toy Lab for the data" in line
+        and "Toy lab: similarity judgements of shapes" in line
+    )
     listed = brainalign(installed, "benchmarks", "--data-dir", str(toylab_data))
     line = next(line for line in listed.stdout.splitlines() if line.startswith("toylab.shapes@1"))
     assert re.search(r"toylab.shapes@1\s+no\s+yes", line)
-    assert "toylab" not in brainalign(Path("/nonexistent"), "benchmarks").stdout  # not installed here
+    assert (
+        "toylab" not in brainalign(Path("/nonexistent"), "benchmarks").stdout
+    )  # not installed here
 
 
-def test_score_cite_verify_and_publish_exactly_like_a_built_in(installed, toylab_data, shared_data,
-                                                               tmp_path: Path) -> None:
+def test_score_cite_verify_and_publish_exactly_like_a_built_in(
+    installed, toylab_data, shared_data, tmp_path: Path
+) -> None:
     for name in ("kriegeskorte2008_92", "algonauts2019_92"):
-        (toylab_data / name).symlink_to(shared_data / name)  # the built-in's data beside the plugin's
+        (toylab_data / name).symlink_to(
+            shared_data / name
+        )  # the built-in's data beside the plugin's
     results = tmp_path / "results"
-    scored = brainalign(installed, "score", "pixels", "toylab.shapes", "mur2013.judgements",
-                        "--data-dir", str(toylab_data), "--results", str(results))
+    scored = brainalign(
+        installed,
+        "score",
+        "pixels",
+        "toylab.shapes",
+        "mur2013.judgements",
+        "--data-dir",
+        str(toylab_data),
+        "--results",
+        str(results),
+    )
     assert scored.returncode == 0, scored.stderr
     line = next(line for line in scored.stdout.splitlines() if "toylab.shapes@1" in line)
     value = float(re.search(r"brain_similarity (\S+)", line).group(1))
@@ -89,10 +135,16 @@ def test_score_cite_verify_and_publish_exactly_like_a_built_in(installed, toylab
 
     cited = brainalign(installed, "cite", "toylab.shapes")
     assert cited.returncode == 0, cited.stderr
-    assert re.findall(r"@\w+\{(\w+),", cited.stdout) == ["toylab2026", "opielka2024saliency", "brainalign"]
+    assert re.findall(r"@\w+\{(\w+),", cited.stdout) == [
+        "toylab2026",
+        "opielka2024saliency",
+        "brainalign",
+    ]
     result = results / "pixels" / "toylab.shapes@1.json"
     cited = brainalign(installed, "cite", str(result))
-    assert cited.returncode == 0 and "on the benchmark toylab.shapes@1" in " ".join(cited.stdout.split())
+    assert cited.returncode == 0 and "on the benchmark toylab.shapes@1" in " ".join(
+        cited.stdout.split()
+    )
 
     verified = brainalign(installed, "verify", str(results), "--data-dir", str(toylab_data))
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -105,12 +157,18 @@ def test_score_cite_verify_and_publish_exactly_like_a_built_in(installed, toylab
     parsed.feed(page.read_text(encoding="utf-8"))
     (row,) = parsed.rows
     for identifier in ("toylab.shapes@1", "mur2013.judgements@2"):
-        assert parsed.columns.count(identifier) == 1, identifier  # a column of its own, named by its id
+        assert parsed.columns.count(identifier) == 1, (
+            identifier
+        )  # a column of its own, named by its id
         assert (page.parent / parsed.cards[identifier]).is_file(), identifier  # a benchmark page
         assert identifier in (page.parent / parsed.cards[identifier]).read_text(encoding="utf-8")
-        text, title = row[parsed.columns.index(identifier)]  # a number ÷ ceiling, verified, its interval
+        text, title = row[
+            parsed.columns.index(identifier)
+        ]  # a number ÷ ceiling, verified, its interval
         assert re.fullmatch(r"-?\d\.\d{3}✓ ?-?\d\.\d{2} – -?\d\.\d{2}", text), text
-        assert re.match(rf"{re.escape(identifier)}, brain similarity: -?\d\.\d{{3}} \[", title), title
+        assert re.match(rf"{re.escape(identifier)}, brain similarity: -?\d\.\d{{3}} \[", title), (
+            title
+        )
     text, title = row[parsed.columns.index("toylab.shapes@1")]
     assert f"brain similarity: {value:.3f} [" in title  # the raw ρ the score command printed
 
@@ -167,6 +225,8 @@ def test_the_docs_show_this_package_whole_in_15_lines_of_python() -> None:
     shown = [(PLUGINS_PAGE.parent / path).resolve() for path, _ in includes]
     files = [PACKAGE / "pyproject.toml", PACKAGE / "toylab_benchmarks.py"]
     assert shown == files
-    assert not any(re.search(r"^:(lines|start-after|end-before|pyobject):", options, re.M)
-                   for _, options in includes)
+    assert not any(
+        re.search(r"^:(lines|start-after|end-before|pyobject):", options, re.M)
+        for _, options in includes
+    )
     assert len([line for line in files[1].read_text().splitlines() if line.strip()]) <= 15

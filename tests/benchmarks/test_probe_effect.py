@@ -39,7 +39,9 @@ def test_pretrained_efficientnet_lite0_encodes_semantics_better_than_untrained()
         layers = extract_layer_rdms(load_model(model_id), baseline)
         # semantic encoding reads the Baseline condition only, so the other conditions may
         # repeat it (their sensitivities are then zero and not looked at)
-        score = score_layers({c: layers for c in CONDITIONS}, targets, probe.base_ids, n_boot=300, seed=0)
+        score = score_layers(
+            {c: layers for c in CONDITIONS}, targets, probe.base_ids, n_boot=300, seed=0
+        )
         encoding[model_id] = score.summary["semantic_encoding"]
     trained, untrained = encoding["efficientnet_lite0"], encoding["efficientnet_lite0:untrained"]
     assert trained["ci_low"] > untrained["ci_high"], encoding

@@ -14,7 +14,7 @@ from brainalign.benchmarks.registry import all_benchmarks, broken_plugins, candi
 from brainalign.cli import main
 from brainalign.errors import BrainAlignError
 
-PLUGIN = '''
+PLUGIN = """
 from brainalign.benchmarks import Availability, Benchmark
 
 
@@ -35,7 +35,7 @@ class Toy(Benchmark):
 
 def broken():
     raise RuntimeError("the plugin's data server is down")
-'''
+"""
 
 
 @pytest.fixture
@@ -48,7 +48,8 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toylab\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        "[brainalign.benchmarks]\ntoy = toylab_plugin:Toy\nbroken = toylab_plugin:broken\n")
+        "[brainalign.benchmarks]\ntoy = toylab_plugin:Toy\nbroken = toylab_plugin:broken\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     registry.refresh()
     yield
@@ -62,14 +63,18 @@ def test_the_built_in_benchmarks_come_through_the_entry_points() -> None:
     assert origin(get("probe.saliency_semantic")) == "brainalign"
 
 
-def test_an_installed_package_adds_its_benchmarks_and_a_broken_one_is_reported(installed, caplog, capsys) -> None:
+def test_an_installed_package_adds_its_benchmarks_and_a_broken_one_is_reported(
+    installed, caplog, capsys
+) -> None:
     toy = get("toylab.toy")
     assert toy.identifier == "toylab.toy@3" and origin(toy) == "toylab"
     assert get("kriegeskorte2008.hIT").identifier  # the built-ins are still there
     assert [str(b) for b in broken_plugins()] == [
-        "plugin 'broken' of package toylab: cannot be loaded: RuntimeError: the plugin's data server is down"]
+        "plugin 'broken' of package toylab: cannot be loaded: RuntimeError: the plugin's data server is down"
+    ]
     assert [r.getMessage() for r in caplog.records].count(
-        f"benchmark {broken_plugins()[0]}; its benchmarks are left out") == 1  # reported once, when loaded
+        f"benchmark {broken_plugins()[0]}; its benchmarks are left out"
+    ) == 1  # reported once, when loaded
     main(["benchmarks"])
     out, _ = capsys.readouterr()
     assert "toylab.toy@3" in out and "A toy benchmark from another package" in out
@@ -83,18 +88,28 @@ def test_a_second_registration_of_an_identifier_is_refused(installed) -> None:
 def test_no_version_of_a_built_in_id_can_be_registered(installed) -> None:
     toy = get("toylab.toy").inner
     toy.id, toy.version = "mur2013.judgements", 9
-    with pytest.raises(BrainAlignError, match=r"mur2013.judgements is the id of one of brainalign's own"):
+    with pytest.raises(
+        BrainAlignError, match=r"mur2013.judgements is the id of one of brainalign's own"
+    ):
         registry.register(toy)
     assert get("mur2013.judgements").version < 9
 
 
 def test_a_partial_name_lists_the_benchmarks_it_begins() -> None:
-    per_metric = [f"algonauts2019.92images.{roi}{metric}" for roi in ("EVC", "IT")
-                  for metric in ("", ".cka", ".encoding", ".wrsa")]
+    per_metric = [
+        f"algonauts2019.92images.{roi}{metric}"
+        for roi in ("EVC", "IT")
+        for metric in ("", ".cka", ".encoding", ".wrsa")
+    ]
     assert [b.id for b in candidates("algonauts2019.92images")] == per_metric
-    assert "algonauts2019.92images.IT@2" in [b.identifier for b in candidates("algonauts2019.92images")]
+    assert "algonauts2019.92images.IT@2" in [
+        b.identifier for b in candidates("algonauts2019.92images")
+    ]
     assert [b.id for b in candidates("92images")] == per_metric
     assert [b.identifier for b in candidates("mur2013")] == ["mur2013.judgements@2"]
     assert candidates("nothing.like.it") == [] and candidates("") == []
-    with pytest.raises(BrainAlignError, match=r"matches 8: algonauts2019.92images.EVC, algonauts2019.92images.EVC.cka"):
+    with pytest.raises(
+        BrainAlignError,
+        match=r"matches 8: algonauts2019.92images.EVC, algonauts2019.92images.EVC.cka",
+    ):
         get("algonauts2019.92images")

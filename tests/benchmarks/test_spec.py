@@ -31,10 +31,25 @@ IDS = [f"img{i:02d}" for i in range(1, 11)]
 N_SUBJECTS = 4
 
 
-def spec_text(fmt: str = "npy", *, title: str = "Toy judgements", id: str = "toylab.shapes",
-              name: str = "shapes", **target: str) -> str:
-    lines = [f'id = "{id}"', f'title = "{title}"', 'citation = "@misc{toylab, title = {Toy}}"',
-             'stimuli = "images"', "", "[target]", f'name = "{name}"', 'kind = "behaviour"', f'format = "{fmt}"']
+def spec_text(
+    fmt: str = "npy",
+    *,
+    title: str = "Toy judgements",
+    id: str = "toylab.shapes",
+    name: str = "shapes",
+    **target: str,
+) -> str:
+    lines = [
+        f'id = "{id}"',
+        f'title = "{title}"',
+        'citation = "@misc{toylab, title = {Toy}}"',
+        'stimuli = "images"',
+        "",
+        "[target]",
+        f'name = "{name}"',
+        'kind = "behaviour"',
+        f'format = "{fmt}"',
+    ]
     lines += [f'{key} = "{value}"' for key, value in target.items()]
     return "\n".join(lines) + "\n"
 
@@ -45,9 +60,13 @@ def synthetic(folder: Path, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     (folder / "images").mkdir(parents=True)
     for stimulus in IDS:
-        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / "images" / f"{stimulus}.png")
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+            folder / "images" / f"{stimulus}.png"
+        )
     shared = rng.random(len(IDS) * (len(IDS) - 1) // 2)
-    rdms = np.stack([squareform(shared + rng.normal(0, 0.2, shared.size) + 1) for _ in range(N_SUBJECTS)])
+    rdms = np.stack(
+        [squareform(shared + rng.normal(0, 0.2, shared.size) + 1) for _ in range(N_SUBJECTS)]
+    )
     order = rng.permutation(len(IDS))
     np.save(folder / "judgements.npy", rdms[:, order][:, :, order])
     (folder / "stimuli.txt").write_text("\n".join(IDS[i] for i in order) + "\n")
@@ -56,7 +75,7 @@ def synthetic(folder: Path, seed: int = 0) -> np.ndarray:
 
 def layers_for(bench: SpecBenchmark, seed: int = 1) -> dict[str, LayerRDMs]:
     """Three made-up layer RDMs on the benchmark's stimuli (in reverse id order: matched by id)."""
-    (name, stimuli), = bench.stimulus_sets(None).items()
+    ((name, stimuli),) = bench.stimulus_sets(None).items()
     assert sorted(stimuli.ids) == IDS
     rng = np.random.default_rng(seed)
     ids = tuple(reversed(IDS))
@@ -66,28 +85,38 @@ def layers_for(bench: SpecBenchmark, seed: int = 1) -> dict[str, LayerRDMs]:
 
 def score(bench: SpecBenchmark) -> dict[str, float | str]:
     """The summary's numbers, flattened (``brain_similarity.value`` …)."""
+
     def flat(prefix: str, value: object) -> dict[str, object]:
         if isinstance(value, dict):
-            return {k: v for key, inner in value.items() for k, v in flat(f"{prefix}.{key}", inner).items()}
+            return {
+                k: v
+                for key, inner in value.items()
+                for k, v in flat(f"{prefix}.{key}", inner).items()
+            }
         return {prefix: value}
 
     summary = bench.score(layers_for(bench), seed=0).summary
-    return {key: value for name, entry in summary.items() for key, value in flat(name, entry).items()}
+    return {
+        key: value for name, entry in summary.items() for key, value in flat(name, entry).items()
+    }
 
 
 @pytest.fixture
 def toy(tmp_path: Path) -> tuple[Path, np.ndarray]:
     folder = tmp_path / "toy"
     rdms = synthetic(folder)
-    (folder / "bench.toml").write_text(spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt"))
+    (folder / "bench.toml").write_text(
+        spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt")
+    )
     return folder, rdms
 
 
 # --- the real data ------------------------------------------------------------------------------
 
 
-def test_the_92_image_judgements_as_a_spec_score_exactly_like_mur2013(shared_data: Path, tmp_path: Path,
-                                                                      capsys) -> None:
+def test_the_92_image_judgements_as_a_spec_score_exactly_like_mur2013(
+    shared_data: Path, tmp_path: Path, capsys
+) -> None:
     from brainalign.neural_data import load_kriegeskorte2008
 
     data = load_kriegeskorte2008(shared_data)
@@ -99,18 +128,37 @@ def test_the_92_image_judgements_as_a_spec_score_exactly_like_mur2013(shared_dat
     np.save(folder / "judgements.npy", to_square(judgements.data))
     (folder / "stimuli.txt").write_text("\n".join(judgements.stimulus_ids) + "\n")
     (folder / "benchmark.toml").write_text(
-        spec_text(title="The 92-image judgements, repackaged", id="mylab.judgements", name="judgements",
-                  rdms="judgements.npy", stimulus_list="stimuli.txt", distance="judgement"))
+        spec_text(
+            title="The 92-image judgements, repackaged",
+            id="mylab.judgements",
+            name="judgements",
+            rdms="judgements.npy",
+            stimulus_list="stimuli.txt",
+            distance="judgement",
+        )
+    )
     model = tmp_path / "net.py"
     model.write_text(
         "import torch, torchvision.transforms as T\nfrom brainalign.models import from_module\n"
         "def build():\n    torch.manual_seed(0)\n"
         "    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, stride=4), torch.nn.ReLU(),\n"
         "                              torch.nn.Conv2d(8, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten())\n"
-        "    return from_module(net, T.Compose([T.Resize(48), T.ToTensor()]), layers='all', model_id='net')\n")
+        "    return from_module(net, T.Compose([T.Resize(48), T.ToTensor()]), layers='all', model_id='net')\n"
+    )
     results = tmp_path / "results"
-    main(["-q", "score", f"{model}:build", "mur2013.judgements", str(folder / "benchmark.toml"),
-          "--results", str(results), "--data-dir", str(shared_data)])
+    main(
+        [
+            "-q",
+            "score",
+            f"{model}:build",
+            "mur2013.judgements",
+            str(folder / "benchmark.toml"),
+            "--results",
+            str(results),
+            "--data-dir",
+            str(shared_data),
+        ]
+    )
     out = capsys.readouterr().out
     spec_id = next(word for word in out.split() if word.startswith("mylab.judgements."))
     assert spec_id != "mur2013.judgements@2" and spec_id.endswith("@2")
@@ -137,10 +185,14 @@ def test_npy_with_a_stimulus_list_reads_the_rdms_matched_by_id(toy) -> None:
     assert target.subjects == ("sub01", "sub02", "sub03", "sub04") and target.kind == "behaviour"
     order = [IDS.index(s) for s in target.stimulus_ids]
     for k in range(N_SUBJECTS):
-        np.testing.assert_array_equal(target.rdms.data[k], squareform(rdms[k][np.ix_(order, order)]))
+        np.testing.assert_array_equal(
+            target.rdms.data[k], squareform(rdms[k][np.ix_(order, order)])
+        )
     summary = score(bench)
     assert summary["brain_similarity.value"] is not None
-    assert summary["noise_ceiling.upper"] > summary["noise_ceiling.lower"] > 0.3  # planted shared structure
+    assert (
+        summary["noise_ceiling.upper"] > summary["noise_ceiling.lower"] > 0.3
+    )  # planted shared structure
 
 
 def test_every_format_gives_the_same_scores(toy, tmp_path: Path) -> None:
@@ -154,16 +206,22 @@ def test_every_format_gives_the_same_scores(toy, tmp_path: Path) -> None:
     np.savez(folder / "net2brain" / "fmri_other_RDMs.npz", rdm=rdms[::-1])
     (folder / "npz.toml").write_text(spec_text("npz", rdms="net2brain", roi="shapes"))
     # rsatoolbox HDF5, stimulus ids stored in the file
-    stored = rsatoolbox.rdm.RDMs(np.stack([squareform(r) for r in rdms]), dissimilarity_measure="judgement",
-                                 pattern_descriptors={"stimulus_id": IDS})
+    stored = rsatoolbox.rdm.RDMs(
+        np.stack([squareform(r) for r in rdms]),
+        dissimilarity_measure="judgement",
+        pattern_descriptors={"stimulus_id": IDS},
+    )
     stored.save(str(folder / "rdms.hdf5"), file_type="hdf5")
     (folder / "h5.toml").write_text(spec_text("rsatoolbox", rdms="rdms.hdf5"))
     for name in ("npz.toml", "h5.toml"):  # rows in another order: sums may differ in the last bit
         other = score(SpecBenchmark(folder / name))
         assert other.keys() == reference.keys()
         for key, value in reference.items():
-            assert other[key] == (value if isinstance(value, (str, bool)) or value is None
-                                  else pytest.approx(value, rel=1e-12)), (name, key)
+            assert other[key] == (
+                value
+                if isinstance(value, (str, bool)) or value is None
+                else pytest.approx(value, rel=1e-12)
+            ), (name, key)
 
 
 def test_nifti_betas_inside_a_mask_match_rdms_computed_with_scipy(tmp_path: Path) -> None:
@@ -179,16 +237,25 @@ def test_nifti_betas_inside_a_mask_match_rdms_computed_with_scipy(tmp_path: Path
         volumes = rng.normal(size=(len(IDS), *shape)).astype(np.float32)
         for stimulus, volume in zip(IDS, volumes):
             nib.save(nib.Nifti1Image(volume, affine), folder / f"{subject}_{stimulus}.nii.gz")
-            rows.append({"subject": subject, "stimulus_id": stimulus, "beta": f"{subject}_{stimulus}.nii.gz"})
+            rows.append(
+                {
+                    "subject": subject,
+                    "stimulus_id": stimulus,
+                    "beta": f"{subject}_{stimulus}.nii.gz",
+                }
+            )
         expected.append(pdist(volumes[:, mask == 1].astype(np.float64), "correlation"))
     pd.DataFrame(rows).to_csv(folder / "betas.csv", index=False)
-    (folder / "nifti.toml").write_text(spec_text("nifti", table="betas.csv", mask="mask.nii.gz",
-                                                 distance="correlation"))
+    (folder / "nifti.toml").write_text(
+        spec_text("nifti", table="betas.csv", mask="mask.nii.gz", distance="correlation")
+    )
     bench = SpecBenchmark(folder / "nifti.toml")
     target = bench.target_rdms()
     assert target.subjects == ("s1", "s2", "s3") and target.stimulus_ids == tuple(IDS)
     np.testing.assert_allclose(target.rdms.data, np.stack(expected), rtol=1e-6, atol=1e-9)
-    assert any(name.endswith("s3_img10.nii.gz") for name in bench.checksums)  # the betas are data the id covers
+    assert any(
+        name.endswith("s3_img10.nii.gz") for name in bench.checksums
+    )  # the betas are data the id covers
 
 
 # --- the id ---------------------------------------------------------------------------------------
@@ -200,23 +267,30 @@ def test_the_id_carries_a_content_hash_of_spec_and_data(toy, tmp_path: Path) -> 
     assert original.startswith("toylab.shapes.") and original.endswith("@2")
     moved = tmp_path / "elsewhere" / "copy"
     shutil.copytree(folder, moved)
-    assert SpecBenchmark(moved / "bench.toml").identifier == original  # same data, other place: same id
+    assert (
+        SpecBenchmark(moved / "bench.toml").identifier == original
+    )  # same data, other place: same id
     changed = rdms.copy()
     changed[0, 0, 1] = changed[0, 1, 0] = changed[0, 0, 1] + 1e-9
     np.save(moved / "judgements.npy", changed[:, :, :])
-    assert SpecBenchmark(moved / "bench.toml").identifier != original  # one number changed: a new id
+    assert (
+        SpecBenchmark(moved / "bench.toml").identifier != original
+    )  # one number changed: a new id
     shutil.rmtree(moved)
     shutil.copytree(folder, moved)
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(moved / "images" / "img03.png")
     assert SpecBenchmark(moved / "bench.toml").identifier != original  # one image changed
     (moved / "images" / "img03.png").unlink()
     shutil.copy(folder / "images" / "img03.png", moved / "images" / "img03.png")
-    (moved / "bench.toml").write_text(spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt",
-                                                comparison="pearson"))
+    (moved / "bench.toml").write_text(
+        spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt", comparison="pearson")
+    )
     assert SpecBenchmark(moved / "bench.toml").identifier != original  # another comparison
 
 
-def test_a_spec_benchmark_is_run_and_described_from_the_command_line(toy, tmp_path: Path, capsys) -> None:
+def test_a_spec_benchmark_is_run_and_described_from_the_command_line(
+    toy, tmp_path: Path, capsys
+) -> None:
     folder, _ = toy
     spec = str(folder / "bench.toml")
     main(["benchmarks", spec])
@@ -235,14 +309,26 @@ def test_a_spec_benchmark_is_run_and_described_from_the_command_line(toy, tmp_pa
 # --- errors ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace('format = "npy"', 'format = "csv"'), "target.format 'csv' is not one of npy, npz"),
-    (lambda t: t.replace('kind = "behaviour"', 'knd = "behaviour"'), "unknown key(s) target.knd"),
-    (lambda t: t.replace('title = "Toy judgements"\n', ""), "missing key(s) title"),
-    (lambda t: t.replace('rdms = "judgements.npy"', 'rdms = "absent.npy"'), "absent.npy, which does not exist"),
-    (lambda t: t.replace('stimuli = "images"', 'stimuli = "images"]'), "is not valid TOML"),
-    (lambda t: t + 'comparison = "spearmann"\n', "target.comparison 'spearmann' is not one of"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda t: t.replace('format = "npy"', 'format = "csv"'),
+            "target.format 'csv' is not one of npy, npz",
+        ),
+        (
+            lambda t: t.replace('kind = "behaviour"', 'knd = "behaviour"'),
+            "unknown key(s) target.knd",
+        ),
+        (lambda t: t.replace('title = "Toy judgements"\n', ""), "missing key(s) title"),
+        (
+            lambda t: t.replace('rdms = "judgements.npy"', 'rdms = "absent.npy"'),
+            "absent.npy, which does not exist",
+        ),
+        (lambda t: t.replace('stimuli = "images"', 'stimuli = "images"]'), "is not valid TOML"),
+        (lambda t: t + 'comparison = "spearmann"\n', "target.comparison 'spearmann' is not one of"),
+    ],
+)
 def test_a_wrong_spec_is_one_clear_error(toy, edit, message, capsys) -> None:
     folder, _ = toy
     spec = folder / "bench.toml"
@@ -265,12 +351,18 @@ def test_stimuli_without_an_image_are_named(toy) -> None:
 def test_spec_files_parse_where_the_standard_library_has_no_tomllib(toy) -> None:
     """Python 3.10 has no tomllib: brainalign then reads TOML with tomli (a dependency there)."""
     folder, _ = toy
-    code = ("import sys; sys.modules['tomllib'] = None\n"
-            "from brainalign._toml import load_toml, tomllib\n"
-            "assert tomllib.__name__ == 'tomli', tomllib\n"
-            f"print(load_toml({str(folder / 'bench.toml')!r})['target']['format'])\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    code = (
+        "import sys; sys.modules['tomllib'] = None\n"
+        "from brainalign._toml import load_toml, tomllib\n"
+        "assert tomllib.__name__ == 'tomli', tomllib\n"
+        f"print(load_toml({str(folder / 'bench.toml')!r})['target']['format'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "npy"
 
@@ -298,28 +390,43 @@ def test_a_spec_chooses_its_metric_by_name(toy, tmp_path: Path) -> None:
 
     folder, rdms = toy
     rsa = SpecBenchmark(folder / "bench.toml")
-    (folder / "cka.toml").write_text(spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt")
-                                     .replace('stimuli = "images"', 'stimuli = "images"\nmetric = "cka"'))
+    (folder / "cka.toml").write_text(
+        spec_text(rdms="judgements.npy", stimulus_list="stimuli.txt").replace(
+            'stimuli = "images"', 'stimuli = "images"\nmetric = "cka"'
+        )
+    )
     cka = SpecBenchmark(folder / "cka.toml")
     assert (cka.metric_id, cka.layers_as, rsa.metric_id) == ("cka@1", "kernels", "rsa@1")
     assert cka.id != rsa.id and "Linear CKA" in cka.metric and "Linear CKA" not in rsa.metric
     cka.check_data(None)
-    (name, stimuli), = cka.stimulus_sets(None).items()
+    ((name, stimuli),) = cka.stimulus_sets(None).items()
     features = np.random.default_rng(0).normal(size=(len(stimuli), 30))
     kernels = LayerKernels((Kernel.from_gram(features @ features.T),), ("a",), (1.0,), stimuli.ids)
     score = cka.score({name: kernels}, seed=0)
     assert score.extra["metric"] == "cka@1" and len(score.layerwise) == N_SUBJECTS
     assert "approximate" not in score.extra  # exact Gram matrices
-    sketched = LayerKernels((Kernel.from_features(features),), ("a",), (1.0,), stimuli.ids)  # as above SMALL
+    sketched = LayerKernels(
+        (Kernel.from_features(features),), ("a",), (1.0,), stimuli.ids
+    )  # as above SMALL
     assert "approximations" in cka.score({name: sketched}, seed=0).extra["approximate"]
     np.save(folder / "one.npy", rdms[:1])
-    (folder / "one.toml").write_text(spec_text(rdms="one.npy").replace('stimuli = "images"',
-                                                                        'stimuli = "images"\nmetric = "wrsa"'))
-    with pytest.raises(BrainAlignError, match="wrsa@1 chooses the best layer on half of the subjects"):
+    (folder / "one.toml").write_text(
+        spec_text(rdms="one.npy").replace(
+            'stimuli = "images"', 'stimuli = "images"\nmetric = "wrsa"'
+        )
+    )
+    with pytest.raises(
+        BrainAlignError, match="wrsa@1 chooses the best layer on half of the subjects"
+    ):
         SpecBenchmark(folder / "one.toml").check_data(None)
-    (folder / "bad.toml").write_text(spec_text(rdms="judgements.npy").replace(
-        'stimuli = "images"', 'stimuli = "images"\nmetric = "nonesuch"'))
-    with pytest.raises(BrainAlignError, match="unknown metric 'nonesuch'; known: cka, encoding, rsa, wrsa"):
+    (folder / "bad.toml").write_text(
+        spec_text(rdms="judgements.npy").replace(
+            'stimuli = "images"', 'stimuli = "images"\nmetric = "nonesuch"'
+        )
+    )
+    with pytest.raises(
+        BrainAlignError, match="unknown metric 'nonesuch'; known: cka, encoding, rsa, wrsa"
+    ):
         SpecBenchmark(folder / "bad.toml")
 
 

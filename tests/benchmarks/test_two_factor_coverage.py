@@ -17,8 +17,15 @@ from scipy.stats import binom
 N_SUBJECTS, N_STIMULI, N_BOOT, N_SPLITS, REPETITIONS = 15, 60, 100, 20, 300
 #: Subjects agree enough that which stimuli were drawn matters as much as who was scanned: the
 #: case the subject-only interval misses.
-POPULATION = Population(n_layers=4, peak=2, width=1.0, idiosyncrasy=0.3, noise=1.5, heterogeneity=0.0,
-                        category_spread=1.5)
+POPULATION = Population(
+    n_layers=4,
+    peak=2,
+    width=1.0,
+    idiosyncrasy=0.3,
+    noise=1.5,
+    heterogeneity=0.0,
+    category_spread=1.5,
+)
 
 
 @pytest.mark.slow
@@ -27,7 +34,9 @@ def test_two_factor_interval_covers_about_95_percent_with_15_subjects() -> None:
     # twentieth of the intervals' half-width, too little to move their coverage measurably
     truth, error = population_value(POPULATION, N_SUBJECTS, N_STIMULI, experiments=2000)
     assert error < 0.0006
-    found = coverage(POPULATION, truth, N_SUBJECTS, N_STIMULI, REPETITIONS, N_BOOT, n_splits=N_SPLITS)
+    found = coverage(
+        POPULATION, truth, N_SUBJECTS, N_STIMULI, REPETITIONS, N_BOOT, n_splits=N_SPLITS
+    )
     hits = round(found["coverage"] * REPETITIONS)
     # The tolerance: if the interval's true coverage lies anywhere in 93-97%, a count of
     # REPETITIONS falls outside [low, high] with probability at most 0.05% on either side, so a

@@ -48,8 +48,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
     cache = tmp_path_factory.mktemp("worker-cache")
     # restored: the nannies would leave OMP_NUM_THREADS=1 behind for every later subprocess
-    with _environment_restored(), dask.config.set(WORKER_CONFIG), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      env={"BRAINALIGN_CACHE": str(cache)}) as local, Client(local) as client:
+    with (
+        _environment_restored(),
+        dask.config.set(WORKER_CONFIG),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env={"BRAINALIGN_CACHE": str(cache)},
+        ) as local,
+        Client(local) as client,
+    ):
         client.register_plugin(QuietWorkers())
         yield Cluster(client, local.scheduler_address, cache)
 
@@ -67,9 +77,14 @@ def small_probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     synthetic = _probe_synthetic()
     stamps = synthetic.make_stamps(tmp_path_factory.mktemp("stamps"))
     out = tmp_path_factory.mktemp("probe") / "probe"
-    settings = BuildSettings(seed=0, image_size=160, max_distractors=14,
-                             thresholds=ThresholdQuantiles(semantic_similar=0.15, semantic_dissimilar=0.5,
-                                                           pilot_size=40))
+    settings = BuildSettings(
+        seed=0,
+        image_size=160,
+        max_distractors=14,
+        thresholds=ThresholdQuantiles(
+            semantic_similar=0.15, semantic_dissimilar=0.5, pilot_size=40
+        ),
+    )
     build_probe(TuxPaintPool(stamps), out, settings, embedder=synthetic.BagOfWordsEmbedder())
     return out
 

@@ -25,12 +25,19 @@ def model_id(models_dir: Path, factory: str) -> str:
     return f"{models_dir / 'tiny_models.py'}:{factory}"
 
 
-def local_run(models: Sequence[str], benchmarks: Sequence[object], results: Path, cache: Path,
-              options: ScoringOptions) -> RunReport:
+def local_run(
+    models: Sequence[str],
+    benchmarks: Sequence[object],
+    results: Path,
+    cache: Path,
+    options: ScoringOptions,
+) -> RunReport:
     """The reference: the plain local runner, in this process, with a layer-RDM cache of its own."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BRAINALIGN_CACHE", str(cache))
-        return run(list(models), list(benchmarks), results=results, options=options, skip_absent=True)
+        return run(
+            list(models), list(benchmarks), results=results, options=options, skip_absent=True
+        )
 
 
 def stored(folder: Path) -> dict[str, object]:
@@ -57,8 +64,10 @@ def stored(folder: Path) -> dict[str, object]:
 
 
 def fingerprints(folder: Path) -> dict[tuple[str, str], str]:
-    return {(r.model_id, r.benchmark): r.content_id()
-            for r in (Result.read(p) for p in sorted(folder.glob("*/*.json")))}
+    return {
+        (r.model_id, r.benchmark): r.content_id()
+        for r in (Result.read(p) for p in sorted(folder.glob("*/*.json")))
+    }
 
 
 class FirstUseBenchmark(Benchmark):
@@ -87,8 +96,9 @@ class FirstUseBenchmark(Benchmark):
         return get(HUMAN).stimulus_sets(data_dir)
 
     def score(self, layers, *, seed=0, data_dir=None):
-        return dataclasses.replace(get(HUMAN).score(layers, seed=seed, data_dir=data_dir),
-                                   benchmark=self.identifier)
+        return dataclasses.replace(
+            get(HUMAN).score(layers, seed=seed, data_dir=data_dir), benchmark=self.identifier
+        )
 
     def provenance(self, data_dir):
         return get(HUMAN).provenance(data_dir)

@@ -27,15 +27,23 @@ def _statuses(report_or_outcomes) -> list[tuple[str, str, str]]:
     return [(o.model_id, o.benchmark, o.status) for o in outcomes]
 
 
-def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, options, tmp_path,
-                                      monkeypatch) -> None:
+def test_cluster_run_equals_local_run(
+    cluster, models_dir, probe_benchmark, options, tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(models_dir)  # a relative FILE.py id: the workers get it made absolute
     models = ["pixels", "tiny_models.py:small", "tiny_models.py:wide"]
     benchmarks = [HUMAN, probe_benchmark, ABSENT]
     local = local_run(models, benchmarks, tmp_path / "local", tmp_path / "local-cache", options)
     seen = []
-    dask = run(models, benchmarks, results=tmp_path / "dask", options=options,
-               client=cluster.client, on_outcome=seen.append, skip_absent=True)
+    dask = run(
+        models,
+        benchmarks,
+        results=tmp_path / "dask",
+        options=options,
+        client=cluster.client,
+        on_outcome=seen.append,
+        skip_absent=True,
+    )
 
     assert _statuses(dask) == _statuses(local)
     assert [s for _, _, s in _statuses(dask)] == ["scored", "scored", "skipped"] * 3
@@ -49,8 +57,14 @@ def test_cluster_run_equals_local_run(cluster, models_dir, probe_benchmark, opti
     local_rdms = list((tmp_path / "local-cache" / "layer_rdms").rglob("*.npz"))
     assert len(worker_rdms) == len(local_rdms) > 0
 
-    again = run(models, benchmarks, results=tmp_path / "dask", options=options, client=cluster.client,
-                skip_absent=True)
+    again = run(
+        models,
+        benchmarks,
+        results=tmp_path / "dask",
+        options=options,
+        client=cluster.client,
+        skip_absent=True,
+    )
     assert [s for _, _, s in _statuses(again)] == ["reused", "reused", "skipped"] * 3
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
@@ -78,7 +92,9 @@ def test_killed_worker_loses_only_its_task(cluster, models_dir, options, tmp_pat
 
     assert len(killed) == 1 and killed[0] in workers_before
     calls = (models_dir / "calls.held").read_text().split()
-    assert calls[0] == str(killed[0]) and len(calls) == 2 and calls[1] != calls[0]  # rerun elsewhere
+    assert (
+        calls[0] == str(killed[0]) and len(calls) == 2 and calls[1] != calls[0]
+    )  # rerun elsewhere
     assert killed[0] not in cluster.worker_pids()  # the nanny started a fresh process
     assert all(status in ("scored", "reused") for _, _, status in _statuses(dask))
 
@@ -88,8 +104,9 @@ def test_killed_worker_loses_only_its_task(cluster, models_dir, options, tmp_pat
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
 
 
-def test_a_pair_asked_for_by_two_clients_at_once_is_computed_once(cluster, models_dir, options,
-                                                                  tmp_path) -> None:
+def test_a_pair_asked_for_by_two_clients_at_once_is_computed_once(
+    cluster, models_dir, options, tmp_path
+) -> None:
     from dask.distributed import Client
 
     counted = model_id(models_dir, "counted")
@@ -97,7 +114,9 @@ def test_a_pair_asked_for_by_two_clients_at_once_is_computed_once(cluster, model
 
     def ask(index: int) -> None:
         with Client(cluster.scheduler_address, set_as_default=False) as client:
-            outcomes[index] = score(counted, HUMAN, results=tmp_path, options=options, client=client)
+            outcomes[index] = score(
+                counted, HUMAN, results=tmp_path, options=options, client=client
+            )
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -107,15 +126,22 @@ def test_a_pair_asked_for_by_two_clients_at_once_is_computed_once(cluster, model
         thread.join(timeout=120)
 
     assert len((models_dir / "calls.counted").read_text().split()) == 1
-    assert _statuses(outcomes[0]) == _statuses(outcomes[1]) == [("tiny-counted", f"{HUMAN}@2", "scored")]
+    assert (
+        _statuses(outcomes[0])
+        == _statuses(outcomes[1])
+        == [("tiny-counted", f"{HUMAN}@2", "scored")]
+    )
     assert outcomes[0][0].result.content_id() == outcomes[1][0].result.content_id()
 
 
-def test_a_benchmark_built_on_first_use_is_built_once_before_its_pairs(cluster, models_dir, options,
-                                                                      tmp_path) -> None:
+def test_a_benchmark_built_on_first_use_is_built_once_before_its_pairs(
+    cluster, models_dir, options, tmp_path
+) -> None:
     first_use = FirstUseBenchmark(tmp_path)
     models = ["pixels", model_id(models_dir, "small"), model_id(models_dir, "wide")]
-    dask = run(models, [first_use], results=tmp_path / "dask", options=options, client=cluster.client)
+    dask = run(
+        models, [first_use], results=tmp_path / "dask", options=options, client=cluster.client
+    )
     assert [s for _, _, s in _statuses(dask)] == ["scored"] * 3
     assert len((tmp_path / "builds").read_text().split()) == 1
 
@@ -125,8 +151,14 @@ def test_layer_groups_split_a_model_across_workers(cluster, models_dir, options,
 
     deep = model_id(models_dir, "deep")  # 11 layers: conv/ReLU ×5 and the flatten
     with get_task_stream(cluster.client) as stream:
-        dask = score(deep, HUMAN, results=tmp_path / "dask", options=options, client=cluster.client,
-                     layer_groups=3)
+        dask = score(
+            deep,
+            HUMAN,
+            results=tmp_path / "dask",
+            options=options,
+            client=cluster.client,
+            layer_groups=3,
+        )
     groups = [task for task in stream.data if str(task["key"]).startswith("brainalign-layers-")]
     assert len(groups) == 3
     assert len({task["worker"] for task in stream.data}) == 2  # both workers took part
@@ -136,8 +168,16 @@ def test_layer_groups_split_a_model_across_workers(cluster, models_dir, options,
 
 
 def test_user_errors_come_back_after_the_other_pairs_are_saved(cluster, options, tmp_path) -> None:
-    with pytest.raises(BrainAlignError, match=r"1 of 2 pairs failed.*no_such_model on .*unknown model"):
-        run(["pixels", "no_such_model"], [HUMAN], results=tmp_path, options=options, client=cluster.client)
+    with pytest.raises(
+        BrainAlignError, match=r"1 of 2 pairs failed.*no_such_model on .*unknown model"
+    ):
+        run(
+            ["pixels", "no_such_model"],
+            [HUMAN],
+            results=tmp_path,
+            options=options,
+            client=cluster.client,
+        )
     assert ResultsStore(tmp_path).has("pixels", f"{HUMAN}@2")
 
 
@@ -149,15 +189,46 @@ def test_a_loaded_model_object_cannot_travel(cluster, options, tmp_path) -> None
 
 
 def test_cli_scores_on_the_scheduler(cluster, options, tmp_path, capsys) -> None:
-    main(["run", "--scheduler", cluster.scheduler_address, "-m", "pixels", "-b", HUMAN,
-          "--data-dir", str(options.data_dir), "--batch-size", "16", "--results", str(tmp_path / "dask"),
-          "--quiet"])
+    main(
+        [
+            "run",
+            "--scheduler",
+            cluster.scheduler_address,
+            "-m",
+            "pixels",
+            "-b",
+            HUMAN,
+            "--data-dir",
+            str(options.data_dir),
+            "--batch-size",
+            "16",
+            "--results",
+            str(tmp_path / "dask"),
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert "pixels" in out and "scored" in out and "leaderboard:" in out
     scheduler_file = tmp_path / "scheduler.json"  # as `dask scheduler --scheduler-file` writes it
-    scheduler_file.write_text(json.dumps({"type": "Scheduler", "address": cluster.scheduler_address}))
-    main(["score", "pixels", HUMAN, "--scheduler", str(scheduler_file), "--data-dir", str(options.data_dir),
-          "--batch-size", "16", "--results", str(tmp_path / "dask"), "--quiet"])
+    scheduler_file.write_text(
+        json.dumps({"type": "Scheduler", "address": cluster.scheduler_address})
+    )
+    main(
+        [
+            "score",
+            "pixels",
+            HUMAN,
+            "--scheduler",
+            str(scheduler_file),
+            "--data-dir",
+            str(options.data_dir),
+            "--batch-size",
+            "16",
+            "--results",
+            str(tmp_path / "dask"),
+            "--quiet",
+        ]
+    )
     assert "reused" in capsys.readouterr().out
     local_run(["pixels"], [HUMAN], tmp_path / "local", tmp_path / "local-cache", options)
     assert stored(tmp_path / "dask") == stored(tmp_path / "local")
@@ -169,10 +240,15 @@ def test_cli_refuses_two_places_to_run(capsys, tmp_path) -> None:
     assert exit_info.value.code == 2 and "not both" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "pixels", HUMAN, "--layer-groups", "2"])
-    assert exit_info.value.code == 2 and "--scheduler ADDRESS or --workers N" in capsys.readouterr().err
+    assert (
+        exit_info.value.code == 2
+        and "--scheduler ADDRESS or --workers N" in capsys.readouterr().err
+    )
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "pixels", HUMAN, "--scheduler", str(tmp_path / "no-scheduler.json")])
-    assert exit_info.value.code == 2 and "no-scheduler.json does not exist" in capsys.readouterr().err
+    assert (
+        exit_info.value.code == 2 and "no-scheduler.json does not exist" in capsys.readouterr().err
+    )
 
 
 def test_the_client_saves_a_result_its_view_of_the_folder_lacks(options, tmp_path, caplog) -> None:
@@ -189,7 +265,9 @@ def test_the_client_saves_a_result_its_view_of_the_folder_lacks(options, tmp_pat
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "client-view").rglob("*")}
     caplog.clear()
     _ensure_stored(client_view, outcome)
-    assert not caplog.text and written == {p: p.stat().st_mtime_ns for p in (tmp_path / "client-view").rglob("*")}
+    assert not caplog.text and written == {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "client-view").rglob("*")
+    }
 
 
 def test_a_local_cluster_leaves_this_process_environment_as_it_was(monkeypatch) -> None:

@@ -80,11 +80,14 @@ def test_the_pair_lock_excludes_others_and_dies_with_its_holder(tmp_path: Path) 
     assert acquired.wait(10.0)  # the kernel released the dead holder's lock
 
 
-def test_two_schedulers_racing_on_one_pair_compute_it_once(shared_data: Path, tmp_path: Path,
-                                                          monkeypatch) -> None:
+def test_two_schedulers_racing_on_one_pair_compute_it_once(
+    shared_data: Path, tmp_path: Path, monkeypatch
+) -> None:
     """Two tasks of the same pair that no scheduler could merge (as from two clusters sharing a
     results folder): the lock makes the second wait and reuse the first's result."""
-    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # a real extraction: a wide race
+    monkeypatch.setenv(
+        "BRAINALIGN_CACHE", str(tmp_path / "cache")
+    )  # a real extraction: a wide race
     options = ScoringOptions(data_dir=shared_data, batch_size=16)
     outcomes = []
 
@@ -122,7 +125,13 @@ def test_the_local_path_never_imports_dask(shared_data: Path, tmp_path: Path) ->
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
         print("STATUS:", outcome.status, "DASK:", loaded)
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          check=True, env={**os.environ, "BRAINALIGN_CACHE": str(tmp_path / "cache")})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+        env={**os.environ, "BRAINALIGN_CACHE": str(tmp_path / "cache")},
+    )
     assert "--scheduler ADDRESS" in done.stdout  # the option is there, Dask is not
     assert done.stdout.strip().endswith("STATUS: scored DASK: []")

@@ -24,7 +24,9 @@ def _model(model_id: str, *, width: int = 8, depth: int = 2, seed: int = 0) -> L
     for _ in range(depth - 1):
         layers += [torch.nn.Conv2d(width, width, 3, padding=1), torch.nn.ReLU()]
     net = torch.nn.Sequential(*layers, torch.nn.Flatten())
-    return from_module(net, T.Compose([T.Resize((32, 32)), T.ToTensor()]), layers="all", model_id=model_id)
+    return from_module(
+        net, T.Compose([T.Resize((32, 32)), T.ToTensor()]), layers="all", model_id=model_id
+    )
 
 
 def _log_call(name: str) -> None:

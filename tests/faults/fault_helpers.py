@@ -37,12 +37,19 @@ def brainalign_command(args: Sequence[object]) -> list[str]:
     return [sys.executable, "-m", "brainalign.cli", *map(str, args)]
 
 
-def brainalign_process(args: Sequence[object], env: dict[str, str], *, prefix: Sequence[str] = (),
-                       **popen: object) -> subprocess.Popen:
+def brainalign_process(
+    args: Sequence[object], env: dict[str, str], *, prefix: Sequence[str] = (), **popen: object
+) -> subprocess.Popen:
     """``brainalign ARGS`` as a separate process (to be killed, or to fail for real), run by
     ``prefix`` (e.g. ``setpriv ...``) if given."""
-    return subprocess.Popen([*prefix, *brainalign_command(args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [*prefix, *brainalign_command(args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def finish(process: subprocess.Popen, timeout: float = 600) -> Ran:
@@ -55,8 +62,12 @@ def process_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("BRAINALIGN_")}
     for name in ("cache", "tmpdir"):
         (tmp_path / name).mkdir(parents=True, exist_ok=True)
-    env.update(BRAINALIGN_CACHE=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "tmpdir"),
-               BRAINALIGN_QUIET="1", **extra)
+    env.update(
+        BRAINALIGN_CACHE=str(tmp_path / "cache"),
+        TMPDIR=str(tmp_path / "tmpdir"),
+        BRAINALIGN_QUIET="1",
+        **extra,
+    )
     return env
 
 
@@ -69,7 +80,8 @@ def leftovers(*folders: Path) -> list[Path]:
             continue
         for path in folder.rglob("*"):
             if (path.name.startswith(".") and path.name.endswith(".tmp")) or (
-                    path.is_dir() and path.name.startswith("brainalign-")):
+                path.is_dir() and path.name.startswith("brainalign-")
+            ):
                 found.append(path)
     return found
 
@@ -78,7 +90,9 @@ def files_under(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative path → bytes): to check that nothing changed."""
     if not folder.exists():
         return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 # --- a spec-file benchmark over ten synthetic images ------------------------------------------------
@@ -89,8 +103,17 @@ IDS = [f"img{i:02d}" for i in range(1, 11)]
 def spec_file(folder: Path, name: str = "bench", fmt: str = "npy", **target: str) -> Path:
     """``folder/NAME.toml`` over ``folder/images`` with ``target`` keys (default: the .npy and its list)."""
     target = target or {"rdms": "judgements.npy", "stimulus_list": "stimuli.txt"}
-    lines = [f'id = "toylab.{name}"', 'title = "Toy judgements"', 'citation = "@misc{toylab, title = {Toy}}"',
-             'stimuli = "images"', "", "[target]", 'name = "shapes"', 'kind = "behaviour"', f'format = "{fmt}"']
+    lines = [
+        f'id = "toylab.{name}"',
+        'title = "Toy judgements"',
+        'citation = "@misc{toylab, title = {Toy}}"',
+        'stimuli = "images"',
+        "",
+        "[target]",
+        'name = "shapes"',
+        'kind = "behaviour"',
+        f'format = "{fmt}"',
+    ]
     lines += [f'{key} = "{value}"' for key, value in target.items()]
     path = folder / f"{name}.toml"
     path.write_text("\n".join(lines) + "\n")
@@ -103,9 +126,13 @@ def spec_data(folder: Path, n_subjects: int = 4, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     (folder / "images").mkdir(parents=True)
     for stimulus in IDS:
-        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / "images" / f"{stimulus}.png")
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+            folder / "images" / f"{stimulus}.png"
+        )
     shared = rng.random(len(IDS) * (len(IDS) - 1) // 2)
-    squares = np.stack([squareform(shared + rng.normal(0, 0.2, shared.size) + 1) for _ in range(n_subjects)])
+    squares = np.stack(
+        [squareform(shared + rng.normal(0, 0.2, shared.size) + 1) for _ in range(n_subjects)]
+    )
     write_rdms(folder, squares)
     return squares
 

@@ -15,8 +15,11 @@ from brainalign.models import LoadedModel, from_module
 def _net(width: int, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     return torch.nn.Sequential(
-        torch.nn.Conv2d(3, width, 3, stride=2), torch.nn.ReLU(),
-        torch.nn.Conv2d(width, width, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+        torch.nn.Conv2d(3, width, 3, stride=2),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(width, width, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
     )
 
 
@@ -44,8 +47,12 @@ def constant() -> LoadedModel:
 def zero_head() -> LoadedModel:
     """Like an untrained ViT: a zero-initialised output head, all zero for every image."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(),
-                              torch.nn.Linear(4 * 11 * 11, 5))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, stride=2),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 11 * 11, 5),
+    )
     torch.nn.init.zeros_(net[3].weight)
     torch.nn.init.zeros_(net[3].bias)
     return from_module(net, _preprocess(), layers="all", model_id="fault-zero-head")

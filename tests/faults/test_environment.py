@@ -23,8 +23,11 @@ from synthetic_data import SYNTHETIC_BENCHMARK as BENCHMARK
 
 from brainalign.results import ResultsStore
 
-REASONS = {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system",
-           errno.EACCES: "Permission denied"}
+REASONS = {
+    errno.ENOSPC: "No space left on device",
+    errno.EROFS: "Read-only file system",
+    errno.EACCES: "Permission denied",
+}
 
 
 def refuse_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> None:
@@ -34,8 +37,9 @@ def refuse_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> N
     real_open, real_mkdir, real_builtin_open = os.open, os.mkdir, builtins.open
 
     def inside(path: object) -> bool:
-        return isinstance(path, (str, bytes, os.PathLike)) and \
-            os.path.abspath(os.fsdecode(path)).startswith(root)
+        return isinstance(path, (str, bytes, os.PathLike)) and os.path.abspath(
+            os.fsdecode(path)
+        ).startswith(root)
 
     def fail(path: object) -> None:
         raise OSError(code, os.strerror(code), os.fsdecode(path))
@@ -62,32 +66,74 @@ def refuse_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> N
 
 
 @pytest.mark.parametrize("code", sorted(REASONS))
-def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(cli, model_file, synthetic_data, tmp_path,
-                                                                        monkeypatch, code) -> None:
+def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(
+    cli, model_file, synthetic_data, tmp_path, monkeypatch, code
+) -> None:
     results = tmp_path / "results"
-    assert cli("-q", "score", model_file("tiny"), "algonauts2019.78images.EVC", "--results", results,
-               "--data-dir", synthetic_data).code == 0
+    assert (
+        cli(
+            "-q",
+            "score",
+            model_file("tiny"),
+            "algonauts2019.78images.EVC",
+            "--results",
+            results,
+            "--data-dir",
+            synthetic_data,
+        ).code
+        == 0
+    )
     before = files_under(results)
     with monkeypatch.context() as patch:
         refuse_writes(patch, results, code)
-        ran = cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", results, "--data-dir", synthetic_data)
+        ran = cli(
+            "-q",
+            "score",
+            model_file("tiny"),
+            BENCHMARK,
+            "--results",
+            results,
+            "--data-dir",
+            synthetic_data,
+        )
     assert ran.code == 2, ran
     assert ran.error_line.startswith(f"error: cannot write {results / 'fault-tiny' / BENCHMARK}@2.")
     assert f": {REASONS[code]} (errno {code}); " in ran.error_line and "Traceback" not in ran.err
-    assert files_under(results) == before  # nothing new, nothing half-written, the old result intact
+    assert (
+        files_under(results) == before
+    )  # nothing new, nothing half-written, the old result intact
     assert len(ResultsStore(results).load_all(strict=True).results) == 1
-    again = cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", results, "--data-dir", synthetic_data)
+    again = cli(
+        "-q",
+        "score",
+        model_file("tiny"),
+        BENCHMARK,
+        "--results",
+        results,
+        "--data-dir",
+        synthetic_data,
+    )
     assert again.code == 0 and "scored" in again.out  # the layer RDMs computed before are reused
 
 
 @pytest.mark.parametrize("code", [errno.EROFS])
-def test_a_refused_cache_is_one_line(cli, model_file, synthetic_data, tmp_path, monkeypatch, code) -> None:
+def test_a_refused_cache_is_one_line(
+    cli, model_file, synthetic_data, tmp_path, monkeypatch, code
+) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("BRAINALIGN_CACHE", str(cache))
     with monkeypatch.context() as patch:
         refuse_writes(patch, cache, code)
-        ran = cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", tmp_path / "results",
-                  "--data-dir", synthetic_data)
+        ran = cli(
+            "-q",
+            "score",
+            model_file("tiny"),
+            BENCHMARK,
+            "--results",
+            tmp_path / "results",
+            "--data-dir",
+            synthetic_data,
+        )
     assert ran.code == 2, ran
     assert ran.error_line.startswith(f"error: cannot write {cache / 'layer_rdms'}")
     assert f": {REASONS[code]} (errno {code})" in ran.error_line
@@ -95,17 +141,32 @@ def test_a_refused_cache_is_one_line(cli, model_file, synthetic_data, tmp_path, 
 
 
 @pytest.mark.parametrize("code", [errno.EACCES])
-def test_a_refused_leaderboard_page_keeps_the_old_page(cli, model_file, synthetic_data, tmp_path, monkeypatch,
-                                                       code) -> None:
+def test_a_refused_leaderboard_page_keeps_the_old_page(
+    cli, model_file, synthetic_data, tmp_path, monkeypatch, code
+) -> None:
     results, site = tmp_path / "results", tmp_path / "site"
-    assert cli("-q", "score", model_file("tiny"), BENCHMARK, "--results", results, "--data-dir", synthetic_data).code == 0
+    assert (
+        cli(
+            "-q",
+            "score",
+            model_file("tiny"),
+            BENCHMARK,
+            "--results",
+            results,
+            "--data-dir",
+            synthetic_data,
+        ).code
+        == 0
+    )
     assert cli("leaderboard", "build", results, "--out", site / "index.html").code == 0
     before = files_under(site)
     with monkeypatch.context() as patch:
         refuse_writes(patch, site, code)
         ran = cli("leaderboard", "build", results, "--out", site / "index.html")
     assert ran.code == 2, ran
-    assert ran.error_line.startswith(f"error: cannot write {site / 'index.html'}: {REASONS[code]} (errno {code})")
+    assert ran.error_line.startswith(
+        f"error: cannot write {site / 'index.html'}: {REASONS[code]} (errno {code})"
+    )
     assert files_under(site) == before
 
 
@@ -125,15 +186,30 @@ def test_a_read_only_results_folder_for_real(model_file, synthetic_data, tmp_pat
     locked.mkdir()
     locked.chmod(0o555)
     try:
-        ran = finish(brainalign_process(["-q", "score", model_file("tiny"), BENCHMARK, "--results", locked / "results",
-                                         "--data-dir", synthetic_data], process_env(tmp_path),
-                                        prefix=_without_permission_override()))
+        ran = finish(
+            brainalign_process(
+                [
+                    "-q",
+                    "score",
+                    model_file("tiny"),
+                    BENCHMARK,
+                    "--results",
+                    locked / "results",
+                    "--data-dir",
+                    synthetic_data,
+                ],
+                process_env(tmp_path),
+                prefix=_without_permission_override(),
+            )
+        )
     finally:
         locked.chmod(0o755)
     assert ran.code == 2, ran.err
     assert ran.error_line.startswith(f"error: cannot write {locked / 'results'}")
-    assert ran.error_line.endswith("Permission denied (errno 13); you may not write there; choose a folder you "
-                                   "own or fix its permissions")
+    assert ran.error_line.endswith(
+        "Permission denied (errno 13); you may not write there; choose a folder you "
+        "own or fix its permissions"
+    )
     assert "Traceback" not in ran.err
     assert list(locked.iterdir()) == []
     assert leftovers(tmp_path / "cache", tmp_path / "tmpdir") == []
@@ -141,21 +217,41 @@ def test_a_read_only_results_folder_for_real(model_file, synthetic_data, tmp_pat
 
 def _file_size_limit(limit: int):
     def apply() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing
+        signal.signal(
+            signal.SIGXFSZ, signal.SIG_IGN
+        )  # the write fails with EFBIG instead of killing
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
 @pytest.mark.slow
-def test_a_write_cut_short_by_the_kernel_leaves_nothing_half_written(model_file, synthetic_data, tmp_path) -> None:
+def test_a_write_cut_short_by_the_kernel_leaves_nothing_half_written(
+    model_file, synthetic_data, tmp_path
+) -> None:
     """A file-size limit makes the kernel refuse a write halfway, as a full disk does."""
     env = process_env(tmp_path)
-    process = brainalign_process(["-q", "score", model_file("tiny"), BENCHMARK, "--results", tmp_path / "results",
-                                  "--data-dir", synthetic_data], env, preexec_fn=_file_size_limit(16_000))
+    process = brainalign_process(
+        [
+            "-q",
+            "score",
+            model_file("tiny"),
+            BENCHMARK,
+            "--results",
+            tmp_path / "results",
+            "--data-dir",
+            synthetic_data,
+        ],
+        env,
+        preexec_fn=_file_size_limit(16_000),
+    )
     ran = finish(process)
     assert ran.code == 2, ran.err
     assert ran.error_line.startswith(f"error: cannot write {tmp_path / 'cache' / 'layer_rdms'}")
-    assert ran.error_line.endswith("File too large (errno 27); the file is larger than this system allows "
-                                   "(see `ulimit -f`)")
-    assert not list((tmp_path / "cache").rglob("*.npz"))  # the layer RDM that did not fit is not there
+    assert ran.error_line.endswith(
+        "File too large (errno 27); the file is larger than this system allows (see `ulimit -f`)"
+    )
+    assert not list(
+        (tmp_path / "cache").rglob("*.npz")
+    )  # the layer RDM that did not fit is not there
     assert leftovers(tmp_path / "cache", tmp_path / "tmpdir", tmp_path / "results") == []

@@ -43,9 +43,25 @@ class Reference:
 def _command(models: Path, results: Path, data: Path) -> list[object]:
     """Every layer of ``tiny`` is bigger than the budget (spilled to disk); ``other``'s layers
     fit one at a time (one pass per layer: the preprocessed images are kept on disk)."""
-    return ["-q", "run", "--results", results, "--data-dir", data, "-m", f"{models}:tiny",
-            "-m", f"{models}:other", *[arg for b in BENCHMARKS for arg in ("-b", b)], "--device", "cpu",
-            "--memory-budget", "200KB", "--batch-size", "16"]
+    return [
+        "-q",
+        "run",
+        "--results",
+        results,
+        "--data-dir",
+        data,
+        "-m",
+        f"{models}:tiny",
+        "-m",
+        f"{models}:other",
+        *[arg for b in BENCHMARKS for arg in ("-b", b)],
+        "--device",
+        "cpu",
+        "--memory-budget",
+        "200KB",
+        "--batch-size",
+        "16",
+    ]
 
 
 def _progress(results: Path, cache: Path) -> int:
@@ -54,8 +70,10 @@ def _progress(results: Path, cache: Path) -> int:
 
 
 def _content_ids(results: Path) -> dict[tuple[str, str], str]:
-    return {(r.model_id, r.benchmark): r.content_id()
-            for r in ResultsStore(results).load_all(strict=True).results}
+    return {
+        (r.model_id, r.benchmark): r.content_id()
+        for r in ResultsStore(results).load_all(strict=True).results
+    }
 
 
 def _kill_at(process: subprocess.Popen, reached: Callable[[], bool], delay: float) -> bool:
@@ -76,7 +94,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     models = folder / FAULT_MODELS.name
     shutil.copy(FAULT_MODELS, models)
     data = algonauts78(folder / "data")
-    ran = finish(brainalign_process(_command(models, folder / "results", data), process_env(folder)))
+    ran = finish(
+        brainalign_process(_command(models, folder / "results", data), process_env(folder))
+    )
     assert ran.code == 0, ran.err
     ids = _content_ids(folder / "results")
     assert len(ids) == 4
@@ -84,31 +104,50 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
 
 
 @pytest.mark.slow
-def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(reference, tmp_path) -> None:
+def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(
+    reference, tmp_path
+) -> None:
     interrupted = 0
     for seed in range(3 * KILLS):
         if interrupted == KILLS:
             break
         folder = tmp_path / f"kill{seed}"
-        env, results, cache, tmpdir = process_env(folder), folder / "results", folder / "cache", folder / "tmpdir"
-        if seed == 0:  # while a layer is spilled to disk: the spill files stay, SIGKILL skips every cleanup
-            reached, delay = (lambda tmpdir=tmpdir: any(tmpdir.glob("brainalign-spill-*/*.f32"))), 0.0
+        env, results, cache, tmpdir = (
+            process_env(folder),
+            folder / "results",
+            folder / "cache",
+            folder / "tmpdir",
+        )
+        if (
+            seed == 0
+        ):  # while a layer is spilled to disk: the spill files stay, SIGKILL skips every cleanup
+            reached, delay = (
+                (lambda tmpdir=tmpdir: any(tmpdir.glob("brainalign-spill-*/*.f32"))),
+                0.0,
+            )
         else:
             rng = np.random.default_rng(seed)
             moment, delay = int(rng.integers(0, reference.progress)), float(rng.uniform(0, 0.3))
-            reached = lambda moment=moment, results=results, cache=cache: _progress(results, cache) >= moment  # noqa: E731
+
+            def reached(moment=moment, results=results, cache=cache):
+                return _progress(results, cache) >= moment
+
         process = brainalign_process(_command(reference.models, results, reference.data), env)
         if not _kill_at(process, reached, delay):
             assert seed != 0, "the run ended before it spilled"
             continue  # it finished first: not an interrupted run
         interrupted += 1
         if seed == 0:
-            assert [p.name.rsplit("-", 1)[0] for p in tmpdir.glob("brainalign-*")] == ["brainalign-spill"]
+            assert [p.name.rsplit("-", 1)[0] for p in tmpdir.glob("brainalign-*")] == [
+                "brainalign-spill"
+            ]
         rerun = finish(brainalign_process(_command(reference.models, results, reference.data), env))
         assert rerun.code == 0, (seed, rerun.err)
         assert _content_ids(results) == reference.content_ids, seed
         assert (results / "leaderboard.html").is_file()
-        assert leftovers(results, cache, tmpdir) == [], seed  # the spill files too: removed by the rerun
+        assert leftovers(results, cache, tmpdir) == [], (
+            seed
+        )  # the spill files too: removed by the rerun
     assert interrupted == KILLS
 
 
@@ -116,7 +155,10 @@ def test_runs_killed_at_seeded_moments_resume_to_the_uninterrupted_results(refer
 def test_two_runs_on_one_results_folder_at_once_end_alike(reference, tmp_path) -> None:
     env = process_env(tmp_path)
     results = tmp_path / "results"
-    both = [brainalign_process(_command(reference.models, results, reference.data), env) for _ in range(2)]
+    both = [
+        brainalign_process(_command(reference.models, results, reference.data), env)
+        for _ in range(2)
+    ]
     for ran in map(finish, both):
         assert ran.code == 0, ran.err
     assert _content_ids(results) == reference.content_ids

@@ -17,20 +17,20 @@ from plugin_packages import install, installed, process_env
 from brainalign.benchmarks.registry import all_benchmarks, origin
 from brainalign.results import ResultsStore
 
-FINE = '''
+FINE = """
 from tiny_plugin_base import Tiny
 BENCHMARK = Tiny("fine.tiny", default=True)
-'''
+"""
 
 
 def hostile(fail_in: str, how: str) -> str:
-    return f'''
+    return f"""
 from tiny_plugin_base import Tiny
 BENCHMARK = Tiny("hostile.tiny", default=True, fail_in={fail_in!r}, how={how!r})
-'''
+"""
 
 
-NET = '''
+NET = """
 import torch
 import torchvision.transforms as T
 from brainalign.models import from_module
@@ -40,7 +40,7 @@ def build():
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten())
     return from_module(net, T.Compose([T.Resize((16, 16)), T.ToTensor()]), layers="all", model_id="twin_net")
-'''
+"""
 
 
 @pytest.fixture
@@ -51,33 +51,57 @@ def cli(cli, caplog):
     def run(*args: object) -> Ran:
         caplog.clear()
         ran = cli(*args)
-        logged = "".join(f"WARNING: {r.getMessage()}\n" for r in caplog.records if r.levelno == logging.WARNING)
+        logged = "".join(
+            f"WARNING: {r.getMessage()}\n" for r in caplog.records if r.levelno == logging.WARNING
+        )
         return Ran(ran.code, ran.out, logged + ran.err)
 
     return run
 
 
 def _stored(results: Path) -> set[tuple[str, str]]:
-    return {(e.model_id, e.benchmark) for e in ResultsStore(results).list()} if results.exists() else set()
+    return (
+        {(e.model_id, e.benchmark) for e in ResultsStore(results).list()}
+        if results.exists()
+        else set()
+    )
 
 
 @pytest.fixture
 def plugins_default_set(monkeypatch) -> None:
     """The default set made of the installed plugins' default benchmarks (the real one also builds
     the probe: minutes)."""
-    monkeypatch.setattr("brainalign.benchmarks.registry.default_benchmarks",
-                        lambda: [b for b in all_benchmarks() if b.default and origin(b) != "brainalign"])
+    monkeypatch.setattr(
+        "brainalign.benchmarks.registry.default_benchmarks",
+        lambda: [b for b in all_benchmarks() if b.default and origin(b) != "brainalign"],
+    )
 
 
-def test_a_plugin_never_answers_for_a_built_in_id_at_any_version(cli, tmp_path, shared_data) -> None:
+def test_a_plugin_never_answers_for_a_built_in_id_at_any_version(
+    cli, tmp_path, shared_data
+) -> None:
     site = tmp_path / "site"
-    install(site, "takeover", '''
+    install(
+        site,
+        "takeover",
+        """
         from tiny_plugin_base import Tiny
         BENCHMARKS = [Tiny("mur2013.judgements", version=3), Tiny("takeover.tiny")]
-        ''', benchmarks={"mur": "BENCHMARKS"})
+        """,
+        benchmarks={"mur": "BENCHMARKS"},
+    )
     results = tmp_path / "results"
     with installed(site):
-        ran = cli("-q", "score", "pixels", "mur2013.judgements", "--results", results, "--data-dir", shared_data)
+        ran = cli(
+            "-q",
+            "score",
+            "pixels",
+            "mur2013.judgements",
+            "--results",
+            results,
+            "--data-dir",
+            shared_data,
+        )
         assert ran.code == 0, ran
         assert ran.err.count("plugin 'mur' of package takeover") == 1  # reported once, naming it
         assert "registers mur2013.judgements@3, an id of brainalign's own benchmarks" in ran.err
@@ -87,7 +111,15 @@ def test_a_plugin_never_answers_for_a_built_in_id_at_any_version(cli, tmp_path, 
 
         cited = cli("cite", "mur2013.judgements")
         assert cited.code == 0 and "mur2013" in cited.out and "tinyplugin" not in cited.out
-        named = cli("score", "pixels", "mur2013.judgements@3", "--results", results, "--data-dir", shared_data)
+        named = cli(
+            "score",
+            "pixels",
+            "mur2013.judgements@3",
+            "--results",
+            results,
+            "--data-dir",
+            shared_data,
+        )
         assert named.code == 2, named
         assert "mur2013.judgements has version(s) 1, 2, not 3" in named.error_line
         listed = cli("benchmarks")
@@ -97,13 +129,16 @@ def test_a_plugin_never_answers_for_a_built_in_id_at_any_version(cli, tmp_path, 
 
 @pytest.mark.parametrize("fail_in", ["availability", "stimulus_sets", "score"])
 @pytest.mark.parametrize("how", ["raise", "exit"])
-def test_a_plugin_failing_in_any_method_is_left_out_or_named(cli, tmp_path, plugins_default_set, fail_in,
-                                                             how) -> None:
+def test_a_plugin_failing_in_any_method_is_left_out_or_named(
+    cli, tmp_path, plugins_default_set, fail_in, how
+) -> None:
     site = tmp_path / "site"
     install(site, "fine-plugin", FINE, benchmarks={"fine": "BENCHMARK"})
     install(site, "hostile-plugin", hostile(fail_in, how), benchmarks={"hostile": "BENCHMARK"})
     why = "SystemExit: 3" if how == "exit" else f"RuntimeError: the plugin broke in {fail_in}"
-    failure = f"hostile.tiny@1 (plugin 'hostile' of package hostile-plugin) failed in {fail_in}(): {why}"
+    failure = (
+        f"hostile.tiny@1 (plugin 'hostile' of package hostile-plugin) failed in {fail_in}(): {why}"
+    )
     with installed(site):
         listed = cli("benchmarks")
         assert listed.code == 0 and "fine.tiny@1" in listed.out
@@ -113,11 +148,15 @@ def test_a_plugin_failing_in_any_method_is_left_out_or_named(cli, tmp_path, plug
         ran = cli("-q", "run", "-m", "pixels", "--results", tmp_path / "default")
         assert ran.code == 0, ran
         assert _stored(tmp_path / "default") == {("pixels", "fine.tiny@1")}
-        assert ran.err.count("plugin 'hostile'") == 1 and failure in ran.err  # once, by package and entry point
+        assert (
+            ran.err.count("plugin 'hostile'") == 1 and failure in ran.err
+        )  # once, by package and entry point
         assert "Traceback" not in ran.err
 
     with installed(site):  # a fresh process: the plugin has not failed yet
-        named = cli("-q", "score", "pixels", "fine.tiny", "hostile.tiny", "--results", tmp_path / "named")
+        named = cli(
+            "-q", "score", "pixels", "fine.tiny", "hostile.tiny", "--results", tmp_path / "named"
+        )
         assert named.code == 2, named
         assert failure in named.error_line and "Traceback" not in named.err
         # a failure found before any model runs stops the run there; one while scoring, after the others
@@ -128,44 +167,68 @@ def test_a_plugin_failing_in_any_method_is_left_out_or_named(cli, tmp_path, plug
 def test_an_id_claimed_by_two_packages_is_refused_for_both(cli, tmp_path) -> None:
     site = tmp_path / "site"
     for package in ("lab-one", "lab-two"):
-        install(site, package, '''
+        install(
+            site,
+            package,
+            """
             from tiny_plugin_base import Tiny
             BENCHMARK = Tiny("shared.tiny")
-            ''', benchmarks={"shapes": "BENCHMARK"}, models={"twin_net": "build"})
+            """,
+            benchmarks={"shapes": "BENCHMARK"},
+            models={"twin_net": "build"},
+        )
         (site / f"{package.replace('-', '_')}.py").write_text(
-            (site / f"{package.replace('-', '_')}.py").read_text() + NET)
+            (site / f"{package.replace('-', '_')}.py").read_text() + NET
+        )
     install(site, "fine-plugin", FINE, benchmarks={"fine": "BENCHMARK"})
     both = "plugin 'shapes' of package lab-one and plugin 'shapes' of package lab-two"
     with installed(site):
         listed = cli("benchmarks")
         assert listed.code == 0 and "shared.tiny" not in listed.out
-        assert listed.err.count(f"benchmark id shared.tiny is claimed by {both}") == 2  # one line per plugin
+        assert (
+            listed.err.count(f"benchmark id shared.tiny is claimed by {both}") == 2
+        )  # one line per plugin
         named = cli("score", "pixels", "shared.tiny", "--results", tmp_path / "results")
         assert named.code == 2 and both in named.error_line, named
 
         model = cli("score", "twin_net", "fine.tiny", "--results", tmp_path / "results")
         assert model.code == 2, model
-        assert ("model id 'twin_net' is registered by package lab-one and package lab-two: refused for both"
-                in model.error_line)
+        assert (
+            "model id 'twin_net' is registered by package lab-one and package lab-two: refused for both"
+            in model.error_line
+        )
         assert model.err.count("twin_net") == 2  # the warning, once, and the error
         assert not _stored(tmp_path / "results")
 
 
 def test_a_model_plugin_never_answers_for_a_built_in_model_id(cli, tmp_path) -> None:
     site = tmp_path / "site"
-    install(site, "pixel-thief", FINE.replace("fine.tiny", "thief.tiny") + NET, benchmarks={"tiny": "BENCHMARK"},
-            models={"pixels": "build"})
+    install(
+        site,
+        "pixel-thief",
+        FINE.replace("fine.tiny", "thief.tiny") + NET,
+        benchmarks={"tiny": "BENCHMARK"},
+        models={"pixels": "build"},
+    )
     with installed(site):
         ran = cli("-q", "score", "pixels", "thief.tiny", "--results", tmp_path / "results")
         assert ran.code == 0, ran
         assert ran.err.count("model plugin 'pixels' of package pixel-thief is refused") == 1
         result = ResultsStore(tmp_path / "results").load("pixels", "thief.tiny@1")
-        assert result.model_card["source"] == "baseline"  # brainalign's own pixel baseline, not the plugin's net
+        assert (
+            result.model_card["source"] == "baseline"
+        )  # brainalign's own pixel baseline, not the plugin's net
 
 
 def _process(site: Path, *args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(brainalign_command(args), capture_output=True, text=True, env=process_env(site),
-                          check=False, timeout=600)
+    return subprocess.run(
+        brainalign_command(args),
+        capture_output=True,
+        text=True,
+        env=process_env(site),
+        check=False,
+        timeout=600,
+    )
 
 
 def test_plugins_that_exit_on_import_change_no_exit_status(tmp_path, shared_data) -> None:
@@ -176,14 +239,30 @@ def test_plugins_that_exit_on_import_change_no_exit_status(tmp_path, shared_data
     listed = _process(site, "benchmarks")
     assert listed.returncode == 0, listed.stderr
     assert f"{HUMAN}@2" in listed.stdout
-    assert listed.stderr.count("plugin 'boom' of package exits-three: cannot be loaded: SystemExit: 3") == 1
+    assert (
+        listed.stderr.count("plugin 'boom' of package exits-three: cannot be loaded: SystemExit: 3")
+        == 1
+    )
 
-    scored = _process(site, "score", "pixels", HUMAN, "--data-dir", shared_data, "--results", tmp_path / "results")
+    scored = _process(
+        site, "score", "pixels", HUMAN, "--data-dir", shared_data, "--results", tmp_path / "results"
+    )
     assert scored.returncode == 0, scored.stderr
     assert _stored(tmp_path / "results") == {("pixels", f"{HUMAN}@2")}
 
-    quiet = _process(site, "score", "quiet_net", HUMAN, "--data-dir", shared_data, "--results", tmp_path / "quiet")
+    quiet = _process(
+        site,
+        "score",
+        "quiet_net",
+        HUMAN,
+        "--data-dir",
+        shared_data,
+        "--results",
+        tmp_path / "quiet",
+    )
     assert quiet.returncode == 2, quiet.stderr  # never 0 with nothing scored
-    assert ("error: model 'quiet_net' of the installed package exits-zero cannot be loaded (SystemExit: 0)"
-            in quiet.stderr)
+    assert (
+        "error: model 'quiet_net' of the installed package exits-zero cannot be loaded (SystemExit: 0)"
+        in quiet.stderr
+    )
     assert not _stored(tmp_path / "quiet")

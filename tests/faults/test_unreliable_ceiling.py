@@ -30,12 +30,25 @@ def _no_agreement(arrays: dict[str, np.ndarray]) -> None:
         arrays[roi] = noise
 
 
-def test_a_builtin_benchmark_withholds_normalised_numbers_where_subjects_do_not_agree(cli, model_file,
-                                                                                   tmp_path) -> None:
-    noisy, planted = algonauts78(tmp_path / "noisy", damage=_no_agreement), algonauts78(tmp_path / "planted")
+def test_a_builtin_benchmark_withholds_normalised_numbers_where_subjects_do_not_agree(
+    cli, model_file, tmp_path
+) -> None:
+    noisy, planted = (
+        algonauts78(tmp_path / "noisy", damage=_no_agreement),
+        algonauts78(tmp_path / "planted"),
+    )
     for data in (noisy, planted):
         for model in ("tiny", "other"):
-            ran = cli("-q", "score", model_file(model), BENCH, "--results", data / "results", "--data-dir", data)
+            ran = cli(
+                "-q",
+                "score",
+                model_file(model),
+                BENCH,
+                "--results",
+                data / "results",
+                "--data-dir",
+                data,
+            )
             assert ran.code == 0, ran
     unreliable = ResultsStore(noisy / "results").load("fault-tiny", f"{BENCH}@2")
     ceiling, brain = unreliable.summary["noise_ceiling"], unreliable.summary["brain_similarity"]
@@ -44,8 +57,14 @@ def test_a_builtin_benchmark_withholds_normalised_numbers_where_subjects_do_not_
     assert ceiling["upper"] > 0.3  # a ceiling of pure noise still looks like one (about 1/sqrt(6))
     assert "Algonauts 2019 challenge" in ceiling["convention"]
     assert brain["value"] is not None
-    assert brain["normalised"] is None and brain["normalised_ci_low"] is None and brain["normalised_ci_high"] is None
-    assert brain["normalised_withheld"].startswith("Withheld: the subjects do not agree more than chance")
+    assert (
+        brain["normalised"] is None
+        and brain["normalised_ci_low"] is None
+        and brain["normalised_ci_high"] is None
+    )
+    assert brain["normalised_withheld"].startswith(
+        "Withheld: the subjects do not agree more than chance"
+    )
     assert unreliable.summary["brain_similarity_max"]["normalised"] is None
     reliable = ResultsStore(planted / "results").load("fault-tiny", f"{BENCH}@2")
     assert reliable.summary["noise_ceiling"]["reliable"] is True
@@ -58,9 +77,13 @@ def test_a_builtin_benchmark_withholds_normalised_numbers_where_subjects_do_not_
         table = cli("compare", "fault-tiny", "fault-other", "--results", data / "results")
         assert table.code == 0, table
         assert ("(normalised)" in table.out) is shown and "brain_similarity " in table.out
-        exported = cli("compare", "fault-tiny", "fault-other", "--results", data / "results", "--json")
+        exported = cli(
+            "compare", "fault-tiny", "fault-other", "--results", data / "results", "--json"
+        )
         metrics = {row["metric"] for row in json.loads(exported.out)["comparisons"]}
-        assert ("brain_similarity (normalised)" in metrics) is shown and "brain_similarity" in metrics
+        assert (
+            "brain_similarity (normalised)" in metrics
+        ) is shown and "brain_similarity" in metrics
 
 
 def test_a_spec_file_benchmark_gets_the_same_test(tmp_path: Path) -> None:
@@ -68,16 +91,25 @@ def test_a_spec_file_benchmark_gets_the_same_test(tmp_path: Path) -> None:
     ids = [f"img{k:02d}" for k in range(12)]
     (tmp_path / "images").mkdir()
     for stimulus in ids:
-        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "images" / f"{stimulus}.png")
-    np.save(tmp_path / "rdms.npy", np.stack([squareform(rng.random(66)) for _ in range(5)]))  # 5 subjects, noise
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+            tmp_path / "images" / f"{stimulus}.png"
+        )
+    np.save(
+        tmp_path / "rdms.npy", np.stack([squareform(rng.random(66)) for _ in range(5)])
+    )  # 5 subjects, noise
     (tmp_path / "bench.toml").write_text(
         'id = "toylab.noise"\ntitle = "Noise"\ncitation = "@misc{toylab, title = {Toy}}"\nstimuli = "images"\n\n'
-        '[target]\nname = "noise"\nkind = "behaviour"\nformat = "npy"\nrdms = "rdms.npy"\n')
+        '[target]\nname = "noise"\nkind = "behaviour"\nformat = "npy"\nrdms = "rdms.npy"\n'
+    )
     bench = SpecBenchmark(tmp_path / "bench.toml")
-    (name, stimuli), = bench.stimulus_sets(None).items()
+    ((name, stimuli),) = bench.stimulus_sets(None).items()
     layers = LayerRDMs(RDMs(rng.random((2, 66)), ["a", "b"], stimuli.ids), (0.5, 1.0))
     summary = bench.score({name: layers}, seed=0).summary
     assert summary["noise_ceiling"]["reliable"] is False
-    assert summary["noise_ceiling"]["convention"].startswith("leave-one-subject-out Spearman ceiling")
-    assert summary["brain_similarity"]["normalised"] is None or np.isnan(summary["brain_similarity"]["normalised"])
+    assert summary["noise_ceiling"]["convention"].startswith(
+        "leave-one-subject-out Spearman ceiling"
+    )
+    assert summary["brain_similarity"]["normalised"] is None or np.isnan(
+        summary["brain_similarity"]["normalised"]
+    )
     assert summary["brain_similarity"]["normalised_withheld"].startswith("Withheld")

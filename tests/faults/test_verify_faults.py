@@ -39,8 +39,10 @@ def test_a_spec_whose_data_changed_is_reported_as_another_id(cli, tmp_path) -> N
     ran = cli("-q", "verify", results, "--spec", spec)
     assert ran.code == 1, ran
     said = " ".join(ran.out.split())
-    assert (f"the spec file {spec} now defines benchmark {now}, not {entry.benchmark} that this result was "
-            "scored on: its data or definition changed since (files that differ: judgements.npy)") in said
+    assert (
+        f"the spec file {spec} now defines benchmark {now}, not {entry.benchmark} that this result was "
+        "scored on: its data or definition changed since (files that differ: judgements.npy)"
+    ) in said
     assert "not known here" not in said
 
 
@@ -64,8 +66,14 @@ def test_a_verify_killed_while_writing_its_record_leaves_nothing_behind(cli, tmp
         from brainalign.cli import main
         main(["-q", "verify", {str(results)!r}, "--spec", {str(spec)!r}])
         """)
-    killed = subprocess.run([sys.executable, "-c", dying], env=process_env(tmp_path / "killed"),
-                            capture_output=True, text=True, check=False, timeout=600)
+    killed = subprocess.run(
+        [sys.executable, "-c", dying],
+        env=process_env(tmp_path / "killed"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert killed.returncode == -9, killed.stderr
     (orphan,) = leftovers(results)
     assert orphan.name.startswith(f".{result.stem}.verification.")

@@ -29,16 +29,30 @@ from synthetic_results import (
 pytestmark = pytest.mark.browser
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 #: Window sizes the first screen must work at (a common laptop, a common desktop).
 VIEWPORTS = ((1366, 768), (1920, 1080))
 #: Models of the wide board: long ids as timm and open_clip name them, trained and untrained.
-WIDE_MODELS = ("convnext_base.fb_in22k_ft_in1k", "convnext_base.fb_in22k_ft_in1k:untrained",
-               "vit_base_patch16_clip_224.openai", "vit_base_patch16_clip_224.openai:untrained",
-               "efficientnet_lite0", "efficientnet_lite0:untrained", "clip_rn50", "vit_b_16:untrained",
-               "resnet50", "resnet50:untrained", "pixels")
+WIDE_MODELS = (
+    "convnext_base.fb_in22k_ft_in1k",
+    "convnext_base.fb_in22k_ft_in1k:untrained",
+    "vit_base_patch16_clip_224.openai",
+    "vit_base_patch16_clip_224.openai:untrained",
+    "efficientnet_lite0",
+    "efficientnet_lite0:untrained",
+    "clip_rn50",
+    "vit_b_16:untrained",
+    "resnet50",
+    "resnet50:untrained",
+    "pixels",
+)
 #: Eight benchmarks: the probe and seven human ones, more than the default run's five.
 WIDE_BENCHMARKS = (PROBE, *HUMAN, *MORE_HUMAN)
 
@@ -105,17 +119,23 @@ def page(browser, wide_board):
 def _clean(tab) -> None:
     assert tab.events["errors"] == []
     assert [m for m in tab.events["console"] if m[0] in ("error", "warning")] == []
-    assert [u for u in tab.events["requests"] if not u.startswith(("file:", "data:", "blob:"))] == []
+    assert [
+        u for u in tab.events["requests"] if not u.startswith(("file:", "data:", "blob:"))
+    ] == []
     assert tab.events["dialogs"] == []
 
 
 def _models(tab) -> list[str]:
-    return tab.eval_on_selector_all("#leaderboard tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.model)")
+    return tab.eval_on_selector_all(
+        "#leaderboard tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.model)"
+    )
 
 
 def _values(tab, index: int) -> list:
     cells = tab.eval_on_selector_all(
-        f"#leaderboard tbody tr:not([hidden]) td:nth-child({index + 1})", "cells => cells.map(c => c.dataset.value)")
+        f"#leaderboard tbody tr:not([hidden]) td:nth-child({index + 1})",
+        "cells => cells.map(c => c.dataset.value)",
+    )
     return [float(v) if v else None for v in cells]
 
 
@@ -125,7 +145,9 @@ def _header(tab, start: str) -> int:
 
 
 @pytest.mark.parametrize("width,height", VIEWPORTS)
-def test_the_first_screen_answers_the_question(browser, wide_board, width: int, height: int) -> None:
+def test_the_first_screen_answers_the_question(
+    browser, wide_board, width: int, height: int
+) -> None:
     context, tab = _open(browser, wide_board, width, height)
     geometry = tab.evaluate("""() => {
         const box = e => e.getBoundingClientRect();
@@ -141,7 +163,9 @@ def test_the_first_screen_answers_the_question(browser, wide_board, width: int, 
     }""")
     assert geometry["scrollWidth"] <= geometry["innerWidth"], "the page scrolls sideways"
     assert geometry["table"] <= geometry["innerWidth"]
-    for left, right, text in geometry["heads"]:  # every column, each human benchmark's among them, in view
+    for left, right, text in geometry[
+        "heads"
+    ]:  # every column, each human benchmark's among them, in view
         assert 0 <= left < right <= geometry["innerWidth"], text
     heads = " ".join(text for _, _, text in geometry["heads"])
     for identifier in (*HUMAN, *MORE_HUMAN):
@@ -161,7 +185,9 @@ def test_rows_are_ranked_by_the_overall_score(page) -> None:
     known = [v for v in values if v is not None]
     assert len(known) == len(WIDE_MODELS) and values[: len(known)] == sorted(known, reverse=True)
     assert _values(page, 0)[: len(known)] == list(range(1, len(known) + 1))
-    assert _models(page)[-1] == HOSTILE_MODEL  # scored on one benchmark only: no overall score, last
+    assert (
+        _models(page)[-1] == HOSTILE_MODEL
+    )  # scored on one benchmark only: no overall score, last
     before = page.locator("#leaderboard td.overall").all_inner_texts()
     page.evaluate("window.brainalignRerank()")  # the page's JavaScript recomputes what Python wrote
     assert page.locator("#leaderboard td.overall").all_inner_texts() == before
@@ -170,14 +196,18 @@ def test_rows_are_ranked_by_the_overall_score(page) -> None:
 
 def test_reweighting_and_switching_off_the_overall_rank(page) -> None:
     overall = _header(page, "Overall")
-    columns = {name: _header(page, name) for name in ("IT", "hIT", "judgements", "V1", "V4", "face", "scene")}
+    columns = {
+        name: _header(page, name)
+        for name in ("IT", "hIT", "judgements", "V1", "V4", "face", "scene")
+    }
     page.click("#weights summary")
     for name in columns:
         if name != "V1":
             page.fill(f".weights-panel input[data-benchmark^='{_identifier(name)}']", "0")
     values, v1 = _values(page, overall), _values(page, columns["V1"])
-    assert [round(v, 9) for v in values if v is not None] == sorted((round(v, 9) for v in v1 if v is not None),
-                                                                   reverse=True)  # the mean of V1 alone
+    assert [round(v, 9) for v in values if v is not None] == sorted(
+        (round(v, 9) for v in v1 if v is not None), reverse=True
+    )  # the mean of V1 alone
     assert _values(page, overall) == sorted(values, key=lambda v: (v is None, -(v or 0)))
     assert "weights" in page.locator("#rank-rule").inner_text()
     page.click("#weights-reset")
@@ -209,7 +239,10 @@ def test_filtering_by_text_and_by_family(page) -> None:
     page.fill("#filter-text", "untrained")
     shown = _models(page)
     assert shown and all(":untrained" in m or "untrained" in m for m in shown)
-    assert page.locator("#shown-count").inner_text() == f"{len(shown)} of {len(WIDE_MODELS) + 1} models shown"
+    assert (
+        page.locator("#shown-count").inner_text()
+        == f"{len(shown)} of {len(WIDE_MODELS) + 1} models shown"
+    )
     page.fill("#filter-text", "")
     page.select_option("#filter-family", "ViT")
     assert _models(page) == ["vit_b_16:untrained"]
@@ -252,8 +285,12 @@ def test_the_analysis_page_downloads_its_numbers_with_the_claims(browser, wide_b
     assert caught.value.suggested_filename == "brainalign-analysis.json"
     data = json.loads(Path(caught.value.path()).read_text())
     statuses = tab.locator("#claims .claim > div:first-child > span").all_inner_texts()
-    assert [c["status"] for c in data["claims"]] == statuses and statuses  # the verdicts the page shows
-    assert data["decisive_tests"] and all(("estimate" in r) == r["testable"] for r in data["decisive_tests"])
+    assert [
+        c["status"] for c in data["claims"]
+    ] == statuses and statuses  # the verdicts the page shows
+    assert data["decisive_tests"] and all(
+        ("estimate" in r) == r["testable"] for r in data["decisive_tests"]
+    )
     _clean(tab)
     context.close()
 
@@ -277,8 +314,11 @@ def test_every_kind_of_page_opens_without_errors(browser, wide_board) -> None:
     from brainalign.leaderboard.render import files_folder, slug
 
     folder = files_folder(wide_board)
-    for path in (folder / "analysis.html", folder / "models" / f"{slug('resnet50')}.html",
-                 folder / "benchmarks" / f"{slug(PROBE)}.html"):
+    for path in (
+        folder / "analysis.html",
+        folder / "models" / f"{slug('resnet50')}.html",
+        folder / "benchmarks" / f"{slug(PROBE)}.html",
+    ):
         context, tab = _open(browser, path)
         assert tab.locator("h1").is_visible()
         assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path.name
@@ -305,6 +345,9 @@ def test_a_merged_page_flags_the_conflict_in_one_line(browser, tmp_path: Path) -
     row.locator("td.conflict a").click()
     tab.wait_for_load_state("load")
     assert tab.evaluate("location.hash") == "#conflicts"
-    assert "lab-a" in tab.locator("#conflicts").inner_text() and "lab-b" in tab.locator("#conflicts").inner_text()
+    assert (
+        "lab-a" in tab.locator("#conflicts").inner_text()
+        and "lab-b" in tab.locator("#conflicts").inner_text()
+    )
     _clean(tab)
     context.close()

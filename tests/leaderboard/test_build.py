@@ -96,7 +96,9 @@ def site(index: Path) -> dict[str, str]:
 
     folder = files_folder(index)
     pages = {"index.html": index.read_text()}
-    pages.update({str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.html"))})
+    pages.update(
+        {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.html"))}
+    )
     return pages
 
 
@@ -108,19 +110,29 @@ def page_of(index: Path, kind: str, name: str) -> str:
 
 
 def _data_block(html: str, name: str = "ranking-data") -> str:
-    return re.search(rf'<script type="application/json" id="{name}">(.*?)</script>', html, re.DOTALL).group(1)
+    return re.search(
+        rf'<script type="application/json" id="{name}">(.*?)</script>', html, re.DOTALL
+    ).group(1)
 
 
 def test_every_page_is_self_contained(built_leaderboard) -> None:
     pages = site(built_leaderboard[0])
-    assert {"index.html", "analysis.html"} <= set(pages) and len(pages) == 2 + len(CARDS) + 1 + 1 + len(HUMAN)
+    assert {"index.html", "analysis.html"} <= set(pages) and len(pages) == 2 + len(
+        CARDS
+    ) + 1 + 1 + len(HUMAN)
     for name, html in pages.items():
         tags = _elements(html)
-        assert not [t for t, a in tags if "src" in a], f"{name}: nothing may be loaded from elsewhere"
+        assert not [t for t, a in tags if "src" in a], (
+            f"{name}: nothing may be loaded from elsewhere"
+        )
         assert not [t for t, _ in tags if t in ("link", "iframe", "img", "object", "embed")], name
         links = [a["href"] for t, a in tags if "href" in a]
-        assert not [h for h in links if "://" in h or h.startswith(("/", "//"))], name  # relative links only
-        expected = ["application/json", None] if name in ("index.html", "analysis.html") else [None]  # + its data
+        assert not [h for h in links if "://" in h or h.startswith(("/", "//"))], (
+            name
+        )  # relative links only
+        expected = (
+            ["application/json", None] if name in ("index.html", "analysis.html") else [None]
+        )  # + its data
         assert [a.get("type") for t, a in tags if t == "script"] == expected, name
     folder = built_leaderboard[0].parent
     for name, html in pages.items():  # every relative link leads to a page of the site
@@ -130,7 +142,9 @@ def test_every_page_is_self_contained(built_leaderboard) -> None:
             if href and not href.startswith("#"):
                 assert (here.parent / href.partition("#")[0]).resolve().is_file(), (name, href)
     assert pages["analysis.html"].count("<svg") == 2 * 2 * len(HUMAN)  # layer and model scatters
-    assert all(html.count("<svg") == 1 for name, html in pages.items() if name.startswith("models/"))
+    assert all(
+        html.count("<svg") == 1 for name, html in pages.items() if name.startswith("models/")
+    )
 
 
 def test_every_entry_benchmark_and_provenance_is_shown(built_leaderboard) -> None:
@@ -156,10 +170,17 @@ def test_each_cite_button_carries_what_brainalign_cite_prints(built_leaderboard)
     index, store = built_leaderboard
     results = [r for r in store.load_all().results if r.model_id == "clip_rn50"]
     page = page_of(index, "models", "clip_rn50")
-    copied = [unescape(text) for text in re.findall(r'<textarea[^>]*class="citation"[^>]*>(.*?)</textarea>',
-                                                          page, re.DOTALL)]
+    copied = [
+        unescape(text)
+        for text in re.findall(
+            r'<textarea[^>]*class="citation"[^>]*>(.*?)</textarea>', page, re.DOTALL
+        )
+    ]
     assert results and sorted(copied) == sorted(cite_result(r, "text") for r in results)
-    assert all(f"The result's id is {r.content_id()}" in " ".join(cite_result(r, "text").split()) for r in results)
+    assert all(
+        f"The result's id is {r.content_id()}" in " ".join(cite_result(r, "text").split())
+        for r in results
+    )
 
 
 def test_id_attributes_are_unique_within_each_page(built_leaderboard) -> None:
@@ -174,11 +195,16 @@ def test_user_text_is_escaped_everywhere(built_leaderboard) -> None:
         for attack in ("<script>alert(", "<img src=x", "</pre><script>"):
             assert attack not in html, name
         with_data = name in ("index.html", "analysis.html")
-        assert [t for t, _ in _elements(html) if t == "script"] == ["script"] * (2 if with_data else 1)
+        assert [t for t, _ in _elements(html) if t == "script"] == ["script"] * (
+            2 if with_data else 1
+        )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["index.html"]
     hostile = page_of(built_leaderboard[0], "models", HOSTILE_MODEL)
     assert "&lt;img src=x onerror=alert(3)&gt;" in hostile
-    for block in (_data_block(pages["index.html"]), _data_block(pages["analysis.html"], "analysis-data")):
+    for block in (
+        _data_block(pages["index.html"]),
+        _data_block(pages["analysis.html"], "analysis-data"),
+    ):
         assert "</" not in block
         json.loads(block, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
 
@@ -187,7 +213,11 @@ def test_dollar_signs_in_ids_are_plain_text_in_the_figures(tmp_path: Path) -> No
     """Matplotlib would parse `$…$` in a legend label as mathtext: `net$\\frac$` crashed the build
     and `a$b$c` rendered as maths."""
     models = ("a$b$c", r"net$\frac$")
-    store = fill_store(tmp_path / "results", models=(*models, "clip_rn50"), benchmarks=(PROBE, "kriegeskorte2008.hIT@1"))
+    store = fill_store(
+        tmp_path / "results",
+        models=(*models, "clip_rn50"),
+        benchmarks=(PROBE, "kriegeskorte2008.hIT@1"),
+    )
     analysis = site(build(store.folder, tmp_path / "board.html").path)["analysis.html"]
     figures = "".join(re.findall(r"<svg.*?</svg>", analysis, re.DOTALL))
     for model in models:
@@ -209,22 +239,32 @@ def test_build_is_deterministic(built_leaderboard, tmp_path: Path) -> None:
 
 
 def test_a_rebuild_replaces_the_pages_of_models_no_longer_there(tmp_path: Path) -> None:
-    store = fill_store(tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,))
+    store = fill_store(
+        tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,)
+    )
     out = tmp_path / "board.html"
     build(store.folder, out)
     assert len([p for p in site(out) if p.startswith("models/")]) == 2
     shutil.rmtree(store.folder / "clip_rn50")
     build(store.folder, out)
-    assert [p for p in site(out) if p.startswith("models/")] == [f"models/{slug('vit_b_16:untrained')}.html"]
+    assert [p for p in site(out) if p.startswith("models/")] == [
+        f"models/{slug('vit_b_16:untrained')}.html"
+    ]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # nothing left aside
     assert store.load_all().problems == [] and not list(out.parent.rglob("*_files/**/*.json"))
 
 
 def test_a_write_refused_midway_keeps_the_old_page_whole(tmp_path: Path, monkeypatch) -> None:
-    store = fill_store(tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,))
+    store = fill_store(
+        tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,)
+    )
     out = tmp_path / "board.html"
     build(store.folder, out)
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and store.folder not in p.parents}
+    before = {
+        p: p.read_bytes()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and store.folder not in p.parents
+    }
     shutil.rmtree(store.folder / "clip_rn50")
     write_text = Path.write_text
 
@@ -234,14 +274,22 @@ def test_a_write_refused_midway_keeps_the_old_page_whole(tmp_path: Path, monkeyp
         return write_text(path, *args, **kwargs)
 
     monkeypatch.setattr(Path, "write_text", disk_full_at_the_model_pages)
-    with pytest.raises(BrainAlignError, match=rf"cannot write {re.escape(str(out))}: No space left on device"):
+    with pytest.raises(
+        BrainAlignError, match=rf"cannot write {re.escape(str(out))}: No space left on device"
+    ):
         build(store.folder, out)
-    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and store.folder not in p.parents}
+    after = {
+        p: p.read_bytes()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and store.folder not in p.parents
+    }
     assert after == before  # the old index and its folder, nothing half-written, nothing left aside
 
 
 def test_bad_files_are_skipped_and_listed_or_fail_with_strict(tmp_path: Path, capsys) -> None:
-    store = fill_store(tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,))
+    store = fill_store(
+        tmp_path / "results", models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE,)
+    )
     broken = store.path_for("clip_rn50", PROBE)
     broken.write_text(broken.read_text()[:100])
     out = tmp_path / "board.html"
@@ -253,7 +301,17 @@ def test_bad_files_are_skipped_and_listed_or_fail_with_strict(tmp_path: Path, ca
     assert "⚠ 1 warning" in _visible(html) and f"skipped {broken}" in _visible(html)
     assert _table_models(html) == ["vit_b_16:untrained"]
     with pytest.raises(SystemExit) as exit_:
-        main(["-q", "leaderboard", "build", str(store.folder), "--out", str(tmp_path / "strict.html"), "--strict"])
+        main(
+            [
+                "-q",
+                "leaderboard",
+                "build",
+                str(store.folder),
+                "--out",
+                str(tmp_path / "strict.html"),
+                "--strict",
+            ]
+        )
     assert exit_.value.code == 2
     assert "not readable JSON" in capsys.readouterr().err
     assert not (tmp_path / "strict.html").exists()
@@ -267,10 +325,17 @@ def test_an_empty_results_folder_gives_an_empty_page(tmp_path: Path) -> None:
 
 
 def test_without_a_probe_the_relations_say_what_is_missing(tmp_path: Path) -> None:
-    store = fill_store(tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=tuple(HUMAN))
+    store = fill_store(
+        tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=tuple(HUMAN)
+    )
     pages = site(build(store.folder, tmp_path / "board.html").path)
     text = _visible(pages["analysis.html"])
-    assert text.count("Not available: it needs models scored both on the probe and on a human benchmark") == 2
+    assert (
+        text.count(
+            "Not available: it needs models scored both on the probe and on a human benchmark"
+        )
+        == 2
+    )
     assert pages["analysis.html"].count("<svg") == 0
     assert sum(html.count("<svg") for html in pages.values()) == 2  # the two layer profiles
     assert "not testable: CLIP-trained models encode semantics more strongly" in text
@@ -286,21 +351,30 @@ def test_claims_on_the_synthetic_entries(synthetic_store) -> None:
     clip = _claim(claims, "CLIP-trained models encode semantics")
     assert clip.status == "supported"
     assert "difference CLIP − supervised: 0.146 [0.089, 0.202]" in clip.evidence
-    assert _claim(claims, "Across layers, semantic encoding goes with").status == "not testable"  # 2 lineages
+    assert (
+        _claim(claims, "Across layers, semantic encoding goes with").status == "not testable"
+    )  # 2 lineages
     cnn_vit = _claim(claims, "ResNets (CNNs) are more sensitive")
     assert cnn_vit.status == "not testable" and "trained ViT" in cnn_vit.needs
     # the same claim on entries where CLIP falls below supervised training
     for result in results:
         if result.model_id == "clip_rn50" and "semantic_encoding" in result.summary:
             result.summary["semantic_encoding"].update(value=0.2, ci_low=0.18, ci_high=0.22)
-    assert _claim(evaluate_claims(build_leaderboard(results)), "CLIP-trained models encode").status == "contradicted"
+    assert (
+        _claim(evaluate_claims(build_leaderboard(results)), "CLIP-trained models encode").status
+        == "contradicted"
+    )
 
 
 def test_a_sensitivity_claim_compares_magnitudes_of_change(synthetic_store) -> None:
     """Disruption shows as negative ΔRSA: a CNN at −0.08 is more sensitive than a ViT at −0.01."""
     results = synthetic_store.load_all().results
-    probe_results = [r for r in results if "sensitivity.Salient.saliency" in r.summary
-                     and r.model_card.get("objective") != "untrained"]
+    probe_results = [
+        r
+        for r in results
+        if "sensitivity.Salient.saliency" in r.summary
+        and r.model_card.get("objective") != "untrained"
+    ]
     cnn, vit = probe_results[0], probe_results[1]
     family = {cnn.model_id: "CNN", vit.model_id: "ViT"}
     for result in results:  # every result of a model carries its card
@@ -323,34 +397,66 @@ def test_a_magnitude_interval_spanning_zero_starts_at_zero() -> None:
 
 def test_results_on_other_stimuli_or_the_fallback_probe_are_flagged(synthetic_store) -> None:
     results = synthetic_store.load_all().results
-    assert not [n for n in build_leaderboard(results).notes if "stimulus sets" in n.text or "fallback" in n.text]
+    assert not [
+        n
+        for n in build_leaderboard(results).notes
+        if "stimulus sets" in n.text or "fallback" in n.text
+    ]
     odd = next(r for r in results if r.benchmark == PROBE)
     odd.provenance["stimuli_sha256"] = {"Baseline": "ab" * 32}
     odd.provenance["data_checksums"] = {"probe_pool": "bundled", "probe_n_bases": 10}
     notes = build_leaderboard(results).notes
-    assert any(n.text.startswith(f"benchmark {PROBE}: models were scored on 2 different stimulus sets") and n.warning
-               for n in notes)
-    assert any(n.text.startswith(f"benchmark {PROBE}: {odd.model_id} scored on the small fallback probe") and n.warning
-               for n in notes)
+    assert any(
+        n.text.startswith(f"benchmark {PROBE}: models were scored on 2 different stimulus sets")
+        and n.warning
+        for n in notes
+    )
+    assert any(
+        n.text.startswith(f"benchmark {PROBE}: {odd.model_id} scored on the small fallback probe")
+        and n.warning
+        for n in notes
+    )
 
 
 def _on_other_probe(result, identifier: str, shift: float, recorded: dict):
     """``result`` as if scored on another probe: its numbers shifted, its id and record that probe's."""
     from brainalign.results import Result
 
-    summary = {name: {k: (v + shift if k in ("value", "ci_low", "ci_high") and v is not None else v)
-                      for k, v in entry.items()} for name, entry in result.summary.items()}
-    provenance = {**result.provenance, "data_checksums": recorded,
-                  "benchmark": {**result.benchmark_info, "id": identifier.partition("@")[0]}}
-    return Result(result.model_id, identifier, summary, result.layerwise, provenance, result.extra, result.reuse_key)
+    summary = {
+        name: {
+            k: (v + shift if k in ("value", "ci_low", "ci_high") and v is not None else v)
+            for k, v in entry.items()
+        }
+        for name, entry in result.summary.items()
+    }
+    provenance = {
+        **result.provenance,
+        "data_checksums": recorded,
+        "benchmark": {**result.benchmark_info, "id": identifier.partition("@")[0]},
+    }
+    return Result(
+        result.model_id,
+        identifier,
+        summary,
+        result.layerwise,
+        provenance,
+        result.extra,
+        result.reuse_key,
+    )
 
 
-def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthetic_store, tmp_path: Path) -> None:
+def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(
+    synthetic_store, tmp_path: Path
+) -> None:
     """Numbers of two probes never share a column; a small folder probe with rectangular
     distractors says so in its header and in the notes; relations use one probe, named."""
     other = "probe.saliency_semantic~0123456789ab@2"
-    recorded = {"probe_pool": "folder", "probe_seed": 5, "probe_n_bases": 12,
-                "probe_distractor_shapes": {"rectangle": 48}}
+    recorded = {
+        "probe_pool": "folder",
+        "probe_seed": 5,
+        "probe_n_bases": 12,
+        "probe_distractor_shapes": {"rectangle": 48},
+    }
     standard = {r.model_id: r for r in synthetic_store.load_all().results if r.benchmark == PROBE}
     shifted = ["efficientnet_lite0", "clip_rn50"]
     for model_id in shifted:
@@ -361,16 +467,25 @@ def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthet
     assert [p.identifier for p in board.probes] == [PROBE, other] and board.probe == PROBE
     label = "folder pool, seed 5, 12 base images, few base images, rectangular distractors"
     assert board.probes[1].label == label
-    assert any(n.text.startswith(f"benchmark {other} ({label}): only 12 base images") for n in board.notes)
-    assert any("48 of 48 distractors are whole images pasted as opaque rectangles" in n.text for n in board.notes)
+    assert any(
+        n.text.startswith(f"benchmark {other} ({label}): only 12 base images") for n in board.notes
+    )
+    assert any(
+        "48 of 48 distractors are whole images pasted as opaque rectangles" in n.text
+        for n in board.notes
+    )
 
     html = out.read_text()
     header, *rows = _read(html).rows
     semantic = [i for i, cell in enumerate(header) if cell.startswith("Semantic encoding")]
-    assert len(semantic) == 1 and PROBE in header[semantic[0]]  # the other probe is not a column here
+    assert (
+        len(semantic) == 1 and PROBE in header[semantic[0]]
+    )  # the other probe is not a column here
     models = _table_models(html)
     for model, row in zip(models, rows):
-        expected = standard[model].summary["semantic_encoding"]["value"] if model in standard else None
+        expected = (
+            standard[model].summary["semantic_encoding"]["value"] if model in standard else None
+        )
         assert row[semantic[0]].startswith("—" if expected is None else f"{expected:.3f}")
     page = _visible(page_of(out, "benchmarks", other))
     assert label in page and "Not a column of the main table" in page
@@ -378,22 +493,40 @@ def test_each_probe_has_columns_of_its_own_labelled_with_its_base_images(synthet
         value = f"{standard[model].summary['semantic_encoding']['value'] + 0.5:.3f}"
         assert value in page and value in _visible(page_of(out, "models", model))
     assert f"on {PROBE}" in _visible(html)
-    analysis = site(out)["analysis.html"]  # the relations name their probe and where the other one is
-    note = _visible(re.search(r'<p class="note" id="relations-probe">.*?</p>', analysis, re.DOTALL).group(0))
-    assert note.startswith(f"Probe: {PROBE}") and f"The other probes' numbers are on their benchmark pages ({other})" in note
-    assert f'href="benchmarks/{slug(other)}.html"' in analysis and "table above" not in _visible(analysis)
+    analysis = site(out)[
+        "analysis.html"
+    ]  # the relations name their probe and where the other one is
+    note = _visible(
+        re.search(r'<p class="note" id="relations-probe">.*?</p>', analysis, re.DOTALL).group(0)
+    )
+    assert (
+        note.startswith(f"Probe: {PROBE}")
+        and f"The other probes' numbers are on their benchmark pages ({other})" in note
+    )
+    assert f'href="benchmarks/{slug(other)}.html"' in analysis and "table above" not in _visible(
+        analysis
+    )
 
 
 def test_an_unreliable_ceiling_shows_raw_rho_and_dropped_layers_are_named(tmp_path: Path) -> None:
     """Where a benchmark's noise ceiling was found unreliable its column shows raw ρ, saying so
     (and why on hover); layers a benchmark dropped are named on the model's page."""
     hit = "kriegeskorte2008.hIT@1"
-    store = fill_store(tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=(hit,))
+    store = fill_store(
+        tmp_path / "results", models=("clip_rn50", "efficientnet_lite0"), benchmarks=(hit,)
+    )
     for model in ("clip_rn50", "efficientnet_lite0"):
         result = store.load(model, hit)
-        result.summary["noise_ceiling"].update(reliable=False, reliability={"test": "permutation", "p": 0.31, "n_permutations": 1000, "seed": 0})
-        result.summary["brain_similarity"].update(normalised=None, normalised_ci_low=None, normalised_ci_high=None,
-                                                  normalised_withheld="the ceiling is not above chance")
+        result.summary["noise_ceiling"].update(
+            reliable=False,
+            reliability={"test": "permutation", "p": 0.31, "n_permutations": 1000, "seed": 0},
+        )
+        result.summary["brain_similarity"].update(
+            normalised=None,
+            normalised_ci_low=None,
+            normalised_ci_high=None,
+            normalised_withheld="the ceiling is not above chance",
+        )
         result.extra["dropped_layers"] = [{"layer": "blocks.0", "reason": "constant RDM"}]
         store.save(result)
     out = tmp_path / "board.html"
@@ -407,4 +540,6 @@ def test_an_unreliable_ceiling_shows_raw_rho_and_dropped_layers_are_named(tmp_pa
     assert "not divided by the ceiling: the ceiling is not above chance" in out.read_text()
     assert "Not found reliable" in _visible(page_of(out, "benchmarks", hit))
     assert "p 0.31" in _visible(page_of(out, "benchmarks", hit))
-    assert "Layers left out: blocks.0 (constant RDM)" in _visible(page_of(out, "models", "clip_rn50"))
+    assert "Layers left out: blocks.0 (constant RDM)" in _visible(
+        page_of(out, "models", "clip_rn50")
+    )

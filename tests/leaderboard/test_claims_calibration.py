@@ -27,8 +27,10 @@ from brainalign.leaderboard.relation import relation
 TARGET = "IT@2"
 LAYOUTS = {
     "default": sim.default_layout(),
-    **{f"{n} trained, {k} lineages": sim.layout(n, k)
-       for n, k in ((4, 2), (4, 3), (4, 4), (8, 2), (8, 4), (8, 6), (20, 2), (20, 4), (20, 6))},
+    **{
+        f"{n} trained, {k} lineages": sim.layout(n, k)
+        for n, k in ((4, 2), (4, 3), (4, 4), (8, 2), (8, 4), (8, 6), (20, 2), (20, 4), (20, 6))
+    },
 }
 REPS = 150
 
@@ -43,8 +45,15 @@ def _at_least(count: int, reps: int, rate: float) -> bool:
 
 
 def _tests(**parts) -> DecisiveTests:
-    fields = {"within": [], "within_all": [], "contrast": [], "across": [], "lines": [[TARGET]],
-              "stimuli_recorded": True, **parts}
+    fields = {
+        "within": [],
+        "within_all": [],
+        "contrast": [],
+        "across": [],
+        "lines": [[TARGET]],
+        "stimuli_recorded": True,
+        **parts,
+    }
     return DecisiveTests(**fields)
 
 
@@ -55,8 +64,11 @@ def _semantic_status(layers) -> str:
 
 def _supported(layout, reps: int, seed: int, **planted) -> int:
     rng = np.random.default_rng(seed)
-    return sum(_semantic_status(sim.simulate_layers(layout, rng, x="semantic", y=TARGET, **planted)) == "supported"
-               for _ in range(reps))
+    return sum(
+        _semantic_status(sim.simulate_layers(layout, rng, x="semantic", y=TARGET, **planted))
+        == "supported"
+        for _ in range(reps)
+    )
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
@@ -70,10 +82,14 @@ def test_no_relation_within_models_is_rarely_called_supported(name: str) -> None
 def test_over_all_layouts_the_false_supported_rate_is_at_most_five_percent() -> None:
     """The same, pooled over layouts with enough lineages to be testable, a tighter band; and the
     strict null (no model has any relation) too."""
-    testable = [layout for layout in LAYOUTS.values() if len({m.lineage for m in layout if m.trained}) >= 3]
+    testable = [
+        layout for layout in LAYOUTS.values() if len({m.lineage for m in layout if m.trained}) >= 3
+    ]
     count = sum(_supported(layout, REPS // 2, seed=100 + i) for i, layout in enumerate(testable))
-    count += sum(_supported(layout, REPS // 2, seed=200 + i, lineage_sd=0.0, model_sd=0.0)
-                 for i, layout in enumerate(testable))
+    count += sum(
+        _supported(layout, REPS // 2, seed=200 + i, lineage_sd=0.0, model_sd=0.0)
+        for i, layout in enumerate(testable)
+    )
     total = 2 * (REPS // 2) * len(testable)
     assert _at_most(count, total, 0.05), f"{count} of {total}"
 
@@ -84,8 +100,12 @@ def test_the_default_layout_fools_the_pooled_analysis_not_the_claim() -> None:
     rng, reps, pooled = np.random.default_rng(7), 40, 0
     for i in range(reps):
         layers = sim.simulate_layers(sim.default_layout(), rng, x="semantic", y=TARGET)
-        pooled += relation(layers, "semantic", TARGET, groups="model", n_boot=300, seed=i)["ci_low"] > 0
-        claim = semantic_claim(_tests(within=[(TARGET, "semantic", within_model_test(layers, "semantic", TARGET))]))
+        pooled += (
+            relation(layers, "semantic", TARGET, groups="model", n_boot=300, seed=i)["ci_low"] > 0
+        )
+        claim = semantic_claim(
+            _tests(within=[(TARGET, "semantic", within_model_test(layers, "semantic", TARGET))])
+        )
         assert claim.status == "not testable" and not claim.lines
         assert "efficientnet, mobilenet" in claim.evidence[0] and "=" not in claim.evidence[0]
         assert "more architecture lineage" in claim.needs
@@ -107,7 +127,9 @@ def test_saliency_as_strong_as_semantics_is_rarely_called_weaker() -> None:
     rng, count, total = np.random.default_rng(11), 0, 0
     for layout in (sim.layout(8, 4), sim.layout(20, 6)):
         for _ in range(REPS):
-            layers = sim.simulate_layers(layout, rng, x="semantic", y=TARGET, within_r=0.4, others={"saliency": 0.4})
+            layers = sim.simulate_layers(
+                layout, rng, x="semantic", y=TARGET, within_r=0.4, others={"saliency": 0.4}
+            )
             test = within_model_contrast(layers, "semantic", "saliency", TARGET)
             count += saliency_claim(_tests(contrast=[(TARGET, test)])).status == "supported"
             total += 1
@@ -122,8 +144,12 @@ def test_no_relation_across_trained_lineages_is_rarely_called_contradicted() -> 
     for _ in range(reps):
         table = sim.simulate_models(sim.layout(12, 6), rng, x="saliency_suppression", y=TARGET)
         test = across_lineage_test(table, "saliency_suppression", TARGET)
-        count += saliency_across_models_claim(_tests(across=[(TARGET, "saliency_suppression", test)])).status \
+        count += (
+            saliency_across_models_claim(
+                _tests(across=[(TARGET, "saliency_suppression", test)])
+            ).status
             == "contradicted"
+        )
         large += np.corrcoef(table["saliency_suppression"], table[TARGET])[0, 1] > 0.5
     assert _at_most(count, reps, 0.05), f"{count} of {reps}"
     assert large > reps / 2  # the descriptive r over every model is carried by the two clusters

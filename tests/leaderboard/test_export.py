@@ -38,7 +38,9 @@ def test_csv_has_one_row_per_model_benchmark_and_headline_measure(synthetic_stor
     assert code == 0
     table = list(csv.DictReader(io.StringIO(out)))
     assert list(table[0]) == list(COLUMNS)
-    assert len(table) == len(CARDS) * (2 + len(HUMAN))  # the probe's two headline measures, one per human benchmark
+    assert len(table) == len(CARDS) * (
+        2 + len(HUMAN)
+    )  # the probe's two headline measures, one per human benchmark
     by_key = {(r["model"], r["benchmark"], r["measure"]): r for r in table}
     for result in synthetic_store.load_all().results:
         for name in ("brain_similarity", "semantic_encoding", "saliency_suppression"):
@@ -47,11 +49,16 @@ def test_csv_has_one_row_per_model_benchmark_and_headline_measure(synthetic_stor
             row = by_key[(result.model_id, result.benchmark, name)]
             number = result.summary[name]
             assert float(row["value"]) == number["value"]  # exact: repr round-trips
-            assert float(row["ci_low"]) == number["ci_low"] and float(row["ci_high"]) == number["ci_high"]
+            assert (
+                float(row["ci_low"]) == number["ci_low"]
+                and float(row["ci_high"]) == number["ci_high"]
+            )
             assert row["result_id"] == result.content_id()
             assert row["interval"] and row["verified"] == ""
             stored_at = synthetic_store.path_for(result.model_id, result.benchmark)
-            assert stored_at.relative_to(synthetic_store.folder).as_posix() == row["source"]  # portable
+            assert (
+                stored_at.relative_to(synthetic_store.folder).as_posix() == row["source"]
+            )  # portable
             if name == "brain_similarity":
                 assert float(row["normalised"]) == number["normalised"]
                 assert float(row["ceiling_upper"]) == result.summary["noise_ceiling"]["upper"]
@@ -74,7 +81,11 @@ def test_conflicting_results_are_left_out(tmp_path: Path, capsys) -> None:
     code, out, err = export_cli([lab_a.folder, lab_b.folder, "--format", "json"], capsys)
     assert code == 0 and "left out (conflict): clip_rn50 on algonauts2019.92images.IT@1" in err
     data = json.loads(out)
-    assert not [r for r in data["rows"] if r["model"] == "clip_rn50" and r["benchmark"].startswith("algonauts")]
+    assert not [
+        r
+        for r in data["rows"]
+        if r["model"] == "clip_rn50" and r["benchmark"].startswith("algonauts")
+    ]
     assert data["columns"] == list(COLUMNS)
     assert len(data["rows"]) == 3 * (2 + len(HUMAN)) - 1
 
@@ -87,17 +98,25 @@ def test_json_has_no_nan(synthetic_store) -> None:
 
 
 def test_markdown_is_a_table_with_its_notes(tmp_path: Path) -> None:
-    store = fill_store(tmp_path / "results", models=("clip_rn50",), benchmarks=(PROBE, "kriegeskorte2008.hIT@1"))
+    store = fill_store(
+        tmp_path / "results", models=("clip_rn50",), benchmarks=(PROBE, "kriegeskorte2008.hIT@1")
+    )
     store.save(make_result(AWKWARD, "kriegeskorte2008.hIT@1"))
     text = export(_board(store.folder), "markdown")
     lines = text.splitlines()
     table = [line for line in lines if line.startswith("|")]
-    assert len(table) == 2 + 2 + 1 + 1  # header, rule, clip_rn50's three rows, the awkward model's one
-    assert all(line.count(" | ") == table[0].count(" | ") for line in table if not line.startswith("|-"))
+    assert (
+        len(table) == 2 + 2 + 1 + 1
+    )  # header, rule, clip_rn50's three rows, the awkward model's one
+    assert all(
+        line.count(" | ") == table[0].count(" | ") for line in table if not line.startswith("|-")
+    )
     assert any(line.startswith(r"| net_v2&co%50$#{x}~^\\\|&lt;1&gt; |") for line in table)
     assert "1. 95% expanded percentile bootstrap over subjects" in text
     # hIT@1 resamples subjects only: with 4 of them, about an 80% interval (a two-factor one: about 90%)
-    assert "Few subjects: an interval from only 4 subjects" in text and "about an 80% interval" in text
+    assert (
+        "Few subjects: an interval from only 4 subjects" in text and "about an 80% interval" in text
+    )
     assert "about a 90% interval" not in text
 
 
@@ -109,8 +128,10 @@ def _latex_engine() -> str | None:
 def latex():
     engine = _latex_engine()
     if engine is None:
-        message = ("no LaTeX engine: apt-get install texlive-latex-recommended (Debian) to check that "
-                   "the exported table compiles")
+        message = (
+            "no LaTeX engine: apt-get install texlive-latex-recommended (Debian) to check that "
+            "the exported table compiles"
+        )
         if os.environ.get("BRAINALIGN_REQUIRE_LATEX", "") not in ("", "0"):
             pytest.fail(message)
         pytest.skip(message)
@@ -128,14 +149,29 @@ def test_the_latex_table_compiles(tmp_path: Path, latex: str, capsys) -> None:
     (tmp_path / "paper.tex").write_text(
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs,longtable}\n"
         "\\usepackage[landscape,margin=1cm]{geometry}\n"
-        "\\begin{document}\n\\input{table.tex}\n\\end{document}\n")
-    run = subprocess.run([latex, "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120, check=False)
+        "\\begin{document}\n\\input{table.tex}\n\\end{document}\n"
+    )
+    run = subprocess.run(
+        [latex, "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "paper.pdf").stat().st_size > 1000
-    text = subprocess.run(["pdftotext", "paper.pdf", "-"], cwd=tmp_path, capture_output=True, text=True,
-                          check=True) \
-        if shutil.which("pdftotext") else None
+    text = (
+        subprocess.run(
+            ["pdftotext", "paper.pdf", "-"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if shutil.which("pdftotext")
+        else None
+    )
     if text is not None:  # the awkward id prints as itself
         assert "net_v2&co%50$#{x}" in text.stdout
 
@@ -144,10 +180,22 @@ def test_latex_escape_leaves_nothing_active() -> None:
     escaped = latex_escape(AWKWARD + " ρ ÷ é")
     for active in ("&", "%", "$", "#", "_", "{", "}", "~", "^", "\\"):
         stripped = escaped
-        for command in (r"\textbackslash{}", r"\textasciitilde{}", r"\textasciicircum{}", r"\textless{}",
-                        r"\textgreater{}", r"\textbar{}", r"$\rho$", r"$\div$"):
+        for command in (
+            r"\textbackslash{}",
+            r"\textasciitilde{}",
+            r"\textasciicircum{}",
+            r"\textless{}",
+            r"\textgreater{}",
+            r"\textbar{}",
+            r"$\rho$",
+            r"$\div$",
+        ):
             stripped = stripped.replace(command, "")
-        assert all(stripped[i - 1] == "\\" for i, c in enumerate(stripped) if c == active and active != "\\"), active
+        assert all(
+            stripped[i - 1] == "\\"
+            for i, c in enumerate(stripped)
+            if c == active and active != "\\"
+        ), active
     assert "?" in escaped  # é: outside what pdflatex's default fonts print
 
 

@@ -26,14 +26,22 @@ def _board(results):
 def test_the_overall_score_is_the_mean_of_the_normalised_scores(synthetic_store) -> None:
     results = synthetic_store.load_all().results
     ranking = rank(_board(results))
-    normalised = {(r.model_id, r.benchmark): r.summary["brain_similarity"]["normalised"]
-                  for r in results if r.benchmark in HUMAN}
+    normalised = {
+        (r.model_id, r.benchmark): r.summary["brain_similarity"]["normalised"]
+        for r in results
+        if r.benchmark in HUMAN
+    }
     for standing in ranking.standings:
         expected = np.mean([normalised[(standing.model, b)] for b in HUMAN])
         assert standing.value == pytest.approx(expected, abs=1e-12)
         assert standing.ci_low < standing.value < standing.ci_high
     values = [s.value for s in ranking.standings]
-    assert values == sorted(values, reverse=True) and [s.rank for s in ranking.standings] == [1, 2, 3, 4]
+    assert values == sorted(values, reverse=True) and [s.rank for s in ranking.standings] == [
+        1,
+        2,
+        3,
+        4,
+    ]
     assert ranking.left_out == {} and "mean over 3 human benchmark(s)" in ranking.rule
 
 
@@ -50,14 +58,23 @@ def test_an_unreliable_ceiling_is_left_out_and_said_so(synthetic_store) -> None:
     results = synthetic_store.load_all().results
     for result in results:
         if result.benchmark == HIT:  # as the ceiling's reliability test records it
-            result.summary["noise_ceiling"].update(reliable=False, reliability={"test": "permutation", "p": 0.4})
-            result.summary["brain_similarity"].update(normalised=None, normalised_ci_low=None, normalised_ci_high=None,
-                                                      normalised_withheld="the noise ceiling is not reliable")
+            result.summary["noise_ceiling"].update(
+                reliable=False, reliability={"test": "permutation", "p": 0.4}
+            )
+            result.summary["brain_similarity"].update(
+                normalised=None,
+                normalised_ci_low=None,
+                normalised_ci_high=None,
+                normalised_withheld="the noise ceiling is not reliable",
+            )
         elif result.benchmark == IT:
             result.summary["noise_ceiling"]["reliable"] = True
     board = _board(results)
-    assert {b.identifier: b.ceiling_reliable for b in board.human_benchmarks} == {IT: True, HIT: False,
-                                                                                  JUDGEMENTS: None}
+    assert {b.identifier: b.ceiling_reliable for b in board.human_benchmarks} == {
+        IT: True,
+        HIT: False,
+        JUDGEMENTS: None,
+    }
     ranking = rank(board)
     assert ranking.weights[HIT] == 0 and "ceiling was not found reliable" in ranking.left_out[HIT]
     assert HIT in ranking.rule and "mean over 2 human benchmark(s)" in ranking.rule
@@ -66,15 +83,21 @@ def test_an_unreliable_ceiling_is_left_out_and_said_so(synthetic_store) -> None:
         if r.benchmark in (IT, JUDGEMENTS):
             by_model[r.model_id][r.benchmark] = r.summary["brain_similarity"]["normalised"]
     for standing in ranking.standings:
-        assert standing.value == pytest.approx(np.mean(list(by_model[standing.model].values())), abs=1e-12)
+        assert standing.value == pytest.approx(
+            np.mean(list(by_model[standing.model].values())), abs=1e-12
+        )
 
 
 def test_weights_change_the_mean_and_the_order(synthetic_store) -> None:
     results = synthetic_store.load_all().results
     ranking = rank(_board(results), weights={IT: 3, HIT: 0, JUDGEMENTS: 1})
     for standing in ranking.standings:
-        it, judgements = (next(r for r in results if r.model_id == standing.model and r.benchmark == b)
-                          .summary["brain_similarity"]["normalised"] for b in (IT, JUDGEMENTS))
+        it, judgements = (
+            next(r for r in results if r.model_id == standing.model and r.benchmark == b).summary[
+                "brain_similarity"
+            ]["normalised"]
+            for b in (IT, JUDGEMENTS)
+        )
         assert standing.value == pytest.approx((3 * it + judgements) / 4, abs=1e-12)
 
 
@@ -119,7 +142,9 @@ def _two_factor(table: np.ndarray, subjects: np.ndarray, stimuli: np.ndarray) ->
 
 
 def _counts(rng: np.random.Generator, n_boot: int, n: int) -> np.ndarray:
-    return np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)]).astype(float)
+    return np.stack(
+        [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)]
+    ).astype(float)
 
 
 @pytest.mark.parametrize("files", ["two data sets", "one data set"])
@@ -134,8 +159,11 @@ def test_the_overall_interval_covers_the_mean_of_the_true_scores(files: str) -> 
     rng = np.random.default_rng(20240607 if files == "two data sets" else 7)
     reps, n_boot, n_stimuli = 300, 200, 92
     subjects = (15, 15, 4, 16)
-    means, ceilings, stimulus_weight = np.array([0.2, 0.3, 0.25, 0.35]), np.array([0.4, 0.5, 0.6, 0.55]), \
-        np.array([1.0, 0.8, 1.2, 0.9])
+    means, ceilings, stimulus_weight = (
+        np.array([0.2, 0.3, 0.25, 0.35]),
+        np.array([0.4, 0.5, 0.6, 0.55]),
+        np.array([1.0, 0.8, 1.2, 0.9]),
+    )
     truth = float(np.mean(means / ceilings))
     covered = 0
     for _ in range(reps):
@@ -145,16 +173,28 @@ def test_the_overall_interval_covers_the_mean_of_the_true_scores(files: str) -> 
         subject_draws = _counts(rng, n_boot, 15)
         parts = []
         for k, n_subjects in enumerate(subjects):
-            table = (means[k] + people[k][:, None] + stimulus_weight[k] * images[None, :]
-                     + rng.normal(0, 0.25, (n_subjects, n_stimuli)))
+            table = (
+                means[k]
+                + people[k][:, None]
+                + stimulus_weight[k] * images[None, :]
+                + rng.normal(0, 0.25, (n_subjects, n_stimuli))
+            )
             own_subjects = subject_draws if k < 2 else _counts(rng, n_boot, n_subjects)
             draws = stimulus_draws[0 if (k < 2 or files == "one data set") else 1]
             samples = _two_factor(table, own_subjects, draws)
             estimate = float(table.mean())
             low, high, variance = two_factor_interval(estimate, samples, n_subjects, n_stimuli)
             file = "A" if (k < 2 or files == "one data set") else "B"
-            parts.append(Component(estimate / ceilings[k], (high - low) / 2 / t_quantile(variance.dof) / ceilings[k],
-                                   variance.dof, samples.both / ceilings[k], seed=0, stimuli=file))
+            parts.append(
+                Component(
+                    estimate / ceilings[k],
+                    (high - low) / 2 / t_quantile(variance.dof) / ceilings[k],
+                    variance.dof,
+                    samples.both / ceilings[k],
+                    seed=0,
+                    stimuli=file,
+                )
+            )
         _, low, high = combine(parts, [1, 1, 1, 1], correlation_matrix(parts))
         covered += low <= truth <= high
     floor = binom.ppf(0.001, reps, 0.95) / reps  # below this, coverage under 95% is all but certain
@@ -162,8 +202,11 @@ def test_the_overall_interval_covers_the_mean_of_the_true_scores(files: str) -> 
 
 
 def test_the_probe_and_other_probes_never_enter_the_overall_score(tmp_path) -> None:
-    store = fill_store(tmp_path / "results", models=("clip_rn50", "resnet50"),
-                       benchmarks=(PROBE, *HUMAN, *MORE_HUMAN))
+    store = fill_store(
+        tmp_path / "results",
+        models=("clip_rn50", "resnet50"),
+        benchmarks=(PROBE, *HUMAN, *MORE_HUMAN),
+    )
     ranking = rank(_board(store.load_all().results))
     assert [b.identifier for b in ranking.benchmarks] == sorted([*HUMAN, *MORE_HUMAN])
     assert PROBE not in ranking.weights

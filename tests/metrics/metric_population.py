@@ -50,10 +50,14 @@ class FeaturePopulation:
             "share": self.brain_weight * np.exp(-((layers - self.peak) ** 2) / 2.0),
         }
 
-    def experiment(self, rng: np.random.Generator, n_subjects: int, n_stimuli: int) -> tuple[LayerKernels, TargetRDMs]:
+    def experiment(
+        self, rng: np.random.Generator, n_subjects: int, n_stimuli: int
+    ) -> tuple[LayerKernels, TargetRDMs]:
         """Fresh stimuli and subjects: the layers as kernels, the subjects as Euclidean RDMs."""
         fixed, scale = self._fixed, np.sqrt(self.latent)
-        x = fixed["centres"][rng.integers(0, self.categories, n_stimuli)] + rng.normal(size=(n_stimuli, self.latent))
+        x = fixed["centres"][rng.integers(0, self.categories, n_stimuli)] + rng.normal(
+            size=(n_stimuli, self.latent)
+        )
         brain = np.tanh(x @ fixed["brain"].T / scale)
         own = rng.normal(size=(n_subjects, self.features, self.latent))
         seen = brain + self.idiosyncrasy * np.tanh(np.einsum("nd,sfd->snf", x, own) / scale)
@@ -64,15 +68,33 @@ class FeaturePopulation:
         layers = share * brain[None] + np.sqrt(1 - share**2) * other
         ids = tuple(f"stim{i:03d}" for i in range(n_stimuli))
         names = tuple(f"layer{k}" for k in range(self.n_layers))
-        kernels = LayerKernels(tuple(Kernel.from_features(f) for f in layers), names,
-                               tuple(np.linspace(0, 1, self.n_layers)), ids)
-        target = TargetRDMs("planted", RDMs(np.stack([rdm(p, "euclidean") for p in patterns]),
-                                            [f"sub{s:02d}" for s in range(n_subjects)], ids, "euclidean"))
+        kernels = LayerKernels(
+            tuple(Kernel.from_features(f) for f in layers),
+            names,
+            tuple(np.linspace(0, 1, self.n_layers)),
+            ids,
+        )
+        target = TargetRDMs(
+            "planted",
+            RDMs(
+                np.stack([rdm(p, "euclidean") for p in patterns]),
+                [f"sub{s:02d}" for s in range(n_subjects)],
+                ids,
+                "euclidean",
+            ),
+        )
         return kernels, target
 
 
-def population_value(metric: Metric, population: FeaturePopulation, n_subjects: int, n_stimuli: int,
-                     experiments: int, seed: int = 2024, n_splits: int = 10) -> tuple[float, float]:
+def population_value(
+    metric: Metric,
+    population: FeaturePopulation,
+    n_subjects: int,
+    n_stimuli: int,
+    experiments: int,
+    seed: int = 2024,
+    n_splits: int = 10,
+) -> tuple[float, float]:
     """Mean cross-validated score over fresh experiments, and its Monte Carlo standard error."""
     rng = np.random.default_rng(seed)
     scores = np.empty(experiments)
@@ -83,8 +105,17 @@ def population_value(metric: Metric, population: FeaturePopulation, n_subjects: 
     return float(scores.mean()), float(scores.std(ddof=1) / np.sqrt(experiments))
 
 
-def coverage(metric: Metric, population: FeaturePopulation, truth: float, n_subjects: int, n_stimuli: int,
-             repetitions: int, n_boot: int, n_splits: int = 20, seed: int = 7) -> dict[str, float]:
+def coverage(
+    metric: Metric,
+    population: FeaturePopulation,
+    truth: float,
+    n_subjects: int,
+    n_stimuli: int,
+    repetitions: int,
+    n_boot: int,
+    n_splits: int = 20,
+    seed: int = 7,
+) -> dict[str, float]:
     """How often the two-factor interval of fresh experiments contains ``truth``."""
     rng = np.random.default_rng([seed, n_subjects, n_stimuli])
     hits, width, z2, parts = 0, 0.0, [], []
@@ -94,19 +125,40 @@ def coverage(metric: Metric, population: FeaturePopulation, truth: float, n_subj
         masks = subject_halves(n_subjects, n_splits, np.random.default_rng(repetition))
         value = cv_over_subjects(scores.per_subject, masks)[0]
         draws = TwoFactorDraws.draw(n_subjects, n_stimuli, n_boot, [repetition, 1], [repetition, 2])
-        samples = two_factor_samples(scores, lambda t, s, m=masks: cv_over_subjects(t, m, s)[0], draws)
+        samples = two_factor_samples(
+            scores, lambda t, s, m=masks: cv_over_subjects(t, m, s)[0], draws
+        )
         low, high, variance = two_factor_interval(value, samples, n_subjects, n_stimuli)
         hits += low <= truth <= high
         width += (high - low) / repetitions
         z2.append((value - truth) ** 2 / variance.variance)
-        parts.append([(value - truth) ** 2, variance.variance, variance.subjects, variance.stimuli, variance.both])
-    mean_parts = dict(zip(["squared_error", "variance", "v_subjects", "v_stimuli", "v_both"],
-                          np.mean(parts, axis=0).tolist()))
-    return {"coverage": hits / repetitions, "width": width, "mean_z2": float(np.mean(z2)), **mean_parts}
+        parts.append(
+            [
+                (value - truth) ** 2,
+                variance.variance,
+                variance.subjects,
+                variance.stimuli,
+                variance.both,
+            ]
+        )
+    mean_parts = dict(
+        zip(
+            ["squared_error", "variance", "v_subjects", "v_stimuli", "v_both"],
+            np.mean(parts, axis=0).tolist(),
+        )
+    )
+    return {
+        "coverage": hits / repetitions,
+        "width": width,
+        "mean_z2": float(np.mean(z2)),
+        **mean_parts,
+    }
 
 
 if __name__ == "__main__":
-    repetitions, n_boot, n_subjects, n_stimuli = (int(a) for a in (sys.argv[1:] + ["100", "200", "10", "60"][len(sys.argv) - 1:]))
+    repetitions, n_boot, n_subjects, n_stimuli = (
+        int(a) for a in (sys.argv[1:] + ["100", "200", "10", "60"][len(sys.argv) - 1 :])
+    )
     population = FeaturePopulation()
     for name in ("cka", "encoding", "wrsa"):
         metric = METRICS[name]

@@ -44,28 +44,42 @@ def _pair(seed: int, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
 def test_cka_is_the_textbook_formula_from_gram_matrices_or_features() -> None:
     x, y = _pair(0)
     expected = textbook_cka(x, y)
-    assert cka(Kernel.from_gram(x @ x.T), Kernel.from_features(y)) == pytest.approx(expected, abs=1e-12)
+    assert cka(Kernel.from_gram(x @ x.T), Kernel.from_features(y)) == pytest.approx(
+        expected, abs=1e-12
+    )
     assert cka(x @ x.T, y @ y.T) == pytest.approx(expected, abs=1e-12)
     # the features form: ‖Ỹᵀ X̃‖² / (‖X̃ᵀ X̃‖ ‖Ỹᵀ Ỹ‖)
     xc, yc = x - x.mean(0), y - y.mean(0)
-    assert expected == pytest.approx(np.linalg.norm(yc.T @ xc) ** 2
-                                     / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc)), abs=1e-12)
+    assert expected == pytest.approx(
+        np.linalg.norm(yc.T @ xc) ** 2 / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc)),
+        abs=1e-12,
+    )
 
 
 def test_cka_equals_rsatoolboxs_whitened_cosine_of_squared_euclidean_rdms() -> None:
     x, y = _pair(1, n=20)
-    theirs = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(pdist(x, "sqeuclidean")[None]),
-                                    rsatoolbox.rdm.RDMs(pdist(y, "sqeuclidean")[None]), method="cosine_cov")
-    layers = LayerKernels((Kernel.from_gram(x @ x.T),), ("layer",), (1.0,), tuple(map(str, range(20))))
-    target = TargetRDMs("t", RDMs(rdm(y, "sqeuclidean")[None], ["s"], layers.stimulus_ids, "sqeuclidean"))
-    assert LinearCKA().score(layers, target).per_subject[0, 0] == pytest.approx(theirs[0, 0], abs=1e-10)
+    theirs = rsatoolbox.rdm.compare(
+        rsatoolbox.rdm.RDMs(pdist(x, "sqeuclidean")[None]),
+        rsatoolbox.rdm.RDMs(pdist(y, "sqeuclidean")[None]),
+        method="cosine_cov",
+    )
+    layers = LayerKernels(
+        (Kernel.from_gram(x @ x.T),), ("layer",), (1.0,), tuple(map(str, range(20)))
+    )
+    target = TargetRDMs(
+        "t", RDMs(rdm(y, "sqeuclidean")[None], ["s"], layers.stimulus_ids, "sqeuclidean")
+    )
+    assert LinearCKA().score(layers, target).per_subject[0, 0] == pytest.approx(
+        theirs[0, 0], abs=1e-10
+    )
 
 
 def test_cka_is_invariant_to_rotation_scale_and_translation() -> None:
     x, y = _pair(2)
     rotation, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(40, 40)))
-    assert cka(x @ x.T, y @ y.T) == pytest.approx(cka((7 * x @ rotation + 1) @ (7 * x @ rotation + 1).T, y @ y.T),
-                                                  abs=1e-12)
+    assert cka(x @ x.T, y @ y.T) == pytest.approx(
+        cka((7 * x @ rotation + 1) @ (7 * x @ rotation + 1).T, y @ y.T), abs=1e-12
+    )
     assert cka(x @ x.T, x @ x.T) == pytest.approx(1.0, abs=1e-14)
 
 
@@ -77,7 +91,9 @@ def test_a_correlation_rdm_target_gives_the_cka_of_its_z_scored_patterns() -> No
     layers = LayerKernels((Kernel.from_gram(x @ x.T),), ("layer",), (1.0,), ids)
     target = TargetRDMs("t", RDMs(rdm(y, "correlation")[None], ["s"], ids, "correlation"))
     z = (y - y.mean(axis=1, keepdims=True)) / y.std(axis=1, keepdims=True)
-    assert LinearCKA().score(layers, target).per_subject[0, 0] == pytest.approx(textbook_cka(x, z), abs=1e-12)
+    assert LinearCKA().score(layers, target).per_subject[0, 0] == pytest.approx(
+        textbook_cka(x, z), abs=1e-12
+    )
 
 
 def test_resampled_cka_weighs_the_drawn_pairs_as_the_rsa_bootstrap_does() -> None:
@@ -94,12 +110,16 @@ def test_resampled_cka_weighs_the_drawn_pairs_as_the_rsa_bootstrap_does() -> Non
     found = cka_resampled(centred_layers, centred_targets, counts)
     for b, drawn in enumerate(counts):
         origin = np.repeat(np.arange(12), drawn)
-        a_index, b_index = np.meshgrid(np.arange(origin.size), np.arange(origin.size), indexing="ij")
+        a_index, b_index = np.meshgrid(
+            np.arange(origin.size), np.arange(origin.size), indexing="ij"
+        )
         kept = (a_index == b_index) | (origin[a_index] != origin[b_index])
         i, j = origin[a_index[kept]], origin[b_index[kept]]
         for li, k in enumerate(centred_layers):
             for ti, t in enumerate(centred_targets):
-                expected = np.sum(k[i, j] * t[i, j]) / np.sqrt(np.sum(k[i, j] ** 2) * np.sum(t[i, j] ** 2))
+                expected = np.sum(k[i, j] * t[i, j]) / np.sqrt(
+                    np.sum(k[i, j] ** 2) * np.sum(t[i, j] ** 2)
+                )
                 assert found[b, li, ti] == pytest.approx(expected, abs=1e-12)
     np.testing.assert_allclose(found[0], cka_table(centred_layers, centred_targets), atol=1e-12)
 
@@ -110,11 +130,17 @@ def test_the_ceiling_is_leave_one_subject_out_on_the_subjects_gram_matrices() ->
     subjects = [shared + rng.normal(size=(14, 6)) for _ in range(4)]
     target = TargetResponses("t", subjects, ["a", "b", "c", "d"], tuple(map(str, range(14))))
     grams = [(s - s.mean(0)) @ (s - s.mean(0)).T for s in subjects]
-    lower = np.mean([cka(g, np.mean([o for j, o in enumerate(grams) if j != i], axis=0))
-                     for i, g in enumerate(grams)])
+    lower = np.mean(
+        [
+            cka(g, np.mean([o for j, o in enumerate(grams) if j != i], axis=0))
+            for i, g in enumerate(grams)
+        ]
+    )
     upper = np.mean([cka(g, np.mean(grams, axis=0)) for g in grams])
     ceiling = LinearCKA().ceiling(target)
-    assert ceiling.lower == pytest.approx(lower, abs=1e-12) and ceiling.upper == pytest.approx(upper, abs=1e-12)
+    assert ceiling.lower == pytest.approx(lower, abs=1e-12) and ceiling.upper == pytest.approx(
+        upper, abs=1e-12
+    )
     assert 0 < ceiling.lower < ceiling.upper < 1
 
 
@@ -126,15 +152,28 @@ def test_a_target_made_from_one_layer_picks_that_layer(noise: float) -> None:
     rng = np.random.default_rng(7)
     n, ids = 50, tuple(f"img{k:02d}" for k in range(50))
     features = [rng.normal(size=(n, 30)) for _ in range(4)]
-    features[3] = features[2] @ rng.normal(size=(30, 30)) * 0.3 + rng.normal(size=(n, 30))  # a related layer
-    layers = LayerKernels(tuple(Kernel.from_features(f) for f in features), ("l0", "l1", "l2", "l3"),
-                          (0.0, 0.3, 0.6, 1.0), ids)
+    features[3] = features[2] @ rng.normal(size=(30, 30)) * 0.3 + rng.normal(
+        size=(n, 30)
+    )  # a related layer
+    layers = LayerKernels(
+        tuple(Kernel.from_features(f) for f in features),
+        ("l0", "l1", "l2", "l3"),
+        (0.0, 0.3, 0.6, 1.0),
+        ids,
+    )
     patterns = []
     for _ in range(6):
         rotation, _ = np.linalg.qr(rng.normal(size=(30, 30)))
         patterns.append(2.5 * features[2] @ rotation + noise * rng.normal(size=(n, 30)))
-    target = TargetRDMs.from_subjects("roi", RDMs(np.stack([rdm(p, "euclidean") for p in patterns]),
-                                                  [f"s{k}" for k in range(6)], ids, "euclidean"))
+    target = TargetRDMs.from_subjects(
+        "roi",
+        RDMs(
+            np.stack([rdm(p, "euclidean") for p in patterns]),
+            [f"s{k}" for k in range(6)],
+            ids,
+            "euclidean",
+        ),
+    )
     scores = LinearCKA().score(layers, target).per_subject
     value, choices = cv_over_subjects(scores, subject_halves(6, 20, np.random.default_rng(0)))
     assert set(choices.tolist()) == {2}

@@ -47,8 +47,10 @@ def test_a_non_euclidean_rdm_loses_its_negative_part_and_says_how_much() -> None
 def test_subject_patterns_of_rdms_and_of_responses() -> None:
     x = [_patterns(seed) for seed in range(3)]
     ids = [f"s{i}" for i in range(15)]
-    target = TargetRDMs.from_subjects("roi", RDMs(np.stack([rdm(p, "sqeuclidean") for p in x]),
-                                                  ["a", "b", "c"], ids, "sqeuclidean"))
+    target = TargetRDMs.from_subjects(
+        "roi",
+        RDMs(np.stack([rdm(p, "sqeuclidean") for p in x]), ["a", "b", "c"], ids, "sqeuclidean"),
+    )
     patterns = subject_patterns(target)
     assert patterns.from_rdms and len(patterns.patterns) == 3
     for found, original in zip(patterns.centred_grams(), x):

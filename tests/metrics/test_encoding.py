@@ -38,8 +38,11 @@ class ScaledRidgeCV(RegressorMixin, BaseEstimator):
     def fit(self, x: np.ndarray, y: np.ndarray) -> ScaledRidgeCV:
         centred = x - x.mean(axis=0)
         self.trace_ = float(np.sum(centred * centred))
-        self.model_ = RidgeCV(alphas=ALPHA_GRID * self.trace_, fit_intercept=True,
-                              alpha_per_target=self.alpha_per_target).fit(x, y)
+        self.model_ = RidgeCV(
+            alphas=ALPHA_GRID * self.trace_,
+            fit_intercept=True,
+            alpha_per_target=self.alpha_per_target,
+        ).fit(x, y)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -64,11 +67,16 @@ def test_out_of_fold_predictions_are_sklearns(per_target: bool, form: str) -> No
     groups = None if per_target else np.zeros(y.shape[1], dtype=int)
     ours = cross_validated_ridge(kernel, y, folds, groups)
     theirs = cross_val_predict(ScaledRidgeCV(per_target), x, y, cv=PredefinedSplit(folds))
-    np.testing.assert_allclose(ours.predictions, theirs, rtol=1e-7, atol=1e-8 * np.abs(theirs).max())
+    np.testing.assert_allclose(
+        ours.predictions, theirs, rtol=1e-7, atol=1e-8 * np.abs(theirs).max()
+    )
     for fold in range(5):  # the same penalties were chosen
         model = ScaledRidgeCV(per_target).fit(x[folds != fold], y[folds != fold])
-        np.testing.assert_allclose(ours.alphas[fold], np.broadcast_to(model.model_.alpha_, (y.shape[1],))
-                                   / model.trace_, rtol=1e-12)
+        np.testing.assert_allclose(
+            ours.alphas[fold],
+            np.broadcast_to(model.model_.alpha_, (y.shape[1],)) / model.trace_,
+            rtol=1e-12,
+        )
 
 
 def test_the_rdm_form_scores_the_patterns_behind_the_rdm_whatever_their_rotation() -> None:
@@ -83,9 +91,13 @@ def test_the_rdm_form_scores_the_patterns_behind_the_rdm_whatever_their_rotation
     folds = stimulus_folds(ids, 5, seed=2)
     rotation, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(4, 4)))
     for patterns in (y, y @ rotation + 10):
-        direct = cross_validated_ridge(Kernel.from_features(x), patterns, folds, np.zeros(4, dtype=int))
+        direct = cross_validated_ridge(
+            Kernel.from_features(x), patterns, folds, np.zeros(4, dtype=int)
+        )
         one_group = np.zeros(4, dtype=int)  # one r for the pattern as a whole
-        expected = fold_pearson(direct.predictions, patterns, np.ones((1, len(x))), folds, groups=one_group)[0, 0]
+        expected = fold_pearson(
+            direct.predictions, patterns, np.ones((1, len(x))), folds, groups=one_group
+        )[0, 0]
         assert found == pytest.approx(expected, abs=1e-9)
 
 
@@ -102,7 +114,9 @@ def test_measured_responses_score_the_mean_over_units_of_each_units_r() -> None:
     assert scores.per_subject[0, 0] == pytest.approx(expected, abs=1e-9)
     counts = np.bincount(np.random.default_rng(3).integers(0, len(x), len(x)), minlength=len(x))
     copies = np.repeat(np.arange(len(x)), counts)
-    resampled = np.mean([fold_mean_r(predicted[copies, v], y[copies, v], folds[copies]) for v in range(5)])
+    resampled = np.mean(
+        [fold_mean_r(predicted[copies, v], y[copies, v], folds[copies]) for v in range(5)]
+    )
     assert scores.resample(counts[None])[0, 0, 0] == pytest.approx(resampled, abs=1e-9)
 
 
@@ -116,8 +130,12 @@ def test_an_unrelated_layer_scores_about_zero_not_below() -> None:
     for _ in range(40):
         x, y = rng.normal(size=(n, 30)), rng.normal(size=(n, 10))
         layers = LayerKernels((Kernel.from_features(x),), ("layer",), (1.0,), ids)
-        found.append(Encoding().score(layers, TargetResponses("t", [y], ["s"], ids)).per_subject[0, 0])
-        predicted = cross_validated_ridge(Kernel.from_features(x), y, stimulus_folds(ids, 5, 0)).predictions
+        found.append(
+            Encoding().score(layers, TargetResponses("t", [y], ["s"], ids)).per_subject[0, 0]
+        )
+        predicted = cross_validated_ridge(
+            Kernel.from_features(x), y, stimulus_folds(ids, 5, 0)
+        ).predictions
         pooled.append(np.mean(pearson(predicted, y)))
     # each experiment's score is the mean of 10 units' r, each the mean of 5 folds' r on 12
     # stimuli (sd about 0.3): about 0.04 to 0.06 from experiment to experiment, so the mean of 40
@@ -161,7 +179,9 @@ def test_the_ceiling_without_repeats_predicts_each_subject_from_the_others() -> 
 
     def score(gram: np.ndarray, y: np.ndarray) -> float:
         predicted = cross_validated_ridge(Kernel.from_gram(gram), y, folds).predictions
-        return float(np.mean([fold_mean_r(predicted[:, v], y[:, v], folds) for v in range(y.shape[1])]))
+        return float(
+            np.mean([fold_mean_r(predicted[:, v], y[:, v], folds) for v in range(y.shape[1])])
+        )
 
     lower = np.mean([score((sum(centred) - centred[s]) / 2, subjects[s]) for s in range(3)])
     upper = np.mean([score(sum(centred) / 3, subjects[s]) for s in range(3)])
@@ -180,9 +200,15 @@ def test_responses_made_from_one_layer_pick_it_and_recover_the_planted_r() -> No
     ids = tuple(f"img{k:03d}" for k in range(n))
     features = [rng.normal(size=(n, 40)) for _ in range(4)]
     features[2] = rng.normal(size=(n, 8))  # the planted layer: 8 features
-    features[3] = features[2] @ rng.normal(size=(8, 40)) + 3 * rng.normal(size=(n, 40))  # partly related
-    layers = LayerKernels(tuple(Kernel.from_gram(f @ f.T) for f in features), ("l0", "l1", "l2", "l3"),
-                          (0.0, 0.3, 0.6, 1.0), ids)
+    features[3] = features[2] @ rng.normal(size=(8, 40)) + 3 * rng.normal(
+        size=(n, 40)
+    )  # partly related
+    layers = LayerKernels(
+        tuple(Kernel.from_gram(f @ f.T) for f in features),
+        ("l0", "l1", "l2", "l3"),
+        (0.0, 0.3, 0.6, 1.0),
+        ids,
+    )
     trials, planted = [], []
     for _ in range(6):
         weights = rng.normal(size=(8, voxels)) * rng.uniform(0.1, 0.5, size=voxels)

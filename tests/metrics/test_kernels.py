@@ -32,11 +32,16 @@ def test_split_scores_are_sklearn_pca_fitted_on_the_training_stimuli(form: str) 
     pca = PCA().fit(features[train])
     k = min(split.rank, 8)
     train_scores, test_scores = split.scores(k)
-    expected_train, expected_test = pca.transform(features[train])[:, :k], pca.transform(features[test])[:, :k]
+    expected_train, expected_test = (
+        pca.transform(features[train])[:, :k],
+        pca.transform(features[test])[:, :k],
+    )
     signs = np.sign(np.sum(train_scores * expected_train, axis=0))  # principal axes have no sign
     np.testing.assert_allclose(train_scores * signs, expected_train, atol=1e-9)
     np.testing.assert_allclose(test_scores * signs, expected_test, atol=1e-9)
-    np.testing.assert_allclose(split.eigenvalues[:k], pca.explained_variance_[:k] * (len(train) - 1), rtol=1e-9)
+    np.testing.assert_allclose(
+        split.eigenvalues[:k], pca.explained_variance_[:k] * (len(train) - 1), rtol=1e-9
+    )
 
 
 def test_gram_and_features_give_the_same_split() -> None:
@@ -46,9 +51,12 @@ def test_gram_and_features_give_the_same_split() -> None:
     assert a.rank == b.rank == 15
     np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, rtol=1e-9)
     # the kernel between test and training stimuli, whatever the basis's signs
-    np.testing.assert_allclose(a.test_projection @ a.basis.T, b.test_projection @ b.basis.T, atol=1e-8)
-    np.testing.assert_allclose(Kernel.from_gram(x @ x.T).centred_gram(), Kernel.from_features(x).centred_gram(),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        a.test_projection @ a.basis.T, b.test_projection @ b.basis.T, atol=1e-8
+    )
+    np.testing.assert_allclose(
+        Kernel.from_gram(x @ x.T).centred_gram(), Kernel.from_features(x).centred_gram(), atol=1e-9
+    )
 
 
 def test_a_constant_layer_has_no_components() -> None:
@@ -59,7 +67,9 @@ def test_a_constant_layer_has_no_components() -> None:
 def test_layer_kernels_are_matched_by_stimulus_id() -> None:
     x = _features(n=6, d=5)
     ids = ("a", "b", "c", "d", "e", "f")
-    layers = LayerKernels((Kernel.from_gram(x @ x.T), Kernel.from_features(x)), ("l1", "l2"), (0.0, 1.0), ids)
+    layers = LayerKernels(
+        (Kernel.from_gram(x @ x.T), Kernel.from_features(x)), ("l1", "l2"), (0.0, 1.0), ids
+    )
     order = [4, 0, 2]
     reordered = layers.reorder([ids[i] for i in order])
     for kernel in reordered.kernels:

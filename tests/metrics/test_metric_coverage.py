@@ -24,7 +24,9 @@ N_SUBJECTS, N_STIMULI, N_BOOT, REPETITIONS = 10, 48, 100, 100
 @pytest.mark.parametrize("name", ["cka", "encoding", "wrsa"])
 def test_the_two_factor_interval_covers_the_population_value(name: str) -> None:
     population = FeaturePopulation()
-    truth, error = population_value(METRICS[name], population, N_SUBJECTS, N_STIMULI, experiments=200)
+    truth, error = population_value(
+        METRICS[name], population, N_SUBJECTS, N_STIMULI, experiments=200
+    )
     assert error < 0.005  # the population value is known far better than the intervals' half-width
     found = coverage(METRICS[name], population, truth, N_SUBJECTS, N_STIMULI, REPETITIONS, N_BOOT)
     hits = round(found["coverage"] * REPETITIONS)

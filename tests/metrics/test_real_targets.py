@@ -37,8 +37,12 @@ def _layers(stimulus_ids: tuple[str, ...]) -> LayerKernels:
     flags = labels[["animate", "human", "face", "body", "natural"]].to_numpy(dtype=np.float64)
     category_layer = np.hstack([categories, 2 * flags])
     noise = np.random.default_rng(0).normal(size=(len(stimulus_ids), 50))
-    return LayerKernels((Kernel.from_features(noise), Kernel.from_features(category_layer)),
-                        ("noise", "categories"), (0.0, 1.0), stimulus_ids)
+    return LayerKernels(
+        (Kernel.from_features(noise), Kernel.from_features(category_layer)),
+        ("noise", "categories"),
+        (0.0, 1.0),
+        stimulus_ids,
+    )
 
 
 @pytest.mark.parametrize("name", ["wrsa", "cka", "encoding"])

@@ -43,13 +43,17 @@ def test_the_moment_formulas_are_the_explicit_pair_design() -> None:
     design = _design(scores)
     centred = design - design.mean(axis=0)
     np.testing.assert_allclose(normal, centred.T @ centred, rtol=1e-10)
-    np.testing.assert_allclose(cross, centred.T @ (rdms - rdms.mean(axis=1, keepdims=True)).T, rtol=1e-10)
+    np.testing.assert_allclose(
+        cross, centred.T @ (rdms - rdms.mean(axis=1, keepdims=True)).T, rtol=1e-10
+    )
     np.testing.assert_allclose(column_means, design.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(d_means, rdms.mean(axis=1), rtol=1e-12)
 
 
 @pytest.mark.parametrize("rank_deficient", [False, True])
-def test_nonnegative_weights_from_the_normal_equations_are_scipys_nnls(rank_deficient: bool) -> None:
+def test_nonnegative_weights_from_the_normal_equations_are_scipys_nnls(
+    rank_deficient: bool,
+) -> None:
     rng = np.random.default_rng(1)
     design = rng.normal(size=(60, 5))
     if rank_deficient:
@@ -57,20 +61,26 @@ def test_nonnegative_weights_from_the_normal_equations_are_scipys_nnls(rank_defi
     target = design @ np.array([1.0, 0.0, 2.0, 0.5, 0.0]) - design[:, 1] + rng.normal(size=60)
     found = nonnegative_weights(design.T @ design, (design.T @ target)[:, None])[:, 0]
     expected = nnls(design, target)[0]
-    assert np.sum((design @ found - target) ** 2) == pytest.approx(np.sum((design @ expected - target) ** 2),
-                                                                   rel=1e-10)
+    assert np.sum((design @ found - target) ** 2) == pytest.approx(
+        np.sum((design @ expected - target) ** 2), rel=1e-10
+    )
     if not rank_deficient:
         np.testing.assert_allclose(found, expected, atol=1e-9)
     assert (found >= 0).all()
 
 
-def brute_force(features: np.ndarray, rdms: np.ndarray, folds: np.ndarray, components: int) -> np.ndarray:
+def brute_force(
+    features: np.ndarray, rdms: np.ndarray, folds: np.ndarray, components: int
+) -> np.ndarray:
     """Every fold by hand: PCA fitted on the training stimuli, the explicit design of their pairs,
     scipy's NNLS with a free intercept (both sides centred), predictions for the test pairs."""
     predictions = []
     for train, test in splits(folds):
         pca = PCA(n_components=min(components, len(train) - 2)).fit(features[train])
-        design_train, design_test = _design(pca.transform(features[train])), _design(pca.transform(features[test]))
+        design_train, design_test = (
+            _design(pca.transform(features[train])),
+            _design(pca.transform(features[test])),
+        )
         observed = np.stack([r[pdist_index(train, len(folds))] for r in rdms])
         out = []
         for d in observed:
@@ -93,11 +103,22 @@ def test_reweighted_predictions_are_the_brute_force_ones(form: str) -> None:
     features = rng.normal(size=(30, 50)) @ np.diag(np.linspace(2, 0.1, 50)) + 1.0
     if form == "features":
         features = features[:, :15]
-    rdms = np.stack([pdist(features[:, :5] @ rng.normal(size=(5, 4)) + rng.normal(size=(30, 4))) for _ in range(3)])
+    rdms = np.stack(
+        [
+            pdist(features[:, :5] @ rng.normal(size=(5, 4)) + rng.normal(size=(30, 4)))
+            for _ in range(3)
+        ]
+    )
     folds = stimulus_folds([f"s{i}" for i in range(30)], 4, seed=0)
-    kernel = Kernel.from_gram(features @ features.T) if form == "gram" else Kernel.from_features(features)
+    kernel = (
+        Kernel.from_gram(features @ features.T)
+        if form == "gram"
+        else Kernel.from_features(features)
+    )
     found = reweighted_rsa(kernel, rdms, folds, components=6)
-    np.testing.assert_allclose(found.predictions, brute_force(features, rdms, folds, 6), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        found.predictions, brute_force(features, rdms, folds, 6), rtol=1e-8, atol=1e-10
+    )
     expected_pairs = np.concatenate([pdist_index(test, 30) for _, test in splits(folds)])
     lo, hi = np.minimum(found.rows, found.cols), np.maximum(found.rows, found.cols)
     np.testing.assert_array_equal(30 * lo - lo * (lo + 1) // 2 + hi - lo - 1, expected_pairs)
@@ -108,7 +129,9 @@ def test_wide_layers_use_all_but_one_component_and_match_the_brute_force() -> No
     sum to the same value for every pair (whitened scores lie on a regular simplex): a constant
     the intercept absorbs, so the weights would not be unique. One fewer, and they are."""
     rng = np.random.default_rng(12)
-    features = np.abs(rng.normal(size=(25, 300)) + rng.normal(size=(25, 3)) @ rng.normal(size=(3, 300)))
+    features = np.abs(
+        rng.normal(size=(25, 300)) + rng.normal(size=(25, 3)) @ rng.normal(size=(3, 300))
+    )
     train = np.arange(20)
     split = Kernel.from_features(features).split(train, np.arange(20, 25))
     assert split.rank == 19
@@ -118,7 +141,9 @@ def test_wide_layers_use_all_but_one_component_and_match_the_brute_force() -> No
     rdms = np.stack([pdist(features[:, :4] + rng.normal(size=(25, 4)))])
     folds = stimulus_folds([f"s{i}" for i in range(25)], 5, seed=0)
     found = reweighted_rsa(Kernel.from_gram(features @ features.T), rdms, folds)
-    np.testing.assert_allclose(found.predictions, brute_force(features, rdms, folds, 100), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        found.predictions, brute_force(features, rdms, folds, 100), rtol=1e-7, atol=1e-9
+    )
     assert np.count_nonzero(found.weights[:, :, 18:]) == 0  # 20 training stimuli: 18 components
 
 
@@ -157,8 +182,9 @@ def test_resampled_scores_are_those_of_the_materialised_resample() -> None:
         copies = np.repeat(np.arange(len(fit.rows)), counts[fit.rows] * counts[fit.cols])
         expected = fold_mean_r(fit.predictions[s, copies], observed[copies], pair_folds[copies])
         assert resampled[s] == pytest.approx(expected, abs=1e-12)
-        assert scores.per_subject[0, s] == pytest.approx(fold_mean_r(fit.predictions[s], observed, pair_folds),
-                                                         abs=1e-12)
+        assert scores.per_subject[0, s] == pytest.approx(
+            fold_mean_r(fit.predictions[s], observed, pair_folds), abs=1e-12
+        )
 
 
 def test_an_rdm_made_from_one_layers_components_picks_it_and_recovers_weights_and_r() -> None:
@@ -170,23 +196,35 @@ def test_an_rdm_made_from_one_layers_components_picks_it_and_recovers_weights_an
     rng = np.random.default_rng(5)
     n, ids = 150, tuple(f"img{k:03d}" for k in range(150))
     axes = rng.normal(size=(n, 4)) * np.array([3.0, 2.0, 1.2, 0.6])
-    features = [rng.normal(size=(n, 20)), axes @ np.linalg.qr(rng.normal(size=(4, 4)))[0],
-                np.hstack([axes[:, :1], rng.normal(size=(n, 10))])]
-    layers = LayerKernels(tuple(Kernel.from_gram(f @ f.T) for f in features), ("l0", "l1", "l2"),
-                          (0.0, 0.5, 1.0), ids)
+    features = [
+        rng.normal(size=(n, 20)),
+        axes @ np.linalg.qr(rng.normal(size=(4, 4)))[0],
+        np.hstack([axes[:, :1], rng.normal(size=(n, 10))]),
+    ]
+    layers = LayerKernels(
+        tuple(Kernel.from_gram(f @ f.T) for f in features), ("l0", "l1", "l2"), (0.0, 0.5, 1.0), ids
+    )
     planted = np.array([0.2, 1.0, 0.0, 3.0])
     clean = sum(w * pdist(axes[:, [k]], "sqeuclidean") for k, w in enumerate(planted))
     noisy = [clean + rng.normal(scale=clean.std() * 0.7, size=clean.shape) for _ in range(6)]
-    target = TargetRDMs.from_subjects("roi", RDMs(np.stack(noisy), [f"s{k}" for k in range(6)], ids, "unknown"))
+    target = TargetRDMs.from_subjects(
+        "roi", RDMs(np.stack(noisy), [f"s{k}" for k in range(6)], ids, "unknown")
+    )
     metric = ReweightedRSA(components=4)
     scores = metric.score(layers, target, seed=0)
-    value, choices = cv_over_subjects(scores.per_subject, subject_halves(6, 20, np.random.default_rng(0)))
+    value, choices = cv_over_subjects(
+        scores.per_subject, subject_halves(6, 20, np.random.default_rng(0))
+    )
     assert set(choices.tolist()) == {1}
-    fit = reweighted_rsa(layers.kernels[1], np.stack(noisy), stimulus_folds(ids, 5, 0), components=4)
+    fit = reweighted_rsa(
+        layers.kernels[1], np.stack(noisy), stimulus_folds(ids, 5, 0), components=4
+    )
     # PCA orders the axes by variance, so the weights come in that order: 0.2, 1.0, 0.0, 3.0
     np.testing.assert_allclose(fit.weights.mean(axis=(0, 1)), planted, atol=0.1)
     held_out, blocks = to_square(clean)[fit.rows, fit.cols], stimulus_folds(ids, 5, 0)[fit.rows]
-    planted_r = np.mean([fold_mean_r(held_out, to_square(d)[fit.rows, fit.cols], blocks) for d in noisy])
+    planted_r = np.mean(
+        [fold_mean_r(held_out, to_square(d)[fit.rows, fit.cols], blocks) for d in noisy]
+    )
     assert planted_r - 0.03 < value < planted_r + 0.01
 
 

@@ -13,8 +13,9 @@ from torch import nn
 from brainalign.stimuli import StimulusSet
 
 
-def per_image_layers(module: nn.Module, preprocess, stimuli: StimulusSet,
-                     layers: list[tuple[str, int]]) -> dict[tuple[str, int], np.ndarray]:
+def per_image_layers(
+    module: nn.Module, preprocess, stimuli: StimulusSet, layers: list[tuple[str, int]]
+) -> dict[tuple[str, int], np.ndarray]:
     """For each ``(module_path, call)``: that call's output per image, ``(n_stimuli, n_features)``
     float64, from one forward pass per image with hooks on just those modules."""
     modules = dict(module.named_modules())
@@ -26,7 +27,10 @@ def per_image_layers(module: nn.Module, preprocess, stimuli: StimulusSet,
             counts[path] = counts.get(path, 0) + 1
             if (path, counts[path]) in captured:
                 tensor = output[0] if isinstance(output, tuple) else output
-                captured[(path, counts[path])].append(tensor.detach().clone().double().reshape(-1).numpy())
+                captured[(path, counts[path])].append(
+                    tensor.detach().clone().double().reshape(-1).numpy()
+                )
+
         return record
 
     handles = [modules[path].register_forward_hook(hook(path)) for path in {p for p, _ in layers}]
@@ -47,16 +51,24 @@ def per_image_features(module, preprocess, stimuli, module_path: str, call: int 
     return per_image_layers(module, preprocess, stimuli, [(module_path, call)])[(module_path, call)]
 
 
-def brute_force_rdm(module, preprocess, stimuli, module_path, call=1, distance="cosine") -> np.ndarray:
-    return pdist(per_image_features(module, preprocess, stimuli, module_path, call), metric=distance)
+def brute_force_rdm(
+    module, preprocess, stimuli, module_path, call=1, distance="cosine"
+) -> np.ndarray:
+    return pdist(
+        per_image_features(module, preprocess, stimuli, module_path, call), metric=distance
+    )
 
 
 def small_preprocess(size: int) -> T.Compose:
     """ImageNet-normalised ``size`` px input, to keep CNN tests fast."""
-    return T.Compose([
-        T.Resize(size), T.CenterCrop(size), T.ToTensor(),
-        T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    ])
+    return T.Compose(
+        [
+            T.Resize(size),
+            T.CenterCrop(size),
+            T.ToTensor(),
+            T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        ]
+    )
 
 
 class TinyNet(nn.Module):

@@ -12,7 +12,11 @@ from brainalign.models.zoo import get_card
 
 def _untrained() -> list[str]:
     """Untrained models of the default set with no trained twin in it: the set's untrained architectures."""
-    return [m for m in DEFAULT_MODELS if m.endswith(":untrained") and m.split(":")[0] not in DEFAULT_MODELS]
+    return [
+        m
+        for m in DEFAULT_MODELS
+        if m.endswith(":untrained") and m.split(":")[0] not in DEFAULT_MODELS
+    ]
 
 
 def test_the_default_set_has_an_untrained_resnet_and_an_untrained_vit_that_build_offline() -> None:

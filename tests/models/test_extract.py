@@ -29,7 +29,9 @@ def tiny():
 def _count_calls(module: torch.nn.Module) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, sub in module.named_children():
-        sub.register_forward_hook(lambda _m, _i, _o, name=name: counts.__setitem__(name, counts.get(name, 0) + 1))
+        sub.register_forward_hook(
+            lambda _m, _i, _o, name=name: counts.__setitem__(name, counts.get(name, 0) + 1)
+        )
     return counts
 
 
@@ -40,7 +42,9 @@ def test_every_distance_matches_scipy(tiny, stimuli, distance):
     assert result.stimulus_ids == stimuli.ids and result.model_id == "tiny"
     for name in tiny.layers:
         layer = tiny.graph[name]
-        reference = brute_force_rdm(tiny.module, tiny.preprocess, stimuli, layer.module, layer.call, distance)
+        reference = brute_force_rdm(
+            tiny.module, tiny.preprocess, stimuli, layer.module, layer.call, distance
+        )
         np.testing.assert_allclose(result.rdms.get(name), reference, rtol=1e-6, atol=1e-6)
 
 
@@ -60,7 +64,10 @@ def test_groups_fit_the_budget_and_oversized_layers_are_spilled(tiny, stimuli):
         assert in_ram <= budget
     assert {name for group in groups for name in group.spilled} == {"conv1", "bn1", "relu"}
     assert [[layer.name for layer in group.layers] for group in groups] == [
-        ["conv1", "bn1", "relu", "conv2"], ["relu#2"], ["pool", "fc"]]
+        ["conv1", "bn1", "relu", "conv2"],
+        ["relu#2"],
+        ["pool", "fc"],
+    ]
 
 
 def test_with_room_to_spill_the_overflow_goes_to_disk_in_the_same_pass(tiny, stimuli):
@@ -84,18 +91,25 @@ def test_results_are_bit_identical_whatever_the_budget(tiny, stimuli, monkeypatc
         monkeypatch.setattr(extract, "spill_room", lambda folder=None: 0)
     for distance in ("cosine", "euclidean"):
         roomy = extract_layer_rdms(tiny, stimuli, distance=distance, batch_size=2, cache=False)
-        tight = extract_layer_rdms(tiny, stimuli, distance=distance, batch_size=2, memory_budget=1000,
-                                   cache=False)
+        tight = extract_layer_rdms(
+            tiny, stimuli, distance=distance, batch_size=2, memory_budget=1000, cache=False
+        )
         np.testing.assert_array_equal(roomy.rdms.data, tight.rdms.data)
 
 
-def test_one_pass_spills_what_does_not_fit_and_leaves_nothing_behind(stimuli, tmp_path, monkeypatch):
+def test_one_pass_spills_what_does_not_fit_and_leaves_nothing_behind(
+    stimuli, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(extract.tempfile, "tempdir", None)  # re-read TMPDIR
-    model = from_module(tiny_net(), tiny_preprocess(32), layers=["conv1", "bn1", "fc"], model_id="t")
+    model = from_module(
+        tiny_net(), tiny_preprocess(32), layers=["conv1", "bn1", "fc"], model_id="t"
+    )
     sizes = activation_bytes(model, stimuli)
     counts = _count_calls(model.module)
-    tight = extract_layer_rdms(model, stimuli, batch_size=2, memory_budget=sizes["conv1"], cache=False)
+    tight = extract_layer_rdms(
+        model, stimuli, batch_size=2, memory_budget=sizes["conv1"], cache=False
+    )
     assert counts["conv1"] == 3 + 1  # one pass of 3 batches, plus the probe image
     assert list(tmp_path.iterdir()) == []
     roomy = extract_layer_rdms(model, stimuli, batch_size=2, cache=False)
@@ -103,7 +117,9 @@ def test_one_pass_spills_what_does_not_fit_and_leaves_nothing_behind(stimuli, tm
 
 
 def test_each_pass_stops_after_the_deepest_layer_it_needs(stimuli, no_spill):
-    model = from_module(tiny_net(), tiny_preprocess(32), layers=["conv1", "bn1", "fc"], model_id="t")
+    model = from_module(
+        tiny_net(), tiny_preprocess(32), layers=["conv1", "bn1", "fc"], model_id="t"
+    )
     sizes = activation_bytes(model, stimuli)
     counts = _count_calls(model.module)
     extract_layer_rdms(model, stimuli, batch_size=2, memory_budget=sizes["conv1"], cache=False)
@@ -136,13 +152,20 @@ def test_cache_files_are_plain_npz(tiny, stimuli):
 def test_cache_key_covers_what_changes_the_rdm(tiny, stimuli):
     base = LayerRDMCache(tiny, stimuli, distance="cosine", batch_size=2)
     assert base.key("fc") != base.key("conv1")
-    assert base.key("fc") != LayerRDMCache(tiny, stimuli, distance="euclidean", batch_size=2).key("fc")
-    assert base.key("fc") != LayerRDMCache(tiny, stimuli.subset(stimuli.ids[:4]), distance="cosine",
-                                           batch_size=2).key("fc")
+    assert base.key("fc") != LayerRDMCache(tiny, stimuli, distance="euclidean", batch_size=2).key(
+        "fc"
+    )
+    assert base.key("fc") != LayerRDMCache(
+        tiny, stimuli.subset(stimuli.ids[:4]), distance="cosine", batch_size=2
+    ).key("fc")
     other = from_module(tiny_net(seed=1), tiny_preprocess(32), layers="all", model_id="tiny")
-    assert base.key("fc") != LayerRDMCache(other, stimuli, distance="cosine", batch_size=2).key("fc")
+    assert base.key("fc") != LayerRDMCache(other, stimuli, distance="cosine", batch_size=2).key(
+        "fc"
+    )
     resized = from_module(tiny.module, tiny_preprocess(24), layers="all", model_id="tiny")
-    assert base.key("fc") != LayerRDMCache(resized, stimuli, distance="cosine", batch_size=2).key("fc")
+    assert base.key("fc") != LayerRDMCache(resized, stimuli, distance="cosine", batch_size=2).key(
+        "fc"
+    )
     assert base.key("fc") == LayerRDMCache(tiny, stimuli, distance="cosine", batch_size=2).key("fc")
 
 
@@ -168,7 +191,9 @@ def test_preprocessing_that_prints_alike_is_not_served_from_the_cache(stimuli, m
     large = from_module(tiny_net(), make(32), layers=["conv2", "fc"], model_id="tiny")
     assert pp.describe(small.preprocess) == pp.describe(large.preprocess)  # the trap
     assert small.preprocess_sha256 != large.preprocess_sha256
-    keys = [LayerRDMCache(m, stimuli, distance="cosine", batch_size=2).key("fc") for m in (small, large)]
+    keys = [
+        LayerRDMCache(m, stimuli, distance="cosine", batch_size=2).key("fc") for m in (small, large)
+    ]
     assert keys[0] != keys[1]
     cached_small = extract_layer_rdms(small, stimuli, batch_size=2)
     cached_large = extract_layer_rdms(large, stimuli, batch_size=2)
@@ -178,12 +203,16 @@ def test_preprocessing_that_prints_alike_is_not_served_from_the_cache(stimuli, m
 
 
 def test_resizing_the_short_side_and_both_sides_are_different_preprocessing(stimuli):
-    short_side = from_module(tiny_net(), T.Compose([T.Resize(8), _to_tensor]), layers="all", model_id="t")
-    both_sides = from_module(tiny_net(), T.Compose([T.Resize((8, 8)), _to_tensor]), layers="all",
-                             model_id="t")
+    short_side = from_module(
+        tiny_net(), T.Compose([T.Resize(8), _to_tensor]), layers="all", model_id="t"
+    )
+    both_sides = from_module(
+        tiny_net(), T.Compose([T.Resize((8, 8)), _to_tensor]), layers="all", model_id="t"
+    )
     assert short_side.preprocess_sha256 != both_sides.preprocess_sha256
-    assert (LayerRDMCache(short_side, stimuli, distance="cosine", batch_size=2).key("fc")
-            != LayerRDMCache(both_sides, stimuli, distance="cosine", batch_size=2).key("fc"))
+    assert LayerRDMCache(short_side, stimuli, distance="cosine", batch_size=2).key(
+        "fc"
+    ) != LayerRDMCache(both_sides, stimuli, distance="cosine", batch_size=2).key("fc")
 
 
 def test_changed_weights_are_not_served_from_the_cache(tiny, stimuli):
@@ -217,8 +246,11 @@ def test_an_interrupted_extraction_resumes_with_the_finished_layers(tiny, stimul
     np.testing.assert_array_equal(resumed.rdms.data, fresh.rdms.data)
 
 
-@pytest.mark.parametrize("damage", [lambda data: b"not an npz", lambda data: data[: len(data) // 2]],
-                         ids=["foreign", "truncated"])
+@pytest.mark.parametrize(
+    "damage",
+    [lambda data: b"not an npz", lambda data: data[: len(data) // 2]],
+    ids=["foreign", "truncated"],
+)
 def test_a_corrupt_cache_file_is_recomputed(tiny, stimuli, damage):
     first = extract_layer_rdms(tiny, stimuli, layers=["fc"], batch_size=2)
     path = LayerRDMCache(tiny, stimuli, distance="cosine", batch_size=2).path("fc")
@@ -237,7 +269,13 @@ def test_policies_and_layer_lists_select_what_is_extracted(tiny, stimuli):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2GB", 2 * 10**9), ("512 MiB", 512 * 2**20), ("1.5g", 1_500_000_000), (4096, 4096), ("100", 100)],
+    [
+        ("2GB", 2 * 10**9),
+        ("512 MiB", 512 * 2**20),
+        ("1.5g", 1_500_000_000),
+        (4096, 4096),
+        ("100", 100),
+    ],
 )
 def test_memory_budget_parsing(text, expected):
     assert parse_memory_budget(text) == expected

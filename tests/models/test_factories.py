@@ -78,8 +78,11 @@ def test_from_module_wraps_any_network_with_its_preprocessing(stimuli):
     assert model.card.n_parameters == sum(p.numel() for p in model.module.parameters())
     assert not model.module.training
     result = extract_layer_rdms(model, stimuli, cache=False)
-    np.testing.assert_allclose(result.rdms.get("fc"),
-                               brute_force_rdm(model.module, model.preprocess, stimuli, "fc"), atol=1e-6)
+    np.testing.assert_allclose(
+        result.rdms.get("fc"),
+        brute_force_rdm(model.module, model.preprocess, stimuli, "fc"),
+        atol=1e-6,
+    )
     assert weights_available(model.card)
 
 
@@ -96,7 +99,9 @@ def test_from_module_docstring_example():
     import torchvision.transforms as T
 
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten())
-    model = from_module(net, T.Compose([T.Resize((32, 32)), T.ToTensor()]), layers="all", model_id="tiny")
+    model = from_module(
+        net, T.Compose([T.Resize((32, 32)), T.ToTensor()]), layers="all", model_id="tiny"
+    )
     assert model.layers == ("0", "1", "2")
 
 
@@ -106,8 +111,13 @@ def test_from_module_needs_a_name_and_a_real_module():
     with pytest.raises(BrainAlignError, match=r"torch.nn.Module"):
         from_module(lambda x: x, tiny_preprocess(), model_id="f")  # type: ignore[arg-type]
     with pytest.raises(BrainAlignError, match=r"differs from card.id"):
-        from_module(tiny_net(), tiny_preprocess(), model_id="a",
-                    card=ModelCard(id="b", source="custom", architecture="x"))
+        from_module(
+            tiny_net(),
+            tiny_preprocess(),
+            model_id="a",
+            card=ModelCard(id="b", source="custom", architecture="x"),
+        )
+
     def bad_preprocess(image):
         return np.asarray(image)
 
@@ -118,7 +128,10 @@ def test_from_module_needs_a_name_and_a_real_module():
 def test_model_file_factory(model_file, stimuli, tmp_path):
     model = load_model(f"{model_file}:build")
     assert model.card.id == "toy_net" and model.layers[0] == "features.0"
-    assert extract_layer_rdms(model, stimuli, cache=False).rdms.data.shape == (len(model.layers), 10)
+    assert extract_layer_rdms(model, stimuli, cache=False).rdms.data.shape == (
+        len(model.layers),
+        10,
+    )
     # weights= reaches factories that take it
     torch.manual_seed(4)
     other = {k: torch.randn_like(v) for k, v in model.module.state_dict().items()}
@@ -126,12 +139,14 @@ def test_model_file_factory(model_file, stimuli, tmp_path):
     reloaded = load_model(f"{model_file}:build", weights=tmp_path / "toy.pth")
     assert torch.equal(reloaded.module.classifier.weight, other["classifier.weight"])
     # options a factory does not take are applied by brainalign
-    clip = load_model(f"{model_file}:build_without_options", preprocessing="clip", layers=["classifier"])
+    clip = load_model(
+        f"{model_file}:build_without_options", preprocessing="clip", layers=["classifier"]
+    )
     assert clip.preprocessing == "clip" and clip.layers == ("classifier",)
     assert tuple(clip.preprocess(stimuli.load(stimuli.ids[0])).shape) == (3, 224, 224)
 
 
-EDITABLE_MODEL_FILE = textwrap.dedent('''
+EDITABLE_MODEL_FILE = textwrap.dedent("""
     import torch
     import torchvision.transforms.functional as TF
     from brainalign.models import from_module
@@ -146,11 +161,12 @@ EDITABLE_MODEL_FILE = textwrap.dedent('''
         net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(2),
                                   torch.nn.Flatten(), torch.nn.Linear(16, 3))
         return from_module(net, preprocess, layers="all", model_id="edited")
-''')
+""")
 
 
-def test_an_edited_preprocessing_function_in_a_model_file_is_not_served_from_the_cache(tmp_path,
-                                                                                        stimuli):
+def test_an_edited_preprocessing_function_in_a_model_file_is_not_served_from_the_cache(
+    tmp_path, stimuli
+):
     path = tmp_path / "edited.py"
     results = {}
     for size in (8, 32):  # the user edits SIZE between two runs; the function keeps its name
@@ -173,7 +189,11 @@ def test_a_model_file_edited_within_the_same_second_runs_its_new_code(tmp_path, 
     source = EDITABLE_MODEL_FILE.replace("SIZE", "8").replace("Conv2d(3, 4, 3)", "Conv2d(3, N, 3)")
     widths = []
     for channels in ("16", "24"):
-        path.write_text(source.replace(", N,", f", {channels},").replace("Linear(16,", f"Linear({4 * int(channels)},"))
+        path.write_text(
+            source.replace(", N,", f", {channels},").replace(
+                "Linear(16,", f"Linear({4 * int(channels)},"
+            )
+        )
         os.utime(path, (1_700_000_000, 1_700_000_000))  # the same mtime for both versions
         widths.append(load_model(f"{path}:build").module[0].out_channels)
     assert widths == [16, 24]
@@ -198,8 +218,12 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (site / "brainalign_toy_plugin.py").write_text(MODEL_FILE)
     info = site / "brainalign_toy_plugin-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brainalign-toy-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[brainalign.models]\ntoy_net = brainalign_toy_plugin:build\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: brainalign-toy-plugin\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[brainalign.models]\ntoy_net = brainalign_toy_plugin:build\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     return "toy_net"
 

@@ -36,11 +36,15 @@ def test_outputs_changed_in_place_later_are_captured_as_they_were(stimuli):
         shift = (bn.bias - bn.running_mean * scale).double().numpy()
         scale = scale.double().numpy()
     normalised = features.reshape(len(stimuli), 8, -1) * scale[None, :, None] + shift[None, :, None]
-    np.testing.assert_allclose(result.rdms.get("bn1"), pdist(normalised.reshape(len(stimuli), -1), "cosine"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        result.rdms.get("bn1"), pdist(normalised.reshape(len(stimuli), -1), "cosine"), atol=1e-6
+    )
     assert (normalised < 0).any()  # so the ReLU did change the tensor in place
-    np.testing.assert_allclose(result.rdms.get("relu"),
-                               pdist(np.maximum(normalised, 0).reshape(len(stimuli), -1), "cosine"), atol=1e-6)
+    np.testing.assert_allclose(
+        result.rdms.get("relu"),
+        pdist(np.maximum(normalised, 0).reshape(len(stimuli), -1), "cosine"),
+        atol=1e-6,
+    )
 
 
 def test_depths_follow_leaf_execution_order():
@@ -51,7 +55,9 @@ def test_depths_follow_leaf_execution_order():
 
 
 def test_explicit_layers_are_returned_in_execution_order_and_validated():
-    model = from_module(tiny_net(), tiny_preprocess(), layers=["fc", "conv1", "relu#2"], model_id="t")
+    model = from_module(
+        tiny_net(), tiny_preprocess(), layers=["fc", "conv1", "relu#2"], model_id="t"
+    )
     assert model.layers == ("conv1", "relu#2", "fc")
     with pytest.raises(BrainAlignError, match="did you mean conv1"):
         model.with_layers(["conv_1"])
@@ -84,7 +90,9 @@ class _NamedOutput(nn.Module):
     def __init__(self, scale: float | None) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, stride=2), nn.AdaptiveAvgPool2d(2), nn.Flatten()
+        )
         self.output = nn.Linear(16, 6)
         self.scale = scale
 
@@ -98,19 +106,27 @@ def test_a_sub_module_named_output_never_shadows_the_network_output(stimuli):
     plain = from_module(_NamedOutput(None), tiny_preprocess(16), layers="all", model_id="p")
     assert plain.layers[-1] == "output" and plain.graph.names.count("output") == 1
     result = extract_layer_rdms(plain, stimuli, cache=False)
-    np.testing.assert_allclose(result.rdms.get("output"),
-                               brute_force_rdm(plain.module, plain.preprocess, stimuli, "output"), atol=1e-6)
+    np.testing.assert_allclose(
+        result.rdms.get("output"),
+        brute_force_rdm(plain.module, plain.preprocess, stimuli, "output"),
+        atol=1e-6,
+    )
     # transformed by the network: two different layers would share the name, so it is refused
     with pytest.raises(BrainAlignError, match=r"sub-module named 'output'.*Sequential"):
         from_module(_NamedOutput(3.0), tiny_preprocess(16), layers="all", model_id="s")
     # and the advice works: wrapped, the Linear and the network output are separate layers
-    wrapped = from_module(nn.Sequential(_NamedOutput(3.0)), tiny_preprocess(16), layers="all", model_id="w")
+    wrapped = from_module(
+        nn.Sequential(_NamedOutput(3.0)), tiny_preprocess(16), layers="all", model_id="w"
+    )
     assert wrapped.layers[-2:] == ("0.output", "0") and wrapped.graph.output == "0"
     assert len(set(wrapped.graph.names)) == len(wrapped.graph.names)
     result = extract_layer_rdms(wrapped, stimuli, cache=False)
     for name, module_path in (("0.output", "0.output"), ("0", "")):
-        np.testing.assert_allclose(result.rdms.get(name), brute_force_rdm(
-            wrapped.module, wrapped.preprocess, stimuli, module_path), atol=1e-6)
+        np.testing.assert_allclose(
+            result.rdms.get(name),
+            brute_force_rdm(wrapped.module, wrapped.preprocess, stimuli, module_path),
+            atol=1e-6,
+        )
     assert not np.allclose(result.rdms.get("0.output"), result.rdms.get("0"))
 
 
@@ -168,7 +184,10 @@ def test_sequence_first_outputs_are_moved_to_batch_first(stimuli):
             batch = torch.stack([model.preprocess(stimuli.load(i)) for i in stimuli.ids])
             seen = []
             handle = dict(model.module.named_modules())[name].register_forward_hook(
-                lambda _m, _i, o, seen=seen: seen.append((o[0] if isinstance(o, tuple) else o).clone()))
+                lambda _m, _i, o, seen=seen: seen.append(
+                    (o[0] if isinstance(o, tuple) else o).clone()
+                )
+            )
             model.module(batch)
             handle.remove()
         wrong = seen[0].reshape(len(stimuli), -1).double().numpy()
@@ -179,8 +198,9 @@ def _open_clip_vit(batch_first: bool, state: dict | None = None):
     from open_clip.transformer import Transformer, VisionTransformer
 
     torch.manual_seed(1)
-    vit = VisionTransformer(image_size=32, patch_size=8, width=32, layers=2, heads=4, mlp_ratio=2.0,
-                            output_dim=16)
+    vit = VisionTransformer(
+        image_size=32, patch_size=8, width=32, layers=2, heads=4, mlp_ratio=2.0, output_dim=16
+    )
     vit.transformer = Transformer(32, 2, 4, 2.0, batch_first=batch_first)
     if state is not None:
         vit.load_state_dict(state)
@@ -200,7 +220,9 @@ def test_open_clip_sequence_first_transformer_gives_the_batch_first_rdms(stimuli
         axis = model.graph["transformer.resblocks.1"].batch_axis
         assert axis == (0 if label == "batch_first" else 1)
     for name in layers:
-        reference = brute_force_rdm(batch_first, tiny_preprocess(32), stimuli, name.replace("output", ""))
+        reference = brute_force_rdm(
+            batch_first, tiny_preprocess(32), stimuli, name.replace("output", "")
+        )
         np.testing.assert_allclose(results["batch_first"].rdms.get(name), reference, atol=1e-6)
         np.testing.assert_allclose(results["sequence_first"].rdms.get(name), reference, atol=1e-6)
 
@@ -212,16 +234,31 @@ def test_transformer_layers_keep_every_token_class_token_included(stimuli):
     tokens = per_image_features(vit, tiny_preprocess(32), stimuli, "transformer.resblocks.1")
     tokens = tokens.reshape(len(stimuli), 4 * 4 + 1, 32)  # 16 patches + the class token
     np.testing.assert_allclose(result, pdist(tokens.reshape(len(stimuli), -1), "cosine"), atol=1e-6)
-    assert not np.allclose(result, pdist(tokens[:, 1:].reshape(len(stimuli), -1), "cosine"), atol=1e-6)
+    assert not np.allclose(
+        result, pdist(tokens[:, 1:].reshape(len(stimuli), -1), "cosine"), atol=1e-6
+    )
 
 
 def test_all_policy_keeps_leaf_calls_of_the_studied_kinds():
-    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4), nn.GELU(), nn.Dropout(0.1),
-                        nn.MaxPool2d(2), nn.Flatten(), nn.Identity(), nn.Linear(4 * 7 * 7, 5))
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.GroupNorm(2, 4),
+        nn.GELU(),
+        nn.Dropout(0.1),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Identity(),
+        nn.Linear(4 * 7 * 7, 5),
+    )
     model = from_module(net, tiny_preprocess(16), layers="all", model_id="kinds")
     assert model.layers == ("0", "1", "2", "4", "7")  # dropout, flatten, identity are not kinds
     assert [model.graph[n].kind for n in model.layers] == [
-        "convolution", "normalisation", "activation", "pooling", "linear"]
+        "convolution",
+        "normalisation",
+        "activation",
+        "pooling",
+        "linear",
+    ]
 
 
 def test_blocks_policy_without_blocks_falls_back_to_all():

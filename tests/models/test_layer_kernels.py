@@ -31,15 +31,27 @@ def test_kernels_are_the_gram_matrices_of_the_layers_and_the_rdms_unchanged(tiny
     np.testing.assert_array_equal(rdms.rdms.data, alone.rdms.data)  # the same numbers, bit for bit
     for name, kernel in zip(kernels.names, kernels.kernels):
         layer = tiny.graph[name]
-        features = per_image_features(tiny.module, tiny.preprocess, stimuli, layer.module, layer.call)
+        features = per_image_features(
+            tiny.module, tiny.preprocess, stimuli, layer.module, layer.call
+        )
         features = features.astype(np.float64)
         assert kernel.gram_matrix is not None
-        np.testing.assert_allclose(kernel.gram_matrix, features @ features.T, rtol=1e-6)  # float32 forward
-        np.testing.assert_allclose(rdms.rdms.get(name), brute_force_rdm(
-            tiny.module, tiny.preprocess, stimuli, layer.module, layer.call, "correlation"), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            kernel.gram_matrix, features @ features.T, rtol=1e-6
+        )  # float32 forward
+        np.testing.assert_allclose(
+            rdms.rdms.get(name),
+            brute_force_rdm(
+                tiny.module, tiny.preprocess, stimuli, layer.module, layer.call, "correlation"
+            ),
+            rtol=1e-6,
+            atol=1e-6,
+        )
 
 
-def test_kernels_are_cached_beside_the_rdms_so_a_metric_after_rsa_needs_no_second_pass(tiny, stimuli) -> None:
+def test_kernels_are_cached_beside_the_rdms_so_a_metric_after_rsa_needs_no_second_pass(
+    tiny, stimuli
+) -> None:
     calls = _count_forward(tiny)
     first = extract_layer_rdms(tiny, stimuli, batch_size=2)  # what classical RSA extracts
     passes = calls[0]
@@ -55,7 +67,9 @@ def test_kernels_are_cached_beside_the_rdms_so_a_metric_after_rsa_needs_no_secon
     np.testing.assert_array_equal(other.kernels[0].gram_matrix, fresh.kernels[0].gram_matrix)
 
 
-def test_above_small_a_seeded_count_sketch_stands_for_the_gram_matrix(tiny, stimuli, monkeypatch) -> None:
+def test_above_small_a_seeded_count_sketch_stands_for_the_gram_matrix(
+    tiny, stimuli, monkeypatch
+) -> None:
     monkeypatch.setattr(extract, "SMALL", 2)  # every stimulus set is "large"
     monkeypatch.setattr(extract, "SKETCH_DIMENSIONS", 64)
     _, kernels = extract_layers(tiny, stimuli, batch_size=2, layers=["conv2", "fc"])
@@ -64,9 +78,13 @@ def test_above_small_a_seeded_count_sketch_stands_for_the_gram_matrix(tiny, stim
         assert kernel.gram_matrix is None and kernel.features.shape == (len(stimuli), 64)
         np.testing.assert_array_equal(kernel.features, repeat.features)  # seeded: the same sketch
         layer = tiny.graph[name]
-        features = per_image_features(tiny.module, tiny.preprocess, stimuli, layer.module, layer.call)
+        features = per_image_features(
+            tiny.module, tiny.preprocess, stimuli, layer.module, layer.call
+        )
         expected = sketch(features.astype(np.float64), 0, 64, extract.sketch_seed("tiny", name))
-        np.testing.assert_allclose(kernel.features, expected, rtol=1e-5, atol=1e-6)  # however blocked
+        np.testing.assert_allclose(
+            kernel.features, expected, rtol=1e-5, atol=1e-6
+        )  # however blocked
 
 
 def test_a_kernel_benchmark_refuses_layer_rdms(tiny, stimuli) -> None:

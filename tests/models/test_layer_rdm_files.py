@@ -19,10 +19,19 @@ from brainalign.models.layer_rdm_files import provenance
 
 @pytest.fixture
 def saved(tmp_path, stimuli):
-    model = from_module(tiny_net(), tiny_preprocess(32), layers=["conv1", "relu#2", "fc"], model_id="tiny")
-    layer_rdms = extract_layer_rdms(model, stimuli, distance="correlation", batch_size=2, cache=False)
+    model = from_module(
+        tiny_net(), tiny_preprocess(32), layers=["conv1", "relu#2", "fc"], model_id="tiny"
+    )
+    layer_rdms = extract_layer_rdms(
+        model, stimuli, distance="correlation", batch_size=2, cache=False
+    )
     record = provenance(model, stimuli, distance="correlation", batch_size=2)
-    return save_layer_rdms(tmp_path / "out" / "tiny.npz", layer_rdms, record), layer_rdms, record, model
+    return (
+        save_layer_rdms(tmp_path / "out" / "tiny.npz", layer_rdms, record),
+        layer_rdms,
+        record,
+        model,
+    )
 
 
 def test_read_layer_rdms_returns_what_save_layer_rdms_wrote(saved):
@@ -71,5 +80,7 @@ def test_foreign_and_missing_files_are_user_errors(tmp_path):
 
 def test_the_npz_writer_refuses_pickles_and_leaves_nothing_behind(tmp_path):
     with pytest.raises(ValueError, match="allow_pickle"):
-        write_npz_atomic(tmp_path / "x.npz", {"ok": np.arange(3), "bad": np.array([{}], dtype=object)})
+        write_npz_atomic(
+            tmp_path / "x.npz", {"ok": np.arange(3), "bad": np.array([{}], dtype=object)}
+        )
     assert list(tmp_path.iterdir()) == []

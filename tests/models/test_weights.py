@@ -43,6 +43,7 @@ def _assert_loaded(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> N
 
 # --- torchvision ---------------------------------------------------------------------------------
 
+
 def test_torchvision_weights_unavailable_offline_name_the_way_out(empty_caches, monkeypatch):
     requests = []
 
@@ -55,9 +56,17 @@ def test_torchvision_weights_unavailable_offline_name_the_way_out(empty_caches, 
     assert not weights_available("resnet50")
     with pytest.raises(WeightsUnavailableError) as error:
         load_model("resnet50")
-    assert requests == [("https://download.pytorch.org/models/resnet50-0676ba61.pth", str(cached), "0676ba61")]
+    assert requests == [
+        ("https://download.pytorch.org/models/resnet50-0676ba61.pth", str(cached), "0676ba61")
+    ]
     message = str(error.value)
-    for part in ("IMAGENET1K_V1", str(cached), "--weights FILE", "resnet50:untrained", "Name or service"):
+    for part in (
+        "IMAGENET1K_V1",
+        str(cached),
+        "--weights FILE",
+        "resnet50:untrained",
+        "Name or service",
+    ):
         assert part in message
     assert isinstance(error.value, BrainAlignError)
 
@@ -98,7 +107,9 @@ def test_weights_files_that_do_not_fit_or_hold_code_are_refused(tmp_path):
     with pytest.raises(BrainAlignError, match="cannot read weights file") as refused:
         load_model("torchvision:resnet18", weights=pickled)
     # torch's page of advice to unpickle (weights_only=False) is not passed on; its gist is
-    assert "weights_only=False" not in str(refused.value) and "set to `False`" not in str(refused.value)
+    assert "weights_only=False" not in str(refused.value) and "set to `False`" not in str(
+        refused.value
+    )
     assert "refused by torch.load(weights_only=True)" in str(refused.value)
     with pytest.raises(BrainAlignError, match="does not exist"):
         load_model("torchvision:resnet18", weights=tmp_path / "missing.pth")
@@ -110,11 +121,14 @@ def test_weights_files_that_do_not_fit_or_hold_code_are_refused(tmp_path):
 def test_a_missing_weights_file_is_named_whatever_loads_it(model_id, tmp_path):
     """timm and open_clip load files with their own readers, not read_state_dict: same check."""
     missing = tmp_path / "missing.safetensors"
-    with pytest.raises(BrainAlignError, match=f"weights file {missing} does not exist; check the --weights"):
+    with pytest.raises(
+        BrainAlignError, match=f"weights file {missing} does not exist; check the --weights"
+    ):
         load_model(model_id, weights=missing)
 
 
 # --- open_clip -----------------------------------------------------------------------------------
+
 
 def test_open_clip_weights_unavailable_offline_name_the_way_out(empty_caches, monkeypatch):
     import open_clip
@@ -131,9 +145,13 @@ def test_open_clip_weights_unavailable_offline_name_the_way_out(empty_caches, mo
         load_model("clip_rn50")
     assert requests and all(repo == "timm/resnet50_clip.openai" for repo, _ in requests)
     message = str(error.value)
-    for part in ("'openai'", "models--timm--resnet50_clip.openai",
-                 str(empty_caches / "home" / ".cache" / "clip" / "RN50.pt"), "--weights FILE",
-                 "clip_rn50:untrained"):
+    for part in (
+        "'openai'",
+        "models--timm--resnet50_clip.openai",
+        str(empty_caches / "home" / ".cache" / "clip" / "RN50.pt"),
+        "--weights FILE",
+        "clip_rn50:untrained",
+    ):
         assert part in message
 
 
@@ -154,12 +172,17 @@ def test_open_clip_download_path_loads_the_downloaded_checkpoint(empty_caches, m
     monkeypatch.setattr(open_clip.pretrained, "hf_hub_download", download)
     model = load_model("clip_rn50")
     assert requests[0] == ("timm/resnet50_clip.openai", "open_clip_model.safetensors")
-    visual = {k[len("visual."):]: v.half() for k, v in clip.state_dict().items() if k.startswith("visual.")}
+    visual = {
+        k[len("visual.") :]: v.half()
+        for k, v in clip.state_dict().items()
+        if k.startswith("visual.")
+    }
     _assert_loaded(model.module, visual)
     assert model.card.weights_sha256 == sha256_file(checkpoint) and model.weights_path == checkpoint
 
 
 # --- timm ----------------------------------------------------------------------------------------
+
 
 def test_timm_weights_unavailable_offline(empty_caches, monkeypatch):
     import timm.models._hub as timm_hub

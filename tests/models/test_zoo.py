@@ -36,28 +36,57 @@ def _buildable(model_id: str) -> str:
 
 def test_every_model_the_docs_list_is_registered():
     page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "models.md").read_text("utf-8")
-    table = page[page.index("## Models by id"):page.index("## Weights")]
-    listed = {name for row in table.splitlines() if row.startswith("| `") and "<any id>" not in row
-              for name in re.findall(r"`([a-z0-9_]+)`", row.split("|")[1])}
+    table = page[page.index("## Models by id") : page.index("## Weights")]
+    listed = {
+        name
+        for row in table.splitlines()
+        if row.startswith("| `") and "<any id>" not in row
+        for name in re.findall(r"`([a-z0-9_]+)`", row.split("|")[1])
+    }
     assert listed and listed <= set(ARCHITECTURES)
 
 
 # Several layers per family, including the awkward ones: repeated calls, in-place residual adds,
 # tuple-returning attention, GELUs, the attention pool, the class-token layers, the output.
 FAMILIES = {
-    "torchvision CNN": ("resnet50:untrained", 64,
-                        ["conv1", "layer1.0.relu#2", "layer2.1.bn3", "layer3.5", "avgpool", "fc"]),
-    "torchvision ViT": ("vit_b_32:untrained", None,
-                        ["conv_proj", "encoder.layers.encoder_layer_2.self_attention",
-                         "encoder.layers.encoder_layer_5.mlp.1", "encoder.layers.encoder_layer_11",
-                         "encoder.ln"]),
-    "open_clip ResNet": ("clip_rn50:untrained", None,
-                         ["act1", "layer1.0.act3", "layer2.1", "layer4.2", "attnpool"]),
-    "open_clip ViT": ("clip_vit_b_32:untrained", None,
-                      ["conv1", "transformer.resblocks.1.attn", "transformer.resblocks.6",
-                       "transformer.resblocks.11.mlp.gelu", "ln_post", "output"]),
-    "EfficientNet": ("efficientnet_lite0", 96,
-                     ["blocks.1.0.bn1.act", "blocks.3.1", "conv_head", "global_pool.pool", "classifier"]),
+    "torchvision CNN": (
+        "resnet50:untrained",
+        64,
+        ["conv1", "layer1.0.relu#2", "layer2.1.bn3", "layer3.5", "avgpool", "fc"],
+    ),
+    "torchvision ViT": (
+        "vit_b_32:untrained",
+        None,
+        [
+            "conv_proj",
+            "encoder.layers.encoder_layer_2.self_attention",
+            "encoder.layers.encoder_layer_5.mlp.1",
+            "encoder.layers.encoder_layer_11",
+            "encoder.ln",
+        ],
+    ),
+    "open_clip ResNet": (
+        "clip_rn50:untrained",
+        None,
+        ["act1", "layer1.0.act3", "layer2.1", "layer4.2", "attnpool"],
+    ),
+    "open_clip ViT": (
+        "clip_vit_b_32:untrained",
+        None,
+        [
+            "conv1",
+            "transformer.resblocks.1.attn",
+            "transformer.resblocks.6",
+            "transformer.resblocks.11.mlp.gelu",
+            "ln_post",
+            "output",
+        ],
+    ),
+    "EfficientNet": (
+        "efficientnet_lite0",
+        96,
+        ["blocks.1.0.bn1.act", "blocks.3.1", "conv_head", "global_pool.pool", "classifier"],
+    ),
 }
 
 
@@ -82,7 +111,9 @@ def test_every_architecture_builds_and_extracts(model_id, stimuli, cached_model)
     assert result.rdms.data.shape == (len(layers), 3) and result.layers == tuple(layers)
     # torchvision initialises ViT heads to zero: an untrained ViT's output has no cosine RDM. It is
     # extracted quietly (NaN dissimilarities); scoring drops it and reports it once per model.
-    zero_head = model.card.untrained and model.card.source == "torchvision" and model.card.family == "ViT"
+    zero_head = (
+        model.card.untrained and model.card.source == "torchvision" and model.card.family == "ViT"
+    )
     assert not any("all-zero" in str(w.message) for w in caught)
     finite = np.isfinite(result.rdms.data).all(axis=1)
     assert finite[:-1].all() and finite[-1] != zero_head
@@ -114,7 +145,8 @@ def test_open_clip_vit_layers_are_batch_first_with_the_class_token(cached_model)
 
     two = StimulusSet.from_images(["a", "b"], [np.zeros((8, 8, 3), np.uint8)] * 2)
     assert activation_bytes(model, two, ["transformer.resblocks.6"]) == {
-        "transformer.resblocks.6": 2 * (7 * 7 + 1) * 768 * 4}
+        "transformer.resblocks.6": 2 * (7 * 7 + 1) * 768 * 4
+    }
 
 
 def test_efficientnet_lite0_real_weights_classify_a_cat(cached_model):
@@ -122,7 +154,9 @@ def test_efficientnet_lite0_real_weights_classify_a_cat(cached_model):
     from brainalign._files import sha256_file
 
     digest = sha256_file(model.weights_path)
-    assert model.card.weights_sha256 == digest and model.weights_path.name.endswith(f"-{digest[:8]}.pth")
+    assert model.card.weights_sha256 == digest and model.weights_path.name.endswith(
+        f"-{digest[:8]}.pth"
+    )
     assert model.card.objective == "supervised"
     image = Image.fromarray(skimage.data.chelsea())
     with torch.inference_mode():
@@ -165,8 +199,9 @@ def test_clip_preprocessing_is_an_option_and_is_recorded(cached_model, stimuli):
     assert native.preprocessing == "native" and clip.preprocessing == "clip"
     assert clip.card.preprocessing == "clip"
     image = stimuli.load(stimuli.ids[0])
-    expected = open_clip.image_transform(224, is_train=False, mean=open_clip.OPENAI_DATASET_MEAN,
-                                         std=open_clip.OPENAI_DATASET_STD)(image)
+    expected = open_clip.image_transform(
+        224, is_train=False, mean=open_clip.OPENAI_DATASET_MEAN, std=open_clip.OPENAI_DATASET_STD
+    )(image)
     assert torch.equal(clip.preprocess(image), expected)
     assert not torch.equal(native.preprocess(image), expected)
     assert clip.provenance()["preprocess"] != native.provenance()["preprocess"]
@@ -179,4 +214,6 @@ def test_pixel_baseline_is_the_resized_image(stimuli):
     pixels = np.stack([model.preprocess(stimuli.load(i)).numpy().ravel() for i in stimuli.ids])
     from scipy.spatial.distance import pdist
 
-    np.testing.assert_allclose(result.rdms.get("pixels"), pdist(pixels.astype(np.float64), "cosine"), atol=1e-12)
+    np.testing.assert_allclose(
+        result.rdms.get("pixels"), pdist(pixels.astype(np.float64), "cosine"), atol=1e-12
+    )

@@ -51,7 +51,9 @@ def file_server() -> Iterator[FileServer]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server_state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield server_state
@@ -72,9 +74,14 @@ def register_dataset(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Dataset]:
     monkeypatch.setattr(catalogue, "_catalogue", combined)
 
     def add(name: str, files: list[DataFile], **fields: object) -> Dataset:
-        spec = dict(title=f"test data set {name}", description="for tests", licence="CC0",
-                    citations=("cichy2014resolving",), source="http://example.invalid",
-                    fetchable=True)
+        spec = dict(
+            title=f"test data set {name}",
+            description="for tests",
+            licence="CC0",
+            citations=("cichy2014resolving",),
+            source="http://example.invalid",
+            fetchable=True,
+        )
         spec.update(fields)
         dataset = Dataset(name=name, files=tuple(files), **spec)  # type: ignore[arg-type]
         extra[name] = dataset

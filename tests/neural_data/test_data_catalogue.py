@@ -16,7 +16,9 @@ from brainalign.errors import BrainAlignError
 from brainalign.neural_data import datasets, get_dataset, locate, locations, objects92
 from brainalign.neural_data.catalogue import DataFile, bibtex_entry
 
-RAW_COMMIT_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
+RAW_COMMIT_URL = re.compile(
+    r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$"
+)
 
 
 def test_every_file_has_a_commit_pinned_url_and_checksums_where_pinned() -> None:
@@ -41,10 +43,14 @@ def test_only_the_78_image_set_is_unpinned() -> None:
 
 def test_catalogue_matches_the_readme_checksums(shared_data: Path) -> None:
     readme = (shared_data / "README.md").read_text()
-    documented = dict(re.findall(r"^\| (\S+\.(?:npz|mat)) \|.*\| ([0-9a-f]{64}) \|$", readme, re.MULTILINE))
+    documented = dict(
+        re.findall(r"^\| (\S+\.(?:npz|mat)) \|.*\| ([0-9a-f]{64}) \|$", readme, re.MULTILINE)
+    )
     registered = {
-        f.path: f.sha256 for name in ("algonauts2019_92", "kriegeskorte2008_92")
-        for f in get_dataset(name).files if not f.path.startswith("stimuli/")
+        f.path: f.sha256
+        for name in ("algonauts2019_92", "kriegeskorte2008_92")
+        for f in get_dataset(name).files
+        if not f.path.startswith("stimuli/")
     }
     assert documented == registered
 
@@ -62,8 +68,12 @@ def test_real_files_verify(shared_data: Path, name: str) -> None:
 
 
 def test_shipped_categories_equal_the_mat_file(shared_data: Path) -> None:
-    mat = scipy.io.loadmat(shared_data / "kriegeskorte2008_92" / "Kriegeskorte_Neuron2008_supplementalData.mat")
-    vectors = pd.DataFrame(mat["categoryVectors"], columns=[str(label[0]) for label in mat["categoryLabels"][0]])
+    mat = scipy.io.loadmat(
+        shared_data / "kriegeskorte2008_92" / "Kriegeskorte_Neuron2008_supplementalData.mat"
+    )
+    vectors = pd.DataFrame(
+        mat["categoryVectors"], columns=[str(label[0]) for label in mat["categoryLabels"][0]]
+    )
     table = objects92.categories()
     assert list(table.index) == list(objects92.object_ids())
     np.testing.assert_array_equal(table["animate"], vectors["animate"] == 1)
@@ -72,8 +82,14 @@ def test_shipped_categories_equal_the_mat_file(shared_data: Path) -> None:
     np.testing.assert_array_equal(table["human"], vectors["human"] == 1)
     # the README's block structure: 12 human bodies, 12 faces, 12 animal bodies, 12 faces, 23, 21
     blocks = table["category"].tolist()
-    assert blocks == (["human bodypart"] * 12 + ["human face"] * 12 + ["nonhuman bodypart"] * 12
-                      + ["nonhuman face"] * 12 + ["natural inanimate"] * 23 + ["artificial inanimate"] * 21)
+    assert blocks == (
+        ["human bodypart"] * 12
+        + ["human face"] * 12
+        + ["nonhuman bodypart"] * 12
+        + ["nonhuman face"] * 12
+        + ["natural inanimate"] * 23
+        + ["artificial inanimate"] * 21
+    )
 
 
 # --- lookup order and messages, on a small fake data set ------------------------------------------
@@ -83,7 +99,9 @@ def toy(register_dataset, tmp_path: Path, monkeypatch):
     import hashlib
 
     digest = hashlib.sha256(body).hexdigest()
-    register_dataset("toy", [DataFile("rdm.npz", "https://example.invalid/rdm.npz", digest, len(body))])
+    register_dataset(
+        "toy", [DataFile("rdm.npz", "https://example.invalid/rdm.npz", digest, len(body))]
+    )
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("BRAINALIGN_DATA", raising=False)
     local = tmp_path / "local"
@@ -125,7 +143,9 @@ def test_corrupt_local_file_is_an_error_not_a_fallback(toy) -> None:
 def test_missing_file_names_file_checksum_and_fetch(toy) -> None:
     _, cached, digest = toy
     (cached / "toy" / "rdm.npz").unlink()
-    with pytest.raises(BrainAlignError, match=rf"rdm\.npz is missing \(expected sha256 {digest}\).*data fetch toy"):
+    with pytest.raises(
+        BrainAlignError, match=rf"rdm\.npz is missing \(expected sha256 {digest}\).*data fetch toy"
+    ):
         locate("toy")
 
 

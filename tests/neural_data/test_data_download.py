@@ -99,8 +99,12 @@ def test_disk_full_mid_stream_never_lands(file_server, monkeypatch, tmp_path: Pa
                 raise OSError(errno.ENOSPC, "No space left on device")
             return super().write(block)
 
-    monkeypatch.setattr(download_module, "open", lambda path, mode: FullDisk(path, mode), raising=False)
-    with pytest.raises(BrainAlignError, match=r"cannot write .*a\.npz: No space left on device \(errno 28\)"):
+    monkeypatch.setattr(
+        download_module, "open", lambda path, mode: FullDisk(path, mode), raising=False
+    )
+    with pytest.raises(
+        BrainAlignError, match=r"cannot write .*a\.npz: No space left on device \(errno 28\)"
+    ):
         download(file_server.url("a.npz"), tmp_path / "a.npz", sha256=None)
     assert _only_file(tmp_path) == []
 
@@ -118,23 +122,33 @@ def test_fetch_downloads_into_cache_layout_and_skips_intact_files(
     files = {"fmri_X_RDMs.npz": PAYLOAD, "stimuli/image_01.jpg": b"jpeg" * 10}
     for name, body in files.items():
         file_server.files[name] = body
-    register_dataset("toy", [
-        DataFile(name, file_server.url(name), sha256(body), len(body)) for name, body in files.items()
-    ])
+    register_dataset(
+        "toy",
+        [
+            DataFile(name, file_server.url(name), sha256(body), len(body))
+            for name, body in files.items()
+        ],
+    )
     location = locations.fetch("toy")
     assert location.folder == own_cache / "data" / "toy"
     assert location.origin == "cache"
     for name, body in files.items():
         assert (location.folder / name).read_bytes() == body
     assert locations.fetch("toy").ok
-    assert file_server.requests == {name: 1 for name in files}  # the second fetch downloaded nothing
+    assert file_server.requests == {
+        name: 1 for name in files
+    }  # the second fetch downloaded nothing
     locations.fetch("toy", force=True)
     assert file_server.requests == {name: 2 for name in files}
 
 
-def test_fetch_replaces_a_corrupt_cached_file(file_server, register_dataset, own_cache: Path) -> None:
+def test_fetch_replaces_a_corrupt_cached_file(
+    file_server, register_dataset, own_cache: Path
+) -> None:
     file_server.files["a.npz"] = PAYLOAD
-    register_dataset("toy", [DataFile("a.npz", file_server.url("a.npz"), sha256(PAYLOAD), len(PAYLOAD))])
+    register_dataset(
+        "toy", [DataFile("a.npz", file_server.url("a.npz"), sha256(PAYLOAD), len(PAYLOAD))]
+    )
     folder = locations.fetch("toy").folder
     (folder / "a.npz").write_bytes(b"y" * len(PAYLOAD))
     with pytest.raises(BrainAlignError, match="sha256"):
@@ -145,13 +159,17 @@ def test_fetch_replaces_a_corrupt_cached_file(file_server, register_dataset, own
 
 def test_failed_fetch_leaves_no_file(file_server, register_dataset, own_cache: Path) -> None:
     file_server.files["a.npz"] = PAYLOAD
-    register_dataset("toy", [DataFile("sub/a.npz", file_server.url("a.npz"), "0" * 64, len(PAYLOAD))])
+    register_dataset(
+        "toy", [DataFile("sub/a.npz", file_server.url("a.npz"), "0" * 64, len(PAYLOAD))]
+    )
     with pytest.raises(BrainAlignError, match="expected 0000"):
         locations.fetch("toy")
     assert not (own_cache / "data" / "toy").exists()  # no empty data set folder either
 
 
-def test_unpinned_files_are_recorded_and_then_checked(file_server, register_dataset, own_cache: Path) -> None:
+def test_unpinned_files_are_recorded_and_then_checked(
+    file_server, register_dataset, own_cache: Path
+) -> None:
     file_server.files["a.npz"] = PAYLOAD
     register_dataset("toy", [DataFile("a.npz", file_server.url("a.npz"), None, None)])
     location = locations.fetch("toy")

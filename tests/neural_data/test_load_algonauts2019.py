@@ -94,8 +94,13 @@ def test_78_image_folder_in_release_layout(tmp_path: Path) -> None:
 
 def test_78_image_rdms_of_wrong_size_are_refused(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    folder = _write_78_folder(tmp_path, {"EVC": _random_rdms(rng, 3, 77), "IT": _random_rdms(rng, 3, 78)})
-    with pytest.raises(BrainAlignError, match=r"fmri_EVC_RDMs\.npz holds RDMs of 77 stimuli but the stimulus list has 78"):
+    folder = _write_78_folder(
+        tmp_path, {"EVC": _random_rdms(rng, 3, 77), "IT": _random_rdms(rng, 3, 78)}
+    )
+    with pytest.raises(
+        BrainAlignError,
+        match=r"fmri_EVC_RDMs\.npz holds RDMs of 77 stimuli but the stimulus list has 78",
+    ):
         read_algonauts2019_folder(folder, 78)
 
 
@@ -115,7 +120,9 @@ def test_corrupt_npz_names_the_file(tmp_path: Path, shared_data: Path) -> None:
     path.write_bytes(path.read_bytes()[:5000])
     with pytest.raises(BrainAlignError, match=rf"{path}.*(corrupt|truncated)"):
         read_algonauts2019_folder(folder, 92)
-    with pytest.raises(BrainAlignError, match=r"fmri_EVC_RDMs\.npz has 5000 bytes, expected 1015948"):
+    with pytest.raises(
+        BrainAlignError, match=r"fmri_EVC_RDMs\.npz has 5000 bytes, expected 1015948"
+    ):
         load_algonauts2019(92, tmp_path)
 
 

@@ -60,13 +60,17 @@ def build_release(root: Path, subjects=(1, 2, 3), seed: int = 0) -> Path:
             pixels = np.full((6, 6, 3), nsd % 251, dtype=np.uint8)
             Image.fromarray(pixels).save(images / f"train-{row + 1:04d}_nsd-{nsd:05d}.png")
         for hemisphere, n in VERTICES.items():
-            np.save(fmri / f"{hemisphere}_training_fmri.npy",
-                    rng.normal(size=(len(nsd_ids), n)).astype(np.float32))
+            np.save(
+                fmri / f"{hemisphere}_training_fmri.npy",
+                rng.normal(size=(len(nsd_ids), n)).astype(np.float32),
+            )
         for roi_class in ROI_CLASSES:
             np.save(masks / f"mapping_{roi_class}.npy", MAPPINGS[roi_class])  # a pickled dict
             for hemisphere in VERTICES:
-                np.save(masks / f"{hemisphere}.{roi_class}_challenge_space.npy",
-                        _labels(rng, subject, hemisphere, roi_class))
+                np.save(
+                    masks / f"{hemisphere}.{roi_class}_challenge_space.npy",
+                    _labels(rng, subject, hemisphere, roi_class),
+                )
     return folder
 
 
@@ -78,7 +82,9 @@ def brute_force(folder: Path, subject: int, roi_class: str | None, label: int | 
     rows = [row_of[nsd] for nsd in sorted(SHARED)]
     rdms = []
     for hemisphere in ("lh", "rh"):
-        responses = np.load(base / "training_split" / "training_fmri" / f"{hemisphere}_training_fmri.npy")
+        responses = np.load(
+            base / "training_split" / "training_fmri" / f"{hemisphere}_training_fmri.npy"
+        )
         if roi_class is None:
             columns = np.arange(responses.shape[1])
         else:
@@ -102,21 +108,31 @@ def test_shared_images_and_stimulus_ids(release: Path) -> None:
 
 def test_roi_rdms_match_brute_force(release: Path) -> None:
     data = read_algonauts2023_folder(release, subjects=(1, 2, 3))
-    checks = {"V1v": ("prf-visualrois", 1), "EBA": ("floc-bodies", 1), "ventral": ("streams", 2),
-              "all-vertices": (None, None)}
+    checks = {
+        "V1v": ("prf-visualrois", 1),
+        "EBA": ("floc-bodies", 1),
+        "ventral": ("streams", 2),
+        "all-vertices": (None, None),
+    }
     for roi, (roi_class, label) in checks.items():
         target = data.targets[roi]
         assert target.subjects == ("subj01", "subj02", "subj03")
         for i, subject in enumerate((1, 2, 3)):
-            np.testing.assert_allclose(target.rdms.data[i], brute_force(release, subject, roi_class, label),
-                                       rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(
+                target.rdms.data[i],
+                brute_force(release, subject, roi_class, label),
+                rtol=1e-10,
+                atol=1e-12,
+            )
 
 
 def test_empty_roi_is_skipped_and_reported_never_filled(release: Path) -> None:
     data = read_algonauts2023_folder(release, subjects=(1, 2, 3))
     hv4 = data.targets["hV4"]
     assert hv4.subjects == ("subj01", "subj03")  # subject 2 has no rh hV4
-    np.testing.assert_allclose(hv4.rdms.data[1], brute_force(release, 3, "prf-visualrois", 3), rtol=1e-10)
+    np.testing.assert_allclose(
+        hv4.rdms.data[1], brute_force(release, 3, "prf-visualrois", 3), rtol=1e-10
+    )
     assert Skip("hV4", "subj02", "no vertices in rh") in data.skipped
     assert "FFA-1" not in data.targets
     assert Skip("FFA-1", "", "no subject has vertices in both hemispheres") in data.skipped
@@ -135,7 +151,9 @@ def test_chosen_rois_only_and_unknown_roi(release: Path) -> None:
 def test_mask_of_wrong_length_is_an_error(release: Path) -> None:
     path = release / "subj01" / "roi_masks" / "lh.floc-faces_challenge_space.npy"
     np.save(path, np.zeros(VERTICES["lh"] + 1, dtype=np.float32))
-    with pytest.raises(BrainAlignError, match=r"lh\.floc-faces_challenge_space\.npy has shape \(41,\)"):
+    with pytest.raises(
+        BrainAlignError, match=r"lh\.floc-faces_challenge_space\.npy has shape \(41,\)"
+    ):
         read_algonauts2023_folder(release, subjects=(1,))
 
 
@@ -188,16 +206,21 @@ def test_benchmarks_score_an_roi_and_refuse_an_empty_one(tmp_path: Path) -> None
     build_release(tmp_path, subjects=STUDY_SUBJECTS)
     benchmark = get("algonauts2023.EBA")
     assert benchmark.availability(tmp_path).available
-    (name, stimuli), = benchmark.stimulus_sets(tmp_path).items()
+    ((name, stimuli),) = benchmark.stimulus_sets(tmp_path).items()
     target = benchmark.target_rdms(tmp_path)
     assert target.subjects == ("subj01", "subj02", "subj03", "subj04", "subj05", "subj06", "subj08")
     assert stimuli.ids == tuple(f"nsd-{n:05d}" for n in sorted(SHARED))
     layers = _planted_layers(target, stimuli.ids)
     summary = benchmark.score({name: layers}, data_dir=tmp_path).summary
     assert summary["brain_similarity_max"]["layer"] == "good"
-    with pytest.raises(BrainAlignError, match=r"target FFA-1 has no data \(FFA-1: no subject has vertices in both hemispheres\)"):
+    with pytest.raises(
+        BrainAlignError,
+        match=r"target FFA-1 has no data \(FFA-1: no subject has vertices in both hemispheres\)",
+    ):
         get("algonauts2023.FFA-1").score({name: layers}, data_dir=tmp_path)
-    with pytest.raises(BrainAlignError, match=r"target V2v has no data \(the data has targets V1v, V1d, hV4, EBA"):
+    with pytest.raises(
+        BrainAlignError, match=r"target V2v has no data \(the data has targets V1v, V1d, hV4, EBA"
+    ):
         get("algonauts2023.V2v").target_rdms(tmp_path)  # not in this release's masks
 
 
@@ -216,7 +239,14 @@ def test_roi_benchmarks_share_one_parse_of_the_release(tmp_path: Path, monkeypat
     monkeypatch.setattr(algonauts2023, "fmri_rows", counted)
     for roi in ("EBA", "V1v"):
         benchmark = get(f"algonauts2023.{roi}")
-        (name, stimuli), = benchmark.stimulus_sets(tmp_path).items()
+        ((name, stimuli),) = benchmark.stimulus_sets(tmp_path).items()
         layers = _planted_layers(benchmark.target_rdms(tmp_path), stimuli.ids)
-        assert benchmark.score({name: layers}, data_dir=tmp_path).summary["brain_similarity_max"]["layer"] == "good"
-    assert sorted(reads) == sorted((f"subj{s:02d}", h) for s in STUDY_SUBJECTS for h in ("lh", "rh"))
+        assert (
+            benchmark.score({name: layers}, data_dir=tmp_path).summary["brain_similarity_max"][
+                "layer"
+            ]
+            == "good"
+        )
+    assert sorted(reads) == sorted(
+        (f"subj{s:02d}", h) for s in STUDY_SUBJECTS for h in ("lh", "rh")
+    )

@@ -22,8 +22,11 @@ from brainalign.neural_data import (
 
 def mean_pairwise_spearman(squares: np.ndarray) -> float:
     vectors = [squareform(s, checks=False) for s in squares]
-    values = [spearmanr(vectors[i], vectors[j]).statistic
-              for i in range(len(vectors)) for j in range(i + 1, len(vectors))]
+    values = [
+        spearmanr(vectors[i], vectors[j]).statistic
+        for i in range(len(vectors))
+        for j in range(i + 1, len(vectors))
+    ]
     return float(np.mean(values))
 
 
@@ -68,10 +71,14 @@ def test_judgements_target(shared_data: Path, folder: Path) -> None:
 
 def test_group_rdm_of_the_paper_is_the_mean_of_subjects(shared_data: Path, folder: Path) -> None:
     """The 2008 paper's group human-IT RDM ranks pairs like the mean of our 4 subject RDMs."""
-    group = scipy.io.loadmat(folder / "Kriegeskorte_Neuron2008_supplementalData.mat")["RDMs_mIT_hIT_fig1"]
+    group = scipy.io.loadmat(folder / "Kriegeskorte_Neuron2008_supplementalData.mat")[
+        "RDMs_mIT_hIT_fig1"
+    ]
     human_group = np.ravel(group[0, 1]["RDM"])
     hit = load_kriegeskorte2008(shared_data).targets["hIT"]
-    assert spearmanr(human_group, hit.rdms.data.mean(axis=0)).statistic == pytest.approx(1.0, abs=1e-9)
+    assert spearmanr(human_group, hit.rdms.data.mean(axis=0)).statistic == pytest.approx(
+        1.0, abs=1e-9
+    )
 
 
 def test_stimuli_share_ids_and_labels_with_algonauts_but_not_images(shared_data: Path) -> None:
@@ -88,10 +95,14 @@ def test_truncated_mat_is_a_clear_error(tmp_path: Path, folder: Path) -> None:
     copy = tmp_path / "kriegeskorte2008_92"
     shutil.copytree(folder, copy)
     path = copy / "92_behavRDMs.mat"
-    path.write_bytes(path.read_bytes()[: 200_000])
-    with pytest.raises(BrainAlignError, match=r"92_behavRDMs\.mat is not a readable MATLAB file.*fetch"):
+    path.write_bytes(path.read_bytes()[:200_000])
+    with pytest.raises(
+        BrainAlignError, match=r"92_behavRDMs\.mat is not a readable MATLAB file.*fetch"
+    ):
         read_kriegeskorte2008_folder(copy)
-    with pytest.raises(BrainAlignError, match=r"92_behavRDMs\.mat has 200000 bytes, expected 982719"):
+    with pytest.raises(
+        BrainAlignError, match=r"92_behavRDMs\.mat has 200000 bytes, expected 982719"
+    ):
         load_kriegeskorte2008(tmp_path)
 
 

@@ -35,8 +35,17 @@ def betas(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray], np.ndarray]:
         volumes[subject] = rng.normal(size=(len(STIMULI), *SHAPE))
         for k, stimulus in enumerate(STIMULI):
             name = f"{subject}_{stimulus}.nii.gz"
-            nib.save(nib.Nifti1Image(volumes[subject][k].astype(np.float32), AFFINE), tmp_path / name)
-            rows.append({"subject": subject, "stimulus_id": stimulus, "beta": name, "image": f"{stimulus}.png"})
+            nib.save(
+                nib.Nifti1Image(volumes[subject][k].astype(np.float32), AFFINE), tmp_path / name
+            )
+            rows.append(
+                {
+                    "subject": subject,
+                    "stimulus_id": stimulus,
+                    "beta": name,
+                    "image": f"{stimulus}.png",
+                }
+            )
     for stimulus in STIMULI:
         Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"{stimulus}.png")
     pd.DataFrame(rows).sample(frac=1, random_state=1).to_csv(tmp_path / "betas.csv", index=False)
@@ -45,11 +54,16 @@ def betas(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray], np.ndarray]:
 
 def test_atlas_rois_match_brute_force(betas) -> None:
     folder, volumes, atlas = betas
-    data = load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz",
-                            labels={1: "left", 2: "corner", 3: "nowhere"})
+    data = load_nifti_betas(
+        folder / "betas.csv",
+        atlas=folder / "atlas.nii.gz",
+        labels={1: "left", 2: "corner", 3: "nowhere"},
+    )
     assert set(data.targets) == {"left", "corner"}
-    assert sorted(data.skipped) == [Skip("nowhere", "s1", "the ROI has no voxels"),
-                                    Skip("nowhere", "s2", "the ROI has no voxels")]
+    assert sorted(data.skipped) == [
+        Skip("nowhere", "s1", "the ROI has no voxels"),
+        Skip("nowhere", "s2", "the ROI has no voxels"),
+    ]
     assert str(data.skipped[0]) == "s1 nowhere: the ROI has no voxels"
     assert sorted(data.stimuli.ids) == sorted(STIMULI)
     for name, label in (("left", 1), ("corner", 2)):
@@ -67,11 +81,19 @@ def test_mask_gives_one_roi_and_4d_volumes_work(betas, tmp_path: Path) -> None:
     nib.save(nib.Nifti1Image((atlas == 2).astype(np.uint8), AFFINE), folder / "roi.nii.gz")
     stack = np.moveaxis(volumes["s1"], 0, -1).astype(np.float32)  # (x, y, z, stimuli)
     nib.save(nib.Nifti1Image(stack, AFFINE), folder / "all.nii.gz")
-    table = pd.DataFrame({"subject": "s1", "stimulus_id": STIMULI, "beta": str(folder / "all.nii.gz"),
-                          "volume": range(len(STIMULI))})
+    table = pd.DataFrame(
+        {
+            "subject": "s1",
+            "stimulus_id": STIMULI,
+            "beta": str(folder / "all.nii.gz"),
+            "volume": range(len(STIMULI)),
+        }
+    )
     data = load_nifti_betas(table, mask=folder / "roi.nii.gz", distance="euclidean")
     assert list(data.targets) == ["roi"] and data.stimuli is None
-    expected = pdist(volumes["s1"][:, atlas == 2].astype(np.float32).astype(np.float64), "euclidean")
+    expected = pdist(
+        volumes["s1"][:, atlas == 2].astype(np.float32).astype(np.float64), "euclidean"
+    )
     np.testing.assert_allclose(data.targets["roi"].rdms.data[0], expected, rtol=1e-6)
     assert data.targets["roi"].ceiling is None  # one subject: no ceiling
 
@@ -88,9 +110,13 @@ def test_per_subject_masks_give_one_target(betas) -> None:
     assert target.subjects == ("s1", "s2")
     order = [STIMULI.index(s) for s in target.stimulus_ids]
     for i, (subject, mask) in enumerate(masks.items()):
-        expected = pdist(volumes[subject][order][:, mask].astype(np.float32).astype(np.float64), "correlation")
+        expected = pdist(
+            volumes[subject][order][:, mask].astype(np.float32).astype(np.float64), "correlation"
+        )
         np.testing.assert_allclose(target.rdms.data[i], expected, rtol=1e-6, atol=1e-9)
-    assert list(load_nifti_betas(folder / "betas.csv", mask=files, name="face-area").targets) == ["face-area"]
+    assert list(load_nifti_betas(folder / "betas.csv", mask=files, name="face-area").targets) == [
+        "face-area"
+    ]
     with pytest.raises(BrainAlignError, match="labels="):
         load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz", name="x")
 
@@ -98,11 +124,17 @@ def test_per_subject_masks_give_one_target(betas) -> None:
 def test_betas_on_other_grids_or_a_flat_mask_name_subject_and_file(betas) -> None:
     folder, volumes, _ = betas
     nib.save(nib.Nifti1Image(np.ones(SHAPE[:2], np.uint8), AFFINE), folder / "flat.nii.gz")
-    with pytest.raises(BrainAlignError, match=r"subject 's1', ROI flat of .*flat\.nii\.gz: cannot read"):
+    with pytest.raises(
+        BrainAlignError, match=r"subject 's1', ROI flat of .*flat\.nii\.gz: cannot read"
+    ):
         load_nifti_betas(folder / "betas.csv", mask=folder / "flat.nii.gz")
     shifted = np.diag([3.0, 2.0, 2.0, 1.0])
-    nib.save(nib.Nifti1Image(volumes["s2"][1].astype(np.float32), shifted), folder / "s2_dog.nii.gz")
-    with pytest.raises(BrainAlignError, match=r"subject 's2': beta image s2_dog\.nii\.gz lies on another grid"):
+    nib.save(
+        nib.Nifti1Image(volumes["s2"][1].astype(np.float32), shifted), folder / "s2_dog.nii.gz"
+    )
+    with pytest.raises(
+        BrainAlignError, match=r"subject 's2': beta image s2_dog\.nii\.gz lies on another grid"
+    ):
         load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz")
 
 
@@ -114,8 +146,13 @@ def test_bad_tables_are_clear_errors(betas) -> None:
     with pytest.raises(BrainAlignError, match=r"lacks column\(s\) \['beta'\]"):
         load_nifti_betas(table.drop(columns="beta"), atlas=folder / "atlas.nii.gz")
     uneven = table[~((table.subject == "s2") & (table.stimulus_id == "cup"))]
-    with pytest.raises(BrainAlignError, match=r"subject 's2' has no beta image for stimuli \['cup'\]"):
-        load_nifti_betas(uneven.assign(beta=[str(folder / b) for b in uneven.beta]), atlas=folder / "atlas.nii.gz")
+    with pytest.raises(
+        BrainAlignError, match=r"subject 's2' has no beta image for stimuli \['cup'\]"
+    ):
+        load_nifti_betas(
+            uneven.assign(beta=[str(folder / b) for b in uneven.beta]),
+            atlas=folder / "atlas.nii.gz",
+        )
     (folder / "s1_cat.nii.gz").write_bytes(b"not a nifti")
     with pytest.raises(BrainAlignError, match=r"cannot read beta image of cat .*s1_cat\.nii\.gz"):
         load_nifti_betas(folder / "betas.csv", atlas=folder / "atlas.nii.gz")
@@ -156,7 +193,9 @@ def test_npy_with_stimulus_list(tmp_path: Path) -> None:
 
 def test_stimulus_list_not_matching_rdm_size(tmp_path: Path) -> None:
     np.save(tmp_path / "r.npy", _squares(np.random.default_rng(0), 1, 5)[0])
-    with pytest.raises(BrainAlignError, match=r"r\.npy holds RDMs of 5 stimuli but the stimulus list has 4"):
+    with pytest.raises(
+        BrainAlignError, match=r"r\.npy holds RDMs of 5 stimuli but the stimulus list has 4"
+    ):
         load_npy(tmp_path / "r.npy", ["a", "b", "c", "d"])
 
 
@@ -183,7 +222,8 @@ def test_rsatoolbox_hdf5_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     vectors = rng.random(size=(4, 10))  # 4 RDMs over 5 stimuli
     toolbox = ToolboxRDMs(
-        dissimilarities=vectors, dissimilarity_measure="correlation",
+        dissimilarities=vectors,
+        dissimilarity_measure="correlation",
         rdm_descriptors={"roi": ["V1", "V1", "IT", "IT"], "subject": ["a", "b", "a", "b"]},
         pattern_descriptors={"stimulus_id": ["s1", "s2", "s3", "s4", "s5"]},
     )

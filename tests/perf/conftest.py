@@ -43,7 +43,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for group, times in _TIMES.items():
         ours = times.get("brainalign")
         for name, seconds in sorted(times.items()):
-            ratio = f"  ({seconds / ours:6.1f}× brainalign's time)" if ours and name != "brainalign" else ""
+            ratio = (
+                f"  ({seconds / ours:6.1f}× brainalign's time)"
+                if ours and name != "brainalign"
+                else ""
+            )
             terminalreporter.write_line(f"{group:<28} {name:<34} {seconds:10.3f} s{ratio}")
         for note in _NOTES[group]:
             terminalreporter.write_line(f"{'':<28} note: {note}")

@@ -26,8 +26,12 @@ from brainalign.results import ResultsStore
 
 GROUP = "Dask run, 4 CNNs × hIT"
 CEILING = "ceiling: 2 torch processes"
-MODELS = ("efficientnet_lite0:untrained", "efficientnet_lite0", "efficientnet_lite1:untrained",
-          "torchvision:resnet18:untrained")
+MODELS = (
+    "efficientnet_lite0:untrained",
+    "efficientnet_lite0",
+    "efficientnet_lite1:untrained",
+    "torchvision:resnet18:untrained",
+)
 BENCHMARK = "kriegeskorte2008.hIT"
 _BURN = """
 import torch
@@ -53,11 +57,18 @@ def _timed_runs(workers: int, benchmark, shared_data: Path, tmp_path: Path, monk
 
     with open_client(workers=workers) as client:
         run(["pixels"], [BENCHMARK], results=tmp_path / "warm-up", options=options, client=client)
-        benchmark.pedantic(run, args=(list(MODELS), [BENCHMARK]),
-                           kwargs={"results": results, "options": options, "client": client},
-                           setup=fresh, rounds=1, iterations=1)
-    _fingerprints[workers] = {(r.model_id, r.benchmark): r.content_id()
-                              for r in ResultsStore(results).load_all(strict=True).results}
+        benchmark.pedantic(
+            run,
+            args=(list(MODELS), [BENCHMARK]),
+            kwargs={"results": results, "options": options, "client": client},
+            setup=fresh,
+            rounds=1,
+            iterations=1,
+        )
+    _fingerprints[workers] = {
+        (r.model_id, r.benchmark): r.content_id()
+        for r in ResultsStore(results).load_all(strict=True).results
+    }
     assert len(_fingerprints[workers]) == len(MODELS)
     return benchmark.stats.stats.mean
 
@@ -79,8 +90,12 @@ def test_one_worker(benchmark, shared_data, tmp_path, monkeypatch, perf_record) 
 def test_two_workers(benchmark, shared_data, tmp_path, monkeypatch, perf_record) -> None:
     benchmark.group = GROUP
     _seconds["2 workers"] = _timed_runs(2, benchmark, shared_data, tmp_path, monkeypatch)
-    perf_record(GROUP, "brainalign", _seconds["2 workers"],
-                f"brainalign = 2 workers; {_speed_up_note('1 worker', '2 workers')} over 1 worker")
+    perf_record(
+        GROUP,
+        "brainalign",
+        _seconds["2 workers"],
+        f"brainalign = 2 workers; {_speed_up_note('1 worker', '2 workers')} over 1 worker",
+    )
     if 1 in _fingerprints:
         assert _fingerprints[2] == _fingerprints[1]
 
@@ -100,5 +115,9 @@ def test_the_machines_ceiling(benchmark, perf_record) -> None:
     _seconds["2 processes"] = benchmark.pedantic(_burn, args=(2,), rounds=1, iterations=1)
     perf_record(CEILING, "1 process", _seconds["1 process"])
     # two processes do twice the work: the speed-up is 2 × t(1) / t(2)
-    perf_record(CEILING, "2 processes (2× the work)", _seconds["2 processes"],
-                f"throughput speed-up {2 * _seconds['1 process'] / _seconds['2 processes']:.2f}×")
+    perf_record(
+        CEILING,
+        "2 processes (2× the work)",
+        _seconds["2 processes"],
+        f"throughput speed-up {2 * _seconds['1 process'] / _seconds['2 processes']:.2f}×",
+    )

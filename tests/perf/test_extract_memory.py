@@ -31,7 +31,9 @@ CHECKED_LAYERS = ("conv1", "layer1.2.relu#3", "layer3.1.bn2", "layer4.2.conv3", 
 def photo_crops(n: int = N_IMAGES, size: int = SIZE, seed: int = 0) -> StimulusSet:
     """``n`` different ``size``-px natural images: seeded crops (some mirrored) of four photos."""
     rng = np.random.default_rng(seed)
-    photos = [getattr(skimage.data, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")]
+    photos = [
+        getattr(skimage.data, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")
+    ]
     images = []
     for index in range(n):
         photo = photos[index % len(photos)]
@@ -74,7 +76,9 @@ SCRIPT = textwrap.dedent("""
 def test_all_layers_of_resnet50_stay_within_the_memory_budget(tmp_path: Path, capsys) -> None:
     out = tmp_path / "rdms.npz"
     script = SCRIPT.format(here=str(Path(__file__).parent), out=str(out))
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     numbers = json.loads(run.stdout.strip().splitlines()[-1])
     with capsys.disabled():
@@ -91,7 +95,13 @@ def test_all_layers_of_resnet50_stay_within_the_memory_budget(tmp_path: Path, ca
         layers = list(data["layers"])
         assert len(layers) == 158
         under_budget = {name: data["rdms"][layers.index(name)] for name in CHECKED_LAYERS}
-    roomy = extract_layer_rdms(load_model(resnet50_id()), photo_crops(), layers=list(CHECKED_LAYERS),
-                               memory_budget="8GB", batch_size=32, cache=False)
+    roomy = extract_layer_rdms(
+        load_model(resnet50_id()),
+        photo_crops(),
+        layers=list(CHECKED_LAYERS),
+        memory_budget="8GB",
+        batch_size=32,
+        cache=False,
+    )
     for name in CHECKED_LAYERS:
         np.testing.assert_array_equal(under_budget[name], roomy.rdms.get(name), err_msg=name)

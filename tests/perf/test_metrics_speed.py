@@ -47,15 +47,32 @@ GROUP = "metrics 92 stim/20×20k/15 subjects"
 def data() -> tuple[list[np.ndarray], LayerKernels, rsa.TargetRDMs]:
     rng = np.random.default_rng(2000)
     latent = rng.normal(size=(N_STIMULI, 40))
-    features = [np.abs(latent @ rng.normal(size=(40, N_FEATURES)) + rng.normal(size=(N_STIMULI, N_FEATURES))
-                       ).astype(np.float32) for _ in range(N_LAYERS)]
+    features = [
+        np.abs(
+            latent @ rng.normal(size=(40, N_FEATURES)) + rng.normal(size=(N_STIMULI, N_FEATURES))
+        ).astype(np.float32)
+        for _ in range(N_LAYERS)
+    ]
     ids = tuple(f"obj{k:02d}" for k in range(1, N_STIMULI + 1))
-    layers = LayerKernels(tuple(Kernel.from_gram(rsa.gram(x)) for x in features),
-                          tuple(f"layer{k}" for k in range(N_LAYERS)), tuple(np.linspace(0, 1, N_LAYERS)), ids)
-    patterns = [latent[:, :10] @ rng.normal(size=(10, 200)) + 3 * rng.normal(size=(N_STIMULI, 200))
-                for _ in range(N_SUBJECTS)]
-    target = rsa.TargetRDMs.from_subjects("roi", rsa.RDMs(np.stack([rsa.rdm(p, "correlation") for p in patterns]),
-                                                          [f"s{k}" for k in range(N_SUBJECTS)], ids, "correlation"))
+    layers = LayerKernels(
+        tuple(Kernel.from_gram(rsa.gram(x)) for x in features),
+        tuple(f"layer{k}" for k in range(N_LAYERS)),
+        tuple(np.linspace(0, 1, N_LAYERS)),
+        ids,
+    )
+    patterns = [
+        latent[:, :10] @ rng.normal(size=(10, 200)) + 3 * rng.normal(size=(N_STIMULI, 200))
+        for _ in range(N_SUBJECTS)
+    ]
+    target = rsa.TargetRDMs.from_subjects(
+        "roi",
+        rsa.RDMs(
+            np.stack([rsa.rdm(p, "correlation") for p in patterns]),
+            [f"s{k}" for k in range(N_SUBJECTS)],
+            ids,
+            "correlation",
+        ),
+    )
     return features, layers, target
 
 
@@ -82,15 +99,29 @@ def test_encoding_from_gram_matrices_vs_sklearn(data, perf_record) -> None:
     sample = [(int(rng.integers(N_LAYERS)), int(rng.integers(N_SUBJECTS))) for _ in range(SAMPLED)]
     started = time.perf_counter()
     for layer, subject in sample:
-        predicted = cross_val_predict(Scaled(alpha_per_target=False), features[layer], coordinates[subject],
-                                      cv=PredefinedSplit(folds))
-        r = np.mean([np.sum((p - p.mean(0)) * (y - y.mean(0))) / np.sqrt(np.sum((p - p.mean(0)) ** 2)
-                                                                         * np.sum((y - y.mean(0)) ** 2))
-                     for p, y in ((predicted[folds == f], coordinates[subject][folds == f]) for f in range(5))])
+        predicted = cross_val_predict(
+            Scaled(alpha_per_target=False),
+            features[layer],
+            coordinates[subject],
+            cv=PredefinedSplit(folds),
+        )
+        r = np.mean(
+            [
+                np.sum((p - p.mean(0)) * (y - y.mean(0)))
+                / np.sqrt(np.sum((p - p.mean(0)) ** 2) * np.sum((y - y.mean(0)) ** 2))
+                for p, y in (
+                    (predicted[folds == f], coordinates[subject][folds == f]) for f in range(5)
+                )
+            ]
+        )
         assert r == pytest.approx(scores.per_subject[layer, subject], abs=1e-6)
     elapsed = (time.perf_counter() - started) * N_LAYERS * N_SUBJECTS / SAMPLED
-    perf_record(GROUP + "/encoding", "sklearn cross_val_predict(RidgeCV)", elapsed,
-                f"{SAMPLED} of {N_LAYERS * N_SUBJECTS} layer × subject fits timed, extrapolated")
+    perf_record(
+        GROUP + "/encoding",
+        "sklearn cross_val_predict(RidgeCV)",
+        elapsed,
+        f"{SAMPLED} of {N_LAYERS * N_SUBJECTS} layer × subject fits timed, extrapolated",
+    )
 
 
 def test_reweighted_rsa_vs_pca_design_and_nnls(data, perf_record) -> None:
@@ -112,11 +143,19 @@ def test_reweighted_rsa_vs_pca_design_and_nnls(data, perf_record) -> None:
             a_test = _design(pca.transform(features[layer][test].astype(np.float64)))
             d_train = rsa.upper_triangle(squares[subject][np.ix_(train, train)])
             w = nnls(a_train - a_train.mean(0), d_train - d_train.mean())[0]
-            per_fold.append(np.corrcoef(a_test @ w, rsa.upper_triangle(squares[subject][np.ix_(test, test)]))[0, 1])
+            per_fold.append(
+                np.corrcoef(a_test @ w, rsa.upper_triangle(squares[subject][np.ix_(test, test)]))[
+                    0, 1
+                ]
+            )
         assert np.mean(per_fold) == pytest.approx(scores.per_subject[layer, subject], abs=1e-6)
     elapsed = (time.perf_counter() - started) * N_LAYERS * N_SUBJECTS / SAMPLED
-    perf_record(GROUP + "/wrsa", "sklearn PCA + pair design + scipy nnls", elapsed,
-                f"{SAMPLED} of {N_LAYERS * N_SUBJECTS} layer × subject fits timed, extrapolated")
+    perf_record(
+        GROUP + "/wrsa",
+        "sklearn PCA + pair design + scipy nnls",
+        elapsed,
+        f"{SAMPLED} of {N_LAYERS * N_SUBJECTS} layer × subject fits timed, extrapolated",
+    )
 
 
 def _design(scores: np.ndarray) -> np.ndarray:
@@ -126,11 +165,20 @@ def _design(scores: np.ndarray) -> np.ndarray:
 
 def test_cka_resamples_vs_the_textbook_formula(data, perf_record) -> None:
     _, layers, target = data
-    counts = np.stack([np.bincount(np.random.default_rng(k).integers(0, N_STIMULI, N_STIMULI), minlength=N_STIMULI)
-                       for k in range(N_BOOT)])
+    counts = np.stack(
+        [
+            np.bincount(
+                np.random.default_rng(k).integers(0, N_STIMULI, N_STIMULI), minlength=N_STIMULI
+            )
+            for k in range(N_BOOT)
+        ]
+    )
     scores = LinearCKA().score(layers, target)
-    resampled, seconds = _timed(lambda: np.concatenate([scores.resample(counts[k:k + 128])
-                                                        for k in range(0, N_BOOT, 128)]))
+    resampled, seconds = _timed(
+        lambda: np.concatenate(
+            [scores.resample(counts[k : k + 128]) for k in range(0, N_BOOT, 128)]
+        )
+    )
     perf_record(GROUP + "/cka 1000 resamples", "brainalign", seconds)
     grams = [k.centred_gram() for k in layers.kernels]
     targets = [embedding(r, "correlation").gram() for r in target.rdms.data]
@@ -145,5 +193,9 @@ def test_cka_resamples_vs_the_textbook_formula(data, perf_record) -> None:
                 expected = np.sum(k * t) / np.sqrt(np.sum(k * k) * np.sum(t * t))
                 assert expected == pytest.approx(resampled[b, layer, subject], abs=1e-9)
     elapsed = (time.perf_counter() - started) * N_BOOT / SAMPLED
-    perf_record(GROUP + "/cka 1000 resamples", "materialised resamples", elapsed,
-                f"{SAMPLED} of {N_BOOT} resamples timed, extrapolated")
+    perf_record(
+        GROUP + "/cka 1000 resamples",
+        "materialised resamples",
+        elapsed,
+        f"{SAMPLED} of {N_BOOT} resamples timed, extrapolated",
+    )

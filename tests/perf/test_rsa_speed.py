@@ -44,8 +44,9 @@ def features() -> list[np.ndarray]:
     rng = np.random.default_rng(1000)
     latent = rng.normal(size=(N_STIMULI, 50))
     return [
-        np.abs(latent @ rng.normal(size=(50, N_FEATURES)) + rng.normal(size=(N_STIMULI, N_FEATURES))
-               ).astype(np.float32)
+        np.abs(
+            latent @ rng.normal(size=(50, N_FEATURES)) + rng.normal(size=(N_STIMULI, N_FEATURES))
+        ).astype(np.float32)
         for _ in range(N_LAYERS)
     ]
 
@@ -54,7 +55,9 @@ def features() -> list[np.ndarray]:
 def targets(features: list[np.ndarray]) -> np.ndarray:
     rng = np.random.default_rng(7)
     reference = rsa.rdm(features[0][:, :2000], "cosine")
-    return reference[None, :] + rng.normal(scale=reference.std() * 3, size=(N_TARGETS, reference.size))
+    return reference[None, :] + rng.normal(
+        scale=reference.std() * 3, size=(N_TARGETS, reference.size)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +102,18 @@ def test_floor_float32_gram_and_one_argsort_per_rdm(features, targets, ours, per
             best[name] = min(best[name], time.perf_counter() - started)
             if name == "floor":
                 grams = value[0]
-    perf_record(FLOOR_GROUP, "brainalign", best["brainalign"], f"best of {FLOOR_ROUNDS}, alternating with the floor")
-    perf_record(FLOOR_GROUP, "floor (float32 Gram + one argsort per RDM)", best["floor"],
-                f"brainalign runs at {100 * best['floor'] / best['brainalign']:.0f}% of the floor's speed")
+    perf_record(
+        FLOOR_GROUP,
+        "brainalign",
+        best["brainalign"],
+        f"best of {FLOOR_ROUNDS}, alternating with the floor",
+    )
+    perf_record(
+        FLOOR_GROUP,
+        "floor (float32 Gram + one argsort per RDM)",
+        best["floor"],
+        f"brainalign runs at {100 * best['floor'] / best['brainalign']:.0f}% of the floor's speed",
+    )
     # the floor's Gram is float32's: its RDM agrees to float32 rounding only
     np.testing.assert_allclose(rsa.rdm_from_gram(grams[0]), layer_rdms[0], atol=1e-5)
 
@@ -120,8 +132,12 @@ def test_study_loop_sklearn_scipy(benchmark, features, targets, ours, perf_recor
 
     rdms, values, rdm_seconds, compare_seconds = benchmark.pedantic(loop, rounds=1, iterations=1)
     total = rdm_seconds + compare_seconds * (N_LAYERS * N_TARGETS) / SAMPLED_PAIRS
-    perf_record(group("cosine"), "study loop (sklearn + scipy)", total,
-                f"{SAMPLED_PAIRS} of {N_LAYERS * N_TARGETS} spearmanr calls timed, extrapolated")
+    perf_record(
+        group("cosine"),
+        "study loop (sklearn + scipy)",
+        total,
+        f"{SAMPLED_PAIRS} of {N_LAYERS * N_TARGETS} spearmanr calls timed, extrapolated",
+    )
     layer_rdms, scores = ours["cosine"]
     # sklearn keeps float32 features in float32: its RDMs and their ρ agree to float32 rounding
     np.testing.assert_allclose(np.stack(rdms), layer_rdms, atol=1e-5)
@@ -132,10 +148,15 @@ def test_rsatoolbox(benchmark, features, targets, ours, perf_record) -> None:
     benchmark.group = group("correlation")
 
     def toolbox():
-        stacked = rsatoolbox.rdm.concat([
-            rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(x), method="correlation") for x in features
-        ])
-        return stacked, rsatoolbox.rdm.compare(stacked, rsatoolbox.rdm.RDMs(targets), method="spearman")
+        stacked = rsatoolbox.rdm.concat(
+            [
+                rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(x), method="correlation")
+                for x in features
+            ]
+        )
+        return stacked, rsatoolbox.rdm.compare(
+            stacked, rsatoolbox.rdm.RDMs(targets), method="spearman"
+        )
 
     stacked, scores = benchmark.pedantic(toolbox, rounds=1, iterations=1)
     perf_record(group("correlation"), "rsatoolbox", benchmark.stats.stats.total)

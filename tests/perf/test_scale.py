@@ -26,7 +26,9 @@ from brainalign.api import score
 from brainalign.benchmarks.spec import SpecBenchmark
 from brainalign.models import from_module
 
-SIZES = [int(s) for s in os.environ.get("BRAINALIGN_SCALE_SIZES", "100,1000").split(",") if s.strip()]
+SIZES = [
+    int(s) for s in os.environ.get("BRAINALIGN_SCALE_SIZES", "100,1000").split(",") if s.strip()
+]
 N_SUBJECTS, N_BLOCKS, SIDE = 8, 10, 16
 GROUP = "scale: 20 layers, 8 subjects"
 _TOTALS: dict[int, float] = {}
@@ -54,10 +56,12 @@ def synthetic_benchmark(folder: Path, n: int, seed: int = 0) -> Path:
     np.save(folder / "rdms.npy", rdms)
     (folder / "stimuli.txt").write_text("\n".join(ids) + "\n")
     spec = folder / "scale.toml"
-    spec.write_text(f'id = "synthetic.scale{n}"\ntitle = "Synthetic: {n} generated images"\n'
-                    'citation = "@misc{synthetic, title = {Synthetic}}"\nstimuli = "images"\n\n'
-                    '[target]\nname = "latent"\nkind = "fmri"\nformat = "npy"\nrdms = "rdms.npy"\n'
-                    'stimulus_list = "stimuli.txt"\n')
+    spec.write_text(
+        f'id = "synthetic.scale{n}"\ntitle = "Synthetic: {n} generated images"\n'
+        'citation = "@misc{synthetic, title = {Synthetic}}"\nstimuli = "images"\n\n'
+        '[target]\nname = "latent"\nkind = "fmri"\nformat = "npy"\nrdms = "rdms.npy"\n'
+        'stimulus_list = "stimuli.txt"\n'
+    )
     return spec
 
 
@@ -77,14 +81,18 @@ def layer_stack():
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_scoring_time_and_memory_per_phase(n: int, tmp_path: Path, monkeypatch, perf_record) -> None:
+def test_scoring_time_and_memory_per_phase(
+    n: int, tmp_path: Path, monkeypatch, perf_record
+) -> None:
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
     spec = synthetic_benchmark(tmp_path / "data", n)
     model = layer_stack()
     assert len(model.layers) == 2 * N_BLOCKS
     started = time.perf_counter()
     with phases.track_memory() as memory:
-        outcomes = score(model, [SpecBenchmark(spec)], results=tmp_path / "results", skip_absent=False)
+        outcomes = score(
+            model, [SpecBenchmark(spec)], results=tmp_path / "results", skip_absent=False
+        )
     wall = time.perf_counter() - started
     assert [o.status for o in outcomes] == ["scored"], [o.message for o in outcomes]
     timings = outcomes[0].result.provenance["timings"]
@@ -94,10 +102,17 @@ def test_scoring_time_and_memory_per_phase(n: int, tmp_path: Path, monkeypatch, 
         if seconds or name in memory.peaks:
             peak = memory.peaks.get(name, 0) / 2**30
             perf_record(group, name, seconds, f"peak memory {peak:.2f} GB")
-    perf_record(group, "brainalign", wall, f"peak memory {max(memory.peaks.values()) / 2**30:.2f} GB in all")
+    perf_record(
+        group, "brainalign", wall, f"peak memory {max(memory.peaks.values()) / 2**30:.2f} GB in all"
+    )
     _TOTALS[n] = wall
     smaller = [m for m in _TOTALS if m < n]
     if smaller:
         m = max(smaller)
         exponent = math.log(wall / _TOTALS[m]) / math.log(n / m)
-        perf_record(GROUP, f"time exponent {m}→{n} stimuli", exponent, "log(time ratio) / log(stimuli ratio)")
+        perf_record(
+            GROUP,
+            f"time exponent {m}→{n} stimuli",
+            exponent,
+            "log(time ratio) / log(stimuli ratio)",
+        )

@@ -32,9 +32,12 @@ from brainalign.probe import (
 from brainalign.probe.compositing import EDGES, composite, paste_box
 from brainalign.stimuli import StimulusSet
 
-SMALL = BuildSettings(seed=0, image_size=160, max_distractors=14,
-                      thresholds=ThresholdQuantiles(semantic_similar=0.15, semantic_dissimilar=0.5,
-                                                    pilot_size=40))
+SMALL = BuildSettings(
+    seed=0,
+    image_size=160,
+    max_distractors=14,
+    thresholds=ThresholdQuantiles(semantic_similar=0.15, semantic_dissimilar=0.5, pilot_size=40),
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,12 @@ def test_paste_box_covers_a_tenth_against_the_edge(edge: str, aspect: float, off
     box = paste_box(200, 300, aspect, 0.10, edge, offset)
     assert box.width * box.height == pytest.approx(0.10 * 200 * 300, rel=0.02)
     assert 0 <= box.x0 < box.x1 <= 300 and 0 <= box.y0 < box.y1 <= 200
-    touching = {"top": box.y0 == 0, "bottom": box.y1 == 200, "left": box.x0 == 0, "right": box.x1 == 300}
+    touching = {
+        "top": box.y0 == 0,
+        "bottom": box.y1 == 200,
+        "left": box.x0 == 0,
+        "right": box.x1 == 300,
+    }
     assert touching[edge]
     assert 1 / 3 - 0.02 <= box.width / box.height <= 3 + 0.05
     free = (300 - box.width) if edge in ("top", "bottom") else (200 - box.height)
@@ -78,10 +86,12 @@ def test_composite_contrast_one_is_the_plain_alpha_paste() -> None:
     out = composite(base, cut, box, 1.0)
     alpha = cut[..., 3:4] / 255.0
     expected = base.astype(float).copy()
-    expected[box.y0:box.y1, box.x0:box.x1] = base[box.y0:box.y1, box.x0:box.x1] * (1 - alpha) + cut[..., :3] * alpha
+    expected[box.y0 : box.y1, box.x0 : box.x1] = (
+        base[box.y0 : box.y1, box.x0 : box.x1] * (1 - alpha) + cut[..., :3] * alpha
+    )
     np.testing.assert_array_equal(out, np.rint(expected).astype(np.uint8))
     outside = np.ones((40, 40), bool)
-    outside[box.y0:box.y1, box.x0:box.x1] = False
+    outside[box.y0 : box.y1, box.x0 : box.x1] = False
     np.testing.assert_array_equal(out[outside], base[outside])
 
 
@@ -90,9 +100,17 @@ def test_low_contrast_pulls_the_distractor_to_the_local_mean() -> None:
     cut = photo_rgba(np.random.default_rng(2), 20)
     cut[..., 3] = 255
     box = paste_box(40, 40, 1.0, 0.25, "top", 0.0)
-    spread = [composite(base, cut, box, c)[box.y0:box.y1, box.x0:box.x1].std() for c in (0.1, 0.5, 1.0)]
+    spread = [
+        composite(base, cut, box, c)[box.y0 : box.y1, box.x0 : box.x1].std()
+        for c in (0.1, 0.5, 1.0)
+    ]
     assert spread[0] < spread[1] < spread[2]
-    assert abs(composite(base, cut, box, 0.01)[box.y0:box.y1, box.x0:box.x1].astype(float) - 100).max() <= 2
+    assert (
+        abs(
+            composite(base, cut, box, 0.01)[box.y0 : box.y1, box.x0 : box.x1].astype(float) - 100
+        ).max()
+        <= 2
+    )
 
 
 # --- the Tux Paint pool --------------------------------------------------------------------------
@@ -117,20 +135,23 @@ def test_base_image_is_seeded_and_shows_the_stamp(pool: TuxPaintPool) -> None:
 
 
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb (Debian/Ubuntu)")
-def test_stamps_are_extracted_from_a_deb_into_the_cache(stamps: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stamps_are_extracted_from_a_deb_into_the_cache(
+    stamps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "pkg"
     (package / "DEBIAN").mkdir(parents=True)
     (package / "DEBIAN" / "control").write_text(
         "Package: tuxpaint-stamps-default\nVersion: 1.0\nArchitecture: all\n"
-        "Maintainer: test <t@example.org>\nDescription: test\n")
+        "Maintainer: test <t@example.org>\nDescription: test\n"
+    )
     shutil.copytree(stamps, package / "usr/share/tuxpaint/stamps")
     (package / "usr/share/doc").mkdir(parents=True)
     (package / "usr/share/doc/readme.txt").write_text("not a stamp")
     (package / "usr/share/tuxpaint/stamps/animals/mammals/cat.ogg").write_bytes(b"sound")
     deb = tmp_path / "tuxpaint-stamps-default_1.0_all.deb"
-    subprocess.run(["dpkg-deb", "--build", "-Zgzip", str(package), str(deb)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--build", "-Zgzip", str(package), str(deb)], check=True, capture_output=True
+    )
 
     def fake_download(folder: Path) -> Path:
         return Path(shutil.copy(deb, folder))
@@ -138,21 +159,29 @@ def test_stamps_are_extracted_from_a_deb_into_the_cache(stamps: Path, tmp_path: 
     monkeypatch.setattr(tuxpaint, "download_deb", fake_download)
     monkeypatch.setattr(tuxpaint, "SYSTEM_STAMPS", tmp_path / "absent")
     monkeypatch.delenv("BRAINALIGN_TUXPAINT_STAMPS", raising=False)
-    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))  # fake stamps stay out of the session's cache
+    monkeypatch.setenv(
+        "BRAINALIGN_CACHE", str(tmp_path / "cache")
+    )  # fake stamps stay out of the session's cache
     with pytest.raises(BrainAlignError, match="not in the cache"):
         tuxpaint.ensure_tuxpaint_stamps(download=False)
     root = tuxpaint.ensure_tuxpaint_stamps()
     assert root == tuxpaint.stamps_cache() / "stamps"
-    assert (root / "animals/mammals/cat.png").read_bytes() == (stamps / "animals/mammals/cat.png").read_bytes()
+    assert (root / "animals/mammals/cat.png").read_bytes() == (
+        stamps / "animals/mammals/cat.png"
+    ).read_bytes()
     assert not list(root.rglob("*.ogg")) and not (root.parent / "usr").exists()
     assert tuxpaint.ensure_tuxpaint_stamps(download=False) == root  # cached now
     assert len(TuxPaintPool(root)) == len(TuxPaintPool(stamps))
 
 
-def test_failed_apt_download_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_apt_download_says_how_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_apt = tmp_path / "bin" / "apt-get"
     fake_apt.parent.mkdir()
-    fake_apt.write_text("#!/bin/sh\necho 'E: Unable to locate package tuxpaint-stamps-default' >&2\nexit 100\n")
+    fake_apt.write_text(
+        "#!/bin/sh\necho 'E: Unable to locate package tuxpaint-stamps-default' >&2\nexit 100\n"
+    )
     fake_apt.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake_apt.parent}")
     with pytest.raises(BrainAlignError, match="apt-get update"):
@@ -221,7 +250,9 @@ def test_same_seed_gives_byte_identical_output(built, pool: TuxPaintPool, tmp_pa
     for relative in first:
         assert (out / relative).read_bytes() == (again / relative).read_bytes(), relative
     other = tmp_path / "other"
-    build_probe(pool, other, BuildSettings(**{**SMALL.__dict__, "seed": 1}), embedder=BagOfWordsEmbedder())
+    build_probe(
+        pool, other, BuildSettings(**{**SMALL.__dict__, "seed": 1}), embedder=BagOfWordsEmbedder()
+    )
     shared = set(ProbeFolder.open(other).base_ids) & set(ProbeFolder.open(out).base_ids)
     assert shared
     for base_id in shared:  # another seed, another background behind the same stamp
@@ -238,7 +269,9 @@ def _record_image(probe: Path, image: Path) -> None:
     relative = str(image.relative_to(probe))
     manifest["files"][relative] = sha256_file(image)
     stimulus_id = relative.removeprefix("images/").removesuffix(".png")
-    manifest["pixels_sha256"][stimulus_id] = pixels_sha256(np.asarray(Image.open(image).convert("RGB")))
+    manifest["pixels_sha256"][stimulus_id] = pixels_sha256(
+        np.asarray(Image.open(image).convert("RGB"))
+    )
     (probe / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -270,7 +303,9 @@ def test_the_content_hash_is_the_pixels_and_table_not_the_file_bytes(built, tmp_
     assert ProbeFolder.open(copy, verify=False).content_hash != original
     shutil.copy(out / "metadata.csv", copy / "metadata.csv")
 
-    victim = copy / "images" / "Control" / f"{table.loc[row, 'base_id']}.png"  # one pixel: another probe
+    victim = (
+        copy / "images" / "Control" / f"{table.loc[row, 'base_id']}.png"
+    )  # one pixel: another probe
     changed = np.asarray(Image.open(victim)).copy()
     changed[0, 0, 0] ^= 1
     Image.fromarray(changed).save(victim)
@@ -290,13 +325,18 @@ def test_targets_match_the_baseline_images(built) -> None:
     assert targets["saliency"][0] == pytest.approx(saliency_change(first, second), abs=1e-12)
 
 
-def test_stimulus_sets_share_base_ids_and_are_built_once(built, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stimulus_sets_share_base_ids_and_are_built_once(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, _ = built
     probe = ProbeFolder.open(out)
     built_sets = []
     from_paths = StimulusSet.from_paths
-    monkeypatch.setattr(StimulusSet, "from_paths",
-                        lambda *args, **kwargs: built_sets.append(kwargs["name"]) or from_paths(*args, **kwargs))
+    monkeypatch.setattr(
+        StimulusSet,
+        "from_paths",
+        lambda *args, **kwargs: built_sets.append(kwargs["name"]) or from_paths(*args, **kwargs),
+    )
     sets = probe.stimulus_sets()
     assert list(sets) == list(CONDITIONS)
     assert all(s.ids == probe.base_ids for s in sets.values())
@@ -307,16 +347,24 @@ def test_stimulus_sets_share_base_ids_and_are_built_once(built, monkeypatch: pyt
     assert sorted(built_sets) == sorted(f"probe.saliency_semantic/{c}" for c in CONDITIONS)
 
 
-def test_impossible_thresholds_fail_with_reasons_and_leave_nothing(pool: TuxPaintPool, tmp_path: Path) -> None:
-    settings = BuildSettings(seed=0, image_size=160, max_distractors=2,
-                             thresholds=Thresholds(0.0001, 0.9999, 0.0, 0.9999))
+def test_impossible_thresholds_fail_with_reasons_and_leave_nothing(
+    pool: TuxPaintPool, tmp_path: Path
+) -> None:
+    settings = BuildSettings(
+        seed=0,
+        image_size=160,
+        max_distractors=2,
+        thresholds=Thresholds(0.0001, 0.9999, 0.0, 0.9999),
+    )
     out = tmp_path / "nothing"
     with pytest.raises(BrainAlignError, match="no semantically similar distractor"):
         build_probe(pool, out, settings, embedder=BagOfWordsEmbedder())
     assert not out.exists() and not any(tmp_path.iterdir())
 
 
-def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(pool: TuxPaintPool, tmp_path: Path) -> None:
+def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(
+    pool: TuxPaintPool, tmp_path: Path
+) -> None:
     """SIGKILL skips every cleanup: a dead build's staging folder stays until the next build into
     the same folder removes it (its owner's lock died with it); a live build's is kept."""
     import signal
@@ -325,11 +373,18 @@ def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(pool: TuxPai
     from brainalign._files import OWNER_FILE, ScratchFolder
 
     out = tmp_path / "probe"
-    killed = subprocess.run([sys.executable, "-c", (
-        "import os, signal, sys; from brainalign._files import ScratchFolder; "
-        f"s = ScratchFolder('probe.building', root={str(tmp_path)!r}); "
-        "(s.path / 'images').mkdir(); (s.path / 'images' / 'half.png').write_bytes(b'half'); "
-        "os.kill(os.getpid(), signal.SIGKILL)")])
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, signal, sys; from brainalign._files import ScratchFolder; "
+                f"s = ScratchFolder('probe.building', root={str(tmp_path)!r}); "
+                "(s.path / 'images').mkdir(); (s.path / 'images' / 'half.png').write_bytes(b'half'); "
+                "os.kill(os.getpid(), signal.SIGKILL)"
+            ),
+        ]
+    )
     assert killed.returncode == -signal.SIGKILL
     (left,) = tmp_path.iterdir()  # what the killed build left
     alive = ScratchFolder("probe.building", root=tmp_path)  # another build, still running
@@ -341,7 +396,9 @@ def test_a_build_killed_halfway_leaves_nothing_after_the_next_build(pool: TuxPai
     alive.remove()
 
 
-def test_existing_output_is_not_overwritten_without_consent(pool: TuxPaintPool, tmp_path: Path) -> None:
+def test_existing_output_is_not_overwritten_without_consent(
+    pool: TuxPaintPool, tmp_path: Path
+) -> None:
     out = tmp_path / "taken"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
@@ -383,7 +440,9 @@ def test_folder_pool_groups_several_captions(tmp_path: Path) -> None:
     assert pool.base_image("img0", 48, 0).shape == (48, 48, 3)
     assert pool.cutout("img0").shape == (60, 90, 4) and (pool.cutout("img0")[..., 3] == 255).all()
 
-    pd.DataFrame([("missing.jpg", "x")], columns=["image", "caption"]).to_csv(tmp_path / "bad.csv", index=False)
+    pd.DataFrame([("missing.jpg", "x")], columns=["image", "caption"]).to_csv(
+        tmp_path / "bad.csv", index=False
+    )
     with pytest.raises(BrainAlignError, match="not in"):
         FolderPool(tmp_path / "images", tmp_path / "bad.csv")
     pd.DataFrame([("img0.jpg",)], columns=["file"]).to_csv(tmp_path / "cols.csv", index=False)
@@ -391,8 +450,9 @@ def test_folder_pool_groups_several_captions(tmp_path: Path) -> None:
         FolderPool(tmp_path / "images", tmp_path / "cols.csv")
 
 
-def test_distractors_without_transparency_are_announced_as_rectangles(stamps: Path, tmp_path: Path,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_distractors_without_transparency_are_announced_as_rectangles(
+    stamps: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Photos have no alpha channel: they are pasted whole, as rectangles with their backgrounds,
     and the build says so (report, log, manifest) instead of passing them off as cut-outs."""
     rows = []
@@ -404,13 +464,20 @@ def test_distractors_without_transparency_are_announced_as_rectangles(stamps: Pa
             rows += [(f"{stamp.id}.jpg", caption) for caption in tuxpaint.stamp_captions(stamp)]
     pd.DataFrame(rows, columns=["image", "caption"]).to_csv(tmp_path / "captions.csv", index=False)
     with caplog.at_level("WARNING"):
-        report = build_probe(FolderPool(tmp_path, tmp_path / "captions.csv"), tmp_path / "probe", SMALL,
-                             embedder=BagOfWordsEmbedder())
+        report = build_probe(
+            FolderPool(tmp_path, tmp_path / "captions.csv"),
+            tmp_path / "probe",
+            SMALL,
+            embedder=BagOfWordsEmbedder(),
+        )
     assert report.shapes == {"rectangle": 4 * report.n_complete}
     assert ProbeFolder.open(tmp_path / "probe").manifest["distractor_shapes"] == report.shapes
     warnings = report.warnings()
-    assert any(f"{4 * report.n_complete} of {4 * report.n_complete} distractors are whole images pasted as "
-               "opaque rectangles" in w for w in warnings)
+    assert any(
+        f"{4 * report.n_complete} of {4 * report.n_complete} distractors are whole images pasted as "
+        "opaque rectangles" in w
+        for w in warnings
+    )
     assert any(f"only {report.n_complete} base images" in w for w in warnings)
     assert all(w in caplog.text for w in warnings)
 
@@ -425,26 +492,34 @@ def test_coco_pool_reads_captions_and_applies_the_nsd_crop(tmp_path: Path) -> No
     names = _photos(tmp_path / "coco" / "val2017", 3)
     coco = {
         "images": [{"id": 100 + i, "file_name": n} for i, n in enumerate(names)],
-        "annotations": [{"image_id": 100 + i, "caption": f"A scene {i}, take {k}."}
-                        for i in range(3) for k in range(5)],
+        "annotations": [
+            {"image_id": 100 + i, "caption": f"A scene {i}, take {k}."}
+            for i in range(3)
+            for k in range(5)
+        ],
     }
     (tmp_path / "captions_val2017.json").write_text(json.dumps(coco))
     pool = CocoPool(tmp_path / "coco", [tmp_path / "captions_val2017.json"])
     assert len(pool) == 3 and len(pool.item("coco101").captions) == 5
     pd.DataFrame({"cocoId": [100, 102], "cropBox": ["(0, 0, 0.1, 0.2)", "(0.5, 0, 0, 0)"]}).to_csv(
-        tmp_path / "nsd.csv", index=False)
+        tmp_path / "nsd.csv", index=False
+    )
     nsd = CocoPool(tmp_path / "coco", [tmp_path / "captions_val2017.json"], tmp_path / "nsd.csv")
     assert [i.id for i in nsd.items] == ["coco100", "coco102"]
     assert nsd.cutout("coco100").shape[:2] == (60, 63)  # 90 px wide minus 10 % left, 20 % right
     assert nsd.cutout("coco102").shape[:2] == (30, 90)  # top half removed
     original = np.asarray(Image.open(tmp_path / "coco" / "val2017" / names[0]).convert("RGB"))
     np.testing.assert_array_equal(nsd.cutout("coco100")[..., :3], original[:, 9:72])
-    broken = {"ragged.csv": 'cocoId,cropBox\n100,"(0, 0, 0, 0)"\n102,1,2,3\n',
-              "unparsable.csv": 'cocoId,cropBox\n100,"(0, 0, 0.1"\n',
-              "words.csv": 'cocoId,cropBox\n100,"(top, 0, 0, 0)"\n'}
+    broken = {
+        "ragged.csv": 'cocoId,cropBox\n100,"(0, 0, 0, 0)"\n102,1,2,3\n',
+        "unparsable.csv": 'cocoId,cropBox\n100,"(0, 0, 0.1"\n',
+        "words.csv": 'cocoId,cropBox\n100,"(top, 0, 0, 0)"\n',
+    }
     for name, text in broken.items():
         (tmp_path / name).write_text(text)
-        with pytest.raises(BrainAlignError, match=rf"{name}.*(not a readable CSV|is not 4 numbers)"):
+        with pytest.raises(
+            BrainAlignError, match=rf"{name}.*(not a readable CSV|is not 4 numbers)"
+        ):
             CocoPool(tmp_path / "coco", [tmp_path / "captions_val2017.json"], tmp_path / name)
 
 
@@ -455,15 +530,36 @@ def test_cli_builds_and_checks_a_probe(stamps: Path, tmp_path: Path) -> None:
     from brainalign.cli import cli
 
     runner = CliRunner()
-    args = ["-q", "probe", "build", "--stamps", str(stamps), "--out", str(tmp_path / "probe"),
-            "--size", "160", "--max-distractors", "14", "--seed", "3",
-            "--semantic-similar", "0.45", "--semantic-dissimilar", "0.5"]
+    args = [
+        "-q",
+        "probe",
+        "build",
+        "--stamps",
+        str(stamps),
+        "--out",
+        str(tmp_path / "probe"),
+        "--size",
+        "160",
+        "--max-distractors",
+        "14",
+        "--seed",
+        "3",
+        "--semantic-similar",
+        "0.45",
+        "--semantic-dissimilar",
+        "0.5",
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "complete with all four conditions" in result.stdout
     built = ProbeFolder.open(tmp_path / "probe")
-    assert f"id: probe.saliency_semantic~{built.content_hash[:12]}@2 (not the pinned standard probe" in result.stdout
-    assert f"warning: only {len(built.base_ids)} base images" in result.stderr  # a handful: said loudly
+    assert (
+        f"id: probe.saliency_semantic~{built.content_hash[:12]}@2 (not the pinned standard probe"
+        in result.stdout
+    )
+    assert (
+        f"warning: only {len(built.base_ids)} base images" in result.stderr
+    )  # a handful: said loudly
     assert "rectangles" not in result.stderr  # Tux Paint stamps are cut-outs
     manifest = json.loads((tmp_path / "probe" / "manifest.json").read_text())
     assert manifest["embedder"] == "all-MiniLM-L6-v2"

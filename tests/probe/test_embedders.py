@@ -33,7 +33,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
-def test_minilm_works_offline_and_puts_cat_nearer_dog_than_trumpet(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_minilm_works_offline_and_puts_cat_nearer_dog_than_trumpet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _no_network(monkeypatch)
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)  # our code must set them itself
@@ -45,8 +47,11 @@ def test_minilm_works_offline_and_puts_cat_nearer_dog_than_trumpet(monkeypatch: 
     square = to_square(semantic_rdm([["A cat."], ["A dog."], ["A trumpet."]], embedder))
     assert square[0, 1] < square[0, 2] - 0.1
     # several captions per image: a kitten photo described twice sits with the cat, not the trumpet
-    square = to_square(semantic_rdm(
-        [["A cat."], ["A small kitten.", "A young cat playing."], ["A trumpet."]], embedder))
+    square = to_square(
+        semantic_rdm(
+            [["A cat."], ["A small kitten.", "A young cat playing."], ["A trumpet."]], embedder
+        )
+    )
     assert square[0, 1] < square[1, 2]
     np.testing.assert_allclose(embedder.embed(["A cat."]), vectors[:1], atol=1e-6)  # deterministic
     import os
@@ -56,7 +61,11 @@ def test_minilm_works_offline_and_puts_cat_nearer_dog_than_trumpet(monkeypatch: 
 
 def test_semantic_rdm_is_the_cosine_rdm_of_mean_caption_embeddings() -> None:
     embedder = BagOfWordsEmbedder()
-    captions = [["red apple", "green apple fruit"], ["banana fruit"], ["fast car", "red car", "car road"]]
+    captions = [
+        ["red apple", "green apple fruit"],
+        ["banana fruit"],
+        ["fast car", "red car", "car road"],
+    ]
     means = [embedder.embed(group).mean(axis=0) for group in captions]
     expected = pdist(np.array(means), "cosine")
     np.testing.assert_allclose(semantic_rdm(captions, embedder), expected, atol=1e-12)
@@ -86,7 +95,9 @@ def test_embedder_specs() -> None:
         get_embedder("sentence-transformers:/no/such/model").embed(["x"])
 
 
-def test_universal_sentence_encoder_without_tensorflow_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_universal_sentence_encoder_without_tensorflow_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(sys.modules, "tensorflow_hub", None)  # import fails as if not installed
     with pytest.raises(BrainAlignError, match="pip install tensorflow tensorflow-hub"):
         UniversalSentenceEncoder().embed(["A cat."])
@@ -99,7 +110,9 @@ TINY_CLIP = {
 }
 
 
-def test_open_clip_text_tower_from_a_local_checkpoint(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_clip_text_tower_from_a_local_checkpoint(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     import open_clip
@@ -116,7 +129,9 @@ def test_open_clip_text_tower_from_a_local_checkpoint(tmp_path, monkeypatch: pyt
     captions = ["A cat.", "A trumpet."]
     vectors = embedder.embed(captions)
     with torch.no_grad():
-        reference = model.eval().encode_text(open_clip.get_tokenizer("brainalign-tiny-clip")(captions))
+        reference = model.eval().encode_text(
+            open_clip.get_tokenizer("brainalign-tiny-clip")(captions)
+        )
     reference = torch.nn.functional.normalize(reference.double(), dim=-1).numpy()
     np.testing.assert_allclose(vectors, reference, atol=1e-5)
     with pytest.raises(BrainAlignError, match="cannot be loaded offline"):

@@ -22,12 +22,19 @@ from brainalign.probe import BuildSettings, ThresholdQuantiles, Thresholds, defa
 from brainalign.probe import default as default_module
 from brainalign.probe.tuxpaint import TuxPaintPool, stamp_files
 
-SMALL = BuildSettings(seed=0, n_bases=4, image_size=160, max_distractors=14,
-                      thresholds=ThresholdQuantiles(semantic_similar=0.2, semantic_dissimilar=0.5, pilot_size=30))
+SMALL = BuildSettings(
+    seed=0,
+    n_bases=4,
+    image_size=160,
+    max_distractors=14,
+    thresholds=ThresholdQuantiles(semantic_similar=0.2, semantic_dissimilar=0.5, pilot_size=30),
+)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def _pin_of(stamps: Path, probe_sha256: str = "0" * 64) -> pinned.Pin:
@@ -36,8 +43,14 @@ def _pin_of(stamps: Path, probe_sha256: str = "0" * 64) -> pinned.Pin:
 
     pool = TuxPaintPool(stamps)
     files = {name: sha256_file(stamps / name) for name in stamp_files(pool.stamps.values(), stamps)}
-    return pinned.Pin("tuxpaint-stamps-default", "test-1", "ab" * 32, files,
-                      Thresholds(0.3, 0.6, 0.01, 0.2), probe_sha256)
+    return pinned.Pin(
+        "tuxpaint-stamps-default",
+        "test-1",
+        "ab" * 32,
+        files,
+        Thresholds(0.3, 0.6, 0.01, 0.2),
+        probe_sha256,
+    )
 
 
 @pytest.fixture
@@ -49,8 +62,11 @@ def synthetic_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(pinned, "pin", lambda: synthetic)
     monkeypatch.setattr(default_module, "DEFAULT_SETTINGS", SMALL)
     real_build = default_module.build_probe
-    monkeypatch.setattr(default_module, "build_probe",
-                        lambda *a, **k: real_build(*a, **k, embedder=BagOfWordsEmbedder()))
+    monkeypatch.setattr(
+        default_module,
+        "build_probe",
+        lambda *a, **k: real_build(*a, **k, embedder=BagOfWordsEmbedder()),
+    )
 
     def build(folder: Path, cache: str):
         monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / cache))
@@ -61,12 +77,15 @@ def synthetic_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_pinned_stamps_build_the_standard_probe_and_extra_files_change_nothing(
-        synthetic_default, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    synthetic_default, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
     stamps, build = synthetic_default
     with caplog.at_level(logging.WARNING):
         first = build(stamps, "cache-a")
     assert first.root == default_module.default_probe_dir()
-    assert "differs from the pinned probe" in caplog.text  # the pin's probe hash is a placeholder here
+    assert (
+        "differs from the pinned probe" in caplog.text
+    )  # the pin's probe hash is a placeholder here
     assert probe_id(first) == f"{PROBE_ID}~{first.content_hash[:12]}"
     pinned_probe = _pin_of(stamps, first.content_hash)
     monkeypatch.setattr(pinned, "pin", lambda: pinned_probe)
@@ -75,7 +94,9 @@ def test_pinned_stamps_build_the_standard_probe_and_extra_files_change_nothing(
     # a newer package: every pinned file unchanged, plus a stamp the pin does not list
     newer = tmp_path / "newer"
     shutil.copytree(stamps, newer)
-    Image.fromarray(photo_rgba(np.random.default_rng(9)), "RGBA").save(newer / "animals/mammals/zebra.png")
+    Image.fromarray(photo_rgba(np.random.default_rng(9)), "RGBA").save(
+        newer / "animals/mammals/zebra.png"
+    )
     (newer / "animals/mammals/zebra.txt").write_text("A zebra.\n", encoding="utf-8")
     caplog.clear()
     with caplog.at_level(logging.WARNING):
@@ -87,7 +108,8 @@ def test_pinned_stamps_build_the_standard_probe_and_extra_files_change_nothing(
 
 @pytest.mark.parametrize("damage", ["changed", "missing"])
 def test_stamps_that_differ_from_the_pin_build_a_probe_with_an_id_of_its_own(
-        synthetic_default, tmp_path: Path, caplog, damage: str) -> None:
+    synthetic_default, tmp_path: Path, caplog, damage: str
+) -> None:
     stamps, build = synthetic_default
     standard = build(stamps, "cache-a")
     other = tmp_path / "other"
@@ -101,14 +123,24 @@ def test_stamps_that_differ_from_the_pin_build_a_probe_with_an_id_of_its_own(
         victim.unlink()
     with caplog.at_level(logging.WARNING):
         probe = build(other, "cache-b")
-    assert "food/fruit/apple.png" in caplog.text and "not the pinned tuxpaint-stamps-default test-1" in caplog.text
-    assert probe.root != default_module.default_probe_dir() and probe.root.parent == default_module.default_probe_dir().parent
+    assert (
+        "food/fruit/apple.png" in caplog.text
+        and "not the pinned tuxpaint-stamps-default test-1" in caplog.text
+    )
+    assert (
+        probe.root != default_module.default_probe_dir()
+        and probe.root.parent == default_module.default_probe_dir().parent
+    )
     assert probe_id(probe) == f"{PROBE_ID}~{probe.content_hash[:12]}" != probe_id(standard)
-    assert SaliencySemanticProbe(probe.root).identifier == f"{probe_id(probe)}@2"  # its results say so
+    assert (
+        SaliencySemanticProbe(probe.root).identifier == f"{probe_id(probe)}@2"
+    )  # its results say so
     assert build(other, "cache-b").root == probe.root  # cached apart, found again
 
 
-def test_check_stamps_names_missing_and_changed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_stamps_names_missing_and_changed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stamps = make_stamps(tmp_path / "stamps")
     synthetic = _pin_of(stamps)
     monkeypatch.setattr(pinned, "pin", lambda: synthetic)
@@ -116,15 +148,21 @@ def test_check_stamps_names_missing_and_changed_files(tmp_path: Path, monkeypatc
     (stamps / "vehicles/auto/bus.txt").write_text("A coach.\n", encoding="utf-8")
     (stamps / "animals/mammals/cat.png").unlink()
     check = pinned.check_stamps(stamps)
-    assert check.changed == ("vehicles/auto/bus.txt",) and check.missing == ("animals/mammals/cat.png",)
-    assert check.summary() == ("1 of the 30 pinned files are missing (e.g. animals/mammals/cat.png); "
-                               "1 of the 30 pinned files differ (e.g. vehicles/auto/bus.txt)")
+    assert check.changed == ("vehicles/auto/bus.txt",) and check.missing == (
+        "animals/mammals/cat.png",
+    )
+    assert check.summary() == (
+        "1 of the 30 pinned files are missing (e.g. animals/mammals/cat.png); "
+        "1 of the 30 pinned files differ (e.g. vehicles/auto/bus.txt)"
+    )
 
 
 def test_the_real_pin_lists_photo_stamps_with_their_descriptions() -> None:
     pin = pinned.pin()
     assert pin.source == "tuxpaint-stamps-default 2022.06.04-1" and len(pin.stamps) == 305
-    assert {Path(name).with_suffix(".txt").as_posix() for name in pin.stamps} | set(pin.stamps) == set(pin.files)
+    assert {Path(name).with_suffix(".txt").as_posix() for name in pin.stamps} | set(
+        pin.stamps
+    ) == set(pin.files)
     assert all(len(digest) == 64 for digest in (*pin.files.values(), pin.probe_content_sha256))
     assert 0 < pin.thresholds.semantic_similar < pin.thresholds.semantic_dissimilar < 1
     assert 0 < pin.thresholds.saliency_non_salient < pin.thresholds.saliency_salient < 1
@@ -150,6 +188,7 @@ def test_a_gap_cut_lies_in_the_middle_of_the_widest_nearby_gap() -> None:
 
 
 # --- the real default probe (Debian's package; apt-get works in CI) ------------------------------------
+
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("BRAINALIGN_REQUIRE_DATA", "") not in ("", "0"):
@@ -186,11 +225,14 @@ def test_the_default_probe_is_the_pinned_probe(real_default) -> None:
 
 
 @pytest.mark.slow
-def test_a_second_clean_cache_builds_the_same_files(real_default, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_clean_cache_builds_the_same_files(
+    real_default, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, stamps = real_default
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "clean-cache-2"))
     monkeypatch.setenv("BRAINALIGN_TUXPAINT_STAMPS", str(stamps))  # the stamps obtained another way
     second = default_probe()
-    assert second.root != first.root and _files(second.root) == _files(first.root)  # one machine: same bytes
+    assert second.root != first.root and _files(second.root) == _files(
+        first.root
+    )  # one machine: same bytes
     assert probe_id(second) == PROBE_ID

@@ -36,7 +36,9 @@ def test_round_trip_keeps_every_number_and_dtype(tmp_path: Path) -> None:
     assert loaded.layerwise["layer_index"].dtype == np.int64
     assert loaded.layerwise["value"].dtype == np.float64
     conditions = {"Baseline", "Control", "Salient", "Semantic", "Semantic_Salient"}
-    assert set(loaded.layerwise["condition"]) == conditions | {f"delta.{c}" for c in conditions - {"Baseline"}}
+    assert set(loaded.layerwise["condition"]) == conditions | {
+        f"delta.{c}" for c in conditions - {"Baseline"}
+    }
 
 
 def test_human_layerwise_rows_survive_with_subjects_and_nan_intervals(tmp_path: Path) -> None:
@@ -53,9 +55,13 @@ def test_numpy_values_and_nan_become_plain_json(tmp_path: Path) -> None:
     score.summary["brain_similarity"]["value"] = np.float32(0.25)
     score.summary["brain_similarity"]["ci_low"] = float("nan")
     score.summary["brain_similarity_max"]["layer_index"] = np.int64(3)
-    result = Result.from_score(score, model_card={"id": "m"}, benchmark=benchmark_info(IT), seed=np.int64(1))
+    result = Result.from_score(
+        score, model_card={"id": "m"}, benchmark=benchmark_info(IT), seed=np.int64(1)
+    )
     path = ResultsStore(tmp_path).save(result)
-    document = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    document = json.loads(
+        path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}")
+    )
     assert document["summary"]["brain_similarity"]["ci_low"] is None
     assert document["summary"]["brain_similarity_max"]["layer_index"] == 3
     assert document["provenance"]["seed"] == 1
@@ -75,11 +81,20 @@ def test_from_score_takes_a_dataclass_card_and_a_benchmark_object(tmp_path: Path
         title, description, metric = "Human IT", "hIT of 4 subjects", "Spearman ρ"
         bibtex, datasets = "@article{k2008}", ("kriegeskorte2008_92",)
 
-    result = Result.from_score(human_score("m", "kriegeskorte2008.hIT@1"),
-                               model_card=Card("m", "CNN", 10, ("a", "b")), benchmark=Bench(), seed=0,
-                               device="cpu", timings={"score_s": 1.0})
+    result = Result.from_score(
+        human_score("m", "kriegeskorte2008.hIT@1"),
+        model_card=Card("m", "CNN", 10, ("a", "b")),
+        benchmark=Bench(),
+        seed=0,
+        device="cpu",
+        timings={"score_s": 1.0},
+    )
     info = result.benchmark_info
-    assert (info["title"], info["bibtex"], info["datasets"]) == ("Human IT", "@article{k2008}", ["kriegeskorte2008_92"])
+    assert (info["title"], info["bibtex"], info["datasets"]) == (
+        "Human IT",
+        "@article{k2008}",
+        ["kriegeskorte2008_92"],
+    )
     assert result.model_card["layers"] == ["a", "b"]
     assert result.provenance["brainalign_version"]
 
@@ -90,7 +105,9 @@ def test_extra_layerwise_columns_are_kept(tmp_path: Path) -> None:
     result.layerwise["note"] = "x"
     loaded = Result.read(ResultsStore(tmp_path).save(result))
     assert list(loaded.layerwise.columns) == [*LAYERWISE_COLUMNS, "n_stimuli", "note"]
-    assert (loaded.layerwise["n_stimuli"] == 92).all() and loaded.layerwise["n_stimuli"].dtype == np.int64
+    assert (loaded.layerwise["n_stimuli"] == 92).all() and loaded.layerwise[
+        "n_stimuli"
+    ].dtype == np.int64
 
 
 def test_content_id_ignores_timings_but_not_scores() -> None:
@@ -114,7 +131,9 @@ def test_overwrite_replaces_the_pair_and_leaves_no_stray_files(tmp_path: Path) -
     store.save(make_result("clip_rn50", IT, seed=0))
     path = store.save(make_result("clip_rn50", IT, seed=1))
     assert store.load("clip_rn50", IT).provenance["seed"] == 1
-    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, _table_path(path).name])
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, _table_path(path).name]
+    )
 
 
 def test_a_crash_before_the_json_lands_keeps_the_old_result(tmp_path: Path, monkeypatch) -> None:
@@ -149,13 +168,19 @@ def test_has_checks_validity_and_the_reuse_key(tmp_path: Path) -> None:
 def test_list_load_and_versionless_lookup(tmp_path: Path) -> None:
     store = fill_store(tmp_path, models=("clip_rn50", "vit_b_16:untrained"), benchmarks=(PROBE, IT))
     assert [(s.model_id, s.benchmark) for s in store.list()] == [
-        ("clip_rn50", IT), ("clip_rn50", PROBE), ("vit_b_16:untrained", IT), ("vit_b_16:untrained", PROBE)]
+        ("clip_rn50", IT),
+        ("clip_rn50", PROBE),
+        ("vit_b_16:untrained", IT),
+        ("vit_b_16:untrained", PROBE),
+    ]
     assert store.load("vit_b_16:untrained", "algonauts2019.92images.IT").benchmark == IT
     with pytest.raises(BrainAlignError, match="no result of 'nobody'"):
         store.load("nobody", IT)
 
 
-@pytest.mark.parametrize("name", ["<script>alert(1)</script>", "../../etc/passwd", "a/b:c", ".hidden", "模型 ü"])
+@pytest.mark.parametrize(
+    "name", ["<script>alert(1)</script>", "../../etc/passwd", "a/b:c", ".hidden", "模型 ü"]
+)
 def test_file_names_are_portable_and_stay_inside_the_store(tmp_path: Path, name: str) -> None:
     stem = file_stem(name)
     assert all(c not in stem for c in '/\\:<>"|?* ') and not stem.startswith(".")
@@ -179,22 +204,55 @@ def _edit_json(path: Path, change) -> None:
     ("damage", "message"),
     [
         (lambda p: p.write_text(p.read_text()[:200]), "not readable JSON"),
-        (lambda p: _edit_json(p, lambda d: d["summary"]["brain_similarity"].update(value="high")),
-         r"'high' is not of type 'number', 'null' at summary/brain_similarity/value"),
-        (lambda p: _edit_json(p, lambda d: d.pop("provenance")), "'provenance' is a required property"),
-        (lambda p: _edit_json(p, lambda d: d["provenance"].pop("seed")), "'seed' is a required property"),
+        (
+            lambda p: _edit_json(
+                p, lambda d: d["summary"]["brain_similarity"].update(value="high")
+            ),
+            r"'high' is not of type 'number', 'null' at summary/brain_similarity/value",
+        ),
+        (
+            lambda p: _edit_json(p, lambda d: d.pop("provenance")),
+            "'provenance' is a required property",
+        ),
+        (
+            lambda p: _edit_json(p, lambda d: d["provenance"].pop("seed")),
+            "'seed' is a required property",
+        ),
         (lambda p: _edit_json(p, lambda d: d.update(benchmark="no-version")), "does not match"),
-        (lambda p: _edit_json(p, lambda d: d.update(model_id="someone_else")), "differs from its model card"),
-        (lambda p: _edit_json(p, lambda d: d["layerwise"].update(file="../x.csv")), "does not match"),
+        (
+            lambda p: _edit_json(p, lambda d: d.update(model_id="someone_else")),
+            "differs from its model card",
+        ),
+        (
+            lambda p: _edit_json(p, lambda d: d["layerwise"].update(file="../x.csv")),
+            "does not match",
+        ),
         (lambda p: _edit_json(p, lambda d: d["layerwise"].update(rows=3)), "records 3"),
-        (lambda p: _table_path(p).write_bytes(_table_path(p).read_bytes()[:-40]), "does not match the sha256"),
+        (
+            lambda p: _table_path(p).write_bytes(_table_path(p).read_bytes()[:-40]),
+            "does not match the sha256",
+        ),
         (lambda p: _table_path(p).unlink(), "which is missing"),
-        (lambda p: _edit_json(p, lambda d: d["summary"]["brain_similarity"].update(value=0.99)),
-         "does not match its content id"),
+        (
+            lambda p: _edit_json(p, lambda d: d["summary"]["brain_similarity"].update(value=0.99)),
+            "does not match its content id",
+        ),
         (lambda p: _edit_json(p, lambda d: d.update(format_version=7)), "format_version 7"),
     ],
-    ids=["truncated-json", "string-value", "no-provenance", "no-seed", "bad-benchmark", "model-mismatch",
-         "path-escape", "row-count", "truncated-table", "missing-table", "edited-number", "future-format"],
+    ids=[
+        "truncated-json",
+        "string-value",
+        "no-provenance",
+        "no-seed",
+        "bad-benchmark",
+        "model-mismatch",
+        "path-escape",
+        "row-count",
+        "truncated-table",
+        "missing-table",
+        "edited-number",
+        "future-format",
+    ],
 )
 def test_damaged_results_are_rejected_naming_the_file(tmp_path: Path, damage, message: str) -> None:
     path = ResultsStore(tmp_path).save(make_result("clip_rn50", IT))
@@ -204,7 +262,9 @@ def test_damaged_results_are_rejected_naming_the_file(tmp_path: Path, damage, me
     assert str(path.parent) in str(caught.value)
 
 
-def test_a_table_with_a_bad_number_is_rejected_even_with_a_matching_checksum(tmp_path: Path) -> None:
+def test_a_table_with_a_bad_number_is_rejected_even_with_a_matching_checksum(
+    tmp_path: Path,
+) -> None:
     import hashlib
 
     path = ResultsStore(tmp_path).save(make_result("clip_rn50", IT))
@@ -232,24 +292,46 @@ def test_a_result_of_format_1_is_refused_with_a_clear_error(tmp_path: Path) -> N
     """Development versions before 0.1.0 wrote format 1 (a Parquet table): no longer read."""
     result = make_result("clip_rn50", IT)
     path = tmp_path / f"{IT}.json"
-    path.write_text(json.dumps({
-        "format": "brainalign.result", "format_version": 1, "model_id": result.model_id,
-        "benchmark": result.benchmark, "summary": result.summary, "provenance": result.provenance,
-        "layerwise": {"file": f"{IT}.0123456789abcdef.parquet", "sha256": "0" * 64, "rows": 1},
-    }))
-    with pytest.raises(BrainAlignError, match=r"format 1, with a Parquet table.*score the model again"):
+    path.write_text(
+        json.dumps(
+            {
+                "format": "brainalign.result",
+                "format_version": 1,
+                "model_id": result.model_id,
+                "benchmark": result.benchmark,
+                "summary": result.summary,
+                "provenance": result.provenance,
+                "layerwise": {
+                    "file": f"{IT}.0123456789abcdef.parquet",
+                    "sha256": "0" * 64,
+                    "rows": 1,
+                },
+            }
+        )
+    )
+    with pytest.raises(
+        BrainAlignError, match=r"format 1, with a Parquet table.*score the model again"
+    ):
         Result.read(path)
 
 
 def test_bad_layerwise_tables_are_refused_before_writing() -> None:
     score = human_score("m", IT)
     with pytest.raises(BrainAlignError, match=r"lacks the column\(s\) \['depth'\]"):
-        Result.from_score(score.__class__(IT, score.layerwise.drop(columns="depth"), score.summary),
-                          model_card={"id": "m"}, benchmark=benchmark_info(IT), seed=0)
+        Result.from_score(
+            score.__class__(IT, score.layerwise.drop(columns="depth"), score.summary),
+            model_card={"id": "m"},
+            benchmark=benchmark_info(IT),
+            seed=0,
+        )
     broken = score.layerwise.assign(layer_index=0.5)
     with pytest.raises(BrainAlignError, match="layer_index"):
-        Result.from_score(score.__class__(IT, broken, score.summary), model_card={"id": "m"},
-                          benchmark=benchmark_info(IT), seed=0)
+        Result.from_score(
+            score.__class__(IT, broken, score.summary),
+            model_card={"id": "m"},
+            benchmark=benchmark_info(IT),
+            seed=0,
+        )
     with pytest.raises(BrainAlignError, match="differs from the benchmark recorded"):
         Result.from_score(score, model_card={"id": "m"}, benchmark=benchmark_info(PROBE), seed=0)
 
@@ -261,7 +343,10 @@ def test_load_all_skips_and_reports_bad_files_or_raises_when_strict(tmp_path: Pa
     (tmp_path / "stray.json").write_text(json.dumps({"hello": "world"}))
     report = store.load_all()
     assert sorted((r.model_id, r.benchmark) for r in report.results) == [
-        ("clip_rn50", PROBE), ("efficientnet_lite0", IT), ("efficientnet_lite0", PROBE)]
+        ("clip_rn50", PROBE),
+        ("efficientnet_lite0", IT),
+        ("efficientnet_lite0", PROBE),
+    ]
     assert sorted(p.path.name for p in report.problems) == [broken.name, "stray.json"]
     with pytest.raises(BrainAlignError, match="not readable JSON"):
         store.load_all(strict=True)

@@ -17,8 +17,9 @@ def test_leave_one_out_matches_a_loop() -> None:
     rng = np.random.default_rng(0)
     truth = rng.normal(size=300)
     subjects = truth + rng.normal(size=(6, 300)) * np.linspace(0.5, 2, 6)[:, None]
-    lower = np.mean([spearmanr(s, np.delete(subjects, i, 0).mean(0)).statistic
-                     for i, s in enumerate(subjects)])
+    lower = np.mean(
+        [spearmanr(s, np.delete(subjects, i, 0).mean(0)).statistic for i, s in enumerate(subjects)]
+    )
     upper = np.mean([spearmanr(s, subjects.mean(0)).statistic for s in subjects])
     ceiling = noise_ceiling(subjects)
     assert abs(ceiling.lower - lower) < 1e-12 and abs(ceiling.upper - upper) < 1e-12

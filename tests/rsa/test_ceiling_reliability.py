@@ -39,8 +39,14 @@ def test_p_value_matches_a_brute_force_loop() -> None:
     for _ in range(60):
         orders = draw.permuted(np.tile(np.arange(10), (5, 1)), axis=1)
         shuffled = np.stack([_relabelled(s, o) for s, o in zip(subjects, orders)])
-        null.append(np.mean([spearmanr(s, np.delete(shuffled, i, 0).mean(0)).statistic
-                             for i, s in enumerate(shuffled)]))
+        null.append(
+            np.mean(
+                [
+                    spearmanr(s, np.delete(shuffled, i, 0).mean(0)).statistic
+                    for i, s in enumerate(shuffled)
+                ]
+            )
+        )
     null = np.array(null)
     assert found.lower == pytest.approx(noise_ceiling(subjects).lower, abs=1e-12)
     assert found.p == pytest.approx((1 + np.sum(null >= found.lower - 1e-12)) / 61, abs=1e-12)
@@ -65,11 +71,15 @@ def _no_agreement(rng: np.random.Generator, structured: bool) -> np.ndarray:
 def test_false_positive_rate_on_planted_subjects_who_share_nothing(structured: bool) -> None:
     data_sets = 200
     rng = np.random.default_rng(10 + structured)
-    flagged = sum(not ceiling_reliability(_no_agreement(rng, structured), n_perm=N_PERM, seed=k).reliable
-                  for k in range(data_sets))
+    flagged = sum(
+        not ceiling_reliability(_no_agreement(rng, structured), n_perm=N_PERM, seed=k).reliable
+        for k in range(data_sets)
+    )
     passed = data_sets - flagged
     # an exact test passes 4.5% of them: a count outside this 99.9% band would mean it does not
-    assert binom.ppf(0.0005, data_sets, NULL_RATE) <= passed <= binom.isf(0.0005, data_sets, NULL_RATE), passed
+    assert (
+        binom.ppf(0.0005, data_sets, NULL_RATE) <= passed <= binom.isf(0.0005, data_sets, NULL_RATE)
+    ), passed
 
 
 def test_planted_agreement_passes() -> None:
@@ -80,7 +90,9 @@ def test_planted_agreement_passes() -> None:
     lowers, passed = [], 0
     for k in range(data_sets):
         shared = rng.normal(size=(N_STIMULI, 5))
-        subjects = np.stack([pdist(shared + 1.2 * rng.normal(size=shared.shape)) for _ in range(N_SUBJECTS)])
+        subjects = np.stack(
+            [pdist(shared + 1.2 * rng.normal(size=shared.shape)) for _ in range(N_SUBJECTS)]
+        )
         result = ceiling_reliability(subjects, n_perm=N_PERM, seed=k)
         lowers.append(result.lower)
         passed += result.reliable
@@ -103,8 +115,10 @@ def _mat(path: Path, key: str) -> np.ndarray:
 
 @pytest.mark.slow
 def test_the_92_image_targets_pass(shared_data: Path) -> None:
-    targets = {roi: condense(np.load(shared_data / "algonauts2019_92" / f"fmri_{roi}_RDMs.npz")["Net_RDM"])
-               for roi in ("EVC", "IT")}
+    targets = {
+        roi: condense(np.load(shared_data / "algonauts2019_92" / f"fmri_{roi}_RDMs.npz")["Net_RDM"])
+        for roi in ("EVC", "IT")
+    }
     folder = shared_data / "kriegeskorte2008_92"
     targets["judgements"] = condense(_mat(folder / "92_behavRDMs.mat", "rdms_behav_92"))
     sessions = _mat(folder / "92_brainRDMs.mat", "RDMs").reshape(4, 2, 92, 92)  # subject x session

@@ -71,11 +71,18 @@ def test_kendall_tau_a_equals_scipy_tau_b_without_ties() -> None:
 
 @pytest.mark.parametrize(
     ("ours", "theirs"),
-    [("spearman", "spearman"), ("pearson", "corr"), ("cosine", "cosine"), ("kendall_tau_a", "tau-a")],
+    [
+        ("spearman", "spearman"),
+        ("pearson", "corr"),
+        ("cosine", "cosine"),
+        ("kendall_tau_a", "tau-a"),
+    ],
 )
 def test_matches_rsatoolbox(stacks: tuple[np.ndarray, np.ndarray], ours: str, theirs: str) -> None:
     a, b = stacks
-    reference = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(a), rsatoolbox.rdm.RDMs(b), method=theirs)
+    reference = rsatoolbox.rdm.compare(
+        rsatoolbox.rdm.RDMs(a), rsatoolbox.rdm.RDMs(b), method=theirs
+    )
     np.testing.assert_allclose(compare(a, b, ours), reference, atol=1e-10)
 
 
@@ -135,8 +142,13 @@ def test_property_heavy_ties_match_references(pair: tuple[np.ndarray, np.ndarray
 
 
 @settings(max_examples=100, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 40)),
-              elements=st.integers(-4, 4).map(float)))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 40)),
+        elements=st.integers(-4, 4).map(float),
+    )
+)
 def test_rank_rows_equals_scipy_rankdata(stack: np.ndarray) -> None:
     from scipy.stats import rankdata
 

@@ -33,26 +33,39 @@ def test_resampled_pairs_match_a_brute_force_resample() -> None:
     n = 7
     square = squareform(np.arange(1.0, n * (n - 1) // 2 + 1))
     sample = np.array([3, 3, 0, 6, 1, 1, 1])
-    expected = [square[sample[p], sample[q]] for p in range(n) for q in range(p + 1, n)
-                if sample[p] != sample[q]]
+    expected = [
+        square[sample[p], sample[q]]
+        for p in range(n)
+        for q in range(p + 1, n)
+        if sample[p] != sample[q]
+    ]
     condensed = squareform(square)
     np.testing.assert_array_equal(condensed[resampled_pairs(sample, n)], expected)
 
 
-def test_bootstrap_stimuli_reproduces_one_sample_by_hand(related: tuple[np.ndarray, np.ndarray]) -> None:
+def test_bootstrap_stimuli_reproduces_one_sample_by_hand(
+    related: tuple[np.ndarray, np.ndarray],
+) -> None:
     a, b = related
     boot = bootstrap_stimuli(a, b, n_boot=3, seed=11)
     rng = np.random.default_rng(11)
     sample = rng.integers(0, 30, size=30)
     sa, sb = squareform(a), squareform(b)
-    pairs = [(sample[p], sample[q]) for p in range(30) for q in range(p + 1, 30) if sample[p] != sample[q]]
+    pairs = [
+        (sample[p], sample[q])
+        for p in range(30)
+        for q in range(p + 1, 30)
+        if sample[p] != sample[q]
+    ]
     x = [sa[i, j] for i, j in pairs]
     y = [sb[i, j] for i, j in pairs]
     assert boot.shape == (3, 1, 1)
     assert abs(boot[0, 0, 0] - spearmanr(x, y).statistic) < 1e-12
 
 
-def test_bootstrap_is_deterministic_and_covers_the_estimate(related: tuple[np.ndarray, np.ndarray]) -> None:
+def test_bootstrap_is_deterministic_and_covers_the_estimate(
+    related: tuple[np.ndarray, np.ndarray],
+) -> None:
     a, b = related
     first = bootstrap_stimuli(a, b, n_boot=200, seed=5)
     np.testing.assert_array_equal(first, bootstrap_stimuli(a, b, n_boot=200, seed=5))
@@ -80,7 +93,9 @@ def test_permutation_detects_a_planted_relation_and_not_a_null(method: str) -> N
     related_rdm = pdist(x + 0.3 * rng.normal(size=x.shape))
     unrelated = pdist(rng.normal(size=(20, 5)))
     n_perm = 199 if method == "spearman" else 49
-    p, null = permutation_test(a, np.vstack([related_rdm, unrelated]), method=method, n_perm=n_perm, seed=0)
+    p, null = permutation_test(
+        a, np.vstack([related_rdm, unrelated]), method=method, n_perm=n_perm, seed=0
+    )
     assert p.shape == (1, 2) and null.shape == (n_perm, 1, 2)
     assert p[0, 0] == pytest.approx(1 / (n_perm + 1))
     assert p[0, 1] > 0.05
@@ -116,8 +131,12 @@ def test_weighted_bootstrap_equals_materialised_copies(method: str) -> None:
     """The fast weighted path gives what duplicating the drawn pairs and comparing gives."""
     rng = np.random.default_rng(4)
     x = rng.normal(size=(25, 6))
-    a = np.vstack([pdist(x), np.round(pdist(x + rng.normal(size=x.shape)), 1), np.ones(300)])  # ties
-    b = np.vstack([pdist(x + 0.5 * rng.normal(size=x.shape)), np.round(pdist(rng.normal(size=x.shape)))])
+    a = np.vstack(
+        [pdist(x), np.round(pdist(x + rng.normal(size=x.shape)), 1), np.ones(300)]
+    )  # ties
+    b = np.vstack(
+        [pdist(x + 0.5 * rng.normal(size=x.shape)), np.round(pdist(rng.normal(size=x.shape)))]
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fast = bootstrap_stimuli(a, b, method=method, n_boot=20, seed=9)
@@ -157,7 +176,9 @@ def test_the_bootstrap_does_not_depend_on_the_thread_count(related, monkeypatch)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     threaded = bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1)
     monkeypatch.setattr(parallel, "cores", lambda: 1)
-    np.testing.assert_array_equal(bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1), threaded)
+    np.testing.assert_array_equal(
+        bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1), threaded
+    )
 
 
 def test_undefined_comparisons_get_no_p_value_and_are_never_rejected() -> None:

@@ -38,16 +38,22 @@ def test_every_distance_matches_sklearn(features: np.ndarray, distance: str) -> 
     reference = pairwise_distances(features, metric=metric)
     if distance == "sqeuclidean":
         reference = reference**2
-    np.testing.assert_allclose(ours := rdm(features, distance), upper_triangle(reference), atol=1e-10)
+    np.testing.assert_allclose(
+        ours := rdm(features, distance), upper_triangle(reference), atol=1e-10
+    )
     assert ours.shape == (780,)
 
 
 @pytest.mark.parametrize("distance", DISTANCES)
-def test_float32_chunked_gram_is_exact_in_float64(monkeypatch: pytest.MonkeyPatch, distance: str) -> None:
+def test_float32_chunked_gram_is_exact_in_float64(
+    monkeypatch: pytest.MonkeyPatch, distance: str
+) -> None:
     """float32 activations go through the chunked float64 Gram; results equal float64 pdist."""
     monkeypatch.setattr(rdm_module, "_CHUNK_ELEMENTS", 512)  # force many column chunks
     x32 = np.random.default_rng(1).normal(size=(25, 700)).astype(np.float32)
-    np.testing.assert_allclose(rdm(x32, distance), pdist(x32.astype(np.float64), distance), atol=1e-10)
+    np.testing.assert_allclose(
+        rdm(x32, distance), pdist(x32.astype(np.float64), distance), atol=1e-10
+    )
 
 
 def test_torch_tensors_and_feature_maps_are_flattened_per_stimulus() -> None:
@@ -66,8 +72,9 @@ def test_rdm_from_gram_centres_a_raw_gram_for_correlation(features: np.ndarray) 
 
 @pytest.mark.parametrize("distance", ["cosine", "euclidean", "sqeuclidean"])
 def test_rdm_from_gram_equals_rdm(features: np.ndarray, distance: str) -> None:
-    np.testing.assert_allclose(rdm_from_gram(gram(features), distance), pdist(features, distance),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        rdm_from_gram(gram(features), distance), pdist(features, distance), atol=1e-9
+    )
 
 
 def test_near_duplicate_stimuli_keep_euclidean_exact() -> None:

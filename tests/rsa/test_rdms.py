@@ -22,7 +22,11 @@ def test_rsatoolbox_round_trip_is_lossless(rdms: RDMs) -> None:
     assert toolbox.n_rdm == 3 and toolbox.n_cond == 6
     back = RDMs.from_rsatoolbox(toolbox)
     np.testing.assert_array_equal(back.data, rdms.data)
-    assert (back.names, back.stimulus_ids, back.distance) == (rdms.names, rdms.stimulus_ids, "euclidean")
+    assert (back.names, back.stimulus_ids, back.distance) == (
+        rdms.names,
+        rdms.stimulus_ids,
+        "euclidean",
+    )
 
 
 def test_reorder_matches_by_stimulus_id(rdms: RDMs) -> None:

@@ -24,7 +24,9 @@ from brainalign.rsa.inference import (
 )
 
 
-def _rdms(rng: np.random.Generator, n: int, rows: int, noise: float, ties: bool = False) -> np.ndarray:
+def _rdms(
+    rng: np.random.Generator, n: int, rows: int, noise: float, ties: bool = False
+) -> np.ndarray:
     x = rng.normal(size=(n, 5))
     stack = np.stack([pdist(x + noise * rng.normal(size=x.shape)) for _ in range(rows)])
     return np.round(stack, 1) if ties else stack
@@ -60,7 +62,9 @@ def test_subject_draws_are_those_of_the_subject_bootstrap() -> None:
     model, subjects = _rdms(rng, 12, 2, 0.5), _rdms(rng, 12, 6, 1.0)
     draws = TwoFactorDraws.draw(6, 12, 50, subject_seed=9, stimulus_seed=3)
     samples = bootstrap_two_factor(model, subjects, _layer_means, draws)
-    np.testing.assert_array_equal(samples.subjects, bootstrap_subjects(compare(model, subjects), n_boot=50, seed=9))
+    np.testing.assert_array_equal(
+        samples.subjects, bootstrap_subjects(compare(model, subjects), n_boot=50, seed=9)
+    )
     assert draws.stimulus_counts.sum(axis=1).tolist() == [12] * 50
 
 
@@ -78,12 +82,20 @@ def test_draws_must_fit_the_rdms() -> None:
         bootstrap_two_factor(model, subjects, _layer_means, TwoFactorDraws.draw(4, 11, 3, 0, 0))
 
 
-def _additive_table_bootstraps(rng: np.random.Generator, sd: tuple[float, float, float], n_subjects: int,
-                               n_stimuli: int, n_boot: int) -> tuple[float, TwoFactorSamples]:
+def _additive_table_bootstraps(
+    rng: np.random.Generator,
+    sd: tuple[float, float, float],
+    n_subjects: int,
+    n_stimuli: int,
+    n_boot: int,
+) -> tuple[float, TwoFactorSamples]:
     """x_si = a_s + b_i + e_si; the statistic is the table's mean; the three bootstraps by hand."""
     sd_a, sd_b, sd_e = sd
-    table = (sd_a * rng.normal(size=(n_subjects, 1)) + sd_b * rng.normal(size=(1, n_stimuli))
-             + sd_e * rng.normal(size=(n_subjects, n_stimuli)))
+    table = (
+        sd_a * rng.normal(size=(n_subjects, 1))
+        + sd_b * rng.normal(size=(1, n_stimuli))
+        + sd_e * rng.normal(size=(n_subjects, n_stimuli))
+    )
     rows = rng.integers(0, n_subjects, size=(n_boot, n_subjects))
     cols = rng.integers(0, n_stimuli, size=(n_boot, n_stimuli))
     by_rows = table[rows].mean(axis=(1, 2))
@@ -100,8 +112,14 @@ def test_corrected_variance_is_unbiased_where_the_naive_one_is_not() -> None:
     rng = np.random.default_rng(3)
     sd, n_subjects, n_stimuli, tables = (1.0, 1.0, 4.0), 5, 8, 400
     truth = sd[0] ** 2 / n_subjects + sd[1] ** 2 / n_stimuli + sd[2] ** 2 / (n_subjects * n_stimuli)
-    found = [two_factor_variance(_additive_table_bootstraps(rng, sd, n_subjects, n_stimuli, 400)[1],
-                                 n_subjects, n_stimuli) for _ in range(tables)]
+    found = [
+        two_factor_variance(
+            _additive_table_bootstraps(rng, sd, n_subjects, n_stimuli, 400)[1],
+            n_subjects,
+            n_stimuli,
+        )
+        for _ in range(tables)
+    ]
     raw = np.array([v.raw for v in found])
     both = np.array([v.both for v in found])
     subjects = np.array([v.subjects for v in found])
@@ -112,12 +130,19 @@ def test_corrected_variance_is_unbiased_where_the_naive_one_is_not() -> None:
     assert n_subjects / (n_subjects - 1) * subjects.mean() < truth - sd[1] ** 2 / n_stimuli / 2
 
 
-def _variance_of(v_subjects: float, v_stimuli: float, v_both: float, n_subjects: int, n_stimuli: int):
+def _variance_of(
+    v_subjects: float, v_stimuli: float, v_both: float, n_subjects: int, n_stimuli: int
+):
     """two_factor_variance on samples whose variances are exactly the given ones."""
+
     def with_variance(v: float) -> np.ndarray:
         return np.array([-1.0, 1.0]) * math.sqrt(v / 2)  # two values: sample variance = v
-    return two_factor_variance(TwoFactorSamples(*(with_variance(v) for v in (v_subjects, v_stimuli, v_both))),
-                               n_subjects, n_stimuli)
+
+    return two_factor_variance(
+        TwoFactorSamples(*(with_variance(v) for v in (v_subjects, v_stimuli, v_both))),
+        n_subjects,
+        n_stimuli,
+    )
 
 
 def test_the_correction_is_rsatoolboxs_formula() -> None:
@@ -138,7 +163,9 @@ def test_bounds_and_what_happens_to_a_negative_variance() -> None:
     assert negative.raw < 0 and negative.bound == "subjects"
     assert negative.variance == pytest.approx(f_s * 1e-4)
     above = _variance_of(1e-4, 1e-3, 1.0e-3, S, n)  # raw above the two-factor variance
-    assert above.raw > above.both and above.bound == "both" and above.variance == pytest.approx(1e-3)
+    assert (
+        above.raw > above.both and above.bound == "both" and above.variance == pytest.approx(1e-3)
+    )
     crossed = _variance_of(1e-4, 1e-7, 1.01e-4, S, n)  # f_s·V_s above V_b: the lower bound holds
     assert crossed.variance == pytest.approx(f_s * 1e-4) and crossed.bound == "subjects"
 
@@ -157,12 +184,16 @@ def test_no_floor_at_the_stimulus_bootstrap_unlike_rsatoolbox() -> None:
 def test_interval_is_estimate_plus_minus_t_with_satterthwaite_degrees_of_freedom() -> None:
     S, n = 6, 50
     rng = np.random.default_rng(4)
-    samples = TwoFactorSamples(rng.normal(0, 0.01, 500), rng.normal(0, 0.02, 500), rng.normal(0, 0.024, 500))
+    samples = TwoFactorSamples(
+        rng.normal(0, 0.01, 500), rng.normal(0, 0.02, 500), rng.normal(0, 0.024, 500)
+    )
     low, high, variance = two_factor_interval(0.3, samples, S, n)
     part = S / (S - 1) * variance.subjects
     rest = variance.variance - part
     dof = variance.variance**2 / (part**2 / (S - 1) + rest**2 / (n - 1))
-    assert S - 1 <= variance.dof <= n - 1 and variance.dof == pytest.approx(min(max(dof, S - 1), n - 1))
+    assert S - 1 <= variance.dof <= n - 1 and variance.dof == pytest.approx(
+        min(max(dof, S - 1), n - 1)
+    )
     half = student_t.ppf(0.975, variance.dof) * math.sqrt(variance.variance)
     assert (low, high) == pytest.approx((0.3 - half, 0.3 + half))
     assert all(math.isnan(x) for x in two_factor_interval(math.nan, samples, S, n)[:2])
@@ -174,7 +205,11 @@ def test_samples_equal_those_recorded_before_the_engine_changed() -> None:
     recorded = np.load(Path(__file__).parents[1] / "fixtures" / "rsa" / "two_factor_reference.npz")
     draws = TwoFactorDraws(recorded["draw_subjects"], recorded["stimulus_counts"])
     samples = bootstrap_two_factor(recorded["model"], recorded["subjects"], _columns, draws)
-    for name, mine in (("by_subjects", samples.subjects), ("by_stimuli", samples.stimuli), ("by_both", samples.both)):
+    for name, mine in (
+        ("by_subjects", samples.subjects),
+        ("by_stimuli", samples.stimuli),
+        ("by_both", samples.both),
+    ):
         np.testing.assert_allclose(mine, recorded[name], rtol=0, atol=1e-12, err_msg=name)
 
 
@@ -187,7 +222,7 @@ def test_stimulus_resamples_equal_scipy_spearman_on_the_copied_pairs() -> None:
     n = draws.stimulus_counts.shape[1]
     for k in range(draws.n_boot):
         pairs = resampled_pairs(np.repeat(np.arange(n), draws.stimulus_counts[k]), n)
-        rho = spearmanr(model[:, pairs], subjects[:, pairs], axis=1)[0][: len(model), len(model):]
+        rho = spearmanr(model[:, pairs], subjects[:, pairs], axis=1)[0][: len(model), len(model) :]
         np.testing.assert_allclose(samples.stimuli[k], rho, rtol=0, atol=1e-12)
 
 

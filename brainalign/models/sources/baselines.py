@@ -23,9 +23,11 @@ class Pixels(nn.Module):
 
 
 def build_pixels() -> Built:
-    preprocess = T.Compose([
-        T.Resize(PIXEL_SIZE, interpolation=T.InterpolationMode.BICUBIC),
-        T.CenterCrop(PIXEL_SIZE),
-        T.ToTensor(),
-    ])
+    preprocess = T.Compose(
+        [
+            T.Resize(PIXEL_SIZE, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(PIXEL_SIZE),
+            T.ToTensor(),
+        ]
+    )
     return Built(Pixels(), preprocess)

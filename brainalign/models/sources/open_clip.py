@@ -29,8 +29,7 @@ def oc() -> ModuleType:
 def check_architecture(arch: str) -> None:
     if arch not in oc().list_models():
         raise BrainAlignError(
-            f"open_clip has no architecture {arch!r}; see oc().list_models() "
-            "(e.g. RN50, ViT-B-32)"
+            f"open_clip has no architecture {arch!r}; see oc().list_models() (e.g. RN50, ViT-B-32)"
         )
 
 

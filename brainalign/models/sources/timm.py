@@ -53,7 +53,9 @@ def build_pretrained(card: ModelCard, name: str, weights: Path | None) -> Built:
         path = hf_cached_file(hub_id, HF_FILENAMES)
     try:
         if path is not None:
-            module = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
+            module = timm.create_model(
+                name, pretrained=True, pretrained_cfg_overlay={"file": str(path)}
+            )
         else:  # timm's own download
             module = timm.create_model(name, pretrained=True)
     except Exception as err:
