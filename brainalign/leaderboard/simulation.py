@@ -35,15 +35,15 @@ _DEFAULT_TRAINED = (
     ("mobilenet_v2", "mobilenet", 19),
 )
 _DEFAULT_OTHERS = (
-    ("resnet50:untrained", "resnet", 18),
-    ("vit_b_16:untrained", "vit", 14),
+    ("resnet18:untrained", "resnet", 10),
+    ("vit_tiny:untrained", "vit", 13),
     ("pixels", "pixels", 1),
 )
 
 
 def default_layout() -> tuple[SimulatedModel, ...]:
     """The default leaderboard's 11 models: EfficientNet-Lite0/1/2 and MobileNetV2 (trained; two
-    lineages), their untrained twins, untrained ResNet-50 and ViT-B/16, the pixel baseline."""
+    lineages), their untrained twins, untrained ResNet-18 and ViT-Ti/16, the pixel baseline."""
     trained = [SimulatedModel(m, lineage, True, n) for m, lineage, n in _DEFAULT_TRAINED]
     twins = [SimulatedModel(f"{m.model}:untrained", m.lineage, False, m.n_layers) for m in trained]
     return (
@@ -55,7 +55,7 @@ def default_layout() -> tuple[SimulatedModel, ...]:
 
 def layout(n_trained: int, n_lineages: int, n_layers: int = 19) -> tuple[SimulatedModel, ...]:
     """``n_trained`` trained models dealt round-robin over ``n_lineages`` lineages, the untrained
-    twins of the first four, and the default's untrained ResNet-50, ViT-B/16 and pixel baseline."""
+    twins of the first four, and the default's untrained ResNet-18, ViT-Ti/16 and pixel baseline."""
     trained = [
         SimulatedModel(f"m{i}", f"lineage{i % n_lineages}", True, n_layers + i % 5 - 2)
         for i in range(n_trained)
