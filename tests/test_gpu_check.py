@@ -41,9 +41,18 @@ def test_gpu_check_scores_twice_and_finds_every_number_equal(
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     compared = [line for line in lines if "numbers agree" in line]
-    # the four 92-image human benchmarks and the probe, each with its numbers checked
-    assert len(compared) == 5, done.stdout
-    assert any("probe.saliency_semantic~" in line for line in compared)
+    # every benchmark of the default run (the four 92-image human benchmarks, the probe and the
+    # 92-image targets under the other metrics), each with its numbers checked
+    checked = {line.split()[1] for line in compared}
+    human = (
+        "algonauts2019.92images.EVC",
+        "algonauts2019.92images.IT",
+        "kriegeskorte2008.hIT",
+        "mur2013.judgements",
+    )
+    assert {f"{b}@2" for b in human} <= checked, done.stdout
+    assert {f"algonauts2019.92images.IT.{m}@1" for m in ("wrsa", "cka", "encoding")} <= checked
+    assert any(b.startswith("probe.saliency_semantic~") for b in checked)
     assert all(int(line.split("numbers")[0].split()[-1]) > 10 for line in compared)
     for title in ("cpu (cpu)", "cpu reference"):
         at = lines.index(next(line for line in lines if line.startswith(title)))

@@ -47,20 +47,41 @@ def test_an_unknown_phase_is_refused() -> None:
         pass
 
 
+#: A small network with a real forward pass (the pixel baseline has none: its Gram comes from
+#: the preprocessed images directly), as a user's FILE.py:FUNCTION.
+_SMALL_NETWORK = """
+import torch
+import torchvision.transforms as T
+
+from brainalign.models import from_module
+
+
+def build():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 5, stride=4), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(4)
+    )
+    preprocess = T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor()])
+    return from_module(net, preprocess, layers="all", model_id="small_network")
+"""
+
+
 def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv(
         "BRAINALIGN_CACHE", str(tmp_path / "cache")
     )  # its own: the layer RDMs are computed here
+    network = tmp_path / "small_network.py"
+    network.write_text(_SMALL_NETWORK, encoding="utf-8")
     main(
         [
             "-q",
             "run",
             "--results",
-            str(tmp_path),
+            str(tmp_path / "results"),
             "--data-dir",
             str(shared_data),
             "-m",
-            "pixels",
+            f"{network}:build",
             "-b",
             "kriegeskorte2008.hIT",
             "-b",
@@ -78,11 +99,10 @@ def test_run_ends_with_where_the_time_went(shared_data, tmp_path, capsys, monkey
     ):
         assert label in out, out
     timings = [
-        r.provenance["timings"] for r in ResultsStore(tmp_path).load_all(strict=True).results
+        r.provenance["timings"]
+        for r in ResultsStore(tmp_path / "results").load_all(strict=True).results
     ]
-    assert all(
-        t["forward_s"] > 0 and t["gram_s"] > 0 for t in timings[:1]
-    )  # the pair that extracted
+    assert any(t["forward_s"] > 0 and t["gram_s"] > 0 for t in timings)  # the pair that extracted
     assert all(t["compare_s"] > 0 for t in timings)
 
 
