@@ -4,8 +4,8 @@ memory recorded (the same per-phase account ``brainalign run`` prints).
 
 The model is a stack of 20 small layers (a 3×3 convolution and a ReLU, ten times, on 16×16
 images: 20 layers of 2,048 features), so that the RSA engine, not the forward pass, is what
-grows. The sizes run are ``BRAINALIGN_SCALE_SIZES`` (default ``100,1000``; the larger ones take
-long on two cores: see docs/speed.md). Between consecutive sizes the exponent of the time
+grows. The sizes run are ``BRAINALIGN_SCALE_SIZES`` (default ``100,300``, what ``tox -e perf``
+and CI run; the larger ones take long on two cores: see docs/speed.md). Between consecutive sizes the exponent of the time
 (log time / log stimuli) is printed with the other ratios.
 """
 
@@ -27,7 +27,7 @@ from brainalign.benchmarks.spec import SpecBenchmark
 from brainalign.models import from_module
 
 SIZES = [
-    int(s) for s in os.environ.get("BRAINALIGN_SCALE_SIZES", "100,1000").split(",") if s.strip()
+    int(s) for s in os.environ.get("BRAINALIGN_SCALE_SIZES", "100,300").split(",") if s.strip()
 ]
 N_SUBJECTS, N_BLOCKS, SIDE = 8, 10, 16
 GROUP = "scale: 20 layers, 8 subjects"
