@@ -475,7 +475,7 @@ def _salient_distractor_on_saliency(entry: Entry, probe: str | None, key: str) -
 
 
 def _magnitude(value: float, low: float, high: float) -> tuple[float, float, float]:
-    """|x| with its interval: [0, max] when the interval spans 0."""
+    """``|x|`` with its interval: [0, max] when the interval spans 0."""
     ends = sorted((abs(low), abs(high)))
     return abs(value), (0.0 if low <= 0 <= high else ends[0]), ends[1]
 

@@ -3,7 +3,7 @@ maths on arrays, for any metric that scores every layer against every subject (c
 :mod:`brainalign.metrics`).
 
 1. **Cross-validated best layer** (:func:`cv_over_subjects`): split the subjects at random into
-   halves A and B (|A| = ⌊S/2⌋); pick the layer with the highest mean score over A and take its
+   halves A and B (``|A|`` = ⌊S/2⌋); pick the layer with the highest mean score over A and take its
    mean over B, and the same with A and B swapped; average over seeded splits. With a single RDM,
    halves of the *stimuli* play that role (:func:`cv_over_stimuli`, RSA only).
 2. **Intervals** (:func:`cross_validate`): ``"two-factor"``, one set of seeded draws resampling
