@@ -93,6 +93,19 @@ def _print_account(outcomes, wall: float, page: float, peaks: dict[str, int] | N
         click.echo(f"peak memory: {_memory(max(peaks.values()))} (this process)")
 
 
+#: ``--seed``, as ``score`` and ``run`` both take it.
+seed_option = click.option(
+    "--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits)."
+)
+#: ``--force``, as ``score`` and ``run`` both take it.
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Recompute results already in the results folder (and replace "
+    "those of another network stored under the same model id).",
+)
+
+
 def probe_option(function):
     """``--probe DIR`` (repeatable): probe folders scored as benchmarks of their own."""
     return click.option(
@@ -198,15 +211,8 @@ def _client(scheduler: str | None, workers: int | None):
 @click.argument("benchmarks", nargs=-1)
 @results_option
 @data_dir_option
-@click.option(
-    "--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits)."
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Recompute results already in the results folder (and replace "
-    "those of another network stored under the same model id).",
-)
+@seed_option
+@force_option
 @probe_option
 @model_options
 @cluster_options
@@ -288,15 +294,8 @@ def score_command(
     default=None,
     help="Leaderboard HTML [default: RESULTS/leaderboard.html].",
 )
-@click.option(
-    "--seed", default=0, show_default=True, help="Seed of every random choice (bootstraps, splits)."
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Recompute results already in the results folder (and replace "
-    "those of another network stored under the same model id).",
-)
+@seed_option
+@force_option
 @probe_option
 @model_options
 @cluster_options
