@@ -368,3 +368,19 @@ def test_bad_responses_are_one_clear_line_and_exit_2(toy: Path, damage, message,
     code, _, err = run_cli(["score", "pixels", path], capsys)
     assert code == 2 and message in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_documented_responses_spec_is_a_valid_spec(tmp_path: Path) -> None:
+    """The responses example of docs/guide/spec-files.md passes every check a spec file gets."""
+    import re
+
+    from brainalign._toml import load_toml
+    from brainalign.benchmarks.spec import _checked
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "guide" / "spec-files.md"
+    examples = re.findall(r"```toml\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+    (example,) = [e for e in examples if "responses = " in e]
+    assert len([line for line in example.splitlines() if line.strip()]) <= 10
+    (tmp_path / "benchmark.toml").write_text(example)
+    checked = _checked(load_toml(tmp_path / "benchmark.toml"), tmp_path / "benchmark.toml")
+    assert checked["target"]["format"] == "npy" and checked["metric"] == "encoding"
