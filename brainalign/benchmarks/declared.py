@@ -27,6 +27,14 @@ definition of every number the benchmark reports (what results record and `brain
 ID` prints), ``benchmark.metric_id`` the metric's ``name@version`` and ``benchmark.layers_as``
 what its score takes of each layer (``"rdms"``: layer RDMs; ``"kernels"``: the layers' Gram
 matrices, :class:`brainalign.metrics.LayerKernels`).
+
+A target may be per-subject RDMs or per-subject **responses**
+(:class:`brainalign.metrics.TargetResponses`, e.g. from
+:func:`brainalign.neural_data.load_responses`). The encoding and CKA metrics score responses as
+they are; classical and feature-reweighted RSA (and a plugin metric that does not declare
+``takes_responses``) compare RDMs, so they are handed each subject's RDM of its responses averaged
+over repeats, by ``response_distance`` (default ``"correlation"``, the usual fMRI RSA), and the
+benchmark's definition and results say so.
 """
 
 from __future__ import annotations
@@ -38,9 +46,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BrainAlignError
-from ..metrics import ClassicalRSA, LayerKernels, Metric, metric_id
-from ..neural_data.collection import NeuralData
-from ..rsa import ALPHA, N_BOOT, N_PERMUTATIONS, LayerRDMs
+from ..metrics import (
+    ClassicalRSA,
+    LayerKernels,
+    Metric,
+    TargetResponses,
+    metric_id,
+    takes_responses,
+)
+from ..neural_data.collection import NeuralData, Target
+from ..rsa import ALPHA, N_BOOT, N_PERMUTATIONS, LayerRDMs, TargetRDMs
+from ..rsa.dissimilarity import DISTANCES
 from ..stimuli import StimulusSet
 from .base import Availability, Benchmark, BenchmarkScore
 from .metric_registry import DEFAULT_METRIC, get_metric
@@ -149,6 +165,7 @@ class DeclaredBenchmark(Benchmark):
     target_definition: str = ""  # what the target's numbers are, for the definition
     ceiling_note: str = ""  # how the data's own publication made its ceiling, where otherwise
     fix: str = ""  # how a user gets the data, when it is absent
+    response_distance: str = "correlation"  # RDMs of a response target, for metrics of RDMs
     default: bool = False
 
     def __init__(self, **declared: Any) -> None:
@@ -174,6 +191,11 @@ class DeclaredBenchmark(Benchmark):
         classical = isinstance(self.scored_with, ClassicalRSA)
         if not classical and self.interval != "two-factor":
             raise BrainAlignError(f"{self.id}: {self.metric_id} has the two-factor interval only")
+        if self.response_distance not in DISTANCES:
+            raise BrainAlignError(
+                f"{self.id}: response_distance {self.response_distance!r} is not one of "
+                f"{', '.join(DISTANCES)}"
+            )
         rule = rsa_definition(self.interval) if classical else metric_definition(self.scored_with)
         self.metric = f"Target: {self.target_definition or f'{self.target}.'} {rule}"
         self.measures = brain_measures(
@@ -238,8 +260,9 @@ class DeclaredBenchmark(Benchmark):
                 f'subjects, and target {target.name} has one; score it with metric = "rsa"'
             )
 
-    def target_rdms(self, data_dir: str | os.PathLike[str] | None = None) -> Any:
-        """The scored target (:class:`~brainalign.rsa.TargetRDMs`)."""
+    def target_rdms(self, data_dir: str | os.PathLike[str] | None = None) -> Target:
+        """The declared target as the data holds it: per-subject RDMs
+        (:class:`~brainalign.rsa.TargetRDMs`) or responses (:class:`~brainalign.metrics.TargetResponses`)."""
         data = self.load(data_dir)
         name = self.target or (next(iter(data.targets)) if len(data.targets) == 1 else "")
         if name not in data.targets:
@@ -255,6 +278,34 @@ class DeclaredBenchmark(Benchmark):
                 f"{self.identifier}: target {self.target} has no data{why}; it cannot be scored"
             )
         return data.targets[name]
+
+    def scored_target(self, data_dir: str | os.PathLike[str] | None = None) -> Target:
+        """The target as the metric scores it: responses turned into each subject's RDM (by
+        :attr:`response_distance`, of the responses averaged over repeats) for a metric of RDMs;
+        else the target as the data holds it."""
+        target = self.target_rdms(data_dir)
+        if isinstance(target, TargetResponses) and not takes_responses(self.scored_with):
+            cache: dict[Any, TargetRDMs] = self.__dict__.setdefault("_as_rdms", {})
+            if id(target) not in cache:
+                cache.clear()
+                cache[id(target)] = target.as_rdms(self.response_distance, self.comparison)
+            return cache[id(target)]
+        return target
+
+    def target_record(self, data_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """What the target was, for results: RDMs (their distance) or responses (units and repeats
+        per subject, and the distance of the RDMs made of them, where the metric compares RDMs)."""
+        target = self.target_rdms(data_dir)
+        if isinstance(target, TargetResponses):
+            record: dict[str, Any] = {
+                "kind": "responses",
+                "units": target.units,
+                "repeats": target.repeats,
+            }
+            if not takes_responses(self.scored_with):
+                record["rdm_distance"] = self.response_distance
+            return record
+        return {"kind": "rdms", "distance": target.rdms.distance}
 
     def score(
         self,
@@ -278,7 +329,7 @@ class DeclaredBenchmark(Benchmark):
                 f"{self.identifier} ({self.metric_id}) scores layer {self.layers_as} "
                 f"({wanted.__name__}), not {type(layers[name]).__name__}"
             )
-        target = self.target_rdms(data_dir)
+        target = self.scored_target(data_dir)
         scored = score_metric(
             layers[name],
             target,
@@ -288,6 +339,8 @@ class DeclaredBenchmark(Benchmark):
             convention=self.ceiling_convention,
         )
         extra: dict[str, Any] = {"dataset": name, "target": self.target}
+        if isinstance(self.target_rdms(data_dir), TargetResponses):
+            extra["target_data"] = self.target_record(data_dir)
         if not isinstance(self.scored_with, ClassicalRSA):
             extra["metric"] = self.metric_id
         if isinstance(layers[name], LayerKernels) and any(
@@ -300,7 +353,7 @@ class DeclaredBenchmark(Benchmark):
         left_out = [str(s) for s in self.load(data_dir).skipped if s.target == self.target]
         if left_out:  # e.g. subjects with missing dissimilarities (neural_data.collection's rule)
             extra["left_out"] = left_out
-        if "algonauts2019_noise_ceiling" in target.metadata:
+        if isinstance(target, TargetRDMs) and "algonauts2019_noise_ceiling" in target.metadata:
             extra["algonauts2019_noise_ceiling"] = target.metadata["algonauts2019_noise_ceiling"]
         return benchmark_score(self.identifier, scored, **extra)
 

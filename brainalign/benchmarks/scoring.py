@@ -14,7 +14,11 @@ the comparison of classical RSA whatever the metric: whether the subjects agree 
 the data). Where they do not agree more than chance (p ≥ :data:`~brainalign.rsa.ALPHA`), or there
 is a single RDM and so no ceiling, the normalised numbers are withheld (null) with the reason in
 ``normalised_withheld``: a ceiling made of noise still comes out near 1/√S, and a score divided by
-it means nothing.
+it means nothing. A target of measured responses is tested the same way, on each subject's RDM
+of its responses averaged over repeats (:data:`AGREEMENT_DISTANCE`); where the encoding metric
+divides by the NCSNR ceiling (every subject with 2 or more repeats), the test is whether the
+repeats agree (:func:`brainalign.metrics.repeats_reliability`: the NCSNR ceiling against its values
+with every repeat's stimulus labels shuffled), since that is what the ceiling measures.
 
 Every random choice comes from ``seed``; the same inputs give bit-identical numbers.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,10 +36,12 @@ import pandas as pd
 from ..errors import BrainAlignError
 from ..metrics import (
     ClassicalRSA,
+    Encoding,
     LayerKernels,
     Metric,
     TargetResponses,
     metric_id,
+    repeats_reliability,
     two_factor_samples,
 )
 from ..rsa import (
@@ -82,6 +88,9 @@ __all__ = [
     "subject_halves",
     "subjects_agree",
 ]
+
+#: The distance of the RDMs whose agreement a target of responses is tested on (the usual fMRI RSA).
+AGREEMENT_DISTANCE = "correlation"
 
 SUBJECT_INTERVAL = (
     "95% expanded percentile bootstrap over subjects: about new subjects seeing these stimuli, "
@@ -191,6 +200,17 @@ _METHOD_NAMES = {
     "kendall_tau_a": "Kendall tau-a",
     "cosine": "cosine",
 }
+#: The ceiling of encoding on responses with 2 or more repeats per subject.
+NCSNR_CONVENTION = (
+    "the encoding@1 NCSNR ceiling: per unit sqrt(max(V - s2/R, 0) / V) from the subject's R repeats "
+    "(V: variance of the trial averages over stimuli, s2: mean variance over repeats), averaged over "
+    "units and subjects; lower = upper (docs/metrics.md)"
+)
+#: How a target's repeats are tested to agree more than chance (responses with 2+ repeats).
+REPEATS_TEST = (
+    "one-sided permutation test of the NCSNR ceiling against its values with the stimulus labels of "
+    f"every repeat of every subject shuffled independently; reliable if p < {ALPHA}"
+)
 RELIABILITY_TEST = (
     "one-sided permutation test of the lower noise ceiling against its values with each subject's "
     f"stimulus labels shuffled independently; reliable if p < {ALPHA}"
@@ -234,6 +254,7 @@ class TargetComparison:
     two_factor: TwoFactorRecord | None = None
     reliability: CeilingReliability | None = None  # None: a single RDM, no ceiling to test
     convention: str = ""  # which ceiling the normalised numbers divide by (ceiling_convention)
+    reliability_test: str = ""  # how the reliability was tested ("": RELIABILITY_TEST)
 
     @property
     def layer_means(self) -> np.ndarray:
@@ -341,7 +362,7 @@ class TargetComparison:
                 "seed": None,
             }
         return {
-            "test": RELIABILITY_TEST,
+            "test": self.reliability_test or RELIABILITY_TEST,
             "p": test.p,
             "n_permutations": test.n_permutations,
             "seed": test.seed,
@@ -508,12 +529,17 @@ def score_metric(
         n_boot=n_boot,
         level=level,
     )
-    agreement = (
-        subjects_agree(target, "spearman", n_permutations, seed)
-        if isinstance(target, TargetRDMs)
-        else None
-    )
-    return _comparison(
+    from_repeats = isinstance(metric, Encoding) and metric.ceiling_from_repeats(target)
+    if from_repeats:
+        agreement = repeats_agree(target, n_permutations, seed)  # type: ignore[arg-type]
+    else:
+        agreement = subjects_agree(
+            target if isinstance(target, TargetRDMs) else target.as_rdms(AGREEMENT_DISTANCE),
+            "spearman",
+            n_permutations,
+            seed,
+        )
+    comparison = _comparison(
         layers,
         target,
         scores.per_subject,
@@ -521,8 +547,9 @@ def score_metric(
         metric.ceiling(target, seed=seed),
         metric_id(metric),
         agreement,
-        convention or metric_ceiling_convention(metric),
+        NCSNR_CONVENTION if from_repeats else convention or metric_ceiling_convention(metric),
     )
+    return replace(comparison, reliability_test=REPEATS_TEST) if from_repeats else comparison
 
 
 def metric_ceiling_convention(metric: Metric) -> str:
@@ -580,6 +607,23 @@ def subjects_agree(
         if len(_AGREEMENT) >= 64:
             _AGREEMENT.pop(next(iter(_AGREEMENT)))
         _AGREEMENT[key] = ceiling_reliability(rdms.data, method, n_perm=n_permutations, seed=seed)
+    return _AGREEMENT[key]
+
+
+def repeats_agree(target: TargetResponses, n_permutations: int, seed: int) -> CeilingReliability:
+    """:func:`brainalign.metrics.repeats_reliability` of ``target``'s repeats, computed once per
+    process for the same responses, permutations and seed (stimuli taken in the order of their
+    ids, as for :func:`subjects_agree`)."""
+    ordered = target.reorder(sorted(target.stimulus_ids))
+    digest = hashlib.sha256()
+    for trials in ordered.trials:
+        digest.update(repr(trials.shape).encode())
+        digest.update(np.ascontiguousarray(trials).tobytes())
+    key = (digest.hexdigest(), "repeats", n_permutations, seed)
+    if key not in _AGREEMENT:
+        if len(_AGREEMENT) >= 64:
+            _AGREEMENT.pop(next(iter(_AGREEMENT)))
+        _AGREEMENT[key] = repeats_reliability(ordered.trials, n_perm=n_permutations, seed=seed)
     return _AGREEMENT[key]
 
 

@@ -20,6 +20,26 @@ like the human benchmarks: by classical RSA, or by the metric ``metric`` names.
     distance = "judgement"                  # what the target's dissimilarities are
     comparison = "spearman"                 # spearman | pearson | kendall_tau_a | cosine
 
+Per-subject **responses** (voxel or neuron patterns) in place of RDMs: ``responses`` names one
+``.npy`` (or ``.npz``) per subject, a glob pattern such as ``"sub-*.npy"`` (a subject is its file's
+name without suffix), each ``(n_stimuli, n_units)`` or ``(repeats, n_stimuli, n_units)`` with rows
+in the stimulus list's order; ``format`` may then be left out (it follows the files' suffix).
+The encoding and CKA metrics score the responses themselves (with 2 or more repeats per subject,
+encoding's ceiling is each unit's NCSNR); classical RSA and wRSA score each subject's RDM of its
+responses averaged over repeats, by ``distance`` (default correlation), and say so:
+
+.. code-block:: toml
+
+    title = "My lab: IT responses to 92 objects"
+    citation = "@article{mylab2026, ...}"
+    stimuli = "images"
+    metric = "encoding"
+
+    [target]
+    kind = "fmri"
+    responses = "sub-*.npy"                 # one file per subject
+    stimulus_list = "stimuli.txt"
+
 Paths are relative to the spec file. The benchmark's id is ``<id>.<hash>``: ``hash`` is the start of
 the sha256 of the spec's content with every file it names replaced by the sha256 of the file's
 bytes (a folder: of its files; the stimuli: their content hash). Two different data sets or specs
@@ -34,6 +54,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from functools import cached_property
+from glob import glob
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +64,23 @@ from .._files import sha256_file
 from .._toml import load_toml
 from ..bibtex import STUDY_BIBTEX, suite_bibtex
 from ..errors import BrainAlignError
-from ..metrics import ClassicalRSA
-from ..neural_data import load_nifti_betas, load_npy, load_npz_folder, load_rsatoolbox_hdf5
+from ..metrics import ClassicalRSA, takes_responses
+from ..neural_data import (
+    load_nifti_betas,
+    load_npy,
+    load_npz_folder,
+    load_responses,
+    load_rsatoolbox_hdf5,
+)
 from ..neural_data.collection import NeuralData
+from ..neural_data.response_files import response_files
 from ..rsa import METHODS
 from ..rsa.dissimilarity import DISTANCES
 from ..stimuli import StimulusSet
 from .base import Availability
 from .declared import DeclaredBenchmark
 from .human import CURRENT_VERSION
-from .metric_registry import DEFAULT_METRIC
+from .metric_registry import DEFAULT_METRIC, get_metric
 
 #: Hex digits of the content hash in the id (64 bits: no two data sets share one by chance).
 HASH_DIGITS = 16
@@ -71,8 +99,9 @@ _TOP = {
 _TARGET = {
     "name": False,
     "kind": True,
-    "format": True,
+    "format": False,  # required for RDMs; responses follow their files' suffix
     "rdms": False,
+    "responses": False,
     "stimulus_list": False,
     "roi": False,
     "key": False,
@@ -82,7 +111,9 @@ _TARGET = {
     "comparison": False,
 }
 _NEEDS = {"npy": ("rdms",), "npz": ("rdms",), "rsatoolbox": ("rdms",), "nifti": ("table", "mask")}
-_PATH_KEYS = ("rdms", "stimulus_list", "table", "mask")
+#: The formats per-subject response files may have.
+RESPONSE_FORMATS: tuple[str, ...] = ("npy", "npz")
+_PATH_KEYS = ("rdms", "responses", "stimulus_list", "table", "mask")
 
 
 class SpecBenchmark(DeclaredBenchmark):
@@ -97,7 +128,7 @@ class SpecBenchmark(DeclaredBenchmark):
         self.spec_folder = (
             self.path.parent
         )  # not `folder`: that is DeclaredBenchmark.folder(data_dir)
-        self.format = target["format"]
+        self.format = target["format"]  # filled in for responses by _checked
         self.comparison = target.get("comparison", "spearman")
         name = str(spec.get("id") or self.path.stem)
         self.dataset = name  # the stimulus set's name, before the content hash is taken
@@ -115,6 +146,9 @@ class SpecBenchmark(DeclaredBenchmark):
             target=target_name,
             metric=metric,
             distance=spec.get("layer_distance", "cosine"),
+            response_distance=target.get("distance", "correlation")
+            if "responses" in target
+            else DeclaredBenchmark.response_distance,
         )
         if not isinstance(self.scored_with, ClassicalRSA):
             self.version = self.scored_with.version
@@ -134,6 +168,16 @@ class SpecBenchmark(DeclaredBenchmark):
             )
         return path
 
+    @property
+    def has_responses(self) -> bool:
+        """Whether the spec declares per-subject responses (``[target] responses``), not RDMs."""
+        return "responses" in self.spec["target"]
+
+    @cached_property
+    def response_files(self) -> list[Path]:
+        """The per-subject response files ``[target] responses`` names (an error where none)."""
+        return response_files(self.required_file("responses"))
+
     @cached_property
     def stimuli_folder(self) -> Path:
         return _resolve(self.spec["stimuli"], self.spec_folder)
@@ -146,6 +190,9 @@ class SpecBenchmark(DeclaredBenchmark):
         for key in _PATH_KEYS:
             path = self.file(key)
             if path is None:
+                continue
+            if key == "responses":
+                files.extend(self.response_files)
                 continue
             if not path.exists():
                 raise BrainAlignError(
@@ -182,7 +229,7 @@ class SpecBenchmark(DeclaredBenchmark):
         missing = [
             p
             for p in [self.stimuli_folder, *map(self.file, _PATH_KEYS)]
-            if p is not None and not p.exists()
+            if p is not None and not (p.exists() or (p == self.file("responses") and glob(str(p))))
         ]
         if missing:
             return Availability(
@@ -201,13 +248,14 @@ class SpecBenchmark(DeclaredBenchmark):
 
     @cached_property
     def _data(self) -> NeuralData:
-        data = _READERS[self.format](self)
+        data = _read_responses(self) if self.has_responses else _READERS[self.format](self)
         target = _pick_target(data, self)
         ids = target.stimulus_ids
         missing = [i for i in ids if i not in self.stimulus_set.sources]
         if missing:
             raise BrainAlignError(
-                f"{self.path}: the target's RDMs name stimuli without an image in {self.stimuli_folder} "
+                f"{self.path}: the target's {'responses' if self.has_responses else 'RDMs'} name stimuli "
+                f"without an image in {self.stimuli_folder} "
                 f"({', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}); the image file names "
                 "(without suffix) must be the stimulus ids"
             )
@@ -239,10 +287,17 @@ def _checked(spec: dict[str, Any], path: Path) -> dict[str, Any]:
     if not isinstance(target, dict):
         raise BrainAlignError(f"{path}: target must be a table ([target])")
     _keys(target, _TARGET, path, "target.")
+    if "responses" in target:
+        _check_responses(target, path)
+    elif "format" not in target:
+        raise BrainAlignError(
+            f"{path}: missing key(s) target.format (docs: Your data as a benchmark); or declare "
+            "per-subject responses with target.responses"
+        )
     fmt = target["format"]
     if fmt not in FORMATS:
         raise BrainAlignError(f"{path}: target.format {fmt!r} is not one of {', '.join(FORMATS)}")
-    absent = [k for k in _NEEDS[fmt] if k not in target]
+    absent = [k for k in _NEEDS[fmt] if k not in target and "responses" not in target]
     if absent:
         raise BrainAlignError(f"{path}: format {fmt!r} needs target.{' and target.'.join(absent)}")
     comparison = target.get("comparison", "spearman")
@@ -261,6 +316,29 @@ def _checked(spec: dict[str, Any], path: Path) -> dict[str, Any]:
     if "@" in str(spec.get("id", "")) or any(c.isspace() for c in str(spec.get("id", ""))):
         raise BrainAlignError(f"{path}: id {spec['id']!r} may hold neither spaces nor '@'")
     return spec
+
+
+def _check_responses(target: dict[str, Any], path: Path) -> None:
+    """The ``[target]`` of responses: no RDM keys beside it, a format files of responses can have
+    (filled in from the files' suffix where absent), a distance for their RDMs that exists."""
+    beside = [k for k in ("rdms", "table", "mask", "roi") if k in target]
+    if beside:
+        raise BrainAlignError(
+            f"{path}: target.responses and target.{beside[0]} exclude each other; declare "
+            "per-subject responses or RDMs, not both"
+        )
+    suffix = Path(str(target["responses"])).suffix
+    fmt = target.setdefault("format", "npz" if suffix == ".npz" else "npy")
+    if fmt not in RESPONSE_FORMATS:
+        raise BrainAlignError(
+            f"{path}: target.responses are read from {' or '.join(RESPONSE_FORMATS)} files, not "
+            f"format {fmt!r}; save each subject's responses with np.save"
+        )
+    if target.get("distance", "correlation") not in DISTANCES:
+        raise BrainAlignError(
+            f"{path}: target.distance (of the RDMs made of responses, for rsa and wrsa) must be one "
+            f"of {', '.join(DISTANCES)}"
+        )
 
 
 def _keys(table: Mapping[str, Any], known: Mapping[str, bool], path: Path, prefix: str) -> None:
@@ -283,6 +361,21 @@ def _keys(table: Mapping[str, Any], known: Mapping[str, bool], path: Path, prefi
 def _definition(spec: Mapping[str, Any], target: str) -> str:
     t = spec["target"]
     comparison = t.get("comparison", "spearman")
+    if "responses" in t:
+        metric = get_metric(spec.get("metric", DEFAULT_METRIC))
+        text = (
+            f"per-subject responses of {target} ({t['kind']}; (n_stimuli, n_units) or (repeats, "
+            f"n_stimuli, n_units) per subject, units may differ between subjects) read from one "
+            f".{t['format']} file per subject, defined by a benchmark spec file."
+        )
+        if not takes_responses(metric):
+            text += (
+                f" Scored as RDMs: each subject's {t.get('distance', 'correlation')} distance "
+                "between its response patterns averaged over repeats."
+            )
+            if comparison != "spearman":
+                text += f" Comparison: {comparison} in place of Spearman's rho throughout."
+        return text
     source = {
         "npy": "a .npy file",
         "npz": "a Net2Brain-style folder of .npz files",
@@ -329,6 +422,16 @@ def _beta_files(table: Path | None) -> list[Path]:
             f"stimulus table {table} names beta image {absent[0]}, which does not exist"
         )
     return files
+
+
+def _read_responses(bench: SpecBenchmark) -> NeuralData:
+    return load_responses(
+        bench.response_files,
+        _order(bench),
+        name=bench.target,
+        key=bench.spec["target"].get("key"),
+        kind=bench.kind,
+    )
 
 
 def _order(bench: SpecBenchmark) -> Any:
@@ -394,12 +497,13 @@ def _pick_target(data: NeuralData, bench: SpecBenchmark) -> Any:
     left_out = {s.target: s for s in data.skipped if not s.subject}  # whole targets, and why
     held = [*data.targets, *(name for name in left_out if name not in data.targets)]
     wanted = roi if roi is not None else (held[0] if len(held) == 1 else None)
-    if wanted in data.targets:
+    if wanted is not None and wanted in data.targets:
         return dataclasses.replace(data.targets[wanted], name=bench.target)
     if wanted in left_out:
         raise BrainAlignError(
-            f"{bench.path}: target {wanted}: {left_out[wanted].reason}; give RDMs with "
-            "complete values (a subject with a missing value is left out)"
+            f"{bench.path}: target {wanted}: {left_out[wanted].reason}; give "
+            f"{'responses' if bench.has_responses else 'RDMs'} with complete values (a subject "
+            "with a missing value is left out)"
         )
     why = "name the one to score with target.roi" if roi is None else f"there is no ROI {roi!r}"
     raise BrainAlignError(

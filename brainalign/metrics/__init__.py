@@ -22,6 +22,7 @@ from .base import (
     fold_pearson,
     metric_id,
     pearson,
+    takes_responses,
     two_factor_samples,
     weighted_pearson,
 )
@@ -33,6 +34,7 @@ from .encoding import (
     Encoding,
     cross_validated_ridge,
     noise_ceiling_r,
+    repeats_reliability,
     ridge_fold,
 )
 from .folds import splits, stimulus_folds
@@ -90,6 +92,7 @@ __all__ = [
     "noise_ceiling_r",
     "nonnegative_weights",
     "pearson",
+    "repeats_reliability",
     "reweighted_groups",
     "reweighted_rsa",
     "ridge_fold",
@@ -97,6 +100,7 @@ __all__ = [
     "splits",
     "stimulus_folds",
     "subject_patterns",
+    "takes_responses",
     "two_factor_samples",
     "weighted_pearson",
 ]

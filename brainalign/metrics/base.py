@@ -70,6 +70,13 @@ class Metric(Protocol):
     def ceiling(self, target: Any, *, seed: int = 0) -> NoiseCeiling | None: ...
 
 
+def takes_responses(metric: Metric) -> bool:
+    """Whether ``metric`` scores a target's measured responses (:class:`TargetResponses`) as they
+    are (its optional attribute ``takes_responses``); a metric that does not say takes RDMs, and a
+    benchmark hands it each subject's RDM of its responses."""
+    return bool(getattr(metric, "takes_responses", False))
+
+
 def metric_id(metric: Metric) -> str:
     """``name@version``, as benchmark ids carry it."""
     return f"{metric.name}@{metric.version}"

@@ -112,6 +112,7 @@ class LinearCKA:
     name: ClassVar[str] = "cka"
     version: ClassVar[int] = 1
     layers_as: ClassVar[str] = "kernels"
+    takes_responses: ClassVar[bool] = True  # scores TargetResponses as they are, not as RDMs
 
     @property
     def definition(self) -> str:

@@ -19,6 +19,7 @@ per fold for every penalty and every response at once:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -26,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import BrainAlignError
-from ..rsa import NoiseCeiling, TargetRDMs
+from ..rsa import N_PERMUTATIONS, CeilingReliability, NoiseCeiling, TargetRDMs
 from .base import MetricScores, mean_others, quiet_nanmean
 from .folds import splits, stimulus_folds
 from .kernels import Kernel, LayerKernels, Split, blas_threads_for
@@ -139,6 +140,41 @@ def noise_ceiling_r(trials: np.ndarray) -> np.ndarray:
         return np.where(total > 0, np.sqrt(signal / total), np.nan)
 
 
+def repeats_reliability(
+    trials: Sequence[np.ndarray], *, n_perm: int = N_PERMUTATIONS, seed: int = 0
+) -> CeilingReliability:
+    """One-sided permutation test that the repeats of measured responses agree more than chance,
+    the test behind the NCSNR ceiling (:func:`noise_ceiling_r`) as
+    :func:`brainalign.rsa.ceiling_reliability` is the test behind a leave-one-subject-out one.
+
+    Statistic: the NCSNR ceiling averaged over units and subjects. Null: repeats that share no
+    stimulus-specific signal, made by relabelling the stimuli of every repeat of every subject with
+    its own random permutation (each repeat keeps its values; only which stimulus they belong to
+    is lost). ``trials``: per subject ``(repeats, n_stimuli, n_units)``, each with 2 or more
+    repeats; permutations drawn from ``seed``."""
+    arrays = [np.asarray(t, dtype=np.float64) for t in trials]
+
+    def statistic(per_subject: Sequence[np.ndarray]) -> float:
+        return float(np.mean([quiet_nanmean(noise_ceiling_r(t), axis=0) for t in per_subject]))
+
+    observed = statistic(arrays)
+    if not np.isfinite(observed):
+        return CeilingReliability(observed, math.nan, math.nan, math.nan, n_perm, seed)
+    rng = np.random.default_rng(seed)
+    null = np.empty(n_perm)
+    for k in range(n_perm):
+        null[k] = statistic(
+            [
+                np.take_along_axis(
+                    t, rng.permuted(np.indices(t.shape[:2])[1], axis=1)[..., None], 1
+                )
+                for t in arrays
+            ]
+        )
+    p = float((1 + np.count_nonzero(null >= observed)) / (1 + n_perm))
+    return CeilingReliability(observed, p, float(null.mean()), float(null.std()), n_perm, seed)
+
+
 def stacked(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Several subjects' response matrices side by side, and the subject of each column (one
     ridge solve serves them all)."""
@@ -153,6 +189,7 @@ class Encoding:
     name: ClassVar[str] = "encoding"
     version: ClassVar[int] = 1
     layers_as: ClassVar[str] = "kernels"
+    takes_responses: ClassVar[bool] = True  # scores TargetResponses as they are, not as RDMs
     n_folds: int = 5
 
     @property
@@ -206,10 +243,15 @@ class Encoding:
             },
         )
 
+    @staticmethod
+    def ceiling_from_repeats(target: TargetRDMs | TargetResponses) -> bool:
+        """Whether :meth:`ceiling` is the NCSNR one (responses, every subject with 2+ repeats)."""
+        return isinstance(target, TargetResponses) and min(t.shape[0] for t in target.trials) >= 2
+
     def ceiling(
         self, target: TargetRDMs | TargetResponses, *, seed: int = 0
     ) -> NoiseCeiling | None:
-        if isinstance(target, TargetResponses) and min(t.shape[0] for t in target.trials) >= 2:
+        if isinstance(target, TargetResponses) and self.ceiling_from_repeats(target):
             value = float(np.mean([np.nanmean(noise_ceiling_r(t)) for t in target.trials]))
             return NoiseCeiling(value, value)
         with blas_threads_for(len(target.stimulus_ids)):

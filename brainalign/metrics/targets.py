@@ -33,8 +33,8 @@ import numpy as np
 
 from ..errors import BrainAlignError
 from ..rsa.comparison import as_rdm_stack
-from ..rsa.dissimilarity import as_array, to_square
-from ..rsa.rdms import TargetRDMs
+from ..rsa.dissimilarity import as_array, rdm, to_square
+from ..rsa.rdms import RDMs, TargetRDMs
 from .folds import match_ids
 from .kernels import double_centre
 
@@ -128,6 +128,30 @@ class TargetResponses:
     def responses(self) -> tuple[np.ndarray, ...]:
         """Each subject's responses averaged over repeats, ``(n_stimuli, n_units)``."""
         return tuple(t.mean(axis=0) for t in self.trials)
+
+    @property
+    def units(self) -> dict[str, int]:
+        """The number of units (voxels, neurons) of each subject."""
+        return {s: int(t.shape[2]) for s, t in zip(self.subjects, self.trials)}
+
+    @property
+    def repeats(self) -> dict[str, int]:
+        """The number of repeats of each subject (1 where only averages were given)."""
+        return {s: int(t.shape[0]) for s, t in zip(self.subjects, self.trials)}
+
+    def as_rdms(self, distance: str = "correlation", method: str = "spearman") -> TargetRDMs:
+        """Each subject's RDM of its responses averaged over repeats, by ``distance`` (one of
+        :data:`brainalign.rsa.DISTANCES`), as a target whose ceiling compares RDMs by
+        ``method``: what classical and feature-reweighted RSA score of measured responses."""
+        data = np.stack([rdm(r, distance) for r in self.responses()])
+        rdms = RDMs(data, self.subjects, self.stimulus_ids, distance)
+        return TargetRDMs.from_subjects(
+            self.name,
+            rdms,
+            kind=self.kind,
+            method=method,
+            **{**self.metadata, "from_responses": distance},
+        )
 
     def reorder(self, stimulus_ids: Sequence[str]) -> TargetResponses:
         """The responses restricted to, and ordered as, ``stimulus_ids`` (matched by id)."""

@@ -6,8 +6,9 @@
 NoiseCeiling(lower=0.378..., upper=0.660...)
 
 Every loader returns :class:`NeuralData` ``(stimuli, targets, skipped)``: a StimulusSet, one
-:class:`~brainalign.rsa.TargetRDMs` per target keyed by name (RDMs labelled by stimulus id),
-and what was left out (one :class:`~.collection.Skip` each: target, subject, reason).
+:class:`~brainalign.rsa.TargetRDMs` per target keyed by name (RDMs labelled by stimulus id) or,
+from :func:`load_responses`, one :class:`~brainalign.metrics.TargetResponses` (per-subject
+responses), and what was left out (one :class:`~.collection.Skip` each: target, subject, reason).
 """
 
 from .algonauts2019 import load_algonauts2019, read_algonauts2019_folder
@@ -18,6 +19,7 @@ from .kriegeskorte2008 import load_kriegeskorte2008, read_kriegeskorte2008_folde
 from .locations import FileCheck, Location, fetch, find, locate, roots
 from .nifti import load_nifti_betas
 from .rdm_files import load_npy, load_npz_folder, load_rsatoolbox_hdf5
+from .response_files import load_responses
 
 __all__ = [
     "STUDY_ROIS",
@@ -38,6 +40,7 @@ __all__ = [
     "load_nifti_betas",
     "load_npy",
     "load_npz_folder",
+    "load_responses",
     "load_rsatoolbox_hdf5",
     "locate",
     "read_algonauts2019_folder",

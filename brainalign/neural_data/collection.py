@@ -1,13 +1,15 @@
-"""What every loader returns: the stimuli, one TargetRDMs per target, and what was skipped; and
-the rules every loader applies to per-subject RDMs, in one place (:func:`subject_target`), so
-spec files, the built-in data sets and plugins that read their data with these loaders (or call
-:func:`subject_target` on RDMs of their own) are held to the same rules:
+"""What every loader returns: the stimuli, one target per target name (per-subject RDMs,
+:class:`~brainalign.rsa.TargetRDMs`, or per-subject responses,
+:class:`~brainalign.metrics.TargetResponses`), and what was skipped; and the rules every loader
+applies to per-subject data, in one place (:func:`subject_target` for RDMs,
+:func:`subject_responses` for responses), so spec files, the built-in data sets and plugins that
+read their data with these loaders (or call these on data of their own) are held to the same rules:
 
 * **Stimulus ids** are unique: a repeated id is an error naming the file and the id
   (:func:`check_unique_ids`).
 * **Missing values** (:func:`complete_subjects`): a subject whose RDM lacks any dissimilarity
-  (NaN or infinite) is left out of that target and reported with the number of pairs it lacks;
-  the other subjects are kept whole. Scores, ceilings and intervals are then those of the complete
+  (NaN or infinite), or whose responses hold any non-finite value, is left out of that target and
+  reported with the number of values it lacks; the other subjects are kept whole. Scores, ceilings and intervals are then those of the complete
   subjects, and ``brainalign.rsa.compare`` never sees a missing value from the data. A target
   none of whose subjects is complete is left out and reported in one line.
 * **Negative dissimilarities** are refused (an error naming the file, the subject and a pair),
@@ -16,20 +18,25 @@ spec files, the built-in data sets and plugins that read their data with these l
   (similarities, centred or z-scored values).
 * **A single subject**: the target is scored (the layer is chosen on halves of the stimuli in
   place of halves of the subjects) with a warning, and has no noise ceiling (a ceiling compares
-  subjects), so no normalised score.
+  subjects), so no normalised score. (The metrics beyond classical RSA, which choose the layer on
+  halves of the subjects, refuse it.)
+* **Responses** (:func:`responses_from_array`): ``(n_stimuli, n_units)`` or ``(repeats,
+  n_stimuli, n_units)`` real numbers per subject, their stimulus axis as long as the stimulus list;
+  the number of units may differ between subjects.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import BrainAlignError
+from ..metrics import TargetResponses
 from ..rsa import RDMs, TargetRDMs
 from ..stimuli import StimulusSet, repeats
 
@@ -45,6 +52,8 @@ NEGATIVE_TOLERANCE = 1e-9
 #: How a loader is told the stimulus order: a StimulusSet, a folder of images (ids = file stems in
 #: natural order), a text file with one id per line, or the ids themselves.
 StimuliSpec = StimulusSet | str | os.PathLike | Sequence[str]
+#: One target of a data set: per-subject RDMs or per-subject responses.
+Target = TargetRDMs | TargetResponses
 
 
 class Skip(NamedTuple):
@@ -65,11 +74,12 @@ class Skip(NamedTuple):
 
 class NeuralData(NamedTuple):
     """``stimuli`` (None where a loader was given ids without images), ``targets`` keyed by
-    target name (an ROI, a task), each with RDMs labelled by stimulus id, and ``skipped``: one
-    :class:`Skip` per thing left out (an empty ROI, a subject), never silently filled in."""
+    target name (an ROI, a task), each with RDMs or responses labelled by stimulus id, and
+    ``skipped``: one :class:`Skip` per thing left out (an empty ROI, a subject), never silently
+    filled in."""
 
     stimuli: StimulusSet | None
-    targets: dict[str, TargetRDMs]
+    targets: Mapping[str, Target]
     skipped: tuple[Skip, ...] = ()
 
 
@@ -157,16 +167,106 @@ def subject_target(
     if complete is None:
         return None
     if len(complete) == 1:
-        where = f" ({source})" if source else ""
-        log.warning(
-            "%s%s has a single subject%s: it is scored with the layer chosen on halves of the "
-            "stimuli, and it has no noise ceiling (a ceiling compares subjects), so no normalised "
-            "score",
-            name,
-            where,
-            "" if len(rdms) == 1 else f" with complete values ({complete.names[0]})",
-        )
+        _warn_single(name, source, complete.names[0], len(rdms))
     return TargetRDMs.from_subjects(name, complete, kind=kind, method=method, **metadata)
+
+
+def _warn_single(name: str, source: str, subject: str, given: int) -> None:
+    where = f" ({source})" if source else ""
+    log.warning(
+        "%s%s has a single subject%s: it is scored with the layer chosen on halves of the "
+        "stimuli, and it has no noise ceiling (a ceiling compares subjects), so no normalised "
+        "score",
+        name,
+        where,
+        "" if given == 1 else f" with complete values ({subject})",
+    )
+
+
+def responses_from_array(
+    array: np.ndarray, stimulus_ids: Sequence[str], *, source: str
+) -> np.ndarray:
+    """One subject's responses ``(n_stimuli, n_units)`` or ``(repeats, n_stimuli, n_units)`` read
+    from ``source``, checked against the stimulus list, as ``(repeats, n_stimuli, n_units)``
+    float64 (non-finite values kept: :func:`subject_responses` leaves such a subject out)."""
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise BrainAlignError(
+            f"{source} holds an array of shape {array.shape}; expected responses (n_stimuli, n_units) "
+            "or (repeats, n_stimuli, n_units), one row per stimulus"
+        )
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise BrainAlignError(
+            f"{source} holds {array.dtype} values; responses must be real numbers"
+        )
+    n = array.shape[-2]
+    if n != len(stimulus_ids):
+        raise BrainAlignError(
+            f"{source} holds responses to {n} stimuli (shape {array.shape}) but the stimulus list has "
+            f"{len(stimulus_ids)}; give the stimulus list these responses follow (one id per row, same "
+            "order), or save the array as (n_stimuli, n_units) / (repeats, n_stimuli, n_units)"
+        )
+    trials = np.asarray(array, dtype=np.float64)
+    return trials if trials.ndim == 3 else trials[None]
+
+
+def subject_responses(
+    name: str,
+    responses: Sequence[tuple[str, np.ndarray]],
+    stimulus_ids: Sequence[str],
+    skipped: list[Skip],
+    *,
+    source: str = "",
+    sources: Mapping[str, str] | None = None,
+    kind: str = "fmri",
+    **metadata: Any,
+) -> TargetResponses | None:
+    """Target ``name`` from per-subject ``(subject, trials)`` (:func:`responses_from_array`) read
+    from ``source``, with this module's rules applied: ids unique, subjects with a non-finite value
+    left out (recorded in ``skipped``; None when none is left), a single subject warned about.
+    ``sources``: each subject's own file, where they differ; ``metadata`` is kept with the target."""
+    check_unique_ids(stimulus_ids, source or f"the stimulus list of {name}")
+    subjects = [str(s) for s, _ in responses]
+    repeated = repeats((s, i) for i, s in enumerate(subjects))
+    if repeated:
+        raise BrainAlignError(
+            f"{source or name}: subject {next(iter(repeated))!r} has several response arrays; "
+            "give one per subject"
+        )
+    where = f" in {source}" if source else ""
+    kept = []
+    for subject, trials in responses:
+        missing = int((~np.isfinite(trials)).sum())
+        if missing:
+            own = (sources or {}).get(str(subject))
+            report_skip(
+                skipped,
+                name,
+                str(subject),
+                f"{missing} of {trials.size} response values missing (NaN or infinite)"
+                f"{f' in {own}' if own else where}; "
+                "a subject with missing values is left out (or drop those units first)",
+            )
+        else:
+            kept.append((str(subject), trials))
+    if not kept:
+        report_skip(
+            skipped,
+            name,
+            "",
+            f"every subject's responses{where} have missing values (NaN or infinite), "
+            "so no subject is left to score",
+        )
+        return None
+    if len(kept) == 1:
+        _warn_single(name, source, kept[0][0], len(responses))
+    return TargetResponses(
+        name,
+        tuple(t for _, t in kept),
+        tuple(s for s, _ in kept),
+        tuple(str(i) for i in stimulus_ids),
+        kind,
+        dict(metadata),
+    )
 
 
 def check_dissimilarities(name: str, rdms: RDMs, source: str = "") -> None:

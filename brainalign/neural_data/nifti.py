@@ -14,7 +14,9 @@ Voxels are read with nilearn's ``NiftiMasker`` (which resamples the betas to the
 With ``mask``, one ROI (named by ``name``); with ``atlas``, one ROI per non-zero label (named by
 ``labels``). Every beta image of a subject must lie on one grid (shape and affine). Per
 subject and ROI, the RDM of the voxel patterns uses ``distance`` (default correlation, as in
-most fMRI RSA). An ROI without voxels is reported and skipped, never given a number.
+most fMRI RSA); with ``responses=True`` the voxel patterns themselves are the target
+(:class:`~brainalign.metrics.TargetResponses`, one repeat: what the encoding and CKA metrics score).
+An ROI without voxels is reported and skipped, never given a number.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ import pandas as pd
 from ..errors import BrainAlignError
 from ..rsa import RDMs, rdm
 from ..stimuli import StimulusSet
-from .collection import NeuralData, Skip, report_skip, subject_target
+from .collection import (
+    NeuralData,
+    Skip,
+    Target,
+    report_skip,
+    responses_from_array,
+    subject_responses,
+    subject_target,
+)
 
 ImageSpec = str | os.PathLike | Any  # a path or a nibabel image
 REQUIRED_COLUMNS: tuple[str, ...] = ("subject", "stimulus_id", "beta")
@@ -46,8 +56,10 @@ def load_nifti_betas(
     distance: str = "correlation",
     kind: str = "fmri",
     method: str = "spearman",
+    responses: bool = False,
 ) -> NeuralData:
-    """Targets (one per ROI) with one RDM per subject; see the module docstring.
+    """Targets (one per ROI) with one RDM per subject (``responses``: the voxel patterns per
+    subject); see the module docstring.
 
     ``mask`` / ``atlas``: one image for every subject, or ``{subject: image}``. ``name``: the
     mask's target name (default: the mask file's name; ``"mask"`` for per-subject masks or images).
@@ -78,9 +90,24 @@ def load_nifti_betas(
             if not np.isfinite(patterns).all():
                 report_skip(skipped, roi, subject, "non-finite beta values in the ROI")
                 continue
-            per_roi.setdefault(roi, []).append((str(subject), rdm(patterns, distance)))
-    targets = {}
+            made = patterns if responses else rdm(patterns, distance)
+            per_roi.setdefault(roi, []).append((str(subject), made))
+    targets: dict[str, Target] = {}
     for roi, entries in per_roi.items():
+        if responses:
+            found = subject_responses(
+                roi,
+                [
+                    (s, responses_from_array(p, ids, source=f"subject {s}, ROI {roi}"))
+                    for s, p in entries
+                ],
+                ids,
+                skipped,
+                kind=kind,
+            )
+            if found is not None:
+                targets[roi] = found
+            continue
         target = subject_target(
             roi,
             RDMs(np.stack([r for _, r in entries]), tuple(s for s, _ in entries), ids, distance),

@@ -240,3 +240,26 @@ def test_rsatoolbox_hdf5_round_trip(tmp_path: Path) -> None:
     (tmp_path / "broken.hdf5").write_bytes(b"\x89HDF\r\n")
     with pytest.raises(BrainAlignError, match=r"broken\.hdf5 is not an rsatoolbox HDF5"):
         load_rsatoolbox_hdf5(tmp_path / "broken.hdf5")
+
+
+def test_nifti_betas_as_responses_are_the_voxel_patterns(betas) -> None:
+    """``responses=True``: each subject's voxels inside the ROI, rows by stimulus id, in place of
+    their RDM (the RDM of those responses is the RDM the default gives)."""
+    from brainalign.metrics import TargetResponses
+
+    folder, volumes, atlas = betas
+    table = folder / "betas.csv"
+    data = load_nifti_betas(
+        table, atlas=folder / "atlas.nii.gz", labels={1: "left"}, responses=True
+    )
+    target = data.targets["left"]
+    assert isinstance(target, TargetResponses) and target.subjects == ("s1", "s2")
+    order = [STIMULI.index(s) for s in target.stimulus_ids]
+    for i, subject in enumerate(("s1", "s2")):
+        expected = volumes[subject][order][:, atlas == 1].astype(np.float32).astype(np.float64)
+        np.testing.assert_allclose(target.trials[i][0], expected, rtol=1e-6)
+    assert target.repeats == {"s1": 1, "s2": 1} and target.units["s1"] == int((atlas == 1).sum())
+    rdms = load_nifti_betas(table, atlas=folder / "atlas.nii.gz", labels={1: "left"})
+    np.testing.assert_allclose(
+        target.as_rdms("correlation").rdms.data, rdms.targets["left"].rdms.data, atol=1e-9
+    )
