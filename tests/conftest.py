@@ -30,6 +30,40 @@ def shared_data() -> Path:
     pytest.skip(message)
 
 
+def _unavailable(reason: str) -> None:
+    """Skip where the Tux Paint stamps cannot be had; fail in CI (BRAINALIGN_REQUIRE_DATA), where
+    apt-get works."""
+    if _required("BRAINALIGN_REQUIRE_DATA"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_default_probe(tmp_path_factory: pytest.TempPathFactory):
+    """The real default probe, built in a clean cache the way a user's first run builds it (apt-get
+    download, or an installed package), and the stamps folder it was built from: ``(ProbeFolder,
+    Path)``. Built once per test run, not once per test or per worker: the build takes minutes, so
+    under pytest-xdist the first worker to need it builds it into a folder that all workers of the
+    run share, behind a file lock, and the others open what it built (reading only)."""
+    from filelock import FileLock
+
+    from brainalign.errors import BrainAlignError
+    from brainalign.probe import default as default_module
+    from brainalign.probe import default_probe
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = shared / "real-default-probe-cache"
+    with FileLock(str(shared / "real-default-probe.lock")), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRAINALIGN_CACHE", str(cache))
+        patch.delenv("BRAINALIGN_TUXPAINT_STAMPS", raising=False)
+        try:
+            stamps = default_module.ensure_tuxpaint_stamps()
+        except BrainAlignError as err:
+            _unavailable(f"the Tux Paint stamps cannot be had here: {err}")
+        return default_probe(), stamps
+
+
 @pytest.fixture
 def synthetic_data(tmp_path: Path) -> Path:
     """A data folder with a synthetic ``algonauts2019_78`` (78 images, 6 subjects, planted

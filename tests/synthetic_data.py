@@ -45,3 +45,11 @@ def algonauts78(
     for roi, subjects in arrays.items():
         np.savez(root / f"fmri_{roi}_RDMs.npz", arr_0=subjects)
     return folder
+
+
+def score_args(
+    model: object, results: object, data: object, benchmark: str = SYNTHETIC_BENCHMARK
+) -> list[object]:
+    """The arguments of ``brainalign -q score MODEL BENCHMARK --results RESULTS --data-dir DATA``:
+    one model scored on one benchmark of a synthetic data folder (:func:`algonauts78`)."""
+    return ["-q", "score", model, benchmark, "--results", results, "--data-dir", data]

@@ -52,14 +52,16 @@ def planted_layers(target, stimulus_ids, n_layers: int = 5, seed: int = 0) -> La
     return LayerRDMs(rdms.reorder(stimulus_ids), np.linspace(0, 1, n_layers), "planted")
 
 
-@pytest.mark.parametrize(
-    "benchmark_id",
-    sorted(
-        b.identifier
-        for b in all_benchmarks()
-        if b.default and hasattr(b, "dataset") and b.layers_as == "rdms"
-    ),
+DEFAULT_HUMAN = sorted(
+    b.identifier
+    for b in all_benchmarks()
+    if b.default and hasattr(b, "dataset") and b.layers_as == "rdms"
 )
+#: The one scored twice, to show the same seed gives the same summary (the cheapest: 4 subjects).
+DETERMINISM_CHECKED = next(b for b in DEFAULT_HUMAN if b.startswith("kriegeskorte2008.hIT@"))
+
+
+@pytest.mark.parametrize("benchmark_id", DEFAULT_HUMAN)
 def test_default_benchmarks_score_planted_layers(shared_data: Path, benchmark_id: str) -> None:
     benchmark = get(benchmark_id)
     assert benchmark.availability(shared_data).available
@@ -88,8 +90,12 @@ def test_default_benchmarks_score_planted_layers(shared_data: Path, benchmark_id
     assert summary["brain_similarity"]["layer"] == "block4"
     assert summary["brain_similarity_max"]["layer"] == "block4"
     assert 0.5 < summary["brain_similarity"]["normalised"] <= 1.05
-    again = benchmark.score({name: layers}, seed=0, data_dir=shared_data)
-    assert again.summary == summary
+    if benchmark_id == DETERMINISM_CHECKED:
+        # every default human benchmark scores through one DeclaredBenchmark.score: once with
+        # the real data is enough (tests/benchmarks/test_human_scoring.py checks score_target's
+        # seeds on synthetic data)
+        again = benchmark.score({name: layers}, seed=0, data_dir=shared_data)
+        assert again.summary == summary
 
 
 def test_provenance_records_the_data_checksums(shared_data: Path) -> None:

@@ -3,7 +3,7 @@ docs' Plugins page shows) is built and installed with pip into a folder of this 
 subprocesses with that folder on PYTHONPATH, `brainalign benchmarks` lists it, `brainalign score`
 scores a model on it (planted truth: the judgements follow the pixels), `brainalign cite` cites it
 and the result, `brainalign verify` verifies the result, and the leaderboard shows it exactly like
-the built-in `mur2013.judgements`."""
+a built-in benchmark."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy.spatial.distance import pdist, squareform
+from synthetic_data import SYNTHETIC_BENCHMARK, algonauts78
+
+from brainalign.benchmarks import get
 
 PACKAGE = Path(__file__).resolve().parents[1] / "plugin_example"
 PLUGINS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "plugins.md"
@@ -110,21 +113,22 @@ def test_the_installed_plugin_is_listed_and_says_how_its_data_is_found(
 
 
 def test_score_cite_verify_and_publish_exactly_like_a_built_in(
-    installed, toylab_data, shared_data, tmp_path: Path
+    installed, toylab_data, tmp_path: Path
 ) -> None:
-    for name in ("kriegeskorte2008_92", "algonauts2019_92"):
-        (toylab_data / name).symlink_to(
-            shared_data / name
-        )  # the built-in's data beside the plugin's
+    """Beside a built-in benchmark scored on synthetic data (the plugin is the point here, not
+    the human data)."""
+    data = algonauts78(tmp_path / "data")  # the built-in's data beside the plugin's
+    (data / "toylab_shapes").symlink_to(toylab_data / "toylab_shapes")
+    built_in = get(SYNTHETIC_BENCHMARK).identifier
     results = tmp_path / "results"
     scored = brainalign(
         installed,
         "score",
         "pixels",
         "toylab.shapes",
-        "mur2013.judgements",
+        SYNTHETIC_BENCHMARK,
         "--data-dir",
-        str(toylab_data),
+        str(data),
         "--results",
         str(results),
     )
@@ -146,7 +150,7 @@ def test_score_cite_verify_and_publish_exactly_like_a_built_in(
         cited.stdout.split()
     )
 
-    verified = brainalign(installed, "verify", str(results), "--data-dir", str(toylab_data))
+    verified = brainalign(installed, "verify", str(results), "--data-dir", str(data))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "2 verified" in verified.stdout
 
@@ -156,7 +160,7 @@ def test_score_cite_verify_and_publish_exactly_like_a_built_in(
     parsed = _Page()
     parsed.feed(page.read_text(encoding="utf-8"))
     (row,) = parsed.rows
-    for identifier in ("toylab.shapes@1", "mur2013.judgements@2"):
+    for identifier in ("toylab.shapes@1", built_in):
         assert parsed.columns.count(identifier) == 1, (
             identifier
         )  # a column of its own, named by its id

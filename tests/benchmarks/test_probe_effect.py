@@ -1,37 +1,26 @@
 """The real effect on the default probe: ImageNet training raises semantic encoding.
 
-Slow: builds the default probe (downloads Debian's tuxpaint-stamps-default, about 160 MB, once
-per cache) and runs EfficientNet-Lite0, pretrained and untrained, on its 200 Baseline images.
+Slow: runs EfficientNet-Lite0, pretrained and untrained, on the real default probe's 200 Baseline
+images (the probe is built once per test run, from Debian's tuxpaint-stamps-default, by the
+``real_default_probe`` fixture that tests/probe/test_pinned.py shares).
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from brainalign.benchmarks.probe import score_layers
-from brainalign.errors import BrainAlignError
-from brainalign.probe import CONDITIONS, default_probe
-
-
-def unavailable(reason: str) -> None:
-    """Skip where the stamps cannot be had; fail in CI (BRAINALIGN_REQUIRE_DATA), where apt works."""
-    if os.environ.get("BRAINALIGN_REQUIRE_DATA", "") not in ("", "0"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+from brainalign.probe import CONDITIONS
 
 
 @pytest.mark.slow
-def test_pretrained_efficientnet_lite0_encodes_semantics_better_than_untrained() -> None:
+def test_pretrained_efficientnet_lite0_encodes_semantics_better_than_untrained(
+    real_default_probe,
+) -> None:
     from brainalign.models import extract_layer_rdms, load_model
 
-    try:
-        probe = default_probe()
-    except BrainAlignError as err:  # no apt-get and no bundled photos: nothing to build from
-        unavailable(f"default probe cannot be built here: {err}")
-    if probe.manifest["pool"]["kind"] != "tuxpaint":
-        unavailable("the Tux Paint stamps are not available; the bundled fallback is too small")
+    probe, _ = real_default_probe
+    assert probe.manifest["pool"]["kind"] == "tuxpaint"  # not the bundled fallback: too small
     baseline = probe.stimulus_set("Baseline")
     targets = probe.targets()
     encoding = {}

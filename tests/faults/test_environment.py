@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from fault_helpers import brainalign_process, files_under, finish, leftovers, process_env
 from synthetic_data import SYNTHETIC_BENCHMARK as BENCHMARK
+from synthetic_data import score_args
 
 from brainalign.results import ResultsStore
 
@@ -72,30 +73,14 @@ def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(
     results = tmp_path / "results"
     assert (
         cli(
-            "-q",
-            "score",
-            model_file("tiny"),
-            "algonauts2019.78images.EVC",
-            "--results",
-            results,
-            "--data-dir",
-            synthetic_data,
+            *score_args(model_file("tiny"), results, synthetic_data, "algonauts2019.78images.EVC")
         ).code
         == 0
     )
     before = files_under(results)
     with monkeypatch.context() as patch:
         refuse_writes(patch, results, code)
-        ran = cli(
-            "-q",
-            "score",
-            model_file("tiny"),
-            BENCHMARK,
-            "--results",
-            results,
-            "--data-dir",
-            synthetic_data,
-        )
+        ran = cli(*score_args(model_file("tiny"), results, synthetic_data))
     assert ran.code == 2, ran
     assert ran.error_line.startswith(f"error: cannot write {results / 'fault-tiny' / BENCHMARK}@2.")
     assert f": {REASONS[code]} (errno {code}); " in ran.error_line and "Traceback" not in ran.err
@@ -103,16 +88,7 @@ def test_a_refused_results_folder_is_one_line_and_keeps_what_was_stored(
         files_under(results) == before
     )  # nothing new, nothing half-written, the old result intact
     assert len(ResultsStore(results).load_all(strict=True).results) == 1
-    again = cli(
-        "-q",
-        "score",
-        model_file("tiny"),
-        BENCHMARK,
-        "--results",
-        results,
-        "--data-dir",
-        synthetic_data,
-    )
+    again = cli(*score_args(model_file("tiny"), results, synthetic_data))
     assert again.code == 0 and "scored" in again.out  # the layer RDMs computed before are reused
 
 
@@ -124,16 +100,7 @@ def test_a_refused_cache_is_one_line(
     monkeypatch.setenv("BRAINALIGN_CACHE", str(cache))
     with monkeypatch.context() as patch:
         refuse_writes(patch, cache, code)
-        ran = cli(
-            "-q",
-            "score",
-            model_file("tiny"),
-            BENCHMARK,
-            "--results",
-            tmp_path / "results",
-            "--data-dir",
-            synthetic_data,
-        )
+        ran = cli(*score_args(model_file("tiny"), tmp_path / "results", synthetic_data))
     assert ran.code == 2, ran
     assert ran.error_line.startswith(f"error: cannot write {cache / 'layer_rdms'}")
     assert f": {REASONS[code]} (errno {code})" in ran.error_line
@@ -145,19 +112,7 @@ def test_a_refused_leaderboard_page_keeps_the_old_page(
     cli, model_file, synthetic_data, tmp_path, monkeypatch, code
 ) -> None:
     results, site = tmp_path / "results", tmp_path / "site"
-    assert (
-        cli(
-            "-q",
-            "score",
-            model_file("tiny"),
-            BENCHMARK,
-            "--results",
-            results,
-            "--data-dir",
-            synthetic_data,
-        ).code
-        == 0
-    )
+    assert cli(*score_args(model_file("tiny"), results, synthetic_data)).code == 0
     assert cli("leaderboard", "build", results, "--out", site / "index.html").code == 0
     before = files_under(site)
     with monkeypatch.context() as patch:
@@ -188,16 +143,7 @@ def test_a_read_only_results_folder_for_real(model_file, synthetic_data, tmp_pat
     try:
         ran = finish(
             brainalign_process(
-                [
-                    "-q",
-                    "score",
-                    model_file("tiny"),
-                    BENCHMARK,
-                    "--results",
-                    locked / "results",
-                    "--data-dir",
-                    synthetic_data,
-                ],
+                score_args(model_file("tiny"), locked / "results", synthetic_data),
                 process_env(tmp_path),
                 prefix=_without_permission_override(),
             )
@@ -232,16 +178,7 @@ def test_a_write_cut_short_by_the_kernel_leaves_nothing_half_written(
     """A file-size limit makes the kernel refuse a write halfway, as a full disk does."""
     env = process_env(tmp_path)
     process = brainalign_process(
-        [
-            "-q",
-            "score",
-            model_file("tiny"),
-            BENCHMARK,
-            "--results",
-            tmp_path / "results",
-            "--data-dir",
-            synthetic_data,
-        ],
+        score_args(model_file("tiny"), tmp_path / "results", synthetic_data),
         env,
         preexec_fn=_file_size_limit(16_000),
     )

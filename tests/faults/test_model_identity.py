@@ -9,6 +9,7 @@ import pytest
 import torch
 import torchvision.transforms as T
 from synthetic_data import SYNTHETIC_BENCHMARK as BENCHMARK
+from synthetic_data import score_args
 
 from brainalign import api
 from brainalign.errors import BrainAlignError
@@ -126,16 +127,7 @@ def test_a_model_file_re_initialised_under_the_same_id_is_refused_through_the_cl
     cli, model_file, synthetic_data, tmp_path, monkeypatch
 ) -> None:
     results = tmp_path / "results"
-    args = (
-        "-q",
-        "score",
-        model_file("tiny"),
-        BENCHMARK,
-        "--results",
-        results,
-        "--data-dir",
-        synthetic_data,
-    )
+    args = score_args(model_file("tiny"), results, synthetic_data)
     assert cli(*args).code == 0
     assert "reused" in cli(*args).out
     monkeypatch.setenv("BRAINALIGN_TEST_SEED", "7")

@@ -7,7 +7,6 @@ ones build the real default probe from Debian's package, as CI does."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from PIL import Image
 from probe_synthetic import BagOfWordsEmbedder, make_stamps, photo_rgba
 
 from brainalign.benchmarks.probe import PROBE_ID, SaliencySemanticProbe, probe_id
-from brainalign.errors import BrainAlignError
 from brainalign.probe import BuildSettings, ThresholdQuantiles, Thresholds, default_probe, pinned
 from brainalign.probe import default as default_module
 from brainalign.probe.tuxpaint import TuxPaintPool, stamp_files
@@ -190,33 +188,12 @@ def test_a_gap_cut_lies_in_the_middle_of_the_widest_nearby_gap() -> None:
 # --- the real default probe (Debian's package; apt-get works in CI) ------------------------------------
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("BRAINALIGN_REQUIRE_DATA", "") not in ("", "0"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def real_default(tmp_path_factory: pytest.TempPathFactory):
-    """The default probe built in a clean cache the way a user's first run builds it (apt-get
-    download, or an installed package), and the stamps folder it was built from."""
-    cache = tmp_path_factory.mktemp("clean-cache-1")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BRAINALIGN_CACHE", str(cache))
-        patch.delenv("BRAINALIGN_TUXPAINT_STAMPS", raising=False)
-        try:
-            stamps = default_module.ensure_tuxpaint_stamps()
-        except BrainAlignError as err:
-            _unavailable(f"the Tux Paint stamps cannot be had here: {err}")
-        return default_probe(), stamps
-
-
 @pytest.mark.slow
-def test_the_default_probe_is_the_pinned_probe(real_default) -> None:
+def test_the_default_probe_is_the_pinned_probe(real_default_probe) -> None:
     """What `tox -e probe-oldest` and `tox -e probe-newest` run: with the oldest and the newest
     Pillow, OpenCV, NumPy and scikit-image pyproject.toml allows, the first build is the standard
     probe, and no decision came near enough to its threshold to tip elsewhere."""
-    first, _ = real_default
+    first, _ = real_default_probe
     assert pinned.is_pinned(first) and probe_id(first) == PROBE_ID
     assert SaliencySemanticProbe(first.root).identifier == "probe.saliency_semantic@2"
     assert first.manifest["n_bases"] == 200 and first.manifest["pool"]["kind"] == "tuxpaint"
@@ -226,9 +203,9 @@ def test_the_default_probe_is_the_pinned_probe(real_default) -> None:
 
 @pytest.mark.slow
 def test_a_second_clean_cache_builds_the_same_files(
-    real_default, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_default_probe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, stamps = real_default
+    first, stamps = real_default_probe
     monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "clean-cache-2"))
     monkeypatch.setenv("BRAINALIGN_TUXPAINT_STAMPS", str(stamps))  # the stamps obtained another way
     second = default_probe()
