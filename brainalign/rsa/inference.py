@@ -107,7 +107,9 @@ class _Resampled:
         self.swap = stack_a.shape[0] < stack_b.shape[0]
         many, few = (stack_b, stack_a) if self.swap else (stack_a, stack_b)
         self.few = _WeightedStack(few, method)
-        self.many = _SortedStack(many) if method == "spearman" else _WeightedStack(many, method)
+        self.many = (
+            _SortedStack(many, few) if method == "spearman" else _WeightedStack(many, method)
+        )
         self.rows, self.cols = np.triu_indices(n_stimuli_from_pairs(stack_a.shape[1]), k=1)
 
     def compare(self, drawn: np.ndarray) -> np.ndarray:
@@ -244,14 +246,20 @@ class _SortedStack:
       a sum of integers, exact in float64.
 
     Per resample and RDM that is one gather of the integer weights in the sorted order, their
-    cumulative sum, and per other RDM one gather of its weighted units and one dot product:
-    a few passes over the pairs, none of them a sort.
+    cumulative sum, and one product with the others' weighted units: against a few others,
+    those are gathered into the RDM's sorted order (a row of them per pair); against many,
+    the RDM's ranks are moved into one common order instead (see :meth:`__init__`), so the
+    cost no longer grows with the others times the pairs. A few passes over the pairs, none
+    of them a sort. RDMs that rank their pairs alike get the same numbers, bit for bit.
     """
 
     CHUNK_ITEMS = 2**17  # pairs × RDMs per chunk: working arrays that stay in a core's cache
     BLOCK_ITEMS = 2**18  # pairs × RDMs × others gathered at once: 2 MB per thread
+    #: Up to this many others, their weighted units are gathered together, a row of them per
+    #: pair (numpy's take copies rows of up to 32 bytes fast, longer ones one by one).
+    GATHER_ROWS = 4
 
-    def __init__(self, stack: np.ndarray) -> None:
+    def __init__(self, stack: np.ndarray, others: np.ndarray) -> None:
         self.undefined = _undefined_rows(stack, "spearman")
         rows = max(1, self.CHUNK_ITEMS // max(stack.shape[1], 1))
         self.chunks = []
@@ -261,6 +269,21 @@ class _SortedStack:
             self.chunks.append(
                 _Ranking(np.where(undefined[:, None], 0.0, chunk) if undefined.any() else chunk)
             )
+        # Against many others, each RDM's ranks are moved from its own sorted order into one
+        # common order (the others' joint sorted order: the same pairs in the same sequence
+        # whatever the order of the stimuli) and reduced against all others by one product.
+        self.common: np.ndarray | None = None
+        self.moves: list[np.ndarray] = []
+        if len(others) > self.GATHER_ROWS:
+            self.common = np.lexsort(others[::-1])
+            for ranking in self.chunks:
+                position = np.empty_like(ranking.order)
+                np.put_along_axis(
+                    position, ranking.order, np.arange(stack.shape[1])[None, :], axis=1
+                )
+                flat = position[:, self.common]
+                flat += np.arange(len(flat))[:, None] * stack.shape[1]
+                self.moves.append(flat)
 
     def similarities(
         self, weights: np.ndarray, pair_counts: np.ndarray, units: np.ndarray
@@ -274,8 +297,9 @@ class _SortedStack:
         untied_spread = (total**3 - total) / 12 - np.sum(weights**3 - weights) / 12
         others = np.ascontiguousarray(weighted_units.T)  # (pairs, others): one row per pair
         block = max(1, self.BLOCK_ITEMS // max(others.size, 1))
+        common_units = None if self.common is None else np.ascontiguousarray(others[self.common])
         out = []
-        for ranking in self.chunks:
+        for index, ranking in enumerate(self.chunks):
             sorted_counts = np.take(pair_counts, ranking.order)
             cumulative = np.cumsum(sorted_counts, axis=1, dtype=sorted_counts.dtype)
             if ranking.tied:
@@ -292,14 +316,19 @@ class _SortedStack:
                 ranks = cumulative.astype(np.float64)
                 spread = np.full(len(ranking.order), untied_spread)
                 shift = offsets
-            order = ranking.order
-            numerators = np.empty((len(ranks), len(units)))
-            for start in range(0, len(ranks), block):
-                # each RDM's ranks times the others' weighted units gathered in its sorted order:
-                # one (1 × pairs) @ (pairs × others) product per RDM, summed in the sorted order
-                rows = slice(start, start + block)
-                gathered = np.take(others, order[rows], axis=0)
-                numerators[rows] = np.matmul(ranks[rows, None, :], gathered)[:, 0, :]
+            if common_units is not None:
+                # ranks in the common order, times every other's weighted units in that order:
+                # one (1 × pairs) @ (pairs × others) product per RDM, alike for every RDM
+                common_ranks = np.take(ranks, self.moves[index])
+                numerators = np.matmul(common_ranks[:, None, :], common_units)[:, 0, :]
+            else:
+                numerators = np.empty((len(ranks), len(units)))
+                for start in range(0, len(ranks), block):
+                    # each RDM's ranks times the others' weighted units gathered in its sorted
+                    # order: one (1 × pairs) @ (pairs × others) product per RDM
+                    rows = slice(start, start + block)
+                    gathered = np.take(others, ranking.order[rows], axis=0)
+                    numerators[rows] = np.matmul(ranks[rows, None, :], gathered)[:, 0, :]
             numerators -= shift
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
