@@ -341,12 +341,12 @@ class _SortedStack:
 def scoring_memory(n_stimuli: int, n_layers: int, n_subjects: int = 0) -> int:
     """Bytes that scoring ``n_layers`` layer RDMs of ``n_stimuli`` stimuli against ``n_subjects``
     subject RDMs holds at its peak, roughly: per pair of stimuli, a layer's RDM, the copy matched
-    to the target's stimulus order, its Spearman units and its sort order (32 bytes); a
-    subject's RDM as read (square), condensed, its units, its copy and sort order for the
-    bootstrap (56 bytes); and each thread's resample buffers (96 bytes in all). Checked against
-    measured peaks in tests/perf/test_scale.py."""
+    to the target's stimulus order, its Spearman units, its sort order and where its ranks go
+    in the subjects' common order (40 bytes); a subject's RDM as read (square), condensed, its
+    units, its copy and sort order for the bootstrap (56 bytes); and each thread's resample
+    buffers (96 bytes in all). Checked against measured peaks in tests/perf/test_scale.py."""
     pairs = n_stimuli * (n_stimuli - 1) // 2
-    return pairs * (32 * n_layers + 56 * n_subjects + 96)
+    return pairs * (40 * n_layers + 56 * n_subjects + 96)
 
 
 def pair_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
