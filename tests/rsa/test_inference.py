@@ -207,16 +207,19 @@ def test_rdms_that_rank_alike_get_the_same_bootstrap_bit_for_bit(n_others: int) 
     np.testing.assert_array_equal(boot[:, 7], boot[:, 4])
 
 
-def test_the_bootstrap_does_not_depend_on_the_thread_count(related, monkeypatch) -> None:
+@pytest.mark.parametrize("n_others", [1, 7], ids=["few others", "many others"])
+def test_the_bootstrap_does_not_depend_on_the_thread_count(
+    related, monkeypatch, n_others: int
+) -> None:
     from brainalign.rsa import parallel
 
     a, b = related
+    stack = np.vstack([a + k * b for k in range(6)])
+    others = np.vstack([b + k * a for k in range(n_others)])  # 7: both sides past a few
     monkeypatch.setattr(parallel, "cores", lambda: 2)
-    threaded = bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1)
+    threaded = bootstrap_stimuli(stack, others, n_boot=50, seed=1)
     monkeypatch.setattr(parallel, "cores", lambda: 1)
-    np.testing.assert_array_equal(
-        bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1), threaded
-    )
+    np.testing.assert_array_equal(bootstrap_stimuli(stack, others, n_boot=50, seed=1), threaded)
 
 
 def test_undefined_comparisons_get_no_p_value_and_are_never_rejected() -> None:
