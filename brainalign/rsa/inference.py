@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as student_t
+from threadpoolctl import threadpool_limits
 
 from ..errors import BrainAlignError
 from ..phases import phase
@@ -70,7 +71,9 @@ def resampled_comparisons(
     """:func:`weighted_comparisons` of every resample in ``counts`` ``(n_boot, n)`` at once:
     ``(n_boot, len(a), len(b))``, the resamples shared out among threads (each computed by one
     thread alone, so the numbers do not depend on the thread count)."""
-    with phase("bootstrap"):
+    # one BLAS thread whatever the thread count: a product split among threads could round
+    # differently
+    with phase("bootstrap"), threadpool_limits(limits=1, user_api="blas"):
         resampled = _Resampled(stack_a, stack_b, method)
         out = np.empty((len(counts), stack_a.shape[0], stack_b.shape[0]))
 
@@ -104,20 +107,38 @@ class _Resampled:
         self.swap = stack_a.shape[0] < stack_b.shape[0]
         many, few = (stack_b, stack_a) if self.swap else (stack_a, stack_b)
         self.few = _WeightedStack(few, method)
-        self.many = _SortedStack(many) if method == "spearman" else _WeightedStack(many, method)
+        self.many = (
+            _SortedStack(many, few) if method == "spearman" else _WeightedStack(many, method)
+        )
         self.rows, self.cols = np.triu_indices(n_stimuli_from_pairs(stack_a.shape[1]), k=1)
 
     def compare(self, drawn: np.ndarray) -> np.ndarray:
         """``(len(a), len(b))`` similarities with each pair weighted by its multiplicity."""
-        drawn = np.asarray(drawn, dtype=np.float64)
-        weights = drawn[self.rows] * drawn[self.cols]
-        units = self.few.units(weights)
+        counts = _whole_counts(drawn)
+        # Integer weights: their cumulative sums (the weighted ranks) are exact, and an integer
+        # cumulative sum vectorises where a float one cannot (its additions must stay in order);
+        # int32 where the total fits (half the memory traffic, and int32 → float64 vectorises).
+        pair_counts = counts[self.rows] * counts[self.cols]
+        weights = pair_counts.astype(np.float64)
+        if weights.sum() < 2**31:
+            pair_counts = pair_counts.astype(np.int32)
+        units = self.few.units(weights, pair_counts)
         if isinstance(self.many, _SortedStack):
-            out = self.many.similarities(weights, units)
+            out = self.many.similarities(weights, pair_counts, units)
         else:
-            out = (self.many.units(weights) * weights) @ units.T
+            out = (self.many.units(weights, pair_counts) * weights) @ units.T
         np.clip(out, -1.0, 1.0, out=out)
         return out.T if self.swap else out
+
+
+def _whole_counts(drawn: np.ndarray) -> np.ndarray:
+    """How often each stimulus was drawn, as integers small enough that the total weight of the
+    pairs (at most the squared number of draws) fits an int64."""
+    values = np.asarray(drawn)
+    counts = values.astype(np.int64)
+    if not np.array_equal(counts, values) or (counts < 0).any():
+        raise BrainAlignError("stimulus resample counts must be whole numbers of draws, ≥ 0")
+    return counts
 
 
 def _undefined_rows(stack: np.ndarray, method: str) -> np.ndarray:
@@ -135,8 +156,8 @@ class _Ranking:
     position is (weight of all smaller values) + (weight of its tie group + 1) / 2."""
 
     def __init__(self, stack: np.ndarray) -> None:
-        index = np.int32 if stack.shape[1] < 2**31 else np.int64  # half the memory of intp
-        self.order = np.argsort(stack, axis=1).astype(index, copy=False)
+        # intp, not a narrower index: np.take converts any other index type on every call
+        self.order = np.argsort(stack, axis=1)
         ordered = np.take_along_axis(stack, self.order, axis=1)
         starts = np.ones_like(ordered, dtype=bool)
         starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
@@ -148,16 +169,25 @@ class _Ranking:
             self.group = np.cumsum(starts.ravel()) - 1  # tie-group id of each sorted position
             self.group_last = np.flatnonzero(ends.ravel())  # each group's last sorted position
             self.group_row = self.group_last // stack.shape[1]  # the RDM each group belongs to
+            self.row_first = self.group[:: stack.shape[1]]  # each RDM's first group
 
-    def sorted_ranks(self, sorted_weights: np.ndarray) -> np.ndarray:
-        """Weighted average ranks in sorted order, from the weights in sorted order."""
-        cumulative = np.cumsum(sorted_weights, axis=1)
+    def sorted_ranks(
+        self, sorted_counts: np.ndarray, cumulative: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Weighted average ranks in sorted order from the integer pair weights in sorted order
+        (and their cumulative sums along each row, where already computed), with the weight of
+        every tie group (None without ties)."""
+        if cumulative is None:
+            cumulative = np.cumsum(sorted_counts, axis=1)
         if not self.tied:
-            cumulative -= (sorted_weights - 1) / 2
-            return cumulative
-        group_weight = np.bincount(self.group, weights=sorted_weights.ravel())
-        group_rank = cumulative.ravel()[self.group_last] - (group_weight - 1) / 2
-        return group_rank[self.group].reshape(sorted_weights.shape)
+            return cumulative - (sorted_counts - 1) / 2, None
+        ends = cumulative.ravel()[self.group_last]  # cumulative weight up to each group's end
+        group_weight = np.empty(len(ends))
+        group_weight[0] = ends[0]
+        np.subtract(ends[1:], ends[:-1], out=group_weight[1:])
+        group_weight[self.row_first] = ends[self.row_first]
+        group_rank = ends - (group_weight - 1) / 2
+        return group_rank[self.group].reshape(sorted_counts.shape), group_weight
 
     def unsort(self, sorted_values: np.ndarray) -> np.ndarray:
         """Values given in each RDM's sorted order, put back in the RDMs' own pair order."""
@@ -179,12 +209,12 @@ class _WeightedStack:
         self.stack = np.where(self.undefined[:, None], 0.0, stack)
         self.ranking = _Ranking(self.stack) if method == "spearman" else None
 
-    def units(self, weights: np.ndarray) -> np.ndarray:
-        """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity."""
+    def units(self, weights: np.ndarray, pair_counts: np.ndarray) -> np.ndarray:
+        """Rows centred and scaled so that ``(u_a * w) @ u_b.T`` is the weighted similarity
+        (``weights``: the integer ``pair_counts`` as floats)."""
         if self.ranking is not None:
-            values = self.ranking.unsort(
-                self.ranking.sorted_ranks(np.take(weights, self.ranking.order))
-            )
+            ranks, _ = self.ranking.sorted_ranks(np.take(pair_counts, self.ranking.order))
+            values = self.ranking.unsort(ranks)
         else:
             values = self.stack.copy()
         if self.method != "cosine":
@@ -206,7 +236,7 @@ class _SortedStack:
     mean drops out), ``ρ = Σ w·r·u / ‖r − mean‖_w``:
 
     * the numerator is a sum along each RDM's own sorted order, where a weighted rank is a
-      cumulative sum of the weights minus ``(w − 1) / 2``, and the latter's share
+      cumulative sum of the (integer) weights minus ``(w − 1) / 2``, and the latter's share
       ``Σ (w − 1)/2 · w·u`` does not depend on the order at all. Summing in the sorted order
       (not in pair order) keeps the result the same, bit for bit, whatever order the stimuli's
       rows came in, so a tie between layers is broken alike for every file format;
@@ -214,11 +244,22 @@ class _SortedStack:
       of total weight ``W`` whose tie groups weigh ``W_g`` have ``Σ w (r − mean)² =
       (W³ − W)/12 − Σ_g (W_g³ − W_g)/12`` (each pair its own group where the RDM has no ties),
       a sum of integers, exact in float64.
+
+    Per resample and RDM that is one gather of the integer weights in the sorted order, their
+    cumulative sum, and one product with the others' weighted units: against a few others,
+    those are gathered into the RDM's sorted order (a row of them per pair); against many,
+    the RDM's ranks are moved into one common order instead (see :meth:`__init__`), so the
+    cost no longer grows with the others times the pairs. A few passes over the pairs, none
+    of them a sort. RDMs that rank their pairs alike get the same numbers, bit for bit.
     """
 
-    CHUNK_ITEMS = 2**20  # pairs × RDMs per chunk: a few MB of working arrays per thread
+    CHUNK_ITEMS = 2**17  # pairs × RDMs per chunk: working arrays that stay in a core's cache
+    BLOCK_ITEMS = 2**18  # pairs × RDMs × others gathered at once: 2 MB per thread
+    #: Up to this many others, their weighted units are gathered together, a row of them per
+    #: pair (numpy's take copies rows of up to 32 bytes fast, longer ones one by one).
+    GATHER_ROWS = 4
 
-    def __init__(self, stack: np.ndarray) -> None:
+    def __init__(self, stack: np.ndarray, others: np.ndarray) -> None:
         self.undefined = _undefined_rows(stack, "spearman")
         rows = max(1, self.CHUNK_ITEMS // max(stack.shape[1], 1))
         self.chunks = []
@@ -228,48 +269,67 @@ class _SortedStack:
             self.chunks.append(
                 _Ranking(np.where(undefined[:, None], 0.0, chunk) if undefined.any() else chunk)
             )
+        # Against many others, each RDM's ranks are moved from its own sorted order into one
+        # common order (the others' joint sorted order: the same pairs in the same sequence
+        # whatever the order of the stimuli) and reduced against all others by one product.
+        self.common: np.ndarray | None = None
+        self.moves: list[np.ndarray] = []
+        if len(others) > self.GATHER_ROWS:
+            self.common = np.lexsort(others[::-1])
+            for ranking in self.chunks:
+                position = np.empty_like(ranking.order)
+                np.put_along_axis(
+                    position, ranking.order, np.arange(stack.shape[1])[None, :], axis=1
+                )
+                flat = position[:, self.common]
+                flat += np.arange(len(flat))[:, None] * stack.shape[1]
+                self.moves.append(flat)
 
-    def similarities(self, weights: np.ndarray, units: np.ndarray) -> np.ndarray:
+    def similarities(
+        self, weights: np.ndarray, pair_counts: np.ndarray, units: np.ndarray
+    ) -> np.ndarray:
         """``(len(stack), len(units))`` weighted Spearman correlations with ``units``
-        (:meth:`_WeightedStack.units` of the other RDMs under the same ``weights``)."""
+        (:meth:`_WeightedStack.units` of the other RDMs under the same weights: the integer
+        ``pair_counts``, and as floats ``weights``)."""
         total = weights.sum()
         weighted_units = units * weights  # (others, pairs)
         offsets = weighted_units @ ((weights - 1) / 2)  # Σ (w − 1)/2 · w·u, whatever the order
         untied_spread = (total**3 - total) / 12 - np.sum(weights**3 - weights) / 12
+        others = np.ascontiguousarray(weighted_units.T)  # (pairs, others): one row per pair
+        block = max(1, self.BLOCK_ITEMS // max(others.size, 1))
+        common_units = None if self.common is None else np.ascontiguousarray(others[self.common])
         out = []
-        drawn = int(np.count_nonzero(weights))  # pairs of two drawn stimuli: the same in every RDM
-        for ranking in self.chunks:
-            sorted_weights = np.take(weights, ranking.order)
-            # Pairs of an undrawn stimulus weigh 0 and add nothing below: only drawn pairs are
-            # reduced, still in each RDM's sorted order (so the sum does not depend on row order).
-            kept = sorted_weights > 0
-            order = ranking.order[kept].reshape(-1, drawn)
+        for index, ranking in enumerate(self.chunks):
+            sorted_counts = np.take(pair_counts, ranking.order)
+            cumulative = np.cumsum(sorted_counts, axis=1, dtype=sorted_counts.dtype)
             if ranking.tied:
-                ranks = ranking.sorted_ranks(sorted_weights)
-                group_weight = np.bincount(ranking.group, weights=sorted_weights.ravel())
+                ranks, group_weight = ranking.sorted_ranks(sorted_counts, cumulative)
+                assert group_weight is not None
                 spread = (total**3 - total) / 12 - np.bincount(
                     ranking.group_row,
                     weights=(group_weight**3 - group_weight) / 12,
                     minlength=len(ranking.order),
                 )
-                ranks = ranks[kept].reshape(-1, drawn)
-                numerators = np.stack(
-                    [np.einsum("rp,rp->r", ranks, np.take(u, order)) for u in weighted_units],
-                    axis=1,
-                )
+                shift = np.zeros(len(units))
             else:
-                cumulative = np.cumsum(sorted_weights[kept].reshape(-1, drawn), axis=1)
+                # the weighted rank's −(w − 1)/2 is left to the order-free offsets
+                ranks = cumulative.astype(np.float64)
                 spread = np.full(len(ranking.order), untied_spread)
-                numerators = (
-                    np.stack(
-                        [
-                            np.einsum("rp,rp->r", cumulative, np.take(u, order))
-                            for u in weighted_units
-                        ],
-                        axis=1,
-                    )
-                    - offsets
-                )
+                shift = offsets
+            if common_units is not None:
+                # ranks in the common order, times every other's weighted units in that order:
+                # one (1 × pairs) @ (pairs × others) product per RDM, alike for every RDM
+                common_ranks = np.take(ranks, self.moves[index])
+                numerators = np.matmul(common_ranks[:, None, :], common_units)[:, 0, :]
+            else:
+                numerators = np.empty((len(ranks), len(units)))
+                for start in range(0, len(ranks), block):
+                    # each RDM's ranks times the others' weighted units gathered in its sorted
+                    # order: one (1 × pairs) @ (pairs × others) product per RDM
+                    rows = slice(start, start + block)
+                    gathered = np.take(others, ranking.order[rows], axis=0)
+                    numerators[rows] = np.matmul(ranks[rows, None, :], gathered)[:, 0, :]
+            numerators -= shift
             norms = np.sqrt(np.maximum(spread, 0.0))
             norms[norms == 0] = np.nan  # every drawn pair tied: no correlation
             out.append(numerators / norms[:, None])
@@ -281,12 +341,12 @@ class _SortedStack:
 def scoring_memory(n_stimuli: int, n_layers: int, n_subjects: int = 0) -> int:
     """Bytes that scoring ``n_layers`` layer RDMs of ``n_stimuli`` stimuli against ``n_subjects``
     subject RDMs holds at its peak, roughly: per pair of stimuli, a layer's RDM, the copy matched
-    to the target's stimulus order, its Spearman units and its int32 sort order (32 bytes); a
-    subject's RDM as read (square), condensed, its units, its copy and sort order for the
-    bootstrap (56 bytes); and each thread's resample buffers (96 bytes in all). Checked against
-    measured peaks in tests/perf/test_scale.py."""
+    to the target's stimulus order, its Spearman units, its sort order and where its ranks go
+    in the subjects' common order (40 bytes); a subject's RDM as read (square), condensed, its
+    units, its copy and sort order for the bootstrap (56 bytes); and each thread's resample
+    buffers (96 bytes in all). Checked against measured peaks in tests/perf/test_scale.py."""
     pairs = n_stimuli * (n_stimuli - 1) // 2
-    return pairs * (32 * n_layers + 56 * n_subjects + 96)
+    return pairs * (40 * n_layers + 56 * n_subjects + 96)
 
 
 def pair_index(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:

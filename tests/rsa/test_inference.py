@@ -19,7 +19,7 @@ from brainalign.rsa import (
     permutation_test,
     rdm,
 )
-from brainalign.rsa.inference import expanded_level, resampled_pairs
+from brainalign.rsa.inference import _SortedStack, expanded_level, resampled_pairs
 
 
 @pytest.fixture
@@ -169,16 +169,57 @@ def test_weighted_spearman_bootstrap_of_many_rdms_equals_materialised_copies(swa
         np.testing.assert_allclose(fast[k], compare(a[:, pairs], b[:, pairs]), atol=1e-12)
 
 
-def test_the_bootstrap_does_not_depend_on_the_thread_count(related, monkeypatch) -> None:
+@pytest.mark.parametrize("n_others", [2, 7], ids=["few others", "many others"])
+def test_weighted_spearman_in_chunks_equals_scipy_on_materialised_copies(
+    n_others: int, monkeypatch
+) -> None:
+    """Both reductions (the others gathered in each RDM's sorted order; each RDM's ranks moved
+    into the others' common order), over several chunks and blocks of RDMs, with ties on both
+    sides: scipy's Spearman ρ of the resample's duplicated pairs, to 1e-12."""
+    monkeypatch.setattr(_SortedStack, "CHUNK_ITEMS", 600)  # 2 RDMs of 276 pairs per chunk
+    monkeypatch.setattr(_SortedStack, "BLOCK_ITEMS", 1500)
+    rng = np.random.default_rng(12)
+    n = 24
+    x = rng.normal(size=(n, 5))
+    many = np.vstack([pdist(x + s * rng.normal(size=x.shape)) for s in np.linspace(0.1, 2, 9)])
+    many[[1, 6]] = np.round(many[[1, 6]], 1)
+    others = np.vstack([pdist(x + rng.normal(size=x.shape)) for _ in range(n_others)])
+    others[0] = np.round(others[0])
+    fast = bootstrap_stimuli(many, others, n_boot=12, seed=5)
+    draws = np.random.default_rng(5)
+    for k in range(12):
+        pairs = resampled_pairs(draws.integers(0, n, size=n), n)
+        rho = spearmanr(many[:, pairs], others[:, pairs], axis=1)[0][: len(many), len(many) :]
+        np.testing.assert_allclose(fast[k], rho, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_others", [2, 7], ids=["few others", "many others"])
+def test_rdms_that_rank_alike_get_the_same_bootstrap_bit_for_bit(n_others: int) -> None:
+    """A layer repeated (or rescaled) at another place in the stack gets the very same numbers
+    in every resample, so a tie between such layers is broken by position alone."""
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(30, 4))
+    base = np.vstack([pdist(x + s * rng.normal(size=x.shape)) for s in np.linspace(0.2, 2, 6)])
+    many = np.vstack([base, base[1], 3 * base[4] + 1])
+    others = np.vstack([pdist(x + rng.normal(size=x.shape)) for _ in range(n_others)])
+    boot = bootstrap_stimuli(many, others, n_boot=25, seed=2)
+    np.testing.assert_array_equal(boot[:, 6], boot[:, 1])
+    np.testing.assert_array_equal(boot[:, 7], boot[:, 4])
+
+
+@pytest.mark.parametrize("n_others", [1, 7], ids=["few others", "many others"])
+def test_the_bootstrap_does_not_depend_on_the_thread_count(
+    related, monkeypatch, n_others: int
+) -> None:
     from brainalign.rsa import parallel
 
     a, b = related
+    stack = np.vstack([a + k * b for k in range(6)])
+    others = np.vstack([b + k * a for k in range(n_others)])  # 7: both sides past a few
     monkeypatch.setattr(parallel, "cores", lambda: 2)
-    threaded = bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1)
+    threaded = bootstrap_stimuli(stack, others, n_boot=50, seed=1)
     monkeypatch.setattr(parallel, "cores", lambda: 1)
-    np.testing.assert_array_equal(
-        bootstrap_stimuli(np.vstack([a, b, a + b]), b, n_boot=50, seed=1), threaded
-    )
+    np.testing.assert_array_equal(bootstrap_stimuli(stack, others, n_boot=50, seed=1), threaded)
 
 
 def test_undefined_comparisons_get_no_p_value_and_are_never_rejected() -> None:
