@@ -112,6 +112,8 @@ def test_ctrl_c_ends_with_one_line_exit_130_and_nothing_half_written(
             shared_data,
             "--memory-budget",
             "200KB",
+            "--batch-size",
+            "1",  # many batches to spill: the interrupt lands mid-extraction even on a busy machine
         ],
         process_env(tmp_path),
     )
