@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision.transforms as T
+from cli_run import run_cli
 from PIL import Image
 from scipy.spatial.distance import pdist, squareform
 
@@ -25,7 +26,6 @@ from brainalign.neural_data import load_responses
 from brainalign.rsa import RDMs
 from brainalign.rsa.rdms import LayerRDMs
 from brainalign.stimuli import StimulusSet
-from tests.cli_run import run_cli
 
 N_STIMULI = 60
 PLANTED = "2"  # the ReLU after the first linear layer: 32 units, not linear in any other layer

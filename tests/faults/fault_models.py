@@ -5,6 +5,7 @@ seed (another network under the same model id)."""
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 import torchvision.transforms as T
@@ -30,6 +31,14 @@ def _preprocess() -> T.Compose:
 def tiny() -> LoadedModel:
     seed = int(os.environ.get("BRAINALIGN_TEST_SEED", "0"))
     return from_module(_net(6, seed), _preprocess(), layers="all", model_id="fault-tiny")
+
+
+def slow() -> LoadedModel:
+    """``tiny`` whose every forward pass first waits 50 ms: a run that is surely still extracting
+    when a test interrupts it, however fast the machine."""
+    net = _net(6, 0)
+    net.register_forward_pre_hook(lambda module, inputs: time.sleep(0.05))
+    return from_module(net, _preprocess(), layers="all", model_id="fault-slow")
 
 
 def other() -> LoadedModel:

@@ -104,7 +104,7 @@ def test_ctrl_c_ends_with_one_line_exit_130_and_nothing_half_written(
     process = brainalign_process(
         [
             "score",
-            model_file("tiny"),
+            model_file("slow"),  # 50 ms a batch: the interrupt lands mid-extraction
             HUMAN,
             "--results",
             results,
@@ -113,7 +113,7 @@ def test_ctrl_c_ends_with_one_line_exit_130_and_nothing_half_written(
             "--memory-budget",
             "200KB",
             "--batch-size",
-            "1",  # many batches to spill: the interrupt lands mid-extraction even on a busy machine
+            "1",
         ],
         process_env(tmp_path),
     )
