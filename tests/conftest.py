@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from synthetic_data import algonauts78
@@ -21,18 +22,15 @@ def shared_data() -> Path:
     folder = os.environ.get("BRAINALIGN_DATA")
     if folder and Path(folder, "algonauts2019_92").is_dir():
         return Path(folder)
-    message = (
+    _unavailable(
         "real human data not found: set BRAINALIGN_DATA to a folder laid out as the docs' "
         "Human data page (docs/guide/human-data.md) describes"
     )
-    if _required("BRAINALIGN_REQUIRE_DATA"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
-def _unavailable(reason: str) -> None:
-    """Skip where the Tux Paint stamps cannot be had; fail in CI (BRAINALIGN_REQUIRE_DATA), where
-    apt-get works."""
+def _unavailable(reason: str) -> NoReturn:
+    """Skip where real data (the human data, the Tux Paint stamps) cannot be had; fail in CI
+    (BRAINALIGN_REQUIRE_DATA), where it must be there."""
     if _required("BRAINALIGN_REQUIRE_DATA"):
         pytest.fail(reason)
     pytest.skip(reason)
