@@ -58,6 +58,7 @@ class MemoryPeaks:
     def __init__(self) -> None:
         self.peaks: dict[str, int] = {}
         self._high_water = _high_water()
+        self._process = psutil.Process()  # once: building one reads /proc every time
 
     def _charge(self, names: list[str], rss: int) -> None:
         for name in names:
@@ -70,7 +71,7 @@ class MemoryPeaks:
         running = [name for name, count in _active.items() if count > 0]
         if exiting is not None:
             running.append(exiting)
-        rss = psutil.Process().memory_info().rss
+        rss = self._process.memory_info().rss
         high = _high_water()
         if high > self._high_water:
             self._high_water = high
