@@ -9,6 +9,7 @@ rank its targets once and reuse them for every model layer; :func:`compare` is t
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,32 +47,67 @@ def rank_rows(stack: np.ndarray) -> np.ndarray:
     """
     stack = np.atleast_2d(np.asarray(stack, dtype=np.float64))
     ranks = np.empty_like(stack)
-    n = stack.shape[1]
 
     def rank(i: int) -> None:
-        row = stack[i]
-        if np.isnan(row).any():
+        if np.isnan(stack[i]).any():
             ranks[i] = np.nan
-            return
-        order = np.argsort(row)
-        ordered = row[order]
-        starts_group = np.empty(n, dtype=bool)
-        starts_group[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
-        if starts_group.all():
-            ranks[i, order] = np.arange(1, n + 1, dtype=np.float64)
-            return
-        starts = np.flatnonzero(starts_group)
-        ends = np.append(starts[1:], n)
-        mean_rank = (starts + ends + 1) / 2.0
-        ranks[i, order] = mean_rank[np.cumsum(starts_group) - 1]
+        else:
+            _average_ranks(stack[i], ranks[i])
 
+    _each_row(rank, stack)
+    return ranks
+
+
+def _average_ranks(row: np.ndarray, out: np.ndarray) -> None:
+    """The average ranks of ``row`` (no NaN) into ``out``."""
+    n = row.shape[0]
+    order = np.argsort(row)
+    ordered = row[order]
+    starts_group = np.empty(n, dtype=bool)
+    starts_group[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
+    if starts_group.all():
+        out[order] = np.arange(1, n + 1, dtype=np.float64)
+        return
+    starts = np.flatnonzero(starts_group)
+    ends = np.append(starts[1:], n)
+    mean_rank = (starts + ends + 1) / 2.0
+    out[order] = mean_rank[np.cumsum(starts_group) - 1]
+
+
+def _each_row(work: Callable[[int], None], stack: np.ndarray) -> None:
+    """``work(i)`` for every row: a row per thread for large stacks."""
     if stack.size >= _THREADED_RANKING_MIN_ITEMS:
-        share_out(rank, stack.shape[0])
+        share_out(work, stack.shape[0])
     else:
         for i in range(stack.shape[0]):
-            rank(i)
-    return ranks
+            work(i)
+
+
+def _spearman_units(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's average ranks, centred and scaled to unit length, with the norm they were
+    scaled by (NaN for a row holding NaN; 0 for a constant row, left unscaled). Ranked, centred
+    and scaled a row at a time, while the row is in a core's cache, and a row per thread, rather
+    than in five passes over the whole stack afterwards; a row's numbers do not depend on the
+    other rows of the stack. Average ranks of ``n`` values always have the mean ``(n + 1) / 2``."""
+    units = np.empty_like(stack)
+    norms = np.empty(stack.shape[0])
+    centre = (stack.shape[1] + 1) / 2
+
+    def unit(i: int) -> None:
+        out = units[i]
+        if np.isnan(stack[i]).any():
+            out[:] = np.nan
+            norms[i] = np.nan
+            return
+        _average_ranks(stack[i], out)
+        out -= centre
+        norms[i] = np.sqrt(np.einsum("i,i->", out, out))  # numpy's own sum: no BLAS threads
+        if norms[i] > 0:
+            out /= norms[i]
+
+    _each_row(unit, stack)
+    return units, norms
 
 
 def unit_vectors(rdms: Any, method: str = "spearman") -> np.ndarray:
@@ -83,9 +119,16 @@ def unit_vectors(rdms: Any, method: str = "spearman") -> np.ndarray:
     """
     _check_method(method, allow_kendall=False)
     stack = as_rdm_stack(rdms)
+    if method == "spearman":
+        units, norms = _spearman_units(stack)
+        has_nan = np.isnan(norms)
+        undefined = has_nan | (norms == 0)
+        warn_undefined(undefined, has_nan, "constant")
+        units[undefined] = np.nan
+        return units
     has_nan = np.isnan(stack).any(axis=1)
-    units = rank_rows(stack) if method == "spearman" else stack.copy()
-    if method in ("spearman", "pearson"):
+    units = stack.copy()
+    if method == "pearson":
         units -= units.mean(axis=1, keepdims=True)
     norms = np.sqrt(np.einsum("ij,ij->i", units, units))
     degenerate = norms == 0

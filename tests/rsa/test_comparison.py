@@ -170,3 +170,28 @@ def test_a_large_stack_is_ranked_row_by_row_on_threads_with_the_same_result(monk
     expected = rankdata(stack, axis=1)
     expected[4] = np.nan
     np.testing.assert_array_equal(threaded, expected)
+
+
+def test_an_rdms_spearman_units_do_not_depend_on_the_other_rdms_of_its_stack(monkeypatch) -> None:
+    """The same RDM gives the same unit vector, bit for bit, alone or in any stack (threaded or
+    not), so a layer's ρ cannot change with what else was compared in the same call; and the
+    units are scipy's standardised average ranks."""
+    from scipy.stats import rankdata
+
+    from brainalign.rsa import parallel
+
+    rng = np.random.default_rng(9)
+    stack = np.round(rng.random((5, 220_000)), 3)  # above the threading threshold, with ties
+    stack[2] = 0.5  # constant: undefined
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        together = unit_vectors(stack)
+        alone = [unit_vectors(row) for row in stack]
+        shuffled = unit_vectors(stack[::-1])[::-1]
+    for row, own, reordered in zip(together, alone, shuffled):
+        np.testing.assert_array_equal(row, own[0])
+        np.testing.assert_array_equal(row, reordered)
+    assert np.isnan(together[2]).all()
+    ranks = rankdata(stack[0]) - rankdata(stack[0]).mean()
+    np.testing.assert_allclose(together[0], ranks / np.linalg.norm(ranks), rtol=0, atol=1e-15)
