@@ -1,8 +1,11 @@
-"""tools/gpu_check.py, run as a GPU machine would run it, on the CPU: a small model on a small
-built probe and the 92-image benchmarks, scored twice and every number compared."""
+"""tools/gpu_check.py, run as a GPU machine would run it, on the CPU: a tiny model (a model file,
+with a layer policy) on a small built probe and the 92-image benchmarks, scored twice and every
+number compared. What the script checks does not depend on the model's size; a tiny one keeps the
+check cheap."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,8 @@ import pytest
 from probe_synthetic import build_small_probe
 
 SCRIPT = Path(__file__).parents[1] / "tools" / "gpu_check.py"
+#: Tiny seeded networks, loaded as ``fault_models.py:FUNCTION``.
+MODEL_FILE = Path(__file__).parent / "faults" / "fault_models.py"
 
 
 @pytest.mark.slow
@@ -18,6 +23,7 @@ def test_gpu_check_scores_twice_and_finds_every_number_equal(
     tmp_path: Path, shared_data: Path
 ) -> None:
     probe = build_small_probe(tmp_path)
+    models = shutil.copy(MODEL_FILE, tmp_path / MODEL_FILE.name)
     done = subprocess.run(
         [
             sys.executable,
@@ -27,7 +33,7 @@ def test_gpu_check_scores_twice_and_finds_every_number_equal(
             "--device",
             "cpu",
             "--model",
-            "torchvision:resnet18:untrained=blocks",
+            f"{models}:tiny=all",
             "--n-boot",
             "50",
             "--batch-size",
