@@ -34,11 +34,10 @@ def tiny() -> LoadedModel:
 
 
 def slow() -> LoadedModel:
-    """``tiny`` whose every forward pass first waits 200 ms: a run that is surely still
-    extracting when a test interrupts it (and again a few seconds later), however fast the
-    machine."""
+    """``tiny`` whose every forward pass first waits 50 ms: a run that is surely still extracting
+    when a test interrupts it, however fast the machine."""
     net = _net(6, 0)
-    net.register_forward_pre_hook(lambda module, inputs: time.sleep(0.2))
+    net.register_forward_pre_hook(lambda module, inputs: time.sleep(0.05))
     return from_module(net, _preprocess(), layers="all", model_id="fault-slow")
 
 
