@@ -120,25 +120,21 @@ def unit_vectors(rdms: Any, method: str = "spearman") -> np.ndarray:
     _check_method(method, allow_kendall=False)
     stack = as_rdm_stack(rdms)
     if method == "spearman":
-        units, norms = _spearman_units(stack)
-        has_nan = np.isnan(norms)
-        undefined = has_nan | (norms == 0)
-        warn_undefined(undefined, has_nan, "constant")
-        units[undefined] = np.nan
-        return units
-    has_nan = np.isnan(stack).any(axis=1)
-    units = stack.copy()
-    if method == "pearson":
-        units -= units.mean(axis=1, keepdims=True)
-    norms = np.sqrt(np.einsum("ij,ij->i", units, units))
-    degenerate = norms == 0
-    if method == "pearson":  # centring a constant row can leave rounding residue, not exact zeros
-        degenerate |= stack.max(axis=1) == stack.min(axis=1)
+        units, norms = _spearman_units(stack)  # scaled already, a row at a time
+        has_nan, degenerate = np.isnan(norms), norms == 0
+    else:
+        has_nan = np.isnan(stack).any(axis=1)
+        units = stack.copy()
+        if method == "pearson":
+            units -= units.mean(axis=1, keepdims=True)
+        norms = np.sqrt(np.einsum("ij,ij->i", units, units))
+        degenerate = norms == 0
+        if method == "pearson":  # centring a constant row can leave rounding residue, not zeros
+            degenerate |= stack.max(axis=1) == stack.min(axis=1)
+        units /= np.where(has_nan | degenerate, 1.0, norms)[:, None]
     undefined = has_nan | degenerate
     warn_undefined(undefined, has_nan, "all-zero" if method == "cosine" else "constant")
     units[undefined] = np.nan
-    norms[undefined] = 1.0
-    units /= norms[:, None]
     return units
 
 
