@@ -1,8 +1,9 @@
-"""Where brainalign keeps its cache and finds local data.
+"""Where brainalign keeps its cache, finds local data and puts results.
 
 ``BRAINALIGN_CACHE`` overrides the per-user cache (default ``~/.cache/brainalign``, or
 ``$XDG_CACHE_HOME/brainalign``); ``BRAINALIGN_DATA`` (or ``--data-dir``) names a local folder
-that holds data sets, used instead of the network.
+that holds data sets, used instead of the network; ``BRAINALIGN_RESULTS`` (or ``--results``) the
+results folder (default ``./results``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ import os
 from pathlib import Path
 
 from .errors import BrainAlignError
+
+
+def default_results_dir() -> Path:
+    """Where results go unless a command says otherwise: ``$BRAINALIGN_RESULTS``, else ``./results``."""
+    return Path(os.environ.get("BRAINALIGN_RESULTS", "results")).expanduser()
 
 
 def cache_dir() -> Path:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import BrainAlignError
+from ..paths import default_results_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,8 +61,6 @@ def resolve_device(device: str) -> str:
 
 def results_option(function: F) -> F:
     """``--results DIR``, shared by every command that reads or writes results."""
-    from ..results import default_results_dir
-
     return click.option(
         "--results",
         "results_dir",

@@ -6,13 +6,13 @@
 >>> result.summary["brain_similarity"], result.content_id()       # doctest: +SKIP
 """
 
+from ..paths import default_results_dir
 from .result import FORMAT_VERSION, Result, as_float, jsonable
 from .store import (
     RejectedFile,
     ResultFile,
     ResultsStore,
     StoreContents,
-    default_results_dir,
     file_stem,
 )
 

@@ -19,11 +19,6 @@ from .result import Result, jsonable
 # --- the store ------------------------------------------------------------------------------------
 
 
-def default_results_dir() -> Path:
-    """Where results go unless a command says otherwise: ``$BRAINALIGN_RESULTS``, else ``./results``."""
-    return Path(os.environ.get("BRAINALIGN_RESULTS", "results")).expanduser()
-
-
 _SAFE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_.+=@,")
 
 
