@@ -11,6 +11,10 @@ from ._version import __version__
 
 _KEY = re.compile(r"@\w+\s*\{\s*([^,\s]+)\s*,")
 
+#: What ``brainalign cite RESULT --format`` accepts: the methods paragraph as text, Markdown or
+#: LaTeX, each followed by its BibTeX, or ``bibtex`` (the BibTeX, the paragraph as comments).
+FORMATS: tuple[str, ...] = ("text", "markdown", "latex", "bibtex")
+
 STUDY_BIBTEX = """@misc{opielka2024saliency,
   author        = {Opie{\\l}ka, Gustaw and Loke, Jessica and Scholte, Steven},
   title         = {Saliency Suppressed, Semantics Surfaced: Visual Transformations in Neural Networks and the Brain},

@@ -9,9 +9,9 @@ import difflib
 from pathlib import Path
 
 from .benchmarks.registry import all_benchmarks, candidates, get
-from .bibtex import STUDY_BIBTEX, suite_bibtex, with_study_and_suite
+from .bibtex import FORMATS, STUDY_BIBTEX, suite_bibtex, with_study_and_suite
 from .errors import BrainAlignError
-from .leaderboard.methods import FORMATS, cite_result, methods_paragraph, result_bibtex
+from .leaderboard.methods import cite_result, methods_paragraph, result_bibtex
 from .neural_data.catalogue import datasets, get_dataset
 from .results import Result
 

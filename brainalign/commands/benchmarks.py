@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..benchmarks.registry import all_benchmarks, get
-from ..cite import FORMATS, bibtex_for
+from ..bibtex import FORMATS
+from ..cite import bibtex_for
 from ._shared import data_dir_option, table, wrap
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from ..caveats import FEW_SUBJECTS
 from ..errors import BrainAlignError
-from ..leaderboard.caveats import FEW_SUBJECTS
 from ..leaderboard.differences import MOVER, PAIRED, compare_results, format_interval
 from ..leaderboard.setups import one_sided, setup_differences
 from ..results import Result, ResultsStore

@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
+from ..caveats import few_subjects, interval_resamples
 from ..results import RejectedFile, Result
-from .caveats import few_subjects, interval_resamples
 from .differences import compare_results
 from .merge import Conflict, Merged
 from .relation import (

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..caveats import interval_caveat, interval_covers, interval_resamples
 from ..results import Result, as_float
 from ..rsa.inference import LEVEL, TwoFactorSamples, two_factor_interval
-from .caveats import interval_caveat, interval_covers, interval_resamples
 
 #: Sub-keys of a summary entry that carry a point value and its interval.
 _VALUE_KEYS: tuple[tuple[str, str, str, str], ...] = (
@@ -55,7 +55,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "verdict",
     "interval",
     "covers",
-    "interval_caveat",  # what the intervals are about; few subjects (leaderboard.caveats)
+    "interval_caveat",  # what the intervals are about; few subjects (brainalign.caveats)
 )
 #: How the interval of a difference was made (the ``interval`` column starts with one of these).
 PAIRED = "paired"
@@ -159,7 +159,7 @@ def compare_results(
     interval, the difference ``a − b`` with its interval (paired where the two results share
     their resamples, else MOVER; ``interval`` says which, and why not paired), and a verdict;
     ``covers`` says what the intervals are about and ``interval_caveat`` where they rest on few
-    subjects (:mod:`brainalign.leaderboard.caveats`).
+    subjects (:mod:`brainalign.caveats`).
     Benchmarks are matched by ``id@version``; numbers without a ``value`` (e.g. the noise
     ceiling) are skipped, and so are normalised numbers either side withholds (:func:`withheld`)."""
     by_benchmark_b = {result.benchmark: result for result in b}

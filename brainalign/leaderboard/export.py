@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
+from ..caveats import few_subjects, interval_resamples
 from ..results import as_float, jsonable
 from .aggregate import Leaderboard
-from .caveats import few_subjects, interval_resamples
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims
 from .differences import format_interval
 from .robustness import metric_robustness

@@ -24,13 +24,10 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from ..bibtex import METHOD_BIBTEX, STUDY_BIBTEX, parse_bibtex, suite_bibtex
+from ..bibtex import FORMATS, METHOD_BIBTEX, STUDY_BIBTEX, parse_bibtex, suite_bibtex
+from ..caveats import interval_caveat, interval_covers, interval_resamples, n_subjects
 from ..errors import BrainAlignError
 from ..results import Result
-from .caveats import interval_caveat, interval_covers, interval_resamples, n_subjects
-
-#: What ``brainalign cite RESULT --format`` accepts (the paragraph itself: all but ``bibtex``).
-FORMATS: tuple[str, ...] = ("text", "markdown", "latex", "bibtex")
 
 _COMPARISONS = {
     "spearman": "Spearman's rank correlation (ρ)",

@@ -29,10 +29,10 @@ from markupsafe import Markup
 
 from .._files import atomic_path
 from .._version import __version__
+from ..caveats import FEW_SUBJECTS
 from ..progress import progress
 from ..results import RejectedFile, Result, as_float, jsonable
 from .aggregate import BenchmarkCard, Entry, Leaderboard, build_leaderboard, is_trained
-from .caveats import FEW_SUBJECTS
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims, page_text
 from .differences import format_interval
 from .export import claims_data, export

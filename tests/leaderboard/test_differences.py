@@ -291,7 +291,7 @@ def test_compare_flags_intervals_from_few_subjects_and_says_what_intervals_cover
 ) -> None:
     """A difference on 4 subjects gets its verdict marked and the caveat in full; one on 8 does not;
     every interval says what it is about."""
-    from brainalign.leaderboard.caveats import FEW_SUBJECTS
+    from brainalign.caveats import FEW_SUBJECTS
     from brainalign.results import ResultsStore
 
     store = ResultsStore(tmp_path)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ..results import Result
+if TYPE_CHECKING:  # only read here: importing results (pandas) would slow `brainalign --help`
+    from .results import Result
 
 #: An interval resampled from fewer subjects than this is flagged wherever it is shown: with so few
 #: subjects the two-factor interval covers the population value less often than its nominal 95%
