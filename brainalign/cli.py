@@ -14,7 +14,6 @@ import traceback
 
 import click
 
-from ._files import environment_error
 from ._version import __version__
 from .errors import BrainAlignError
 from .progress import set_quiet
@@ -91,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
     except OSError as err:
+        from ._files import environment_error  # numpy: imported only when it is needed
+
         problem = environment_error(err)
         if problem is None:
             raise  # not the machine's doing: a bug, shown with its traceback

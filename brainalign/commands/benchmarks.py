@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..benchmarks.registry import all_benchmarks, get
 from ..bibtex import FORMATS
-from ..cite import bibtex_for
 from ._shared import data_dir_option, table, wrap
 
 
@@ -27,6 +25,8 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
       brainalign benchmarks kriegeskorte2008.hIT
       brainalign benchmarks algonauts2023.FFA-1 --data-dir /data
     """
+    from ..benchmarks.registry import all_benchmarks
+
     if benchmark_id:
         _describe(benchmark_id, data_dir)
         return
@@ -44,6 +44,8 @@ def benchmarks(benchmark_id: str | None, data_dir: Path | None) -> None:
 
 
 def _describe(benchmark_id: str, data_dir: Path | None) -> None:
+    from ..benchmarks.registry import get
+
     benchmark = get(benchmark_id)
     availability = benchmark.availability(data_dir)
     click.echo(f"{benchmark.identifier}: {benchmark.title}\n")
@@ -96,6 +98,8 @@ def cite(identifier: str | None, format_: str) -> None:
       brainalign cite study                 # Opiełka, Loke & Scholte 2024
       brainalign cite                       # the suite
     """
+    from ..cite import bibtex_for
+
     click.echo(bibtex_for(identifier, format_))
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import BrainAlignError
-from ..neural_data.catalogue import Dataset, datasets, get_dataset
-from ..neural_data.locations import check_folder, find, roots
-from ..neural_data.locations import fetch as fetch_dataset
 from ._shared import data_dir_option, table, wrap
+
+if TYPE_CHECKING:
+    from ..neural_data.catalogue import Dataset
 
 
 def _size(dataset: Dataset) -> str:
@@ -20,6 +21,8 @@ def _size(dataset: Dataset) -> str:
 
 
 def _status(dataset: Dataset, data_dir: Path | None) -> str:
+    from ..neural_data.locations import find
+
     location = find(dataset.name, data_dir)
     if location is None:
         return "missing"
@@ -50,6 +53,8 @@ def data() -> None:
 @data_dir_option
 def list_command(data_dir: Path | None) -> None:
     """List the registered data sets and where each is on this machine."""
+    from ..neural_data.catalogue import datasets
+
     rows = [
         (
             d.name,
@@ -69,6 +74,8 @@ def list_command(data_dir: Path | None) -> None:
 @data_dir_option
 def show_command(name: str, data_dir: Path | None) -> None:
     """Describe data set NAME: content, licence, source, files and citation."""
+    from ..neural_data.catalogue import get_dataset
+
     dataset = get_dataset(name)
     click.echo(f"{dataset.name}: {dataset.title}\n")
     click.echo(wrap(dataset.description) + "\n")
@@ -105,6 +112,9 @@ def fetch_command(
       brainalign data fetch algonauts2019_92 kriegeskorte2008_92
       brainalign data fetch --all
     """
+    from ..neural_data.catalogue import datasets, get_dataset
+    from ..neural_data.locations import fetch as fetch_dataset
+
     if fetch_all:
         names = tuple(d.name for d in datasets() if d.fetchable)
     if not names:
@@ -132,6 +142,9 @@ def check_command(names: tuple[str, ...], data_dir: Path | None) -> None:
 
     Exits with status 2 when any file is missing or differs from its registered checksum.
     """
+    from ..neural_data.catalogue import datasets, get_dataset
+    from ..neural_data.locations import check_folder, roots
+
     chosen = [get_dataset(n) for n in names] if names else datasets()
     problems = 0
     for dataset in chosen:

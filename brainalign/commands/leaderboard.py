@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from ..caveats import FEW_SUBJECTS
 from ..errors import BrainAlignError
-from ..leaderboard.differences import MOVER, PAIRED, compare_results, format_interval
-from ..leaderboard.setups import one_sided, setup_differences
-from ..results import Result, ResultsStore
 from ._shared import results_option
 from ._shared import table as text_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..results import Result, ResultsStore
 
 
 @click.group()
@@ -159,6 +161,8 @@ def export_command(
 
 def _load_side(spec: str, store: ResultsStore) -> tuple[str, list[Result]]:
     """A result file, or every result of a model id in the store."""
+    from ..results import Result
+
     path = Path(spec)
     if path.suffix == ".json" and path.is_file():
         result = Result.read(path)
@@ -212,6 +216,12 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
       brainalign compare new/efficientnet_lite0/mur2013.judgements@2.json \\
                          old/efficientnet_lite0/mur2013.judgements@2.json
     """
+    import pandas as pd
+
+    from ..leaderboard.differences import compare_results, format_interval
+    from ..leaderboard.setups import one_sided, setup_differences
+    from ..results import ResultsStore
+
     store = ResultsStore(results_dir)
     label_a, side_a = _load_side(result_a, store)
     label_b, side_b = _load_side(result_b, store)
@@ -275,6 +285,8 @@ def compare_command(result_a: str, result_b: str, results_dir: Path, as_json: bo
 def _interval_note(table: pd.DataFrame) -> str:
     """What the intervals cover, which rest on few subjects (†), what the INTERVAL column means
     for these rows, and why rows are not paired."""
+    from ..leaderboard.differences import MOVER, PAIRED
+
     lines = []
     covers = table[table["covers"] != ""].groupby("covers", sort=True)["benchmark"].unique()
     for words, benchmarks in covers.items():
