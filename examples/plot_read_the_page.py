@@ -74,7 +74,7 @@ for path in sorted(files.rglob("*")):
         print(" ", path.relative_to(page.parent))
 
 # %%
-# This is the first screen of the main job's page (eleven models on the probe and four human
+# This is the first screen of the main job's page (nine models on the probe and the human
 # benchmarks):
 #
 # .. image:: /leaderboard-1366x768.png

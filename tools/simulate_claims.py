@@ -4,8 +4,8 @@ the chosen one says it when a relation is there: the tables in docs/metrics.md (
     python tools/simulate_claims.py [--reps 400] [--compare-reps 200] [--mixed-reps 60] [--seed 0] [--out FILE.md]
 
 Simulated leaderboards come from :mod:`brainalign.leaderboard.simulation` (the default
-leaderboard's 11 models, and 4, 8 or 20 trained models from 2-6 lineages beside the default's
-untrained ones). Candidates, each deciding "supported" when its 95% interval lies above 0:
+leaderboard's 9 models, and 4, 8 or 20 trained models from 2-6 lineages beside untrained
+ones). Candidates, each deciding "supported" when its 95% interval lies above 0:
 
 - pooled r, models resampled: the study's analysis over all layers of all models, with the
   interval of r resampling models (the leaderboard's rule before);
@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         (
             f'Power of the chosen rule: "supported" rate with a planted within-model r (mean over lineages; '
-            f"lineage sd 0.15, model sd 0.05), two trained models per lineage beside the default's 7 untrained "
-            f"models and baseline ({args.reps} leaderboards per cell)."
+            f"lineage sd 0.15, model sd 0.05), two trained models per lineage beside 4 untrained twins, "
+            f"untrained ResNet-18 and ViT-Ti/16 and the pixel baseline ({args.reps} leaderboards per cell)."
         ),
         "",
         "| within-model r | " + " | ".join(f"{k} lineages" for k in (3, 4, 5, 6, 8, 10)) + " |",

