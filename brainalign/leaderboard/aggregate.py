@@ -17,6 +17,7 @@ import pandas as pd
 from ..benchmarks.base import Measure
 from ..benchmarks.probe import probe_label
 from ..caveats import few_subjects, interval_resamples
+from ..models.cards import UNTRAINED_SUFFIX
 from ..results import RejectedFile, Result
 from .differences import compare_results
 from .merge import Conflict, Merged
@@ -36,8 +37,6 @@ from .relation import (
 )
 from .setups import Note, column_notes, version_notes
 
-#: The id suffix of a model's untrained twin (``resnet50:untrained``).
-UNTRAINED_SUFFIX = ":untrained"
 #: Kinds of measures the twin comparison reports.
 TWIN_KINDS: tuple[str, ...] = ("brain_similarity", "semantic_encoding", "saliency_suppression")
 
@@ -148,6 +147,8 @@ class Leaderboard:
     layer_relations: pd.DataFrame
     model_relations: pd.DataFrame
     twins: pd.DataFrame
+    #: Trained models scored without their untrained twin (the page says how to add one).
+    without_twin: list[str] = field(default_factory=list)
     problems: list[RejectedFile] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     merged: Merged | None = None  # where each result came from, verifications and conflicts
@@ -237,6 +238,11 @@ def build_leaderboard(
         layer_relations=layer_relations(layers, trained, targets=classical),
         model_relations=model_relations(models, trained, targets=classical),
         twins=twin_comparison(entries),
+        without_twin=sorted(
+            model
+            for model in trained
+            if not any(e.model_id == model + UNTRAINED_SUFFIX for e in entries)
+        ),
         problems=list(problems),
         notes=notes,
         merged=merged,

@@ -543,3 +543,15 @@ def test_an_unreliable_ceiling_shows_raw_rho_and_dropped_layers_are_named(tmp_pa
     assert "Layers left out: blocks.0 (constant RDM)" in _visible(
         page_of(out, "models", "clip_rn50")
     )
+
+
+def test_trained_models_scored_without_their_twin_are_named_on_the_analysis_page(
+    built_leaderboard,
+) -> None:
+    """clip_rn50 has no untrained twin in the synthetic results, efficientnet_lite0 has one: the
+    twins section names the first (with how to add its twin) and not the second."""
+    out, _ = built_leaderboard
+    text = _visible(site(out)["analysis.html"])
+    note = text[text.index("Trained models scored without their untrained twin") :].split(".")[0]
+    assert "clip_rn50" in note and "efficientnet_lite0" not in note
+    assert "Score MODEL:untrained" in text
