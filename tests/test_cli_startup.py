@@ -47,3 +47,20 @@ def test_the_command_and_its_help_import_no_heavy_library() -> None:
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert "brainalign --help" in seen and "brainalign compare --help" in seen  # it looked
     assert {what: names for what, names in seen.items() if names} == {}
+
+
+def test_citing_a_benchmark_imports_no_model_library() -> None:
+    """`brainalign cite ID` reads the registry and the citations, never the models."""
+    probe = textwrap.dedent("""
+        import sys
+        import brainalign.cli
+        try:
+            brainalign.cli.main(["cite", "kriegeskorte2008.hIT"])
+        except SystemExit as exit_:
+            assert exit_.code in (0, None), exit_.code
+        print(sorted(name for name in ("torch", "torchvision") if name in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    *cited, loaded = done.stdout.strip().splitlines()
+    assert "@" in "\n".join(cited)  # it cited
+    assert loaded == "[]"

@@ -77,6 +77,14 @@ class _Table(HTMLParser):
             self._cell.append(data)
 
 
+def _own_cache_and_no_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A cache of the test's own (no default probe yet) and an empty data folder: the rest of the
+    default set is skipped as absent, so only the probe folders are scored (they are the point)."""
+    monkeypatch.setenv("BRAINALIGN_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "no-data").mkdir()
+    monkeypatch.setenv("BRAINALIGN_DATA", str(tmp_path / "no-data"))
+
+
 def _table(page: Path) -> _Table:
     parser = _Table()
     parser.feed(page.read_text(encoding="utf-8"))
@@ -86,9 +94,7 @@ def _table(page: Path) -> _Table:
 def test_score_with_probe_folders_stores_each_under_its_own_id(
     probes, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    monkeypatch.setenv(
-        "BRAINALIGN_CACHE", str(tmp_path / "cache")
-    )  # this test's own: no default probe yet
+    _own_cache_and_no_data(monkeypatch, tmp_path)
     ids = {seed: SaliencySemanticProbe(folder).identifier for seed, folder in probes.items()}
     assert len(set(ids.values())) == 2 and all(
         i.startswith("probe.saliency_semantic~") for i in ids.values()
@@ -108,18 +114,14 @@ def test_score_with_probe_folders_stores_each_under_its_own_id(
     )
     assert code == 0, out
     stored = {s.benchmark for s in ResultsStore(tmp_path / "results").list()}
-    assert {b for b in stored if b.startswith("probe.")} == set(
-        ids.values()
-    )  # in place of the default probe
+    assert stored == set(ids.values())  # in place of the default probe
     assert not default_module.default_probe_dir().exists()
 
 
 def test_run_with_probe_folders_gives_each_probe_columns_or_a_page_of_its_own(
     probes, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    monkeypatch.setenv(
-        "BRAINALIGN_CACHE", str(tmp_path / "cache")
-    )  # this test's own: no default probe yet
+    _own_cache_and_no_data(monkeypatch, tmp_path)
     results = tmp_path / "results"
     assert (
         _run(["score", "pixels", "--probe", str(probes[0]), "--results", str(results)], capsys)[0]

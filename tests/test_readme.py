@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import configparser
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_run import run_cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 YOUR_MODEL = README.parent / "docs" / "guide" / "your-model.md"
@@ -58,31 +58,27 @@ def test_submit_your_model_example_runs(shared_data, tmp_path, monkeypatch, caps
     assert "my_net" in (tmp_path / "results" / "leaderboard.html").read_text(encoding="utf-8")
 
 
-def test_submit_your_model_cli_route(shared_data, tmp_path) -> None:
-    """The same network as FILE.py:FUNCTION through `brainalign score`."""
+def test_submit_your_model_cli_route(shared_data, tmp_path, capsys) -> None:
+    """The same network as FILE.py:FUNCTION through `brainalign score` (the CLI in this process:
+    the fault tests load model files in processes of their own)."""
     code = your_model_example()
     network = code.split("outcomes =")[0]
     body = "\n".join("    " + line for line in network.splitlines())
     (tmp_path / "my_net.py").write_text(
         f"def build():\n{body}\n    return model\n", encoding="utf-8"
     )
-    done = subprocess.run(
+    status, out, err = run_cli(
         [
-            sys.executable,
-            "-m",
-            "brainalign.cli",
             "-q",
             "score",
             f"{tmp_path / 'my_net.py'}:build",
             "mur2013.judgements",
             "--results",
-            str(tmp_path / "results"),
+            tmp_path / "results",
             "--data-dir",
-            str(shared_data),
+            shared_data,
         ],
-        capture_output=True,
-        text=True,
-        check=False,
+        capsys,
     )
-    assert done.returncode == 0, done.stderr
-    assert "my_net" in done.stdout and "scored" in done.stdout
+    assert status == 0, err
+    assert "my_net" in out and "scored" in out

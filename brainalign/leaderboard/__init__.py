@@ -16,8 +16,22 @@ That pooled relation is the study's analysis, descriptive only. The claims are d
 
 from __future__ import annotations
 
-from .decisive import across_lineage_test, model_metadata, within_model_contrast, within_model_test
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .relation import layer_relations, layer_table, model_relations, model_table, relation
+
+if TYPE_CHECKING:
+    from .decisive import (
+        across_lineage_test,
+        model_metadata,
+        within_model_contrast,
+        within_model_test,
+    )
+
+#: Imported on first use: the claims need the model cards (and with them torch), which the light
+#: submodules (methods, the citations) must not pull in with the package.
+_DECISIVE = ("across_lineage_test", "model_metadata", "within_model_contrast", "within_model_test")
 
 __all__ = [
     "across_lineage_test",
@@ -30,3 +44,9 @@ __all__ = [
     "within_model_contrast",
     "within_model_test",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _DECISIVE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(".decisive", __name__), name)

@@ -30,9 +30,10 @@ import sys
 import sysconfig
 import traceback
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import Distribution, EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -325,12 +326,25 @@ def _warn_once(message: str) -> None:
         log.warning("%s", message)
 
 
+#: Each distribution's name, read once per distribution object: reading it parses the whole
+#: METADATA file, and every model id asks for its entry point's distribution (the entry points of
+#: one distribution share its object; a fresh lookup makes fresh objects, which drop out here).
+_DISTRIBUTION_NAMES: weakref.WeakKeyDictionary[Distribution, str] = weakref.WeakKeyDictionary()
+
+
+def _distribution_name(dist: Distribution) -> str:
+    name = _DISTRIBUTION_NAMES.get(dist)
+    if name is None:
+        name = _DISTRIBUTION_NAMES[dist] = dist.name
+    return name
+
+
 def _is_builtin(point: EntryPoint) -> bool:
-    return point.dist is not None and point.dist.name == DISTRIBUTION
+    return point.dist is not None and _distribution_name(point.dist) == DISTRIBUTION
 
 
 def _package(point: EntryPoint) -> str:
-    return point.dist.name if point.dist is not None else point.value
+    return _distribution_name(point.dist) if point.dist is not None else point.value
 
 
 def _load_point(point: EntryPoint) -> object:

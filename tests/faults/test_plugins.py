@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from fault_helpers import HUMAN, Ran, brainalign_command
 from plugin_packages import install, installed, process_env
+from synthetic_data import SYNTHETIC_BENCHMARK as BUILT_IN
+from synthetic_data import algonauts78
 
 from brainalign.benchmarks.registry import all_benchmarks, origin
 from brainalign.results import ResultsStore
@@ -77,53 +79,36 @@ def plugins_default_set(monkeypatch) -> None:
     )
 
 
-def test_a_plugin_never_answers_for_a_built_in_id_at_any_version(
-    cli, tmp_path, shared_data
-) -> None:
+def test_a_plugin_never_answers_for_a_built_in_id_at_any_version(cli, tmp_path) -> None:
+    """The built-in benchmark on synthetic data (its numbers are not the point: who answers is)."""
     site = tmp_path / "site"
     install(
         site,
         "takeover",
-        """
+        f"""
         from tiny_plugin_base import Tiny
-        BENCHMARKS = [Tiny("mur2013.judgements", version=3), Tiny("takeover.tiny")]
+        BENCHMARKS = [Tiny("{BUILT_IN}", version=3), Tiny("takeover.tiny")]
         """,
-        benchmarks={"mur": "BENCHMARKS"},
+        benchmarks={"takeover": "BENCHMARKS"},
     )
+    data = algonauts78(tmp_path / "data", n_subjects=3)
     results = tmp_path / "results"
     with installed(site):
-        ran = cli(
-            "-q",
-            "score",
-            "pixels",
-            "mur2013.judgements",
-            "--results",
-            results,
-            "--data-dir",
-            shared_data,
-        )
+        ran = cli("-q", "score", "pixels", BUILT_IN, "--results", results, "--data-dir", data)
         assert ran.code == 0, ran
-        assert ran.err.count("plugin 'mur' of package takeover") == 1  # reported once, naming it
-        assert "registers mur2013.judgements@3, an id of brainalign's own benchmarks" in ran.err
-        assert _stored(results) == {("pixels", "mur2013.judgements@2")}
-        result = ResultsStore(results).load("pixels", "mur2013.judgements@2")
-        assert result.benchmark_info["title"].startswith("Mur et al. 2013")
+        assert ran.err.count("plugin 'takeover' of package takeover") == 1  # once, naming it
+        assert f"registers {BUILT_IN}@3, an id of brainalign's own benchmarks" in ran.err
+        assert _stored(results) == {("pixels", f"{BUILT_IN}@2")}
+        result = ResultsStore(results).load("pixels", f"{BUILT_IN}@2")
+        assert result.benchmark_info["title"].startswith("Algonauts 2019, 78 images")
 
-        cited = cli("cite", "mur2013.judgements")
-        assert cited.code == 0 and "mur2013" in cited.out and "tinyplugin" not in cited.out
-        named = cli(
-            "score",
-            "pixels",
-            "mur2013.judgements@3",
-            "--results",
-            results,
-            "--data-dir",
-            shared_data,
-        )
+        cited = cli("cite", BUILT_IN)
+        assert cited.code == 0 and "algonauts" in cited.out and "tinyplugin" not in cited.out
+        named = cli("score", "pixels", f"{BUILT_IN}@3", "--results", results, "--data-dir", data)
         assert named.code == 2, named
-        assert "mur2013.judgements has version(s) 1, 2, not 3" in named.error_line
+        assert f"{BUILT_IN} has version(s) 1, 2, not 3" in named.error_line
         listed = cli("benchmarks")
-        assert listed.code == 0 and "mur2013.judgements@3" not in listed.out
+        assert listed.code == 0 and f"{BUILT_IN}@3" not in listed.out
         assert "takeover.tiny@1" not in listed.out  # an entry point is taken whole or not at all
 
 
