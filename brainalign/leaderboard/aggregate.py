@@ -221,6 +221,7 @@ def build_leaderboard(
     entries = _entries(results, notes)
     layers = layer_table(results, probe)
     models = model_table(results, probe)
+    scored = {e.model_id for e in entries}
     trained = {e.model_id for e in entries if is_trained(e)}
     cards = _benchmark_cards(results, notes)
     metric = {card.identifier: card.metric_name for card in cards}
@@ -238,11 +239,7 @@ def build_leaderboard(
         layer_relations=layer_relations(layers, trained, targets=classical),
         model_relations=model_relations(models, trained, targets=classical),
         twins=twin_comparison(entries),
-        without_twin=sorted(
-            model
-            for model in trained
-            if not any(e.model_id == model + UNTRAINED_SUFFIX for e in entries)
-        ),
+        without_twin=sorted(model for model in trained if model + UNTRAINED_SUFFIX not in scored),
         problems=list(problems),
         notes=notes,
         merged=merged,
