@@ -36,3 +36,15 @@ def test_the_default_untrained_vit_tells_images_apart_at_its_last_layer() -> Non
     with torch.inference_mode():
         out = model.module(images)
     assert out.abs().max() > 0 and not torch.allclose(out[0], out[1])
+
+
+def test_the_claims_calibration_simulates_the_default_set() -> None:
+    """The simulated "default" leaderboard behind the claims' false-positive table
+    (tools/simulate_claims.py) is made of the models `brainalign run` scores, no more, no fewer,
+    and calls trained exactly those the leaderboard calls trained."""
+    from brainalign.leaderboard import simulation
+    from brainalign.leaderboard.aggregate import Entry, is_trained
+
+    simulated = {m.model: m.trained for m in simulation.default_layout()}
+    assert set(simulated) == set(DEFAULT_MODELS)
+    assert simulated == {m: is_trained(Entry(m, get_card(m).to_dict(), {})) for m in DEFAULT_MODELS}
