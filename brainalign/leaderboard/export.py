@@ -18,6 +18,7 @@ from typing import Any
 
 from .._version import __version__
 from ..caveats import few_subjects, interval_resamples
+from ..latex import latex_escape
 from ..results import as_float, jsonable
 from .aggregate import Leaderboard
 from .claims import Claim, DecisiveTests, decisive_rows, decisive_tests, evaluate_claims
@@ -251,37 +252,6 @@ _MARKDOWN_SPECIAL = {
 def markdown_escape(text: str) -> str:
     """``text`` as a Markdown table cell that shows it as written (no markup, no cell break)."""
     return "".join(_MARKDOWN_SPECIAL.get(c, c) for c in str(text))
-
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-    "—": "---",
-    "÷": r"$\div$",
-    "−": "-",
-    "ρ": r"$\rho$",
-    "±": r"$\pm$",
-    "≤": r"$\leq$",
-    "≥": r"$\geq$",
-    "×": r"$\times$",
-}
-
-
-def latex_escape(text: str) -> str:
-    """``text`` as LaTeX source that prints it (ids with underscores, user text with braces);
-    other characters outside ASCII become ``?``: pdflatex's fonts lack most of them."""
-    return "".join(_LATEX_SPECIAL.get(c, c if c.isascii() else "?") for c in str(text))
 
 
 def to_latex(table: Sequence[dict[str, Any]]) -> str:

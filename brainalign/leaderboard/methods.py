@@ -27,6 +27,7 @@ from typing import Any
 from ..bibtex import FORMATS, METHOD_BIBTEX, STUDY_BIBTEX, parse_bibtex, suite_bibtex
 from ..caveats import interval_caveat, interval_covers, interval_resamples, n_subjects
 from ..errors import BrainAlignError
+from ..latex import latex_escape
 from ..results import Result
 
 _COMPARISONS = {
@@ -456,26 +457,6 @@ def _inside(citation: str) -> str:
 
 # --- rendering ---------------------------------------------------------------------------------
 _TOKEN = re.compile(r"`([^`]*)`|\[(@[^\]]+)\]|\{(@[^}]+)\}")
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "ρ": r"$\rho$",
-    "−": r"$-$",
-    "≤": r"$\leq$",
-    "±": r"$\pm$",
-    "×": r"$\times$",
-    "–": "--",
-    "—": "---",
-    "…": r"\ldots{}",
-}
 
 
 def _cited(markup: str) -> list[str]:
@@ -517,7 +498,7 @@ def _texttt(code: str) -> str:
 def _text(text: str, format: str) -> str:
     if format != "latex":
         return text
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
+    return latex_escape(text, ascii_only=False)
 
 
 def _labels(keys: list[str], pool: dict[str, str]) -> dict[str, str]:

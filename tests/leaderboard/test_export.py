@@ -16,8 +16,9 @@ import pytest
 from cli_run import run_cli
 from synthetic_results import CARDS, HUMAN, PROBE, fill_store, make_result, two_labs
 
+from brainalign.latex import latex_escape
 from brainalign.leaderboard.aggregate import build_leaderboard
-from brainalign.leaderboard.export import COLUMNS, export, latex_escape, rows
+from brainalign.leaderboard.export import COLUMNS, export, rows
 from brainalign.leaderboard.merge import merge_stores
 
 #: A model id holding every character LaTeX and Markdown treat specially.
@@ -197,6 +198,8 @@ def test_latex_escape_leaves_nothing_active() -> None:
             if c == active and active != "\\"
         ), active
     assert "?" in escaped  # é: outside what pdflatex's default fonts print
+    # prose for a UTF-8 document (the methods text) keeps its letters, not its active characters
+    assert latex_escape("Schütt <3", ascii_only=False) == r"Schütt \textless{}3"
 
 
 def test_export_of_nothing_is_an_error(tmp_path: Path, capsys) -> None:
