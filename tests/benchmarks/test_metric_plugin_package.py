@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from plugin_install import pip_install_copy
 from scipy.spatial.distance import pdist, squareform
 
 from brainalign import BrainAlignError
@@ -40,28 +40,7 @@ rdms = "judgements.npy"
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("metric_plugin")
-    source = shutil.copytree(PACKAGE, work / "source")
-    target = work / "site"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    target = pip_install_copy(PACKAGE, tmp_path_factory.mktemp("metric_plugin"))
     return target
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from plugin_install import pip_install_copy
 from scipy.spatial.distance import pdist, squareform
 from synthetic_data import SYNTHETIC_BENCHMARK, algonauts78
 
@@ -31,30 +31,7 @@ N_IMAGES, N_SUBJECTS = 12, 5
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed with pip into a folder of its own (not into the test environment)."""
-    work = tmp_path_factory.mktemp("plugin")
-    source = shutil.copytree(
-        PACKAGE, work / "source"
-    )  # pip builds in the source tree: build a copy
-    target = work / "site"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    target = pip_install_copy(PACKAGE, tmp_path_factory.mktemp("plugin"))
     assert (target / "toylab_benchmarks.py").is_file()
     return target
 
