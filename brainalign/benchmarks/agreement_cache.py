@@ -12,6 +12,8 @@ included) beside that identity. A file that cannot be read, or holds another ide
 fields, is ignored, recomputed and replaced. Files are written atomically, so two processes that
 compute the same test at once each leave a complete file (of the same numbers); a cache that cannot
 be written costs a warning, never the score. The tests a process used last stay in memory in front.
+Within :func:`computed_afresh` (``brainalign verify`` without ``--cache``) nothing stored is
+trusted: each test is computed once more in the process, and stored.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import Field, fields
 from pathlib import Path
 
@@ -31,7 +35,7 @@ from ..errors import BrainAlignError
 from ..paths import cache_dir
 from ..rsa import CeilingReliability
 
-__all__ = ["FOLDER", "cached_agreement", "data_sha256"]
+__all__ = ["FOLDER", "cached_agreement", "computed_afresh", "data_sha256"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,20 @@ def _dtype(field: Field[object]) -> np.dtype[np.generic]:
 
 
 _IN_MEMORY = 64
-_MEMORY: dict[str, CeilingReliability] = {}
+# Each test this process used: its result, and whether this process computed it.
+_MEMORY: dict[str, tuple[CeilingReliability, bool]] = {}
+_TRUST_STORED: ContextVar[bool] = ContextVar("trust_stored_agreement", default=True)
+
+
+@contextmanager
+def computed_afresh() -> Iterator[None]:
+    """Within it, agreement tests are computed, not read from the cache folder nor taken from
+    memory unless this process computed them (what a re-check that trusts no cache needs)."""
+    token = _TRUST_STORED.set(False)
+    try:
+        yield
+    finally:
+        _TRUST_STORED.reset(token)
 
 
 def data_sha256(arrays: Sequence[np.ndarray]) -> str:
@@ -87,16 +104,20 @@ def cached_agreement(
         sort_keys=True,
     )
     key = hashlib.sha256(identity.encode()).hexdigest()
-    found = _MEMORY.get(key)
+    trusted = _TRUST_STORED.get()
+    remembered = _MEMORY.get(key)
+    if remembered is not None and (trusted or remembered[1]):
+        return remembered[0]
+    path = cache_dir() / FOLDER / key[:2] / f"{key}.npz"
+    found = _read(path, identity) if trusted else None
+    computed = found is None
     if found is None:
-        path = cache_dir() / FOLDER / key[:2] / f"{key}.npz"
-        found = _read(path, identity)
-        if found is None:
-            found = compute()
-            _write(path, identity, found)
-        if len(_MEMORY) >= _IN_MEMORY:
-            _MEMORY.pop(next(iter(_MEMORY)))
-        _MEMORY[key] = found
+        found = compute()
+        _write(path, identity, found)
+    _MEMORY.pop(key, None)
+    if len(_MEMORY) >= _IN_MEMORY:
+        _MEMORY.pop(next(iter(_MEMORY)))
+    _MEMORY[key] = (found, computed)
     return found
 
 

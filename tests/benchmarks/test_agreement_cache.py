@@ -20,6 +20,7 @@ from brainalign.benchmarks import agreement_cache, scoring
 from brainalign.metrics import TargetResponses, repeats_reliability
 from brainalign.models import from_module
 from brainalign.rsa import CeilingReliability, RDMs, TargetRDMs, ceiling_reliability
+from brainalign.verification import verify
 
 N_STIMULI = 12
 IDS = tuple(f"s{i:02d}" for i in range(N_STIMULI))
@@ -261,3 +262,50 @@ def test_a_scoring_run_is_the_same_with_a_cold_and_a_warm_cache(
     )
     assert [o.status for o in warm] == ["scored"]
     assert warm[0].result.content_id() == cold[0].result.content_id()
+
+
+def test_computed_afresh_trusts_nothing_stored(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = scoring.subjects_agree(target(), "spearman", N_PERM, 0)
+    new_process(monkeypatch)
+    assert same_bits(scoring.subjects_agree(target(), "spearman", N_PERM, 0), fresh)  # read
+    with monkeypatch.context() as patch:
+        forbid_computing(patch)
+        with agreement_cache.computed_afresh(), pytest.raises(AssertionError, match="must be read"):
+            scoring.subjects_agree(target(), "spearman", N_PERM, 0)  # neither file nor memory
+    with agreement_cache.computed_afresh():
+        assert same_bits(scoring.subjects_agree(target(), "spearman", N_PERM, 0), fresh)
+    forbid_computing(monkeypatch)
+    with agreement_cache.computed_afresh():  # what this process computed itself is reused
+        assert same_bits(scoring.subjects_agree(target(), "spearman", N_PERM, 0), fresh)
+
+
+def test_verify_recomputes_a_wrong_stored_test_unless_told_to_trust_the_cache(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, synthetic_data: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "tiny_model.py"
+    model.write_text(
+        "import torch, torchvision.transforms as T\n"
+        "from brainalign.models import from_module\n\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 5, stride=4), torch.nn.Tanh(),"
+        " torch.nn.Flatten())\n"
+        "    return from_module(net, T.Compose([T.Resize((32, 32)), T.ToTensor()]),"
+        " layers='all', model_id='tiny')\n"
+    )
+    results = tmp_path / "results"
+    api.score(f"{model}:build", SYNTHETIC_BENCHMARK, results=results, data_dir=synthetic_data)
+    (path,) = stored_files(cache)
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["null_mean"] = np.float64(0.123)  # a wrong number under the right name
+    np.savez(path, **arrays)
+    new_process(monkeypatch)
+    (afresh,) = verify([results], data_dir=synthetic_data, record=False)
+    assert afresh.status == "verified"
+    new_process(monkeypatch)
+    np.savez(path, **arrays)  # verify stored its own, right numbers: plant the wrong ones again
+    (trusting,) = verify([results], data_dir=synthetic_data, record=False, use_cache=True)
+    assert trusting.status == "differs"
