@@ -122,14 +122,14 @@ def cached_agreement(
 
 
 def _read(path: Path, identity: str) -> CeilingReliability | None:
-    if not path.is_file():
-        return None
     try:
         with np.load(path, allow_pickle=False) as data:
             stored = str(data["identity"])
             arrays = {
                 field.name: np.array(data[field.name]) for field in fields(CeilingReliability)
             }
+    except FileNotFoundError:  # not computed yet (or removed since)
+        return None
     except NPZ_READ_ERRORS as err:  # truncated or foreign file: recompute and overwrite
         log.warning("ignoring unreadable cached agreement test %s (%s)", path, err)
         return None

@@ -6,6 +6,9 @@ same result with a cold and a warm cache."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from dataclasses import astuple, fields
 from pathlib import Path
 
@@ -309,3 +312,44 @@ def test_verify_recomputes_a_wrong_stored_test_unless_told_to_trust_the_cache(
     np.savez(path, **arrays)  # verify stored its own, right numbers: plant the wrong ones again
     (trusting,) = verify([results], data_dir=synthetic_data, record=False, use_cache=True)
     assert trusting.status == "differs"
+
+
+_RACER = """
+import logging, sys
+from pathlib import Path
+from brainalign.benchmarks import agreement_cache
+from brainalign.rsa import CeilingReliability
+
+logging.basicConfig(level=logging.WARNING)
+expected = CeilingReliability(0.1 + 0.2, float("nan"), -1e-300, 5e-324, 1000, 7)
+folder = Path(sys.argv[1]) / agreement_cache.FOLDER
+for _ in range(150):
+    agreement_cache._MEMORY.clear()
+    for stored in folder.rglob("*.npz"):
+        stored.unlink(missing_ok=True)  # the other process finds it gone, half the time
+    found = agreement_cache.cached_agreement(
+        "race", 1, "data", method="m", n_permutations=1000, seed=7, compute=lambda: expected
+    )
+    assert repr(found) == repr(expected), found
+print("done")
+"""
+
+
+def test_two_processes_writing_the_same_test_at_once_read_only_complete_files(
+    cache: Path,
+) -> None:
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(cache)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "BRAINALIGN_CACHE": str(cache)},
+        )
+        for _ in range(2)
+    ]
+    for racer in racers:
+        out, err = racer.communicate(timeout=120)
+        assert racer.returncode == 0 and out.strip() == "done", err
+        assert "ignoring" not in err  # no torn file was ever read
+    assert not list((cache / agreement_cache.FOLDER).rglob("*.tmp"))
