@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -53,6 +54,7 @@ def _dtype(field: Field[object]) -> np.dtype[np.generic]:
 _IN_MEMORY = 64
 # Each test this process used: its result, and whether this process computed it.
 _MEMORY: dict[str, tuple[CeilingReliability, bool]] = {}
+_MEMORY_LOCK = threading.Lock()
 _TRUST_STORED: ContextVar[bool] = ContextVar("trust_stored_agreement", default=True)
 
 
@@ -114,10 +116,11 @@ def cached_agreement(
     if found is None:
         found = compute()
         _write(path, identity, found)
-    _MEMORY.pop(key, None)
-    if len(_MEMORY) >= _IN_MEMORY:
-        _MEMORY.pop(next(iter(_MEMORY)))
-    _MEMORY[key] = (found, computed)
+    with _MEMORY_LOCK:
+        _MEMORY.pop(key, None)
+        if len(_MEMORY) >= _IN_MEMORY:
+            _MEMORY.pop(next(iter(_MEMORY)))
+        _MEMORY[key] = (found, computed)
     return found
 
 
