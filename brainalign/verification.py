@@ -4,8 +4,8 @@ A result records what its numbers depend on: the model (id, weights sha256, para
 preprocessing and its output's sha256, a ``FILE.py`` model's source sha256), the benchmark
 (``id@version``) and its data checksums, the stimuli's content hash, the seed, the layer policy,
 the batch size, and the environment (library versions, torch's thread count). :func:`verify`
-rebuilds each of those here, checks every checksum, extracts the layer RDMs afresh (the layer-RDM
-cache is not read unless asked), scores with the recorded seed and thread count, and compares every
+rebuilds each of those here, checks every checksum, extracts the layer RDMs and tests whether the
+subjects agree afresh (the cache is not read unless asked), scores with the recorded seed and thread count, and compares every
 number with the file's (:data:`~brainalign.results.agreement.TOLERANCE`). Each result is
 *verified*, *differs* (which numbers, by how much) or *cannot verify* (what is missing).
 """
@@ -21,6 +21,7 @@ from typing import Any
 
 from ._files import remove_orphaned_writes, sha256_file
 from .benchmarks import Benchmark, get
+from .benchmarks.agreement_cache import computed_afresh
 from .benchmarks.plugins import PluginError
 from .benchmarks.registry import PROBE_HASH_MARK
 from .errors import BrainAlignError
@@ -86,7 +87,8 @@ def verify(
     (or that were given as Python objects); each is used for the results of the model id its card
     names. ``weights``: weights files a result names by sha256. ``specs``: spec files of
     spec-file benchmarks. ``record`` writes a verification record beside each verified or
-    differing result. ``use_cache`` reads layer RDMs from the cache instead of extracting them.
+    differing result. ``use_cache`` reads layer RDMs and the subjects' agreement tests from the cache instead of
+    computing them again.
     """
     files = result_files(paths)
     for folder in dict.fromkeys(
@@ -266,7 +268,8 @@ def _rescore(result: Result, context: _Context) -> Comparison:
             layers = {
                 n: kernels.select(layer_rdms[n].layers) for n, (_, kernels) in extracted.items()
             }
-        score = bench.score(layers, seed=seed, data_dir=context.data_dir)
+        with contextlib.nullcontext() if context.use_cache else computed_afresh():
+            score = bench.score(layers, seed=seed, data_dir=context.data_dir)
     if dropped:
         score.extra["dropped_layers"] = dropped
     recomputed = Result.from_score(

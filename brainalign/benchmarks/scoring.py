@@ -25,7 +25,6 @@ Every random choice comes from ``seed``; the same inputs give bit-identical numb
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,6 +34,7 @@ import pandas as pd
 
 from ..errors import BrainAlignError
 from ..metrics import (
+    REPEATS_RELIABILITY_VERSION,
     ClassicalRSA,
     Encoding,
     LayerKernels,
@@ -46,6 +46,7 @@ from ..metrics import (
 )
 from ..rsa import (
     ALPHA,
+    CEILING_RELIABILITY_VERSION,
     LEVEL,
     N_BOOT,
     N_PERMUTATIONS,
@@ -70,6 +71,7 @@ from ..rsa.crossvalidation import (
     subject_halves,
 )
 from ..rsa.inference import bootstrap_two_factor
+from .agreement_cache import cached_agreement, data_sha256
 from .base import LAYERWISE_COLUMNS, BenchmarkScore, Measure
 
 __all__ = [
@@ -590,41 +592,40 @@ def _comparison(
     )
 
 
-_AGREEMENT: dict[tuple[str, str, int, int], CeilingReliability] = {}
-
-
 def subjects_agree(
     target: TargetRDMs, method: str, n_permutations: int, seed: int
 ) -> CeilingReliability:
-    """:func:`brainalign.rsa.ceiling_reliability` of ``target``'s subjects, computed once per
-    process for the same RDMs, comparison, permutations and seed: every model scored on a target
-    shares it. Stimuli are taken in the order of their ids (as the two-factor draws are), so the
-    same data gives the same p whatever the order of its file's rows."""
-    rdms = target.rdms.reorder(sorted(target.stimulus_ids))
-    digest = hashlib.sha256(np.ascontiguousarray(rdms.data).tobytes()).hexdigest()
-    key = (digest, method, n_permutations, seed)
-    if key not in _AGREEMENT:
-        if len(_AGREEMENT) >= 64:
-            _AGREEMENT.pop(next(iter(_AGREEMENT)))
-        _AGREEMENT[key] = ceiling_reliability(rdms.data, method, n_perm=n_permutations, seed=seed)
-    return _AGREEMENT[key]
+    """:func:`brainalign.rsa.ceiling_reliability` of ``target``'s subjects, computed once for the
+    same RDMs, comparison, permutations and seed and kept in the cache folder
+    (:mod:`~brainalign.benchmarks.agreement_cache`): every model scored on a target, in any
+    process, shares it. Stimuli are taken in the order of their ids (as the two-factor draws are),
+    so the same data gives the same p whatever the order of its file's rows."""
+    rdms = target.rdms.reorder(sorted(target.stimulus_ids)).data
+    return cached_agreement(
+        "ceiling_reliability",
+        CEILING_RELIABILITY_VERSION,
+        data_sha256([rdms]),
+        method=method,
+        n_permutations=n_permutations,
+        seed=seed,
+        compute=lambda: ceiling_reliability(rdms, method, n_perm=n_permutations, seed=seed),
+    )
 
 
 def repeats_agree(target: TargetResponses, n_permutations: int, seed: int) -> CeilingReliability:
-    """:func:`brainalign.metrics.repeats_reliability` of ``target``'s repeats, computed once per
-    process for the same responses, permutations and seed (stimuli taken in the order of their
-    ids, as for :func:`subjects_agree`)."""
-    ordered = target.reorder(sorted(target.stimulus_ids))
-    digest = hashlib.sha256()
-    for trials in ordered.trials:
-        digest.update(repr(trials.shape).encode())
-        digest.update(np.ascontiguousarray(trials).tobytes())
-    key = (digest.hexdigest(), "repeats", n_permutations, seed)
-    if key not in _AGREEMENT:
-        if len(_AGREEMENT) >= 64:
-            _AGREEMENT.pop(next(iter(_AGREEMENT)))
-        _AGREEMENT[key] = repeats_reliability(ordered.trials, n_perm=n_permutations, seed=seed)
-    return _AGREEMENT[key]
+    """:func:`brainalign.metrics.repeats_reliability` of ``target``'s repeats, computed once for
+    the same responses, permutations and seed and kept in the cache folder (stimuli taken in the
+    order of their ids, as for :func:`subjects_agree`)."""
+    trials = target.reorder(sorted(target.stimulus_ids)).trials
+    return cached_agreement(
+        "repeats_reliability",
+        REPEATS_RELIABILITY_VERSION,
+        data_sha256(trials),
+        method="repeats",
+        n_permutations=n_permutations,
+        seed=seed,
+        compute=lambda: repeats_reliability(trials, n_perm=n_permutations, seed=seed),
+    )
 
 
 def benchmark_score(identifier: str, score: TargetComparison, **extra: Any) -> BenchmarkScore:

@@ -39,7 +39,8 @@ from ._shared import data_dir_option, quiet_option, table, wrap
     "--cache",
     "use_cache",
     is_flag=True,
-    help="Read layer RDMs from the cache instead of extracting them again (faster; trusts the cache).",
+    help="Read layer RDMs and the subjects' agreement tests from the cache instead of computing "
+    "them again (faster; trusts the cache).",
 )
 @click.option(
     "--no-record", is_flag=True, help="Do not write verification records beside the results."

@@ -30,6 +30,7 @@ from .cka import LinearCKA, cka, cka_resampled, cka_table, hsic
 from .classical import ClassicalRSA
 from .encoding import (
     ALPHA_GRID,
+    REPEATS_RELIABILITY_VERSION,
     CrossValidated,
     Encoding,
     cross_validated_ridge,
@@ -65,6 +66,7 @@ __all__ = [
     "ALPHA_GRID",
     "MAX_COMPONENTS",
     "METRICS",
+    "REPEATS_RELIABILITY_VERSION",
     "SQUARED_EUCLIDEAN",
     "ClassicalRSA",
     "CrossValidated",

@@ -140,6 +140,11 @@ def noise_ceiling_r(trials: np.ndarray) -> np.ndarray:
         return np.where(total > 0, np.sqrt(signal / total), np.nan)
 
 
+#: The definition of :func:`repeats_reliability` (its statistic, null and permutation draws): a
+#: stored result of an older version is not reused, so bump it whenever the numbers may change.
+REPEATS_RELIABILITY_VERSION = 1
+
+
 def repeats_reliability(
     trials: Sequence[np.ndarray], *, n_perm: int = N_PERMUTATIONS, seed: int = 0
 ) -> CeilingReliability:

@@ -9,6 +9,7 @@
 """
 
 from .ceiling import (
+    CEILING_RELIABILITY_VERSION,
     CeilingReliability,
     NoiseCeiling,
     algonauts2019_noise_ceiling,
@@ -49,6 +50,7 @@ from .rdms import LayerRDMs, RDMs, TargetRDMs
 
 __all__ = [
     "ALPHA",
+    "CEILING_RELIABILITY_VERSION",
     "DISTANCES",
     "LEVEL",
     "METHODS",

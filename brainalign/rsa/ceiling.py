@@ -42,6 +42,11 @@ def noise_ceiling(subject_rdms: Any, method: str = "spearman") -> NoiseCeiling:
     return NoiseCeiling(float(np.mean(lower)), float(np.mean(upper)))
 
 
+#: The definition of :func:`ceiling_reliability` (its statistic, null and permutation draws): a
+#: stored result of an older version is not reused, so bump it whenever the numbers may change.
+CEILING_RELIABILITY_VERSION = 1
+
+
 @dataclass(frozen=True)
 class CeilingReliability:
     """Whether subjects agree more than chance: the lower noise ceiling against its values with
