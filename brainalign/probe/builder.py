@@ -49,15 +49,20 @@ import logging
 import math
 import os
 import shutil
-from collections import Counter
-from collections.abc import Mapping, Sequence
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from .. import rsa
 from .._files import (
@@ -71,6 +76,7 @@ from .._files import (
 )
 from ..errors import BrainAlignError
 from ..progress import progress
+from ..rsa.parallel import cores
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
 from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 from .identity import pixels_sha256
@@ -78,6 +84,7 @@ from .itti_koch import map_change, rdm_map, saliency_rdm
 from .pools import ImagePool, item_rng
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FORMAT = "brainalign-probe"
 #: Bump when the same settings would give different images or targets. 2: images rendered by
@@ -229,6 +236,11 @@ class DecisionMargins:
             for limit in (thresholds.semantic_similar, thresholds.semantic_dissimilar):
                 self.semantic = min(self.semantic, float(np.min(np.abs(distances - limit))))
 
+    def merge(self, other: DecisionMargins) -> None:
+        """Take note of another search's closest calls (the minimum: exact, in any order)."""
+        self.saliency = min(self.saliency, other.saliency)
+        self.semantic = min(self.semantic, other.semantic)
+
     def line(self) -> str:
         return (
             f"closest calls: a saliency change {self.saliency:.2g} and a semantic distance "
@@ -239,31 +251,47 @@ class DecisionMargins:
 class Renders:
     """The base images, their saliency maps and the fitted cut-outs of one build, each rendered
     once: a base image is used by the pilot and the search, and a distractor always gets the
-    same box size (its aspect and the area fraction fix it), so it is resized once."""
+    same box size (its aspect and the area fraction fix it), so it is resized once.
+
+    Safe to share between searches on several threads: a rendering is computed outside the lock
+    (so threads render in parallel), and the first one stored is the one every caller gets; two
+    threads rendering the same thing at once render the same pixels, so which one is kept does
+    not matter."""
 
     def __init__(self, pool: ImagePool, settings: BuildSettings) -> None:
         self.pool, self.settings = pool, settings
+        self._lock = threading.Lock()
         self._bases: dict[str, np.ndarray] = {}
         self._maps: dict[str, np.ndarray] = {}
         self._fitted: dict[tuple[str, int, int], np.ndarray] = {}
 
+    def _once(
+        self, cache: dict[Any, np.ndarray], key: Hashable, render: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        with self._lock:
+            found = cache.get(key)
+        if found is None:
+            rendered = render()
+            with self._lock:
+                found = cache.setdefault(key, rendered)
+        return found
+
     def base(self, item_id: str) -> np.ndarray:
-        if item_id not in self._bases:
-            self._bases[item_id] = self.pool.base_image(
-                item_id, self.settings.image_size, self.settings.seed
-            )
-        return self._bases[item_id]
+        return self._once(
+            self._bases,
+            item_id,
+            lambda: self.pool.base_image(item_id, self.settings.image_size, self.settings.seed),
+        )
 
     def base_map(self, item_id: str) -> np.ndarray:
-        if item_id not in self._maps:
-            self._maps[item_id] = rdm_map(self.base(item_id))
-        return self._maps[item_id]
+        return self._once(self._maps, item_id, lambda: rdm_map(self.base(item_id)))
 
     def fitted(self, item_id: str, box: PasteBox) -> np.ndarray:
-        key = (item_id, box.width, box.height)
-        if key not in self._fitted:
-            self._fitted[key] = fit_cutout(self.pool.cutout(item_id), box)
-        return self._fitted[key]
+        return self._once(
+            self._fitted,
+            (item_id, box.width, box.height),
+            lambda: fit_cutout(self.pool.cutout(item_id), box),
+        )
 
 
 #: Fewer complete base images than this make a probe whose intervals are more than twice as wide as
@@ -467,10 +495,15 @@ def build_probe(
     *,
     embedder: CaptionEmbedder | str | None = None,
     overwrite: bool = False,
+    threads: int | None = None,
 ) -> ProbeBuild:
     """Build a probe from ``pool`` into the folder ``out`` (written atomically: a folder is either
-    complete or absent). Returns what was built and why other base images failed."""
+    complete or absent). Returns what was built and why other base images failed.
+
+    ``threads`` (default: one per core) search base images and encode images side by side; the
+    result is the same, file for file, with any number of them."""
     settings = settings or BuildSettings()
+    threads = cores() if threads is None else max(1, threads)
     out = Path(out).expanduser()
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise BrainAlignError(
@@ -494,19 +527,21 @@ def build_probe(
     failures: Counter[str] = Counter()
     margins = DecisionMargins()
     tried = 0
-    with progress(total=wanted, desc="building probe", unit="base image") as bar:
-        for index in order:
-            if len(complete) >= wanted:
-                break
+    search = _Search(pool, semantic, thresholds, settings, renders)
+    with (
+        progress(total=wanted, desc="building probe", unit="base image") as bar,
+        closing(in_order(search, [int(index) for index in order], threads)) as searches,
+    ):
+        for index, (base, result, noted) in searches:
             tried += 1
-            base, result = search_base(
-                pool, int(index), semantic, thresholds, settings, renders=renders, margins=margins
-            )
+            margins.merge(noted)
             if isinstance(result, str):
                 failures[result] += 1
             else:
-                complete.append((int(index), base, result))
+                complete.append((index, base, result))
                 bar.update(1)
+            if len(complete) >= wanted:
+                break
     if len(complete) < 3:
         raise BrainAlignError(
             f"only {len(complete)} of {tried} base images found distractors for all four conditions "
@@ -533,8 +568,93 @@ def build_probe(
     )
     for warning in report.warnings():
         log.warning("probe %s: %s", out, warning)
-    _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
+    _write(
+        out,
+        pool,
+        complete,
+        vectors,
+        settings,
+        thresholds,
+        embedder.name,
+        report,
+        overwrite,
+        threads,
+    )
     return report
+
+
+@dataclass(frozen=True)
+class _Search:
+    """:func:`search_base` of one build, with margins of its own: a search run ahead of need, whose
+    result the build discards, must not leave its closest calls in the build's margins."""
+
+    pool: ImagePool
+    semantic: np.ndarray
+    thresholds: Thresholds
+    settings: BuildSettings
+    renders: Renders
+
+    def __call__(self, index: int) -> tuple[np.ndarray, list[Placement] | str, DecisionMargins]:
+        margins = DecisionMargins()
+        base, result = search_base(
+            self.pool,
+            index,
+            self.semantic,
+            self.thresholds,
+            self.settings,
+            renders=self.renders,
+            margins=margins,
+        )
+        return base, result, margins
+
+
+def in_order(
+    work: Callable[[int], _T], items: Iterable[int], threads: int, ahead: int = 2
+) -> Generator[tuple[int, _T], None, None]:
+    """``(item, work(item))`` for each item in turn, computed up to ``ahead`` items per thread
+    before the caller asks for them; close the iterator to stop (what was computed ahead is
+    dropped, what is running finishes first). An item's error is raised when its turn comes, so a
+    caller that stops before that turn never sees it. The work must not depend on what other items
+    did: then the caller sees exactly what one thread computing the items one after another gives.
+    Each thread runs its libraries single-threaded (BLAS, OpenCV), so the threads do not
+    oversubscribe the cores."""
+    if threads <= 1:
+        for item in items:
+            yield item, work(item)
+        return
+    queue: deque[tuple[int, Future[_T]]] = deque()
+    remaining = iter(items)
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        _opencv_threads(1),
+        ThreadPoolExecutor(threads, thread_name_prefix="probe") as executor,
+    ):
+        try:
+            for item in remaining:
+                queue.append((item, executor.submit(work, item)))
+                if len(queue) >= threads * ahead:
+                    break
+            while queue:
+                item, future = queue.popleft()
+                result = future.result()
+                for following in remaining:
+                    queue.append((following, executor.submit(work, following)))
+                    break
+                yield item, result
+        finally:
+            for _, pending in queue:
+                pending.cancel()
+
+
+@contextmanager
+def _opencv_threads(count: int) -> Iterator[None]:
+    """OpenCV's own thread pool limited to ``count`` threads while the block runs."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _shape(pool: ImagePool, item_id: str) -> str:
@@ -550,6 +670,11 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _encoded(image: np.ndarray) -> tuple[bytes, str]:
+    """The image's PNG file and the sha256 of its pixels."""
+    return _png(image), pixels_sha256(image)
+
+
 def _write(
     out: Path,
     pool: ImagePool,
@@ -560,6 +685,7 @@ def _write(
     embedder: str,
     report: ProbeBuild,
     overwrite: bool,
+    threads: int = 1,
 ) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     # Built beside ``out`` (one rename puts it in place) in a scratch folder, so that what a build
@@ -571,15 +697,20 @@ def _write(
         rows = []
         baselines = []
         pixels: dict[str, str] = {}
+        entries: list[tuple[str, str, Placement | None, np.ndarray]] = []
         for index, base, placements in complete:
-            item = pool.items[index]
+            item_id = pool.items[index].id
             baselines.append(base)
-            entries = [(BASELINE, None, base)] + [(p.condition, p, p.image) for p in placements]
-            for condition, placement, image in entries:
-                relative = f"images/{condition}/{item.id}.png"
-                write_bytes_atomic(staging / relative, _png(image))
-                rows.append(_row(pool, item.id, condition, placement, relative))
-                pixels[rows[-1]["stimulus_id"]] = pixels_sha256(image)
+            entries.append((item_id, BASELINE, None, base))
+            entries += [(item_id, p.condition, p, p.image) for p in placements]
+        encode = in_order(lambda k: _encoded(entries[k][3]), range(len(entries)), threads)
+        with closing(encode) as encoded:
+            for k, (png, digest) in encoded:
+                item_id, condition, placement, _ = entries[k]
+                relative = f"images/{condition}/{item_id}.png"
+                write_bytes_atomic(staging / relative, png)
+                rows.append(_row(pool, item_id, condition, placement, relative))
+                pixels[rows[-1]["stimulus_id"]] = digest
         metadata = pd.DataFrame(rows)
         write_text_atomic(
             staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n")

@@ -293,10 +293,13 @@ class TuxPaintPool(ImagePool):
         self._cutouts: dict[str, np.ndarray] = {}
 
     def cutout(self, item_id: str) -> np.ndarray:
-        if item_id not in self._cutouts:
+        found = self._cutouts.get(item_id)
+        if found is None:
             with Image.open(self.stamps[item_id].path) as image:
-                self._cutouts[item_id] = crop_to_alpha(np.asarray(image.convert("RGBA")))
-        return self._cutouts[item_id]
+                loaded = crop_to_alpha(np.asarray(image.convert("RGBA")))
+            # searches on several threads may load a stamp at once: all get the first one stored
+            found = self._cutouts.setdefault(item_id, loaded)
+        return found
 
     def base_image(self, item_id: str, size: int, seed: int) -> np.ndarray:
         rng = item_rng(seed, item_id)
