@@ -49,12 +49,14 @@ import logging
 import math
 import os
 import shutil
-import threading
+import sys
+import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -251,47 +253,32 @@ class DecisionMargins:
 class Renders:
     """The base images, their saliency maps and the fitted cut-outs of one build, each rendered
     once: a base image is used by the pilot and the search, and a distractor always gets the
-    same box size (its aspect and the area fraction fix it), so it is resized once.
-
-    Safe to share between searches on several threads: a rendering is computed outside the lock
-    (so threads render in parallel), and the first one stored is the one every caller gets; two
-    threads rendering the same thing at once render the same pixels, so which one is kept does
-    not matter."""
+    same box size (its aspect and the area fraction fix it), so it is resized once. Not shared
+    between threads: each worker process of a build has its own copy."""
 
     def __init__(self, pool: ImagePool, settings: BuildSettings) -> None:
         self.pool, self.settings = pool, settings
-        self._lock = threading.Lock()
         self._bases: dict[str, np.ndarray] = {}
         self._maps: dict[str, np.ndarray] = {}
         self._fitted: dict[tuple[str, int, int], np.ndarray] = {}
 
-    def _once(
-        self, cache: dict[Any, np.ndarray], key: Hashable, render: Callable[[], np.ndarray]
-    ) -> np.ndarray:
-        with self._lock:
-            found = cache.get(key)
-        if found is None:
-            rendered = render()
-            with self._lock:
-                found = cache.setdefault(key, rendered)
-        return found
-
     def base(self, item_id: str) -> np.ndarray:
-        return self._once(
-            self._bases,
-            item_id,
-            lambda: self.pool.base_image(item_id, self.settings.image_size, self.settings.seed),
-        )
+        if item_id not in self._bases:
+            self._bases[item_id] = self.pool.base_image(
+                item_id, self.settings.image_size, self.settings.seed
+            )
+        return self._bases[item_id]
 
     def base_map(self, item_id: str) -> np.ndarray:
-        return self._once(self._maps, item_id, lambda: rdm_map(self.base(item_id)))
+        if item_id not in self._maps:
+            self._maps[item_id] = rdm_map(self.base(item_id))
+        return self._maps[item_id]
 
     def fitted(self, item_id: str, box: PasteBox) -> np.ndarray:
-        return self._once(
-            self._fitted,
-            (item_id, box.width, box.height),
-            lambda: fit_cutout(self.pool.cutout(item_id), box),
-        )
+        key = (item_id, box.width, box.height)
+        if key not in self._fitted:
+            self._fitted[key] = fit_cutout(self.pool.cutout(item_id), box)
+        return self._fitted[key]
 
 
 #: Fewer complete base images than this make a probe whose intervals are more than twice as wide as
@@ -530,7 +517,8 @@ def build_probe(
     search = _Search(pool, semantic, thresholds, settings, renders)
     with (
         progress(total=wanted, desc="building probe", unit="base image") as bar,
-        closing(in_order(search, [int(index) for index in order], threads)) as searches,
+        _search_workers(search, threads) as (work, executor),
+        closing(in_order(work, map(int, order), executor, ahead=2 * threads)) as searches,
     ):
         for index, (base, result, noted) in searches:
             tried += 1
@@ -609,41 +597,80 @@ class _Search:
 
 
 def in_order(
-    work: Callable[[int], _T], items: Iterable[int], threads: int, ahead: int = 2
+    work: Callable[[int], _T], items: Iterable[int], executor: Executor | None, *, ahead: int
 ) -> Generator[tuple[int, _T], None, None]:
-    """``(item, work(item))`` for each item in turn, computed up to ``ahead`` items per thread
-    before the caller asks for them; close the iterator to stop (what was computed ahead is
-    dropped, what is running finishes first). An item's error is raised when its turn comes, so a
-    caller that stops before that turn never sees it. The work must not depend on what other items
-    did: then the caller sees exactly what one thread computing the items one after another gives.
-    Each thread runs its libraries single-threaded (BLAS, OpenCV), so the threads do not
-    oversubscribe the cores."""
-    if threads <= 1:
+    """``(item, work(item))`` for each item in turn, computed by ``executor`` (``None``: here, when
+    asked for) up to ``ahead`` items before the caller asks for them; close the iterator to stop
+    (what was computed ahead is dropped). An item's error is raised when its turn comes, so a
+    caller that stops before that turn never sees it. If the work does not depend on what other
+    items did, the caller sees exactly what computing the items one after another gives."""
+    if executor is None:
         for item in items:
             yield item, work(item)
         return
     queue: deque[tuple[int, Future[_T]]] = deque()
     remaining = iter(items)
+    try:
+        for item in remaining:
+            queue.append((item, executor.submit(work, item)))
+            if len(queue) >= ahead:
+                break
+        while queue:
+            item, future = queue.popleft()
+            result = future.result()
+            for following in remaining:
+                queue.append((following, executor.submit(work, following)))
+                break
+            yield item, result
+    finally:
+        for _, pending in queue:
+            pending.cancel()
+
+
+#: The search of the build that forked a worker process (each process has its own renders).
+_worker_search: _Search | None = None
+
+
+def _search_in_worker(index: int) -> tuple[np.ndarray, list[Placement] | str, DecisionMargins]:
+    assert _worker_search is not None
+    return _worker_search(index)
+
+
+@contextmanager
+def _search_workers(
+    search: _Search, processes: int
+) -> Iterator[
+    tuple[
+        Callable[[int], tuple[np.ndarray, list[Placement] | str, DecisionMargins]], Executor | None
+    ]
+]:
+    """``search`` and where to run it: ``processes`` worker processes forked from this one.
+
+    Processes, not threads: a saliency map is many small OpenCV and NumPy calls, and threads
+    spend their time waiting for the GIL between them. Forked, so they inherit the pool, the
+    renders so far and the library state without pickling or re-importing the caller's script;
+    OpenCV and BLAS are made single-threaded first, so the children never touch a thread pool
+    of the parent and the processes do not oversubscribe the cores. Where fork is not available
+    (Windows, macOS), the search runs here, one base image after another."""
+    global _worker_search
+    if processes <= 1 or sys.platform != "linux":
+        yield search, None
+        return
     with (
         threadpool_limits(limits=1, user_api="blas"),
         _opencv_threads(1),
-        ThreadPoolExecutor(threads, thread_name_prefix="probe") as executor,
+        warnings.catch_warnings(),
     ):
+        # Python 3.12+ warns on forking a process with threads (a model's, a progress bar's):
+        # a child could deadlock on a lock one of them held. The children run only NumPy,
+        # OpenCV and Pillow code, single-threaded, and take no lock of the parent's threads.
+        warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks")
+        _worker_search = search
         try:
-            for item in remaining:
-                queue.append((item, executor.submit(work, item)))
-                if len(queue) >= threads * ahead:
-                    break
-            while queue:
-                item, future = queue.popleft()
-                result = future.result()
-                for following in remaining:
-                    queue.append((following, executor.submit(work, following)))
-                    break
-                yield item, result
+            with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as executor:
+                yield _search_in_worker, executor
         finally:
-            for _, pending in queue:
-                pending.cancel()
+            _worker_search = None
 
 
 @contextmanager
@@ -668,6 +695,16 @@ def _png(image: np.ndarray) -> bytes:
         buffer, format="PNG", optimize=False, compress_level=6
     )
     return buffer.getvalue()
+
+
+@contextmanager
+def _encoding_threads(threads: int) -> Iterator[Executor | None]:
+    """Threads to encode PNG files on (zlib and sha256 let go of the GIL while they work)."""
+    if threads <= 1:
+        yield None
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="png") as executor:
+        yield executor
 
 
 def _encoded(image: np.ndarray) -> tuple[bytes, str]:
@@ -703,8 +740,17 @@ def _write(
             baselines.append(base)
             entries.append((item_id, BASELINE, None, base))
             entries += [(item_id, p.condition, p, p.image) for p in placements]
-        encode = in_order(lambda k: _encoded(entries[k][3]), range(len(entries)), threads)
-        with closing(encode) as encoded:
+        with (
+            _encoding_threads(threads) as executor,
+            closing(
+                in_order(
+                    lambda k: _encoded(entries[k][3]),
+                    range(len(entries)),
+                    executor,
+                    ahead=4 * threads,
+                )
+            ) as encoded,
+        ):
             for k, (png, digest) in encoded:
                 item_id, condition, placement, _ = entries[k]
                 relative = f"images/{condition}/{item_id}.png"

@@ -293,13 +293,10 @@ class TuxPaintPool(ImagePool):
         self._cutouts: dict[str, np.ndarray] = {}
 
     def cutout(self, item_id: str) -> np.ndarray:
-        found = self._cutouts.get(item_id)
-        if found is None:
+        if item_id not in self._cutouts:
             with Image.open(self.stamps[item_id].path) as image:
-                loaded = crop_to_alpha(np.asarray(image.convert("RGBA")))
-            # searches on several threads may load a stamp at once: all get the first one stored
-            found = self._cutouts.setdefault(item_id, loaded)
-        return found
+                self._cutouts[item_id] = crop_to_alpha(np.asarray(image.convert("RGBA")))
+        return self._cutouts[item_id]
 
     def base_image(self, item_id: str, size: int, seed: int) -> np.ndarray:
         rng = item_rng(seed, item_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -305,11 +306,15 @@ def test_work_in_order_yields_in_order_and_raises_only_what_is_reached() -> None
             raise ValueError("item 6")
         return item * item
 
-    with closing(in_order(work, range(10), threads=2)) as results:
-        assert [next(results) for _ in range(5)] == [(k, k * k) for k in range(5)]  # 6 ran ahead
-    with closing(in_order(work, range(10), threads=2)) as results, pytest.raises(ValueError):
-        assert [next(results) for _ in range(6)] == [(k, k * k) for k in range(6)]
-        next(results)
+    with ThreadPoolExecutor(2) as threads:
+        for executor in (None, threads):
+            with closing(in_order(work, range(10), executor, ahead=4)) as results:
+                # item 6 was computed ahead (and failed), unseen by a caller that stops at 5
+                assert [next(results) for _ in range(5)] == [(k, k * k) for k in range(5)]
+            with closing(in_order(work, range(10), executor, ahead=4)) as results:
+                assert [next(results) for _ in range(6)] == [(k, k * k) for k in range(6)]
+                with pytest.raises(ValueError, match="item 6"):
+                    next(results)
 
 
 def _record_image(probe: Path, image: Path) -> None:
