@@ -24,11 +24,13 @@ Search, per base image and condition: the distractors meeting the semantic thres
 away from 1 step by step (down for non-salient, up for salient) and keeps the first rendering that
 meets it, i.e. the least manipulation that works. A base image enters the probe only when all four
 conditions succeed, so every condition shows the same base images. Base images are visited in a
-seeded order until ``n_bases`` are complete; every random choice depends only on the seed and the
-item's id, and the pixels are integer arithmetic (:mod:`.exact`), so the same inputs give the same
-images and table with any library versions (and, on one machine, byte-identical files), unless a
-saliency change or caption distance lies within its libraries' last bits of a threshold: the
-build records how close the closest ones came (:class:`DecisionMargins`).
+seeded order until ``n_bases`` are complete (searched a few ahead in worker processes, one per
+core, and taken in that order, so the workers change nothing but the time); every random choice
+depends only on the seed and the item's id, and the pixels are integer arithmetic (:mod:`.exact`),
+so the same inputs give the same images and table with any library versions (and, on one machine,
+byte-identical files), unless a saliency change or caption distance lies within its libraries'
+last bits of a threshold: the build records how close the closest ones came
+(:class:`DecisionMargins`).
 
 Thresholds are either absolute (:data:`STUDY_THRESHOLDS`, the study's values for the Universal
 Sentence Encoder on COCO) or quantiles (:class:`ThresholdQuantiles`, the default): semantic ones
@@ -482,15 +484,15 @@ def build_probe(
     *,
     embedder: CaptionEmbedder | str | None = None,
     overwrite: bool = False,
-    threads: int | None = None,
+    workers: int | None = None,
 ) -> ProbeBuild:
     """Build a probe from ``pool`` into the folder ``out`` (written atomically: a folder is either
     complete or absent). Returns what was built and why other base images failed.
 
-    ``threads`` (default: one per core) search base images and encode images side by side; the
-    result is the same, file for file, with any number of them."""
+    ``workers`` (default: one per core) is how many base images are searched at once (in worker
+    processes) and images encoded at once (on threads); the files are the same with any number."""
     settings = settings or BuildSettings()
-    threads = cores() if threads is None else max(1, threads)
+    workers = cores() if workers is None else max(1, workers)
     out = Path(out).expanduser()
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise BrainAlignError(
@@ -517,8 +519,8 @@ def build_probe(
     search = _Search(pool, semantic, thresholds, settings, renders)
     with (
         progress(total=wanted, desc="building probe", unit="base image") as bar,
-        _search_workers(search, threads) as (work, executor),
-        closing(in_order(work, map(int, order), executor, ahead=2 * threads)) as searches,
+        _search_workers(search, workers) as (work, executor),
+        closing(in_order(work, map(int, order), executor, ahead=2 * workers)) as searches,
     ):
         for index, (base, result, noted) in searches:
             tried += 1
@@ -566,7 +568,7 @@ def build_probe(
         embedder.name,
         report,
         overwrite,
-        threads,
+        workers,
     )
     return report
 
@@ -722,7 +724,7 @@ def _write(
     embedder: str,
     report: ProbeBuild,
     overwrite: bool,
-    threads: int = 1,
+    workers: int = 1,
 ) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     # Built beside ``out`` (one rename puts it in place) in a scratch folder, so that what a build
@@ -741,13 +743,13 @@ def _write(
             entries.append((item_id, BASELINE, None, base))
             entries += [(item_id, p.condition, p, p.image) for p in placements]
         with (
-            _encoding_threads(threads) as executor,
+            _encoding_threads(workers) as executor,
             closing(
                 in_order(
                     lambda k: _encoded(entries[k][3]),
                     range(len(entries)),
                     executor,
-                    ahead=4 * threads,
+                    ahead=4 * workers,
                 )
             ) as encoded,
         ):

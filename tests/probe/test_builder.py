@@ -268,29 +268,29 @@ def _file_bytes(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_a_build_on_several_threads_is_the_sequential_build(
+def test_a_build_with_several_workers_is_the_sequential_build(
     pool: TuxPaintPool, tmp_path: Path
 ) -> None:
-    """Searches run ahead of the sequential order on other threads; what the build keeps (base
-    images, tries, failures, closest calls, every file) is what one thread gives."""
+    """Searches run ahead of the sequential order in worker processes; what the build keeps (base
+    images, tries, failures, closest calls, every file) is what one process gives."""
     settings = replace(SMALL, n_bases=4, max_distractors=4)
     sequential = build_probe(
-        pool, tmp_path / "one", settings, embedder=BagOfWordsEmbedder(), threads=1
+        pool, tmp_path / "one", settings, embedder=BagOfWordsEmbedder(), workers=1
     )
     whole_pool = build_probe(
         pool,
         tmp_path / "all",
         replace(settings, n_bases=None),
         embedder=BagOfWordsEmbedder(),
-        threads=1,
+        workers=1,
     )
     # the build stops before the end of the pool, and searching further would change its report:
     # so a search run ahead and kept, or its closest calls, would show
     assert sequential.n_tried < whole_pool.n_tried == len(pool) and sequential.failures
     assert whole_pool.margins != sequential.margins and whole_pool.failures != sequential.failures
-    for threads in (2, 5):
-        out = tmp_path / f"threads-{threads}"
-        parallel = build_probe(pool, out, settings, embedder=BagOfWordsEmbedder(), threads=threads)
+    for workers in (2, 5):
+        out = tmp_path / f"workers-{workers}"
+        parallel = build_probe(pool, out, settings, embedder=BagOfWordsEmbedder(), workers=workers)
         assert (parallel.n_tried, parallel.n_complete, parallel.failures, parallel.margins) == (
             sequential.n_tried,
             sequential.n_complete,
