@@ -58,7 +58,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -653,9 +653,10 @@ def _search_workers(
     renders so far and the library state without pickling or re-importing the caller's script;
     OpenCV and BLAS are made single-threaded first, so the children never touch a thread pool
     of the parent and the processes do not oversubscribe the cores. Where fork is not available
-    (Windows, macOS), the search runs here, one base image after another."""
+    (Windows, macOS) or this process may not have children (a daemon, as a Dask worker is), the
+    search runs here, one base image after another."""
     global _worker_search
-    if processes <= 1 or sys.platform != "linux":
+    if processes <= 1 or sys.platform != "linux" or current_process().daemon:
         yield search, None
         return
     with (

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -298,6 +300,26 @@ def test_a_build_with_several_workers_is_the_sequential_build(
             sequential.margins,
         )
         assert _file_bytes(out) == _file_bytes(tmp_path / "one")  # manifest.json included
+
+
+def _build_small(pool: TuxPaintPool, out: Path) -> None:
+    build_probe(pool, out, replace(SMALL, n_bases=4), embedder=BagOfWordsEmbedder())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a daemon process forked from the test")
+def test_a_build_in_a_daemon_process_builds_without_children(
+    pool: TuxPaintPool, tmp_path: Path
+) -> None:
+    """A daemon (a Dask worker building the default probe on first use) may not start worker
+    processes: it builds the same probe in one process."""
+    daemon = get_context("fork").Process(
+        target=_build_small, args=(pool, tmp_path / "daemon"), daemon=True
+    )
+    daemon.start()
+    daemon.join(timeout=300)
+    assert daemon.exitcode == 0
+    _build_small(pool, tmp_path / "here")
+    assert _file_bytes(tmp_path / "daemon") == _file_bytes(tmp_path / "here")
 
 
 def test_work_in_order_yields_in_order_and_raises_only_what_is_reached() -> None:
