@@ -629,8 +629,13 @@ def in_order(
             pending.cancel()
 
 
-#: The search of the build that forked a worker process (each process has its own renders).
+#: In a worker process: the search of the build that forked it (with renders of its own).
 _worker_search: _Search | None = None
+
+
+def _adopt(search: _Search) -> None:
+    global _worker_search
+    _worker_search = search
 
 
 def _search_in_worker(index: int) -> tuple[np.ndarray, list[Placement] | str, DecisionMargins]:
@@ -655,7 +660,6 @@ def _search_workers(
     of the parent and the processes do not oversubscribe the cores. Where fork is not available
     (Windows, macOS) or this process may not have children (a daemon, as a Dask worker is), the
     search runs here, one base image after another."""
-    global _worker_search
     if processes <= 1 or sys.platform != "linux" or current_process().daemon:
         yield search, None
         return
@@ -668,12 +672,10 @@ def _search_workers(
         # a child could deadlock on a lock one of them held. The children run only NumPy,
         # OpenCV and Pillow code, single-threaded, and take no lock of the parent's threads.
         warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks")
-        _worker_search = search
-        try:
-            with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as executor:
-                yield _search_in_worker, executor
-        finally:
-            _worker_search = None
+        with ProcessPoolExecutor(
+            processes, mp_context=get_context("fork"), initializer=_adopt, initargs=(search,)
+        ) as executor:
+            yield _search_in_worker, executor
 
 
 @contextmanager
