@@ -24,11 +24,13 @@ Search, per base image and condition: the distractors meeting the semantic thres
 away from 1 step by step (down for non-salient, up for salient) and keeps the first rendering that
 meets it, i.e. the least manipulation that works. A base image enters the probe only when all four
 conditions succeed, so every condition shows the same base images. Base images are visited in a
-seeded order until ``n_bases`` are complete; every random choice depends only on the seed and the
-item's id, and the pixels are integer arithmetic (:mod:`.exact`), so the same inputs give the same
-images and table with any library versions (and, on one machine, byte-identical files), unless a
-saliency change or caption distance lies within its libraries' last bits of a threshold: the
-build records how close the closest ones came (:class:`DecisionMargins`).
+seeded order until ``n_bases`` are complete (searched a few ahead in worker processes, one per
+core, and taken in that order, so the workers change nothing but the time); every random choice
+depends only on the seed and the item's id, and the pixels are integer arithmetic (:mod:`.exact`),
+so the same inputs give the same images and table with any library versions (and, on one machine,
+byte-identical files), unless a saliency change or caption distance lies within its libraries'
+last bits of a threshold: the build records how close the closest ones came
+(:class:`DecisionMargins`).
 
 Thresholds are either absolute (:data:`STUDY_THRESHOLDS`, the study's values for the Universal
 Sentence Encoder on COCO) or quantiles (:class:`ThresholdQuantiles`, the default): semantic ones
@@ -49,15 +51,22 @@ import logging
 import math
 import os
 import shutil
-from collections import Counter
-from collections.abc import Mapping, Sequence
+import sys
+import warnings
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import current_process, get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from .. import rsa
 from .._files import (
@@ -71,6 +80,7 @@ from .._files import (
 )
 from ..errors import BrainAlignError
 from ..progress import progress
+from ..rsa.parallel import cores
 from .compositing import EDGES, PasteBox, composite, fit_cutout, paste_box
 from .embedders import CaptionEmbedder, caption_vectors, cosine_distances, get_embedder
 from .identity import pixels_sha256
@@ -78,6 +88,7 @@ from .itti_koch import map_change, rdm_map, saliency_rdm
 from .pools import ImagePool, item_rng
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FORMAT = "brainalign-probe"
 #: Bump when the same settings would give different images or targets. 2: images rendered by
@@ -229,6 +240,11 @@ class DecisionMargins:
             for limit in (thresholds.semantic_similar, thresholds.semantic_dissimilar):
                 self.semantic = min(self.semantic, float(np.min(np.abs(distances - limit))))
 
+    def merge(self, other: DecisionMargins) -> None:
+        """Take note of another search's closest calls (the minimum: exact, in any order)."""
+        self.saliency = min(self.saliency, other.saliency)
+        self.semantic = min(self.semantic, other.semantic)
+
     def line(self) -> str:
         return (
             f"closest calls: a saliency change {self.saliency:.2g} and a semantic distance "
@@ -239,7 +255,8 @@ class DecisionMargins:
 class Renders:
     """The base images, their saliency maps and the fitted cut-outs of one build, each rendered
     once: a base image is used by the pilot and the search, and a distractor always gets the
-    same box size (its aspect and the area fraction fix it), so it is resized once."""
+    same box size (its aspect and the area fraction fix it), so it is resized once. Not shared
+    between threads: each worker process of a build has its own copy."""
 
     def __init__(self, pool: ImagePool, settings: BuildSettings) -> None:
         self.pool, self.settings = pool, settings
@@ -467,10 +484,15 @@ def build_probe(
     *,
     embedder: CaptionEmbedder | str | None = None,
     overwrite: bool = False,
+    workers: int | None = None,
 ) -> ProbeBuild:
     """Build a probe from ``pool`` into the folder ``out`` (written atomically: a folder is either
-    complete or absent). Returns what was built and why other base images failed."""
+    complete or absent). Returns what was built and why other base images failed.
+
+    ``workers`` (default: one per core) is how many base images are searched at once (in worker
+    processes) and images encoded at once (on threads); the files are the same with any number."""
     settings = settings or BuildSettings()
+    workers = cores() if workers is None else max(1, workers)
     out = Path(out).expanduser()
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise BrainAlignError(
@@ -494,19 +516,22 @@ def build_probe(
     failures: Counter[str] = Counter()
     margins = DecisionMargins()
     tried = 0
-    with progress(total=wanted, desc="building probe", unit="base image") as bar:
-        for index in order:
-            if len(complete) >= wanted:
-                break
+    search = _Search(pool, semantic, thresholds, settings, renders)
+    with (
+        progress(total=wanted, desc="building probe", unit="base image") as bar,
+        _search_workers(search, workers) as (work, executor),
+        closing(in_order(work, map(int, order), executor, ahead=2 * workers)) as searches,
+    ):
+        for index, (base, result, noted) in searches:
             tried += 1
-            base, result = search_base(
-                pool, int(index), semantic, thresholds, settings, renders=renders, margins=margins
-            )
+            margins.merge(noted)
             if isinstance(result, str):
                 failures[result] += 1
             else:
-                complete.append((int(index), base, result))
+                complete.append((index, base, result))
                 bar.update(1)
+            if len(complete) >= wanted:
+                break
     if len(complete) < 3:
         raise BrainAlignError(
             f"only {len(complete)} of {tried} base images found distractors for all four conditions "
@@ -533,8 +558,135 @@ def build_probe(
     )
     for warning in report.warnings():
         log.warning("probe %s: %s", out, warning)
-    _write(out, pool, complete, vectors, settings, thresholds, embedder.name, report, overwrite)
+    _write(
+        out,
+        pool,
+        complete,
+        vectors,
+        settings,
+        thresholds,
+        embedder.name,
+        report,
+        overwrite,
+        workers,
+    )
     return report
+
+
+@dataclass(frozen=True)
+class _Search:
+    """:func:`search_base` of one build, with margins of its own: a search run ahead of need, whose
+    result the build discards, must not leave its closest calls in the build's margins."""
+
+    pool: ImagePool
+    semantic: np.ndarray
+    thresholds: Thresholds
+    settings: BuildSettings
+    renders: Renders
+
+    def __call__(self, index: int) -> tuple[np.ndarray, list[Placement] | str, DecisionMargins]:
+        margins = DecisionMargins()
+        base, result = search_base(
+            self.pool,
+            index,
+            self.semantic,
+            self.thresholds,
+            self.settings,
+            renders=self.renders,
+            margins=margins,
+        )
+        return base, result, margins
+
+
+def in_order(
+    work: Callable[[int], _T], items: Iterable[int], executor: Executor | None, *, ahead: int
+) -> Generator[tuple[int, _T], None, None]:
+    """``(item, work(item))`` for each item in turn, computed by ``executor`` (``None``: here, when
+    asked for) up to ``ahead`` items before the caller asks for them; close the iterator to stop
+    (what was computed ahead is dropped). An item's error is raised when its turn comes, so a
+    caller that stops before that turn never sees it. If the work does not depend on what other
+    items did, the caller sees exactly what computing the items one after another gives."""
+    if executor is None:
+        for item in items:
+            yield item, work(item)
+        return
+    queue: deque[tuple[int, Future[_T]]] = deque()
+    remaining = iter(items)
+    try:
+        for item in remaining:
+            queue.append((item, executor.submit(work, item)))
+            if len(queue) >= ahead:
+                break
+        while queue:
+            item, future = queue.popleft()
+            result = future.result()
+            for following in remaining:
+                queue.append((following, executor.submit(work, following)))
+                break
+            yield item, result
+    finally:
+        for _, pending in queue:
+            pending.cancel()
+
+
+#: In a worker process: the search of the build that forked it (with renders of its own).
+_worker_search: _Search | None = None
+
+
+def _adopt(search: _Search) -> None:
+    global _worker_search
+    _worker_search = search
+
+
+def _search_in_worker(index: int) -> tuple[np.ndarray, list[Placement] | str, DecisionMargins]:
+    assert _worker_search is not None
+    return _worker_search(index)
+
+
+@contextmanager
+def _search_workers(
+    search: _Search, processes: int
+) -> Iterator[
+    tuple[
+        Callable[[int], tuple[np.ndarray, list[Placement] | str, DecisionMargins]], Executor | None
+    ]
+]:
+    """``search`` and where to run it: ``processes`` worker processes forked from this one.
+
+    Processes, not threads: a saliency map is many small OpenCV and NumPy calls, and threads
+    spend their time waiting for the GIL between them. Forked, so they inherit the pool, the
+    renders so far and the library state without pickling or re-importing the caller's script;
+    OpenCV and BLAS are made single-threaded first, so the children never touch a thread pool
+    of the parent and the processes do not oversubscribe the cores. Where fork is not available
+    (Windows, macOS) or this process may not have children (a daemon, as a Dask worker is), the
+    search runs here, one base image after another."""
+    if processes <= 1 or sys.platform != "linux" or current_process().daemon:
+        yield search, None
+        return
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        _opencv_threads(1),
+        warnings.catch_warnings(),
+    ):
+        # Python 3.12+ warns on forking a process with threads (a model's, a progress bar's):
+        # a child could deadlock on a lock one of them held. The children run only NumPy,
+        # OpenCV and Pillow code, single-threaded, and take no lock of the parent's threads.
+        warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks")
+        with ProcessPoolExecutor(
+            processes, mp_context=get_context("fork"), initializer=_adopt, initargs=(search,)
+        ) as executor:
+            yield _search_in_worker, executor
+
+
+@contextmanager
+def _opencv_threads(count: int) -> Iterator[None]:
+    """OpenCV's own thread pool limited to ``count`` threads while the block runs."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _shape(pool: ImagePool, item_id: str) -> str:
@@ -550,6 +702,21 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+@contextmanager
+def _encoding_threads(threads: int) -> Iterator[Executor | None]:
+    """Threads to encode PNG files on (zlib and sha256 let go of the GIL while they work)."""
+    if threads <= 1:
+        yield None
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="png") as executor:
+        yield executor
+
+
+def _encoded(image: np.ndarray) -> tuple[bytes, str]:
+    """The image's PNG file and the sha256 of its pixels."""
+    return _png(image), pixels_sha256(image)
+
+
 def _write(
     out: Path,
     pool: ImagePool,
@@ -560,6 +727,7 @@ def _write(
     embedder: str,
     report: ProbeBuild,
     overwrite: bool,
+    workers: int = 1,
 ) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     # Built beside ``out`` (one rename puts it in place) in a scratch folder, so that what a build
@@ -571,15 +739,29 @@ def _write(
         rows = []
         baselines = []
         pixels: dict[str, str] = {}
+        entries: list[tuple[str, str, Placement | None, np.ndarray]] = []
         for index, base, placements in complete:
-            item = pool.items[index]
+            item_id = pool.items[index].id
             baselines.append(base)
-            entries = [(BASELINE, None, base)] + [(p.condition, p, p.image) for p in placements]
-            for condition, placement, image in entries:
-                relative = f"images/{condition}/{item.id}.png"
-                write_bytes_atomic(staging / relative, _png(image))
-                rows.append(_row(pool, item.id, condition, placement, relative))
-                pixels[rows[-1]["stimulus_id"]] = pixels_sha256(image)
+            entries.append((item_id, BASELINE, None, base))
+            entries += [(item_id, p.condition, p, p.image) for p in placements]
+        with (
+            _encoding_threads(workers) as executor,
+            closing(
+                in_order(
+                    lambda k: _encoded(entries[k][3]),
+                    range(len(entries)),
+                    executor,
+                    ahead=4 * workers,
+                )
+            ) as encoded,
+        ):
+            for k, (png, digest) in encoded:
+                item_id, condition, placement, _ = entries[k]
+                relative = f"images/{condition}/{item_id}.png"
+                write_bytes_atomic(staging / relative, png)
+                rows.append(_row(pool, item_id, condition, placement, relative))
+                pixels[rows[-1]["stimulus_id"]] = digest
         metadata = pd.DataFrame(rows)
         write_text_atomic(
             staging / "metadata.csv", metadata.to_csv(index=False, lineterminator="\n")

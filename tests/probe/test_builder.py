@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +34,7 @@ from brainalign.probe import (
     saliency_change,
     tuxpaint,
 )
+from brainalign.probe.builder import in_order
 from brainalign.probe.compositing import EDGES, composite, paste_box
 from brainalign.stimuli import StimulusSet
 
@@ -258,6 +264,79 @@ def test_same_seed_gives_byte_identical_output(built, pool: TuxPaintPool, tmp_pa
     for base_id in shared:  # another seed, another background behind the same stamp
         name = f"images/Baseline/{base_id}.png"
         assert (other / name).read_bytes() != (out / name).read_bytes()
+
+
+def _file_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_build_with_several_workers_is_the_sequential_build(
+    pool: TuxPaintPool, tmp_path: Path
+) -> None:
+    """Searches run ahead of the sequential order in worker processes; what the build keeps (base
+    images, tries, failures, closest calls, every file) is what one process gives."""
+    settings = replace(SMALL, n_bases=4, max_distractors=4)
+    sequential = build_probe(
+        pool, tmp_path / "one", settings, embedder=BagOfWordsEmbedder(), workers=1
+    )
+    whole_pool = build_probe(
+        pool,
+        tmp_path / "all",
+        replace(settings, n_bases=None),
+        embedder=BagOfWordsEmbedder(),
+        workers=1,
+    )
+    # the build stops before the end of the pool, and searching further would change its report:
+    # so a search run ahead and kept, or its closest calls, would show
+    assert sequential.n_tried < whole_pool.n_tried == len(pool) and sequential.failures
+    assert whole_pool.margins != sequential.margins and whole_pool.failures != sequential.failures
+    for workers in (2, 5):
+        out = tmp_path / f"workers-{workers}"
+        parallel = build_probe(pool, out, settings, embedder=BagOfWordsEmbedder(), workers=workers)
+        assert (parallel.n_tried, parallel.n_complete, parallel.failures, parallel.margins) == (
+            sequential.n_tried,
+            sequential.n_complete,
+            sequential.failures,
+            sequential.margins,
+        )
+        assert _file_bytes(out) == _file_bytes(tmp_path / "one")  # manifest.json included
+
+
+def _build_small(pool: TuxPaintPool, out: Path) -> None:
+    build_probe(pool, out, replace(SMALL, n_bases=4), embedder=BagOfWordsEmbedder())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a daemon process forked from the test")
+def test_a_build_in_a_daemon_process_builds_without_children(
+    pool: TuxPaintPool, tmp_path: Path
+) -> None:
+    """A daemon (a Dask worker building the default probe on first use) may not start worker
+    processes: it builds the same probe in one process."""
+    daemon = get_context("fork").Process(
+        target=_build_small, args=(pool, tmp_path / "daemon"), daemon=True
+    )
+    daemon.start()
+    daemon.join(timeout=300)
+    assert daemon.exitcode == 0
+    _build_small(pool, tmp_path / "here")
+    assert _file_bytes(tmp_path / "daemon") == _file_bytes(tmp_path / "here")
+
+
+def test_work_in_order_yields_in_order_and_raises_only_what_is_reached() -> None:
+    def work(item: int) -> int:
+        if item == 6:
+            raise ValueError("item 6")
+        return item * item
+
+    with ThreadPoolExecutor(2) as threads:
+        for executor in (None, threads):
+            with closing(in_order(work, range(10), executor, ahead=4)) as results:
+                # item 6 was computed ahead (and failed), unseen by a caller that stops at 5
+                assert [next(results) for _ in range(5)] == [(k, k * k) for k in range(5)]
+            with closing(in_order(work, range(10), executor, ahead=4)) as results:
+                assert [next(results) for _ in range(6)] == [(k, k * k) for k in range(6)]
+                with pytest.raises(ValueError, match="item 6"):
+                    next(results)
 
 
 def _record_image(probe: Path, image: Path) -> None:
