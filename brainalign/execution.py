@@ -33,6 +33,7 @@ from .models import (
     get_card,
     load_model,
 )
+from .models.allocator import reuse_freed_memory
 from .models.constant_layers import drop_uncomparable_layers
 from .models.weights import weights_file_path
 from .models.zoo import file_spec_path, is_file_spec
@@ -280,7 +281,11 @@ def _score_pair(
             assert kernels is not None  # extract_layers(kernels=True) always gives them
             layers[n] = kernels.select(layer_rdms[n].layers)
     extracted = time.perf_counter()
-    with phases.phase("compare"):  # the benchmark's own bootstraps are charged to "bootstrap"
+    # The benchmark's own bootstraps are charged to "bootstrap". Their scratch arrays, allocated
+    # anew for every resample, reuse the heap's freed memory instead of fresh pages: once an
+    # extraction has set glibc's thresholds they no longer adapt, and every array larger than
+    # 128 KB would be a new mapping the kernel faults in page by page (models.allocator).
+    with phases.phase("compare"), reuse_freed_memory():
         scored = benchmark.score(layers, seed=options.seed, data_dir=data_dir)
     if dropped:
         scored.extra["dropped_layers"] = dropped

@@ -6,8 +6,10 @@ gives them back with ``munmap``, and trims the top of its heap whenever more tha
 threshold is free, so a forward pass over a batch of 32 images touches gigabytes of fresh pages
 that the kernel must fault in and zero, batch after batch. Inside :func:`reuse_freed_memory`
 nothing is mapped or trimmed (``mallopt``: ``M_MMAP_MAX`` 0, ``M_TRIM_THRESHOLD`` 2 GiB), so
-the next batch reuses the previous batch's memory; on the way out glibc's defaults come back
-and ``malloc_trim(0)`` returns every free page to the operating system. Numbers: the docs,
+the next batch reuses the previous batch's memory; on the way out glibc's default values come
+back (fixed: once set, glibc no longer adapts them, which is why scoring, whose resamples
+allocate alike, runs inside the block too) and ``malloc_trim(0)`` returns every free page to the
+operating system. Numbers: the docs,
 "Measured speed".
 
 Left alone where glibc is not the C library, and where the user tuned malloc through the
