@@ -282,9 +282,8 @@ def _score_pair(
             layers[n] = kernels.select(layer_rdms[n].layers)
     extracted = time.perf_counter()
     # The benchmark's own bootstraps are charged to "bootstrap". Their scratch arrays, allocated
-    # anew for every resample, reuse the heap's freed memory instead of fresh pages: once an
-    # extraction has set glibc's thresholds they no longer adapt, and every array larger than
-    # 128 KB would be a new mapping the kernel faults in page by page (models.allocator).
+    # anew for every resample, reuse the heap's freed memory instead of fresh pages, whatever
+    # their size (after the block, glibc still maps arrays above 32 MiB afresh: models.allocator).
     with phases.phase("compare"), reuse_freed_memory():
         scored = benchmark.score(layers, seed=options.seed, data_dir=data_dir)
     if dropped:

@@ -6,11 +6,12 @@ gives them back with ``munmap``, and trims the top of its heap whenever more tha
 threshold is free, so a forward pass over a batch of 32 images touches gigabytes of fresh pages
 that the kernel must fault in and zero, batch after batch. Inside :func:`reuse_freed_memory`
 nothing is mapped or trimmed (``mallopt``: ``M_MMAP_MAX`` 0, ``M_TRIM_THRESHOLD`` 2 GiB), so
-the next batch reuses the previous batch's memory; on the way out glibc's default values come
-back (fixed: once set, glibc no longer adapts them, which is why scoring, whose resamples
-allocate alike, runs inside the block too) and ``malloc_trim(0)`` returns every free page to the
-operating system. Numbers: the docs,
-"Measured speed".
+the next batch reuses the previous batch's memory. On the way out ``malloc_trim(0)`` returns
+every free page to the operating system, and the thresholds are left where glibc's own
+adaptation takes them in a process that frees large blocks (mmap threshold 32 MiB, its ceiling
+on 64-bit; trim threshold twice that), not at their start values: once a threshold is set, glibc
+no longer adapts it, and at 128 KB every later array of a bootstrap or a permutation test would
+be a fresh mapping, faulted in page by page. Numbers: the docs, "Measured speed".
 
 Left alone where glibc is not the C library, and where the user tuned malloc through the
 environment (``MALLOC_*_`` variables, ``GLIBC_TUNABLES``): their choice wins.
@@ -29,9 +30,11 @@ from functools import lru_cache
 log = logging.getLogger(__name__)
 
 # mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
 _KEEP = {_M_MMAP_MAX: 0, _M_TRIM_THRESHOLD: 2**31 - 1}
-_GLIBC_DEFAULTS = {_M_MMAP_MAX: 65536, _M_TRIM_THRESHOLD: 128 * 1024}
+#: After the block: mapping allowed again (glibc's default count), at the thresholds glibc's
+#: dynamic adaptation reaches (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, trim at twice it).
+_ADAPTED = {_M_MMAP_MAX: 65536, _M_MMAP_THRESHOLD: 32 * 2**20, _M_TRIM_THRESHOLD: 64 * 2**20}
 _USER_SETTINGS = (
     "MALLOC_MMAP_MAX_",
     "MALLOC_TRIM_THRESHOLD_",
@@ -65,8 +68,8 @@ def tunable() -> bool:
 def reuse_freed_memory() -> Iterator[None]:
     """Keep freed memory in the heap (no mmap, no trim) for the duration of the block.
 
-    Nested and concurrent blocks share one setting: the last one out restores glibc's defaults
-    and trims."""
+    Nested and concurrent blocks share one setting: the last one out trims and leaves the
+    thresholds adapted (see the module's docstring)."""
     global _active
     libc = _glibc() if tunable() else None
     if libc is None:
@@ -82,7 +85,7 @@ def reuse_freed_memory() -> Iterator[None]:
         with _lock:
             _active -= 1
             if _active == 0:
-                _set(libc, _GLIBC_DEFAULTS)
+                _set(libc, _ADAPTED)
                 libc.malloc_trim(0)
 
 
