@@ -11,6 +11,21 @@ from typing import NoReturn
 import pytest
 from synthetic_data import algonauts78
 
+#: The thread pools of torch (OpenMP), OpenBLAS and MKL: one thread each in a parallel run.
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist with several workers (``tox -e tests``: one per core), each worker and
+    every process a test starts compute on one thread: a worker's pools sized for every core
+    would contend with the other workers' for the same cores, and spin-waiting OpenMP threads
+    would spend much of the tier's time waiting. Set in the controlling process before the
+    workers start, so that they inherit it; a value the shell already set is kept."""
+    workers = getattr(config.option, "numprocesses", None)
+    if isinstance(workers, int) and workers > 1 and not os.environ.get("PYTEST_XDIST_WORKER"):
+        for name in THREAD_SETTINGS:
+            os.environ.setdefault(name, "1")
+
 
 def _required(flag: str) -> bool:
     return os.environ.get(flag, "") not in ("", "0")
