@@ -36,7 +36,7 @@ if sys.argv[1] == "after-block":
     with module.reuse_freed_memory():
         np.ones(2**22).sum()
 else:
-    libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    libc.mallopt(module._M_MMAP_THRESHOLD, 128 * 1024)
 mapped = {}
 for name, size in (("4 MiB", 2**19), ("400 MiB", 50 * 2**20)):
     before = libc.mallinfo2().hblks
